@@ -1,0 +1,12 @@
+DROP TABLE connection_counters;
+DROP TABLE connection_health;
+DROP TABLE jobs;
+DROP TABLE interviews;
+DROP TABLE lever_events;
+DROP TABLE role_ats_jobs;
+DROP TABLE roles;
+DROP TABLE lever_webhooks;
+DROP TABLE oauth_states;
+DROP TABLE connections;
+DROP TABLE api_keys;
+DROP TABLE orgs;

@@ -1,0 +1,138 @@
+//! `Application::build`: from settings to a bound HTTP server with its state.
+//! Tests bind port 0 and read the port back.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{middleware::from_fn, web, App, HttpServer};
+use anyhow::Context;
+use secrecy::SecretString;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::{Pool, PoolOptions};
+use crate::domain::secrets::SecretBox;
+use crate::http;
+
+/// Shared state of every request handler.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Pool,
+    pub secrets: SecretBox,
+    pub urls: Urls,
+}
+
+/// Public URLs the service hands out, resolved once from the settings.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub public: String,
+    pub live: String,
+    pub results: String,
+}
+
+impl Urls {
+    fn resolve(settings: &Settings, bound: std::net::SocketAddr) -> Self {
+        let public = settings.public_url.clone().unwrap_or_else(|| {
+            // An unspecified listen address is not something a browser can reach.
+            let host = if bound.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                bound.ip().to_string()
+            };
+            format!("http://{host}:{}", bound.port())
+        });
+        Self {
+            live: settings
+                .live_url
+                .clone()
+                .unwrap_or_else(|| format!("{public}/live")),
+            results: settings
+                .results_url
+                .clone()
+                .unwrap_or_else(|| format!("{public}/results")),
+            public,
+        }
+    }
+}
+
+/// A built, bound, not yet running service.
+pub struct Application {
+    port: u16,
+    server: Server,
+    urls: Urls,
+}
+
+impl Application {
+    /// Binds `settings.listen` (port 0 allowed) and builds the server. The
+    /// database URL and encryption key must already be resolved in `settings`.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let database_url: SecretString = settings
+            .database_url
+            .clone()
+            .context("DATABASE_URL is not resolved")?;
+        let key = settings
+            .encryption_key
+            .clone()
+            .context("ARKITER_ENCRYPTION_KEY is not resolved")?;
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("ARKITER_LISTEN: cannot listen on {}", settings.listen))?;
+        let bound = listener.local_addr()?;
+        let urls = Urls::resolve(&settings, bound);
+        if settings.insecure_public_url_for_production(&urls.public) {
+            tracing::warn!(
+                public_url = %urls.public,
+                "ARKITER_PUBLIC_URL is not HTTPS: production Lever only delivers webhooks to HTTPS URLs with a CA-signed certificate"
+            );
+        }
+        let db = Pool::new(
+            &database_url,
+            PoolOptions {
+                max_size: 16,
+                checkout_timeout: Duration::from_secs(5),
+                statement_timeout: Duration::from_secs(30),
+            },
+        );
+        let state = web::Data::new(AppState {
+            settings: Arc::new(settings),
+            db,
+            secrets: SecretBox::new(&key),
+            urls: urls.clone(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(http::error_shapes())
+                .wrap(from_fn(http::metrics::track))
+                .wrap(TracingLogger::default())
+                .configure(http::routes)
+                .default_service(web::to(http::error::unknown_route))
+        })
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port: bound.port(),
+            server,
+            urls,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn urls(&self) -> &Urls {
+        &self.urls
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM stop it gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}

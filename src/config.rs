@@ -1,0 +1,260 @@
+//! Typed settings, read once from the environment (and `.env`) and validated at start.
+//!
+//! Every variable of SPEC §2 is read here and nowhere else:
+//! `DATABASE_URL`, `ARKITER_DATA_DIR`, `ARKITER_LISTEN`, `ARKITER_PUBLIC_URL`,
+//! `ARKITER_ADMIN_TOKEN`, `ARKITER_ENCRYPTION_KEY`, `LEVER_CLIENT_ID`,
+//! `LEVER_CLIENT_SECRET`, `LEVER_AUTH_URL`, `LEVER_API_URL`, `LEVER_RATE_PER_SEC`,
+//! `LEVER_BURST`, `ARKITER_LIVE_URL`, `ARKITER_RESULTS_URL`, `RUST_LOG`,
+//! `ARKITER_LOG_FORMAT`; plus the operational knobs `ARKITER_OAUTH_STATE_TTL_SECS`
+//! (default 600) and `ARKITER_NO_DELIVERIES_AFTER_SECS` (default 86400).
+//!
+//! A bad value is a [`ConfigError`] naming the variable; `main` prints it as one
+//! line and exits with code 2. Secret values are wrapped in [`SecretString`] so
+//! they never reach a log line or a `Debug` print, and errors never echo them.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::domain::secrets::EncryptionKey;
+
+/// The production Lever Data API: the only one that insists on HTTPS webhook URLs.
+pub const PRODUCTION_LEVER_API: &str = "https://api.lever.co/v1";
+
+/// A setting that is missing or malformed: `{var}: {problem}`.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            var,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Where and how the service reaches Lever.
+#[derive(Debug, Clone)]
+pub struct LeverSettings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    /// `{auth_url}/authorize` and `{auth_url}/oauth/token`; no trailing slash.
+    pub auth_url: String,
+    /// The Data API base, no trailing slash; the OAuth audience is this plus `/`.
+    pub api_url: String,
+    pub rate_per_sec: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+/// All settings of the service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `None`: run the embedded cluster from the local Postgres binaries.
+    pub database_url: Option<SecretString>,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `None`: derived from the bound listen address (default `http://127.0.0.1:8080`).
+    pub public_url: Option<String>,
+    pub admin_token: Option<SecretString>,
+    /// `None`: generated into the data dir (embedded mode only).
+    pub encryption_key: Option<EncryptionKey>,
+    pub lever: LeverSettings,
+    /// `None`: `{public_url}/live`.
+    pub live_url: Option<String>,
+    /// `None`: `{public_url}/results`.
+    pub results_url: Option<String>,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub oauth_state_ttl: Duration,
+    pub no_deliveries_after: Duration,
+}
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth failing on.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError::new(".env", e.to_string())),
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let database_url = get("DATABASE_URL").map(|v| parse_database_url(&v)).transpose()?;
+        let encryption_key = get("ARKITER_ENCRYPTION_KEY")
+            .map(|v| {
+                EncryptionKey::from_base64(v.trim()).map_err(|problem| {
+                    ConfigError::new("ARKITER_ENCRYPTION_KEY", problem.to_string())
+                })
+            })
+            .transpose()?;
+        if database_url.is_some() && encryption_key.is_none() {
+            return Err(ConfigError::new(
+                "ARKITER_ENCRYPTION_KEY",
+                "required when DATABASE_URL is set (32 random bytes, base64; e.g. `openssl rand -base64 32`)",
+            ));
+        }
+        Ok(Self {
+            database_url,
+            data_dir: PathBuf::from(get("ARKITER_DATA_DIR").unwrap_or_else(|| "./data".into())),
+            listen: parse_listen(get("ARKITER_LISTEN").as_deref())?,
+            public_url: get("ARKITER_PUBLIC_URL")
+                .map(|v| parse_http_url("ARKITER_PUBLIC_URL", &v))
+                .transpose()?,
+            admin_token: get("ARKITER_ADMIN_TOKEN").map(SecretString::from),
+            encryption_key,
+            lever: parse_lever(&get)?,
+            live_url: get("ARKITER_LIVE_URL")
+                .map(|v| parse_http_url("ARKITER_LIVE_URL", &v))
+                .transpose()?,
+            results_url: get("ARKITER_RESULTS_URL")
+                .map(|v| parse_http_url("ARKITER_RESULTS_URL", &v))
+                .transpose()?,
+            log_filter: get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            log_format: parse_log_format(get("ARKITER_LOG_FORMAT").as_deref())?,
+            oauth_state_ttl: parse_secs(&get, "ARKITER_OAUTH_STATE_TTL_SECS", 600)?,
+            no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
+        })
+    }
+
+    /// True when webhooks would go to a non-HTTPS URL while talking to production Lever,
+    /// which only delivers to HTTPS URLs with a CA-signed certificate.
+    pub fn insecure_public_url_for_production(&self, public_url: &str) -> bool {
+        self.lever.api_url == PRODUCTION_LEVER_API && !public_url.starts_with("https://")
+    }
+}
+
+fn parse_database_url(v: &str) -> Result<SecretString, ConfigError> {
+    // Never echo the value: it usually carries a password.
+    let url = Url::parse(v.trim())
+        .map_err(|_| ConfigError::new("DATABASE_URL", "not a valid URL"))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err(ConfigError::new(
+            "DATABASE_URL",
+            "must be a postgres:// or postgresql:// URL",
+        ));
+    }
+    Ok(SecretString::from(v.trim().to_owned()))
+}
+
+fn parse_listen(v: Option<&str>) -> Result<SocketAddr, ConfigError> {
+    let v = v.unwrap_or("127.0.0.1:8080").trim();
+    v.parse().map_err(|_| {
+        ConfigError::new(
+            "ARKITER_LISTEN",
+            format!("`{v}` is not an address like 127.0.0.1:8080"),
+        )
+    })
+}
+
+/// An absolute http(s) URL, returned without a trailing slash.
+fn parse_http_url(var: &'static str, v: &str) -> Result<String, ConfigError> {
+    let v = v.trim();
+    let url = Url::parse(v)
+        .map_err(|e| ConfigError::new(var, format!("`{v}` is not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::new(
+            var,
+            format!("`{v}` must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new(
+            var,
+            format!("`{v}` must not have a query or fragment"),
+        ));
+    }
+    Ok(v.trim_end_matches('/').to_owned())
+}
+
+fn parse_lever(get: &impl Fn(&str) -> Option<String>) -> Result<LeverSettings, ConfigError> {
+    let rate_per_sec = parse_nonzero(get, "LEVER_RATE_PER_SEC", 10)?;
+    let burst = parse_nonzero(get, "LEVER_BURST", 15)?;
+    Ok(LeverSettings {
+        client_id: get("LEVER_CLIENT_ID").map(|v| v.trim().to_owned()),
+        client_secret: get("LEVER_CLIENT_SECRET").map(SecretString::from),
+        auth_url: get("LEVER_AUTH_URL")
+            .map(|v| parse_http_url("LEVER_AUTH_URL", &v))
+            .transpose()?
+            .unwrap_or_else(|| "https://auth.lever.co".into()),
+        api_url: get("LEVER_API_URL")
+            .map(|v| parse_http_url("LEVER_API_URL", &v))
+            .transpose()?
+            .unwrap_or_else(|| PRODUCTION_LEVER_API.into()),
+        rate_per_sec,
+        burst,
+    })
+}
+
+fn parse_nonzero(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u32,
+) -> Result<NonZeroU32, ConfigError> {
+    let Some(v) = get(var) else {
+        return NonZeroU32::new(default).ok_or_else(|| ConfigError::new(var, "zero default"));
+    };
+    v.trim()
+        .parse::<u32>()
+        .ok()
+        .and_then(NonZeroU32::new)
+        .filter(|n| n.get() <= 10_000)
+        .ok_or_else(|| {
+            ConfigError::new(
+                var,
+                format!("`{}` is not a whole number from 1 to 10000", v.trim()),
+            )
+        })
+}
+
+fn parse_secs(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    let Some(v) = get(var) else {
+        return Ok(Duration::from_secs(default));
+    };
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            ConfigError::new(
+                var,
+                format!("`{}` is not a positive number of seconds", v.trim()),
+            )
+        })
+}
+
+fn parse_log_format(v: Option<&str>) -> Result<LogFormat, ConfigError> {
+    match v.map(str::trim) {
+        None | Some("pretty") => Ok(LogFormat::Pretty),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(ConfigError::new(
+            "ARKITER_LOG_FORMAT",
+            format!("`{other}` is not `pretty` or `json`"),
+        )),
+    }
+}

@@ -1,0 +1,38 @@
+//! Embedded migrations, applied under a Postgres advisory lock so that
+//! instances starting together do not race.
+
+use diesel::pg::PgConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use secrecy::{ExposeSecret, SecretString};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Arbitrary constant naming "arkiter-lever migrations" in pg_advisory_lock's key space.
+const MIGRATION_LOCK_KEY: i64 = 0x4152_4b4c_4d49_4752;
+
+/// Connects and applies every pending migration; returns how many ran.
+pub fn run_pending(url: &SecretString) -> anyhow::Result<usize> {
+    let mut conn = PgConnection::establish(url.expose_secret())
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+    run_pending_on(&mut conn)
+}
+
+/// Applies pending migrations on `conn`, holding the advisory lock meanwhile.
+pub fn run_pending_on(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(conn)?;
+    let result = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|applied| applied.len())
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+        .execute(conn)?;
+    result
+}
+
+/// Reverts every applied migration (tests check that each `down.sql` works).
+pub fn revert_all(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    conn.revert_all_migrations(MIGRATIONS)
+        .map(|v| v.len())
+        .map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+}

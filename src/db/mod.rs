@@ -1,0 +1,108 @@
+//! Database access: connection pools, the one helper that runs Diesel off the
+//! async threads, migrations, and the embedded cluster used when `DATABASE_URL`
+//! is unset.
+
+pub mod embedded;
+pub mod migrate;
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
+use diesel::RunQueryDsl;
+use secrecy::{ExposeSecret, SecretString};
+
+pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// Why a database call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had in time: the database is down or saturated.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[from] diesel::r2d2::PoolError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// Sizes and timeouts of one pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub checkout_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+/// An r2d2 pool of Postgres connections.
+#[derive(Clone)]
+pub struct Pool {
+    inner: R2d2Pool<ConnectionManager<PgConnection>>,
+}
+
+#[derive(Debug)]
+struct SessionSettings {
+    statement_timeout_ms: u128,
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        // A runaway query must not hold a pooled connection forever.
+        diesel::sql_query(format!(
+            "SET statement_timeout = {}",
+            self.statement_timeout_ms
+        ))
+        .execute(conn)
+        .map(|_| ())
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Pool {
+    /// Builds the pool without connecting, so the service can start (and report
+    /// itself not ready) while the database is down.
+    pub fn new(url: &SecretString, opts: PoolOptions) -> Self {
+        let manager = ConnectionManager::<PgConnection>::new(url.expose_secret());
+        let inner = R2d2Pool::builder()
+            .max_size(opts.max_size)
+            .min_idle(Some(0))
+            .connection_timeout(opts.checkout_timeout)
+            .connection_customizer(Box::new(SessionSettings {
+                statement_timeout_ms: opts.statement_timeout.as_millis(),
+            }))
+            .build_unchecked(manager);
+        Self { inner }
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool, carrying
+    /// the caller's tracing span. Checkout blocks too, so it happens inside.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.inner.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// `SELECT 1` with a short checkout deadline, for readiness checks.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let pool = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_timeout(timeout)?;
+            diesel::sql_query("SELECT 1").execute(&mut conn)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per table: row structs and the queries on them, returning `QueryResult`.
+
+pub mod api_key;
+pub mod org;
+pub mod page;

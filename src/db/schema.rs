@@ -1,0 +1,225 @@
+// @generated shape: mirrors `diesel print-schema` for migrations/ (see diesel.toml).
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        role -> Text,
+        label -> Text,
+        secret_sha256 -> Bytea,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    connection_counters (connection_id, kind, minute) {
+        connection_id -> Uuid,
+        kind -> Text,
+        minute -> Timestamptz,
+        count -> Int4,
+    }
+}
+
+diesel::table! {
+    connection_health (connection_id) {
+        connection_id -> Uuid,
+        supervisor_running -> Bool,
+        instance -> Nullable<Text>,
+        heartbeat_at -> Nullable<Timestamptz>,
+        restarts -> Int4,
+        last_received_at -> Nullable<Timestamptz>,
+        last_success_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamptz>,
+        throttled_until -> Nullable<Timestamptz>,
+        link_p50_ms -> Nullable<Int4>,
+        link_p95_ms -> Nullable<Int4>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    connections (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        status -> Text,
+        lever_account_id -> Nullable<Text>,
+        stage_id -> Nullable<Text>,
+        stage_name -> Text,
+        stage_found -> Bool,
+        tag_link_created -> Text,
+        tag_completed -> Text,
+        perform_as -> Nullable<Text>,
+        access_token_enc -> Nullable<Bytea>,
+        refresh_token_enc -> Nullable<Bytea>,
+        token_expires_at -> Nullable<Timestamptz>,
+        token_state -> Text,
+        last_refreshed_at -> Nullable<Timestamptz>,
+        scopes -> Nullable<Text>,
+        problems -> Jsonb,
+        connected_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    interviews (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        connection_id -> Uuid,
+        event_id -> Nullable<Uuid>,
+        opportunity_id -> Text,
+        posting_id -> Nullable<Text>,
+        posting_title -> Nullable<Text>,
+        role_id -> Nullable<Uuid>,
+        role_name -> Nullable<Text>,
+        rule -> Text,
+        status -> Text,
+        live_token -> Text,
+        results_token -> Text,
+        link_added_at -> Nullable<Timestamptz>,
+        link_tag -> Nullable<Text>,
+        link_posted_at -> Nullable<Timestamptz>,
+        result -> Nullable<Jsonb>,
+        completed_at -> Nullable<Timestamptz>,
+        results_link_added_at -> Nullable<Timestamptz>,
+        live_link_removed_at -> Nullable<Timestamptz>,
+        completed_tag -> Nullable<Text>,
+        completed_tag_added_at -> Nullable<Timestamptz>,
+        link_tag_removed_at -> Nullable<Timestamptz>,
+        note_id -> Nullable<Text>,
+        results_posted_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Uuid,
+        connection_id -> Uuid,
+        interview_id -> Uuid,
+        kind -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lever_events (id) {
+        id -> Uuid,
+        connection_id -> Uuid,
+        org_id -> Uuid,
+        event -> Text,
+        token -> Text,
+        triggered_at -> Int8,
+        opportunity_id -> Nullable<Text>,
+        to_stage_id -> Nullable<Text>,
+        from_stage_id -> Nullable<Text>,
+        payload -> Jsonb,
+        status -> Text,
+        reason -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        interview_id -> Nullable<Uuid>,
+        received_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lever_webhooks (id) {
+        id -> Uuid,
+        connection_id -> Uuid,
+        lever_webhook_id -> Nullable<Text>,
+        url -> Text,
+        managed -> Bool,
+        signature_token_enc -> Bytea,
+        created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    oauth_states (state_sha256) {
+        state_sha256 -> Bytea,
+        org_id -> Uuid,
+        connection_id -> Uuid,
+        stage_id -> Nullable<Text>,
+        stage_name -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    orgs (id) {
+        id -> Uuid,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    role_ats_jobs (role_id, position) {
+        org_id -> Uuid,
+        role_id -> Uuid,
+        position -> Int4,
+        entry -> Text,
+        entry_key -> Text,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        name -> Text,
+        fallback -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(api_keys -> orgs (org_id));
+diesel::joinable!(connection_counters -> connections (connection_id));
+diesel::joinable!(connection_health -> connections (connection_id));
+diesel::joinable!(connections -> orgs (org_id));
+diesel::joinable!(interviews -> connections (connection_id));
+diesel::joinable!(interviews -> lever_events (event_id));
+diesel::joinable!(interviews -> orgs (org_id));
+diesel::joinable!(interviews -> roles (role_id));
+diesel::joinable!(jobs -> connections (connection_id));
+diesel::joinable!(jobs -> interviews (interview_id));
+diesel::joinable!(lever_events -> connections (connection_id));
+diesel::joinable!(lever_events -> orgs (org_id));
+diesel::joinable!(lever_webhooks -> connections (connection_id));
+diesel::joinable!(oauth_states -> connections (connection_id));
+diesel::joinable!(oauth_states -> orgs (org_id));
+diesel::joinable!(role_ats_jobs -> orgs (org_id));
+diesel::joinable!(role_ats_jobs -> roles (role_id));
+diesel::joinable!(roles -> orgs (org_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    connection_counters,
+    connection_health,
+    connections,
+    interviews,
+    jobs,
+    lever_events,
+    lever_webhooks,
+    oauth_states,
+    orgs,
+    role_ats_jobs,
+    roles,
+);

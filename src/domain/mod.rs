@@ -1,0 +1,5 @@
+//! Domain types and rules that do not depend on HTTP or the database.
+
+pub mod api_keys;
+pub mod ids;
+pub mod secrets;

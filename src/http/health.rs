@@ -1,0 +1,44 @@
+//! Liveness and readiness: `/healthz` answers while the process runs; `/readyz`
+//! answers 200 only while the database answers and the actor system runs.
+
+use std::time::Duration;
+
+use actix_web::{get, web, HttpResponse};
+use serde_json::json;
+
+use crate::app::AppState;
+
+/// How long readiness waits for a database connection before calling it down.
+const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(healthz).service(readyz);
+}
+
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+#[get("/readyz")]
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let db = state.db.ping(DB_PROBE_TIMEOUT).await;
+    let actors = actix::System::try_current().is_some();
+    match (&db, actors) {
+        (Ok(()), true) => HttpResponse::Ok().json(json!({
+            "status": "ready", "database": "ok", "actors": "ok"
+        })),
+        _ => {
+            let reason = match &db {
+                Err(e) => format!("database: {e}"),
+                Ok(()) => "actor system is not running".to_owned(),
+            };
+            HttpResponse::ServiceUnavailable().json(json!({
+                "status": "not_ready",
+                "database": if db.is_ok() { "ok" } else { "down" },
+                "actors": if actors { "ok" } else { "down" },
+                "reason": reason,
+            }))
+        }
+    }
+}

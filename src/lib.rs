@@ -1,0 +1,11 @@
+//! arkiter-lever: the Lever integration of Arkiter Live, as a hosted,
+//! multi-tenant webhook service. See README.md and ../shared/docs/SPEC.md.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod lever;
+pub mod telemetry;

@@ -1,0 +1,70 @@
+//! Liveness, readiness (with the database cut and restored), metrics, OpenAPI.
+
+use crate::helpers::{poll_until, spawn_app, spawn_app_behind_proxy};
+
+#[actix_web::test]
+async fn healthz_and_readyz() {
+    let app = spawn_app().await;
+    let h = app.get("/healthz", None).await;
+    assert_eq!((h.status, h.body["status"].as_str()), (200, Some("ok")));
+    let r = app.readyz().await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[actix_web::test]
+async fn readyz_follows_the_database_without_a_restart() {
+    let app = spawn_app_behind_proxy().await;
+    assert_eq!(app.readyz().await.status, 200);
+    let proxy = app.proxy.as_ref().unwrap();
+    proxy.cut();
+    let down = poll_until(20, "readyz 503", || async {
+        let r = app.readyz().await;
+        (r.status == 503).then_some(r)
+    })
+    .await;
+    assert!(down.body["reason"].as_str().unwrap().contains("database"), "{}", down.body);
+    assert_eq!(down.body["database"], "down");
+    proxy.restore();
+    poll_until(20, "readyz 200 again", || async {
+        (app.readyz().await.status == 200).then_some(())
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route() {
+    let app = spawn_app().await;
+    app.get_org(&uuid::Uuid::new_v4().to_string(), Some(&app.admin())).await;
+    let mut res = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    assert!(
+        text.contains(r#"route="/api/v1/orgs/{org}""#),
+        "route label missing"
+    );
+    assert!(text.contains("arkiter_http_request_duration_seconds"));
+}
+
+#[actix_web::test]
+async fn openapi_covers_every_admin_route() {
+    let app = spawn_app().await;
+    let doc = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/orgs", "post"),
+        ("/api/v1/orgs", "get"),
+        ("/api/v1/orgs/{org}", "get"),
+        ("/api/v1/orgs/{org}/keys", "get"),
+        ("/api/v1/orgs/{org}/keys", "post"),
+        ("/api/v1/orgs/{org}/keys/{key_id}", "delete"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} missing");
+    }
+}

@@ -1,0 +1,312 @@
+//! The test harness: one Postgres for the whole run (the local binaries, or
+//! `DATABASE_URL` when set), a migrated template database, and `spawn_app()`
+//! giving each test its own database cloned from the template and the service
+//! on port 0, with one typed method per endpoint.
+
+use std::sync::OnceLock;
+
+use arkiter_lever::app::Application;
+use arkiter_lever::config::Settings;
+use arkiter_lever::db::embedded::{self, EmbeddedPostgres};
+use arkiter_lever::db::migrate;
+use arkiter_lever::domain::secrets::EncryptionKey;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use crate::proxy::TcpProxy;
+
+pub struct TestDb {
+    /// Server URL with the database name left to fill in.
+    base: url::Url,
+    template: String,
+}
+
+impl TestDb {
+    pub fn url(&self, db: &str) -> String {
+        let mut u = self.base.clone();
+        u.set_path(&format!("/{db}"));
+        u.to_string()
+    }
+
+    pub fn server_addr(&self) -> (String, u16) {
+        (
+            self.base.host_str().unwrap_or("127.0.0.1").to_owned(),
+            self.base.port().unwrap_or(5432),
+        )
+    }
+
+    /// A fresh database cloned from the migrated template.
+    pub fn create_database(&self) -> String {
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        self.admin_exec(&format!(
+            "CREATE DATABASE {name} TEMPLATE {}",
+            self.template
+        ));
+        name
+    }
+
+    /// An empty database (no migrations), for migration tests.
+    pub fn create_empty_database(&self) -> String {
+        let name = format!("e_{}", uuid::Uuid::new_v4().simple());
+        self.admin_exec(&format!("CREATE DATABASE {name}"));
+        name
+    }
+
+    pub fn drop_database(&self, name: &str) {
+        self.admin_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+
+    fn admin_exec(&self, sql: &str) {
+        let mut conn = PgConnection::establish(&self.url("postgres")).expect("admin connection");
+        diesel::sql_query(sql).execute(&mut conn).expect(sql);
+    }
+}
+
+static TEST_DB: OnceLock<TestDb> = OnceLock::new();
+
+/// The run's Postgres and template, set up on first use.
+pub fn test_db() -> &'static TestDb {
+    TEST_DB.get_or_init(|| {
+        let base = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => url,
+            None => {
+                let pg = EmbeddedPostgres::start_temporary().expect("start a test Postgres");
+                let url = pg.database_url("postgres");
+                embedded::stop_at_process_exit(pg);
+                url
+            }
+        };
+        let base = url::Url::parse(&base).expect("DATABASE_URL is a URL");
+        let template = format!("tpl_{}", uuid::Uuid::new_v4().simple());
+        let db = TestDb { base, template };
+        db.admin_exec(&format!("CREATE DATABASE {}", db.template));
+        let mut conn = PgConnection::establish(&db.url(&db.template)).expect("template");
+        migrate::run_pending_on(&mut conn).expect("migrate template");
+        drop(conn);
+        register_template_cleanup();
+        db
+    })
+}
+
+extern "C" fn drop_template_at_exit() {
+    if let Some(db) = TEST_DB.get() {
+        if let Ok(mut conn) = PgConnection::establish(&db.url("postgres")) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                db.template
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+fn register_template_cleanup() {
+    // Runs before the embedded cluster's own exit hook (atexit is LIFO), and
+    // matters when DATABASE_URL points at a shared server.
+    unsafe {
+        libc::atexit(drop_template_at_exit);
+    }
+}
+
+/// Settings for a test app: port 0, a random admin token and key, its own database.
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut s = Settings::from_lookup(|_| None).expect("default settings");
+    s.database_url = Some(SecretString::from(database_url.to_owned()));
+    s.encryption_key = Some(EncryptionKey::generate());
+    s.admin_token = Some(SecretString::from(format!("adm-{}", uuid::Uuid::new_v4())));
+    s.listen = "127.0.0.1:0".parse().expect("addr");
+    s
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub admin_token: Option<String>,
+    pub db_name: String,
+    pub db_url: String,
+    pub client: awc::Client,
+    pub proxy: Option<TcpProxy>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        test_db().drop_database(&self.db_name);
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after `customize` adjusted its settings.
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(customize, false).await
+}
+
+/// Spawns the app with its database behind a TCP proxy the test can cut.
+pub async fn spawn_app_behind_proxy() -> TestApp {
+    spawn(|_| {}, true).await
+}
+
+async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> TestApp {
+    let tdb = test_db();
+    let db_name = tdb.create_database();
+    let db_url = tdb.url(&db_name);
+    let proxy = behind_proxy.then(|| TcpProxy::start(tdb.server_addr()));
+    let app_db_url = match &proxy {
+        Some(p) => {
+            let mut u = url::Url::parse(&db_url).expect("url");
+            u.set_port(Some(p.port())).expect("port");
+            u.to_string()
+        }
+        None => db_url.clone(),
+    };
+    let mut settings = test_settings(&app_db_url);
+    customize(&mut settings);
+    let admin_token = settings
+        .admin_token
+        .as_ref()
+        .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
+    let app = Application::build(settings).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        admin_token,
+        db_name,
+        db_url,
+        client: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish(),
+        proxy,
+    }
+}
+
+/// A response, read whole: status and JSON body (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Resp {
+    /// Asserts the status and the SPEC §3.0 error shape with `code`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
+        assert!(
+            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "message missing: {}",
+            self.body
+        );
+    }
+}
+
+impl TestApp {
+    pub fn admin(&self) -> String {
+        self.admin_token.clone().expect("admin token set")
+    }
+
+    pub fn db(&self) -> PgConnection {
+        PgConnection::establish(&self.db_url).expect("test db connection")
+    }
+
+    /// Sends a request with an optional bearer and raw body.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Resp {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{path}", self.address));
+        if let Some(b) = bearer {
+            req = req.insert_header(("Authorization", format!("Bearer {b}")));
+        }
+        let mut res = match body {
+            Some((ct, bytes)) => req
+                .insert_header(("Content-Type", ct))
+                .send_body(bytes)
+                .await
+                .expect("send"),
+            None => req.send().await.expect("send"),
+        };
+        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body");
+        Resp {
+            status: res.status().as_u16(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Resp {
+        self.request("GET", path, bearer, None).await
+    }
+
+    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Resp {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.request("POST", path, bearer, Some(("application/json", bytes)))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, bearer: Option<&str>) -> Resp {
+        self.request("DELETE", path, bearer, None).await
+    }
+
+    pub async fn create_org(&self, name: &str) -> Resp {
+        self.post_json("/api/v1/orgs", Some(&self.admin()), &json!({ "name": name }))
+            .await
+    }
+
+    /// Creates an org and returns `(org_id, admin_key)`.
+    pub async fn new_org(&self, name: &str) -> (String, String) {
+        let r = self.create_org(name).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        (
+            r.body["id"].as_str().expect("id").to_owned(),
+            r.body["admin_key"].as_str().expect("key").to_owned(),
+        )
+    }
+
+    pub async fn list_orgs(&self, query: &str, bearer: Option<&str>) -> Resp {
+        self.get(&format!("/api/v1/orgs{query}"), bearer).await
+    }
+
+    pub async fn get_org(&self, org: &str, bearer: Option<&str>) -> Resp {
+        self.get(&format!("/api/v1/orgs/{org}"), bearer).await
+    }
+
+    pub async fn list_keys(&self, org: &str, bearer: Option<&str>) -> Resp {
+        self.get(&format!("/api/v1/orgs/{org}/keys"), bearer).await
+    }
+
+    pub async fn create_key(&self, org: &str, bearer: Option<&str>, body: &Value) -> Resp {
+        self.post_json(&format!("/api/v1/orgs/{org}/keys"), bearer, body)
+            .await
+    }
+
+    pub async fn delete_key(&self, org: &str, key_id: &str, bearer: Option<&str>) -> Resp {
+        self.delete(&format!("/api/v1/orgs/{org}/keys/{key_id}"), bearer)
+            .await
+    }
+
+    pub async fn readyz(&self) -> Resp {
+        self.get("/readyz", None).await
+    }
+}
+
+/// Polls `f` until it returns `Some`, or panics after `secs` seconds.
+pub async fn poll_until<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,77 @@
+//! A TCP proxy between the app and Postgres that a test can cut and restore,
+//! to simulate the database going away (works with `DATABASE_URL` too).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+pub struct TcpProxy {
+    port: u16,
+    open: Arc<AtomicBool>,
+    /// Bumped on every cut, so live connections notice and close.
+    generation: watch::Sender<u64>,
+}
+
+impl TcpProxy {
+    /// Starts forwarding 127.0.0.1:<port> to `target` on a thread of its own.
+    pub fn start(target: (String, u16)) -> Self {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let port = std_listener.local_addr().expect("addr").port();
+        let open = Arc::new(AtomicBool::new(true));
+        let (generation, gen_rx) = watch::channel(0u64);
+        let open2 = open.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("proxy runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).expect("listener");
+                loop {
+                    let Ok((client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    if !open2.load(Ordering::SeqCst) {
+                        drop(client); // refused while cut
+                        continue;
+                    }
+                    let target = target.clone();
+                    let mut gen_rx = gen_rx.clone();
+                    tokio::spawn(async move {
+                        let Ok(server) = TcpStream::connect((target.0.as_str(), target.1)).await
+                        else {
+                            return;
+                        };
+                        let (mut c, mut s) = (client, server);
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut c, &mut s) => {}
+                            _ = gen_rx.changed() => {}
+                        }
+                    });
+                }
+            });
+        });
+        Self {
+            port,
+            open,
+            generation,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Drops every live connection and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
