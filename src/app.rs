@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{middleware::from_fn, web, App, HttpServer};
+use actix_web::{App, HttpServer, middleware::from_fn, web};
 use anyhow::Context;
 use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
@@ -103,7 +103,6 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .wrap(http::error_shapes())
                 .wrap(from_fn(http::metrics::track))
                 .wrap(TracingLogger::default())
                 .configure(http::routes)

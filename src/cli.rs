@@ -16,7 +16,11 @@ use crate::domain::secrets::EncryptionKey;
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
-#[command(name = "arkiter-lever", version, about = "Arkiter Live for Lever: the hosted Lever integration")]
+#[command(
+    name = "arkiter-lever",
+    version,
+    about = "Arkiter Live for Lever: the hosted Lever integration"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -128,8 +132,8 @@ fn serve(mut settings: Settings) -> anyhow::Result<()> {
 
 fn lever_sim(listen: SocketAddr, tls: bool) -> ExitCode {
     telemetry::init("info", crate::config::LogFormat::Pretty);
-    let result = actix_web::rt::System::new()
-        .block_on(crate::lever::sim::run_standalone(listen, tls));
+    let result =
+        actix_web::rt::System::new().block_on(crate::lever::sim::run_standalone(listen, tls));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

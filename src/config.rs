@@ -100,7 +100,9 @@ impl Settings {
     /// Reads settings through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let database_url = get("DATABASE_URL").map(|v| parse_database_url(&v)).transpose()?;
+        let database_url = get("DATABASE_URL")
+            .map(|v| parse_database_url(&v))
+            .transpose()?;
         let encryption_key = get("ARKITER_ENCRYPTION_KEY")
             .map(|v| {
                 EncryptionKey::from_base64(v.trim()).map_err(|problem| {
@@ -146,8 +148,8 @@ impl Settings {
 
 fn parse_database_url(v: &str) -> Result<SecretString, ConfigError> {
     // Never echo the value: it usually carries a password.
-    let url = Url::parse(v.trim())
-        .map_err(|_| ConfigError::new("DATABASE_URL", "not a valid URL"))?;
+    let url =
+        Url::parse(v.trim()).map_err(|_| ConfigError::new("DATABASE_URL", "not a valid URL"))?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
         return Err(ConfigError::new(
             "DATABASE_URL",

@@ -1,6 +1,6 @@
 //! Logging: `RUST_LOG` filters, `ARKITER_LOG_FORMAT` picks pretty or JSON lines.
 
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::LogFormat;
 

@@ -3,7 +3,7 @@
 
 use diesel::pg::PgConnection;
 use diesel::{Connection, RunQueryDsl};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::{ExposeSecret, SecretString};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -25,8 +25,7 @@ pub fn run_pending_on(conn: &mut PgConnection) -> anyhow::Result<usize> {
         .run_pending_migrations(MIGRATIONS)
         .map(|applied| applied.len())
         .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
-    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
-        .execute(conn)?;
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(conn)?;
     result
 }
 

@@ -9,9 +9,9 @@ pub mod schema;
 
 use std::time::Duration;
 
+use diesel::RunQueryDsl;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
-use diesel::RunQueryDsl;
 use secrecy::{ExposeSecret, SecretString};
 
 pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
@@ -92,6 +92,25 @@ impl Pool {
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// Like [`Pool::run`], inside one transaction; `f`'s own error type is kept
+    /// (it rolls the transaction back).
+    pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+    {
+        let pool = self.inner.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(DbError::from)?;
+            diesel::Connection::transaction(&mut *conn, f)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?
     }
 
     /// `SELECT 1` with a short checkout deadline, for readiness checks.

@@ -68,7 +68,13 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused() {
-        for bad in ["", "ak_", "ak_123_abc", "xx_0123456789abcdef0123456789abcdef_s", "ak_0123456789abcdef0123456789abcdef_"] {
+        for bad in [
+            "",
+            "ak_",
+            "ak_123_abc",
+            "xx_0123456789abcdef0123456789abcdef_s",
+            "ak_0123456789abcdef0123456789abcdef_",
+        ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
     }

@@ -2,4 +2,5 @@
 
 pub mod api_keys;
 pub mod ids;
+pub mod roles;
 pub mod secrets;

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 
 const NONCE_LEN: usize = 12;
@@ -158,7 +158,11 @@ mod tests {
     #[test]
     fn wrong_key_fails() {
         let sealed = SecretBox::new(&EncryptionKey::generate()).seal("x");
-        assert!(SecretBox::new(&EncryptionKey::generate()).open(&sealed).is_err());
+        assert!(
+            SecretBox::new(&EncryptionKey::generate())
+                .open(&sealed)
+                .is_err()
+        );
     }
 
     #[test]
@@ -185,14 +189,20 @@ mod tests {
         let k1 = EncryptionKey::load_or_generate(&dir).unwrap();
         let k2 = EncryptionKey::load_or_generate(&dir).unwrap();
         assert_eq!(k1.to_base64(), k2.to_base64());
-        let mode = std::fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join(KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn base64_key_errors() {
-        assert!(matches!(EncryptionKey::from_base64("!!"), Err(KeyError::NotBase64)));
+        assert!(matches!(
+            EncryptionKey::from_base64("!!"),
+            Err(KeyError::NotBase64)
+        ));
         assert!(matches!(
             EncryptionKey::from_base64(&STANDARD.encode([1u8; 16])),
             Err(KeyError::WrongLength(16))

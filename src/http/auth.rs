@@ -8,7 +8,7 @@
 //! another org → 404 (never 403 across orgs).
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
@@ -95,10 +95,10 @@ fn bad_credentials() -> ApiError {
 }
 
 async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {
-    if let Some(admin) = &state.settings.admin_token {
-        if api_keys::tokens_equal(&token, admin.expose_secret()) {
-            return Ok(Caller::Super);
-        }
+    if let Some(admin) = &state.settings.admin_token
+        && api_keys::tokens_equal(&token, admin.expose_secret())
+    {
+        return Ok(Caller::Super);
     }
     let (key_id, secret) = api_keys::parse(&token).ok_or_else(bad_credentials)?;
     let secret = secret.to_owned();

@@ -130,6 +130,11 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Query(diesel::result::Error::NotFound) => Self::not_found("resource"),
+            // A unique index caught a race the handler's own checks could not see.
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Self::Conflict("a concurrent request changed the same thing; retry".into()),
             DbError::Unavailable(_) => {
                 Self::Unavailable("the database is not answering; try again shortly".into())
             }
@@ -158,7 +163,8 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
             "send the body as JSON with `Content-Type: application/json`".into(),
         ),
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
         }
         JsonPayloadError::Deserialize(e) if e.is_data() => {

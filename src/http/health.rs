@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
 use crate::app::AppState;

@@ -1,7 +1,7 @@
 //! `/api/v1/orgs/{org}/keys`: an org's API keys (admin only). The key text is
 //! shown once, at creation; lists never show secrets.
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,7 +17,9 @@ use crate::domain::api_keys;
 use crate::domain::ids::OrgId;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_keys).service(create_key).service(delete_key);
+    cfg.service(list_keys)
+        .service(create_key)
+        .service(delete_key);
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]

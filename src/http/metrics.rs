@@ -8,7 +8,7 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{HttpResponse, get, web};
 use prometheus::{Encoder, HistogramVec, IntCounterVec, TextEncoder};
 
 static HTTP_REQUESTS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
@@ -25,7 +25,9 @@ static HTTP_SECONDS: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
         "arkiter_http_request_duration_seconds",
         "HTTP request latency by route pattern",
         &["route"],
-        vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]
+        vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
+        ]
     )
     .ok()
 });

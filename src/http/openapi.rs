@@ -1,11 +1,11 @@
 //! The OpenAPI 3 document of the admin API, generated from the handlers'
 //! annotations and served at `/api/v1/openapi.json`.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{keys, orgs};
+use super::{keys, orgs, roles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +13,8 @@ use super::{keys, orgs};
     paths(
         orgs::create_org, orgs::list_orgs, orgs::get_org,
         keys::list_keys, keys::create_key, keys::delete_key,
+        roles::create_role, roles::list_roles, roles::get_role, roles::patch_role,
+        roles::delete_role, roles::resolve_role,
     ),
     modifiers(&BearerAuth)
 )]

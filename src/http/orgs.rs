@@ -1,6 +1,6 @@
 //! `/api/v1/orgs`: creating and reading orgs (the tenants).
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

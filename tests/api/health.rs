@@ -22,7 +22,11 @@ async fn readyz_follows_the_database_without_a_restart() {
         (r.status == 503).then_some(r)
     })
     .await;
-    assert!(down.body["reason"].as_str().unwrap().contains("database"), "{}", down.body);
+    assert!(
+        down.body["reason"].as_str().unwrap().contains("database"),
+        "{}",
+        down.body
+    );
     assert_eq!(down.body["database"], "down");
     proxy.restore();
     poll_until(20, "readyz 200 again", || async {
@@ -34,7 +38,8 @@ async fn readyz_follows_the_database_without_a_restart() {
 #[actix_web::test]
 async fn metrics_count_requests_by_route() {
     let app = spawn_app().await;
-    app.get_org(&uuid::Uuid::new_v4().to_string(), Some(&app.admin())).await;
+    app.get_org(&uuid::Uuid::new_v4().to_string(), Some(&app.admin()))
+        .await;
     let mut res = app
         .client
         .get(format!("{}/metrics", app.address))

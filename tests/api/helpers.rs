@@ -12,7 +12,7 @@ use arkiter_lever::db::migrate;
 use arkiter_lever::domain::secrets::EncryptionKey;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use secrecy::SecretString;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::proxy::TcpProxy;
 
@@ -90,14 +90,14 @@ pub fn test_db() -> &'static TestDb {
 }
 
 extern "C" fn drop_template_at_exit() {
-    if let Some(db) = TEST_DB.get() {
-        if let Ok(mut conn) = PgConnection::establish(&db.url("postgres")) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                db.template
-            ))
-            .execute(&mut conn);
-        }
+    if let Some(db) = TEST_DB.get()
+        && let Ok(mut conn) = PgConnection::establish(&db.url("postgres"))
+    {
+        let _ = diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            db.template
+        ))
+        .execute(&mut conn);
     }
 }
 
@@ -195,7 +195,9 @@ impl Resp {
         assert_eq!(self.status, status, "body: {}", self.body);
         assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
         assert!(
-            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "message missing: {}",
             self.body
         );
@@ -220,7 +222,9 @@ impl TestApp {
         body: Option<(&str, Vec<u8>)>,
     ) -> Resp {
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, format!("{}{path}", self.address));
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
         if let Some(b) = bearer {
             req = req.insert_header(("Authorization", format!("Bearer {b}")));
         }
@@ -254,8 +258,12 @@ impl TestApp {
     }
 
     pub async fn create_org(&self, name: &str) -> Resp {
-        self.post_json("/api/v1/orgs", Some(&self.admin()), &json!({ "name": name }))
-            .await
+        self.post_json(
+            "/api/v1/orgs",
+            Some(&self.admin()),
+            &json!({ "name": name }),
+        )
+        .await
     }
 
     /// Creates an org and returns `(org_id, admin_key)`.
@@ -306,7 +314,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -6,6 +6,11 @@ mod proxy;
 
 mod errors;
 mod health;
+mod lever_client;
+mod lever_sim;
+mod lever_support;
+mod lever_wire;
 mod migrations;
 mod orgs_and_keys;
+mod roles;
 mod settings;

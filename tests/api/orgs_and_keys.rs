@@ -33,9 +33,13 @@ async fn org_list_pages_with_cursor_and_clamps_limit() {
     let p1 = app.list_orgs("?limit=2", Some(&admin)).await;
     assert_eq!(p1.body["items"].as_array().unwrap().len(), 2);
     let c1 = p1.body["next_cursor"].as_str().unwrap();
-    let p2 = app.list_orgs(&format!("?limit=2&cursor={c1}"), Some(&admin)).await;
+    let p2 = app
+        .list_orgs(&format!("?limit=2&cursor={c1}"), Some(&admin))
+        .await;
     let c2 = p2.body["next_cursor"].as_str().unwrap();
-    let p3 = app.list_orgs(&format!("?limit=2&cursor={c2}"), Some(&admin)).await;
+    let p3 = app
+        .list_orgs(&format!("?limit=2&cursor={c2}"), Some(&admin))
+        .await;
     assert_eq!(p3.body["items"].as_array().unwrap().len(), 1);
     assert!(p3.body["next_cursor"].is_null());
     let mut names: Vec<String> = [&p1, &p2, &p3]
@@ -59,19 +63,29 @@ async fn org_list_pages_with_cursor_and_clamps_limit() {
 async fn credentials_are_required_and_checked() {
     let app = spawn_app().await;
     let (org, key) = app.new_org("Acme").await;
-    app.list_orgs("", None).await.assert_error(401, "unauthorized");
-    app.list_orgs("", Some("wrong")).await.assert_error(401, "unauthorized");
+    app.list_orgs("", None)
+        .await
+        .assert_error(401, "unauthorized");
+    app.list_orgs("", Some("wrong"))
+        .await
+        .assert_error(401, "unauthorized");
     app.get_org(&org, Some("ak_00000000000000000000000000000000_x"))
         .await
         .assert_error(401, "unauthorized");
     // A real key id with a wrong secret.
     let (_, secret) = key.rsplit_once('_').unwrap();
     let forged = key.replace(secret, &"0".repeat(secret.len()));
-    app.get_org(&org, Some(&forged)).await.assert_error(401, "unauthorized");
+    app.get_org(&org, Some(&forged))
+        .await
+        .assert_error(401, "unauthorized");
     // An org key on a super-admin route is forbidden, not unauthorized.
-    app.list_orgs("", Some(&key)).await.assert_error(403, "forbidden");
+    app.list_orgs("", Some(&key))
+        .await
+        .assert_error(403, "forbidden");
     app.create_org("x").await; // super admin still fine
-    let r = app.post_json("/api/v1/orgs", Some(&key), &json!({"name": "x"})).await;
+    let r = app
+        .post_json("/api/v1/orgs", Some(&key), &json!({"name": "x"}))
+        .await;
     r.assert_error(403, "forbidden");
 }
 
@@ -81,8 +95,12 @@ async fn keys_never_see_another_org() {
     let (org_a, key_a) = app.new_org("A").await;
     let (org_b, key_b) = app.new_org("B").await;
     assert_eq!(app.get_org(&org_a, Some(&key_a)).await.status, 200);
-    app.get_org(&org_b, Some(&key_a)).await.assert_error(404, "not_found");
-    app.list_keys(&org_b, Some(&key_a)).await.assert_error(404, "not_found");
+    app.get_org(&org_b, Some(&key_a))
+        .await
+        .assert_error(404, "not_found");
+    app.list_keys(&org_b, Some(&key_a))
+        .await
+        .assert_error(404, "not_found");
     app.create_key(&org_b, Some(&key_a), &json!({"role": "admin"}))
         .await
         .assert_error(404, "not_found");
@@ -105,19 +123,27 @@ async fn members_read_but_do_not_write() {
     let app = spawn_app().await;
     let (org, admin_key) = app.new_org("Acme").await;
     let r = app
-        .create_key(&org, Some(&admin_key), &json!({"role": "member", "label": "ro"}))
+        .create_key(
+            &org,
+            Some(&admin_key),
+            &json!({"role": "member", "label": "ro"}),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["role"], "member");
     assert_eq!(r.body["label"], "ro");
     let member = r.body["key"].as_str().unwrap().to_owned();
     assert_eq!(app.get_org(&org, Some(&member)).await.status, 200);
-    app.list_keys(&org, Some(&member)).await.assert_error(403, "forbidden");
+    app.list_keys(&org, Some(&member))
+        .await
+        .assert_error(403, "forbidden");
     app.create_key(&org, Some(&member), &json!({"role": "admin"}))
         .await
         .assert_error(403, "forbidden");
     let id = r.body["id"].as_str().unwrap();
-    app.delete_key(&org, id, Some(&member)).await.assert_error(403, "forbidden");
+    app.delete_key(&org, id, Some(&member))
+        .await
+        .assert_error(403, "forbidden");
 }
 
 #[actix_web::test]
@@ -125,7 +151,11 @@ async fn key_list_hides_secrets_and_a_deleted_key_fails_at_once() {
     let app = spawn_app().await;
     let (org, admin_key) = app.new_org("Acme").await;
     let created = app
-        .create_key(&org, Some(&admin_key), &json!({"role": "admin", "label": "ci"}))
+        .create_key(
+            &org,
+            Some(&admin_key),
+            &json!({"role": "admin", "label": "ci"}),
+        )
         .await;
     let second = created.body["key"].as_str().unwrap().to_owned();
     let second_id = created.body["id"].as_str().unwrap().to_owned();
@@ -136,14 +166,27 @@ async fn key_list_hides_secrets_and_a_deleted_key_fails_at_once() {
     for item in items {
         let mut fields: Vec<_> = item.as_object().unwrap().keys().cloned().collect();
         fields.sort();
-        assert_eq!(fields, ["created_at", "id", "label", "last_used_at", "role"]);
+        assert_eq!(
+            fields,
+            ["created_at", "id", "label", "last_used_at", "role"]
+        );
     }
-    assert!(!list.body.to_string().contains(second.rsplit('_').next().unwrap()));
-    let used = items.iter().find(|k| k["id"] == second_id.as_str()).unwrap();
+    assert!(
+        !list
+            .body
+            .to_string()
+            .contains(second.rsplit('_').next().unwrap())
+    );
+    let used = items
+        .iter()
+        .find(|k| k["id"] == second_id.as_str())
+        .unwrap();
     assert!(used["last_used_at"].is_string(), "use is recorded");
     let r = app.delete_key(&org, &second_id, Some(&admin_key)).await;
     assert_eq!(r.status, 204);
-    app.get_org(&org, Some(&second)).await.assert_error(401, "unauthorized");
+    app.get_org(&org, Some(&second))
+        .await
+        .assert_error(401, "unauthorized");
     app.delete_key(&org, &second_id, Some(&admin_key))
         .await
         .assert_error(404, "not_found");
@@ -163,8 +206,12 @@ async fn key_list_hides_secrets_and_a_deleted_key_fails_at_once() {
 #[actix_web::test]
 async fn no_admin_token_means_503_on_super_routes_only() {
     let app = crate::helpers::spawn_app_with(|s| s.admin_token = None).await;
-    app.list_orgs("", None).await.assert_error(503, "admin_token_unset");
-    app.list_orgs("", Some("anything")).await.assert_error(503, "admin_token_unset");
+    app.list_orgs("", None)
+        .await
+        .assert_error(503, "admin_token_unset");
+    app.list_orgs("", Some("anything"))
+        .await
+        .assert_error(503, "admin_token_unset");
     let r = app
         .post_json("/api/v1/orgs", Some("x"), &json!({"name": "a"}))
         .await;

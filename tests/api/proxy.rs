@@ -1,8 +1,8 @@
 //! A TCP proxy between the app and Postgres that a test can cut and restore,
 //! to simulate the database going away (works with `DATABASE_URL` too).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -40,6 +40,8 @@ impl TcpProxy {
                     }
                     let target = target.clone();
                     let mut gen_rx = gen_rx.clone();
+                    // Only cuts after this connection was made should end it.
+                    gen_rx.borrow_and_update();
                     tokio::spawn(async move {
                         let Ok(server) = TcpStream::connect((target.0.as_str(), target.1)).await
                         else {

@@ -4,7 +4,9 @@ use std::process::Command;
 
 fn run_with(vars: &[(&str, &str)]) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_arkiter-lever"));
-    cmd.arg("serve").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     // A scratch working dir: no .env from the project is picked up.
     let dir = std::env::temp_dir().join(format!("ak-settings-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -28,17 +30,78 @@ fn each_bad_setting_fails_with_one_line_and_exit_2() {
         (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
         (vec![("DATABASE_URL", "::::")], "DATABASE_URL"),
         (vec![db], "ARKITER_ENCRYPTION_KEY"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", "short")], "ARKITER_ENCRYPTION_KEY"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", "c2hvcnQ=")], "ARKITER_ENCRYPTION_KEY"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_LISTEN", "nowhere")], "ARKITER_LISTEN"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_PUBLIC_URL", "ftp://x")], "ARKITER_PUBLIC_URL"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("LEVER_API_URL", "not a url")], "LEVER_API_URL"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("LEVER_AUTH_URL", "x")], "LEVER_AUTH_URL"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("LEVER_RATE_PER_SEC", "0")], "LEVER_RATE_PER_SEC"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("LEVER_BURST", "many")], "LEVER_BURST"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_LIVE_URL", "/live")], "ARKITER_LIVE_URL"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_RESULTS_URL", "results")], "ARKITER_RESULTS_URL"),
-        (vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_LOG_FORMAT", "xml")], "ARKITER_LOG_FORMAT"),
+        (
+            vec![db, ("ARKITER_ENCRYPTION_KEY", "short")],
+            "ARKITER_ENCRYPTION_KEY",
+        ),
+        (
+            vec![db, ("ARKITER_ENCRYPTION_KEY", "c2hvcnQ=")],
+            "ARKITER_ENCRYPTION_KEY",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_LISTEN", "nowhere"),
+            ],
+            "ARKITER_LISTEN",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_PUBLIC_URL", "ftp://x"),
+            ],
+            "ARKITER_PUBLIC_URL",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("LEVER_API_URL", "not a url"),
+            ],
+            "LEVER_API_URL",
+        ),
+        (
+            vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("LEVER_AUTH_URL", "x")],
+            "LEVER_AUTH_URL",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("LEVER_RATE_PER_SEC", "0"),
+            ],
+            "LEVER_RATE_PER_SEC",
+        ),
+        (
+            vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("LEVER_BURST", "many")],
+            "LEVER_BURST",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_LIVE_URL", "/live"),
+            ],
+            "ARKITER_LIVE_URL",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_RESULTS_URL", "results"),
+            ],
+            "ARKITER_RESULTS_URL",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_LOG_FORMAT", "xml"),
+            ],
+            "ARKITER_LOG_FORMAT",
+        ),
     ];
     for (vars, var) in cases {
         let (code, stderr) = run_with(&vars);

@@ -38,7 +38,10 @@ impl ApiKey {
     }
 
     pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<ApiKey> {
-        api_keys::table.find(id).select(ApiKey::as_select()).first(conn)
+        api_keys::table
+            .find(id)
+            .select(ApiKey::as_select())
+            .first(conn)
     }
 
     /// Records use, at most once a minute per key, to keep reads from becoming writes.

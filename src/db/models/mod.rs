@@ -1,5 +1,7 @@
 //! One module per table: row structs and the queries on them, returning `QueryResult`.
 
 pub mod api_key;
+pub mod connection;
 pub mod org;
 pub mod page;
+pub mod role;

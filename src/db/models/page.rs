@@ -1,8 +1,8 @@
 //! Keyset pagination shared by every list: items ordered by `(created_at, id)`,
 //! the cursor is the last item's pair, opaque to clients (base64url JSON).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

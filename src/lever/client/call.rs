@@ -1,0 +1,304 @@
+//! One logical Lever call: limiter, bearer token, retries, typed outcome.
+//!
+//! Rules (SPEC §4): every attempt first waits on the connection's limiter.
+//! 429, 5xx, timeouts and cut connections are retried with full-jitter
+//! exponential backoff (`Retry-After` honoured), bounded by the policy's
+//! attempts and total time. Writes are resent only after a 429 or when the
+//! connection was never established; a write answered by 5xx or cut after
+//! sending is `OutcomeUnknown`. 401 → one refresh via the token source, one
+//! more try, then `NeedsReauth`. Other 4xx → `Api` with `{code,message}`.
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::Method;
+use actix_web::web::Bytes;
+use awc::error::{ConnectError, SendRequestError};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::LeverClient;
+use crate::lever::errors::{Failure, LeverError};
+use crate::lever::metrics::{self, CallOutcome};
+use crate::lever::retry::parse_retry_after;
+use crate::lever::wire::ErrorBody;
+
+/// Largest response body accepted from Lever.
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+pub(crate) struct Request {
+    pub endpoint: &'static str,
+    pub method: Method,
+    /// Path under the API base, starting with `/`.
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    fn is_write(&self) -> bool {
+        self.method != Method::GET && self.method != Method::HEAD
+    }
+}
+
+/// What one attempt ran into.
+enum Attempt {
+    Answer {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: Bytes,
+    },
+    Timeout,
+    /// `sent` is false only when no connection was ever established.
+    Cut {
+        sent: bool,
+        detail: String,
+    },
+}
+
+/// Bookkeeping shared by the loop and the outcome record.
+struct Progress {
+    started: Instant,
+    attempts: u32,
+    limiter_wait: Duration,
+}
+
+impl LeverClient {
+    pub(crate) async fn call(&self, mut req: Request) -> Result<(u16, Bytes), LeverError> {
+        if req.is_write()
+            && let Some(user) = &self.inner.config.perform_as
+        {
+            req.query.push(("perform_as", user.clone()));
+        }
+        let mut progress = Progress {
+            started: Instant::now(),
+            attempts: 0,
+            limiter_wait: Duration::ZERO,
+        };
+        let result = self.call_loop(&req, &mut progress).await;
+        self.record(&req, &progress, &result);
+        result
+    }
+
+    async fn call_loop(
+        &self,
+        req: &Request,
+        progress: &mut Progress,
+    ) -> Result<(u16, Bytes), LeverError> {
+        let policy = &self.inner.config.retry;
+        let mut token = self.inner.tokens.access_token().await?;
+        let mut refreshed = false;
+        loop {
+            progress.attempts += 1;
+            let waited = Instant::now();
+            self.inner.limiter.until_ready().await;
+            progress.limiter_wait += waited.elapsed();
+            metrics::record_limiter_wait(waited.elapsed());
+
+            let (failure, retry_after) = match self.attempt(req, &token).await {
+                Attempt::Answer { status, body, .. } if (200..300).contains(&status) => {
+                    return Ok((status, body));
+                }
+                Attempt::Answer { status: 401, .. } => {
+                    if refreshed {
+                        return Err(LeverError::NeedsReauth(
+                            "Lever refused a freshly refreshed token".to_owned(),
+                        ));
+                    }
+                    refreshed = true;
+                    metrics::record_retry(req.endpoint, "unauthorized");
+                    token = self.inner.tokens.refresh_after_unauthorized(&token).await?;
+                    continue;
+                }
+                Attempt::Answer {
+                    status: 429,
+                    retry_after,
+                    ..
+                } => (Failure::Throttled, retry_after),
+                Attempt::Answer {
+                    status,
+                    retry_after,
+                    ..
+                } if status >= 500 => {
+                    if req.is_write() {
+                        return Err(unknown(req, format!("HTTP {status}")));
+                    }
+                    (Failure::Status(status), retry_after)
+                }
+                Attempt::Answer { status, body, .. } => return Err(api_error(req, status, &body)),
+                Attempt::Timeout => {
+                    if req.is_write() {
+                        return Err(unknown(req, "timed out after sending".to_owned()));
+                    }
+                    (Failure::Timeout, None)
+                }
+                Attempt::Cut { sent, detail } => {
+                    if req.is_write() && sent {
+                        return Err(unknown(req, format!("connection cut: {detail}")));
+                    }
+                    (Failure::Connection(detail), None)
+                }
+            };
+            let delay = policy.delay(progress.attempts - 1, retry_after);
+            let out_of_time = progress.started.elapsed() + delay > policy.max_total;
+            if progress.attempts >= policy.max_attempts || out_of_time {
+                return Err(LeverError::Exhausted {
+                    endpoint: req.endpoint,
+                    attempts: progress.attempts,
+                    last: failure,
+                });
+            }
+            metrics::record_retry(req.endpoint, reason(&failure));
+            tracing::debug!(endpoint = req.endpoint, %failure, ?delay, "retrying Lever call");
+            actix_rt::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(&self, req: &Request, token: &SecretString) -> Attempt {
+        let config = &self.inner.config;
+        let url = format!("{}{}", config.api_url.trim_end_matches('/'), req.path);
+        let mut builder = config
+            .http
+            .client()
+            .request(req.method.clone(), url)
+            .insert_header(("Authorization", format!("Bearer {}", token.expose_secret())))
+            .insert_header(("Accept", "application/json"));
+        if !req.query.is_empty() {
+            builder = match builder.query(&req.query) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Attempt::Cut {
+                        sent: false,
+                        detail: format!("bad query: {e}"),
+                    };
+                }
+            };
+        }
+        let exchange = async {
+            let sent = match &req.body {
+                Some(body) => {
+                    builder
+                        .insert_header(("Content-Type", "application/json"))
+                        .send_body(body.clone())
+                        .await
+                }
+                None => builder.send().await,
+            };
+            let mut resp = match sent {
+                Ok(resp) => resp,
+                Err(e) => return send_error(e),
+            };
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("Retry-After")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            match resp.body().limit(MAX_BODY).await {
+                Ok(body) => Attempt::Answer {
+                    status,
+                    retry_after,
+                    body,
+                },
+                Err(e) => Attempt::Cut {
+                    sent: true,
+                    detail: format!("body after HTTP {status}: {e}"),
+                },
+            }
+        };
+        // awc's own timeout covers the head; this one also covers the body.
+        actix_rt::time::timeout(config.http.request_timeout, exchange)
+            .await
+            .unwrap_or(Attempt::Timeout)
+    }
+
+    fn record(
+        &self,
+        req: &Request,
+        progress: &Progress,
+        result: &Result<(u16, Bytes), LeverError>,
+    ) {
+        let (status, result_name) = match result {
+            Ok((status, _)) => (Some(*status), "ok"),
+            Err(e) => (e.status(), result_kind(e)),
+        };
+        let outcome = CallOutcome {
+            endpoint: req.endpoint,
+            status,
+            result: result_name,
+            attempts: progress.attempts,
+            retries: progress.attempts.saturating_sub(1),
+            limiter_wait: progress.limiter_wait,
+            elapsed: progress.started.elapsed(),
+        };
+        metrics::record_call(&outcome);
+        if let Some(observer) = &self.inner.config.observer {
+            observer(&outcome);
+        }
+    }
+}
+
+fn send_error(e: SendRequestError) -> Attempt {
+    match e {
+        SendRequestError::Timeout => Attempt::Timeout,
+        // awc reports a connection closed while waiting for the answer (the
+        // request already written) as `Connect(Disconnected)`: ambiguous.
+        SendRequestError::Connect(ConnectError::Disconnected) => Attempt::Cut {
+            sent: true,
+            detail: "connection closed before the answer".to_owned(),
+        },
+        // Nothing reached Lever: safe to resend even a write.
+        SendRequestError::Connect(e) => Attempt::Cut {
+            sent: false,
+            detail: e.to_string(),
+        },
+        SendRequestError::Url(e) => Attempt::Cut {
+            sent: false,
+            detail: e.to_string(),
+        },
+        other => Attempt::Cut {
+            sent: true,
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn unknown(req: &Request, detail: String) -> LeverError {
+    LeverError::OutcomeUnknown {
+        endpoint: req.endpoint,
+        detail,
+    }
+}
+
+fn api_error(req: &Request, status: u16, body: &[u8]) -> LeverError {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    LeverError::Api {
+        endpoint: req.endpoint,
+        status,
+        code: parsed.code,
+        message: parsed.message,
+    }
+}
+
+fn reason(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::Throttled => "throttled",
+        Failure::Status(_) => "server_error",
+        Failure::Timeout => "timeout",
+        Failure::Connection(_) => "connection",
+    }
+}
+
+fn result_kind(e: &LeverError) -> &'static str {
+    match e {
+        LeverError::NeedsReauth(_) => "needs_reauth",
+        LeverError::OutcomeUnknown { .. } => "outcome_unknown",
+        LeverError::Api { .. } => "client_error",
+        LeverError::Exhausted { last, .. } => match last {
+            Failure::Throttled => "throttled",
+            Failure::Status(_) => "server_error",
+            Failure::Timeout => "timeout",
+            Failure::Connection(_) => "connection",
+        },
+        LeverError::Decode { .. } => "decode",
+        LeverError::OAuth { .. } | LeverError::Transport(_) | LeverError::Config(_) => "error",
+    }
+}

@@ -1,0 +1,101 @@
+//! `LeverClient`: one logical client per Lever connection.
+//!
+//! It holds the connection's governor limiter (`LEVER_RATE_PER_SEC`,
+//! `LEVER_BURST`), its [`TokenSource`] and the retry policy; the awc HTTP
+//! client itself comes from [`HttpSettings::client`] per thread. The handle
+//! is `Send + Sync + Clone`; its futures are not `Send` (awc), so await them
+//! on an arbiter. See [`call`] for the retry rules.
+
+mod call;
+mod endpoints;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use super::errors::LeverError;
+use super::http::HttpSettings;
+use super::metrics::CallOutcome;
+use super::retry::RetryPolicy;
+use super::token::TokenSource;
+
+/// Called with the outcome of every call (for the connection's health).
+pub type OutcomeObserver = Arc<dyn Fn(&CallOutcome) + Send + Sync>;
+
+/// What a connection's client needs; the app builds it from its settings.
+#[derive(Clone)]
+pub struct LeverClientConfig {
+    /// `LEVER_API_URL`, e.g. `https://api.lever.co/v1`.
+    pub api_url: String,
+    pub retry: RetryPolicy,
+    /// Lever user id passed as `perform_as` on writes.
+    pub perform_as: Option<String>,
+    pub http: Arc<HttpSettings>,
+    pub observer: Option<OutcomeObserver>,
+}
+
+/// Builds the per-connection token bucket: `rate_per_sec` steady, `burst`
+/// at once. Keep it with the connection so it outlives client rebuilds.
+pub fn new_limiter(
+    rate_per_sec: u32,
+    burst: u32,
+) -> Result<Arc<DefaultDirectRateLimiter>, LeverError> {
+    let rate = NonZeroU32::new(rate_per_sec)
+        .ok_or_else(|| LeverError::Config("LEVER_RATE_PER_SEC must be > 0".into()))?;
+    let burst = NonZeroU32::new(burst)
+        .ok_or_else(|| LeverError::Config("LEVER_BURST must be > 0".into()))?;
+    Ok(Arc::new(RateLimiter::direct(
+        Quota::per_second(rate).allow_burst(burst),
+    )))
+}
+
+#[derive(Clone)]
+pub struct LeverClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: LeverClientConfig,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    tokens: Arc<dyn TokenSource>,
+}
+
+impl LeverClient {
+    pub fn new(
+        config: LeverClientConfig,
+        limiter: Arc<DefaultDirectRateLimiter>,
+        tokens: Arc<dyn TokenSource>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                limiter,
+                tokens,
+            }),
+        }
+    }
+
+    /// The same connection (limiter, tokens) with another `perform_as`.
+    pub fn with_perform_as(&self, perform_as: Option<String>) -> Self {
+        let mut config = self.inner.config.clone();
+        config.perform_as = perform_as;
+        Self::new(
+            config,
+            self.inner.limiter.clone(),
+            self.inner.tokens.clone(),
+        )
+    }
+
+    pub fn limiter(&self) -> &Arc<DefaultDirectRateLimiter> {
+        &self.inner.limiter
+    }
+
+    pub fn tokens(&self) -> &Arc<dyn TokenSource> {
+        &self.inner.tokens
+    }
+
+    pub fn config(&self) -> &LeverClientConfig {
+        &self.inner.config
+    }
+}

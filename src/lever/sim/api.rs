@@ -1,0 +1,93 @@
+//! The simulated Data API under `/v1`: Bearer auth, the per-account token
+//! bucket (429 without `Retry-After`, as Lever documents), faults, then the
+//! resource handlers in [`super::ops`]. Every call lands in the call log.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::Sim;
+use super::exec::{CallInfo, Reply, execute, refuse};
+use super::ops::{self, Query};
+use super::state::{SimState, now_ms};
+
+pub(crate) fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/v1").default_service(web::to(dispatch)));
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// The account a valid, unexpired token belongs to; `Err` carries the
+/// account of an expired token (for the log) or nothing.
+fn authenticate(state: &SimState, token: Option<&str>) -> Result<String, Option<String>> {
+    let grant = token.and_then(|t| state.access.get(t)).ok_or(None)?;
+    if grant.expires_at_ms <= now_ms() || !state.accounts.contains_key(&grant.account_id) {
+        return Err(Some(grant.account_id.clone()));
+    }
+    Ok(grant.account_id.clone())
+}
+
+async fn dispatch(req: HttpRequest, body: web::Bytes, sim: web::Data<Sim>) -> HttpResponse {
+    let sim: Arc<Sim> = sim.into_inner();
+    let query = Query::parse(req.query_string());
+    let perform_as = query.get("perform_as").map(str::to_owned);
+    let token = bearer(&req);
+    let auth = authenticate(&sim.lock(), token.as_deref());
+    let account_id = match auth {
+        Ok(id) => id,
+        Err(account_id) => {
+            let info = CallInfo {
+                account_id,
+                perform_as,
+            };
+            let reply = Reply::error(401, "UnauthorizedError", "A valid API key was not provided");
+            return refuse(&sim, &req, &info, reply);
+        }
+    };
+    let info = CallInfo {
+        account_id: Some(account_id.clone()),
+        perform_as: perform_as.clone(),
+    };
+    let allowed = sim
+        .lock()
+        .accounts
+        .get_mut(&account_id)
+        .is_some_and(|a| a.bucket.try_take());
+    if !allowed {
+        let reply = Reply::error(429, "TooManyRequests", "Rate limit exceeded");
+        return refuse(&sim, &req, &info, reply);
+    }
+    let path: Vec<String> = req
+        .path()
+        .trim_start_matches("/v1")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let method = req.method().as_str().to_owned();
+    let double_data = sim.config.webhook_create_double_data;
+    let call = ops::ApiCall {
+        account_id,
+        method,
+        path,
+        query,
+        body: body.to_vec(),
+        perform_as,
+        double_data,
+    };
+    execute(&sim, &req, info, move |state| ops::route(state, &call)).await
+}
+
+fn percent_decode(segment: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,211 @@
+//! Runs one simulated call: injected faults, the state change, the call-log
+//! entry, and the HTTP answer (including a "dropped" connection).
+
+use std::io;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::{Value, json};
+
+use super::Sim;
+use super::delivery::{self, PendingDelivery};
+use super::faults::{FaultAction, take_fault};
+use super::state::{CallRecord, SimState, now_ms};
+
+/// What a handler decided: status, JSON body (none for 204), deliveries to
+/// start once the state lock is released.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub deliveries: Vec<PendingDelivery>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            deliveries: Vec::new(),
+        }
+    }
+
+    pub fn data(body: Value) -> Self {
+        Self::json(200, json!({ "data": body }))
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: 204,
+            body: None,
+            deliveries: Vec::new(),
+        }
+    }
+
+    /// Lever's `{code,message}` error.
+    pub fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self::json(status, json!({ "code": code, "message": message.into() }))
+    }
+
+    pub fn not_found(kind: &str, id: &str) -> Self {
+        Self::error(
+            404,
+            "ResourceNotFound",
+            format!("{kind} {id} was not found"),
+        )
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::error(400, "BadRequestError", message)
+    }
+}
+
+/// Who made the call, for the log and for fault matching.
+pub(crate) struct CallInfo {
+    pub account_id: Option<String>,
+    pub perform_as: Option<String>,
+}
+
+/// Logs and answers a call that never reached `apply` (401, 429, bad input).
+pub(crate) fn refuse(sim: &Sim, req: &HttpRequest, info: &CallInfo, reply: Reply) -> HttpResponse {
+    log(&mut sim.lock(), req, info, reply.status);
+    respond(reply)
+}
+
+/// Logs a call answered outside [`execute`] (e.g. the authorize redirect).
+pub(crate) fn record(sim: &Sim, req: &HttpRequest, info: &CallInfo, status: u16) {
+    log(&mut sim.lock(), req, info, status);
+}
+
+/// Applies `apply` to the state under the account's faults.
+pub(crate) async fn execute(
+    sim: &Arc<Sim>,
+    req: &HttpRequest,
+    info: CallInfo,
+    apply: impl FnOnce(&mut SimState) -> Reply,
+) -> HttpResponse {
+    let fault = info.account_id.as_ref().and_then(|id| {
+        let mut state = sim.lock();
+        let account = state.accounts.get_mut(id)?;
+        take_fault(
+            &mut account.faults,
+            req.method().as_str(),
+            req.path(),
+            now_ms(),
+        )
+    });
+    match &fault {
+        Some(FaultAction::Latency { ms }) => {
+            actix_rt::time::sleep(std::time::Duration::from_millis(*ms)).await;
+        }
+        Some(FaultAction::Status { status }) => {
+            return refuse(sim, req, &info, fault_reply(*status));
+        }
+        Some(FaultAction::Drop) => {
+            log(&mut sim.lock(), req, &info, 0);
+            return dropped(req);
+        }
+        _ => {}
+    }
+    let reply = {
+        let mut state = sim.lock();
+        let reply = apply(&mut state);
+        let logged = match &fault {
+            Some(FaultAction::ApplyThenStatus { status }) => *status,
+            Some(FaultAction::ApplyThenDrop) => 0,
+            _ => reply.status,
+        };
+        log(&mut state, req, &info, logged);
+        reply
+    };
+    let Reply {
+        status,
+        body,
+        deliveries,
+    } = reply;
+    delivery::spawn_all(sim, deliveries);
+    match fault {
+        Some(FaultAction::ApplyThenStatus { status }) => respond(fault_reply(status)),
+        Some(FaultAction::ApplyThenDrop) => dropped(req),
+        _ => respond(Reply {
+            status,
+            body,
+            deliveries: Vec::new(),
+        }),
+    }
+}
+
+fn fault_reply(status: u16) -> Reply {
+    let code = match status {
+        429 => "TooManyRequests",
+        500..=599 => "InternalServerError",
+        401 => "UnauthorizedError",
+        _ => "InjectedFault",
+    };
+    Reply::error(status, code, format!("simulated fault {status}"))
+}
+
+fn log(state: &mut SimState, req: &HttpRequest, info: &CallInfo, status: u16) {
+    state.log_call(CallRecord {
+        seq: 0,
+        at_ms: now_ms(),
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+        query: req.query_string().to_owned(),
+        status,
+        account_id: info.account_id.clone(),
+        perform_as: info.perform_as.clone(),
+    });
+}
+
+pub(crate) fn respond(reply: Reply) -> HttpResponse {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    match reply.body {
+        Some(body) => builder.json(body),
+        None => builder.finish(),
+    }
+}
+
+/// The raw socket of a plain-TCP connection, recorded at accept time so a
+/// "drop" fault can cut it without sending a response.
+#[derive(Clone, Copy)]
+pub(crate) struct ConnSocket(#[cfg(unix)] pub std::os::fd::RawFd);
+
+/// `HttpServer::on_connect` hook recording [`ConnSocket`].
+pub(crate) fn remember_socket(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions) {
+    #[cfg(unix)]
+    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        use std::os::fd::AsRawFd as _;
+        ext.insert(ConnSocket(tcp.as_raw_fd()));
+    }
+}
+
+/// Cuts the connection with no response: a TCP shutdown of the socket when
+/// it is known (plain HTTP), else a body that fails at once, which makes
+/// actix abort the connection after the head (TLS).
+pub(crate) fn dropped(req: &HttpRequest) -> HttpResponse {
+    #[cfg(unix)]
+    if let Some(ConnSocket(fd)) = req.conn_data::<ConnSocket>().copied() {
+        // SAFETY: the fd belongs to the connection serving this very
+        // request, so it is open; shutdown(2) only changes socket state
+        // (no memory is touched) and the fd stays owned by actix.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+    failing_body()
+}
+
+fn failing_body() -> HttpResponse {
+    let stream = futures_util::stream::once(async {
+        Err::<Bytes, io::Error>(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "simulated dropped connection",
+        ))
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .streaming(stream)
+}

@@ -1,0 +1,101 @@
+//! Read-back and webhook-settings operations of the control API: the call
+//! log, an opportunity's tags/links/notes, deliveries, UI-made webhooks and
+//! the "Test" button.
+
+use std::sync::Arc;
+
+use super::Sim;
+use super::delivery;
+use super::manage::{OpportunityView, SimError};
+use super::state::{CallRecord, DeliveryRecord, SimWebhook, new_id, now_ms, random_hex};
+
+impl Sim {
+    pub(crate) fn calls(&self, account: Option<&str>) -> Vec<CallRecord> {
+        let state = self.lock();
+        state
+            .calls
+            .iter()
+            .filter(|c| account.is_none_or(|a| c.account_id.as_deref() == Some(a)))
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn clear_calls(&self) {
+        self.lock().calls.clear();
+    }
+
+    pub(crate) fn opportunity_view(
+        &self,
+        account: &str,
+        opp: &str,
+    ) -> Result<OpportunityView, SimError> {
+        self.with_account(account, |a| {
+            let o = a
+                .opportunities
+                .get(opp)
+                .ok_or_else(|| SimError::NotFound(format!("opportunity {opp}")))?;
+            Ok(OpportunityView {
+                id: o.id.clone(),
+                contact: o.contact.clone(),
+                stage: o.stage.clone(),
+                tags: o.tags.clone(),
+                links: a.contact_links.get(&o.contact).cloned().unwrap_or_default(),
+                notes: a.notes.get(opp).cloned().unwrap_or_default(),
+            })
+        })
+    }
+
+    pub(crate) fn deliveries(&self, account: &str) -> Result<Vec<DeliveryRecord>, SimError> {
+        self.with_account(account, |a| Ok(a.deliveries.clone()))
+    }
+
+    pub(crate) fn webhooks(&self, account: &str) -> Result<Vec<SimWebhook>, SimError> {
+        self.with_account(account, |a| Ok(a.webhooks.clone()))
+    }
+
+    /// A webhook made by an admin in Lever's settings page (not via the
+    /// API): for accounts without the webhooks API.
+    pub(crate) fn add_ui_webhook(
+        &self,
+        account: &str,
+        url: &str,
+        event: &str,
+    ) -> Result<SimWebhook, SimError> {
+        self.with_account(account, |a| {
+            let now = now_ms();
+            let hook = SimWebhook {
+                id: new_id(),
+                url: url.to_owned(),
+                event: event.to_owned(),
+                signature_token: Some(random_hex(24)),
+                conditions: None,
+                via_api: false,
+                created_at: now,
+                updated_at: now,
+            };
+            a.webhooks.push(hook.clone());
+            Ok(hook)
+        })
+    }
+
+    /// The settings page's "Test" button for one webhook.
+    pub(crate) fn test_ping(
+        self: &Arc<Self>,
+        account: &str,
+        webhook: &str,
+    ) -> Result<(), SimError> {
+        let planned = {
+            let mut state = self.lock();
+            let known = state
+                .accounts
+                .get(account)
+                .is_some_and(|a| a.webhooks.iter().any(|w| w.id == webhook));
+            if !known {
+                return Err(SimError::NotFound(format!("webhook {webhook}")));
+            }
+            delivery::plan_test_ping(&mut state, account, webhook)
+        };
+        delivery::spawn_all(self, planned);
+        Ok(())
+    }
+}

@@ -1,0 +1,398 @@
+//! The Data API's resource handlers: pure functions of the state and the
+//! request, returning a [`Reply`] (and planned webhook deliveries).
+
+use serde_json::{Value, json};
+
+use super::delivery;
+use super::exec::Reply;
+use super::render;
+use super::state::{
+    Account, SimNote, SimState, SimWebhook, StageChange, new_id, now_ms, random_hex,
+};
+use crate::lever::wire::{LinksBody, NoteCreate, TagsBody, WebhookCreate, events};
+
+/// Events Lever lets you subscribe to through the API.
+const CONFIGURABLE_EVENTS: [&str; 4] = [
+    events::APPLICATION_CREATED,
+    events::CANDIDATE_ARCHIVE_CHANGE,
+    events::CANDIDATE_HIRED,
+    events::CANDIDATE_STAGE_CHANGE,
+];
+
+/// Decoded query string (parameters may repeat, e.g. `expand`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(raw: &str) -> Self {
+        Self(
+            url::form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn has(&self, key: &str, value: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == key && v == value)
+    }
+}
+
+pub(crate) struct ApiCall {
+    pub account_id: String,
+    pub method: String,
+    pub path: Vec<String>,
+    pub query: Query,
+    pub body: Vec<u8>,
+    pub perform_as: Option<String>,
+    pub double_data: bool,
+}
+
+pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
+    let Some(account) = state.accounts.get_mut(&call.account_id) else {
+        return Reply::error(401, "UnauthorizedError", "A valid API key was not provided");
+    };
+    if let Some(user) = &call.perform_as
+        && !account.users.iter().any(|u| &u.id == user)
+    {
+        return Reply::bad_request(format!("perform_as user {user} was not found"));
+    }
+    let p: Vec<&str> = call.path.iter().map(String::as_str).collect();
+    match (call.method.as_str(), p.as_slice()) {
+        ("GET", ["stages"]) => paginate(
+            account.stages.iter().map(render::stage).collect(),
+            &call.query,
+        ),
+        ("GET", ["stages", id]) => find(
+            account
+                .stages
+                .iter()
+                .find(|s| s.id == *id)
+                .map(render::stage),
+            "stages",
+            id,
+        ),
+        ("GET", ["postings"]) => paginate(
+            account.postings.iter().map(render::posting).collect(),
+            &call.query,
+        ),
+        ("GET", ["postings", id]) => find(
+            account
+                .postings
+                .iter()
+                .find(|s| s.id == *id)
+                .map(render::posting),
+            "postings",
+            id,
+        ),
+        ("GET", ["users"]) => list_users(account, &call.query),
+        ("GET", ["users", id]) => find(
+            account.users.iter().find(|u| u.id == *id).map(render::user),
+            "users",
+            id,
+        ),
+        ("GET", ["opportunities"]) => list_opportunities(account, &call.query),
+        ("GET", ["opportunities", id]) => {
+            let expand = call.query.has("expand", "applications");
+            let found = account
+                .opportunities
+                .get(*id)
+                .map(|o| render::opportunity(account, o, expand));
+            find(found, "opportunities", id)
+        }
+        ("PUT", ["opportunities", id, "stage"]) => put_stage(state, call, id),
+        (
+            "POST",
+            [
+                "opportunities",
+                id,
+                action @ ("addTags" | "removeTags" | "addLinks" | "removeLinks"),
+            ],
+        ) => change_tags_or_links(account, id, action, &call.body),
+        ("POST", ["opportunities", id, "notes"]) => create_note(account, id, call),
+        ("GET", ["opportunities", id, "notes"]) => match account.notes.get(*id) {
+            Some(notes) => paginate(notes.iter().map(render::note).collect(), &call.query),
+            None if account.opportunities.contains_key(*id) => paginate(Vec::new(), &call.query),
+            None => Reply::not_found("opportunities", id),
+        },
+        ("GET", ["webhooks"]) => paginate(
+            account
+                .webhooks
+                .iter()
+                .map(|w| render::webhook(w, false))
+                .collect(),
+            &call.query,
+        ),
+        ("POST", ["webhooks"]) => create_webhook(account, call),
+        ("DELETE", ["webhooks", id]) => delete_webhook(account, id),
+        _ => Reply::error(
+            404,
+            "ResourceNotFound",
+            format!("{} /v1/{} was not found", call.method, call.path.join("/")),
+        ),
+    }
+}
+
+fn find(found: Option<Value>, kind: &str, id: &str) -> Reply {
+    found.map_or_else(|| Reply::not_found(kind, id), Reply::data)
+}
+
+/// Lever's list envelope with `limit` (1-100) and the opaque `offset`.
+fn paginate(items: Vec<Value>, query: &Query) -> Reply {
+    let limit = match query.get("limit").map(str::parse::<usize>) {
+        None => 100,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => return Reply::bad_request("limit must be between 1 and 100"),
+    };
+    // Offsets look like Lever's ("0.<number>.<uuid>"); the number is ours.
+    let start = match query.get("offset") {
+        None => 0,
+        Some(offset) => match offset
+            .split('.')
+            .nth(1)
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) => n.min(items.len()),
+            None => return Reply::bad_request("invalid offset"),
+        },
+    };
+    let end = (start + limit).min(items.len());
+    let has_next = end < items.len();
+    let page: Vec<Value> = items
+        .get(start..end)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    let mut body = json!({ "data": page, "hasNext": has_next });
+    if has_next && let Some(obj) = body.as_object_mut() {
+        obj.insert("next".to_owned(), format!("0.{end}.{}", new_id()).into());
+    }
+    Reply::json(200, body)
+}
+
+fn list_users(account: &Account, query: &Query) -> Reply {
+    let email = query.get("email");
+    let users = account
+        .users
+        .iter()
+        .filter(|u| email.is_none_or(|e| u.email.eq_ignore_ascii_case(e)))
+        .map(render::user)
+        .collect();
+    paginate(users, query)
+}
+
+fn list_opportunities(account: &Account, query: &Query) -> Reply {
+    let expand = query.has("expand", "applications");
+    let items = account
+        .opportunity_order
+        .iter()
+        .filter_map(|id| account.opportunities.get(id))
+        .filter(|o| query.get("stage_id").is_none_or(|s| o.stage == s))
+        .filter(|o| {
+            query
+                .get("tag")
+                .is_none_or(|t| o.tags.iter().any(|x| x == t))
+        })
+        .filter(|o| query.get("contact_id").is_none_or(|c| o.contact == c))
+        .filter(|o| {
+            query.get("posting_id").is_none_or(|p| {
+                o.applications
+                    .iter()
+                    .any(|a| a.posting.as_deref() == Some(p))
+            })
+        })
+        .map(|o| render::opportunity(account, o, expand))
+        .collect();
+    paginate(items, query)
+}
+
+fn put_stage(state: &mut SimState, call: &ApiCall, id: &str) -> Reply {
+    let Ok(body) = serde_json::from_slice::<Value>(&call.body) else {
+        return Reply::bad_request("body must be JSON");
+    };
+    let Some(stage) = body.get("stage").and_then(Value::as_str) else {
+        return Reply::bad_request("stage is required");
+    };
+    match move_opportunity(
+        state,
+        &call.account_id,
+        id,
+        stage,
+        call.perform_as.as_deref(),
+    ) {
+        Ok(deliveries) => {
+            let mut reply = state
+                .accounts
+                .get(&call.account_id)
+                .and_then(|a| {
+                    a.opportunities
+                        .get(id)
+                        .map(|o| render::opportunity(a, o, false))
+                })
+                .map_or_else(|| Reply::not_found("opportunities", id), Reply::data);
+            reply.deliveries = deliveries;
+            reply
+        }
+        Err(reply) => reply,
+    }
+}
+
+/// Moves one opportunity and plans the stage-change deliveries. Shared by
+/// `PUT /opportunities/:id/stage` and the control API's moves.
+pub(crate) fn move_opportunity(
+    state: &mut SimState,
+    account_id: &str,
+    opp_id: &str,
+    stage: &str,
+    user: Option<&str>,
+) -> Result<Vec<delivery::PendingDelivery>, Reply> {
+    let account = state
+        .accounts
+        .get_mut(account_id)
+        .ok_or_else(|| Reply::not_found("accounts", account_id))?;
+    if !account.stages.iter().any(|s| s.id == stage) {
+        return Err(Reply::bad_request(format!("stage {stage} was not found")));
+    }
+    let opp = account
+        .opportunities
+        .get_mut(opp_id)
+        .ok_or_else(|| Reply::not_found("opportunities", opp_id))?;
+    let from = std::mem::replace(&mut opp.stage, stage.to_owned());
+    let now = now_ms();
+    opp.updated_at = now;
+    opp.stage_changes.push(StageChange {
+        to_stage_id: stage.to_owned(),
+        user_id: user.map(str::to_owned),
+        updated_at: now,
+    });
+    let contact = opp.contact.clone();
+    Ok(delivery::plan_stage_change(
+        state, account_id, opp_id, &contact, &from, stage,
+    ))
+}
+
+fn change_tags_or_links(account: &mut Account, id: &str, action: &str, body: &[u8]) -> Reply {
+    let Some(opp) = account.opportunities.get_mut(id) else {
+        return Reply::not_found("opportunities", id);
+    };
+    let now = now_ms();
+    match action {
+        "addTags" | "removeTags" => {
+            let Ok(TagsBody { tags }) = serde_json::from_slice(body) else {
+                return Reply::bad_request("body must be {\"tags\": [string]}");
+            };
+            if action == "addTags" {
+                for tag in tags {
+                    if !opp.tags.contains(&tag) {
+                        opp.tags.push(tag);
+                    }
+                }
+            } else {
+                opp.tags.retain(|t| !tags.contains(t));
+            }
+        }
+        _ => {
+            let Ok(LinksBody { links }) = serde_json::from_slice(body) else {
+                return Reply::bad_request("body must be {\"links\": [string]}");
+            };
+            // Links live on the contact, as a list: a duplicate add shows.
+            let stored = account
+                .contact_links
+                .entry(opp.contact.clone())
+                .or_default();
+            if action == "addLinks" {
+                stored.extend(links);
+            } else {
+                stored.retain(|l| !links.contains(l));
+            }
+        }
+    }
+    opp.updated_at = now;
+    let Some(opp) = account.opportunities.get(id) else {
+        return Reply::not_found("opportunities", id);
+    };
+    Reply::data(render::opportunity(account, opp, false))
+}
+
+fn create_note(account: &mut Account, id: &str, call: &ApiCall) -> Reply {
+    if !account.opportunities.contains_key(id) {
+        return Reply::not_found("opportunities", id);
+    }
+    let note: NoteCreate = match serde_json::from_slice(&call.body) {
+        Ok(note) => note,
+        Err(e) => return Reply::bad_request(format!("invalid note: {e}")),
+    };
+    if note.value.trim().is_empty() {
+        return Reply::bad_request("value is required");
+    }
+    let stored = SimNote {
+        id: new_id(),
+        value: note.value,
+        user: call.perform_as.clone(),
+        secret: note.secret.unwrap_or(false),
+        score: note.score,
+        created_at: note.created_at.unwrap_or_else(now_ms),
+    };
+    let note_id = stored.id.clone();
+    account.notes.entry(id.to_owned()).or_default().push(stored);
+    Reply::json(201, json!({ "data": { "noteId": note_id } }))
+}
+
+fn create_webhook(account: &mut Account, call: &ApiCall) -> Reply {
+    if !account.webhooks_api {
+        return Reply::error(
+            403,
+            "ForbiddenError",
+            "The webhooks API is not enabled for this account",
+        );
+    }
+    let req: WebhookCreate = match serde_json::from_slice(&call.body) {
+        Ok(req) => req,
+        Err(e) => return Reply::bad_request(format!("invalid webhook: {e}")),
+    };
+    if url::Url::parse(&req.url).is_err() {
+        return Reply::bad_request("url must be an absolute URL");
+    }
+    if !CONFIGURABLE_EVENTS.contains(&req.event.as_str()) {
+        return Reply::bad_request(format!("event {} cannot be configured", req.event));
+    }
+    let now = now_ms();
+    let hook = SimWebhook {
+        id: new_id(),
+        url: req.url,
+        event: req.event,
+        signature_token: Some(random_hex(24)),
+        conditions: req.configuration.and_then(|c| c.conditions),
+        via_api: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let rendered = render::webhook(&hook, true);
+    account.webhooks.push(hook);
+    let body = if call.double_data {
+        json!({ "data": { "data": rendered } })
+    } else {
+        json!({ "data": rendered })
+    };
+    Reply::json(201, body)
+}
+
+fn delete_webhook(account: &mut Account, id: &str) -> Reply {
+    let Some(pos) = account.webhooks.iter().position(|w| w.id == id) else {
+        return Reply::not_found("webhooks", id);
+    };
+    if account.webhooks.get(pos).is_some_and(|w| !w.via_api) {
+        return Reply::error(
+            403,
+            "ForbiddenError",
+            "Only webhooks created via the API can be deleted via the API",
+        );
+    }
+    account.webhooks.remove(pos);
+    Reply::no_content()
+}

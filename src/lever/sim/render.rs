@@ -1,0 +1,149 @@
+//! How the simulator renders its records as Lever JSON. Every key used here
+//! appears in the golden fixtures (tests/fixtures/lever), which the tests
+//! check, so the simulator cannot invent a shape Lever does not use.
+
+use serde_json::{Value, json};
+
+use super::state::{Account, SimNote, SimOpportunity, SimPosting, SimStage, SimUser, SimWebhook};
+
+pub(crate) fn stage(s: &SimStage) -> Value {
+    json!({ "id": s.id, "text": s.text })
+}
+
+pub(crate) fn posting(p: &SimPosting) -> Value {
+    json!({
+        "id": p.id,
+        "text": p.text,
+        "state": p.state,
+        "createdAt": p.created_at,
+        "updatedAt": p.created_at,
+        "confidentiality": "non-confidential",
+        "categories": {
+            "team": p.team,
+            "department": null,
+            "location": null,
+            "commitment": null,
+            "level": null,
+            "allLocations": [],
+        },
+        "tags": [],
+        "urls": {
+            "list": "https://jobs.lever.co/sim",
+            "show": format!("https://jobs.lever.co/sim/{}", p.id),
+            "apply": format!("https://jobs.lever.co/sim/{}/apply", p.id),
+        },
+    })
+}
+
+pub(crate) fn user(u: &SimUser) -> Value {
+    json!({
+        "id": u.id,
+        "name": u.name,
+        "email": u.email,
+        "accessRole": u.access_role,
+        "createdAt": 0,
+        "deactivatedAt": null,
+    })
+}
+
+/// `GET /opportunities/:id`; `expand_applications` inlines the applications.
+pub(crate) fn opportunity(
+    account: &Account,
+    o: &SimOpportunity,
+    expand_applications: bool,
+) -> Value {
+    let links = account
+        .contact_links
+        .get(&o.contact)
+        .cloned()
+        .unwrap_or_default();
+    let applications: Vec<Value> = o
+        .applications
+        .iter()
+        .map(|a| {
+            if expand_applications {
+                json!({
+                    "id": a.id,
+                    "opportunityId": o.id,
+                    "candidateId": o.id,
+                    "createdAt": a.created_at,
+                    "type": a.kind,
+                    "posting": a.posting,
+                })
+            } else {
+                Value::String(a.id.clone())
+            }
+        })
+        .collect();
+    let stage_changes: Vec<Value> = o
+        .stage_changes
+        .iter()
+        .map(|c| {
+            let index = account.stages.iter().position(|s| s.id == c.to_stage_id);
+            json!({
+                "toStageId": c.to_stage_id,
+                "toStageIndex": index,
+                "userId": c.user_id,
+                "updatedAt": c.updated_at,
+            })
+        })
+        .collect();
+    let last_advanced = o
+        .stage_changes
+        .last()
+        .map_or(o.created_at, |c| c.updated_at);
+    json!({
+        "id": o.id,
+        "name": o.name,
+        "contact": o.contact,
+        "emails": o.emails,
+        "links": links,
+        "stage": o.stage,
+        "stageChanges": stage_changes,
+        "tags": o.tags,
+        "sources": [],
+        "origin": "applied",
+        "applications": applications,
+        "archived": null,
+        "createdAt": o.created_at,
+        "updatedAt": o.updated_at,
+        "lastAdvancedAt": last_advanced,
+        "urls": {
+            "list": "https://hire.lever.co/candidates",
+            "show": format!("https://hire.lever.co/candidates/{}", o.id),
+        },
+        "confidentiality": "non-confidential",
+    })
+}
+
+pub(crate) fn note(n: &SimNote) -> Value {
+    json!({
+        "id": n.id,
+        "text": "Note",
+        "fields": [ { "type": "note", "text": "Comment", "value": n.value } ],
+        "user": n.user,
+        "secret": n.secret,
+        "createdAt": n.created_at,
+        "completedAt": n.created_at,
+        "deletedAt": null,
+    })
+}
+
+/// A webhook as listed; the signature token is shown only on create.
+pub(crate) fn webhook(w: &SimWebhook, with_token: bool) -> Value {
+    let mut configuration = serde_json::Map::new();
+    if with_token && let Some(token) = &w.signature_token {
+        configuration.insert("signatureToken".to_owned(), token.clone().into());
+    }
+    if let Some(conditions) = &w.conditions {
+        configuration.insert("conditions".to_owned(), conditions.clone());
+    }
+    json!({
+        "id": w.id,
+        "event": w.event,
+        "url": w.url,
+        "configuration": configuration,
+        "createdAt": w.created_at,
+        "updatedAt": w.updated_at,
+    })
+}

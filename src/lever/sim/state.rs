@@ -1,0 +1,250 @@
+//! The simulator's in-memory Lever: accounts and what they hold, OAuth
+//! grants, and the call log. One `std::sync::Mutex` guards it all; it is
+//! never held across an `.await`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::faults::FaultRule;
+
+/// How `/authorize` answers for an account (the Super Admin's choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorizeMode {
+    /// Auto-consent: redirect with a code.
+    #[default]
+    Consent,
+    /// The user clicks "Deny": `error=access_denied`.
+    Deny,
+    /// The user is not a Super Admin: refused with a description saying so.
+    NotSuperAdmin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimStage {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimPosting {
+    pub id: String,
+    pub text: String,
+    pub state: String,
+    pub team: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub access_role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimApplication {
+    pub id: String,
+    pub posting: Option<String>,
+    pub kind: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageChange {
+    pub to_stage_id: String,
+    pub user_id: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimOpportunity {
+    pub id: String,
+    pub name: String,
+    pub contact: String,
+    pub emails: Vec<String>,
+    pub stage: String,
+    pub stage_changes: Vec<StageChange>,
+    pub tags: Vec<String>,
+    pub applications: Vec<SimApplication>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimNote {
+    pub id: String,
+    pub value: String,
+    pub user: Option<String>,
+    pub secret: bool,
+    pub score: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimWebhook {
+    pub id: String,
+    pub url: String,
+    pub event: String,
+    pub signature_token: Option<String>,
+    pub conditions: Option<serde_json::Value>,
+    /// Created through the API (only those can be changed through it).
+    pub via_api: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One webhook delivery and how it went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    pub id: u64,
+    pub webhook_id: String,
+    pub url: String,
+    pub event: String,
+    pub opportunity_id: Option<String>,
+    pub attempts: u32,
+    /// Last HTTP status received, if any.
+    pub status: Option<u16>,
+    pub delivered: bool,
+    /// True once no more attempts will be made.
+    pub finished: bool,
+    pub last_error: Option<String>,
+}
+
+/// Lever's token bucket (per account): `rate` per second, `capacity` deep.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    pub rate: f64,
+    pub capacity: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    pub fn new(rate: f64, capacity: f64) -> Self {
+        Self {
+            rate,
+            capacity,
+            tokens: capacity,
+            last: Instant::now(),
+        }
+    }
+
+    pub fn try_take(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub stages: Vec<SimStage>,
+    pub postings: Vec<SimPosting>,
+    pub users: Vec<SimUser>,
+    /// Insertion order, for stable listing.
+    pub opportunity_order: Vec<String>,
+    pub opportunities: HashMap<String, SimOpportunity>,
+    /// Contact id → links (a list: a duplicate add shows twice).
+    pub contact_links: HashMap<String, Vec<String>>,
+    pub notes: HashMap<String, Vec<SimNote>>,
+    pub webhooks: Vec<SimWebhook>,
+    /// The Super Admin's toggle of the webhook group: off → nothing sent.
+    pub webhooks_enabled: bool,
+    /// Whether the account's package includes the webhooks API.
+    pub webhooks_api: bool,
+    pub authorize_mode: AuthorizeMode,
+    pub faults: Vec<FaultRule>,
+    pub bucket: Bucket,
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub account_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub expires_at_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
+    pub account_id: String,
+    pub expires_at_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub account_id: String,
+    pub client_id: String,
+    pub scope: String,
+}
+
+/// One request the simulator answered (OAuth and `/v1`; not `/_sim`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub seq: u64,
+    /// Epoch milliseconds when the answer was decided.
+    pub at_ms: i64,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// HTTP status; 0 when the connection was dropped without one.
+    pub status: u16,
+    pub account_id: Option<String>,
+    pub perform_as: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct SimState {
+    pub accounts: HashMap<String, Account>,
+    pub last_created: Option<String>,
+    /// The account whose Super Admin is "logged in" for `/authorize`.
+    pub login: Option<String>,
+    pub codes: HashMap<String, CodeGrant>,
+    pub access: HashMap<String, AccessGrant>,
+    pub refresh: HashMap<String, RefreshGrant>,
+    /// Used or revoked refresh tokens → account, so a late use of one is
+    /// still attributed to its account in the call log.
+    pub dead_refresh: HashMap<String, String>,
+    pub calls: Vec<CallRecord>,
+    pub next_seq: u64,
+    pub next_delivery: u64,
+}
+
+impl SimState {
+    pub fn log_call(&mut self, mut record: CallRecord) {
+        self.next_seq += 1;
+        record.seq = self.next_seq;
+        self.calls.push(record);
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// `n` random bytes as lowercase hex (2n characters).
+pub fn random_hex(n: usize) -> String {
+    use rand::RngCore as _;
+    let mut bytes = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

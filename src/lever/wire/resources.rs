@@ -1,0 +1,230 @@
+//! Lever resources the service reads or writes: stages, postings,
+//! opportunities (with `expand=applications`), users and notes
+//! (lever-api.md §3). Only the fields SPEC §4 needs are typed; the rest are
+//! kept verbatim in `extra`.
+
+use serde::{Deserialize, Serialize};
+
+use super::JsonMap;
+
+/// A pipeline stage, `{id, text}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    pub id: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// A job posting. `text` is the posting's title.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Posting {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// `stage` on an opportunity: a Stage UID, or `{id,text}` with `expand=stage`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StageRef {
+    Id(String),
+    Expanded(Stage),
+}
+
+impl StageRef {
+    pub fn id(&self) -> &str {
+        match self {
+            StageRef::Id(id) => id,
+            StageRef::Expanded(stage) => &stage.id,
+        }
+    }
+}
+
+/// An application as inlined by `expand=applications`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Application {
+    pub id: String,
+    /// Posting UID; absent for applications not tied to a posting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posting: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// An entry of `applications`: an id, or the object with `expand=applications`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ApplicationRef {
+    Id(String),
+    Expanded(Application),
+}
+
+impl ApplicationRef {
+    pub fn id(&self) -> &str {
+        match self {
+            ApplicationRef::Id(id) => id,
+            ApplicationRef::Expanded(app) => &app.id,
+        }
+    }
+
+    /// The posting, known only when the application was expanded.
+    pub fn posting(&self) -> Option<&str> {
+        match self {
+            ApplicationRef::Id(_) => None,
+            ApplicationRef::Expanded(app) => app.posting.as_deref(),
+        }
+    }
+}
+
+/// An opportunity (`GET /opportunities/:id`). `links` live on the contact, so
+/// they are the same on every opportunity of one person.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opportunity {
+    pub id: String,
+    /// Candidate name: never logged (Debug hides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Contact UID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageRef>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub links: Vec<String>,
+    #[serde(default)]
+    pub applications: Vec<ApplicationRef>,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+impl Opportunity {
+    pub fn stage_id(&self) -> Option<&str> {
+        self.stage.as_ref().map(StageRef::id)
+    }
+
+    /// The posting of the (at most one, per Lever) application.
+    pub fn posting_id(&self) -> Option<&str> {
+        self.applications.iter().find_map(ApplicationRef::posting)
+    }
+}
+
+// Hand-written so candidate names and emails (in `extra`) never reach logs.
+impl std::fmt::Debug for Opportunity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opportunity")
+            .field("id", &self.id)
+            .field("contact", &self.contact)
+            .field("stage", &self.stage_id())
+            .field("tags", &self.tags)
+            .field("links", &self.links.len())
+            .field("applications", &self.applications)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Lever user, used to choose `perform_as`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Body of `POST /opportunities/:id/notes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteCreate {
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<i64>,
+    #[serde(
+        rename = "notifyFollowers",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub notify_followers: Option<bool>,
+    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+}
+
+impl NoteCreate {
+    pub fn text(value: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            secret: None,
+            score: None,
+            notify_followers: None,
+            created_at: None,
+        }
+    }
+}
+
+/// `data` of the 201 answer to a note create: `{"noteId": "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteCreated {
+    #[serde(rename = "noteId")]
+    pub note_id: String,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// One field of a listed note, `{type, text, value}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteField {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+/// A note as listed by `GET /opportunities/:id/notes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub fields: Vec<NoteField>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+impl Note {
+    /// The note's text: the first string field value, else `text`. Used by
+    /// the worker to check whether an "outcome unknown" note landed.
+    pub fn body(&self) -> Option<&str> {
+        self.fields
+            .iter()
+            .find_map(|f| f.value.as_ref().and_then(|v| v.as_str()))
+            .or(self.text.as_deref())
+    }
+}
