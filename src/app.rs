@@ -12,16 +12,24 @@ use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::connections::{Handles, LeverEnv};
 use crate::db::{Pool, PoolOptions};
 use crate::domain::secrets::SecretBox;
 use crate::http;
+use crate::wake::Wake;
 
 /// Shared state of every request handler.
 pub struct AppState {
     pub settings: Arc<Settings>,
+    /// Admin API and workers.
     pub db: Pool,
+    /// Webhook ingest only, so workers can never starve deliveries of connections.
+    pub ingest_db: Pool,
     pub secrets: SecretBox,
+    pub wake: Wake,
     pub urls: Urls,
+    /// Every connection's Lever handle (limiter + token store).
+    pub handles: Arc<Handles>,
 }
 
 /// Public URLs the service hands out, resolved once from the settings.
@@ -94,11 +102,28 @@ impl Application {
                 statement_timeout: Duration::from_secs(30),
             },
         );
+        let ingest_db = Pool::new(
+            &database_url,
+            PoolOptions {
+                max_size: 8,
+                // Short: when the database cannot take the write, answer 503
+                // and let Lever retry rather than hang.
+                checkout_timeout: Duration::from_secs(2),
+                statement_timeout: Duration::from_secs(10),
+            },
+        );
+        let (wake, _wake_rx) = Wake::channel();
+        let secrets = SecretBox::new(&key);
+        let env = LeverEnv::new(&settings.lever, &urls.public)?;
+        let handles = Arc::new(Handles::new(env, db.clone(), secrets.clone()));
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
-            secrets: SecretBox::new(&key),
+            ingest_db,
+            wake,
+            secrets,
             urls: urls.clone(),
+            handles,
         });
         let server = HttpServer::new(move || {
             App::new()

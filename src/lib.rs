@@ -4,8 +4,10 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod domain;
 pub mod http;
 pub mod lever;
 pub mod telemetry;
+pub mod wake;

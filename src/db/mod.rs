@@ -10,6 +10,7 @@ pub mod schema;
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
 use secrecy::{ExposeSecret, SecretString};
@@ -113,6 +114,19 @@ impl Pool {
         .map_err(|e| E::from(DbError::Task(e.to_string())))?
     }
 
+    /// Checks out a connection to hold across awaits (a row lock held while
+    /// Lever answers a token refresh).
+    pub async fn hold(&self) -> Result<HeldConnection, DbError> {
+        let pool = self.inner.clone();
+        let conn = tokio::task::spawn_blocking(move || pool.get())
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))??;
+        Ok(HeldConnection {
+            conn: Some(conn),
+            in_tx: false,
+        })
+    }
+
     /// `SELECT 1` with a short checkout deadline, for readiness checks.
     pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
         let pool = self.inner.clone();
@@ -123,5 +137,66 @@ impl Pool {
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
+    }
+}
+
+/// A pooled connection kept across awaits, with an explicit transaction that
+/// is rolled back if the holder is dropped before committing.
+pub struct HeldConnection {
+    conn: Option<PgPooled>,
+    in_tx: bool,
+}
+
+impl HeldConnection {
+    /// Runs `f` on the blocking pool with this connection.
+    pub async fn run<T, F>(&mut self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let mut conn = self
+            .conn
+            .take()
+            .ok_or_else(|| DbError::Task("held connection was lost".into()))?;
+        let span = tracing::Span::current();
+        let (conn, out) = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let out = f(&mut conn);
+            (conn, out)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?;
+        self.conn = Some(conn);
+        out
+    }
+
+    pub async fn begin(&mut self) -> Result<(), DbError> {
+        self.run(|c| Ok(AnsiTransactionManager::begin_transaction(c)?))
+            .await?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    pub async fn commit(&mut self) -> Result<(), DbError> {
+        self.in_tx = false;
+        self.run(|c| Ok(AnsiTransactionManager::commit_transaction(c)?))
+            .await
+    }
+
+    pub async fn rollback(&mut self) -> Result<(), DbError> {
+        self.in_tx = false;
+        self.run(|c| Ok(AnsiTransactionManager::rollback_transaction(c)?))
+            .await
+    }
+}
+
+impl Drop for HeldConnection {
+    fn drop(&mut self) {
+        // Never hand a connection back to the pool inside a transaction.
+        if self.in_tx {
+            if let Some(conn) = self.conn.as_mut() {
+                let _ = AnsiTransactionManager::rollback_transaction(&mut **conn);
+            }
+        }
     }
 }

@@ -202,3 +202,33 @@ pub fn extractor_configs(cfg: &mut actix_web::web::ServiceConfig) {
 pub async fn unknown_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such route".into()))
 }
+
+impl From<crate::lever::LeverError> for ApiError {
+    fn from(e: crate::lever::LeverError) -> Self {
+        use crate::lever::LeverError as L;
+        let (status, code) = match &e {
+            L::NeedsReauth(_) => (StatusCode::CONFLICT, "needs_reauth"),
+            L::Config(_) => (StatusCode::SERVICE_UNAVAILABLE, "lever_not_configured"),
+            L::Api { .. } | L::Decode { .. } | L::OAuth { .. } => {
+                (StatusCode::BAD_GATEWAY, "lever_error")
+            }
+            L::Exhausted { .. } | L::Transport(_) | L::OutcomeUnknown { .. } => {
+                (StatusCode::BAD_GATEWAY, "lever_unavailable")
+            }
+        };
+        let message = match &e {
+            L::NeedsReauth(_) => {
+                "Lever no longer accepts this connection's authorisation; connect again".to_owned()
+            }
+            L::Exhausted { .. } | L::Transport(_) => {
+                format!("Lever did not answer in time; nothing was changed, try again: {e}")
+            }
+            _ => e.to_string(),
+        };
+        Self::Other {
+            status,
+            code,
+            message,
+        }
+    }
+}

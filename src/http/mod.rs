@@ -2,9 +2,11 @@
 //! routes; the shared error shape, auth extractor, pagination and validation.
 
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod lever;
 pub mod metrics;
 pub mod openapi;
 pub mod orgs;
@@ -22,5 +24,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(openapi::config)
         .configure(orgs::config)
         .configure(keys::config)
+        .configure(lever::config)
         .configure(roles::config);
 }

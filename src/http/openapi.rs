@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{keys, orgs, roles};
+use super::{keys, lever, orgs, roles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,8 @@ use super::{keys, orgs, roles};
         keys::list_keys, keys::create_key, keys::delete_key,
         roles::create_role, roles::list_roles, roles::get_role, roles::patch_role,
         roles::delete_role, roles::resolve_role,
+        lever::connect::connect, lever::view::get_connection, lever::settings::patch_connection,
+        lever::settings::put_webhook_secret, lever::disconnect::disconnect,
     ),
     modifiers(&BearerAuth)
 )]

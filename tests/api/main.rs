@@ -7,6 +7,8 @@ mod proxy;
 mod errors;
 mod health;
 mod lever_client;
+mod lever_connect;
+mod lever_flow;
 mod lever_sim;
 mod lever_support;
 mod lever_wire;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::connections;
+use crate::db::schema::{connections, lever_webhooks};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = connections, check_for_backend(diesel::pg::Pg))]
@@ -79,5 +79,231 @@ impl Connection {
             .filter(connections::status.eq_any(["active", "needs_setup"]))
             .select(connections::id)
             .load(conn)
+    }
+}
+
+/// A problem shown to the admin: `{"code","message"}`.
+pub fn problem(code: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({ "code": code, "message": message })
+}
+
+impl Connection {
+    /// Stores a refreshed grant (the caller holds the row lock).
+    pub fn store_tokens(
+        conn: &mut PgConnection,
+        id: Uuid,
+        access_enc: &[u8],
+        refresh_enc: Option<&[u8]>,
+        expires_at: DateTime<Utc>,
+    ) -> QueryResult<usize> {
+        let now = Utc::now();
+        let target = connections::table.find(id);
+        if let Some(r) = refresh_enc {
+            diesel::update(target)
+                .set(connections::refresh_token_enc.eq(r))
+                .execute(conn)?;
+        }
+        diesel::update(target)
+            .set((
+                connections::access_token_enc.eq(access_enc),
+                connections::token_expires_at.eq(expires_at),
+                connections::token_state.eq("valid"),
+                connections::last_refreshed_at.eq(now),
+                connections::updated_at.eq(now),
+            ))
+            .execute(conn)
+    }
+
+    /// Lever refused the grant: the connection waits for an admin to reconnect.
+    /// Its jobs are kept (they pause, they are not failed).
+    pub fn mark_needs_reauth(
+        conn: &mut PgConnection,
+        id: Uuid,
+        reason: &str,
+    ) -> QueryResult<usize> {
+        let message = format!(
+            "Lever no longer accepts this connection's authorisation ({reason}). \
+             An org admin must connect again; pending work resumes after that."
+        );
+        diesel::update(
+            connections::table
+                .find(id)
+                .filter(connections::status.ne("disconnected")),
+        )
+        .set((
+            connections::status.eq("needs_reauth"),
+            connections::token_state.eq("invalid"),
+            connections::problems.eq(serde_json::json!([problem("token_revoked", &message)])),
+            connections::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+    }
+}
+
+/// What a completed authorisation stores on the connection.
+pub struct Authorised<'a> {
+    pub lever_account_id: Option<&'a str>,
+    pub access_enc: Vec<u8>,
+    pub refresh_enc: Option<Vec<u8>>,
+    pub expires_at: DateTime<Utc>,
+    pub scopes: Option<&'a str>,
+    pub setup: &'a SetupState,
+}
+
+/// The stage and status that setup against Lever came to.
+#[derive(Debug, Clone)]
+pub struct SetupState {
+    pub stage_id: Option<String>,
+    pub stage_name: String,
+    pub stage_found: bool,
+    pub status: &'static str,
+    pub problems: serde_json::Value,
+}
+
+impl Connection {
+    /// Another org's connection already holding this Lever account, if any.
+    pub fn holder_of_account(
+        conn: &mut PgConnection,
+        account: &str,
+        except_org: Uuid,
+    ) -> QueryResult<Option<Connection>> {
+        connections::table
+            .filter(connections::lever_account_id.eq(account))
+            .filter(connections::org_id.ne(except_org))
+            .select(Connection::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn store_authorisation(
+        conn: &mut PgConnection,
+        id: Uuid,
+        a: &Authorised<'_>,
+    ) -> QueryResult<usize> {
+        let now = Utc::now();
+        diesel::update(connections::table.find(id))
+            .set((
+                connections::lever_account_id.eq(a.lever_account_id),
+                connections::access_token_enc.eq(&a.access_enc),
+                connections::refresh_token_enc.eq(a.refresh_enc.as_deref()),
+                connections::token_expires_at.eq(a.expires_at),
+                connections::token_state.eq("valid"),
+                connections::last_refreshed_at.eq(now),
+                connections::scopes.eq(a.scopes),
+                connections::connected_at.eq(now),
+                connections::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Self::store_setup(conn, id, a.setup)
+    }
+
+    pub fn store_setup(conn: &mut PgConnection, id: Uuid, s: &SetupState) -> QueryResult<usize> {
+        diesel::update(connections::table.find(id))
+            .set((
+                connections::stage_id.eq(s.stage_id.as_deref()),
+                connections::stage_name.eq(&s.stage_name),
+                connections::stage_found.eq(s.stage_found),
+                connections::status.eq(s.status),
+                connections::problems.eq(&s.problems),
+                connections::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+    }
+
+    pub fn set_tags_and_perform_as(
+        conn: &mut PgConnection,
+        id: Uuid,
+        link_created: &str,
+        completed: &str,
+        perform_as: Option<&str>,
+    ) -> QueryResult<usize> {
+        diesel::update(connections::table.find(id))
+            .set((
+                connections::tag_link_created.eq(link_created),
+                connections::tag_completed.eq(completed),
+                connections::perform_as.eq(perform_as),
+                connections::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+    }
+
+    /// Forgets the OAuth tokens; keeps signature tokens, events and jobs.
+    pub fn disconnect(
+        conn: &mut PgConnection,
+        id: Uuid,
+        problems: &serde_json::Value,
+    ) -> QueryResult<usize> {
+        diesel::update(connections::table.find(id))
+            .set((
+                connections::status.eq("disconnected"),
+                connections::access_token_enc.eq(None::<Vec<u8>>),
+                connections::refresh_token_enc.eq(None::<Vec<u8>>),
+                connections::token_expires_at.eq(None::<DateTime<Utc>>),
+                connections::token_state.eq("invalid"),
+                connections::problems.eq(problems),
+                connections::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+    }
+}
+
+/// A connection's webhook as the admin sees it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lever_webhooks, check_for_backend(diesel::pg::Pg))]
+pub struct WebhookRow {
+    pub id: Uuid,
+    pub lever_webhook_id: Option<String>,
+    pub managed: bool,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Writes to a connection's webhooks made by connecting and settings.
+pub mod webhooks {
+    use super::*;
+
+    /// Live webhooks, managed first, newest first.
+    pub fn live(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Vec<WebhookRow>> {
+        lever_webhooks::table
+            .filter(lever_webhooks::connection_id.eq(connection_id))
+            .filter(lever_webhooks::deleted_at.is_null())
+            .order((
+                lever_webhooks::managed.desc(),
+                lever_webhooks::created_at.desc(),
+            ))
+            .select(WebhookRow::as_select())
+            .load(conn)
+    }
+
+    /// Marks managed webhooks gone from Lever. Their signature tokens are
+    /// kept: late deliveries and Lever's "Rerun" still verify.
+    pub fn retire_managed(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<usize> {
+        diesel::update(
+            lever_webhooks::table
+                .filter(lever_webhooks::connection_id.eq(connection_id))
+                .filter(lever_webhooks::managed.eq(true))
+                .filter(lever_webhooks::deleted_at.is_null()),
+        )
+        .set(lever_webhooks::deleted_at.eq(Utc::now()))
+        .execute(conn)
+    }
+
+    pub fn insert(
+        conn: &mut PgConnection,
+        connection_id: Uuid,
+        lever_webhook_id: Option<&str>,
+        url: &str,
+        managed: bool,
+        signature_token_enc: &[u8],
+    ) -> QueryResult<usize> {
+        diesel::insert_into(lever_webhooks::table)
+            .values((
+                lever_webhooks::id.eq(Uuid::new_v4()),
+                lever_webhooks::connection_id.eq(connection_id),
+                lever_webhooks::lever_webhook_id.eq(lever_webhook_id),
+                lever_webhooks::url.eq(url),
+                lever_webhooks::managed.eq(managed),
+                lever_webhooks::signature_token_enc.eq(signature_token_enc),
+            ))
+            .execute(conn)
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod connection;
+pub mod oauth_state;
 pub mod org;
 pub mod page;
 pub mod role;

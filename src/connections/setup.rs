@@ -1,0 +1,129 @@
+//! The steps that make a Lever account ready to work with: find the customer's
+//! "Arkiter Live" stage (stages are custom to each customer) and register our
+//! `candidateStageChange` webhook through the Lever API, replacing any webhook
+//! of ours for the same URL rather than adding a second.
+
+use crate::lever::wire::{Stage, WebhookCreate, events};
+use crate::lever::{LeverClient, LeverError};
+
+/// The stage given by id, else the one whose name matches (trimmed, any case).
+pub async fn find_stage(
+    client: &LeverClient,
+    stage_id: Option<&str>,
+    stage_name: &str,
+) -> Result<Option<Stage>, LeverError> {
+    let stages = client.list_stages().await?;
+    let wanted = stage_name.trim().to_lowercase();
+    Ok(match stage_id.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => stages.into_iter().find(|s| s.id == id),
+        None => stages
+            .into_iter()
+            .find(|s| s.text.trim().to_lowercase() == wanted),
+    })
+}
+
+/// What registering the webhook came to.
+pub enum WebhookSetup {
+    Registered {
+        lever_id: String,
+        signature_token: String,
+    },
+    /// The account's Lever package has no webhook API (or refused us): the
+    /// admin pastes the URL into Lever and the signature token into Arkiter.
+    Unavailable(String),
+}
+
+/// Lever said no to this account's webhook API, as opposed to being down.
+fn refused(e: &LeverError) -> bool {
+    matches!(
+        e,
+        LeverError::Api {
+            status: 400..=499,
+            ..
+        }
+    )
+}
+
+/// Deletes our existing webhooks for `url`, then creates a fresh one.
+pub async fn register_webhook(client: &LeverClient, url: &str) -> Result<WebhookSetup, LeverError> {
+    let existing = match client.list_webhooks().await {
+        Ok(list) => list,
+        Err(e) if refused(&e) => return Ok(WebhookSetup::Unavailable(e.to_string())),
+        Err(e) => return Err(e),
+    };
+    for hook in existing.iter().filter(|h| h.url == url) {
+        match client.delete_webhook(&hook.id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let create = WebhookCreate {
+        url: url.to_owned(),
+        event: events::CANDIDATE_STAGE_CHANGE.to_owned(),
+        configuration: None,
+    };
+    match client.create_webhook(&create).await {
+        Ok(hook) => match hook.signature_token() {
+            Some(token) => Ok(WebhookSetup::Registered {
+                lever_id: hook.id.clone(),
+                signature_token: token.to_owned(),
+            }),
+            None => Ok(WebhookSetup::Unavailable(
+                "Lever created the webhook but returned no signature token".into(),
+            )),
+        },
+        Err(e) if refused(&e) => Ok(WebhookSetup::Unavailable(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
+/// Status and problems from what setup found.
+pub fn setup_state(
+    stage: Option<&Stage>,
+    wanted_id: Option<&str>,
+    wanted_name: &str,
+    has_webhook: bool,
+    webhook_url: &str,
+) -> crate::db::models::connection::SetupState {
+    use crate::db::models::connection::{SetupState, problem};
+    let mut problems = Vec::new();
+    if stage.is_none() {
+        let which = match wanted_id {
+            Some(id) => format!("with id `{id}`"),
+            None => format!("named \"{wanted_name}\""),
+        };
+        problems.push(problem(
+            "stage_missing",
+            &format!(
+                "Lever has no pipeline stage {which}. In Lever, add it under Settings > Pipeline \
+                 and archive reasons > Customize pipeline stages, then save the stage again here \
+                 (PATCH /lever with the stage)."
+            ),
+        ));
+    }
+    if !has_webhook {
+        problems.push(problem(
+            "webhook_missing",
+            &format!(
+                "Lever did not let Arkiter register its webhook (your Lever package may not \
+                 include the webhook API). In Lever, go to Settings > Integrations and API > \
+                 Webhooks, add {webhook_url} for Candidate Stage Change, and paste its signature \
+                 token into Arkiter (PUT /lever/webhook-secret)."
+            ),
+        ));
+    }
+    SetupState {
+        stage_id: stage.map(|s| s.id.clone()).or(wanted_id.map(str::to_owned)),
+        stage_name: stage
+            .map(|s| s.text.clone())
+            .unwrap_or_else(|| wanted_name.to_owned()),
+        stage_found: stage.is_some(),
+        status: if problems.is_empty() {
+            "active"
+        } else {
+            "needs_setup"
+        },
+        problems: serde_json::Value::Array(problems),
+    }
+}

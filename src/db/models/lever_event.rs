@@ -1,0 +1,128 @@
+//! The `lever_events` table: the durable inbox of verified Lever deliveries.
+//!
+//! Writes come from webhook ingest only (`insert_new`); the pipeline works the
+//! rows afterwards. Both dedupe identities of SPEC §4 are unique indexes, so
+//! the insert is `ON CONFLICT DO NOTHING` and "already had it" is a 0-row
+//! insert, never an error.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::page::{Cursor, Page, PageRequest};
+use crate::db::schema::lever_events;
+
+/// The lifecycle of a received event (the `status` column's CHECK list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventStatus {
+    Pending,
+    Retrying,
+    Done,
+    Ignored,
+    Dead,
+}
+
+impl EventStatus {
+    pub const ALL: [EventStatus; 5] = [
+        Self::Pending,
+        Self::Retrying,
+        Self::Done,
+        Self::Ignored,
+        Self::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Retrying => "retrying",
+            Self::Done => "done",
+            Self::Ignored => "ignored",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A verified delivery about to be stored.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = lever_events)]
+pub struct NewEvent<'a> {
+    pub id: Uuid,
+    pub connection_id: Uuid,
+    pub org_id: Uuid,
+    pub event: &'a str,
+    pub token: &'a str,
+    pub triggered_at: i64,
+    pub opportunity_id: Option<&'a str>,
+    pub to_stage_id: Option<&'a str>,
+    pub from_stage_id: Option<&'a str>,
+    pub payload: &'a serde_json::Value,
+    pub status: &'static str,
+    pub reason: Option<&'static str>,
+}
+
+/// An event as the admin API lists it (no payload: up to 64 KiB each).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lever_events, check_for_backend(diesel::pg::Pg))]
+pub struct EventSummary {
+    pub id: Uuid,
+    pub connection_id: Uuid,
+    pub event: String,
+    pub opportunity_id: Option<String>,
+    pub to_stage_id: Option<String>,
+    pub triggered_at: i64,
+    pub received_at: DateTime<Utc>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub interview_id: Option<Uuid>,
+}
+
+/// Stores `ev` unless either dedupe identity already holds it.
+/// Returns whether a row was inserted.
+pub fn insert_new(conn: &mut PgConnection, ev: &NewEvent<'_>) -> QueryResult<bool> {
+    // No conflict target: DO NOTHING then covers the token constraint and the
+    // partial "same move" index alike.
+    let n = diesel::insert_into(lever_events::table)
+        .values(ev)
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// An org's events, newest first, optionally of one status. Keyset
+/// pagination on `(received_at, id)` descending: events arriving while an
+/// admin pages land before the first page, never shifting later ones.
+pub fn list_for_org(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    status: Option<EventStatus>,
+    page: PageRequest,
+) -> QueryResult<Page<EventSummary>> {
+    let mut q = lever_events::table
+        .filter(lever_events::org_id.eq(org_id))
+        .select(EventSummary::as_select())
+        .order((lever_events::received_at.desc(), lever_events::id.desc()))
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(lever_events::status.eq(s.as_str()));
+    }
+    if let Some(c) = page.after {
+        q = q.filter(
+            lever_events::received_at.lt(c.t).or(lever_events::received_at
+                .eq(c.t)
+                .and(lever_events::id.lt(c.id))),
+        );
+    }
+    let rows = q.load(conn)?;
+    Ok(page.finish(rows, |r| Cursor {
+        t: r.received_at,
+        id: r.id,
+    }))
+}

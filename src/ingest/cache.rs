@@ -1,0 +1,166 @@
+//! A small in-process cache of what verifying a delivery needs: a
+//! connection's decrypted signature tokens, stage, org and status.
+//!
+//! Why: opening every sealed token on every delivery (and reading them) would
+//! cost a database round trip and AES work per request, at thousands of
+//! deliveries a second. Entries live [`TTL`]; the connect flow calls
+//! [`invalidate`] whenever a connection's webhooks or stage change, so this
+//! instance sees the change at once and other instances within the TTL.
+//! Unknown connections are not cached: random ids would only churn it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::db::models::lever_webhook::{self, IngestConnection};
+use crate::db::{DbError, Pool};
+use crate::domain::ids::{ConnectionId, OrgId};
+use crate::domain::secrets::SecretBox;
+
+/// How long an entry is trusted without re-reading the database.
+pub const TTL: Duration = Duration::from_secs(2);
+/// Above this many entries, expired ones are swept (and, if that is not
+/// enough, everything is dropped) before inserting.
+const MAX_ENTRIES: usize = 20_000;
+/// `last_received_at` is written at most this often per connection.
+const TOUCH_EVERY_MS: i64 = 1_000;
+
+/// What ingest knows about one connection. `Debug` omits the tokens.
+pub struct ConnectionKeys {
+    pub connection_id: ConnectionId,
+    pub org_id: OrgId,
+    pub status: String,
+    pub stage_id: Option<String>,
+    pub tokens: Vec<SecretString>,
+    last_touch_ms: AtomicI64,
+}
+
+impl std::fmt::Debug for ConnectionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionKeys")
+            .field("connection_id", &self.connection_id)
+            .field("status", &self.status)
+            .field("tokens", &self.tokens.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectionKeys {
+    fn open(row: IngestConnection, sealed: &[Vec<u8>], secrets: &SecretBox) -> Self {
+        let tokens = sealed
+            .iter()
+            .filter_map(|s| match secrets.open(s) {
+                Ok(t) => Some(SecretString::from(t)),
+                Err(e) => {
+                    // Never log the value; the connection id is enough to act on.
+                    tracing::warn!(connection_id = %row.id, error = %e, "skipping a webhook signature token");
+                    None
+                }
+            })
+            .collect();
+        Self {
+            connection_id: ConnectionId(row.id),
+            org_id: OrgId(row.org_id),
+            status: row.status,
+            stage_id: row.stage_id,
+            tokens,
+            last_touch_ms: AtomicI64::new(0),
+        }
+    }
+
+    /// Whether this delivery should refresh `last_received_at`: at most once
+    /// per second per connection, so a burst costs one health write.
+    pub fn should_touch(&self, now_ms: i64) -> bool {
+        let last = self.last_touch_ms.load(Ordering::Relaxed);
+        now_ms - last >= TOUCH_EVERY_MS
+            && self
+                .last_touch_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
+struct Entry {
+    loaded: Instant,
+    keys: Arc<ConnectionKeys>,
+}
+
+struct Cache {
+    map: Mutex<HashMap<Uuid, Entry>>,
+    /// Bumped by every invalidation, so a load that raced one is not cached.
+    epoch: AtomicU64,
+}
+
+static CACHE: LazyLock<Cache> = LazyLock::new(|| Cache {
+    map: Mutex::new(HashMap::new()),
+    epoch: AtomicU64::new(0),
+});
+
+impl Cache {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Entry>> {
+        // The map holds no invariant a panicking holder could break.
+        self.map.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, id: Uuid) -> Option<Arc<ConnectionKeys>> {
+        self.lock()
+            .get(&id)
+            .filter(|e| e.loaded.elapsed() < TTL)
+            .map(|e| e.keys.clone())
+    }
+
+    fn insert(&self, id: Uuid, keys: Arc<ConnectionKeys>, epoch: u64) {
+        let mut map = self.lock();
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return;
+        }
+        if map.len() >= MAX_ENTRIES {
+            map.retain(|_, e| e.loaded.elapsed() < TTL);
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+        }
+        map.insert(
+            id,
+            Entry {
+                loaded: Instant::now(),
+                keys,
+            },
+        );
+    }
+}
+
+/// Forgets what is cached for `connection`. Call after changing its webhooks
+/// (signature tokens), stage or status; cheap, never blocks on I/O.
+pub fn invalidate(connection: ConnectionId) {
+    let cache = &*CACHE;
+    let mut map = cache.lock();
+    cache.epoch.fetch_add(1, Ordering::AcqRel);
+    map.remove(&connection.0);
+}
+
+/// The connection's keys, from the cache or loaded through `pool`;
+/// `None` when no such connection exists.
+pub async fn lookup(
+    pool: &Pool,
+    secrets: &SecretBox,
+    id: Uuid,
+) -> Result<Option<Arc<ConnectionKeys>>, DbError> {
+    if let Some(keys) = CACHE.get(id) {
+        return Ok(Some(keys));
+    }
+    let epoch = CACHE.epoch.load(Ordering::Acquire);
+    let Some((row, sealed)) = pool
+        .run(move |conn| Ok(lever_webhook::ingest_view(conn, id)?))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let keys = Arc::new(ConnectionKeys::open(row, &sealed, secrets));
+    CACHE.insert(id, keys.clone(), epoch);
+    Ok(Some(keys))
+}
