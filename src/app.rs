@@ -16,6 +16,7 @@ use crate::connections::{Handles, LeverEnv};
 use crate::db::{Pool, PoolOptions};
 use crate::domain::secrets::SecretBox;
 use crate::http;
+use crate::pipeline::Registry;
 use crate::wake::Wake;
 
 /// Shared state of every request handler.
@@ -112,10 +113,18 @@ impl Application {
                 statement_timeout: Duration::from_secs(10),
             },
         );
-        let (wake, _wake_rx) = Wake::channel();
+        let (wake, wake_rx) = Wake::channel();
         let secrets = SecretBox::new(&key);
         let env = LeverEnv::new(&settings.lever, &urls.public)?;
         let handles = Arc::new(Handles::new(env, db.clone(), secrets.clone()));
+        Registry::new(
+            db.clone(),
+            handles.clone(),
+            settings.pipeline.clone(),
+            urls.live.clone(),
+            urls.results.clone(),
+        )
+        .launch(wake_rx);
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,

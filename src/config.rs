@@ -60,6 +60,8 @@ pub struct LeverSettings {
     pub api_url: String,
     pub rate_per_sec: NonZeroU32,
     pub burst: NonZeroU32,
+    /// Not from the environment: production backoff, shortened by tests.
+    pub retry: crate::lever::RetryPolicy,
 }
 
 /// All settings of the service.
@@ -83,6 +85,53 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub oauth_state_ttl: Duration,
     pub no_deliveries_after: Duration,
+    /// Not from the environment: fixed production values, shortened by tests.
+    pub pipeline: PipelineSettings,
+}
+
+/// How the pipeline paces itself.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// Gaps between attempts of a job that failed on its own account
+    /// (a 404, no role yet): long enough for an admin to fix the cause.
+    pub job_retry_delays: Vec<Duration>,
+    /// The gap after `job_retry_delays` run out.
+    pub job_retry_every: Duration,
+    /// Attempts before a job goes `dead` (about 24 hours with the defaults).
+    pub job_max_attempts: i32,
+    /// Longest pause of an account when Lever is down or throttling.
+    pub account_pause_max: Duration,
+    /// Jobs of one account running at once.
+    pub per_account_concurrency: usize,
+    /// How often the registry re-checks the database for work and accounts.
+    pub poll_interval: Duration,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        Self {
+            job_retry_delays: [10, 60, 300, 1800, 7200]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            job_retry_every: Duration::from_secs(3600),
+            job_max_attempts: 27,
+            account_pause_max: Duration::from_secs(60),
+            per_account_concurrency: 8,
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+impl PipelineSettings {
+    /// The wait after the `attempt`-th failure (1-based) of a job.
+    pub fn retry_delay(&self, attempt: i32) -> Duration {
+        let i = usize::try_from(attempt.max(1) - 1).unwrap_or(0);
+        self.job_retry_delays
+            .get(i)
+            .copied()
+            .unwrap_or(self.job_retry_every)
+    }
 }
 
 impl Settings {
@@ -136,6 +185,7 @@ impl Settings {
             log_format: parse_log_format(get("ARKITER_LOG_FORMAT").as_deref())?,
             oauth_state_ttl: parse_secs(&get, "ARKITER_OAUTH_STATE_TTL_SECS", 600)?,
             no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
+            pipeline: PipelineSettings::default(),
         })
     }
 
@@ -205,6 +255,7 @@ fn parse_lever(get: &impl Fn(&str) -> Option<String>) -> Result<LeverSettings, C
             .unwrap_or_else(|| PRODUCTION_LEVER_API.into()),
         rate_per_sec,
         burst,
+        retry: crate::lever::RetryPolicy::default(),
     })
 }
 

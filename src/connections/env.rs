@@ -34,7 +34,7 @@ impl LeverEnv {
             http: HttpSettings::defaults()?,
             oauth,
             api_url: lever.api_url.clone(),
-            retry: RetryPolicy::default(),
+            retry: lever.retry.clone(),
             rate_per_sec: lever.rate_per_sec.get(),
             burst: lever.burst.get(),
         })

@@ -22,9 +22,27 @@ pub struct ConnectionHandle {
     env: LeverEnv,
     limiter: Arc<DefaultDirectRateLimiter>,
     tokens: Arc<DbTokenSource>,
+    /// Posting id → title: postings rarely change and every interview needs one.
+    posting_titles: Mutex<HashMap<String, String>>,
 }
 
 impl ConnectionHandle {
+    pub fn cached_posting_title(&self, posting: &str) -> Option<String> {
+        let map = self
+            .posting_titles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.get(posting).cloned()
+    }
+
+    pub fn cache_posting_title(&self, posting: &str, title: &str) {
+        let mut map = self
+            .posting_titles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.insert(posting.to_owned(), title.to_owned());
+    }
+
     fn config(&self, perform_as: Option<String>) -> LeverClientConfig {
         LeverClientConfig {
             api_url: self.env.api_url.clone(),
@@ -101,6 +119,7 @@ impl Handles {
                 self.secrets.clone(),
                 self.env.clone(),
             )),
+            posting_titles: Mutex::new(HashMap::new()),
         });
         map.insert(id, handle.clone());
         Ok(handle)

@@ -190,20 +190,27 @@ impl DbTokenSource {
         Err(LeverError::NeedsReauth(reason.to_owned()))
     }
 
-    /// Refreshes now if the token expires within `within` (the supervisor's
-    /// periodic refresh keeps idle refresh tokens alive).
-    pub async fn refresh_if_expiring(&self, within: Duration) -> Result<(), LeverError> {
-        let current = self.load().await?;
-        if current.expires_at - within <= Utc::now() {
+    /// Refreshes when the token expires within `ahead`, or was last refreshed
+    /// longer than `every` ago (Lever refresh tokens die after 90 days unused).
+    pub async fn refresh_if_stale(
+        &self,
+        ahead: Duration,
+        every: Duration,
+    ) -> Result<(), LeverError> {
+        let id = self.id.0;
+        let row = self
+            .db
+            .run(move |c| Ok(Connection::find(c, id)?))
+            .await
+            .map_err(db_err)?;
+        let current = self.usable(&row)?;
+        let now = Utc::now();
+        let old = row.last_refreshed_at.is_none_or(|t| t + every <= now);
+        if current.expires_at - ahead <= now || old {
+            self.remember(None);
             self.refresh(Some(&current.token)).await?;
         }
         Ok(())
-    }
-
-    /// Forces a refresh regardless of expiry.
-    pub async fn refresh_now(&self) -> Result<(), LeverError> {
-        let current = self.load().await?;
-        self.refresh(Some(&current.token)).await.map(|_| ())
     }
 }
 

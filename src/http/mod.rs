@@ -5,14 +5,19 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod health;
+pub mod health_report;
+pub mod interview_actions;
+pub mod interviews;
 pub mod keys;
 pub mod lever;
 pub mod metrics;
 pub mod openapi;
 pub mod orgs;
+pub mod pages;
 pub mod pagination;
 pub mod roles;
 pub mod validate;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -24,6 +29,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(openapi::config)
         .configure(orgs::config)
         .configure(keys::config)
+        .configure(interview_actions::config)
         .configure(lever::config)
-        .configure(roles::config);
+        .configure(roles::config)
+        .configure(interviews::config)
+        .configure(pages::config)
+        .configure(health_report::config)
+        .configure(webhooks::config);
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{keys, lever, orgs, roles};
+use super::{interview_actions, keys, lever, orgs, roles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,9 @@ use super::{keys, lever, orgs, roles};
         roles::delete_role, roles::resolve_role,
         lever::connect::connect, lever::view::get_connection, lever::settings::patch_connection,
         lever::settings::put_webhook_secret, lever::disconnect::disconnect,
+        interview_actions::complete, interview_actions::cancel, interview_actions::replay,
+        super::webhooks::events::list_events,
+        super::interviews::list_interviews, super::interviews::get_interview, super::pages::live_lookup, super::health_report::get_health,
     ),
     modifiers(&BearerAuth)
 )]

@@ -183,6 +183,9 @@ mod tests {
             Some(reasons::OTHER_STAGE)
         );
         let bare = body("candidateStageChange", serde_json::json!({}));
-        assert_eq!(decide(&bare, Some("s")).reason, Some(reasons::NO_OPPORTUNITY));
+        assert_eq!(
+            decide(&bare, Some("s")).reason,
+            Some(reasons::NO_OPPORTUNITY)
+        );
     }
 }

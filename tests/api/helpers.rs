@@ -126,6 +126,8 @@ pub struct TestApp {
     pub db_url: String,
     pub client: awc::Client,
     pub proxy: Option<TcpProxy>,
+    /// The app's `ARKITER_ENCRYPTION_KEY`, to seal secrets written directly.
+    pub encryption_key: EncryptionKey,
 }
 
 impl Drop for TestApp {
@@ -167,6 +169,7 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
         .admin_token
         .as_ref()
         .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
+    let encryption_key = settings.encryption_key.clone().expect("encryption key");
     let app = Application::build(settings).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
@@ -179,6 +182,7 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
         proxy,
+        encryption_key,
     }
 }
 
@@ -319,5 +323,97 @@ where
             "timed out waiting for {what}"
         );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+// ---- Webhook ingest and the events list (tests/api/webhooks.rs) ----
+
+impl TestApp {
+    /// POSTs a raw delivery body to a connection's webhook URL.
+    pub async fn post_webhook_as(
+        &self,
+        connection: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        self.request(
+            "POST",
+            &format!("/webhooks/lever/{connection}"),
+            None,
+            Some((content_type, body)),
+        )
+        .await
+    }
+
+    pub async fn post_webhook(&self, connection: &str, body: &Value) -> Resp {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.post_webhook_as(connection, "application/json", bytes)
+            .await
+    }
+
+    /// `GET /api/v1/orgs/{org}/events{query}` (query starts with `?` or is empty).
+    pub async fn list_events(&self, org: &str, query: &str, bearer: Option<&str>) -> Resp {
+        self.get(&format!("/api/v1/orgs/{org}/events{query}"), bearer)
+            .await
+    }
+
+    /// Writes a connection row for `org` straight into the database, with one
+    /// webhook per signature token (sealed with the app's key), as the connect
+    /// flow would. Returns the connection id.
+    pub fn insert_connection(
+        &self,
+        org: &str,
+        status: &str,
+        stage_id: Option<&str>,
+        signature_tokens: &[&str],
+    ) -> String {
+        let id = uuid::Uuid::new_v4();
+        let org = uuid::Uuid::parse_str(org).expect("org id");
+        diesel::sql_query(
+            "INSERT INTO connections (id, org_id, status, stage_id, stage_found) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<diesel::sql_types::Uuid, _>(org)
+        .bind::<diesel::sql_types::Text, _>(status)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(stage_id)
+        .bind::<diesel::sql_types::Bool, _>(stage_id.is_some())
+        .execute(&mut self.db())
+        .expect("insert connection");
+        for token in signature_tokens {
+            self.add_signature_token(&id.to_string(), token, false);
+        }
+        id.to_string()
+    }
+
+    /// Adds a webhook with `token` to a connection (`deleted`: soft-deleted,
+    /// as a replaced webhook is), and drops the app's cached copy.
+    pub fn add_signature_token(&self, connection: &str, token: &str, deleted: bool) {
+        let id = uuid::Uuid::parse_str(connection).expect("connection id");
+        let sealed =
+            arkiter_lever::domain::secrets::SecretBox::new(&self.encryption_key).seal(token);
+        diesel::sql_query(
+            "INSERT INTO lever_webhooks (id, connection_id, url, managed, signature_token_enc, deleted_at) \
+             VALUES ($1, $2, 'https://example.test/hook', true, $3, CASE WHEN $4 THEN now() END)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::new_v4())
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<diesel::sql_types::Bytea, _>(sealed)
+        .bind::<diesel::sql_types::Bool, _>(deleted)
+        .execute(&mut self.db())
+        .expect("insert webhook");
+        arkiter_lever::ingest::invalidate(id.into());
+    }
+
+    /// A single number from SQL (`SELECT ... AS n`).
+    pub fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<N>(&mut self.db())
+            .expect(sql)
+            .n
     }
 }

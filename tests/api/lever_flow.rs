@@ -11,14 +11,122 @@ use crate::lever_support::start_sim;
 /// The app pointed at a fresh simulator.
 pub async fn spawn_with_sim() -> (TestApp, SimHandle) {
     let sim = start_sim().await;
-    let app = spawn_app_with(|s| {
-        s.lever.client_id = Some(DEFAULT_CLIENT_ID.to_owned());
-        s.lever.client_secret = Some(SecretString::from(DEFAULT_CLIENT_SECRET));
-        s.lever.auth_url = sim.auth_url();
-        s.lever.api_url = sim.api_url();
-    })
-    .await;
+    let app = spawn_app_with(|s| point_at(s, &sim)).await;
     (app, sim)
+}
+
+/// Settings for an app talking to `sim`, with retries and schedules shortened.
+pub fn point_at(s: &mut arkiter_lever::config::Settings, sim: &SimHandle) {
+    s.lever.client_id = Some(DEFAULT_CLIENT_ID.to_owned());
+    s.lever.client_secret = Some(SecretString::from(DEFAULT_CLIENT_SECRET));
+    s.lever.auth_url = sim.auth_url();
+    s.lever.api_url = sim.api_url();
+    s.lever.retry = crate::lever_support::fast_retry();
+    let p = &mut s.pipeline;
+    p.job_retry_delays = vec![std::time::Duration::from_millis(200); 3];
+    p.job_retry_every = std::time::Duration::from_millis(300);
+    p.job_max_attempts = 6;
+    p.account_pause_max = std::time::Duration::from_secs(1);
+    p.poll_interval = std::time::Duration::from_millis(300);
+}
+
+/// A connected org with roles and postings, ready for candidates.
+pub struct Scenario {
+    pub org: String,
+    pub key: String,
+    pub account: String,
+    pub stage: String,
+    pub start_stage: String,
+    pub other_stage: String,
+    /// "Backend Engineer" (mapped by title to role "Backend").
+    pub posting: String,
+}
+
+pub async fn scenario(app: &TestApp, sim: &SimHandle) -> Scenario {
+    let account = sim.create_account("Acme Lever");
+    let start_stage = sim.add_stage(&account, "New applicant").unwrap().id;
+    let other_stage = sim.add_stage(&account, "Phone screen").unwrap().id;
+    let stage = sim.add_stage(&account, "Arkiter Live").unwrap().id;
+    let posting = sim.add_posting(&account, "Backend Engineer").unwrap().id;
+    sim.login(&account).unwrap();
+    let (org, key) = app.new_org("Acme").await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{org}/roles"),
+            Some(&key),
+            &json!({"name": "Backend", "ats_jobs": ["backend engineer"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let done = app.connect_lever(&org, &key).await;
+    assert_eq!(done.body["connection_status"], "active", "{}", done.body);
+    Scenario {
+        org,
+        key,
+        account,
+        stage,
+        start_stage,
+        other_stage,
+        posting,
+    }
+}
+
+impl Scenario {
+    /// New candidates for the posting, in the first stage.
+    pub fn candidates(&self, sim: &SimHandle, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                sim.add_opportunity(
+                    &self.account,
+                    arkiter_lever::lever::sim::NewOpportunity {
+                        id: None,
+                        name: Some(format!("Candidate {i}")),
+                        contact: None,
+                        emails: vec![format!("c{i}@example.com")],
+                        stage_id: self.start_stage.clone(),
+                        posting_id: Some(self.posting.clone()),
+                        tags: vec![],
+                    },
+                )
+                .unwrap()
+                .id
+            })
+            .collect()
+    }
+
+    pub fn move_to(&self, sim: &SimHandle, opps: &[String], stage: &str) {
+        sim.move_opportunities(&self.account, opps, stage).unwrap();
+    }
+
+    pub fn live_link_count(&self, sim: &SimHandle, opp: &str) -> usize {
+        let v = sim.opportunity(&self.account, opp).unwrap();
+        v.links.iter().filter(|l| l.contains("/live/")).count()
+    }
+}
+
+/// Waits until every opportunity shows `tag` (and returns their views).
+pub async fn wait_for_tag(
+    sim: &SimHandle,
+    account: &str,
+    opps: &[String],
+    tag: &str,
+    secs: u64,
+) -> Vec<arkiter_lever::lever::sim::OpportunityView> {
+    crate::helpers::poll_until(
+        secs,
+        &format!("tag {tag} on {} candidates", opps.len()),
+        || async {
+            let views: Vec<_> = opps
+                .iter()
+                .map(|o| sim.opportunity(account, o).unwrap())
+                .collect();
+            views
+                .iter()
+                .all(|v| v.tags.iter().any(|t| t == tag))
+                .then_some(views)
+        },
+    )
+    .await
 }
 
 /// A simulator account with the "Arkiter Live" stage, logged in for /authorize.

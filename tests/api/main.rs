@@ -6,6 +6,8 @@ mod proxy;
 
 mod errors;
 mod health;
+mod health_report;
+mod interviews_read;
 mod lever_client;
 mod lever_connect;
 mod lever_flow;
@@ -14,5 +16,7 @@ mod lever_support;
 mod lever_wire;
 mod migrations;
 mod orgs_and_keys;
+mod pipeline;
 mod roles;
 mod settings;
+mod webhooks;

@@ -115,9 +115,11 @@ pub fn list_for_org(
     }
     if let Some(c) = page.after {
         q = q.filter(
-            lever_events::received_at.lt(c.t).or(lever_events::received_at
-                .eq(c.t)
-                .and(lever_events::id.lt(c.id))),
+            lever_events::received_at
+                .lt(c.t)
+                .or(lever_events::received_at
+                    .eq(c.t)
+                    .and(lever_events::id.lt(c.id))),
         );
     }
     let rows = q.load(conn)?;

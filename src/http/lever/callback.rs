@@ -181,6 +181,7 @@ async fn complete(state: &AppState, cb: AuthorizeCallback) -> Result<serde_json:
     )
     .await?;
     handle.tokens().forget();
+    crate::ingest::invalidate(ConnectionId(conn_id));
     state.wake.wake(ConnectionId(conn_id));
     tracing::info!(connection_id = %conn_id, status = setup_state.status, "Lever connected");
     Ok(json!({
@@ -257,6 +258,8 @@ async fn store(
                 webhooks::retire_managed(c, conn_id)?;
                 webhooks::insert(c, conn_id, Some(&lever_id), &url, true, &sealed)?;
             }
+            // Work kept while disconnected or re-authorising is due again now.
+            crate::pipeline::store::resume_account(c, conn_id)?;
             Ok(())
         })
         .await

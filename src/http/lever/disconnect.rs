@@ -63,6 +63,7 @@ pub async fn disconnect(
         })
         .await?;
     state.handles.remove(ConnectionId(id));
+    crate::ingest::invalidate(ConnectionId(id));
     tracing::info!(connection_id = %id, "Lever disconnected");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -98,10 +98,12 @@ pub async fn patch_connection(
             )?;
             if let Some(s) = &new_stage {
                 Connection::store_setup(c, id, s)?;
+                crate::pipeline::store::resume_account(c, id)?;
             }
             Ok(())
         })
         .await?;
+    crate::ingest::invalidate(ConnectionId(id));
     state.wake.wake(ConnectionId(id));
     Ok(web::Json(render(&state, org).await?))
 }
@@ -204,7 +206,7 @@ pub async fn put_webhook_secret(
             Ok(())
         })
         .await?;
-    // TODO(webhooks cache): invalidate(ConnectionId(id));
+    crate::ingest::invalidate(ConnectionId(id));
     state.wake.wake(ConnectionId(id));
     Ok(web::Json(render(&state, org).await?))
 }

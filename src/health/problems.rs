@@ -1,0 +1,298 @@
+//! What an admin should fix, in plain words: the problems setup and the
+//! pipeline stored on the connection, plus those the figures show. A computed
+//! problem never repeats a code already stored.
+
+use chrono::{DateTime, Utc};
+
+use super::Policy;
+use super::report::{Problem, UnmappedPosting};
+use super::rows::ConnectionRows;
+
+/// How many unmapped postings a message names before "and N more".
+const NAMED_POSTINGS: usize = 5;
+
+/// Stored problems first, then the computed ones not already among them.
+pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<Problem> {
+    let mut out = stored(&c.stored_problems);
+    let computed = [
+        dead_jobs(c),
+        unmapped_postings(&c.unmapped),
+        signature_failures(c.rejected_last_hour),
+        no_deliveries_yet(c, now, policy),
+        supervisor_stale(c, now, policy),
+    ];
+    for p in computed.into_iter().flatten() {
+        if !out.iter().any(|o| o.code == p.code) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `connections.problems` as written: objects with a string `code` (others skipped).
+pub fn stored(value: &serde_json::Value) -> Vec<Problem> {
+    let items = value.as_array().map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|p| {
+            let code = p.get("code")?.as_str()?;
+            let message = p.get("message").and_then(|m| m.as_str()).unwrap_or("");
+            Some(Problem::new(code, message))
+        })
+        .collect()
+}
+
+fn dead_jobs(c: &ConnectionRows) -> Option<Problem> {
+    let (events, jobs) = (c.queue.dead_events, c.queue.dead_jobs);
+    (events + jobs > 0).then(|| {
+        Problem::new(
+            "dead_jobs",
+            format!(
+                "{} stopped after repeated failures ({} Lever {}, {} follow-up {}). \
+                 Fix the cause shown in their last error, then replay them from the events list.",
+                plural(events + jobs, "piece of work", "pieces of work"),
+                events,
+                noun(events, "event", "events"),
+                jobs,
+                noun(jobs, "job", "jobs"),
+            ),
+        )
+    })
+}
+
+fn unmapped_postings(unmapped: &[UnmappedPosting]) -> Option<Problem> {
+    if unmapped.is_empty() {
+        return None;
+    }
+    let mut named: Vec<String> = unmapped
+        .iter()
+        .take(NAMED_POSTINGS)
+        .map(|p| match &p.title {
+            Some(t) => format!("\"{t}\" (posting {})", p.posting_id),
+            None => format!("posting {}", p.posting_id),
+        })
+        .collect();
+    if unmapped.len() > NAMED_POSTINGS {
+        named.push(format!("and {} more", unmapped.len() - NAMED_POSTINGS));
+    }
+    Some(Problem::new(
+        "unmapped_postings",
+        format!(
+            "{} no role of its own and got the fallback or oldest role: {}. \
+             Add the job title or posting id to a role.",
+            plural(
+                unmapped.len() as i64,
+                "Lever posting has",
+                "Lever postings have"
+            ),
+            named.join(", "),
+        ),
+    ))
+}
+
+fn signature_failures(rejected: i64) -> Option<Problem> {
+    (rejected > 0).then(|| {
+        Problem::new(
+            "signature_failures",
+            format!(
+                "{} to the webhook URL {} rejected in the last hour because the signature \
+                 or timestamp did not check out. Check the signature token: paste the Lever \
+                 webhook's token again (webhook-secret) or connect Lever again.",
+                plural(rejected, "delivery", "deliveries"),
+                noun(rejected, "was", "were"),
+            ),
+        )
+    })
+}
+
+fn no_deliveries_yet(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Option<Problem> {
+    let connected = c.connected_at?;
+    let waited = age_s(now, connected);
+    let quiet = c.status == "active"
+        && c.record.last_received_at.is_none()
+        && waited > policy.no_deliveries_after.as_secs() as i64;
+    quiet.then(|| {
+        Problem::new(
+            "no_deliveries_yet",
+            format!(
+                "Connected {} ago and Lever has sent no webhook delivery yet. A Lever Super \
+                 Admin must turn on the Candidate Stage Change webhook group under Settings > \
+                 Integrations and API > Webhooks.",
+                duration_text(waited)
+            ),
+        )
+    })
+}
+
+fn supervisor_stale(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Option<Problem> {
+    if !matches!(c.status.as_str(), "active" | "needs_setup") {
+        return None;
+    }
+    let limit = policy.supervisor_stale_after.as_secs() as i64;
+    let message = match c.record.heartbeat_at {
+        Some(beat) if age_s(now, beat) > limit => format!(
+            "The worker for this Lever account (instance {}) last reported {} ago, so new \
+             events may wait. Another instance takes over within a minute or two; if this \
+             stays, check the service's instances.",
+            c.record.instance.as_deref().unwrap_or("unknown"),
+            duration_text(age_s(now, beat)),
+        ),
+        None if c.connected_at.is_some_and(|t| age_s(now, t) > limit) => {
+            "No worker has picked up this Lever account since it connected, so events wait. \
+             Check that the service is running; restart it if this stays."
+                .to_owned()
+        }
+        _ => return None,
+    };
+    Some(Problem::new("supervisor_stale", message))
+}
+
+/// Whole seconds from `then` to `now`, never negative.
+pub fn age_s(now: DateTime<Utc>, then: DateTime<Utc>) -> i64 {
+    (now - then).num_seconds().max(0)
+}
+
+fn duration_text(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} seconds"),
+        s if s < 7_200 => format!("{} minutes", s / 60),
+        s if s < 172_800 => format!("{} hours", s / 3_600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", noun(n, one, many))
+}
+
+fn noun<'a>(n: i64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::Duration;
+    use serde_json::json;
+
+    use super::*;
+    use crate::health::tests::{active, policy};
+
+    fn codes(p: &[Problem]) -> Vec<&str> {
+        p.iter().map(|p| p.code.as_str()).collect()
+    }
+
+    #[test]
+    fn a_fresh_active_connection_has_none() {
+        let now = Utc::now();
+        assert!(problems(&active(now), now, &policy()).is_empty());
+    }
+
+    #[test]
+    fn stored_come_first_and_are_not_repeated() {
+        let now = Utc::now();
+        let mut c = active(now);
+        c.stored_problems = json!([{"code": "dead_jobs", "message": "stored"}, {"nope": 1}]);
+        c.queue.dead_jobs = 2;
+        c.rejected_last_hour = 1;
+        let p = problems(&c, now, &policy());
+        assert_eq!(codes(&p), ["dead_jobs", "signature_failures"]);
+        assert_eq!(p[0].message, "stored");
+        assert!(
+            p[1].message
+                .starts_with("1 delivery to the webhook URL was rejected")
+        );
+    }
+
+    #[test]
+    fn dead_work_is_counted_by_kind() {
+        let now = Utc::now();
+        let mut c = active(now);
+        c.queue.dead_events = 2;
+        c.queue.dead_jobs = 1;
+        let p = problems(&c, now, &policy());
+        assert!(
+            p[0].message.starts_with("3 pieces of work stopped"),
+            "{}",
+            p[0].message
+        );
+        assert!(p[0].message.contains("(2 Lever events, 1 follow-up job)"));
+        assert!(p[0].message.contains("replay"));
+    }
+
+    #[test]
+    fn unmapped_postings_are_named() {
+        let now = Utc::now();
+        let mut c = active(now);
+        for i in 0..7 {
+            c.unmapped.push(UnmappedPosting {
+                posting_id: format!("p{i}"),
+                title: (i == 0).then(|| "Backend Engineer".to_owned()),
+                rule: "any".into(),
+            });
+        }
+        let p = problems(&c, now, &policy());
+        let m = &p[0].message;
+        assert!(m.starts_with("7 Lever postings have no role"), "{m}");
+        assert!(
+            m.contains("\"Backend Engineer\" (posting p0), posting p1"),
+            "{m}"
+        );
+        assert!(m.contains("posting p4, and 2 more."), "{m}");
+    }
+
+    #[test]
+    fn no_deliveries_only_after_the_setting() {
+        let now = Utc::now();
+        let mut c = active(now);
+        c.record.last_received_at = None;
+        c.connected_at = Some(now - Duration::hours(23));
+        assert!(problems(&c, now, &policy()).is_empty());
+        c.connected_at = Some(now - Duration::hours(25));
+        c.record.heartbeat_at = Some(now);
+        let p = problems(&c, now, &policy());
+        assert_eq!(codes(&p), ["no_deliveries_yet"]);
+        assert!(
+            p[0].message
+                .contains("Candidate Stage Change webhook group")
+        );
+        assert!(
+            p[0].message
+                .contains("Settings > Integrations and API > Webhooks")
+        );
+        c.record.last_received_at = Some(now - Duration::hours(1));
+        assert!(problems(&c, now, &policy()).is_empty());
+    }
+
+    #[test]
+    fn a_stale_heartbeat_names_the_instance() {
+        let now = Utc::now();
+        let mut c = active(now);
+        c.record.heartbeat_at = Some(now - Duration::seconds(61));
+        c.record.instance = Some("host-a:42".into());
+        let p = problems(&c, now, &policy());
+        assert_eq!(codes(&p), ["supervisor_stale"]);
+        assert!(p[0].message.contains("host-a:42"));
+        c.status = "disconnected".into();
+        assert!(problems(&c, now, &policy()).is_empty());
+    }
+
+    #[test]
+    fn no_heartbeat_is_stale_only_a_minute_after_connecting() {
+        let now = Utc::now();
+        let mut c = active(now);
+        c.record.heartbeat_at = None;
+        c.connected_at = Some(now - Duration::seconds(30));
+        assert!(problems(&c, now, &policy()).is_empty());
+        c.connected_at = Some(now - Duration::seconds(90));
+        assert_eq!(codes(&problems(&c, now, &policy())), ["supervisor_stale"]);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_text(59), "59 seconds");
+        assert_eq!(duration_text(600), "10 minutes");
+        assert_eq!(duration_text(3 * 3_600), "3 hours");
+        assert_eq!(duration_text(3 * 86_400), "3 days");
+    }
+}

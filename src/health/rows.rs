@@ -1,0 +1,78 @@
+//! What the health report is built from: the figures read from the database,
+//! as plain data, so the assembly can be tested without one.
+
+use chrono::{DateTime, Utc};
+
+use super::report::UnmappedPosting;
+
+/// Everything read for one org, at one instant of the database clock.
+#[derive(Debug, Clone)]
+pub struct HealthRows {
+    /// The database's `now()`, so ages compare against the clock that wrote them.
+    pub now: DateTime<Utc>,
+    /// `None`: the org never connected.
+    pub connection: Option<ConnectionRows>,
+}
+
+/// One connection's stored state and figures.
+#[derive(Debug, Clone)]
+pub struct ConnectionRows {
+    /// `connections.status`.
+    pub status: String,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub token_state: String,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    pub stage_id: Option<String>,
+    pub stage_name: String,
+    pub stage_found: bool,
+    /// `connections.problems`: `[{"code","message"}]` written by setup and the pipeline.
+    pub stored_problems: serde_json::Value,
+    /// A live (not deleted) managed row in `lever_webhooks`.
+    pub managed_webhook: bool,
+    /// The `connection_health` row, or its defaults when none was written yet.
+    pub record: SupervisorRecord,
+    /// `connection_counters` kind `rejected`, last 60 minutes.
+    pub rejected_last_hour: i64,
+    /// `connection_counters` kind `lever_error`, last 60 minutes.
+    pub lever_errors_last_hour: i64,
+    pub queue: QueueCounts,
+    pub latency: LinkLatency,
+    pub unmapped: Vec<UnmappedPosting>,
+}
+
+/// The `connection_health` columns the report shows.
+#[derive(Debug, Clone, Default)]
+pub struct SupervisorRecord {
+    pub running: bool,
+    pub instance: Option<String>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub restarts: i32,
+    pub last_received_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub throttled_until: Option<DateTime<Utc>>,
+}
+
+/// Unfinished work over `lever_events` and `jobs`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueCounts {
+    pub pending: i64,
+    pub retrying: i64,
+    pub dead_events: i64,
+    pub dead_jobs: i64,
+    pub oldest_pending_age_s: i64,
+}
+
+impl QueueCounts {
+    pub fn dead(&self) -> i64 {
+        self.dead_events + self.dead_jobs
+    }
+}
+
+/// Link latency percentiles in milliseconds; `None` when no link was posted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LinkLatency {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+}

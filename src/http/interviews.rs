@@ -1,0 +1,181 @@
+//! `GET /api/v1/orgs/{org}/interviews` and `.../interviews/{id}`: the org's
+//! live interviews as the admin API shows them (SPEC §3.2). Lists are newest
+//! first. The live link is always shown; the results link only once a result
+//! exists (`completed`, `results_posted`): before that it leads nowhere.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::app::{AppState, Urls};
+use crate::db::models::interview::{Interview, InterviewStatus};
+use crate::db::models::org::Org;
+use crate::domain::ids::OrgId;
+use crate::http::auth::{Caller, KeyRole};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::pagination::{List, ListQuery};
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_interviews).service(get_interview);
+}
+
+/// `status`, `opportunity_id` and the list conventions; one flat struct
+/// because `serde(flatten)` breaks numeric query parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InterviewsQuery {
+    /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled` or `failed`.
+    pub status: Option<String>,
+    /// Only interviews of this Lever opportunity.
+    pub opportunity_id: Option<String>,
+    /// Page size: default 50, values above 200 are clamped to 200.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl InterviewsQuery {
+    fn status(&self) -> Result<Option<InterviewStatus>, ApiError> {
+        match self.status.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => InterviewStatus::parse(s).map(Some).ok_or_else(|| {
+                ApiError::InvalidQuery(format!(
+                    "`status` must be one of creating, link_posted, completed, \
+                     results_posted, cancelled, failed; got `{s}`"
+                ))
+            }),
+        }
+    }
+
+    fn opportunity_id(&self) -> Option<String> {
+        self.opportunity_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// One live interview.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterviewView {
+    pub id: Uuid,
+    /// Null once the role was deleted; `role_name` keeps its name as it was.
+    pub role_id: Option<Uuid>,
+    pub role_name: Option<String>,
+    /// How the posting resolved to the role: `posting_id`, `title`, `fallback`, `any` or `none`.
+    pub rule: String,
+    pub opportunity_id: String,
+    pub posting_id: Option<String>,
+    /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled` or `failed`.
+    pub status: String,
+    /// The candidate's interview link.
+    pub live_url: String,
+    /// The results link; null until the interview is completed.
+    pub results_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub link_posted_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub results_posted_at: Option<DateTime<Utc>>,
+    /// `{"score","recommendation","summary"}` once completed, else null.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+}
+
+impl InterviewView {
+    pub fn new(i: Interview, urls: &Urls) -> Self {
+        let has_result = i.status().is_some_and(InterviewStatus::has_result);
+        Self {
+            live_url: format!("{}/{}", urls.live, i.live_token),
+            results_url: has_result.then(|| format!("{}/{}", urls.results, i.results_token)),
+            id: i.id,
+            role_id: i.role_id,
+            role_name: i.role_name,
+            rule: i.rule,
+            opportunity_id: i.opportunity_id,
+            posting_id: i.posting_id,
+            status: i.status,
+            created_at: i.created_at,
+            link_posted_at: i.link_posted_at,
+            completed_at: i.completed_at,
+            results_posted_at: i.results_posted_at,
+            result: i.result,
+        }
+    }
+}
+
+/// List the org's interviews, newest first.
+#[utoipa::path(
+    params(("org" = Uuid, Path), InterviewsQuery),
+    responses((status = 200, body = List<InterviewView>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/orgs/{org}/interviews")]
+pub async fn list_interviews(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    query: web::Query<InterviewsQuery>,
+) -> Result<web::Json<List<InterviewView>>, ApiError> {
+    let org = OrgId(path.into_inner());
+    caller.require_org(org, KeyRole::Member)?;
+    let status = query.status()?;
+    let opportunity = query.opportunity_id();
+    let page = ListQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    }
+    .page()?;
+    let rows = state
+        .db
+        .run(move |conn| {
+            // The super-admin may name any org: an unknown one is a 404, not an empty list.
+            Org::find(conn, org.0)?;
+            Ok(Interview::list_for_org(
+                conn,
+                org.0,
+                status,
+                opportunity.as_deref(),
+                page,
+            )?)
+        })
+        .await
+        .map_err(|e| not_found_as(e, "org"))?;
+    Ok(web::Json(List::from_page(rows, |i| {
+        InterviewView::new(i, &state.urls)
+    })))
+}
+
+/// Read one interview.
+#[utoipa::path(
+    params(("org" = Uuid, Path), ("id" = Uuid, Path)),
+    responses((status = 200, body = InterviewView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/orgs/{org}/interviews/{id}")]
+pub async fn get_interview(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<web::Json<InterviewView>, ApiError> {
+    let (org, id) = path.into_inner();
+    let org = OrgId(org);
+    caller.require_org(org, KeyRole::Member)?;
+    let row = state
+        .db
+        .run(move |conn| Ok(Interview::find_for_org(conn, org.0, id)?))
+        .await
+        .map_err(|e| not_found_as(e, "interview"))?;
+    Ok(web::Json(InterviewView::new(row, &state.urls)))
+}
+
+/// Diesel's `NotFound` named after what was missing; other errors as usual.
+fn not_found_as(e: crate::db::DbError, what: &str) -> ApiError {
+    match e {
+        crate::db::DbError::Query(diesel::result::Error::NotFound) => ApiError::not_found(what),
+        other => other.into(),
+    }
+}

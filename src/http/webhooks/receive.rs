@@ -1,0 +1,114 @@
+//! `POST /webhooks/lever/{connection_id}`: reads the raw body itself (whatever
+//! the Content-Type, at most 64 KiB) so every refusal, 413 included, has the
+//! one error shape, and answers 200 `{"status": "accepted" | "duplicate" |
+//! "ignored"}` only once the delivery is committed.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use futures_util::StreamExt;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::ingest::{self, IngestError, MAX_BODY, Receipt, metrics};
+use crate::lever::signature::SignatureError;
+
+#[derive(Debug, Serialize)]
+struct Answer {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+#[post("/webhooks/lever/{connection_id}")]
+pub async fn receive(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let result = handle(&state, &path, &req, payload).await;
+    metrics::count(match &result {
+        Ok(r) => r.outcome,
+        Err(e) => e.outcome(),
+    });
+    let receipt = result?;
+    Ok(HttpResponse::Ok().json(Answer {
+        status: receipt.outcome.as_str(),
+        reason: receipt.reason,
+    }))
+}
+
+async fn handle(
+    state: &AppState,
+    connection: &str,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Receipt, IngestError> {
+    // A malformed id names nothing: 404 like an unknown one (SPEC §3.0).
+    let id = Uuid::parse_str(connection).map_err(|_| IngestError::UnknownConnection)?;
+    let body = read_body(req, payload).await?;
+    ingest::ingest(state, id, &body).await
+}
+
+/// Reads at most [`MAX_BODY`] bytes, refusing early on a declared length.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, IngestError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(IngestError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(1024));
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| IngestError::BadBody(format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(IngestError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn signature_message(e: &SignatureError) -> &'static str {
+    match e {
+        SignatureError::Missing => "the delivery carries no signature",
+        SignatureError::NotHex => "the signature is not 64 lowercase hex characters",
+        SignatureError::Mismatch => {
+            "the signature does not match any signature token of this connection"
+        }
+        SignatureError::Stale => "triggeredAt is more than 15 days old; the delivery is too old",
+        SignatureError::Future => "triggeredAt is more than 5 minutes in the future",
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        let invalid_signature = |message: String| ApiError::Other {
+            status: StatusCode::UNAUTHORIZED,
+            code: "invalid_signature",
+            message,
+        };
+        match e {
+            IngestError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
+            IngestError::BadBody(m) => ApiError::InvalidJson(m),
+            IngestError::UnknownConnection => ApiError::not_found("connection"),
+            IngestError::NoSignatureToken => invalid_signature(format!(
+                "{e}: connect the org again or set the signature token"
+            )),
+            IngestError::Signature(s) => invalid_signature(signature_message(&s).to_owned()),
+            IngestError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "webhook delivery refused: database unavailable");
+                ApiError::Unavailable(
+                    "the delivery could not be stored right now; Lever will retry".into(),
+                )
+            }
+            IngestError::Internal(cause) => ApiError::Internal(cause.into()),
+        }
+    }
+}

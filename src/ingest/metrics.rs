@@ -1,0 +1,51 @@
+//! `arkiter_webhooks_total{outcome}`: every webhook request by how it ended.
+
+use std::sync::LazyLock;
+
+use prometheus::IntCounterVec;
+
+/// How one webhook request ended, as the metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    Duplicate,
+    Ignored,
+    RejectedSignature,
+    BadRequest,
+    UnknownConnection,
+    TooLarge,
+    /// The database could not take the write; Lever retries.
+    Unavailable,
+    Internal,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Duplicate => "duplicate",
+            Self::Ignored => "ignored",
+            Self::RejectedSignature => "rejected_signature",
+            Self::BadRequest => "bad_request",
+            Self::UnknownConnection => "unknown_connection",
+            Self::TooLarge => "too_large",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+static WEBHOOKS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    prometheus::register_int_counter_vec!(
+        "arkiter_webhooks_total",
+        "Lever webhook deliveries by outcome",
+        &["outcome"]
+    )
+    .ok()
+});
+
+pub fn count(outcome: Outcome) {
+    if let Some(c) = WEBHOOKS.as_ref() {
+        c.with_label_values(&[outcome.as_str()]).inc();
+    }
+}

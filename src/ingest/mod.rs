@@ -1,0 +1,211 @@
+//! Webhook ingest (SPEC §4 "Receiving"): from a delivery's raw bytes to a row
+//! in the durable inbox `lever_events`, committed before Lever gets its 2xx.
+//!
+//! Order of checks: body size, then the body's shape (400), the connection
+//! (404), the signature against every signature token the connection ever had
+//! (401, counted on the health page, nothing stored), and only then what the
+//! event is. Stored as:
+//! - `pending` (and the connection's worker woken after the commit): a
+//!   `candidateStageChange` into the connection's Arkiter Live stage. Also
+//!   every stage change while the connection has no stage id yet
+//!   (`needs_setup`): dropping them would lose candidates moved while setup was
+//!   broken, so they are kept and the worker, which re-reads the opportunity
+//!   anyway, ignores them (`left_stage`) if they are not in the stage.
+//! - `ignored` with a reason: `test_ping` (a signed `candidateHired` with empty
+//!   `data`), `other_event`, `other_stage`, `no_opportunity`.
+//!
+//! Connections in any status ingest alike: a disconnected or `needs_reauth`
+//! connection keeps its signature tokens and its deliveries are worked on
+//! after reconnecting. Duplicates (same `token`, or same event + opportunity +
+//! to-stage + `triggeredAt`) are absorbed by the table's unique indexes.
+
+pub mod cache;
+pub mod delivery;
+pub mod metrics;
+
+use chrono::Utc;
+use uuid::Uuid;
+
+pub use cache::invalidate;
+use delivery::{Decision, Delivery, data_str};
+pub use metrics::Outcome;
+
+use crate::app::AppState;
+use crate::db::DbError;
+use crate::db::models::health_record::{self, KIND_REJECTED};
+use crate::db::models::lever_event::{self, EventStatus, NewEvent};
+use crate::lever::signature::SignatureError;
+
+/// Largest body accepted (SPEC §4).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Why a delivery was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the body is larger than {MAX_BODY} bytes")]
+    TooLarge,
+    #[error("{0}")]
+    BadBody(String),
+    #[error("no such connection")]
+    UnknownConnection,
+    #[error("this connection has no webhook signature token yet")]
+    NoSignatureToken,
+    #[error("{0}")]
+    Signature(SignatureError),
+    #[error("the database cannot take the delivery: {0}")]
+    Unavailable(DbError),
+    #[error("storing the delivery failed: {0}")]
+    Internal(DbError),
+}
+
+impl IngestError {
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::TooLarge => Outcome::TooLarge,
+            Self::BadBody(_) => Outcome::BadRequest,
+            Self::UnknownConnection => Outcome::UnknownConnection,
+            Self::NoSignatureToken | Self::Signature(_) => Outcome::RejectedSignature,
+            Self::Unavailable(_) => Outcome::Unavailable,
+            Self::Internal(_) => Outcome::Internal,
+        }
+    }
+}
+
+impl From<DbError> for IngestError {
+    /// A pool that cannot hand out a connection, or a connection lost under
+    /// the write, is "try again later" for Lever; anything else is a bug.
+    fn from(e: DbError) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as Q};
+        match e {
+            DbError::Unavailable(_)
+            | DbError::Query(Q::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _))
+            | DbError::Query(Q::BrokenTransactionManager) => Self::Unavailable(e),
+            other => Self::Internal(other),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for IngestError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from(e).into()
+    }
+}
+
+/// What happened to an accepted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub outcome: Outcome,
+    pub reason: Option<&'static str>,
+}
+
+/// Verifies and stores one delivery for `connection_id`.
+pub async fn ingest(
+    state: &AppState,
+    connection_id: Uuid,
+    bytes: &[u8],
+) -> Result<Receipt, IngestError> {
+    let delivery = Delivery::parse(bytes).map_err(IngestError::BadBody)?;
+    let keys = cache::lookup(&state.ingest_db, &state.secrets, connection_id)
+        .await?
+        .ok_or(IngestError::UnknownConnection)?;
+    let now_ms = Utc::now().timestamp_millis();
+    if let Err(e) = verify(&keys, &delivery, now_ms) {
+        record_rejected(state, connection_id).await;
+        return Err(e);
+    }
+    let decision = delivery::decide(&delivery.body, keys.stage_id.as_deref());
+    let inserted = store(state, &keys, delivery, decision).await?;
+    if inserted && keys.should_touch(now_ms) {
+        touch_received(state, connection_id).await;
+    }
+    if !inserted {
+        return Ok(Receipt {
+            outcome: Outcome::Duplicate,
+            reason: None,
+        });
+    }
+    if decision.status == EventStatus::Pending {
+        state.wake.wake(keys.connection_id);
+        return Ok(Receipt {
+            outcome: Outcome::Accepted,
+            reason: None,
+        });
+    }
+    Ok(Receipt {
+        outcome: Outcome::Ignored,
+        reason: decision.reason,
+    })
+}
+
+fn verify(
+    keys: &cache::ConnectionKeys,
+    delivery: &Delivery,
+    now_ms: i64,
+) -> Result<(), IngestError> {
+    if keys.tokens.is_empty() {
+        return Err(IngestError::NoSignatureToken);
+    }
+    delivery::verify_any(&keys.tokens, &delivery.body, now_ms).map_err(IngestError::Signature)
+}
+
+/// Inserts the event in its own transaction; whether it was new.
+async fn store(
+    state: &AppState,
+    keys: &cache::ConnectionKeys,
+    delivery: Delivery,
+    decision: Decision,
+) -> Result<bool, IngestError> {
+    let connection_id = keys.connection_id.0;
+    let org_id = keys.org_id.0;
+    state
+        .ingest_db
+        .transaction(move |conn| -> Result<bool, IngestError> {
+            let b = &delivery.body;
+            let ev = NewEvent {
+                id: Uuid::new_v4(),
+                connection_id,
+                org_id,
+                event: &b.event,
+                token: &b.token,
+                triggered_at: b.triggered_at,
+                opportunity_id: b.opportunity_id(),
+                to_stage_id: data_str(b, "toStageId"),
+                from_stage_id: data_str(b, "fromStageId"),
+                payload: &delivery.raw,
+                status: decision.status.as_str(),
+                reason: decision.reason,
+            };
+            Ok(lever_event::insert_new(conn, &ev)?)
+        })
+        .await
+}
+
+/// Counts a refused delivery for the health page. Best effort: the answer is
+/// 401 whether or not the counter could be written.
+async fn record_rejected(state: &AppState, connection_id: Uuid) {
+    let res = state
+        .ingest_db
+        .run(move |conn| {
+            Ok(health_record::bump_counter(
+                conn,
+                connection_id,
+                KIND_REJECTED,
+            )?)
+        })
+        .await;
+    if let Err(e) = res {
+        tracing::warn!(%connection_id, error = %e, "could not count a rejected delivery");
+    }
+}
+
+/// Best effort too: the event is committed, and failing the request now would
+/// only make Lever resend a duplicate.
+async fn touch_received(state: &AppState, connection_id: Uuid) {
+    let res = state
+        .ingest_db
+        .run(move |conn| Ok(health_record::touch_received(conn, connection_id)?))
+        .await;
+    if let Err(e) = res {
+        tracing::warn!(%connection_id, error = %e, "could not record last_received_at");
+    }
+}

@@ -1,0 +1,49 @@
+//! What a worker needs for one account: its Lever client (through the
+//! connection's handle, so its limiter and token store), the database, the
+//! public link bases, and the connection's settings as stored now.
+
+use std::sync::Arc;
+
+use crate::connections::ConnectionHandle;
+use crate::db::Pool;
+use crate::db::models::connection::Connection;
+use crate::domain::ids::ConnectionId;
+use crate::lever::LeverClient;
+
+use super::outcome::StepError;
+
+/// Shared by the account's workers; cheap to clone.
+#[derive(Clone)]
+pub struct AccountCtx {
+    pub id: ConnectionId,
+    pub db: Pool,
+    pub handle: Arc<ConnectionHandle>,
+    pub live_base: String,
+    pub results_base: String,
+}
+
+/// The connection's settings for one unit of work.
+pub struct Work {
+    pub client: LeverClient,
+    pub conn: Connection,
+}
+
+impl AccountCtx {
+    /// Loads the connection and builds a client with its `perform_as`.
+    pub async fn begin(&self) -> Result<Work, StepError> {
+        let id = self.id.0;
+        let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
+        Ok(Work {
+            client: self.handle.client(conn.perform_as.clone()),
+            conn,
+        })
+    }
+
+    pub fn live_url(&self, token: &str) -> String {
+        format!("{}/{token}", self.live_base)
+    }
+
+    pub fn results_url(&self, token: &str) -> String {
+        format!("{}/{token}", self.results_base)
+    }
+}

@@ -1,0 +1,184 @@
+//! Link generation for one stage-change event: read the opportunity, check it
+//! is still in the stage, resolve its posting to a role, open (or reuse) the
+//! interview, then add the live link and the link-created tag. Every step is
+//! recorded, and every attempt starts from a fresh read, so a retry or replay
+//! never writes twice.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+
+use super::context::{AccountCtx, Work};
+use super::outcome::{Outcome, StepError};
+use super::results;
+use super::store::{self, EventWork, InterviewWork, NewInterview, Step};
+use super::writes::{Has, ensure};
+use crate::db::models::role::Role;
+use crate::domain::roles::{RoleEntry, Rule, resolve};
+use crate::lever::wire::Opportunity;
+
+/// 128 random bits, URL-safe: an unguessable link token.
+pub fn new_token() -> String {
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+pub async fn run(ctx: &AccountCtx, ev: &EventWork) -> Outcome {
+    match attempt(ctx, ev).await {
+        Ok(o) => o,
+        Err(e) => e.into(),
+    }
+}
+
+async fn attempt(ctx: &AccountCtx, ev: &EventWork) -> Result<Outcome, StepError> {
+    let work = ctx.begin().await?;
+    if work.conn.status != "active" {
+        return Ok(Outcome::AccountPaused {
+            error: format!("the connection is {}", work.conn.status),
+            reauth: work.conn.status == "needs_reauth",
+        });
+    }
+    let opp_id = ev
+        .opportunity_id
+        .clone()
+        .ok_or_else(|| StepError::Job("the event names no opportunity".into()))?;
+    let opp = work.client.get_opportunity(&opp_id).await?;
+    let interview = match ev.interview_id {
+        Some(id) => id,
+        None => match open(ctx, &work, ev, &opp).await? {
+            Some(id) => id,
+            None => return Ok(Outcome::Ignored("left_stage")),
+        },
+    };
+    let iv = ctx
+        .db
+        .run(move |c| Ok(store::interview(c, interview)?))
+        .await?;
+    ensure_state(ctx, &work, &iv, &opp).await
+}
+
+/// Makes Lever show what the interview's status calls for.
+async fn ensure_state(
+    ctx: &AccountCtx,
+    work: &Work,
+    iv: &InterviewWork,
+    opp: &Opportunity,
+) -> Result<Outcome, StepError> {
+    match iv.status.as_str() {
+        "creating" | "link_posted" => post_link(ctx, work, iv, opp).await,
+        "completed" | "results_posted" => {
+            results::ensure_completed(ctx, work, iv, opp, false).await
+        }
+        _ => Ok(Outcome::Done),
+    }
+}
+
+/// Resolves the role and opens the interview; `None` if the opportunity left the stage.
+async fn open(
+    ctx: &AccountCtx,
+    work: &Work,
+    ev: &EventWork,
+    opp: &Opportunity,
+) -> Result<Option<uuid::Uuid>, StepError> {
+    let stage = work.conn.stage_id.as_deref();
+    if stage.is_none() || opp.stage_id() != stage {
+        return Ok(None);
+    }
+    let posting_id = opp.posting_id().map(str::to_owned);
+    let title = match &posting_id {
+        Some(p) => posting_title(ctx, work, p).await?,
+        None => None,
+    };
+    let org = ev.org_id;
+    let roles = ctx
+        .db
+        .run(move |c| Ok(Role::all_with_jobs(c, org)?))
+        .await?;
+    let entries: Vec<RoleEntry> = roles.into_iter().map(RoleEntry::from).collect();
+    let r = resolve(&entries, posting_id.as_deref(), title.as_deref());
+    if r.rule == Rule::None {
+        return Err(StepError::Job(
+            "the org has no Arkiter role yet: add a role (Configure Job in Arkiter) and this interview will be created".into(),
+        ));
+    }
+    let (role_id, role_name) = r
+        .role
+        .map(|(i, n)| (Some(i), Some(n)))
+        .unwrap_or((None, None));
+    let (live, results) = (new_token(), new_token());
+    let (event_id, conn_id, opp_id) = (ev.id, ev.connection_id, opp.id.clone());
+    let rule = r.rule.as_str();
+    let id = ctx
+        .db
+        .run(move |c| {
+            Ok(store::open_interview(
+                c,
+                &NewInterview {
+                    org_id: org,
+                    connection_id: conn_id,
+                    event_id,
+                    opportunity_id: &opp_id,
+                    posting_id: posting_id.as_deref(),
+                    posting_title: title.as_deref(),
+                    role_id,
+                    role_name: role_name.as_deref(),
+                    rule,
+                    live_token: &live,
+                    results_token: &results,
+                },
+            )?)
+        })
+        .await?;
+    Ok(Some(id))
+}
+
+/// The posting's title, cached per connection (postings rarely change).
+async fn posting_title(
+    ctx: &AccountCtx,
+    work: &Work,
+    posting: &str,
+) -> Result<Option<String>, StepError> {
+    if let Some(t) = ctx.handle.cached_posting_title(posting) {
+        return Ok(Some(t));
+    }
+    match work.client.get_posting(posting).await {
+        Ok(p) => {
+            if let Some(t) = &p.text {
+                ctx.handle.cache_posting_title(posting, t);
+            }
+            Ok(p.text)
+        }
+        // A posting we may not read still resolves by id or fallback.
+        Err(e) if e.is_not_found() || e.status() == Some(403) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn post_link(
+    ctx: &AccountCtx,
+    work: &Work,
+    iv: &InterviewWork,
+    opp: &Opportunity,
+) -> Result<Outcome, StepError> {
+    let link = ctx.live_url(&iv.live_token);
+    ensure(&work.client, opp, Has::Link, true, &link).await?;
+    let id = iv.id;
+    if iv.link_added_at.is_none() {
+        ctx.db
+            .run(move |c| Ok(store::record(c, id, Step::LinkAdded)?))
+            .await?;
+    }
+    // The tag name actually posted is kept, even if the setting changes later.
+    let tag = iv
+        .link_tag
+        .clone()
+        .unwrap_or_else(|| work.conn.tag_link_created.clone());
+    ensure(&work.client, opp, Has::Tag, true, &tag).await?;
+    if iv.link_posted_at.is_none() {
+        ctx.db
+            .run(move |c| Ok(store::record(c, id, Step::LinkTagged(&tag))?))
+            .await?;
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,20 @@
+//! The actor pipeline: from a stage change to a live link, and from a
+//! completion to results on the Lever opportunity (ARCHITECTURE.md).
+//!
+//! `Registry` (one per process) → `AccountSupervisor` (one per connected
+//! account) → `LinkGenerator` / `TagUpdater`. Postgres is the source of truth
+//! (`store`); messages are wake-ups.
+
+pub mod context;
+pub mod health;
+pub mod link;
+pub mod messages;
+pub mod outcome;
+pub mod registry;
+pub mod results;
+pub mod store;
+pub mod supervisor;
+pub mod workers;
+pub mod writes;
+
+pub use registry::Registry;

@@ -1,0 +1,191 @@
+//! The tag updater's work. Completion: add the results link, remove the
+//! interview link, add the completed tag, remove the link-created tag the
+//! interview actually posted, and leave one note with the score and summary.
+//! Cancellation: remove the interview link and the link-created tag. Each
+//! step is checked against a fresh read, and a note whose outcome is unknown
+//! is looked for among the opportunity's notes before it is sent again.
+
+use super::context::{AccountCtx, Work};
+use super::outcome::{Outcome, StepError};
+use super::store::{self, InterviewWork, JobWork, Step};
+use super::writes::{Has, ensure};
+use crate::lever::LeverClient;
+use crate::lever::wire::{NoteCreate, Opportunity};
+
+pub async fn run(ctx: &AccountCtx, job: &JobWork) -> Outcome {
+    match attempt(ctx, job).await {
+        Ok(o) => o,
+        Err(e) => e.into(),
+    }
+}
+
+async fn attempt(ctx: &AccountCtx, job: &JobWork) -> Result<Outcome, StepError> {
+    let work = ctx.begin().await?;
+    if work.conn.status != "active" {
+        return Ok(Outcome::AccountPaused {
+            error: format!("the connection is {}", work.conn.status),
+            reauth: work.conn.status == "needs_reauth",
+        });
+    }
+    let id = job.interview_id;
+    let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
+    match job.kind.as_str() {
+        "complete" => {
+            if iv.link_posted_at.is_none() {
+                // The completion came before the link step finished: wait for it.
+                return Ok(Outcome::NotYet);
+            }
+            let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
+            ensure_completed(ctx, &work, &iv, &opp, job.attempts > 0).await
+        }
+        _ => cancel(ctx, &work, &iv).await,
+    }
+}
+
+/// Makes Lever show a completed interview; `suspect_note` says an earlier
+/// attempt may have posted the note without recording it.
+pub async fn ensure_completed(
+    ctx: &AccountCtx,
+    work: &Work,
+    iv: &InterviewWork,
+    opp: &Opportunity,
+    suspect_note: bool,
+) -> Result<Outcome, StepError> {
+    let c = &work.client;
+    let id = iv.id;
+    let results = ctx.results_url(&iv.results_token);
+    ensure(c, opp, Has::Link, true, &results).await?;
+    record_once(
+        ctx,
+        id,
+        iv.results_link_added_at.is_none(),
+        Step::ResultsLinkAdded,
+    )
+    .await?;
+    ensure(c, opp, Has::Link, false, &ctx.live_url(&iv.live_token)).await?;
+    record_once(
+        ctx,
+        id,
+        iv.live_link_removed_at.is_none(),
+        Step::LiveLinkRemoved,
+    )
+    .await?;
+    let done_tag = iv
+        .completed_tag
+        .clone()
+        .unwrap_or_else(|| work.conn.tag_completed.clone());
+    ensure(c, opp, Has::Tag, true, &done_tag).await?;
+    if iv.completed_tag_added_at.is_none() {
+        let t = done_tag.clone();
+        ctx.db
+            .run(move |d| Ok(store::record(d, id, Step::CompletedTagAdded(&t))?))
+            .await?;
+    }
+    if let Some(tag) = &iv.link_tag {
+        ensure(c, opp, Has::Tag, false, tag).await?;
+    }
+    record_once(
+        ctx,
+        id,
+        iv.link_tag_removed_at.is_none(),
+        Step::LinkTagRemoved,
+    )
+    .await?;
+    if iv.note_id.is_none() {
+        let note_id = post_note(c, iv, &results, suspect_note).await?;
+        ctx.db
+            .run(move |d| Ok(store::record(d, id, Step::NotePosted(&note_id))?))
+            .await?;
+    }
+    ctx.db
+        .run(move |d| Ok(store::record(d, id, Step::ResultsPosted)?))
+        .await?;
+    Ok(Outcome::Done)
+}
+
+async fn record_once(
+    ctx: &AccountCtx,
+    id: uuid::Uuid,
+    needed: bool,
+    step: Step<'static>,
+) -> Result<(), StepError> {
+    if needed {
+        ctx.db.run(move |d| Ok(store::record(d, id, step)?)).await?;
+    }
+    Ok(())
+}
+
+/// The note's text; it names the results URL, which is how a note of ours is
+/// recognised when its creation's outcome was unknown.
+fn note_text(iv: &InterviewWork, results: &str) -> String {
+    let r = iv.result.clone().unwrap_or_default();
+    let mut lines = vec![format!(
+        "Arkiter Live interview completed ({}).",
+        iv.role_name.as_deref().unwrap_or("no role")
+    )];
+    if let Some(s) = r.get("score").and_then(|v| v.as_f64()) {
+        lines.push(format!("Score: {s}/100"));
+    }
+    if let Some(s) = r.get("recommendation").and_then(|v| v.as_str()) {
+        lines.push(format!("Recommendation: {s}"));
+    }
+    if let Some(s) = r.get("summary").and_then(|v| v.as_str()) {
+        lines.push(format!("Summary: {s}"));
+    }
+    lines.push(format!("Results: {results}"));
+    lines.join("\n")
+}
+
+async fn find_note(c: &LeverClient, opp: &str, results: &str) -> Result<Option<String>, StepError> {
+    let notes = c.list_notes(opp).await?;
+    Ok(notes
+        .into_iter()
+        .find(|n| n.body().is_some_and(|b| b.contains(results)))
+        .map(|n| n.id))
+}
+
+async fn post_note(
+    c: &LeverClient,
+    iv: &InterviewWork,
+    results: &str,
+    suspect: bool,
+) -> Result<String, StepError> {
+    if suspect {
+        if let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
+            return Ok(id);
+        }
+    }
+    let note = NoteCreate {
+        value: note_text(iv, results),
+        secret: None,
+        score: None,
+        notify_followers: None,
+        created_at: None,
+    };
+    match c.create_note(&iv.opportunity_id, &note).await {
+        Ok(id) => Ok(id),
+        Err(e) if e.is_outcome_unknown() => {
+            match find_note(c, &iv.opportunity_id, results).await? {
+                Some(id) => Ok(id),
+                None => Ok(c.create_note(&iv.opportunity_id, &note).await?),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn cancel(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Outcome, StepError> {
+    let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
+    ensure(
+        &work.client,
+        &opp,
+        Has::Link,
+        false,
+        &ctx.live_url(&iv.live_token),
+    )
+    .await?;
+    if let Some(tag) = &iv.link_tag {
+        ensure(&work.client, &opp, Has::Tag, false, tag).await?;
+    }
+    Ok(Outcome::Done)
+}

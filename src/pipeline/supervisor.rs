@@ -1,0 +1,375 @@
+//! One `AccountSupervisor` per connected Lever account. It owns nothing the
+//! database does not also hold: on every wake-up (and on a timer) it reads the
+//! account's due work, routes stage changes to its link generator and
+//! completions/cancellations to its tag updater (at most
+//! `per_account_concurrency` at once), settles each unit's outcome, pauses the
+//! account with backoff when Lever as a whole fails, keeps the token fresh and
+//! writes its heartbeat for the health page.
+//!
+//! It never awaits a worker: workers report with `do_send(Finished)`.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::context::AccountCtx;
+use super::health;
+use super::messages::{Finished, GenerateLink, Unit, UpdateTags, Wake};
+use super::outcome::Outcome;
+use super::store::{self, Settle};
+use super::workers::{LinkGenerator, TagUpdater};
+use crate::config::PipelineSettings;
+
+const HEARTBEAT: Duration = Duration::from_secs(10);
+/// Tokens are refreshed when they have less than this left.
+const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
+/// Idle refresh tokens die after 90 days unused: refresh at least daily.
+const REFRESH_AT_LEAST_EVERY: chrono::Duration = chrono::Duration::hours(24);
+/// How soon a completion waiting for its link step looks again.
+const NOT_YET_DELAY: Duration = Duration::from_millis(500);
+
+pub struct AccountSupervisor {
+    ctx: AccountCtx,
+    settings: PipelineSettings,
+    instance: String,
+    link: Option<Addr<LinkGenerator>>,
+    tags: Option<Addr<TagUpdater>>,
+    in_flight: HashSet<Uuid>,
+    /// A poll is running; another wake-up sets `poll_again`.
+    polling: bool,
+    poll_again: bool,
+    paused_until: Option<std::time::Instant>,
+    pause: Duration,
+    next_poll: Option<SpawnHandle>,
+    beat: Option<SpawnHandle>,
+    /// Told to stop (the account was disconnected): no new work is started.
+    stopping: bool,
+    restarts: i32,
+}
+
+impl AccountSupervisor {
+    pub fn new(ctx: AccountCtx, settings: PipelineSettings, instance: String) -> Self {
+        Self {
+            ctx,
+            settings,
+            instance,
+            link: None,
+            tags: None,
+            in_flight: HashSet::new(),
+            polling: false,
+            poll_again: false,
+            paused_until: None,
+            pause: Duration::from_secs(1),
+            next_poll: None,
+            beat: None,
+            stopping: false,
+            restarts: 0,
+        }
+    }
+
+    fn paused(&self) -> bool {
+        self.paused_until
+            .is_some_and(|t| t > std::time::Instant::now())
+    }
+
+    /// Reads due work and hands it out (one poll at a time).
+    fn poll(&mut self, ctx: &mut Context<Self>) {
+        if self.paused() || self.stopping {
+            return;
+        }
+        if self.polling {
+            self.poll_again = true;
+            return;
+        }
+        let room = self
+            .settings
+            .per_account_concurrency
+            .saturating_sub(self.in_flight.len()) as i64;
+        if room == 0 {
+            return;
+        }
+        self.polling = true;
+        let db = self.ctx.db.clone();
+        let id = self.ctx.id.0;
+        let skip: Vec<Uuid> = self.in_flight.iter().copied().collect();
+        let fut = async move {
+            db.run(move |c| {
+                let events = store::due_events(c, id, &skip, room)?;
+                let jobs = store::due_jobs(c, id, &skip, room - events.len() as i64)?;
+                let next = store::next_due_at(c, id)?;
+                Ok((events, jobs, next))
+            })
+            .await
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.polling = false;
+            match res {
+                Ok((events, jobs, next)) => act.dispatch(events, jobs, next, ctx),
+                Err(e) => {
+                    tracing::warn!(connection_id = %act.ctx.id, error = %e, "polling for work failed");
+                    act.schedule_poll(Duration::from_secs(1), ctx);
+                }
+            }
+            if std::mem::take(&mut act.poll_again) {
+                act.poll(ctx);
+            }
+        }));
+    }
+
+    fn dispatch(
+        &mut self,
+        events: Vec<store::EventWork>,
+        jobs: Vec<store::JobWork>,
+        next: Option<chrono::DateTime<Utc>>,
+        ctx: &mut Context<Self>,
+    ) {
+        for ev in events {
+            if self.in_flight.insert(ev.id) {
+                if let Some(l) = &self.link {
+                    l.do_send(GenerateLink(ev));
+                }
+            }
+        }
+        for job in jobs {
+            if self.in_flight.insert(job.id) {
+                if let Some(t) = &self.tags {
+                    t.do_send(UpdateTags(job));
+                }
+            }
+        }
+        // Sleep until the earliest future attempt (a wake-up may come sooner).
+        if let Some(at) = next {
+            let wait = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            self.schedule_poll(wait.max(Duration::from_millis(50)), ctx);
+        }
+    }
+
+    fn schedule_poll(&mut self, after: Duration, ctx: &mut Context<Self>) {
+        if let Some(h) = self.next_poll.take() {
+            ctx.cancel_future(h);
+        }
+        self.next_poll = Some(ctx.run_later(after, |act, ctx| {
+            act.next_poll = None;
+            act.poll(ctx);
+        }));
+    }
+
+    /// Stores how a unit ended; returns what the supervisor should do next.
+    fn settle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
+        let now = Utc::now();
+        let attempt = msg.attempts + 1;
+        let settle = match &msg.outcome {
+            Outcome::Done => Settle::Done,
+            Outcome::Ignored(r) => Settle::Ignored(r),
+            Outcome::NotYet => Settle::Defer {
+                error: None,
+                at: now + chrono::Duration::from_std(NOT_YET_DELAY).unwrap_or_default(),
+            },
+            Outcome::JobFailed(e) if attempt >= self.settings.job_max_attempts => {
+                Settle::Dead { error: e.clone() }
+            }
+            Outcome::JobFailed(e) => Settle::Retry {
+                error: e.clone(),
+                at: now
+                    + chrono::Duration::from_std(self.settings.retry_delay(attempt))
+                        .unwrap_or_default(),
+            },
+            // Re-authorisation takes a person: look again in a minute, and at
+            // once when the admin reconnects (which resumes the account).
+            Outcome::AccountPaused {
+                error,
+                reauth: true,
+            } => Settle::Defer {
+                error: Some(error.clone()),
+                at: now + chrono::Duration::seconds(60),
+            },
+            Outcome::AccountPaused { error, .. } => Settle::Defer {
+                error: Some(error.clone()),
+                at: now + chrono::Duration::from_std(self.pause).unwrap_or_default(),
+            },
+        };
+        let throttled_until = now + chrono::Duration::from_std(self.pause).unwrap_or_default();
+        self.account_state(&msg.outcome, ctx);
+        let db = self.ctx.db.clone();
+        let id = self.ctx.id.0;
+        let outcome = msg.outcome.clone();
+        let fut = async move {
+            db.run(move |c| {
+                match msg.unit {
+                    Unit::Event => store::settle_event(c, msg.id, &settle)?,
+                    Unit::Job => store::settle_job(c, msg.id, &settle)?,
+                };
+                if matches!(settle, Settle::Dead { .. }) && msg.unit == Unit::Event {
+                    store::fail_event_interview(c, msg.id)?;
+                }
+                record_health(c, id, &outcome, throttled_until)
+            })
+            .await
+        };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            if let Err(e) = res {
+                tracing::warn!(connection_id = %act.ctx.id, error = %e, "settling a job failed");
+            }
+            act.in_flight.remove(&msg.id);
+            act.poll(ctx);
+        }));
+    }
+
+    /// Pauses the account on Lever-wide failures (with doubling backoff),
+    /// resumes it on success.
+    fn account_state(&mut self, outcome: &Outcome, ctx: &mut Context<Self>) {
+        match outcome {
+            Outcome::AccountPaused { reauth: true, .. } => {
+                // Work resumes when an admin reconnects (which wakes us).
+                self.paused_until = None;
+            }
+            Outcome::AccountPaused { .. } => {
+                let until = std::time::Instant::now() + self.pause;
+                if !self.paused() {
+                    self.paused_until = Some(until);
+                    let pause = self.pause;
+                    self.schedule_poll(pause, ctx);
+                    self.pause = (self.pause * 2).min(self.settings.account_pause_max);
+                }
+            }
+            Outcome::Done | Outcome::Ignored(_) => self.pause = Duration::from_secs(1),
+            Outcome::JobFailed(_) | Outcome::NotYet => {}
+        }
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let db = self.ctx.db.clone();
+        let id = self.ctx.id.0;
+        let instance = self.instance.clone();
+        let restarts = self.restarts;
+        let tokens = self.ctx.handle.tokens().clone();
+        let fut = async move {
+            let beat = db
+                .run(move |c| Ok(health::heartbeat(c, id, &instance, true, restarts)?))
+                .await;
+            if let Err(e) = beat {
+                tracing::warn!(connection_id = %id, error = %e, "heartbeat failed");
+            }
+            // Keeps the grant alive; failures surface through the work itself.
+            let _ = tokens
+                .refresh_if_stale(REFRESH_AHEAD, REFRESH_AT_LEAST_EVERY)
+                .await;
+        };
+        ctx.spawn(fut.into_actor(self));
+    }
+}
+
+fn record_health(
+    c: &mut diesel::PgConnection,
+    id: Uuid,
+    outcome: &Outcome,
+    throttled_until: chrono::DateTime<Utc>,
+) -> Result<(), crate::db::DbError> {
+    match outcome {
+        Outcome::Done => {
+            health::success(c, id)?;
+        }
+        Outcome::AccountPaused {
+            error,
+            reauth: false,
+        } => {
+            health::error(c, id, error, Some(throttled_until))?;
+        }
+        Outcome::AccountPaused {
+            error,
+            reauth: true,
+        } => {
+            crate::db::models::connection::Connection::mark_needs_reauth(c, id, error)?;
+        }
+        Outcome::JobFailed(error) => health::error(c, id, error, None)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+impl Actor for AccountSupervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let done = ctx.address().recipient();
+        self.link = Some(LinkGenerator::new(self.ctx.clone(), done.clone()).start());
+        self.tags = Some(TagUpdater::new(self.ctx.clone(), done).start());
+        self.heartbeat(ctx);
+        self.beat = Some(ctx.run_interval(HEARTBEAT, |act, ctx| act.heartbeat(ctx)));
+        self.poll(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.record_stopped();
+    }
+}
+
+impl AccountSupervisor {
+    fn record_stopped(&self) {
+        let db = self.ctx.db.clone();
+        let id = self.ctx.id.0;
+        let instance = self.instance.clone();
+        let restarts = self.restarts;
+        actix::spawn(async move {
+            let _ = db
+                .run(move |c| Ok(health::heartbeat(c, id, &instance, false, restarts)?))
+                .await;
+        });
+    }
+}
+
+impl Supervised for AccountSupervisor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        // The database still holds every unit; in-memory claims are rebuilt
+        // by the next poll. The connection's limiter lives in its handle.
+        self.restarts += 1;
+        self.in_flight.clear();
+        self.polling = false;
+        self.poll_again = false;
+        self.next_poll = None;
+        self.paused_until = None;
+    }
+}
+
+/// Stop working for this account (it was disconnected or re-authorising).
+/// Units in flight finish and settle; nothing new starts. The actor ends once
+/// its workers and the registry have let go of it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+impl Handler<Retire> for AccountSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        self.stopping = true;
+        for h in [self.beat.take(), self.next_poll.take()]
+            .into_iter()
+            .flatten()
+        {
+            ctx.cancel_future(h);
+        }
+        self.link = None;
+        self.tags = None;
+        self.record_stopped();
+    }
+}
+
+impl Handler<Wake> for AccountSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, _: Wake, ctx: &mut Context<Self>) {
+        self.poll(ctx);
+    }
+}
+
+impl Handler<Finished> for AccountSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
+        self.settle(msg, ctx);
+    }
+}

@@ -1,0 +1,65 @@
+//! Lever writes that never duplicate: each add is made only when a fresh read
+//! shows it missing, and a write whose outcome is unknown (5xx, timeout, cut
+//! connection after sending) is checked by reading the opportunity before it
+//! is sent again (SPEC §4).
+
+use crate::lever::wire::Opportunity;
+use crate::lever::{LeverClient, LeverError};
+
+/// What a fresh read of the opportunity shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Has {
+    Link,
+    Tag,
+}
+
+fn shows(opp: &Opportunity, what: Has, value: &str) -> bool {
+    match what {
+        Has::Link => opp.links.iter().any(|l| l == value),
+        Has::Tag => opp.tags.iter().any(|t| t == value),
+    }
+}
+
+async fn send(
+    client: &LeverClient,
+    opp: &str,
+    what: Has,
+    add: bool,
+    value: &str,
+) -> Result<(), LeverError> {
+    let v = [value.to_owned()];
+    match (what, add) {
+        (Has::Link, true) => client.add_links(opp, &v).await,
+        (Has::Link, false) => client.remove_links(opp, &v).await,
+        (Has::Tag, true) => client.add_tags(opp, &v).await,
+        (Has::Tag, false) => client.remove_tags(opp, &v).await,
+    }
+}
+
+/// Makes `value` present (`add`) or absent on the opportunity, given the
+/// state `seen` from a read taken in this attempt. Returns true if a write
+/// was sent.
+pub async fn ensure(
+    client: &LeverClient,
+    seen: &Opportunity,
+    what: Has,
+    add: bool,
+    value: &str,
+) -> Result<bool, LeverError> {
+    if shows(seen, what, value) == add {
+        return Ok(false);
+    }
+    match send(client, &seen.id, what, add, value).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_outcome_unknown() => {
+            let now = client.get_opportunity(&seen.id).await?;
+            if shows(&now, what, value) == add {
+                return Ok(true);
+            }
+            send(client, &seen.id, what, add, value)
+                .await
+                .map(|()| true)
+        }
+        Err(e) => Err(e),
+    }
+}

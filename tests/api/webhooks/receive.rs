@@ -1,0 +1,203 @@
+//! Deliveries that are accepted: stored pending or ignored, deduplicated,
+//! verified by any of the connection's tokens, in any connection status.
+
+use serde_json::json;
+
+use super::{KEY, KEY2, STAGE, footprint, new_token, now_ms, setup, signed, stage_change, stored};
+use crate::helpers::{spawn_app, spawn_app_behind_proxy};
+
+#[actix_web::test]
+async fn a_valid_delivery_is_stored_pending() {
+    let s = setup("active").await;
+    let body = stage_change(KEY, "opp-1", STAGE);
+    let r = s.app.post_webhook(&s.conn, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!({"status": "accepted"}));
+    let token = body["token"].as_str().unwrap();
+    assert_eq!(stored(&s.app, token), ("pending".into(), None));
+    let cols = s.app.count(&format!(
+        "SELECT count(*) AS n FROM lever_events WHERE token = '{token}' \
+         AND event = 'candidateStageChange' AND opportunity_id = 'opp-1' \
+         AND to_stage_id = '{STAGE}' AND from_stage_id = 'stage-phone-screen' \
+         AND triggered_at = {} AND payload = '{}'::jsonb AND org_id = '{}'",
+        body["triggeredAt"], body, s.org
+    ));
+    assert_eq!(cols, 1, "every column filled, payload as received");
+    let received = s.app.count(&format!(
+        "SELECT count(*) AS n FROM connection_health WHERE connection_id = '{}' \
+         AND last_received_at > now() - interval '1 minute'",
+        s.conn
+    ));
+    assert_eq!(received, 1);
+    let mut metrics = s
+        .app
+        .client
+        .get(format!("{}/metrics", s.app.address))
+        .send()
+        .await
+        .unwrap();
+    let text = String::from_utf8(metrics.body().await.unwrap().to_vec()).unwrap();
+    assert!(
+        text.contains("arkiter_webhooks_total{outcome=\"accepted\"}"),
+        "{text}"
+    );
+}
+
+#[actix_web::test]
+async fn the_same_delivery_again_is_one_row() {
+    let s = setup("active").await;
+    let body = stage_change(KEY, "opp-1", STAGE);
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let r = s.app.post_webhook(&s.conn, &body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        answers.push(r.body["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(answers, ["accepted", "duplicate", "duplicate"]);
+    assert_eq!(footprint(&s.app, &s.conn).0, 1);
+}
+
+#[actix_web::test]
+async fn a_copy_from_a_second_webhook_is_a_duplicate() {
+    let s = setup("active").await;
+    s.app.add_signature_token(&s.conn, KEY2, false);
+    let at = now_ms();
+    let data = json!({"opportunityId": "opp-1", "toStageId": STAGE});
+    let first = signed(KEY, &new_token(), at, "candidateStageChange", data.clone());
+    let copy = signed(KEY2, &new_token(), at, "candidateStageChange", data);
+    let r1 = s.app.post_webhook(&s.conn, &first).await;
+    let r2 = s.app.post_webhook(&s.conn, &copy).await;
+    assert_eq!(r1.body["status"], "accepted", "{}", r1.body);
+    assert_eq!(r2.body["status"], "duplicate", "{}", r2.body);
+    assert_eq!(footprint(&s.app, &s.conn).0, 1);
+}
+
+#[actix_web::test]
+async fn every_signature_token_verifies_including_replaced_ones() {
+    let s = setup("active").await;
+    s.app.add_signature_token(&s.conn, KEY2, false);
+    s.app
+        .add_signature_token(&s.conn, "token-of-a-deleted-webhook", true);
+    for (i, key) in [KEY, KEY2, "token-of-a-deleted-webhook"].iter().enumerate() {
+        let body = stage_change(key, &format!("opp-{i}"), STAGE);
+        let r = s.app.post_webhook(&s.conn, &body).await;
+        assert_eq!(r.body["status"], "accepted", "{key}: {}", r.body);
+    }
+    assert_eq!(footprint(&s.app, &s.conn).0, 3);
+}
+
+#[actix_web::test]
+async fn pings_other_events_and_other_stages_are_ignored() {
+    let s = setup("active").await;
+    let ping = signed(KEY, &new_token(), now_ms(), "candidateHired", json!({}));
+    let hired = signed(
+        KEY,
+        &new_token(),
+        now_ms(),
+        "candidateHired",
+        json!({"opportunityId": "opp-1"}),
+    );
+    let elsewhere = stage_change(KEY, "opp-2", "stage-onsite");
+    for (body, reason) in [
+        (&ping, "test_ping"),
+        (&hired, "other_event"),
+        (&elsewhere, "other_stage"),
+    ] {
+        let r = s.app.post_webhook(&s.conn, body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body, json!({"status": "ignored", "reason": reason}));
+        let token = body["token"].as_str().unwrap();
+        assert_eq!(
+            stored(&s.app, token),
+            ("ignored".into(), Some(reason.into()))
+        );
+    }
+}
+
+#[actix_web::test]
+async fn every_connection_status_stores_deliveries() {
+    let app = spawn_app().await;
+    for status in ["pending", "needs_setup", "needs_reauth", "disconnected"] {
+        let (org, _) = app.new_org(status).await;
+        let conn = app.insert_connection(&org, status, Some(STAGE), &[KEY]);
+        let body = stage_change(KEY, "opp-1", STAGE);
+        let r = app.post_webhook(&conn, &body).await;
+        assert_eq!(r.body["status"], "accepted", "{status}: {}", r.body);
+        assert_eq!(stored(&app, body["token"].as_str().unwrap()).0, "pending");
+    }
+    // No stage id yet (setup has not found it): kept for the worker to judge.
+    let (org, _) = app.new_org("no stage").await;
+    let conn = app.insert_connection(&org, "needs_setup", None, &[KEY]);
+    let r = app
+        .post_webhook(&conn, &stage_change(KEY, "opp-1", "any-stage"))
+        .await;
+    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+}
+
+#[actix_web::test]
+async fn any_content_type_and_exactly_64_kib_are_accepted() {
+    let s = setup("active").await;
+    let body = stage_change(KEY, "opp-1", STAGE);
+    let r = s
+        .app
+        .post_webhook_as(&s.conn, "text/plain", serde_json::to_vec(&body).unwrap())
+        .await;
+    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+    let mut big = stage_change(KEY, "opp-2", STAGE);
+    big["data"]["pad"] = json!("");
+    let room = 64 * 1024 - serde_json::to_vec(&big).unwrap().len();
+    big["data"]["pad"] = json!("x".repeat(room));
+    let bytes = serde_json::to_vec(&big).unwrap();
+    assert_eq!(bytes.len(), 64 * 1024);
+    let r = s
+        .app
+        .post_webhook_as(&s.conn, "application/json", bytes)
+        .await;
+    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+}
+
+#[actix_web::test]
+async fn a_database_that_cannot_take_the_write_gives_503() {
+    let app = spawn_app_behind_proxy().await;
+    let (org, _) = app.new_org("Acme").await;
+    let conn = app.insert_connection(&org, "active", Some(STAGE), &[KEY]);
+    let r = app
+        .post_webhook(&conn, &stage_change(KEY, "opp-1", STAGE))
+        .await;
+    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+    let proxy = app.proxy.as_ref().unwrap();
+    proxy.cut();
+    let body = stage_change(KEY, "opp-2", STAGE);
+    app.post_webhook(&conn, &body)
+        .await
+        .assert_error(503, "unavailable");
+    proxy.restore();
+    // Lever's retry of the same delivery then goes through.
+    let r = app.post_webhook(&conn, &body).await;
+    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+    assert_eq!(footprint(&app, &conn).0, 2);
+}
+
+#[actix_web::test]
+async fn a_stage_change_takes_effect_once_the_cache_is_invalidated() {
+    use diesel::RunQueryDsl;
+    let s = setup("active").await;
+    let r = s
+        .app
+        .post_webhook(&s.conn, &stage_change(KEY, "opp-1", "stage-new"))
+        .await;
+    assert_eq!(r.body["reason"], "other_stage", "{}", r.body);
+    diesel::sql_query(format!(
+        "UPDATE connections SET stage_id = 'stage-new' WHERE id = '{}'",
+        s.conn
+    ))
+    .execute(&mut s.app.db())
+    .unwrap();
+    // What the connect flow calls after changing the stage or the webhooks.
+    arkiter_lever::ingest::invalidate(uuid::Uuid::parse_str(&s.conn).unwrap().into());
+    let r = s
+        .app
+        .post_webhook(&s.conn, &stage_change(KEY, "opp-2", "stage-new"))
+        .await;
+    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+}
