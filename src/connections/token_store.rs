@@ -106,10 +106,10 @@ impl DbTokenSource {
     /// fresh (another caller or instance refreshed meanwhile).
     async fn refresh(&self, stale: Option<&SecretString>) -> Result<SecretString, LeverError> {
         let _one = self.refreshing.lock().await;
-        if let Some(c) = self.cached() {
-            if is_newer(&c, stale) {
-                return Ok(c.token);
-            }
+        if let Some(c) = self.cached()
+            && is_newer(&c, stale)
+        {
+            return Ok(c.token);
         }
         let mut held = self.db.hold().await.map_err(db_err)?;
         held.begin().await.map_err(db_err)?;

@@ -193,10 +193,10 @@ impl HeldConnection {
 impl Drop for HeldConnection {
     fn drop(&mut self) {
         // Never hand a connection back to the pool inside a transaction.
-        if self.in_tx {
-            if let Some(conn) = self.conn.as_mut() {
-                let _ = AnsiTransactionManager::rollback_transaction(&mut **conn);
-            }
+        if self.in_tx
+            && let Some(conn) = self.conn.as_mut()
+        {
+            let _ = AnsiTransactionManager::rollback_transaction(&mut **conn);
         }
     }
 }

@@ -35,10 +35,10 @@ pub struct Completion {
 
 impl Completion {
     fn into_result(self) -> Result<serde_json::Value, ApiError> {
-        if let Some(s) = self.score {
-            if !(0.0..=100.0).contains(&s) {
-                return Err(ApiError::Validation("`score` must be from 0 to 100".into()));
-            }
+        if let Some(s) = self.score
+            && !(0.0..=100.0).contains(&s)
+        {
+            return Err(ApiError::Validation("`score` must be from 0 to 100".into()));
         }
         let text = |field: &str, v: Option<String>, max| {
             v.map(|v| validate::bounded_text(field, &v, 0, max))

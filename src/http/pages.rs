@@ -8,11 +8,13 @@
 //!   404 before completion, so a results token reveals nothing early.
 //! - `GET /api/v1/live/{live_token}` (super-admin): what to run for a link.
 //!
-//! The pages answer HTML, or JSON (errors in the usual shape) when the
-//! request sends `Accept: application/json`. Every stored text is escaped.
-//! Tokens sit in the URL, so pages are never cached nor sent as a referrer.
-//! No candidate data is stored, so none can be shown; the live page never
-//! shows the results token.
+//! The pages answer HTML, or JSON when the request sends `Accept:
+//! application/json`: `{"org_name","role_name","status"}` for a live link,
+//! `{"org_name","role_name","score","recommendation","summary","completed_at"}`
+//! for results, errors in the usual shape (410 is code `gone`). Every stored
+//! text is escaped. Tokens sit in the URL, so pages are never cached nor sent
+//! as a referrer. No candidate data is stored, so none can be shown; the live
+//! page never shows the results token.
 
 mod html;
 

@@ -178,10 +178,10 @@ impl Handler<Checked> for Registry {
             self.supervisor(*id);
         }
         for id in due.into_iter().map(ConnectionId) {
-            if workable.contains(&id) {
-                if let Some(s) = self.supervisor(id) {
-                    s.do_send(Wake(id));
-                }
+            if workable.contains(&id)
+                && let Some(s) = self.supervisor(id)
+            {
+                s.do_send(Wake(id));
             }
         }
     }

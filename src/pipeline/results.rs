@@ -150,10 +150,8 @@ async fn post_note(
     results: &str,
     suspect: bool,
 ) -> Result<String, StepError> {
-    if suspect {
-        if let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
-            return Ok(id);
-        }
+    if suspect && let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
+        return Ok(id);
     }
     let note = NoteCreate {
         value: note_text(iv, results),

@@ -127,17 +127,17 @@ impl AccountSupervisor {
         ctx: &mut Context<Self>,
     ) {
         for ev in events {
-            if self.in_flight.insert(ev.id) {
-                if let Some(l) = &self.link {
-                    l.do_send(GenerateLink(ev));
-                }
+            if self.in_flight.insert(ev.id)
+                && let Some(l) = &self.link
+            {
+                l.do_send(GenerateLink(ev));
             }
         }
         for job in jobs {
-            if self.in_flight.insert(job.id) {
-                if let Some(t) = &self.tags {
-                    t.do_send(UpdateTags(job));
-                }
+            if self.in_flight.insert(job.id)
+                && let Some(t) = &self.tags
+            {
+                t.do_send(UpdateTags(job));
             }
         }
         // Sleep until the earliest future attempt (a wake-up may come sooner).

@@ -150,6 +150,11 @@ pub async fn spawn_app_behind_proxy() -> TestApp {
     spawn(|_| {}, true).await
 }
 
+/// Like [`spawn_app_behind_proxy`], after `customize` adjusted the settings.
+pub async fn spawn_app_behind_proxy_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(customize, true).await
+}
+
 async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> TestApp {
     let tdb = test_db();
     let db_name = tdb.create_database();
@@ -209,6 +214,27 @@ impl Resp {
 }
 
 impl TestApp {
+    /// A handle on a service started elsewhere (a child process) on `db_name`.
+    pub fn attached(
+        address: &str,
+        admin: &str,
+        db_name: &str,
+        db_url: &str,
+        encryption_key: EncryptionKey,
+    ) -> Self {
+        Self {
+            address: address.to_owned(),
+            admin_token: Some(admin.to_owned()),
+            db_name: db_name.to_owned(),
+            db_url: db_url.to_owned(),
+            client: awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .finish(),
+            proxy: None,
+            encryption_key,
+        }
+    }
+
     pub fn admin(&self) -> String {
         self.admin_token.clone().expect("admin token set")
     }

@@ -217,11 +217,16 @@ async fn a_429_storm_is_ridden_out_and_refused_writes_are_resent() {
     )
     .unwrap();
     c.client.add_tags(&opp, &tag).await.unwrap();
-    assert_eq!(
-        calls_to(&sim, &c.account, "/addTags").len(),
-        4,
-        "a write refused with 429 is resent"
+    // The storm may have left Lever's bucket empty, so Lever itself can refuse
+    // more than the three injected: count by outcome, not in total.
+    let add_tags = calls_to(&sim, &c.account, "/addTags");
+    let refused = add_tags.iter().filter(|c| c.status == 429).count();
+    let applied = add_tags.iter().filter(|c| c.status / 100 == 2).count();
+    assert!(
+        refused >= 3,
+        "a write refused with 429 is resent: {add_tags:?}"
     );
+    assert_eq!(applied, 1, "and applied once: {add_tags:?}");
     assert_eq!(sim.opportunity(&c.account, &opp).unwrap().tags, tag);
 }
 

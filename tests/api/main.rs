@@ -4,6 +4,7 @@
 mod helpers;
 mod proxy;
 
+mod crash;
 mod errors;
 mod health;
 mod health_report;
@@ -17,6 +18,7 @@ mod lever_wire;
 mod migrations;
 mod orgs_and_keys;
 mod pipeline;
+mod pipeline_outages;
 mod roles;
 mod settings;
 mod webhooks;

@@ -216,3 +216,32 @@ async fn only_the_orgs_own_keys_and_the_super_admin_read_it() {
         .await
         .assert_error(404, "not_found");
 }
+
+#[actix_web::test]
+async fn the_openapi_document_has_the_routes_and_the_report_shape() {
+    let app = spawn_app().await;
+    let doc = app.get("/api/v1/openapi.json", None).await.body;
+    for (path, method) in [
+        ("/api/v1/orgs/{org}/lever/health", "get"),
+        ("/api/v1/orgs/{org}/interviews", "get"),
+        ("/api/v1/orgs/{org}/interviews/{id}", "get"),
+        ("/api/v1/live/{live_token}", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    let report = &doc["components"]["schemas"]["HealthReport"]["properties"];
+    for section in [
+        "status",
+        "token",
+        "webhook",
+        "stage",
+        "queue",
+        "lever_api",
+        "latency_ms",
+    ] {
+        assert!(report[section].is_object(), "{section} in {report}");
+    }
+    for section in ["supervisor", "unmapped_postings", "problems", "checked_at"] {
+        assert!(report[section].is_object(), "{section} in {report}");
+    }
+}

@@ -1,0 +1,167 @@
+//! The pipeline when Lever or the account is unwell: a revoked grant pauses
+//! the account (nothing lost, nothing dead) until the admin reconnects; a
+//! Lever outage pauses it without using up job attempts; and one org's
+//! trouble never holds up another's links.
+
+use arkiter_lever::lever::sim::{FaultAction, FaultRule};
+use serde_json::json;
+
+use crate::helpers::poll_until;
+use crate::lever_flow::{scenario, spawn_with_sim, wait_for_tag};
+
+const LINK_TAG: &str = "Arkiter Live: Link Created";
+const DONE_TAG: &str = "Arkiter Live: Completed";
+
+#[actix_web::test]
+async fn a_revoked_grant_pauses_work_until_reconnect() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opps = s.candidates(&sim, 3);
+    s.move_to(&sim, &opps[..1], &s.stage);
+    wait_for_tag(&sim, &s.account, &opps[..1], LINK_TAG, 2).await;
+    let first = poll_until(2, "first link_posted", || async {
+        let r = app
+            .get(
+                &format!("/api/v1/orgs/{}/interviews?status=link_posted", s.org),
+                Some(&s.key),
+            )
+            .await;
+        r.body["items"].as_array().and_then(|i| i.first().cloned())
+    })
+    .await;
+    // A Lever Super Admin revokes the app; then a recruiter moves someone.
+    sim.revoke(&s.account).unwrap();
+    sim.expire_access_tokens(&s.account).unwrap();
+    s.move_to(&sim, &opps[1..2], &s.stage);
+    let started = std::time::Instant::now();
+    poll_until(10, "needs_reauth", || async {
+        let r = app.get_lever(&s.org, &s.key).await;
+        (r.body["status"] == "needs_reauth").then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let view = app.get_lever(&s.org, &s.key).await;
+    assert_eq!(
+        view.body["problems"][0]["code"], "token_revoked",
+        "{}",
+        view.body
+    );
+    // A completion and a further delivery are still accepted while it waits.
+    let id = first["id"].as_str().unwrap();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/interviews/{id}/complete", s.org),
+            Some(&s.key),
+            &json!({"score": 90}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    s.move_to(&sim, &opps[2..3], &s.stage);
+    poll_until(5, "three stage events stored", || async {
+        let r = app
+            .get(&format!("/api/v1/orgs/{}/events", s.org), Some(&s.key))
+            .await;
+        (r.body["items"].as_array().is_some_and(|i| i.len() == 3)).then_some(())
+    })
+    .await;
+    let events = app
+        .get(&format!("/api/v1/orgs/{}/events", s.org), Some(&s.key))
+        .await;
+    assert!(
+        events.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] != "dead"),
+        "{}",
+        events.body
+    );
+    // The admin reconnects: everything kept finishes.
+    sim.login(&s.account).unwrap();
+    let again = app.connect_lever(&s.org, &s.key).await;
+    assert_eq!(again.body["connection_status"], "active", "{}", again.body);
+    wait_for_tag(&sim, &s.account, &opps[1..], LINK_TAG, 10).await;
+    wait_for_tag(&sim, &s.account, &opps[..1], DONE_TAG, 10).await;
+    for o in &opps {
+        assert_eq!(
+            s.live_link_count(&sim, o),
+            usize::from(o != &opps[0]),
+            "{o}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_lever_outage_kills_no_job_and_another_org_keeps_going() {
+    let (app, sim) = spawn_with_sim().await;
+    let a = scenario(&app, &sim).await;
+    // A second org on its own Lever account.
+    let b_account = sim.create_account("Other Lever");
+    let b_start = sim.add_stage(&b_account, "New applicant").unwrap().id;
+    let b_stage = sim.add_stage(&b_account, "Arkiter Live").unwrap().id;
+    let b_posting = sim.add_posting(&b_account, "Designer").unwrap().id;
+    sim.login(&b_account).unwrap();
+    let (b_org, b_key) = app.new_org("Other").await;
+    app.post_json(
+        &format!("/api/v1/orgs/{b_org}/roles"),
+        Some(&b_key),
+        &json!({"name": "Any"}),
+    )
+    .await;
+    assert_eq!(
+        app.connect_lever(&b_org, &b_key).await.body["connection_status"],
+        "active"
+    );
+    // Lever is down for account A for a while (a shortened "10 minutes").
+    let until = chrono::Utc::now().timestamp_millis() + 4_000;
+    sim.add_fault(
+        &a.account,
+        FaultRule::always(FaultAction::Status { status: 503 }).until(until),
+    )
+    .unwrap();
+    let a_opps = a.candidates(&sim, 30);
+    a.move_to(&sim, &a_opps, &a.stage);
+    // Meanwhile org B's moves get links within 2 s each.
+    for i in 0..3 {
+        let o = sim
+            .add_opportunity(
+                &b_account,
+                arkiter_lever::lever::sim::NewOpportunity {
+                    id: None,
+                    name: Some(format!("B {i}")),
+                    contact: None,
+                    emails: vec![],
+                    stage_id: b_start.clone(),
+                    posting_id: Some(b_posting.clone()),
+                    tags: vec![],
+                },
+            )
+            .unwrap()
+            .id;
+        let t = std::time::Instant::now();
+        sim.move_opportunities(&b_account, std::slice::from_ref(&o), &b_stage)
+            .unwrap();
+        wait_for_tag(&sim, &b_account, std::slice::from_ref(&o), LINK_TAG, 2).await;
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    }
+    wait_for_tag(&sim, &a.account, &a_opps, LINK_TAG, 60).await;
+    let dead = app
+        .get(
+            &format!("/api/v1/orgs/{}/events?status=dead", a.org),
+            Some(&a.key),
+        )
+        .await;
+    assert_eq!(
+        dead.body["items"].as_array().unwrap().len(),
+        0,
+        "{}",
+        dead.body
+    );
+    for o in &a_opps {
+        assert_eq!(a.live_link_count(&sim, o), 1);
+    }
+}
