@@ -179,6 +179,7 @@ async fn post_link(
         ctx.db
             .run(move |c| Ok(store::record(c, id, Step::LinkTagged(&tag))?))
             .await?;
+        tracing::info!(interview_id = %id, opportunity_id = %iv.opportunity_id, "interview link posted");
     }
     Ok(Outcome::Done)
 }

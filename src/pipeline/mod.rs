@@ -9,6 +9,7 @@ pub mod context;
 pub mod health;
 pub mod link;
 pub mod messages;
+pub mod metrics;
 pub mod outcome;
 pub mod registry;
 pub mod results;

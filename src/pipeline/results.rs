@@ -100,6 +100,10 @@ pub async fn ensure_completed(
     ctx.db
         .run(move |d| Ok(store::record(d, id, Step::ResultsPosted)?))
         .await?;
+    if let Some(at) = iv.completed_at.filter(|_| iv.status == "completed") {
+        super::metrics::results_posted(at);
+    }
+    tracing::info!(interview_id = %id, opportunity_id = %iv.opportunity_id, "results posted");
     Ok(Outcome::Done)
 }
 

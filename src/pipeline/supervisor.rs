@@ -193,6 +193,20 @@ impl AccountSupervisor {
         };
         let throttled_until = now + chrono::Duration::from_std(self.pause).unwrap_or_default();
         self.account_state(&msg.outcome, ctx);
+        super::metrics::unit(
+            if msg.unit == Unit::Event {
+                "event"
+            } else {
+                "job"
+            },
+            match &settle {
+                Settle::Done => "done",
+                Settle::Ignored(_) => "ignored",
+                Settle::Retry { .. } => "retry",
+                Settle::Dead { .. } => "dead",
+                Settle::Defer { .. } => "deferred",
+            },
+        );
         let db = self.ctx.db.clone();
         let id = self.ctx.id.0;
         let outcome = msg.outcome.clone();

@@ -15,6 +15,7 @@ mod lever_flow;
 mod lever_sim;
 mod lever_support;
 mod lever_wire;
+mod log_secrets;
 mod migrations;
 mod orgs_and_keys;
 mod pipeline;

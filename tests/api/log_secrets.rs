@@ -1,0 +1,126 @@
+//! The logs of a whole flow (connect, moves, completion) hold no access or
+//! refresh token, signature token, API key, candidate name or email.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use arkiter_lever::domain::secrets::{EncryptionKey, SecretBox};
+use arkiter_lever::lever::sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use crate::helpers::{TestApp, poll_until, test_db};
+use crate::lever_flow::{scenario, wait_for_tag};
+use crate::lever_support::start_sim;
+
+#[derive(diesel::QueryableByName)]
+struct Tokens {
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    access_token_enc: Vec<u8>,
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    refresh_token_enc: Vec<u8>,
+}
+
+#[actix_web::test]
+async fn a_full_flow_logs_no_secret_or_personal_data() {
+    let sim = start_sim().await;
+    let db = test_db();
+    let name = db.create_database();
+    let url = db.url(&name);
+    let enc = EncryptionKey::generate();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log_path = std::env::temp_dir().join(format!("ak-log-{}.txt", uuid::Uuid::new_v4()));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arkiter-lever"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &url)
+        .env("ARKITER_ENCRYPTION_KEY", enc.to_base64())
+        .env("ARKITER_ADMIN_TOKEN", "log-test-admin-token")
+        .env("ARKITER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LEVER_CLIENT_ID", DEFAULT_CLIENT_ID)
+        .env("LEVER_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        .env("LEVER_AUTH_URL", sim.auth_url())
+        .env("LEVER_API_URL", sim.api_url())
+        .env("RUST_LOG", "debug")
+        .env("ARKITER_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
+    poll_until(30, "ready", || async {
+        let r = client.get(format!("{base}/readyz")).send().await.ok()?;
+        (r.status().as_u16() == 200).then_some(())
+    })
+    .await;
+    let app = TestApp::attached(&base, "log-test-admin-token", &name, &url, enc.clone());
+    let s = scenario(&app, &sim).await;
+    let opps = s.candidates(&sim, 3);
+    s.move_to(&sim, &opps, &s.stage);
+    wait_for_tag(&sim, &s.account, &opps, "Arkiter Live: Link Created", 10).await;
+    let ivs = poll_until(5, "link_posted", || async {
+        let r = app
+            .get(
+                &format!("/api/v1/orgs/{}/interviews?status=link_posted", s.org),
+                Some(&s.key),
+            )
+            .await;
+        let items = r.body["items"].as_array().cloned().unwrap_or_default();
+        (items.len() == 3).then_some(items)
+    })
+    .await;
+    for iv in &ivs {
+        let id = iv["id"].as_str().unwrap();
+        app.post_json(
+            &format!("/api/v1/orgs/{}/interviews/{id}/complete", s.org),
+            Some(&s.key),
+            &json!({"score": 1}),
+        )
+        .await;
+    }
+    wait_for_tag(&sim, &s.account, &opps, "Arkiter Live: Completed", 10).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_file(&log_path).unwrap();
+    assert!(
+        logs.contains("interview link posted") && logs.contains("results posted"),
+        "{logs}"
+    );
+    let tokens: Tokens =
+        diesel::sql_query("SELECT access_token_enc, refresh_token_enc FROM connections")
+            .get_result(&mut app.db())
+            .unwrap();
+    let sb = SecretBox::new(&enc);
+    let mut secrets = vec![
+        sb.open(&tokens.access_token_enc).unwrap(),
+        sb.open(&tokens.refresh_token_enc).unwrap(),
+        "log-test-admin-token".to_owned(),
+        s.key.clone(),
+        s.key.rsplit('_').next().unwrap().to_owned(),
+        DEFAULT_CLIENT_SECRET.to_owned(),
+    ];
+    for hook in sim.webhooks(&s.account).unwrap() {
+        secrets.extend(hook.signature_token);
+    }
+    for i in 0..3 {
+        secrets.push(format!("Candidate {i}"));
+        secrets.push(format!("c{i}@example.com"));
+    }
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "the logs contain a secret or personal datum ({} chars)",
+            secret.len()
+        );
+    }
+}
