@@ -67,9 +67,7 @@ async fn ensure_state(
 ) -> Result<Outcome, StepError> {
     match iv.status.as_str() {
         "creating" | "link_posted" => post_link(ctx, work, iv, opp).await,
-        "completed" | "results_posted" => {
-            results::ensure_completed(ctx, work, iv, opp, false).await
-        }
+        "completed" | "results_posted" => results::ensure_completed(ctx, work, iv, opp).await,
         _ => Ok(Outcome::Done),
     }
 }

@@ -36,20 +36,18 @@ async fn attempt(ctx: &AccountCtx, job: &JobWork) -> Result<Outcome, StepError> 
                 return Ok(Outcome::NotYet);
             }
             let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
-            ensure_completed(ctx, &work, &iv, &opp, job.attempts > 0).await
+            ensure_completed(ctx, &work, &iv, &opp).await
         }
         _ => cancel(ctx, &work, &iv).await,
     }
 }
 
-/// Makes Lever show a completed interview; `suspect_note` says an earlier
-/// attempt may have posted the note without recording it.
+/// Makes Lever show a completed interview.
 pub async fn ensure_completed(
     ctx: &AccountCtx,
     work: &Work,
     iv: &InterviewWork,
     opp: &Opportunity,
-    suspect_note: bool,
 ) -> Result<Outcome, StepError> {
     let c = &work.client;
     let id = iv.id;
@@ -92,7 +90,7 @@ pub async fn ensure_completed(
     )
     .await?;
     if iv.note_id.is_none() {
-        let note_id = post_note(c, iv, &results, suspect_note).await?;
+        let note_id = post_note(c, iv, &results).await?;
         ctx.db
             .run(move |d| Ok(store::record(d, id, Step::NotePosted(&note_id))?))
             .await?;
@@ -148,13 +146,15 @@ async fn find_note(c: &LeverClient, opp: &str, results: &str) -> Result<Option<S
         .map(|n| n.id))
 }
 
+/// Posts the note unless one of ours is already there. Looking first costs one
+/// read per completion and covers every way an earlier attempt could have
+/// posted it without recording it (a cut answer, a deferred retry, a crash).
 async fn post_note(
     c: &LeverClient,
     iv: &InterviewWork,
     results: &str,
-    suspect: bool,
 ) -> Result<String, StepError> {
-    if suspect && let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
+    if let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
         return Ok(id);
     }
     let note = NoteCreate {

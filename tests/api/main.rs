@@ -14,6 +14,7 @@ mod lever_connect;
 mod lever_flow;
 mod lever_sim;
 mod lever_support;
+mod lever_tokens;
 mod lever_wire;
 mod log_secrets;
 mod migrations;

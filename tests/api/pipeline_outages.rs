@@ -123,7 +123,7 @@ async fn a_lever_outage_kills_no_job_and_another_org_keeps_going() {
         FaultRule::always(FaultAction::Status { status: 503 }).until(until),
     )
     .unwrap();
-    let a_opps = a.candidates(&sim, 30);
+    let a_opps = a.candidates(&sim, 200);
     a.move_to(&sim, &a_opps, &a.stage);
     // Meanwhile org B's moves get links within 2 s each.
     for i in 0..3 {
@@ -148,7 +148,7 @@ async fn a_lever_outage_kills_no_job_and_another_org_keeps_going() {
         wait_for_tag(&sim, &b_account, std::slice::from_ref(&o), LINK_TAG, 2).await;
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
     }
-    wait_for_tag(&sim, &a.account, &a_opps, LINK_TAG, 60).await;
+    wait_for_tag(&sim, &a.account, &a_opps, LINK_TAG, 120).await;
     let dead = app
         .get(
             &format!("/api/v1/orgs/{}/events?status=dead", a.org),

@@ -1,0 +1,239 @@
+//! The connection's tokens: one refresh at a time across instances, secrets
+//! sealed at rest, and tenant isolation of every connection and role route.
+
+use arkiter_lever::config::Settings;
+use arkiter_lever::connections::{Handles, LeverEnv};
+use arkiter_lever::db::{Pool, PoolOptions};
+use arkiter_lever::domain::ids::ConnectionId;
+use arkiter_lever::domain::secrets::{EncryptionKey, SecretBox};
+use arkiter_lever::lever::TokenSource;
+use base64::Engine;
+use diesel::RunQueryDsl;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use crate::lever_flow::{point_at, scenario, spawn_with_sim};
+
+#[derive(diesel::QueryableByName)]
+struct Sealed {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    access_token_enc: Vec<u8>,
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    refresh_token_enc: Vec<u8>,
+}
+
+fn sealed(app: &crate::helpers::TestApp) -> Sealed {
+    diesel::sql_query("SELECT id, access_token_enc, refresh_token_enc FROM connections WHERE access_token_enc IS NOT NULL")
+        .get_result(&mut app.db())
+        .unwrap()
+}
+
+/// A second process's view of the same connection: its own handles (own
+/// limiter, own token cache) over the same database.
+fn other_instance(
+    app: &crate::helpers::TestApp,
+    sim: &arkiter_lever::lever::sim::SimHandle,
+) -> Handles {
+    let mut s = Settings::from_lookup(|_| None).unwrap();
+    point_at(&mut s, sim);
+    let env = LeverEnv::new(&s.lever, &app.address).unwrap();
+    let pool = Pool::new(
+        &SecretString::from(app.db_url.clone()),
+        PoolOptions {
+            max_size: 4,
+            checkout_timeout: std::time::Duration::from_secs(5),
+            statement_timeout: std::time::Duration::from_secs(10),
+        },
+    );
+    Handles::new(env, pool, SecretBox::new(&app.encryption_key))
+}
+
+#[actix_web::test]
+async fn concurrent_refreshes_from_two_instances_make_one_lever_call() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let row = sealed(&app);
+    let sb = SecretBox::new(&app.encryption_key);
+    let old = SecretString::from(sb.open(&row.access_token_enc).unwrap());
+    let old_refresh = sb.open(&row.refresh_token_enc).unwrap();
+    let (a, b) = (other_instance(&app, &sim), other_instance(&app, &sim));
+    let id = ConnectionId(row.id);
+    let (ha, hb) = (a.get(id).unwrap(), b.get(id).unwrap());
+    sim.clear_call_log();
+    let (ra, rb) = futures_util::join!(
+        ha.tokens().refresh_after_unauthorized(&old),
+        hb.tokens().refresh_after_unauthorized(&old)
+    );
+    let (ta, tb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(
+        ta.expose_secret(),
+        tb.expose_secret(),
+        "both end with the new token"
+    );
+    assert_ne!(ta.expose_secret(), old.expose_secret());
+    let refreshes = sim
+        .calls_for(&s.account)
+        .iter()
+        .filter(|c| c.path == "/oauth/token")
+        .count();
+    assert_eq!(refreshes, 1, "{:#?}", sim.calls_for(&s.account));
+    // The rotated refresh token was stored; the connection is still active.
+    let now = sealed(&app);
+    assert_ne!(sb.open(&now.refresh_token_enc).unwrap(), old_refresh);
+    assert_eq!(app.get_lever(&s.org, &s.key).await.body["status"], "active");
+    // And it works: a read through the app's own handle goes through.
+    let third = other_instance(&app, &sim);
+    let client = third.get(id).unwrap().client(None);
+    assert!(client.list_stages().await.is_ok());
+}
+
+#[actix_web::test]
+async fn secrets_at_rest_are_sealed() {
+    let (app, sim) = spawn_with_sim().await;
+    let _s = scenario(&app, &sim).await;
+    let row = sealed(&app);
+    let sb = SecretBox::new(&app.encryption_key);
+    #[derive(diesel::QueryableByName)]
+    struct Hook {
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        signature_token_enc: Vec<u8>,
+    }
+    let hooks: Vec<Hook> = diesel::sql_query("SELECT signature_token_enc FROM lever_webhooks")
+        .load(&mut app.db())
+        .unwrap();
+    assert_eq!(hooks.len(), 1);
+    let raw = [
+        row.access_token_enc.clone(),
+        row.refresh_token_enc.clone(),
+        hooks[0].signature_token_enc.clone(),
+    ];
+    let other = SecretBox::new(&EncryptionKey::generate());
+    for sealed_value in &raw {
+        let plain = sb.open(sealed_value).unwrap();
+        assert!(plain.len() >= 16);
+        let encodings = [
+            sealed_value.clone(),
+            hex::encode(sealed_value).into_bytes(),
+            base64::engine::general_purpose::STANDARD
+                .encode(sealed_value)
+                .into_bytes(),
+        ];
+        for enc in &encodings {
+            assert!(
+                !enc.windows(12)
+                    .any(|w| plain.as_bytes().windows(12).any(|p| p == w))
+            );
+        }
+        assert!(
+            other.open(sealed_value).is_err(),
+            "decrypts only under the service's key"
+        );
+    }
+    // No text column holds a token either.
+    let dump: String = diesel::sql_query("SELECT (SELECT string_agg(c::text, ' ') FROM connections c) || (SELECT string_agg(w::text, ' ') FROM lever_webhooks w) AS dump")
+        .get_result::<Dump>(&mut app.db())
+        .unwrap()
+        .dump;
+    for sealed_value in &raw {
+        assert!(!dump.contains(&sb.open(sealed_value).unwrap()));
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Dump {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    dump: String,
+}
+
+#[actix_web::test]
+async fn every_connection_and_role_route_is_tenant_isolated() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let (_other_org, other_key) = app.new_org("Other").await;
+    let member = app
+        .create_key(&s.org, Some(&s.key), &json!({"role": "member"}))
+        .await
+        .body["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let role = app
+        .get(&format!("/api/v1/orgs/{}/roles", s.org), Some(&s.key))
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = &s.org;
+    let routes: Vec<(&str, String, Option<serde_json::Value>, bool)> = vec![
+        ("GET", format!("/api/v1/orgs/{o}/lever"), None, false),
+        ("GET", format!("/api/v1/orgs/{o}/lever/health"), None, false),
+        (
+            "POST",
+            format!("/api/v1/orgs/{o}/lever/connect"),
+            Some(json!({})),
+            true,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{o}/lever"),
+            Some(json!({"tags": {"completed": "x"}})),
+            true,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{o}/lever/webhook-secret"),
+            Some(json!({"signature_token": "abcdefghijkl"})),
+            true,
+        ),
+        ("DELETE", format!("/api/v1/orgs/{o}/lever"), None, true),
+        ("GET", format!("/api/v1/orgs/{o}/roles"), None, false),
+        (
+            "POST",
+            format!("/api/v1/orgs/{o}/roles"),
+            Some(json!({"name": "N"})),
+            true,
+        ),
+        ("GET", format!("/api/v1/orgs/{o}/roles/{role}"), None, false),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{o}/roles/{role}"),
+            Some(json!({"name": "M"})),
+            true,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{o}/roles/{role}"),
+            None,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{o}/roles/resolve?title=x"),
+            None,
+            false,
+        ),
+    ];
+    for (method, path, body, write) in &routes {
+        let send = |key: String| {
+            let body = body
+                .clone()
+                .map(|b| ("application/json", serde_json::to_vec(&b).unwrap()));
+            let app = &app;
+            async move { app.request(method, path, Some(&key), body).await }
+        };
+        send(other_key.clone()).await.assert_error(404, "not_found");
+        let as_member = send(member.clone()).await;
+        if *write {
+            as_member.assert_error(403, "forbidden");
+        } else {
+            assert_eq!(as_member.status, 200, "{method} {path}: {}", as_member.body);
+        }
+    }
+    // Nothing changed through any refused request.
+    let view = app.get_lever(&s.org, &s.key).await;
+    assert_eq!(view.body["status"], "active");
+    assert_eq!(view.body["tags"]["completed"], "Arkiter Live: Completed");
+}
