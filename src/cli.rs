@@ -60,10 +60,17 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => with_settings(serve),
         Command::Migrate => with_settings(migrate_only),
-        Command::Demo { .. } => {
-            eprintln!("error: `demo` is not available yet in this build");
-            ExitCode::FAILURE
-        }
+        Command::Demo {
+            candidates,
+            keep_running,
+            data_dir,
+        } => match crate::demo::run(candidates, keep_running, data_dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::LeverSim { listen, tls } => lever_sim(listen, tls),
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod health;
 pub mod http;

@@ -89,7 +89,12 @@ mod tests {
             notes: usize::from(completed),
             completed,
             interview: Some(Interview {
-                status: if completed { "results_posted" } else { "link_posted" }.into(),
+                status: if completed {
+                    "results_posted"
+                } else {
+                    "link_posted"
+                }
+                .into(),
                 live_url: "l".into(),
                 results_url: completed.then(|| "r".into()),
                 ..Interview::default()

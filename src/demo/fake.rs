@@ -7,8 +7,19 @@ const FIRST: [&str; 20] = [
 ];
 
 const LAST: [&str; 13] = [
-    "Moreno", "Okafor", "Lindqvist", "Tanaka", "Novak", "Haddad", "Ferreira", "Kowalski", "Mensah",
-    "Rossi", "Varga", "Dubois", "Sato",
+    "Moreno",
+    "Okafor",
+    "Lindqvist",
+    "Tanaka",
+    "Novak",
+    "Haddad",
+    "Ferreira",
+    "Kowalski",
+    "Mensah",
+    "Rossi",
+    "Varga",
+    "Dubois",
+    "Sato",
 ];
 
 /// The `i`-th candidate's name (distinct for the first 260).

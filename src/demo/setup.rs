@@ -66,18 +66,27 @@ pub struct Org {
 pub async fn seed_lever(env: &DemoEnv, n: usize, spare: bool) -> anyhow::Result<Lever> {
     let http = &env.http;
     let account = http
-        .post(201, &env.control("/accounts"), None, &json!({"name": "Demo Lever"}))
+        .post(
+            201,
+            &env.control("/accounts"),
+            None,
+            &json!({"name": "Demo Lever"}),
+        )
         .await?;
     let account = text(&account, "id")?;
     let a = |path: &str| env.control(&format!("/accounts/{account}{path}"));
     let mut stage_ids = Vec::new();
     for stage in [START_STAGE, OTHER_STAGE, LIVE_STAGE] {
-        let s = http.post(200, &a("/stages"), None, &json!({"text": stage})).await?;
+        let s = http
+            .post(200, &a("/stages"), None, &json!({"text": stage}))
+            .await?;
         stage_ids.push((text(&s, "id")?, stage.to_owned()));
     }
     let mut postings = Vec::new();
     for title in POSTINGS {
-        let p = http.post(200, &a("/postings"), None, &json!({"text": title})).await?;
+        let p = http
+            .post(200, &a("/postings"), None, &json!({"text": title}))
+            .await?;
         postings.push(Posting {
             id: text(&p, "id")?,
             title: title.to_owned(),
@@ -87,7 +96,7 @@ pub async fn seed_lever(env: &DemoEnv, n: usize, spare: bool) -> anyhow::Result<
         start_stage: stage_ids[0].0.clone(),
         live_stage: stage_ids[2].0.clone(),
         stages: stage_ids,
-        account,
+        account: account.clone(),
         postings,
         candidates: Vec::new(),
         spare: None,
@@ -163,11 +172,16 @@ pub async fn connect(env: &DemoEnv, org: &Org) -> anyhow::Result<Value> {
     let started = http.post(200, &url, key, &json!({})).await?;
     let authorize = text(&started, "authorize_url")?;
     // The simulator consents at once and redirects to our callback.
-    let consent = http.expect(302, Method::GET, &authorize, None, None).await?;
+    let consent = http
+        .expect(302, Method::GET, &authorize, None, None)
+        .await?;
     let callback = consent
         .location
         .context("the simulator's /authorize gave no redirect")?;
-    let done = http.get(&callback, None).await.context("our OAuth callback")?;
+    let done = http
+        .get(&callback, None)
+        .await
+        .context("our OAuth callback")?;
     if done["connection_status"] != "active" {
         bail!("the Lever connection is not active after OAuth: {done}");
     }

@@ -40,7 +40,11 @@ impl Tryout {
             let _ = write!(cmd, " -X {}", self.method);
         }
         if let Some(token) = &self.bearer {
-            let _ = write!(cmd, " -H {}", quote(&format!("Authorization: Bearer {token}")));
+            let _ = write!(
+                cmd,
+                " -H {}",
+                quote(&format!("Authorization: Bearer {token}"))
+            );
         }
         if let Some(body) = &self.body {
             let _ = write!(
@@ -94,7 +98,11 @@ pub fn tryouts(env: &DemoEnv, report: &Report) -> Vec<Tryout> {
             })),
         });
         let path = format!("/interviews?opportunity_id={}", spare.opportunity_id);
-        out.push(Tryout::get("then see the interview made for it", api(&path), key));
+        out.push(Tryout::get(
+            "then see the interview made for it",
+            api(&path),
+            key,
+        ));
     }
     out
 }

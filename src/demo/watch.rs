@@ -99,7 +99,15 @@ pub async fn run(
                 seen.link_seen_after.entry(opp.clone()).or_insert(now);
             }
         }
-        complete_ready(env, org, lever, &seen.interviews, &mut sent, &mut seen.refused).await;
+        complete_ready(
+            env,
+            org,
+            lever,
+            &seen.interviews,
+            &mut sent,
+            &mut seen.refused,
+        )
+        .await;
         progress.update(counts(lever, &seen.interviews));
         if all_settled(lever, &seen.interviews) || now >= deadline {
             seen.timed_out = now >= deadline && !all_settled(lever, &seen.interviews);
@@ -125,7 +133,11 @@ pub async fn list_interviews(
             url.push_str(&format!("&cursor={c}"));
         }
         let page = env.http.get(&url, Some(&org.admin_key)).await?;
-        for item in page["items"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        for item in page["items"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             let opp = text(item, "opportunity_id")?;
             // Lists are newest first: keep the first one of each candidate.
             if !out.contains_key(&opp) {
@@ -148,10 +160,14 @@ async fn complete_ready(
     sent: &mut HashSet<String>,
     refused: &mut Vec<String>,
 ) {
-    let ready = lever.candidates.iter().filter(|c| c.complete).filter_map(|c| {
-        let iv = interviews.get(&c.opportunity_id)?;
-        (iv.status == "link_posted" && !sent.contains(&iv.id)).then_some((c, iv))
-    });
+    let ready = lever
+        .candidates
+        .iter()
+        .filter(|c| c.complete)
+        .filter_map(|c| {
+            let iv = interviews.get(&c.opportunity_id)?;
+            (iv.status == "link_posted" && !sent.contains(&iv.id)).then_some((c, iv))
+        });
     for (candidate, iv) in ready.collect::<Vec<_>>() {
         sent.insert(iv.id.clone());
         if let Err(e) = complete(env, org, candidate, iv).await {

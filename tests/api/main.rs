@@ -5,6 +5,7 @@ mod helpers;
 mod proxy;
 
 mod crash;
+mod demo;
 mod errors;
 mod health;
 mod health_report;

@@ -125,8 +125,15 @@ async fn a_lever_outage_kills_no_job_and_another_org_keeps_going() {
     .unwrap();
     let a_opps = a.candidates(&sim, 200);
     a.move_to(&sim, &a_opps, &a.stage);
-    // Meanwhile org B's moves get links within 2 s each.
-    for i in 0..3 {
+    // Once Lever is back, A drains its backlog of 200; meanwhile (and during
+    // the outage too) org B's moves get links within 2 s each.
+    for i in 0..6 {
+        if i == 3 {
+            poll_until(10, "the outage to end", || async {
+                (chrono::Utc::now().timestamp_millis() > until).then_some(())
+            })
+            .await;
+        }
         let o = sim
             .add_opportunity(
                 &b_account,
