@@ -47,6 +47,8 @@ pub struct Report {
     pub lever_calls: usize,
     /// How many of them Lever answered 429.
     pub throttled: usize,
+    /// The account's rate limit in the simulator, calls per second.
+    pub rate_per_sec: Option<f64>,
     pub health_status: String,
     pub problems: Vec<String>,
     /// One line per thing that did not end right; empty on success.
@@ -95,6 +97,10 @@ pub async fn collect(
     }
     let calls_url = env.control(&format!("/calls?account={}", lever.account));
     let calls: Vec<CallRecord> = serde_json::from_value(env.http.get(&calls_url, None).await?)?;
+    let account = env
+        .http
+        .get(&env.control(&format!("/accounts/{}", lever.account)), None)
+        .await?;
     let health = env
         .http
         .get(&env.api(&format!("/orgs/{}/lever/health", org.id)), key)
@@ -114,6 +120,7 @@ pub async fn collect(
         latency: latency(&health, watched),
         lever_calls: calls.len(),
         throttled: calls.iter().filter(|c| c.status == 429).count(),
+        rate_per_sec: account["rate_per_sec"].as_f64(),
         health_status: health["status"].as_str().unwrap_or("unknown").to_owned(),
         problems: problems(&health),
         failures,
@@ -142,7 +149,7 @@ fn latency(health: &Value, watched: &Watched) -> Latency {
         return Latency {
             p50_ms: Some(p50),
             p95_ms: Some(p95),
-            source: "webhook received → link on the opportunity, from /lever/health",
+            source: "webhook received → link in Lever, from /lever/health",
         };
     }
     let mut ms: Vec<i64> = watched

@@ -122,9 +122,12 @@ fn footer(out: &mut String, r: &Report) {
         ms(r.latency.p95_ms),
         r.latency.source
     );
+    let pace = r.rate_per_sec.map_or(String::new(), |rate| {
+        format!(" (Lever allows {rate} calls/s: that paces the run)")
+    });
     let _ = writeln!(
         out,
-        "Lever calls    {} by the service, {} answered 429 (rate limited)",
+        "Lever calls    {} by the service, {} answered 429{pace}",
         r.lever_calls, r.throttled
     );
     let _ = writeln!(out, "Health         {}", r.health_status);
