@@ -114,6 +114,7 @@ impl Application {
             },
         );
         let (wake, wake_rx) = Wake::channel();
+        crate::wake::spawn_listener(database_url.clone(), wake.clone());
         let secrets = SecretBox::new(&key);
         let env = LeverEnv::new(&settings.lever, &urls.public)?;
         let handles = Arc::new(Handles::new(env, db.clone(), secrets.clone()));
@@ -121,6 +122,7 @@ impl Application {
             db.clone(),
             handles.clone(),
             settings.pipeline.clone(),
+            settings.instance.clone(),
             urls.live.clone(),
             urls.results.clone(),
         )

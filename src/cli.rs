@@ -128,13 +128,29 @@ fn serve(mut settings: Settings) -> anyhow::Result<()> {
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no database"))?;
     migrate::run_pending(&url)?;
+    let instance = settings.instance.id.clone();
     actix_web::rt::System::new().block_on(async move {
+        let id = settings.instance.id.clone();
         let app = Application::build(settings)?;
-        tracing::info!(port = app.port(), public_url = %app.urls().public, "serving");
+        tracing::info!(port = app.port(), public_url = %app.urls().public, instance = %id, "serving");
         app.run_until_stopped().await?;
-        tracing::info!("stopped");
-        Ok(())
-    })
+        Ok::<_, anyhow::Error>(())
+    })?;
+    // Hand this instance's accounts to the others at once rather than after
+    // their leases expire.
+    release_leases(&url, &instance);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn release_leases(url: &SecretString, instance: &str) {
+    use diesel::Connection;
+    let released = diesel::PgConnection::establish(secrecy::ExposeSecret::expose_secret(url))
+        .map_err(anyhow::Error::from)
+        .and_then(|mut c| Ok(crate::lease::store::release_all(&mut c, instance)?));
+    if let Err(e) = released {
+        tracing::warn!(error = %e, "could not release leases; they expire by themselves");
+    }
 }
 
 fn lever_sim(listen: SocketAddr, tls: bool) -> ExitCode {

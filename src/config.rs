@@ -87,6 +87,19 @@ pub struct Settings {
     pub no_deliveries_after: Duration,
     /// Not from the environment: fixed production values, shortened by tests.
     pub pipeline: PipelineSettings,
+    /// This process among several sharing one database.
+    pub instance: InstanceSettings,
+}
+
+/// Scale-out settings: `ARKITER_INSTANCE_ID` (default: host name + process
+/// id), `ARKITER_LEASE_SECS` (default 6: how long a connection's lease lasts
+/// without renewal, so a dead instance's accounts are taken over within about
+/// that plus one renewal period) and `ARKITER_LEASE_RENEW_SECS` (default 2).
+#[derive(Debug, Clone)]
+pub struct InstanceSettings {
+    pub id: String,
+    pub lease: Duration,
+    pub renew_every: Duration,
 }
 
 /// How the pipeline paces itself.
@@ -186,6 +199,7 @@ impl Settings {
             oauth_state_ttl: parse_secs(&get, "ARKITER_OAUTH_STATE_TTL_SECS", 600)?,
             no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
             pipeline: PipelineSettings::default(),
+            instance: parse_instance(&get)?,
         })
     }
 
@@ -299,6 +313,40 @@ fn parse_secs(
                 format!("`{}` is not a positive number of seconds", v.trim()),
             )
         })
+}
+
+fn parse_instance(get: &impl Fn(&str) -> Option<String>) -> Result<InstanceSettings, ConfigError> {
+    let id = match get("ARKITER_INSTANCE_ID") {
+        Some(v) if v.trim().len() <= 100 => v.trim().to_owned(),
+        Some(_) => {
+            return Err(ConfigError::new(
+                "ARKITER_INSTANCE_ID",
+                "must be at most 100 characters",
+            ));
+        }
+        None => {
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            let host = host.trim();
+            format!(
+                "{}-{}",
+                if host.is_empty() { "host" } else { host },
+                std::process::id()
+            )
+        }
+    };
+    let lease = parse_secs(get, "ARKITER_LEASE_SECS", 6)?;
+    let renew_every = parse_secs(get, "ARKITER_LEASE_RENEW_SECS", 2)?;
+    if renew_every * 2 > lease {
+        return Err(ConfigError::new(
+            "ARKITER_LEASE_RENEW_SECS",
+            "must be at most half of ARKITER_LEASE_SECS, so a live instance never loses its leases",
+        ));
+    }
+    Ok(InstanceSettings {
+        id,
+        lease,
+        renew_every,
+    })
 }
 
 fn parse_log_format(v: Option<&str>) -> Result<LogFormat, ConfigError> {

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod health;
 pub mod http;
 pub mod ingest;
+pub mod lease;
 pub mod lever;
 pub mod pipeline;
 pub mod telemetry;

@@ -1,7 +1,17 @@
 //! Wake-ups: after a delivery or a completion is committed, the connection's
 //! worker is told to look at the database. The message carries nothing but the
 //! connection id, so a lost wake-up only delays work (the pipeline also polls).
+//!
+//! Within a process the wake-up is a channel message. Across instances the
+//! writing transaction also sends `NOTIFY arkiter_work, '<connection id>'`,
+//! delivered at commit; every instance listens on a dedicated connection and
+//! feeds what it hears into its own channel (its registry ignores accounts it
+//! does not own).
 
+use std::time::Duration;
+
+use diesel::prelude::*;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
 use crate::domain::ids::ConnectionId;
@@ -27,4 +37,46 @@ impl Wake {
         // committed and will be picked up at the next start.
         let _ = self.tx.send(connection);
     }
+}
+
+const CHANNEL: &str = "arkiter_work";
+
+/// Sends the cross-instance wake-up for `connection` when the caller's
+/// transaction commits.
+pub fn notify(conn: &mut PgConnection, connection: uuid::Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(connection.to_string())
+        .execute(conn)?;
+    Ok(())
+}
+
+/// How often the listening connection is checked for notifications.
+const LISTEN_POLL: Duration = Duration::from_millis(20);
+
+/// Listens for other instances' wake-ups on a thread of its own, reconnecting
+/// after a failure. Ends when the receiving side is gone.
+pub fn spawn_listener(database_url: SecretString, wake: Wake) {
+    std::thread::spawn(move || {
+        while !wake.tx.is_closed() {
+            if let Err(e) = listen(&database_url, &wake) {
+                tracing::warn!(error = %e, "wake-up listener lost its connection; reconnecting");
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+}
+
+fn listen(database_url: &SecretString, wake: &Wake) -> anyhow::Result<()> {
+    let mut conn = PgConnection::establish(database_url.expose_secret())?;
+    diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn)?;
+    while !wake.tx.is_closed() {
+        for n in conn.notifications_iter() {
+            if let Ok(id) = n?.payload.parse::<uuid::Uuid>() {
+                wake.wake(ConnectionId(id));
+            }
+        }
+        std::thread::sleep(LISTEN_POLL);
+    }
+    Ok(())
 }

@@ -40,6 +40,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    connection_leases (connection_id) {
+        connection_id -> Uuid,
+        owner -> Nullable<Text>,
+        epoch -> Int8,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    instances (id) {
+        id -> Text,
+        heartbeat_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     connections (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -193,6 +209,7 @@ diesel::table! {
 diesel::joinable!(api_keys -> orgs (org_id));
 diesel::joinable!(connection_counters -> connections (connection_id));
 diesel::joinable!(connection_health -> connections (connection_id));
+diesel::joinable!(connection_leases -> connections (connection_id));
 diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(interviews -> connections (connection_id));
 diesel::joinable!(interviews -> lever_events (event_id));
@@ -213,7 +230,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     connection_counters,
     connection_health,
+    connection_leases,
     connections,
+    instances,
     interviews,
     jobs,
     lever_events,

@@ -38,7 +38,7 @@ pub use env::{Database, DemoEnv};
 pub use progress::ProgressMode;
 pub use report::{Latency, Report, Row};
 pub use setup::{Candidate, LIVE_STAGE, Lever, Org};
-pub use tryout::{Tryout, tryouts};
+pub use tryout::{Tour, Tryout};
 pub use watch::Interview;
 
 use crate::config::LogFormat;
@@ -66,13 +66,16 @@ pub async fn run_scenario(env: &DemoEnv, opts: &ScenarioOptions) -> anyhow::Resu
     setup::connect(env, &org)
         .await
         .context("connecting Lever through OAuth")?;
+    // Not ready in time only makes the first links slower: go on regardless.
+    setup::wait_until_running(env, &org, Duration::from_secs(10)).await?;
     let to_complete = lever.candidates.iter().filter(|c| c.complete).count();
     progress.say(&format!(
         "Set up org \"{}\" (3 roles) and a Lever account (3 postings, stage \"{LIVE_STAGE}\"), \
-         connected through OAuth.\nMoving {} candidates into \"{LIVE_STAGE}\"; completing {to_complete} \
-         interviews as their links appear:",
+         connected through OAuth.\nMoving {} into \"{LIVE_STAGE}\"; completing {} as {} appear:",
         org.name,
-        lever.candidates.len(),
+        table::plural(lever.candidates.len(), "1 candidate", "{n} candidates"),
+        table::plural(to_complete, "1 interview", "{n} interviews"),
+        table::plural(lever.candidates.len(), "its link", "their links"),
     ));
     let watched = watch::run(env, &lever, &org, &mut progress, deadline(opts.candidates)).await?;
     report::collect(env, &lever, &org, &watched).await
@@ -88,11 +91,6 @@ pub fn render(report: &Report) -> String {
     table::render(report)
 }
 
-/// The `--keep-running` block: URLs, the org's key and the tour's commands.
-pub fn render_tryouts(env: &DemoEnv, report: &Report, tryouts: &[Tryout]) -> String {
-    tryout::render(env, report, tryouts)
-}
-
 /// The command: start the database, run the demo on an actix System, stop.
 /// Fails (exit 1) with the reason when any candidate did not end right.
 pub fn run(candidates: usize, keep_running: bool, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
@@ -105,17 +103,22 @@ pub fn run(candidates: usize, keep_running: bool, data_dir: Option<PathBuf>) -> 
         "Arkiter Live for Lever: demo (PostgreSQL, the service and a Lever simulator, all here)"
     );
     let (mut pg, db) = start_database(data_dir.as_deref())?;
-    let db_secs = started.elapsed().as_secs_f64();
-    let result = actix_web::rt::System::new().block_on(demo(db, candidates, keep_running));
+    let clock = Clock {
+        started,
+        database: started.elapsed(),
+    };
+    let result = actix_web::rt::System::new().block_on(demo(db, candidates, keep_running, clock));
     // Stopped here rather than on drop, so a failure to stop is reported.
     if let Err(e) = pg.stop() {
         eprintln!("warning: could not stop the embedded PostgreSQL: {e}");
     }
-    println!(
-        "Total {:.1} s, of which {db_secs:.1} s to start PostgreSQL.",
-        started.elapsed().as_secs_f64()
-    );
     result
+}
+
+/// When the command started, and how long the database took to start.
+struct Clock {
+    started: Instant,
+    database: Duration,
 }
 
 /// Logs stay out of the way of the table: warnings only, unless RUST_LOG says otherwise.
@@ -144,7 +147,12 @@ fn start_database(data_dir: Option<&Path>) -> anyhow::Result<(EmbeddedPostgres, 
     Ok((pg, Database { url, key }))
 }
 
-async fn demo(db: Database, candidates: usize, keep_running: bool) -> anyhow::Result<()> {
+async fn demo(
+    db: Database,
+    candidates: usize,
+    keep_running: bool,
+    clock: Clock,
+) -> anyhow::Result<()> {
     let env = DemoEnv::start(&db).await?;
     println!(
         "  service {}   Lever simulator {}",
@@ -163,13 +171,18 @@ async fn demo(db: Database, candidates: usize, keep_running: bool) -> anyhow::Re
     let verdict = match &outcome {
         Ok(report) => {
             print!("{}", render(report));
+            println!(
+                "Total {:.1} s, of which {:.1} s to start PostgreSQL.",
+                clock.started.elapsed().as_secs_f64(),
+                clock.database.as_secs_f64()
+            );
             verdict(report)
         }
         Err(e) => Err(anyhow!("{e:#}")),
     };
     let mut waited = Ok(());
     if keep_running && let Ok(report) = &outcome {
-        print!("{}", render_tryouts(&env, report, &tryouts(&env, report)));
+        print!("{}", Tour::new(&env, report).render());
         waited = actix_rt::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C");

@@ -188,6 +188,29 @@ pub async fn connect(env: &DemoEnv, org: &Org) -> anyhow::Result<Value> {
     Ok(done)
 }
 
+/// Waits (up to `limit`) until our health endpoint says the account's
+/// supervisor runs, as it long has in a real deployment by the time a
+/// recruiter moves anyone: otherwise the first links' latency would be the
+/// worker's start-up, not the service's. Returns whether it did.
+pub async fn wait_until_running(
+    env: &DemoEnv,
+    org: &Org,
+    limit: std::time::Duration,
+) -> anyhow::Result<bool> {
+    let url = env.api(&format!("/orgs/{}/lever/health", org.id));
+    let until = std::time::Instant::now() + limit;
+    loop {
+        let health = env.http.get(&url, Some(&org.admin_key)).await?;
+        if health["supervisor"]["running"] == true {
+            return Ok(true);
+        }
+        if std::time::Instant::now() >= until {
+            return Ok(false);
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 impl Lever {
     /// A stage's name, or its id when unknown.
     pub fn stage_name<'a>(&'a self, id: &'a str) -> &'a str {

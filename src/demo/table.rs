@@ -114,7 +114,11 @@ fn bad(r: &Report, row: &Row) -> bool {
 }
 
 fn footer(out: &mut String, r: &Report) {
-    let ms = |v: Option<i64>| v.map_or("-".to_owned(), |v| format!("{v} ms"));
+    let ms = |v: Option<i64>| match v {
+        None => "-".to_owned(),
+        Some(ms) if ms < 1000 => format!("{ms} ms"),
+        Some(ms) => format!("{:.1} s", ms as f64 / 1000.0),
+    };
     let _ = writeln!(
         out,
         "Link latency   p50 {}, p95 {}  ({})",
@@ -123,7 +127,10 @@ fn footer(out: &mut String, r: &Report) {
         r.latency.source
     );
     let pace = r.rate_per_sec.map_or(String::new(), |rate| {
-        format!(" (Lever allows {rate} calls/s: that paces the run)")
+        format!(
+            " (Lever allows {rate} calls/s, which paces {} moves at once)",
+            r.rows.len()
+        )
     });
     let _ = writeln!(
         out,
@@ -143,8 +150,14 @@ fn verdict(out: &mut String, r: &Report) {
     if r.ok() {
         let _ = writeln!(
             out,
-            "\nOK: all {moved} candidates show one link and one tag; the {completed} completed \
-             ones show the results link, the completed tag and one note ({:.1} s after the move).",
+            "\nOK: {} one link and one tag; {} the results link, \
+             the completed tag and one note ({:.1} s after the move).",
+            plural(moved, "the candidate shows", "all {n} candidates show"),
+            plural(
+                completed,
+                "the completed one shows",
+                "the {n} completed ones show"
+            ),
             r.elapsed.as_secs_f64()
         );
         return;
@@ -160,6 +173,15 @@ fn verdict(out: &mut String, r: &Report) {
     }
     if r.failures.len() > SHOWN_FAILURES {
         let _ = writeln!(out, "  … and {} more", r.failures.len() - SHOWN_FAILURES);
+    }
+}
+
+/// `one` for 1, else `many` with `{n}` replaced by the number.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        one.to_owned()
+    } else {
+        many.replace("{n}", &n.to_string())
     }
 }
 

@@ -1,6 +1,7 @@
 //! `--keep-running`: what to try against the demo once it reported. The
-//! commands are data ([`Tryout`]) so that what is printed as `curl` is the
-//! very request a test sends.
+//! commands are data ([`Tour`], [`Tryout`]) so that what is printed as
+//! `curl` is the very request a test sends. They use shell variables set by
+//! printed `export` lines, which keeps them short enough to read.
 
 use std::fmt::Write as _;
 
@@ -17,109 +18,137 @@ pub struct Tryout {
     /// What it shows, in a few words.
     pub what: String,
     pub method: Method,
+    /// With `$ARKITER`, `$SIM`, `$ORG` in it, as printed.
     pub url: String,
-    pub bearer: Option<String>,
+    /// Sends the org's admin key (`$KEY`).
+    pub auth: bool,
     pub body: Option<Value>,
 }
 
 impl Tryout {
-    fn get(what: &str, url: String, bearer: Option<&str>) -> Self {
+    fn get(what: &str, url: String, auth: bool) -> Self {
         Self {
             what: what.to_owned(),
             method: Method::GET,
             url,
-            bearer: bearer.map(str::to_owned),
+            auth,
             body: None,
         }
     }
 
-    /// The command line, with every argument single-quoted for a POSIX shell.
+    /// The command line: variables in double quotes, the body in single ones.
     pub fn curl(&self) -> String {
         let mut cmd = String::from("curl -s");
         if self.method != Method::GET {
             let _ = write!(cmd, " -X {}", self.method);
         }
-        if let Some(token) = &self.bearer {
-            let _ = write!(
-                cmd,
-                " -H {}",
-                quote(&format!("Authorization: Bearer {token}"))
-            );
+        if self.auth {
+            cmd.push_str(r#" -H "Authorization: Bearer $KEY""#);
         }
         if let Some(body) = &self.body {
-            let _ = write!(
-                cmd,
-                " -H 'Content-Type: application/json' -d {}",
-                quote(&body.to_string())
-            );
+            let quoted = body.to_string().replace('\'', r"'\''");
+            let _ = write!(cmd, " -H 'Content-Type: application/json' -d '{quoted}'");
         }
-        let _ = write!(cmd, " {}", quote(&self.url));
+        let _ = write!(cmd, " \"{}\"", self.url);
         cmd
     }
+}
 
-    /// Sends the request as `curl` would.
-    pub async fn send(&self, http: &Http) -> anyhow::Result<Answer> {
+/// The variables and the commands that use them.
+#[derive(Debug, Clone)]
+pub struct Tour {
+    /// (name, value, what it is), printed as `export` lines.
+    pub vars: Vec<(&'static str, String, &'static str)>,
+    pub tryouts: Vec<Tryout>,
+}
+
+impl Tour {
+    /// The connection, its health, the interviews, the OpenAPI document,
+    /// and (when a spare candidate was seeded) moving one more candidate
+    /// into the stage, then finding its new interview.
+    pub fn new(env: &DemoEnv, report: &Report) -> Self {
+        let vars = vec![
+            ("ARKITER", env.service_url.clone(), "the service"),
+            ("SIM", env.sim_url.clone(), "the Lever simulator"),
+            ("ORG", report.org.id.clone(), "the demo org"),
+            ("KEY", report.org.admin_key.clone(), "its admin API key"),
+        ];
+        let org = |path: &str| format!("$ARKITER/api/v1/orgs/$ORG{path}");
+        let mut tryouts = vec![
+            Tryout::get("the Lever connection", org("/lever"), true),
+            Tryout::get("its health", org("/lever/health"), true),
+            Tryout::get("the latest interviews", org("/interviews?limit=3"), true),
+            Tryout::get(
+                "the API description (OpenAPI)",
+                "$ARKITER/api/v1/openapi.json".to_owned(),
+                false,
+            ),
+        ];
+        if let Some(spare) = &report.lever.spare {
+            let lever = &report.lever;
+            tryouts.push(Tryout {
+                what: format!("move {} into the stage, as a recruiter would", spare.name),
+                method: Method::POST,
+                url: format!("$SIM/_sim/accounts/{}/move", lever.account),
+                auth: false,
+                body: Some(json!({
+                    "opportunity_ids": [spare.opportunity_id],
+                    "stage_id": lever.live_stage,
+                })),
+            });
+            let path = format!("/interviews?opportunity_id={}", spare.opportunity_id);
+            tryouts.push(Tryout::get("then see its new interview", org(&path), true));
+        }
+        Self { vars, tryouts }
+    }
+
+    /// `export NAME='value'  # what` lines.
+    pub fn exports(&self) -> String {
+        let mut out = String::new();
+        for (name, value, what) in &self.vars {
+            let _ = writeln!(out, "export {name}='{value}'  # {what}");
+        }
+        out
+    }
+
+    /// The block printed after the report.
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "\nStill running; Ctrl-C stops everything. To look around, in another shell:\n",
+        );
+        for line in self.exports().lines().chain(self.commands().lines()) {
+            let _ = writeln!(out, "  {line}");
+        }
+        out
+    }
+
+    fn commands(&self) -> String {
+        let mut out = String::new();
+        for t in &self.tryouts {
+            let _ = writeln!(out, "# {}\n{}", t.what, t.curl());
+        }
+        out
+    }
+
+    /// The variables replaced by their values.
+    pub fn resolve(&self, s: &str) -> String {
+        self.vars.iter().fold(s.to_owned(), |s, (name, value, _)| {
+            s.replace(&format!("${name}"), value)
+        })
+    }
+
+    /// Sends a tryout as `curl` would.
+    pub async fn send(&self, t: &Tryout, http: &Http) -> anyhow::Result<Answer> {
+        let key = self.resolve("$KEY");
+        let bearer = t.auth.then_some(key.as_str());
         http.send(
-            self.method.clone(),
-            &self.url,
-            self.bearer.as_deref(),
-            self.body.as_ref(),
+            t.method.clone(),
+            &self.resolve(&t.url),
+            bearer,
+            t.body.as_ref(),
         )
         .await
     }
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The tour: the connection, its health, the interviews, the OpenAPI
-/// document, and (when a spare candidate was seeded) moving one more
-/// candidate into the stage, then finding its new interview.
-pub fn tryouts(env: &DemoEnv, report: &Report) -> Vec<Tryout> {
-    let org = &report.org;
-    let key = Some(org.admin_key.as_str());
-    let api = |path: &str| env.api(&format!("/orgs/{}{path}", org.id));
-    let mut out = vec![
-        Tryout::get("the Lever connection", api("/lever"), key),
-        Tryout::get("its health", api("/lever/health"), key),
-        Tryout::get("the latest interviews", api("/interviews?limit=3"), key),
-        Tryout::get("the API description", env.api("/openapi.json"), None),
-    ];
-    if let Some(spare) = &report.lever.spare {
-        out.push(Tryout {
-            what: format!("move {} into the stage, in the simulated Lever", spare.name),
-            method: Method::POST,
-            url: env.control(&format!("/accounts/{}/move", report.lever.account)),
-            bearer: None,
-            body: Some(json!({
-                "opportunity_ids": [spare.opportunity_id],
-                "stage_id": report.lever.live_stage,
-            })),
-        });
-        let path = format!("/interviews?opportunity_id={}", spare.opportunity_id);
-        out.push(Tryout::get(
-            "then see the interview made for it",
-            api(&path),
-            key,
-        ));
-    }
-    out
-}
-
-/// The block printed after the report in `--keep-running` mode.
-pub fn render(env: &DemoEnv, report: &Report, tryouts: &[Tryout]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "\nStill running (Ctrl-C stops everything):");
-    let _ = writeln!(out, "  service          {}", env.service_url);
-    let _ = writeln!(out, "  Lever simulator  {}", env.sim_url);
-    let _ = writeln!(out, "  org id           {}", report.org.id);
-    let _ = writeln!(out, "  org admin key    {}", report.org.admin_key);
-    let _ = writeln!(out, "Try:");
-    for t in tryouts {
-        let _ = writeln!(out, "  # {}\n  {}", t.what, t.curl());
-    }
-    out
 }
 
 #[cfg(test)]
@@ -127,17 +156,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn curl_quotes_everything() {
+    fn curl_uses_the_variables_and_quotes_the_body() {
         let t = Tryout {
             what: "x".into(),
             method: Method::POST,
-            url: "http://h/a?b=1&c=2".into(),
-            bearer: Some("k".into()),
+            url: "$SIM/a?b=1&c=2".into(),
+            auth: true,
             body: Some(json!({"n": "it's"})),
         };
         assert_eq!(
             t.curl(),
-            r#"curl -s -X POST -H 'Authorization: Bearer k' -H 'Content-Type: application/json' -d '{"n":"it'\''s"}' 'http://h/a?b=1&c=2'"#
+            r#"curl -s -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d '{"n":"it'\''s"}' "$SIM/a?b=1&c=2""#
         );
+    }
+
+    #[test]
+    fn variables_resolve_without_touching_the_rest() {
+        let tour = Tour {
+            vars: vec![("ORG", "o1".into(), ""), ("KEY", "k".into(), "")],
+            tryouts: Vec::new(),
+        };
+        assert_eq!(
+            tour.resolve("$ARKITER/orgs/$ORG?x=$KEY"),
+            "$ARKITER/orgs/o1?x=k"
+        );
+        assert!(tour.exports().contains("export ORG='o1'"));
     }
 }

@@ -63,8 +63,10 @@ pub struct Watched {
     pub interviews: HashMap<String, Interview>,
     /// From the move to the first read that showed the link posted.
     pub link_seen_after: HashMap<String, Duration>,
-    /// Completions our API refused (it should never).
+    /// Completions our API refused (it should never), as failure lines.
     pub refused: Vec<String>,
+    /// Their opportunities: nothing more will happen to them.
+    refused_opps: HashSet<String>,
     /// From the move to the last result posted (or the deadline).
     pub elapsed: Duration,
     pub timed_out: bool,
@@ -99,18 +101,11 @@ pub async fn run(
                 seen.link_seen_after.entry(opp.clone()).or_insert(now);
             }
         }
-        complete_ready(
-            env,
-            org,
-            lever,
-            &seen.interviews,
-            &mut sent,
-            &mut seen.refused,
-        )
-        .await;
+        complete_ready(env, org, lever, &mut seen, &mut sent).await;
         progress.update(counts(lever, &seen.interviews));
-        if all_settled(lever, &seen.interviews) || now >= deadline {
-            seen.timed_out = now >= deadline && !all_settled(lever, &seen.interviews);
+        let settled = all_settled(lever, &seen);
+        if settled || now >= deadline {
+            seen.timed_out = !settled;
             seen.elapsed = now;
             break;
         }
@@ -140,8 +135,8 @@ pub async fn list_interviews(
         {
             let opp = text(item, "opportunity_id")?;
             // Lists are newest first: keep the first one of each candidate.
-            if !out.contains_key(&opp) {
-                out.insert(opp, Interview::from_json(item)?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(opp) {
+                slot.insert(Interview::from_json(item)?);
             }
         }
         cursor = page["next_cursor"].as_str().map(str::to_owned);
@@ -156,22 +151,23 @@ async fn complete_ready(
     env: &DemoEnv,
     org: &Org,
     lever: &Lever,
-    interviews: &HashMap<String, Interview>,
+    seen: &mut Watched,
     sent: &mut HashSet<String>,
-    refused: &mut Vec<String>,
 ) {
     let ready = lever
         .candidates
         .iter()
         .filter(|c| c.complete)
         .filter_map(|c| {
-            let iv = interviews.get(&c.opportunity_id)?;
-            (iv.status == "link_posted" && !sent.contains(&iv.id)).then_some((c, iv))
+            let iv = seen.interviews.get(&c.opportunity_id)?;
+            (iv.status == "link_posted" && !sent.contains(&iv.id)).then(|| (c, iv.clone()))
         });
     for (candidate, iv) in ready.collect::<Vec<_>>() {
         sent.insert(iv.id.clone());
-        if let Err(e) = complete(env, org, candidate, iv).await {
-            refused.push(format!("{}: {e:#}", candidate.name));
+        if let Err(e) = complete(env, org, candidate, &iv).await {
+            let why = format!("{}: completion refused: {e:#}", candidate.name);
+            seen.refused.push(why);
+            seen.refused_opps.insert(candidate.opportunity_id.clone());
         }
     }
 }
@@ -208,10 +204,12 @@ fn counts(lever: &Lever, interviews: &HashMap<String, Interview>) -> Counts {
     }
 }
 
-fn all_settled(lever: &Lever, interviews: &HashMap<String, Interview>) -> bool {
+fn all_settled(lever: &Lever, seen: &Watched) -> bool {
     lever.candidates.iter().all(|c| {
-        interviews
-            .get(&c.opportunity_id)
-            .is_some_and(|iv| iv.settled(c.complete))
+        seen.refused_opps.contains(&c.opportunity_id)
+            || seen
+                .interviews
+                .get(&c.opportunity_id)
+                .is_some_and(|iv| iv.settled(c.complete))
     })
 }

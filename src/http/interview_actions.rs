@@ -137,6 +137,7 @@ pub async fn complete(
                 ))
                 .execute(c)?;
             add_job(c, conn_id, id, "complete")?;
+            crate::wake::notify(c, conn_id)?;
             Ok(Some(conn_id))
         })
         .await?;
@@ -178,6 +179,7 @@ pub async fn cancel(
                 ))
                 .execute(c)?;
             add_job(c, conn_id, id, "cancel")?;
+            crate::wake::notify(c, conn_id)?;
             Ok(conn_id)
         })
         .await?;
@@ -224,6 +226,7 @@ pub async fn replay(
                     lever_events::updated_at.eq(Utc::now()),
                 ))
                 .execute(c)?;
+            crate::wake::notify(c, conn_id)?;
             Ok(conn_id)
         })
         .await?;

@@ -175,7 +175,12 @@ async fn store(
                 status: decision.status.as_str(),
                 reason: decision.reason,
             };
-            Ok(lever_event::insert_new(conn, &ev)?)
+            let inserted = lever_event::insert_new(conn, &ev)?;
+            if inserted && decision.status == EventStatus::Pending {
+                // Wakes the instance that owns the account, at commit.
+                crate::wake::notify(conn, connection_id)?;
+            }
+            Ok(inserted)
         })
         .await
 }

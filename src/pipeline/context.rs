@@ -8,6 +8,7 @@ use crate::connections::ConnectionHandle;
 use crate::db::Pool;
 use crate::db::models::connection::Connection;
 use crate::domain::ids::ConnectionId;
+use crate::lease::LeaseCell;
 use crate::lever::LeverClient;
 
 use super::outcome::StepError;
@@ -16,6 +17,8 @@ use super::outcome::StepError;
 #[derive(Clone)]
 pub struct AccountCtx {
     pub id: ConnectionId,
+    /// The lease this account is worked under: fences writes.
+    pub lease: Arc<LeaseCell>,
     pub db: Pool,
     pub handle: Arc<ConnectionHandle>,
     pub live_base: String,
@@ -37,6 +40,34 @@ impl AccountCtx {
             client: self.handle.client(conn.perform_as.clone()),
             conn,
         })
+    }
+
+    /// Runs a worker's database write in a transaction that first checks the
+    /// lease is still ours at our epoch (fencing): after a takeover, a paused
+    /// or partitioned instance's late writes are refused.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StepError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+    {
+        let (id, owner, epoch) = (self.id.0, self.lease.owner().to_owned(), self.lease.epoch());
+        self.db
+            .transaction(move |c| {
+                if !crate::lease::store::still_held(c, id, &owner, epoch)? {
+                    return Err(StepError::Fenced);
+                }
+                Ok(f(c)?)
+            })
+            .await
+    }
+
+    /// A Lever write may start only while the lease is safely ours.
+    pub fn may_write(&self) -> Result<(), StepError> {
+        if self.lease.writable() {
+            Ok(())
+        } else {
+            Err(StepError::Fenced)
+        }
     }
 
     pub fn live_url(&self, token: &str) -> String {

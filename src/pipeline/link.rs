@@ -108,9 +108,8 @@ async fn open(
     let (event_id, conn_id, opp_id) = (ev.id, ev.connection_id, opp.id.clone());
     let rule = r.rule.as_str();
     let id = ctx
-        .db
-        .run(move |c| {
-            Ok(store::open_interview(
+        .write(move |c| {
+            store::open_interview(
                 c,
                 &NewInterview {
                     org_id: org,
@@ -125,7 +124,7 @@ async fn open(
                     live_token: &live,
                     results_token: &results,
                 },
-            )?)
+            )
         })
         .await?;
     Ok(Some(id))
@@ -160,11 +159,10 @@ async fn post_link(
     opp: &Opportunity,
 ) -> Result<Outcome, StepError> {
     let link = ctx.live_url(&iv.live_token);
-    ensure(&work.client, opp, Has::Link, true, &link).await?;
+    ensure(ctx, &work.client, opp, Has::Link, true, &link).await?;
     let id = iv.id;
     if iv.link_added_at.is_none() {
-        ctx.db
-            .run(move |c| Ok(store::record(c, id, Step::LinkAdded)?))
+        ctx.write(move |c| store::record(c, id, Step::LinkAdded))
             .await?;
     }
     // The tag name actually posted is kept, even if the setting changes later.
@@ -172,10 +170,9 @@ async fn post_link(
         .link_tag
         .clone()
         .unwrap_or_else(|| work.conn.tag_link_created.clone());
-    ensure(&work.client, opp, Has::Tag, true, &tag).await?;
+    ensure(ctx, &work.client, opp, Has::Tag, true, &tag).await?;
     if iv.link_posted_at.is_none() {
-        ctx.db
-            .run(move |c| Ok(store::record(c, id, Step::LinkTagged(&tag))?))
+        ctx.write(move |c| store::record(c, id, Step::LinkTagged(&tag)))
             .await?;
         tracing::info!(interview_id = %id, opportunity_id = %iv.opportunity_id, "interview link posted");
     }

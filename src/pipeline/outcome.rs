@@ -18,6 +18,8 @@ pub enum Outcome {
     },
     /// Waits for another step (a completion before its link was posted).
     NotYet,
+    /// This instance lost the account's lease: another one carries on.
+    Fenced,
 }
 
 /// An error inside a worker step.
@@ -26,6 +28,14 @@ pub enum StepError {
     Lever(LeverError),
     Job(String),
     Db(DbError),
+    /// The lease moved on: stop without writing anything more.
+    Fenced,
+}
+
+impl From<diesel::result::Error> for StepError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(e))
+    }
 }
 
 impl From<LeverError> for StepError {
@@ -61,6 +71,7 @@ impl From<StepError> for Outcome {
             },
             StepError::Lever(e) => Outcome::JobFailed(e.to_string()),
             StepError::Job(msg) => Outcome::JobFailed(msg),
+            StepError::Fenced => Outcome::Fenced,
             // Our own database hiccup: nothing wrong with the job or Lever.
             StepError::Db(e) => Outcome::AccountPaused {
                 error: format!("database: {e}"),

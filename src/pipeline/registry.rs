@@ -1,44 +1,68 @@
-//! The `Registry`, one per process: starts an account supervisor for every
-//! workable connection (at boot, on a wake-up, and on its periodic check),
-//! restarts one whose address died, stops those whose connection was
-//! disconnected, and routes wake-ups. Its periodic check also wakes any
-//! connection with due work, so a lost wake-up only delays work.
+//! The `Registry`, one per process. Every `renew_every` it heartbeats this
+//! instance, renews the leases it holds, gives up leases above its fair share
+//! (so accounts spread across live instances), takes free or expired ones
+//! (a dead instance's accounts), and runs exactly one account supervisor per
+//! lease held: started on taking, retired on losing. It routes wake-ups to
+//! its supervisors and wakes any with due work, so a lost wake-up (or a
+//! NOTIFY from another instance that never came) only delays work.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use uuid::Uuid;
 
 use super::context::AccountCtx;
 use super::messages::Wake;
 use super::store;
 use super::supervisor::{AccountSupervisor, Retire};
-use crate::config::PipelineSettings;
+use crate::config::{InstanceSettings, PipelineSettings};
 use crate::connections::Handles;
 use crate::db::Pool;
-use crate::db::models::connection::Connection;
 use crate::domain::ids::ConnectionId;
+use crate::lease::{self, LeaseCell};
 use crate::wake::WakeReceiver;
-use std::sync::Arc;
+
+/// How long a lease given up (above the fair share) stays ours, so requests
+/// in flight land before another instance takes over.
+const RELEASE_GRACE: Duration = Duration::from_secs(2);
+/// The least time between lease cycles started by wake-ups.
+const MIN_CHECK_GAP: Duration = Duration::from_millis(250);
+
+struct Running {
+    lease: Arc<LeaseCell>,
+    addr: Addr<AccountSupervisor>,
+}
 
 pub struct Registry {
     db: Pool,
     handles: Arc<Handles>,
     settings: PipelineSettings,
+    instance: InstanceSettings,
     live_base: String,
     results_base: String,
-    instance: String,
-    supervisors: HashMap<ConnectionId, Addr<AccountSupervisor>>,
+    running: HashMap<ConnectionId, Running>,
     checking: bool,
-    /// A wake-up arrived during a check: check once more after it.
+    /// A wake-up for an account not running here arrived during a check.
     recheck: bool,
+    last_check: Instant,
 }
 
-/// The periodic check's findings.
+/// One lease cycle's findings.
+struct Cycle {
+    held: Vec<lease::store::Held>,
+    released: Vec<Uuid>,
+    due: Vec<Uuid>,
+}
+
 #[derive(Message)]
 #[rtype(result = "()")]
 struct Checked {
-    /// `None` when the database could not be read: keep what runs.
-    found: Option<(Vec<uuid::Uuid>, Vec<uuid::Uuid>)>,
+    /// `None` when the database could not be read: keep what runs until the
+    /// leases' own clock says otherwise.
+    found: Option<Cycle>,
+    sent: Instant,
 }
 
 impl Registry {
@@ -46,20 +70,21 @@ impl Registry {
         db: Pool,
         handles: Arc<Handles>,
         settings: PipelineSettings,
+        instance: InstanceSettings,
         live_base: String,
         results_base: String,
     ) -> Self {
-        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
         Self {
             db,
             handles,
             settings,
+            instance,
             live_base,
             results_base,
-            instance: format!("{}-{}", host.trim(), std::process::id()),
-            supervisors: HashMap::new(),
+            running: HashMap::new(),
             checking: false,
             recheck: false,
+            last_check: Instant::now(),
         }
     }
 
@@ -75,56 +100,115 @@ impl Registry {
         addr
     }
 
-    /// The live supervisor of `id`, started if needed.
-    fn supervisor(&mut self, id: ConnectionId) -> Option<Addr<AccountSupervisor>> {
-        if let Some(a) = self.supervisors.get(&id).filter(|a| a.connected()) {
-            return Some(a.clone());
-        }
+    fn start_supervisor(&mut self, id: ConnectionId, lease: Arc<LeaseCell>) {
         let handle = match self.handles.get(id) {
             Ok(h) => h,
             Err(e) => {
                 tracing::error!(connection_id = %id, error = %e, "cannot build the connection's handle");
-                return None;
+                return;
             }
         };
         let ctx = AccountCtx {
             id,
+            lease: lease.clone(),
             db: self.db.clone(),
             handle,
             live_base: self.live_base.clone(),
             results_base: self.results_base.clone(),
         };
-        let sup = AccountSupervisor::new(ctx, self.settings.clone(), self.instance.clone());
+        let sup = AccountSupervisor::new(ctx, self.settings.clone(), self.instance.id.clone());
         let addr = actix::Supervisor::start(move |_| sup);
-        if self.supervisors.insert(id, addr.clone()).is_some() {
-            tracing::warn!(connection_id = %id, "account supervisor was dead; started again");
+        self.running.insert(id, Running { lease, addr });
+    }
+
+    fn stop_supervisor(&mut self, id: &ConnectionId) {
+        if let Some(r) = self.running.remove(id) {
+            r.lease.release();
+            r.addr.do_send(Retire);
         }
-        Some(addr)
     }
 
     fn check(&mut self, ctx: &mut Context<Self>) {
         if self.checking {
+            self.recheck = true;
             return;
         }
         self.checking = true;
         self.recheck = false;
+        self.last_check = Instant::now();
         let db = self.db.clone();
-        let me = ctx.address();
+        let me = self.instance.id.clone();
+        let lease = self.instance.lease;
+        let addr = ctx.address();
+        let sent = Instant::now();
         actix::spawn(async move {
-            let found = db
-                .run(|c| {
-                    Ok((
-                        Connection::workable_ids(c)?,
-                        store::connections_with_due_work(c)?,
-                    ))
-                })
-                .await;
+            let found = db.run(move |c| Ok(cycle(c, &me, lease)?)).await;
             if let Err(e) = &found {
-                tracing::warn!(error = %e, "registry check failed");
+                tracing::warn!(error = %e, "lease cycle failed");
             }
-            me.do_send(Checked { found: found.ok() });
+            addr.do_send(Checked {
+                found: found.ok(),
+                sent,
+            });
         });
     }
+
+    fn apply(&mut self, cycle: Cycle, sent: Instant) {
+        for id in &cycle.released {
+            self.stop_supervisor(&ConnectionId(*id));
+        }
+        let held: HashMap<ConnectionId, i64> = cycle
+            .held
+            .iter()
+            .map(|h| (ConnectionId(h.connection_id), h.epoch))
+            .collect();
+        let lost: Vec<ConnectionId> = self
+            .running
+            .iter()
+            .filter(|(id, r)| held.get(id) != Some(&r.lease.epoch()) || !r.addr.connected())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &lost {
+            self.stop_supervisor(id);
+        }
+        for (id, epoch) in held {
+            match self.running.get(&id) {
+                Some(r) => r.lease.renewed(epoch, sent, self.instance.lease),
+                None => {
+                    let cell =
+                        LeaseCell::new(self.instance.id.clone(), epoch, sent + self.instance.lease);
+                    self.start_supervisor(id, Arc::new(cell));
+                }
+            }
+        }
+        for id in cycle.due.into_iter().map(ConnectionId) {
+            if let Some(r) = self.running.get(&id) {
+                r.addr.do_send(Wake(id));
+            }
+        }
+    }
+}
+
+/// Heartbeat, renew, shed above the fair share, take what is free.
+fn cycle(c: &mut diesel::PgConnection, me: &str, lease: Duration) -> diesel::QueryResult<Cycle> {
+    let alive = lease::store::heartbeat(c, me, lease)?.max(1);
+    let total = lease::store::ensure_rows(c)?;
+    let mut held = lease::store::renew(c, me, lease)?;
+    let fair = usize::try_from((total + alive - 1) / alive).unwrap_or(usize::MAX);
+    let mut released = Vec::new();
+    if held.len() > fair {
+        let extra = held.split_off(fair);
+        released = extra.iter().map(|h| h.connection_id).collect();
+        lease::store::release(c, me, &released, RELEASE_GRACE)?;
+    }
+    let want = i64::try_from(fair.saturating_sub(held.len())).unwrap_or(0);
+    held.extend(lease::store::acquire(c, me, want, lease)?);
+    let due = store::connections_with_due_work(c)?;
+    Ok(Cycle {
+        held,
+        released,
+        due,
+    })
 }
 
 impl Actor for Registry {
@@ -132,7 +216,7 @@ impl Actor for Registry {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.check(ctx);
-        let every = self.settings.poll_interval;
+        let every = self.instance.renew_every.min(self.settings.poll_interval);
         ctx.run_interval(every, |act, ctx| act.check(ctx));
     }
 }
@@ -141,14 +225,14 @@ impl Handler<Wake> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: Wake, ctx: &mut Context<Self>) {
-        match self.supervisors.get(&msg.0).filter(|a| a.connected()) {
-            Some(s) => s.do_send(msg),
-            // Not running here (new, reconnected or not workable): the check
-            // starts it if its connection is workable and wakes it if work is due.
-            None => {
-                self.recheck = true;
-                self.check(ctx);
-            }
+        match self.running.get(&msg.0).filter(|r| r.addr.connected()) {
+            Some(r) => r.addr.do_send(msg),
+            // Not ours (yet): a cycle takes it if it is free and ours to take
+            // (a new connection), and wakes it if work is due. Wake-ups for
+            // accounts another instance owns reach it by NOTIFY; do not let
+            // them drive a cycle per delivery here.
+            None if self.last_check.elapsed() > MIN_CHECK_GAP => self.check(ctx),
+            None => {}
         }
     }
 }
@@ -158,31 +242,11 @@ impl Handler<Checked> for Registry {
 
     fn handle(&mut self, msg: Checked, ctx: &mut Context<Self>) {
         self.checking = false;
+        if let Some(cycle) = msg.found {
+            self.apply(cycle, msg.sent);
+        }
         if self.recheck {
             self.check(ctx);
-        }
-        let Some((workable, due)) = msg.found else {
-            return;
-        };
-        let workable: std::collections::HashSet<ConnectionId> =
-            workable.into_iter().map(ConnectionId).collect();
-        // Disconnected or re-authorising accounts: stop their supervisors.
-        self.supervisors.retain(|id, addr| {
-            let keep = workable.contains(id);
-            if !keep {
-                addr.do_send(Retire);
-            }
-            keep
-        });
-        for id in &workable {
-            self.supervisor(*id);
-        }
-        for id in due.into_iter().map(ConnectionId) {
-            if workable.contains(&id)
-                && let Some(s) = self.supervisor(id)
-            {
-                s.do_send(Wake(id));
-            }
         }
     }
 }

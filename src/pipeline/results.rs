@@ -52,7 +52,7 @@ pub async fn ensure_completed(
     let c = &work.client;
     let id = iv.id;
     let results = ctx.results_url(&iv.results_token);
-    ensure(c, opp, Has::Link, true, &results).await?;
+    ensure(ctx, c, opp, Has::Link, true, &results).await?;
     record_once(
         ctx,
         id,
@@ -60,7 +60,7 @@ pub async fn ensure_completed(
         Step::ResultsLinkAdded,
     )
     .await?;
-    ensure(c, opp, Has::Link, false, &ctx.live_url(&iv.live_token)).await?;
+    ensure(ctx, c, opp, Has::Link, false, &ctx.live_url(&iv.live_token)).await?;
     record_once(
         ctx,
         id,
@@ -72,15 +72,14 @@ pub async fn ensure_completed(
         .completed_tag
         .clone()
         .unwrap_or_else(|| work.conn.tag_completed.clone());
-    ensure(c, opp, Has::Tag, true, &done_tag).await?;
+    ensure(ctx, c, opp, Has::Tag, true, &done_tag).await?;
     if iv.completed_tag_added_at.is_none() {
         let t = done_tag.clone();
-        ctx.db
-            .run(move |d| Ok(store::record(d, id, Step::CompletedTagAdded(&t))?))
+        ctx.write(move |d| store::record(d, id, Step::CompletedTagAdded(&t)))
             .await?;
     }
     if let Some(tag) = &iv.link_tag {
-        ensure(c, opp, Has::Tag, false, tag).await?;
+        ensure(ctx, c, opp, Has::Tag, false, tag).await?;
     }
     record_once(
         ctx,
@@ -90,13 +89,11 @@ pub async fn ensure_completed(
     )
     .await?;
     if iv.note_id.is_none() {
-        let note_id = post_note(c, iv, &results).await?;
-        ctx.db
-            .run(move |d| Ok(store::record(d, id, Step::NotePosted(&note_id))?))
+        let note_id = post_note(ctx, c, iv, &results).await?;
+        ctx.write(move |d| store::record(d, id, Step::NotePosted(&note_id)))
             .await?;
     }
-    ctx.db
-        .run(move |d| Ok(store::record(d, id, Step::ResultsPosted)?))
+    ctx.write(move |d| store::record(d, id, Step::ResultsPosted))
         .await?;
     if let Some(at) = iv.completed_at.filter(|_| iv.status == "completed") {
         super::metrics::results_posted(at);
@@ -112,7 +109,7 @@ async fn record_once(
     step: Step<'static>,
 ) -> Result<(), StepError> {
     if needed {
-        ctx.db.run(move |d| Ok(store::record(d, id, step)?)).await?;
+        ctx.write(move |d| store::record(d, id, step)).await?;
     }
     Ok(())
 }
@@ -150,6 +147,7 @@ async fn find_note(c: &LeverClient, opp: &str, results: &str) -> Result<Option<S
 /// read per completion and covers every way an earlier attempt could have
 /// posted it without recording it (a cut answer, a deferred retry, a crash).
 async fn post_note(
+    ctx: &AccountCtx,
     c: &LeverClient,
     iv: &InterviewWork,
     results: &str,
@@ -157,6 +155,7 @@ async fn post_note(
     if let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
         return Ok(id);
     }
+    ctx.may_write()?;
     let note = NoteCreate {
         value: note_text(iv, results),
         secret: None,
@@ -169,7 +168,10 @@ async fn post_note(
         Err(e) if e.is_outcome_unknown() => {
             match find_note(c, &iv.opportunity_id, results).await? {
                 Some(id) => Ok(id),
-                None => Ok(c.create_note(&iv.opportunity_id, &note).await?),
+                None => {
+                    ctx.may_write()?;
+                    Ok(c.create_note(&iv.opportunity_id, &note).await?)
+                }
             }
         }
         Err(e) => Err(e.into()),
@@ -179,6 +181,7 @@ async fn post_note(
 async fn cancel(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Outcome, StepError> {
     let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
     ensure(
+        ctx,
         &work.client,
         &opp,
         Has::Link,
@@ -187,7 +190,7 @@ async fn cancel(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Out
     )
     .await?;
     if let Some(tag) = &iv.link_tag {
-        ensure(&work.client, &opp, Has::Tag, false, tag).await?;
+        ensure(ctx, &work.client, &opp, Has::Tag, false, tag).await?;
     }
     Ok(Outcome::Done)
 }

@@ -397,5 +397,6 @@ pub fn resume_account(conn: &mut PgConnection, connection_id: Uuid) -> QueryResu
     )
     .set(jobs::next_attempt_at.eq(now))
     .execute(conn)?;
+    crate::wake::notify(conn, connection_id)?;
     Ok(e + j)
 }

@@ -157,8 +157,13 @@ impl AccountSupervisor {
         }));
     }
 
-    /// Stores how a unit ended; returns what the supervisor should do next.
+    /// Stores how a unit ended (under the lease's fencing check).
     fn settle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
+        if matches!(msg.outcome, Outcome::Fenced) {
+            // Another instance holds the account now; it carries on.
+            self.in_flight.remove(&msg.id);
+            return;
+        }
         let now = Utc::now();
         let attempt = msg.attempts + 1;
         let settle = match &msg.outcome {
@@ -190,6 +195,7 @@ impl AccountSupervisor {
                 error: Some(error.clone()),
                 at: now + chrono::Duration::from_std(self.pause).unwrap_or_default(),
             },
+            Outcome::Fenced => return,
         };
         let throttled_until = now + chrono::Duration::from_std(self.pause).unwrap_or_default();
         self.account_state(&msg.outcome, ctx);
@@ -207,25 +213,26 @@ impl AccountSupervisor {
                 Settle::Defer { .. } => "deferred",
             },
         );
-        let db = self.ctx.db.clone();
+        let account = self.ctx.clone();
         let id = self.ctx.id.0;
         let outcome = msg.outcome.clone();
         let fut = async move {
-            db.run(move |c| {
-                match msg.unit {
-                    Unit::Event => store::settle_event(c, msg.id, &settle)?,
-                    Unit::Job => store::settle_job(c, msg.id, &settle)?,
-                };
-                if matches!(settle, Settle::Dead { .. }) && msg.unit == Unit::Event {
-                    store::fail_event_interview(c, msg.id)?;
-                }
-                record_health(c, id, &outcome, throttled_until)
-            })
-            .await
+            account
+                .write(move |c| {
+                    match msg.unit {
+                        Unit::Event => store::settle_event(c, msg.id, &settle)?,
+                        Unit::Job => store::settle_job(c, msg.id, &settle)?,
+                    };
+                    if matches!(settle, Settle::Dead { .. }) && msg.unit == Unit::Event {
+                        store::fail_event_interview(c, msg.id)?;
+                    }
+                    record_health(c, id, &outcome, throttled_until)
+                })
+                .await
         };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             if let Err(e) = res {
-                tracing::warn!(connection_id = %act.ctx.id, error = %e, "settling a job failed");
+                tracing::warn!(connection_id = %act.ctx.id, error = ?e, "settling a job failed");
             }
             act.in_flight.remove(&msg.id);
             act.poll(ctx);
@@ -250,7 +257,7 @@ impl AccountSupervisor {
                 }
             }
             Outcome::Done | Outcome::Ignored(_) => self.pause = Duration::from_secs(1),
-            Outcome::JobFailed(_) | Outcome::NotYet => {}
+            Outcome::JobFailed(_) | Outcome::NotYet | Outcome::Fenced => {}
         }
     }
 
@@ -281,7 +288,7 @@ fn record_health(
     id: Uuid,
     outcome: &Outcome,
     throttled_until: chrono::DateTime<Utc>,
-) -> Result<(), crate::db::DbError> {
+) -> diesel::QueryResult<()> {
     match outcome {
         Outcome::Done => {
             health::success(c, id)?;

@@ -3,6 +3,8 @@
 //! connection after sending) is checked by reading the opportunity before it
 //! is sent again (SPEC §4).
 
+use super::context::AccountCtx;
+use super::outcome::StepError;
 use crate::lever::wire::Opportunity;
 use crate::lever::{LeverClient, LeverError};
 
@@ -38,17 +40,19 @@ async fn send(
 
 /// Makes `value` present (`add`) or absent on the opportunity, given the
 /// state `seen` from a read taken in this attempt. Returns true if a write
-/// was sent.
+/// was sent. No write starts unless the account's lease is safely ours.
 pub async fn ensure(
+    ctx: &AccountCtx,
     client: &LeverClient,
     seen: &Opportunity,
     what: Has,
     add: bool,
     value: &str,
-) -> Result<bool, LeverError> {
+) -> Result<bool, StepError> {
     if shows(seen, what, value) == add {
         return Ok(false);
     }
+    ctx.may_write()?;
     match send(client, &seen.id, what, add, value).await {
         Ok(()) => Ok(true),
         Err(e) if e.is_outcome_unknown() => {
@@ -56,10 +60,10 @@ pub async fn ensure(
             if shows(&now, what, value) == add {
                 return Ok(true);
             }
-            send(client, &seen.id, what, add, value)
-                .await
-                .map(|()| true)
+            ctx.may_write()?;
+            send(client, &seen.id, what, add, value).await?;
+            Ok(true)
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }

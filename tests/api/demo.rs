@@ -2,7 +2,7 @@
 //! database with fewer candidates: the printed table matches the simulator's
 //! own state, and the commands `--keep-running` prints work as printed.
 
-use arkiter_lever::demo::{self, Database, DemoEnv, ProgressMode, Report, ScenarioOptions};
+use arkiter_lever::demo::{self, Database, DemoEnv, ProgressMode, Report, ScenarioOptions, Tour};
 use arkiter_lever::domain::secrets::EncryptionKey;
 use secrecy::SecretString;
 
@@ -115,19 +115,29 @@ async fn the_keep_running_commands_work_as_printed() {
     let run = Running::start().await;
     let report = run.scenario(2, true).await;
     assert!(report.ok(), "{}", demo::render(&report));
-    let tries = demo::tryouts(&run.env, &report);
-    let printed = demo::render_tryouts(&run.env, &report, &tries);
-    assert!(printed.contains(&report.org.admin_key) && printed.contains(&run.env.sim_url));
-    assert!(tries.len() >= 5, "{printed}");
+    let tour = Tour::new(&run.env, &report);
+    let printed = tour.render();
+    for value in [
+        &run.env.service_url,
+        &run.env.sim_url,
+        &report.org.id,
+        &report.org.admin_key,
+    ] {
+        assert!(
+            printed.contains(value.as_str()),
+            "{value} missing from\n{printed}"
+        );
+    }
+    assert!(tour.tryouts.len() >= 5, "{printed}");
     let have_curl = curl_available();
-    for t in &tries {
+    for t in &tour.tryouts {
         let command = t.curl();
         assert!(printed.contains(&command), "{printed}");
         // The very text printed, through a shell, as a user would paste it.
         let status = if have_curl {
-            run_in_shell(&command).await
+            run_in_shell(&tour.exports(), &command).await
         } else {
-            t.send(&run.env.http).await.unwrap().status
+            tour.send(t, &run.env.http).await.unwrap().status
         };
         assert_eq!(status, 200, "{command}");
     }
@@ -152,12 +162,15 @@ fn curl_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Runs a printed command with curl's status code appended, without
-/// blocking the test's runtime (the service answers on the same thread).
-async fn run_in_shell(command: &str) -> u16 {
+/// Runs the printed `export` lines and a printed command with curl's status
+/// code appended, without blocking the test's runtime (the service answers
+/// on the same thread).
+async fn run_in_shell(exports: &str, command: &str) -> u16 {
     let out = tokio::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("{command} -o /dev/null -w '%{{http_code}}'"))
+        .arg(format!(
+            "{exports}{command} -o /dev/null -w '%{{http_code}}'"
+        ))
         .output()
         .await
         .unwrap();

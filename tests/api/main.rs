@@ -23,5 +23,6 @@ mod orgs_and_keys;
 mod pipeline;
 mod pipeline_outages;
 mod roles;
+mod scale_out;
 mod settings;
 mod webhooks;

@@ -18,8 +18,8 @@ async fn a_revoked_grant_pauses_work_until_reconnect() {
     let s = scenario(&app, &sim).await;
     let opps = s.candidates(&sim, 3);
     s.move_to(&sim, &opps[..1], &s.stage);
-    wait_for_tag(&sim, &s.account, &opps[..1], LINK_TAG, 2).await;
-    let first = poll_until(2, "first link_posted", || async {
+    wait_for_tag(&sim, &s.account, &opps[..1], LINK_TAG, 5).await;
+    let first = poll_until(5, "first link_posted", || async {
         let r = app
             .get(
                 &format!("/api/v1/orgs/{}/interviews?status=link_posted", s.org),
@@ -61,7 +61,7 @@ async fn a_revoked_grant_pauses_work_until_reconnect() {
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
     s.move_to(&sim, &opps[2..3], &s.stage);
-    poll_until(5, "three stage events stored", || async {
+    poll_until(20, "three stage events stored", || async {
         let r = app
             .get(&format!("/api/v1/orgs/{}/events", s.org), Some(&s.key))
             .await;
@@ -84,8 +84,8 @@ async fn a_revoked_grant_pauses_work_until_reconnect() {
     sim.login(&s.account).unwrap();
     let again = app.connect_lever(&s.org, &s.key).await;
     assert_eq!(again.body["connection_status"], "active", "{}", again.body);
-    wait_for_tag(&sim, &s.account, &opps[1..], LINK_TAG, 10).await;
-    wait_for_tag(&sim, &s.account, &opps[..1], DONE_TAG, 10).await;
+    wait_for_tag(&sim, &s.account, &opps[1..], LINK_TAG, 30).await;
+    wait_for_tag(&sim, &s.account, &opps[..1], DONE_TAG, 30).await;
     for o in &opps {
         assert_eq!(
             s.live_link_count(&sim, o),

@@ -77,3 +77,53 @@ impl TcpProxy {
         self.open.store(true, Ordering::SeqCst);
     }
 }
+
+/// A TCP load balancer: each new connection goes to a random backend,
+/// skipping backends that refuse (a killed instance).
+pub struct LoadBalancer {
+    port: u16,
+}
+
+impl LoadBalancer {
+    pub fn start(backends: Vec<u16>) -> Self {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind lb");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let port = std_listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("lb runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).expect("listener");
+                let mut n: usize = 0;
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    n = n
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let start = (n >> 33) % backends.len();
+                    let order: Vec<u16> = (0..backends.len())
+                        .map(|i| backends[(start + i) % backends.len()])
+                        .collect();
+                    tokio::spawn(async move {
+                        for p in order {
+                            if let Ok(mut server) = TcpStream::connect(("127.0.0.1", p)).await {
+                                let _ =
+                                    tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                                return;
+                            }
+                        }
+                    });
+                }
+            });
+        });
+        Self { port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}

@@ -1,0 +1,164 @@
+//! The lease rows: instance heartbeats, renewing, releasing and taking leases
+//! (fairly spread: no instance holds more than its share while others are
+//! alive), and the fencing check every worker write runs first.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
+use uuid::Uuid;
+
+/// A lease this instance holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Held {
+    #[diesel(sql_type = SqlUuid)]
+    pub connection_id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    pub epoch: i64,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn secs(d: std::time::Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Records this instance as alive; returns how many instances are alive.
+pub fn heartbeat(
+    conn: &mut PgConnection,
+    me: &str,
+    lease: std::time::Duration,
+) -> QueryResult<i64> {
+    diesel::sql_query(
+        "INSERT INTO instances (id, heartbeat_at) VALUES ($1, now()) \
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
+    )
+    .bind::<Text, _>(me)
+    .execute(conn)?;
+    let c: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM instances WHERE heartbeat_at > now() - make_interval(secs => $1)",
+    )
+    .bind::<diesel::sql_types::Double, _>(secs(lease))
+    .get_result(conn)?;
+    Ok(c.n)
+}
+
+/// Lease rows for connections that should be worked on, and how many there are.
+pub fn ensure_rows(conn: &mut PgConnection) -> QueryResult<i64> {
+    diesel::sql_query(
+        "INSERT INTO connection_leases (connection_id) \
+         SELECT id FROM connections WHERE status IN ('active', 'needs_setup') \
+         ON CONFLICT (connection_id) DO NOTHING",
+    )
+    .execute(conn)?;
+    let c: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM connections WHERE status IN ('active', 'needs_setup')",
+    )
+    .get_result(conn)?;
+    Ok(c.n)
+}
+
+/// Extends every lease this instance still owns; returns them.
+pub fn renew(
+    conn: &mut PgConnection,
+    me: &str,
+    lease: std::time::Duration,
+) -> QueryResult<Vec<Held>> {
+    diesel::sql_query(
+        "UPDATE connection_leases l SET expires_at = now() + make_interval(secs => $2) \
+         FROM connections c WHERE c.id = l.connection_id AND l.owner = $1 \
+         AND c.status IN ('active', 'needs_setup') \
+         RETURNING l.connection_id, l.epoch",
+    )
+    .bind::<Text, _>(me)
+    .bind::<diesel::sql_types::Double, _>(secs(lease))
+    .load(conn)
+}
+
+/// Gives leases up: no longer ours (our late writes are refused at once), and
+/// free for another instance once `grace` has passed, so that requests this
+/// one has in flight land first.
+pub fn release(
+    conn: &mut PgConnection,
+    me: &str,
+    ids: &[Uuid],
+    grace: std::time::Duration,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE connection_leases SET owner = NULL, \
+         expires_at = LEAST(expires_at, now() + make_interval(secs => $3)) \
+         WHERE owner = $1 AND connection_id = ANY($2)",
+    )
+    .bind::<Text, _>(me)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+    .bind::<diesel::sql_types::Double, _>(secs(grace))
+    .execute(conn)
+}
+
+/// Gives every lease up at once (graceful shutdown, after the work drained).
+pub fn release_all(conn: &mut PgConnection, me: &str) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE connection_leases SET owner = NULL, expires_at = now() WHERE owner = $1",
+    )
+    .bind::<Text, _>(me)
+    .execute(conn)?;
+    diesel::sql_query("DELETE FROM instances WHERE id = $1")
+        .bind::<Text, _>(me)
+        .execute(conn)
+}
+
+/// Takes up to `n` free or expired leases, bumping their epoch (fencing
+/// whoever held them before).
+pub fn acquire(
+    conn: &mut PgConnection,
+    me: &str,
+    n: i64,
+    lease: std::time::Duration,
+) -> QueryResult<Vec<Held>> {
+    if n <= 0 {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "UPDATE connection_leases l SET owner = $1, epoch = l.epoch + 1, \
+         expires_at = now() + make_interval(secs => $3) \
+         WHERE l.connection_id IN ( \
+           SELECT f.connection_id FROM connection_leases f \
+           JOIN connections c ON c.id = f.connection_id \
+           WHERE f.expires_at < now() AND c.status IN ('active', 'needs_setup') \
+           ORDER BY f.connection_id LIMIT $2 FOR UPDATE OF f SKIP LOCKED) \
+         RETURNING l.connection_id, l.epoch",
+    )
+    .bind::<Text, _>(me)
+    .bind::<BigInt, _>(n)
+    .bind::<diesel::sql_types::Double, _>(secs(lease))
+    .load(conn)
+}
+
+#[derive(QueryableByName)]
+struct Valid {
+    #[diesel(sql_type = Bool)]
+    ok: bool,
+}
+
+/// The fencing check: true if `owner` still holds the lease at `epoch`. The
+/// row is share-locked until the caller's transaction ends, so a takeover
+/// waits for a write that passed the check.
+pub fn still_held(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    owner: &str,
+    epoch: i64,
+) -> QueryResult<bool> {
+    let v: Option<Valid> = diesel::sql_query(
+        "SELECT true AS ok FROM connection_leases \
+         WHERE connection_id = $1 AND owner = $2 AND epoch = $3 FOR SHARE",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<Text, _>(owner)
+    .bind::<BigInt, _>(epoch)
+    .get_result(conn)
+    .optional()?;
+    Ok(v.is_some_and(|v| v.ok))
+}

@@ -1,0 +1,398 @@
+//! Several instances on one Postgres: each account owned by exactly one,
+//! spread across them, taken over when one dies or stalls, and never worked
+//! twice (issue 7). The instances are child processes behind a load balancer
+//! that sends each delivery to a random one.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arkiter_lever::domain::secrets::EncryptionKey;
+use arkiter_lever::lever::sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimConfig, SimHandle};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::json;
+
+use crate::helpers::{TestApp, poll_until, test_db};
+use crate::lever_flow::wait_for_tag;
+use crate::lever_support::start_sim_with;
+use crate::proxy::LoadBalancer;
+
+const ADMIN: &str = "scale-out-admin";
+const LINK_TAG: &str = "Arkiter Live: Link Created";
+
+struct Fleet {
+    sim: SimHandle,
+    db_name: String,
+    db_url: String,
+    key: EncryptionKey,
+    ports: Vec<u16>,
+    children: Vec<Option<Child>>,
+    lb: LoadBalancer,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Fleet {
+    async fn new(n: usize, migrated: bool) -> Self {
+        let sim = start_sim_with(SimConfig {
+            workers: 2,
+            delivery_retry_base: Duration::from_millis(500),
+            delivery_attempts: 6,
+            ..SimConfig::default()
+        })
+        .await;
+        let db = test_db();
+        let db_name = if migrated {
+            db.create_database()
+        } else {
+            db.create_empty_database()
+        };
+        let db_url = db.url(&db_name);
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let lb = LoadBalancer::start(ports.clone());
+        Self {
+            sim,
+            db_name,
+            db_url,
+            key: EncryptionKey::generate(),
+            ports,
+            children: (0..n).map(|_| None).collect(),
+            lb,
+        }
+    }
+
+    fn public(&self) -> String {
+        format!("http://127.0.0.1:{}", self.lb.port())
+    }
+
+    fn start(&mut self, i: usize) {
+        let child = Command::new(env!("CARGO_BIN_EXE_arkiter-lever"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &self.db_url)
+            .env("ARKITER_ENCRYPTION_KEY", self.key.to_base64())
+            .env("ARKITER_ADMIN_TOKEN", ADMIN)
+            .env("ARKITER_LISTEN", format!("127.0.0.1:{}", self.ports[i]))
+            .env("ARKITER_PUBLIC_URL", self.public())
+            .env("ARKITER_INSTANCE_ID", format!("inst-{i}"))
+            .env("LEVER_CLIENT_ID", DEFAULT_CLIENT_ID)
+            .env("LEVER_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+            .env("LEVER_AUTH_URL", self.sim.auth_url())
+            .env("LEVER_API_URL", self.sim.api_url())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .current_dir(std::env::temp_dir())
+            .spawn()
+            .unwrap();
+        self.children[i] = Some(child);
+    }
+
+    async fn wait_ready(&self, i: usize) {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .finish();
+        let url = format!("http://127.0.0.1:{}/readyz", self.ports[i]);
+        poll_until(60, "instance ready", || async {
+            let r = client.get(&url).send().await.ok()?;
+            (r.status().as_u16() == 200).then_some(())
+        })
+        .await;
+    }
+
+    fn signal(&self, i: usize, sig: nix::sys::signal::Signal) {
+        let pid = self.children[i].as_ref().unwrap().id();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).unwrap();
+    }
+
+    fn app(&self) -> TestApp {
+        TestApp::attached(
+            &self.public(),
+            ADMIN,
+            &self.db_name,
+            &self.db_url,
+            self.key.clone(),
+        )
+    }
+
+    /// Live owner of each connection, per the lease table.
+    fn owners(&self) -> HashMap<uuid::Uuid, String> {
+        lease_owners(&self.db_url)
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().flatten() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGCONT,
+            );
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct LeaseRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    connection_id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    owner: String,
+}
+
+fn lease_owners(url: &str) -> HashMap<uuid::Uuid, String> {
+    let Ok(mut c) = PgConnection::establish(url) else {
+        return HashMap::new();
+    };
+    let rows: Vec<LeaseRow> = diesel::sql_query(
+        "SELECT connection_id, owner FROM connection_leases WHERE owner IS NOT NULL AND expires_at > now()",
+    )
+    .load(&mut c)
+    .unwrap_or_default();
+    let mut out = HashMap::new();
+    for r in rows {
+        assert!(
+            out.insert(r.connection_id, r.owner).is_none(),
+            "two live owners"
+        );
+    }
+    out
+}
+
+/// One connected account: its sim account, org, stages, posting.
+struct Account {
+    account: String,
+    start: String,
+    stage: String,
+    posting: String,
+}
+
+async fn connect_accounts(app: &TestApp, sim: &SimHandle, n: usize) -> Vec<Account> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let account = sim.create_account(&format!("Lever {i}"));
+        let start = sim.add_stage(&account, "New applicant").unwrap().id;
+        let stage = sim.add_stage(&account, "Arkiter Live").unwrap().id;
+        let posting = sim.add_posting(&account, "Engineer").unwrap().id;
+        sim.login(&account).unwrap();
+        let (org, key) = app.new_org(&format!("Org {i}")).await;
+        app.post_json(
+            &format!("/api/v1/orgs/{org}/roles"),
+            Some(&key),
+            &json!({"name": "Eng"}),
+        )
+        .await;
+        let r = app.connect_lever(&org, &key).await;
+        assert_eq!(r.body["connection_status"], "active", "{}", r.body);
+        out.push(Account {
+            account,
+            start,
+            stage,
+            posting,
+        });
+    }
+    out
+}
+
+fn move_candidates(sim: &SimHandle, a: &Account, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..n)
+        .map(|i| {
+            sim.add_opportunity(
+                &a.account,
+                arkiter_lever::lever::sim::NewOpportunity {
+                    id: None,
+                    name: Some(format!("C{i}")),
+                    contact: None,
+                    emails: vec![],
+                    stage_id: a.start.clone(),
+                    posting_id: Some(a.posting.clone()),
+                    tags: vec![],
+                },
+            )
+            .unwrap()
+            .id
+        })
+        .collect();
+    sim.move_opportunities(&a.account, &ids, &a.stage).unwrap();
+    ids
+}
+
+fn assert_exactly_one_each(sim: &SimHandle, a: &Account, opps: &[String]) {
+    for o in opps {
+        let v = sim.opportunity(&a.account, o).unwrap();
+        assert_eq!(
+            v.links.iter().filter(|l| l.contains("/live/")).count(),
+            1,
+            "{v:?}"
+        );
+        assert_eq!(v.tags.iter().filter(|t| *t == LINK_TAG).count(), 1, "{v:?}");
+    }
+}
+
+fn assert_budget(sim: &SimHandle, a: &Account) {
+    let calls: Vec<i64> = sim
+        .calls_for(&a.account)
+        .iter()
+        .filter(|c| c.path.starts_with("/v1/"))
+        .map(|c| c.at_ms)
+        .collect();
+    assert!(
+        sim.calls_for(&a.account).iter().all(|c| c.status != 429),
+        "429 seen"
+    );
+    for (i, start) in calls.iter().enumerate() {
+        let n = calls[i..].iter().take_while(|t| **t < start + 1000).count();
+        assert!(n <= 15 + 10 + 1, "{n} calls within a second");
+    }
+}
+
+/// Samples the lease table every 100 ms until stopped; remembers the most
+/// any one instance held.
+fn sampler(url: String) -> (Arc<Mutex<bool>>, std::thread::JoinHandle<usize>) {
+    let stop = Arc::new(Mutex::new(false));
+    let s = stop.clone();
+    let h = std::thread::spawn(move || {
+        let mut most = 0;
+        while !*s.lock().unwrap() {
+            let owners = lease_owners(&url); // panics on two live owners
+            let mut per: HashMap<String, usize> = HashMap::new();
+            for o in owners.values() {
+                *per.entry(o.clone()).or_default() += 1;
+            }
+            most = most.max(per.values().copied().max().unwrap_or(0));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        most
+    });
+    (stop, h)
+}
+
+#[actix_web::test]
+async fn three_instances_share_accounts_and_survive_a_kill() {
+    let mut fleet = Fleet::new(3, true).await;
+    fleet.start(0);
+    fleet.wait_ready(0).await;
+    let app = fleet.app();
+    let accounts = connect_accounts(&app, &fleet.sim, 30).await;
+    fleet.start(1);
+    fleet.start(2);
+    fleet.wait_ready(1).await;
+    fleet.wait_ready(2).await;
+    let (stop, sampler) = sampler(fleet.db_url.clone());
+    let owners = poll_until(30, "all three instances own accounts", || async {
+        let o = fleet.owners();
+        let mut per: HashMap<String, usize> = HashMap::new();
+        for v in o.values() {
+            *per.entry(v.clone()).or_default() += 1;
+        }
+        (o.len() == 30 && per.len() == 3 && per.values().all(|n| *n <= 20)).then_some(o)
+    })
+    .await;
+    assert_eq!(owners.len(), 30);
+    // A burst across every account, deliveries to random instances.
+    let moved: Vec<Vec<String>> = accounts
+        .iter()
+        .map(|a| move_candidates(&fleet.sim, a, 3))
+        .collect();
+    // Kill one instance mid-burst.
+    let victim = "inst-1".to_owned();
+    fleet.signal(1, nix::sys::signal::Signal::SIGKILL);
+    let killed_at = Instant::now();
+    poll_until(30, "takeover", || async {
+        let o = fleet.owners();
+        (o.len() == 30 && o.values().all(|v| *v != victim)).then_some(())
+    })
+    .await;
+    let takeover = killed_at.elapsed();
+    assert!(
+        takeover < Duration::from_secs(10),
+        "takeover took {takeover:?}"
+    );
+    for (a, opps) in accounts.iter().zip(&moved) {
+        wait_for_tag(&fleet.sim, &a.account, opps, LINK_TAG, 90).await;
+    }
+    *stop.lock().unwrap() = true;
+    let most = sampler.join().unwrap();
+    assert!(most <= 30);
+    for (a, opps) in accounts.iter().zip(&moved) {
+        assert_exactly_one_each(&fleet.sim, a, opps);
+        assert_budget(&fleet.sim, a);
+    }
+    eprintln!("takeover after SIGKILL: {takeover:?}");
+}
+
+#[actix_web::test]
+async fn a_stalled_instance_is_fenced_and_duplicates_nothing() {
+    let mut fleet = Fleet::new(2, true).await;
+    fleet.start(0);
+    fleet.wait_ready(0).await;
+    let app = fleet.app();
+    let accounts = connect_accounts(&app, &fleet.sim, 6).await;
+    fleet.start(1);
+    fleet.wait_ready(1).await;
+    poll_until(30, "both own accounts", || async {
+        let o = fleet.owners();
+        (o.len() == 6 && o.values().any(|v| v == "inst-1") && o.values().any(|v| v == "inst-0"))
+            .then_some(())
+    })
+    .await;
+    let moved: Vec<Vec<String>> = accounts
+        .iter()
+        .map(|a| move_candidates(&fleet.sim, a, 8))
+        .collect();
+    // Freeze inst-1 past its lease (6 s), then let it go on.
+    fleet.signal(1, nix::sys::signal::Signal::SIGSTOP);
+    poll_until(30, "inst-0 took everything", || async {
+        let o = fleet.owners();
+        (o.len() == 6 && o.values().all(|v| v == "inst-0")).then_some(())
+    })
+    .await;
+    fleet.signal(1, nix::sys::signal::Signal::SIGCONT);
+    for (a, opps) in accounts.iter().zip(&moved) {
+        wait_for_tag(&fleet.sim, &a.account, opps, LINK_TAG, 90).await;
+    }
+    // Let the resumed instance run a few lease cycles, then check nothing doubled.
+    poll_until(30, "ownership settles with both alive", || async {
+        let o = fleet.owners();
+        (o.len() == 6 && o.values().any(|v| v == "inst-1")).then_some(())
+    })
+    .await;
+    for (a, opps) in accounts.iter().zip(&moved) {
+        assert_exactly_one_each(&fleet.sim, a, opps);
+    }
+}
+
+#[actix_web::test]
+async fn instances_starting_together_migrate_once() {
+    let mut fleet = Fleet::new(3, false).await;
+    for i in 0..3 {
+        fleet.start(i);
+    }
+    for i in 0..3 {
+        fleet.wait_ready(i).await;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = PgConnection::establish(&fleet.db_url).unwrap();
+    let n: N = diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+        .get_result(&mut c)
+        .unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .count() as i64;
+    assert_eq!(n.n, files);
+    drop(c);
+    drop(fleet.app());
+}
