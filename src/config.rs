@@ -6,7 +6,9 @@
 //! `LEVER_CLIENT_SECRET`, `LEVER_AUTH_URL`, `LEVER_API_URL`, `LEVER_RATE_PER_SEC`,
 //! `LEVER_BURST`, `ARKITER_LIVE_URL`, `ARKITER_RESULTS_URL`, `RUST_LOG`,
 //! `ARKITER_LOG_FORMAT`; plus the operational knobs `ARKITER_OAUTH_STATE_TTL_SECS`
-//! (default 600) and `ARKITER_NO_DELIVERIES_AFTER_SECS` (default 86400).
+//! (default 600) and `ARKITER_NO_DELIVERIES_AFTER_SECS` (default 86400), and for
+//! scale-out `ARKITER_INSTANCE_ID`, `ARKITER_LEASE_SECS` and
+//! `ARKITER_LEASE_RENEW_SECS` (see [`InstanceSettings`]).
 //!
 //! A bad value is a [`ConfigError`] naming the variable; `main` prints it as one
 //! line and exits with code 2. Secret values are wrapped in [`SecretString`] so

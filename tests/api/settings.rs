@@ -125,3 +125,51 @@ fn settings_defaults_follow_the_spec() {
     assert!(s.insecure_public_url_for_production("http://127.0.0.1:8080"));
     assert!(!s.insecure_public_url_for_production("https://x.example"));
 }
+
+#[test]
+fn scale_out_settings_are_checked() {
+    let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let db = ("DATABASE_URL", "postgres://u:p@127.0.0.1:1/x");
+    let long_id = "i".repeat(101);
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_OAUTH_STATE_TTL_SECS", "-1"),
+            ],
+            "ARKITER_OAUTH_STATE_TTL_SECS",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_LEASE_SECS", "0"),
+            ],
+            "ARKITER_LEASE_SECS",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_LEASE_SECS", "4"),
+                ("ARKITER_LEASE_RENEW_SECS", "3"),
+            ],
+            "ARKITER_LEASE_RENEW_SECS",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_INSTANCE_ID", &long_id),
+            ],
+            "ARKITER_INSTANCE_ID",
+        ),
+    ];
+    for (vars, var) in cases {
+        let (code, stderr) = run_with(&vars);
+        assert_eq!(code, 2, "{vars:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(var), "{stderr}");
+    }
+}
