@@ -47,6 +47,8 @@ pub struct Registry {
     /// A wake-up for an account not running here arrived during a check.
     recheck: bool,
     last_check: Instant,
+    /// A cycle is already scheduled for the end of the minimum gap.
+    check_pending: bool,
 }
 
 /// One lease cycle's findings.
@@ -85,6 +87,7 @@ impl Registry {
             checking: false,
             recheck: false,
             last_check: Instant::now(),
+            check_pending: false,
         }
     }
 
@@ -232,6 +235,16 @@ impl Handler<Wake> for Registry {
             // accounts another instance owns reach it by NOTIFY; do not let
             // them drive a cycle per delivery here.
             None if self.last_check.elapsed() > MIN_CHECK_GAP => self.check(ctx),
+            // Too soon after the last cycle: run one when the gap is over
+            // (a new connection then starts at once, not a poll period later).
+            None if !self.check_pending => {
+                self.check_pending = true;
+                let wait = MIN_CHECK_GAP.saturating_sub(self.last_check.elapsed());
+                ctx.run_later(wait, |act, ctx| {
+                    act.check_pending = false;
+                    act.check(ctx);
+                });
+            }
             None => {}
         }
     }
