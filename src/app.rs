@@ -26,6 +26,8 @@ pub struct AppState {
     pub db: Pool,
     /// Webhook ingest only, so workers can never starve deliveries of connections.
     pub ingest_db: Pool,
+    /// Group commit of deliveries, through `ingest_db`.
+    pub inbox: crate::ingest::Inbox,
     pub secrets: SecretBox,
     pub wake: Wake,
     pub urls: Urls,
@@ -130,6 +132,7 @@ impl Application {
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
+            inbox: crate::ingest::Inbox::start(ingest_db.clone()),
             ingest_db,
             wake,
             secrets,

@@ -3,35 +3,42 @@
 //! functions, no I/O.
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
 use crate::db::models::lever_event::EventStatus;
 use crate::lever::signature::{self, SignatureError};
 use crate::lever::wire::{WebhookBody, events};
 
-/// A parsed delivery: the typed envelope and the body as received (stored as
-/// JSONB).
+/// A parsed delivery: the typed envelope and the body as received (stored
+/// as JSONB; Postgres parses the text itself, so it is never re-serialized).
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub body: WebhookBody,
-    pub raw: serde_json::Value,
+    pub raw: String,
 }
 
 impl Delivery {
-    /// Parses a raw body. Everything but JSON with `token`, `triggeredAt`
-    /// (integer epoch ms), `signature` and `event` is refused with a message
-    /// naming what is wrong.
+    /// Parses a raw body in one pass. Everything but JSON with `token`,
+    /// `triggeredAt` (integer epoch ms), `signature` and `event` is refused
+    /// with a message naming what is wrong.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let raw: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("the body is not JSON: {e}"))?;
-        let body = WebhookBody::deserialize(&raw)
-            .map_err(|e| format!("the body is not a Lever webhook delivery: {e}"))?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("the body is not JSON (not UTF-8): {e}"))?;
+        let body: WebhookBody = serde_json::from_str(text).map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                format!("the body is not JSON: {e}")
+            } else {
+                format!("the body is not a Lever webhook delivery: {e}")
+            }
+        })?;
         if body.signature.is_none() {
             return Err(
                 "missing field `signature`: give the webhook a signature token in Lever".into(),
             );
         }
-        Ok(Self { body, raw })
+        Ok(Self {
+            body,
+            raw: text.to_owned(),
+        })
     }
 }
 

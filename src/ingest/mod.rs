@@ -18,22 +18,29 @@
 //! connection keeps its signature tokens and its deliveries are worked on
 //! after reconnecting. Duplicates (same `token`, or same event + opportunity +
 //! to-stage + `triggeredAt`) are absorbed by the table's unique indexes.
+//!
+//! Rows are written with group commit ([`inbox`]): deliveries arriving
+//! together share one transaction, and each is answered after it commits.
 
 pub mod cache;
 pub mod delivery;
+pub mod inbox;
 pub mod metrics;
+pub mod store;
 
 use chrono::Utc;
 use uuid::Uuid;
 
 pub use cache::invalidate;
 use delivery::{Decision, Delivery, data_str};
+pub use inbox::Inbox;
 pub use metrics::Outcome;
+use store::OwnedEvent;
 
 use crate::app::AppState;
 use crate::db::DbError;
 use crate::db::models::health_record::{self, KIND_REJECTED};
-use crate::db::models::lever_event::{self, EventStatus, NewEvent};
+use crate::db::models::lever_event::EventStatus;
 use crate::lever::signature::SignatureError;
 
 /// Largest body accepted (SPEC §4).
@@ -148,41 +155,37 @@ fn verify(
     delivery::verify_any(&keys.tokens, &delivery.body, now_ms).map_err(IngestError::Signature)
 }
 
-/// Inserts the event in its own transaction; whether it was new.
+/// Stores the event (group commit: see [`inbox`]); whether it was new.
+/// Answers only once the transaction holding it has committed.
 async fn store(
     state: &AppState,
     keys: &cache::ConnectionKeys,
     delivery: Delivery,
     decision: Decision,
 ) -> Result<bool, IngestError> {
-    let connection_id = keys.connection_id.0;
-    let org_id = keys.org_id.0;
     state
-        .ingest_db
-        .transaction(move |conn| -> Result<bool, IngestError> {
-            let b = &delivery.body;
-            let ev = NewEvent {
-                id: Uuid::new_v4(),
-                connection_id,
-                org_id,
-                event: &b.event,
-                token: &b.token,
-                triggered_at: b.triggered_at,
-                opportunity_id: b.opportunity_id(),
-                to_stage_id: data_str(b, "toStageId"),
-                from_stage_id: data_str(b, "fromStageId"),
-                payload: &delivery.raw,
-                status: decision.status.as_str(),
-                reason: decision.reason,
-            };
-            let inserted = lever_event::insert_new(conn, &ev)?;
-            if inserted && decision.status == EventStatus::Pending {
-                // Wakes the instance that owns the account, at commit.
-                crate::wake::notify(conn, connection_id)?;
-            }
-            Ok(inserted)
-        })
+        .inbox
+        .store(owned_event(keys, delivery, decision))
         .await
+}
+
+fn owned_event(keys: &cache::ConnectionKeys, delivery: Delivery, decision: Decision) -> OwnedEvent {
+    let b = &delivery.body;
+    let text = |field: &str| data_str(b, field).map(str::to_owned);
+    OwnedEvent {
+        id: Uuid::new_v4(),
+        connection_id: keys.connection_id.0,
+        org_id: keys.org_id.0,
+        opportunity_id: b.opportunity_id().map(str::to_owned),
+        to_stage_id: text("toStageId"),
+        from_stage_id: text("fromStageId"),
+        triggered_at: b.triggered_at,
+        status: decision.status,
+        reason: decision.reason,
+        event: delivery.body.event,
+        token: delivery.body.token,
+        payload: delivery.raw,
+    }
 }
 
 /// Counts a refused delivery for the health page. Best effort: the answer is

@@ -5,18 +5,29 @@
 //! lease held: started on taking, retired on losing. It routes wake-ups to
 //! its supervisors and wakes any with due work, so a lost wake-up (or a
 //! NOTIFY from another instance that never came) only delays work.
+//!
+//! It also does, in batches, what would otherwise cost every idle supervisor
+//! a database round trip: one statement writes the heartbeat of every
+//! supervisor it runs (every [`HEARTBEAT`], and at once for new ones), and
+//! one query every [`TOKEN_CHECK`] finds the accounts whose token expires
+//! soon or was not refreshed for a day, whose supervisors are then told to
+//! refresh it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Double, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::context::AccountCtx;
 use super::messages::Wake;
 use super::store;
-use super::supervisor::{AccountSupervisor, Retire};
+use super::supervisor::{
+    AccountSupervisor, REFRESH_AHEAD, REFRESH_AT_LEAST_EVERY, RefreshToken, Retire,
+};
 use crate::config::{InstanceSettings, PipelineSettings};
 use crate::connections::Handles;
 use crate::db::Pool;
@@ -29,6 +40,11 @@ use crate::wake::WakeReceiver;
 const RELEASE_GRACE: Duration = Duration::from_secs(2);
 /// The least time between lease cycles started by wake-ups.
 const MIN_CHECK_GAP: Duration = Duration::from_millis(250);
+/// How often every supervisor's heartbeat is written (stale after a minute).
+const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How often tokens are checked for freshness (they are refreshed 10
+/// minutes before expiry, and a client refreshes an expired one on use).
+const TOKEN_CHECK: Duration = Duration::from_secs(60);
 
 struct Running {
     lease: Arc<LeaseCell>,
@@ -49,6 +65,9 @@ pub struct Registry {
     last_check: Instant,
     /// A cycle is already scheduled for the end of the minimum gap.
     check_pending: bool,
+    /// When every supervisor's heartbeat / token was last written / checked.
+    last_beat: Option<Instant>,
+    last_token_check: Option<Instant>,
 }
 
 /// One lease cycle's findings.
@@ -88,6 +107,8 @@ impl Registry {
             recheck: false,
             last_check: Instant::now(),
             check_pending: false,
+            last_beat: None,
+            last_token_check: None,
         }
     }
 
@@ -156,6 +177,53 @@ impl Registry {
         });
     }
 
+    /// Writes the heartbeat of `started` now, and of every running
+    /// supervisor once [`HEARTBEAT`] has passed: one statement.
+    fn beat(&mut self, started: Vec<Uuid>) {
+        let due = self.last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT);
+        let ids: Vec<Uuid> = if due {
+            self.last_beat = Some(Instant::now());
+            self.running.keys().map(|id| id.0).collect()
+        } else {
+            started
+        };
+        if ids.is_empty() {
+            return;
+        }
+        let (db, me) = (self.db.clone(), self.instance.id.clone());
+        actix::spawn(async move {
+            let n = ids.len();
+            if let Err(e) = db.run(move |c| Ok(heartbeat_all(c, &ids, &me)?)).await {
+                tracing::warn!(supervisors = n, error = %e, "heartbeat failed");
+            }
+        });
+    }
+
+    /// Every [`TOKEN_CHECK`], finds the accounts here whose token needs
+    /// refreshing (one query) and tells their supervisors.
+    fn check_tokens(&mut self, ctx: &mut Context<Self>) {
+        if self
+            .last_token_check
+            .is_some_and(|t| t.elapsed() < TOKEN_CHECK)
+        {
+            return;
+        }
+        self.last_token_check = Some(Instant::now());
+        let ids: Vec<Uuid> = self.running.keys().map(|id| id.0).collect();
+        let db = self.db.clone();
+        let fut = async move { db.run(move |c| Ok(stale_tokens(c, &ids)?)).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, _| match res {
+            Ok(stale) => {
+                for id in stale {
+                    if let Some(r) = act.running.get(&ConnectionId(id)) {
+                        r.addr.do_send(RefreshToken);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "token freshness check failed"),
+        }));
+    }
+
     fn apply(&mut self, cycle: Cycle, sent: Instant) {
         for id in &cycle.released {
             self.stop_supervisor(&ConnectionId(*id));
@@ -174,6 +242,7 @@ impl Registry {
         for id in &lost {
             self.stop_supervisor(id);
         }
+        let mut started = Vec::new();
         for (id, epoch) in held {
             match self.running.get(&id) {
                 Some(r) => r.lease.renewed(epoch, sent, self.instance.lease),
@@ -181,9 +250,11 @@ impl Registry {
                     let cell =
                         LeaseCell::new(self.instance.id.clone(), epoch, sent + self.instance.lease);
                     self.start_supervisor(id, Arc::new(cell));
+                    started.push(id.0);
                 }
             }
         }
+        self.beat(started);
         for id in cycle.due.into_iter().map(ConnectionId) {
             if let Some(r) = self.running.get(&id) {
                 r.addr.do_send(Wake(id));
@@ -212,6 +283,43 @@ fn cycle(c: &mut diesel::PgConnection, me: &str, lease: Duration) -> diesel::Que
         released,
         due,
     })
+}
+
+/// Marks every supervisor in `ids` as running here, now (its restart count
+/// is left as its supervisor recorded it).
+fn heartbeat_all(c: &mut diesel::PgConnection, ids: &[Uuid], me: &str) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO connection_health (connection_id, supervisor_running, instance, heartbeat_at) \
+         SELECT id, true, $2, now() FROM unnest($1::uuid[]) AS t(id) \
+         ON CONFLICT (connection_id) DO UPDATE SET supervisor_running = true, \
+         instance = excluded.instance, heartbeat_at = excluded.heartbeat_at, updated_at = now()",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Text, _>(me)
+    .execute(c)
+}
+
+#[derive(QueryableByName)]
+struct Stale {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// Which of `ids` hold a token that expires within [`REFRESH_AHEAD`] or was
+/// last refreshed more than [`REFRESH_AT_LEAST_EVERY`] ago.
+fn stale_tokens(c: &mut diesel::PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    let secs = |d: chrono::Duration| d.num_seconds() as f64;
+    let rows: Vec<Stale> = diesel::sql_query(
+        "SELECT id FROM connections WHERE id = ANY($1) AND status IN ('active', 'needs_setup') \
+         AND refresh_token_enc IS NOT NULL \
+         AND (token_expires_at IS NULL OR token_expires_at < now() + make_interval(secs => $2) \
+              OR last_refreshed_at IS NULL OR last_refreshed_at < now() - make_interval(secs => $3))",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Double, _>(secs(REFRESH_AHEAD))
+    .bind::<Double, _>(secs(REFRESH_AT_LEAST_EVERY))
+    .load(c)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 impl Actor for Registry {
@@ -257,6 +365,7 @@ impl Handler<Checked> for Registry {
         self.checking = false;
         if let Some(cycle) = msg.found {
             self.apply(cycle, msg.sent);
+            self.check_tokens(ctx);
         }
         if self.recheck {
             self.check(ctx);

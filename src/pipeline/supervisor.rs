@@ -2,9 +2,13 @@
 //! database does not also hold: on every wake-up (and on a timer) it reads the
 //! account's due work, routes stage changes to its link generator and
 //! completions/cancellations to its tag updater (at most
-//! `per_account_concurrency` at once), settles each unit's outcome, pauses the
-//! account with backoff when Lever as a whole fails, keeps the token fresh and
-//! writes its heartbeat for the health page.
+//! `per_account_concurrency` at once), settles each unit's outcome and pauses
+//! the account with backoff when Lever as a whole fails.
+//!
+//! Idle, it costs nothing: the registry writes the heartbeats of all its
+//! supervisors in one statement and finds, in one query, the accounts whose
+//! token needs refreshing, which it tells with [`RefreshToken`]. A supervisor
+//! writes its own health row only after a restart (the count) and on stop.
 //!
 //! It never awaits a worker: workers report with `do_send(Finished)`.
 
@@ -23,11 +27,10 @@ use super::store::{self, Settle};
 use super::workers::{LinkGenerator, TagUpdater};
 use crate::config::PipelineSettings;
 
-const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Tokens are refreshed when they have less than this left.
-const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
+pub(crate) const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
 /// Idle refresh tokens die after 90 days unused: refresh at least daily.
-const REFRESH_AT_LEAST_EVERY: chrono::Duration = chrono::Duration::hours(24);
+pub(crate) const REFRESH_AT_LEAST_EVERY: chrono::Duration = chrono::Duration::hours(24);
 /// How soon a completion waiting for its link step looks again.
 const NOT_YET_DELAY: Duration = Duration::from_millis(500);
 
@@ -44,7 +47,6 @@ pub struct AccountSupervisor {
     paused_until: Option<std::time::Instant>,
     pause: Duration,
     next_poll: Option<SpawnHandle>,
-    beat: Option<SpawnHandle>,
     /// Told to stop (the account was disconnected): no new work is started.
     stopping: bool,
     restarts: i32,
@@ -64,7 +66,6 @@ impl AccountSupervisor {
             paused_until: None,
             pause: Duration::from_secs(1),
             next_poll: None,
-            beat: None,
             stopping: false,
             restarts: 0,
         }
@@ -261,20 +262,28 @@ impl AccountSupervisor {
         }
     }
 
-    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+    /// Records a restart's count (the registry's batched heartbeat keeps
+    /// the count as it is).
+    fn record_restart(&self) {
         let db = self.ctx.db.clone();
         let id = self.ctx.id.0;
         let instance = self.instance.clone();
         let restarts = self.restarts;
-        let tokens = self.ctx.handle.tokens().clone();
-        let fut = async move {
+        actix::spawn(async move {
             let beat = db
                 .run(move |c| Ok(health::heartbeat(c, id, &instance, true, restarts)?))
                 .await;
             if let Err(e) = beat {
-                tracing::warn!(connection_id = %id, error = %e, "heartbeat failed");
+                tracing::warn!(connection_id = %id, error = %e, "recording a restart failed");
             }
-            // Keeps the grant alive; failures surface through the work itself.
+        });
+    }
+
+    /// Refreshes the token if it expires soon or was not refreshed for a
+    /// day; failures surface through the work itself.
+    fn refresh_token(&self, ctx: &mut Context<Self>) {
+        let tokens = self.ctx.handle.tokens().clone();
+        let fut = async move {
             let _ = tokens
                 .refresh_if_stale(REFRESH_AHEAD, REFRESH_AT_LEAST_EVERY)
                 .await;
@@ -318,8 +327,9 @@ impl Actor for AccountSupervisor {
         let done = ctx.address().recipient();
         self.link = Some(LinkGenerator::new(self.ctx.clone(), done.clone()).start());
         self.tags = Some(TagUpdater::new(self.ctx.clone(), done).start());
-        self.heartbeat(ctx);
-        self.beat = Some(ctx.run_interval(HEARTBEAT, |act, ctx| act.heartbeat(ctx)));
+        if self.restarts > 0 {
+            self.record_restart();
+        }
         self.poll(ctx);
     }
 
@@ -367,10 +377,7 @@ impl Handler<Retire> for AccountSupervisor {
 
     fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
         self.stopping = true;
-        for h in [self.beat.take(), self.next_poll.take()]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(h) = self.next_poll.take() {
             ctx.cancel_future(h);
         }
         self.link = None;
@@ -392,5 +399,21 @@ impl Handler<Finished> for AccountSupervisor {
 
     fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
         self.settle(msg, ctx);
+    }
+}
+
+/// The token expires soon or was not refreshed for a day (found by the
+/// registry's batched check): refresh it now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RefreshToken;
+
+impl Handler<RefreshToken> for AccountSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, _: RefreshToken, ctx: &mut Context<Self>) {
+        if !self.stopping {
+            self.refresh_token(ctx);
+        }
     }
 }

@@ -1,0 +1,253 @@
+//! P1: webhook ingest throughput against Postgres's own single-row insert
+//! rate, on one durable Postgres, in one run.
+//!
+//! 1. The service (in this process) and four orgs connected through the
+//!    simulator's OAuth; a durable Postgres (fsync, synchronous_commit and
+//!    full_page_writes on: the embedded cluster as the service runs it in
+//!    production, in a throwaway data directory; the temporary cluster tests
+//!    use runs with them off).
+//! 2. Throughput: signed deliveries, each with a unique token, from a load
+//!    generator at 64 keep-alive connections: first other-stage events
+//!    (stored `ignored`), then live-stage events (stored `pending`, which
+//!    also NOTIFY and wake the pipeline). As fast as the service answers.
+//! 3. Latency: the same mix paced at 5,000 deliveries/s; ack latency from
+//!    each request's scheduled send time.
+//! 4. Every 2xx must be a committed row: rows are counted.
+//! 5. pgbench, 32 clients, 10 s: one durable single-row INSERT per
+//!    transaction of a delivery-sized row into a copy of `lever_events`
+//!    (same columns and indexes, no foreign keys).
+//!
+//! Targets: deliveries/s ≥ 2 × pgbench tps; ack p99 < 20 ms at 5,000/s;
+//! rows = 2xx answers.
+//!
+//! Run: `cargo bench --bench p1_ingest` (about a minute after the build).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arkiter_lever::lever::signature;
+use common::bed::{count, show};
+use common::load::{self, LoadResult};
+use common::stats::ms;
+use common::{Bed, BedOptions, Org, Verdicts};
+use serde_json::json;
+
+const CONNS: usize = 64;
+const PER_PHASE: usize = 60_000;
+const PACED_RATE: f64 = 5_000.0;
+const PACED_SECS: f64 = 6.0;
+const PGBENCH: &str = "/usr/lib/postgresql/15/bin/pgbench";
+
+fn main() {
+    common::header("P1 ingest vs pgbench");
+    common::exit(common::run(bench));
+}
+
+/// One connection's webhook: where to post and how to sign.
+struct Hook {
+    path: String,
+    key: String,
+    org: Org,
+}
+
+async fn bench() -> bool {
+    let bed = Bed::start(BedOptions {
+        durable: true,
+        ..BedOptions::default()
+    })
+    .await;
+    let mut conn = bed.db();
+    for s in ["fsync", "synchronous_commit", "full_page_writes"] {
+        println!("postgres {s} = {}", show(&mut conn, s));
+    }
+    let mut hooks = Vec::new();
+    for i in 0..4 {
+        let org = Org::connect(&bed.api, &bed.sim, &format!("P1 org {i}")).await;
+        let hook = bed.sim.webhooks(&org.account).expect("webhooks").remove(0);
+        let id = hook
+            .url
+            .rsplit('/')
+            .next()
+            .expect("connection id")
+            .to_owned();
+        hooks.push(Hook {
+            path: format!("/webhooks/lever/{id}"),
+            key: hook.signature_token.expect("signature token"),
+            org,
+        });
+    }
+    let addr = bed.api.address.trim_start_matches("http://").to_owned();
+    let before = count(&mut conn, "SELECT count(*) AS n FROM lever_events");
+    let mut seq = 0;
+    let c0 = commits(&mut conn);
+    let other = load::run(
+        &addr,
+        corpus(&hooks, PER_PHASE, false, &mut seq),
+        CONNS,
+        None,
+    )
+    .await;
+    println!("other-stage: {}", line(&other));
+    let c1 = commits(&mut conn);
+    println!(
+        "  {:.1} deliveries per commit",
+        other.ok as f64 / (c1 - c0) as f64
+    );
+    let live = load::run(
+        &addr,
+        corpus(&hooks, PER_PHASE, true, &mut seq),
+        CONNS,
+        None,
+    )
+    .await;
+    println!("live-stage:  {}", line(&live));
+    let c2 = commits(&mut conn);
+    println!("  {} commits (pipeline included)", c2 - c1);
+    let paced_n = (PACED_RATE * PACED_SECS) as usize;
+    let paced_reqs = mixed(&hooks, paced_n, &mut seq);
+    let paced = load::run(&addr, paced_reqs, CONNS, Some(PACED_RATE)).await;
+    println!("paced at {PACED_RATE}/s: {}", line(&paced));
+    println!("  ack latency: {}", paced.latency.summary());
+    let rows = count(&mut conn, "SELECT count(*) AS n FROM lever_events") - before;
+    let tps = pgbench(&bed);
+    report(&other, &live, &paced, rows, tps)
+}
+
+fn line(r: &LoadResult) -> String {
+    format!(
+        "{} 2xx, {} other, {:.2} s, {:.0} deliveries/s",
+        r.ok,
+        r.failed,
+        r.elapsed.as_secs_f64(),
+        r.rate()
+    )
+}
+
+/// Transactions committed in the bench database so far (all clients).
+fn commits(conn: &mut diesel::PgConnection) -> i64 {
+    count(
+        conn,
+        "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = 'bench'",
+    )
+}
+
+/// `n` signed deliveries spread over the hooks, unique tokens.
+fn corpus(hooks: &[Hook], n: usize, live: bool, seq: &mut usize) -> Arc<Vec<Vec<u8>>> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let reqs = (0..n)
+        .map(|_| {
+            *seq += 1;
+            let h = &hooks[*seq % hooks.len()];
+            delivery(h, *seq, now, live)
+        })
+        .collect();
+    Arc::new(reqs)
+}
+
+/// Half other-stage, half live-stage, interleaved.
+fn mixed(hooks: &[Hook], n: usize, seq: &mut usize) -> Arc<Vec<Vec<u8>>> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let reqs = (0..n)
+        .map(|i| {
+            *seq += 1;
+            delivery(&hooks[*seq % hooks.len()], *seq, now, i % 2 == 0)
+        })
+        .collect();
+    Arc::new(reqs)
+}
+
+fn delivery(h: &Hook, seq: usize, now: i64, live: bool) -> Vec<u8> {
+    let token = format!("{:048x}", seq as u128 * 0x9e37_79b9_7f4a_7c15 + 1);
+    let signature = signature::sign(&h.key, &token, now);
+    let to = if live {
+        &h.org.stage
+    } else {
+        &h.org.other_stage
+    };
+    let opp = format!("bench-opp-{seq:08}");
+    let body = json!({
+        "event": "candidateStageChange", "triggeredAt": now, "token": token,
+        "signature": signature,
+        "data": {"opportunityId": opp, "candidateId": opp, "contactId": format!("bench-contact-{seq:08}"),
+                 "toStageId": to, "fromStageId": h.org.start_stage},
+    });
+    load::request(&h.path, &serde_json::to_vec(&body).expect("json"))
+}
+
+/// pgbench's tps for a durable single-row insert of a delivery-sized row.
+fn pgbench(bed: &Bed) -> f64 {
+    let mut conn = bed.db();
+    common::bed::exec(
+        &mut conn,
+        "CREATE TABLE pgbench_deliveries (LIKE lever_events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING CONSTRAINTS)",
+    );
+    let script = std::env::temp_dir().join(format!("p1-pgbench-{}.sql", std::process::id()));
+    std::fs::write(&script, PGBENCH_SCRIPT).expect("write the pgbench script");
+    let url = url::Url::parse(&bed.db_url).expect("db url");
+    let out = std::process::Command::new(PGBENCH)
+        .args([
+            "-n", "-c", "32", "-j", "2", "-T", "10", "-M", "prepared", "-f",
+        ])
+        .arg(&script)
+        .args(["-h", url.host_str().expect("host"), "-p"])
+        .arg(url.port().expect("port").to_string())
+        .args(["-U", url.username(), "bench"])
+        .env("PGPASSWORD", url.password().expect("password"))
+        .output()
+        .expect("run pgbench");
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("pgbench:\n{text}");
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .expect("pgbench tps")
+}
+
+/// One transaction = one row shaped like a live-stage delivery (about the
+/// same bytes as the load generator's bodies).
+const PGBENCH_SCRIPT: &str = r#"\set n random(1, 1000000000)
+INSERT INTO pgbench_deliveries (id, connection_id, org_id, event, token, triggered_at, opportunity_id, to_stage_id, from_stage_id, payload, status)
+VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002', 'candidateStageChange',
+  md5(random()::text) || substr(md5(random()::text), 1, 16), 1764270000000 + :n, 'bench-opp-' || :n, 'a5c7e2a8-93e1-4a5e-9a8e-6c54c2d2f0b1', '1c0a84d1-7f36-4f83-a0c2-4b8a2a0b5c3e',
+  ('{"event":"candidateStageChange","triggeredAt":1764270000000,"token":"' || md5(random()::text) || '","signature":"' || md5(random()::text) || md5(random()::text) || '","data":{"opportunityId":"bench-opp-' || :n || '","candidateId":"bench-opp-' || :n || '","contactId":"bench-contact-' || :n || '","toStageId":"a5c7e2a8-93e1-4a5e-9a8e-6c54c2d2f0b1","fromStageId":"1c0a84d1-7f36-4f83-a0c2-4b8a2a0b5c3e"}}')::jsonb,
+  'pending');
+"#;
+
+fn report(other: &LoadResult, live: &LoadResult, paced: &LoadResult, rows: i64, tps: f64) -> bool {
+    let ok = other.ok + live.ok;
+    let secs = other.elapsed.as_secs_f64() + live.elapsed.as_secs_f64();
+    let rate = ok as f64 / secs;
+    let answered = (ok + paced.ok) as i64;
+    let ratio = rate / tps;
+    println!("throughput: {rate:.0} deliveries/s; pgbench {tps:.0} tps; ratio {ratio:.2}");
+    let mut v = Verdicts::default();
+    v.check(
+        "P1",
+        "deliveries/s vs pgbench tps",
+        format!("{rate:.0} / {tps:.0} = {ratio:.2}x"),
+        ">= 2.00x".into(),
+        ratio >= 2.0,
+    );
+    let p99 = paced.latency.percentile(99.0);
+    let paced_ok = paced.failed == 0 && paced.rate() >= 0.95 * PACED_RATE;
+    v.check(
+        "P1",
+        "ack p99 at 5,000/s",
+        format!("{:.2} ms ({:.0}/s achieved)", ms(p99), paced.rate()),
+        "< 20 ms".into(),
+        paced_ok && p99 < Duration::from_millis(20),
+    );
+    let failed = other.failed + live.failed + paced.failed;
+    v.check(
+        "P1",
+        "committed rows = 2xx",
+        format!("{rows} rows, {answered} 2xx, {failed} non-2xx"),
+        "equal".into(),
+        rows == answered,
+    );
+    v.finish("p1_ingest")
+}
