@@ -34,19 +34,29 @@ pub struct JobWork {
     pub attempts: i32,
 }
 
-const OPEN: [&str; 2] = ["pending", "retrying"];
+/// `status IN ('pending', 'retrying')` written as literals, exactly the
+/// predicate of the partial `*_due` indexes: a bound array (`= ANY($n)`)
+/// cannot prove it once Postgres switches a prepared statement to its
+/// generic plan, and the query then scans and sorts every open row.
+fn open_events() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("lever_events.status IN ('pending', 'retrying')")
+}
+
+fn open_jobs() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("jobs.status IN ('pending', 'retrying')")
+}
 
 /// Connections with work due now (the registry's safety-net poll).
 pub fn connections_with_due_work(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
     let now = Utc::now();
     let mut ids: Vec<Uuid> = lever_events::table
-        .filter(lever_events::status.eq_any(OPEN))
+        .filter(open_events())
         .filter(lever_events::next_attempt_at.le(now))
         .select(lever_events::connection_id)
         .distinct()
         .load(conn)?;
     let job_ids: Vec<Uuid> = jobs::table
-        .filter(jobs::status.eq_any(OPEN))
+        .filter(open_jobs())
         .filter(jobs::next_attempt_at.le(now))
         .select(jobs::connection_id)
         .distinct()
@@ -57,7 +67,9 @@ pub fn connections_with_due_work(conn: &mut PgConnection) -> QueryResult<Vec<Uui
     Ok(ids)
 }
 
-/// Due events of a connection, oldest first, skipping those in flight.
+/// Due events of a connection, longest due first (a new event is due from
+/// its arrival), skipping those in flight. Walks the `lever_events_due`
+/// index in order, so it stops after `limit` rows however many are open.
 pub fn due_events(
     conn: &mut PgConnection,
     connection_id: Uuid,
@@ -66,10 +78,10 @@ pub fn due_events(
 ) -> QueryResult<Vec<EventWork>> {
     lever_events::table
         .filter(lever_events::connection_id.eq(connection_id))
-        .filter(lever_events::status.eq_any(OPEN))
+        .filter(open_events())
         .filter(lever_events::next_attempt_at.le(Utc::now()))
         .filter(lever_events::id.ne_all(skip))
-        .order(lever_events::received_at)
+        .order(lever_events::next_attempt_at)
         .limit(limit)
         .select(EventWork::as_select())
         .load(conn)
@@ -83,10 +95,10 @@ pub fn due_jobs(
 ) -> QueryResult<Vec<JobWork>> {
     jobs::table
         .filter(jobs::connection_id.eq(connection_id))
-        .filter(jobs::status.eq_any(OPEN))
+        .filter(open_jobs())
         .filter(jobs::next_attempt_at.le(Utc::now()))
         .filter(jobs::id.ne_all(skip))
-        .order(jobs::created_at)
+        .order(jobs::next_attempt_at)
         .limit(limit)
         .select(JobWork::as_select())
         .load(conn)
@@ -99,12 +111,12 @@ pub fn next_due_at(
 ) -> QueryResult<Option<DateTime<Utc>>> {
     let e: Option<DateTime<Utc>> = lever_events::table
         .filter(lever_events::connection_id.eq(connection_id))
-        .filter(lever_events::status.eq_any(OPEN))
+        .filter(open_events())
         .select(diesel::dsl::min(lever_events::next_attempt_at))
         .first(conn)?;
     let j: Option<DateTime<Utc>> = jobs::table
         .filter(jobs::connection_id.eq(connection_id))
-        .filter(jobs::status.eq_any(OPEN))
+        .filter(open_jobs())
         .select(diesel::dsl::min(jobs::next_attempt_at))
         .first(conn)?;
     Ok(match (e, j) {
