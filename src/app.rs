@@ -128,11 +128,11 @@ impl Application {
             urls.live.clone(),
             urls.results.clone(),
         )
-        .launch(wake_rx);
+        .launch(wake_rx, wake.local());
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
-            inbox: crate::ingest::Inbox::start(ingest_db.clone()),
+            inbox: crate::ingest::Inbox::start(ingest_db.clone(), wake.local()),
             ingest_db,
             wake,
             secrets,

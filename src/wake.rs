@@ -6,8 +6,11 @@
 //! writing transaction also sends `NOTIFY arkiter_work, '<connection id>'`,
 //! delivered at commit; every instance listens on a dedicated connection and
 //! feeds what it hears into its own channel (its registry ignores accounts it
-//! does not own).
+//! does not own). Webhook ingest, the hot path, skips the `NOTIFY` for
+//! accounts whose supervisor runs in this process ([`LocalAccounts`]).
 
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -20,6 +23,33 @@ use crate::domain::ids::ConnectionId;
 #[derive(Debug, Clone)]
 pub struct Wake {
     tx: mpsc::UnboundedSender<ConnectionId>,
+    local: Arc<LocalAccounts>,
+}
+
+/// The accounts whose supervisor runs in this process, kept by the registry.
+/// A wake-up for one of them needs no `NOTIFY`: the channel reaches it. Only
+/// an optimisation: if the account moves meanwhile, the new owner's polling
+/// finds the work, as for any lost wake-up.
+#[derive(Debug, Default)]
+pub struct LocalAccounts(RwLock<HashSet<ConnectionId>>);
+
+impl LocalAccounts {
+    pub fn insert(&self, id: ConnectionId) {
+        if let Ok(mut set) = self.0.write() {
+            set.insert(id);
+        }
+    }
+
+    pub fn remove(&self, id: &ConnectionId) {
+        if let Ok(mut set) = self.0.write() {
+            set.remove(id);
+        }
+    }
+
+    /// Whether `id` runs here (a poisoned lock answers "no": NOTIFY then).
+    pub fn contains(&self, id: &ConnectionId) -> bool {
+        self.0.read().is_ok_and(|set| set.contains(id))
+    }
 }
 
 /// The receiving side, owned by the pipeline's registry.
@@ -28,7 +58,13 @@ pub type WakeReceiver = mpsc::UnboundedReceiver<ConnectionId>;
 impl Wake {
     pub fn channel() -> (Self, WakeReceiver) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx }, rx)
+        let local = Arc::default();
+        (Self { tx, local }, rx)
+    }
+
+    /// The set the registry keeps of the accounts running here.
+    pub fn local(&self) -> Arc<LocalAccounts> {
+        self.local.clone()
     }
 
     /// Tells the pipeline that `connection` has new work. Never blocks.

@@ -217,8 +217,6 @@ diesel::joinable!(interviews -> orgs (org_id));
 diesel::joinable!(interviews -> roles (role_id));
 diesel::joinable!(jobs -> connections (connection_id));
 diesel::joinable!(jobs -> interviews (interview_id));
-diesel::joinable!(lever_events -> connections (connection_id));
-diesel::joinable!(lever_events -> orgs (org_id));
 diesel::joinable!(lever_webhooks -> connections (connection_id));
 diesel::joinable!(oauth_states -> connections (connection_id));
 diesel::joinable!(oauth_states -> orgs (org_id));

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::IngestError;
 use super::store::{self, OwnedEvent};
 use crate::db::{DbError, Pool};
+use crate::wake::LocalAccounts;
 
 /// Batches written at once (each holds one pooled connection while it runs).
 pub const LANES: usize = 2;
@@ -44,10 +45,11 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Starts the collector on the current actix System, writing through `pool`.
-    pub fn start(pool: Pool) -> Self {
+    /// Starts the collector on the current actix System, writing through
+    /// `pool`; `local` spares the `NOTIFY` for accounts running here.
+    pub fn start(pool: Pool, local: Arc<LocalAccounts>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        actix_web::rt::spawn(collect(pool, rx));
+        actix_web::rt::spawn(collect(pool, local, rx));
         Self { tx }
     }
 
@@ -65,7 +67,7 @@ impl Inbox {
 
 /// Takes rows off the queue; whenever a lane is free, everything queued
 /// (up to [`MAX_BATCH`]) becomes one batch.
-async fn collect(pool: Pool, mut rx: mpsc::UnboundedReceiver<Pending>) {
+async fn collect(pool: Pool, local: Arc<LocalAccounts>, mut rx: mpsc::UnboundedReceiver<Pending>) {
     let lanes = Arc::new(Semaphore::new(LANES));
     while let Some(first) = rx.recv().await {
         let Ok(lane) = lanes.clone().acquire_owned().await else {
@@ -78,20 +80,20 @@ async fn collect(pool: Pool, mut rx: mpsc::UnboundedReceiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let pool = pool.clone();
+        let (pool, local) = (pool.clone(), local.clone());
         actix_web::rt::spawn(async move {
-            write(&pool, batch).await;
+            write(&pool, local, batch).await;
             drop(lane);
         });
     }
 }
 
 /// Writes one batch and answers each of its requests.
-async fn write(pool: &Pool, batch: Vec<Pending>) {
+async fn write(pool: &Pool, local: Arc<LocalAccounts>, batch: Vec<Pending>) {
     let (rows, replies): (Vec<OwnedEvent>, Vec<_>) =
         batch.into_iter().map(|p| (p.row, p.reply)).unzip();
     let n = rows.len();
-    match pool.run(move |c| Ok(write_rows(c, &rows))).await {
+    match pool.run(move |c| Ok(write_rows(c, &rows, &local))).await {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
@@ -109,8 +111,12 @@ async fn write(pool: &Pool, batch: Vec<Pending>) {
 
 /// One transaction for all rows; one transaction each if that fails for a
 /// reason other than the connection.
-fn write_rows(c: &mut diesel::PgConnection, rows: &[OwnedEvent]) -> Vec<Answer> {
-    match store::insert_batch(c, rows) {
+fn write_rows(
+    c: &mut diesel::PgConnection,
+    rows: &[OwnedEvent],
+    local: &LocalAccounts,
+) -> Vec<Answer> {
+    match store::insert_batch(c, rows, local) {
         Ok(inserted) => answers(rows, &inserted),
         Err(e) => {
             let e = IngestError::from(e);
@@ -121,7 +127,7 @@ fn write_rows(c: &mut diesel::PgConnection, rows: &[OwnedEvent]) -> Vec<Answer> 
                 return rows.iter().map(|_| Err(copy(&e))).collect();
             }
             rows.iter()
-                .map(|r| store::insert_one(c, r).map_err(IngestError::from))
+                .map(|r| store::insert_one(c, r, local).map_err(IngestError::from))
                 .collect()
         }
     }

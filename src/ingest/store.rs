@@ -13,6 +13,8 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::db::models::lever_event::EventStatus;
+use crate::domain::ids::ConnectionId;
+use crate::wake::LocalAccounts;
 
 /// A delivery about to be stored, owning its fields (it crosses threads).
 #[derive(Debug, Clone)]
@@ -50,8 +52,13 @@ struct Inserted {
 
 /// Inserts `rows` in one transaction (skipping any either dedupe identity
 /// already holds, within the batch too); returns the ids inserted. Then
-/// wakes the instances owning the accounts with new pending work.
-pub fn insert_batch(c: &mut PgConnection, rows: &[OwnedEvent]) -> QueryResult<HashSet<Uuid>> {
+/// wakes the other instances owning accounts with new pending work (those
+/// running here are woken through the channel by the request).
+pub fn insert_batch(
+    c: &mut PgConnection,
+    rows: &[OwnedEvent],
+    local: &LocalAccounts,
+) -> QueryResult<HashSet<Uuid>> {
     let inserted: HashSet<Uuid> = c
         .transaction(|c| insert_rows(c, rows))?
         .into_iter()
@@ -60,6 +67,7 @@ pub fn insert_batch(c: &mut PgConnection, rows: &[OwnedEvent]) -> QueryResult<Ha
     let woken: HashSet<Uuid> = rows
         .iter()
         .filter(|r| r.status == EventStatus::Pending && inserted.contains(&r.id))
+        .filter(|r| !local.contains(&ConnectionId(r.connection_id)))
         .map(|r| r.connection_id)
         .collect();
     notify(c, &woken);
@@ -85,8 +93,12 @@ fn notify(c: &mut PgConnection, woken: &HashSet<Uuid>) {
 }
 
 /// Inserts one row in its own transaction; whether it was new.
-pub fn insert_one(c: &mut PgConnection, row: &OwnedEvent) -> QueryResult<bool> {
-    Ok(insert_batch(c, std::slice::from_ref(row))?.contains(&row.id))
+pub fn insert_one(
+    c: &mut PgConnection,
+    row: &OwnedEvent,
+    local: &LocalAccounts,
+) -> QueryResult<bool> {
+    Ok(insert_batch(c, std::slice::from_ref(row), local)?.contains(&row.id))
 }
 
 fn insert_rows(c: &mut PgConnection, rows: &[OwnedEvent]) -> QueryResult<Vec<Inserted>> {

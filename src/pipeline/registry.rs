@@ -33,7 +33,7 @@ use crate::connections::Handles;
 use crate::db::Pool;
 use crate::domain::ids::ConnectionId;
 use crate::lease::{self, LeaseCell};
-use crate::wake::WakeReceiver;
+use crate::wake::{LocalAccounts, WakeReceiver};
 
 /// How long a lease given up (above the fair share) stays ours, so requests
 /// in flight land before another instance takes over.
@@ -59,6 +59,8 @@ pub struct Registry {
     live_base: String,
     results_base: String,
     running: HashMap<ConnectionId, Running>,
+    /// The ids in `running`, shared with webhook ingest (see [`LocalAccounts`]).
+    local: Arc<LocalAccounts>,
     checking: bool,
     /// A wake-up for an account not running here arrived during a check.
     recheck: bool,
@@ -103,6 +105,7 @@ impl Registry {
             live_base,
             results_base,
             running: HashMap::new(),
+            local: Arc::default(),
             checking: false,
             recheck: false,
             last_check: Instant::now(),
@@ -112,8 +115,10 @@ impl Registry {
         }
     }
 
-    /// Starts the registry and feeds it the process's wake-ups.
-    pub fn launch(self, mut wakes: WakeReceiver) -> Addr<Self> {
+    /// Starts the registry and feeds it the process's wake-ups; it keeps
+    /// `local` as the set of accounts it runs.
+    pub fn launch(mut self, mut wakes: WakeReceiver, local: Arc<LocalAccounts>) -> Addr<Self> {
+        self.local = local;
         let addr = self.start();
         let to = addr.clone();
         actix::spawn(async move {
@@ -143,10 +148,12 @@ impl Registry {
         let sup = AccountSupervisor::new(ctx, self.settings.clone(), self.instance.id.clone());
         let addr = actix::Supervisor::start(move |_| sup);
         self.running.insert(id, Running { lease, addr });
+        self.local.insert(id);
     }
 
     fn stop_supervisor(&mut self, id: &ConnectionId) {
         if let Some(r) = self.running.remove(id) {
+            self.local.remove(id);
             r.lease.release();
             r.addr.do_send(Retire);
         }

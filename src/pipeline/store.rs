@@ -330,10 +330,11 @@ pub enum Step<'a> {
 pub fn record(conn: &mut PgConnection, id: Uuid, step: Step<'_>) -> QueryResult<usize> {
     let t = interviews::table.find(id);
     let now = Utc::now();
-    let n = match step {
+    let touched = interviews::updated_at.eq(now);
+    match step {
         Step::LinkAdded => diesel::update(t)
-            .set(interviews::link_added_at.eq(now))
-            .execute(conn)?,
+            .set((interviews::link_added_at.eq(now), touched))
+            .execute(conn),
         Step::LinkTagged(tag) => diesel::update(t)
             .set((
                 interviews::link_tag.eq(tag),
@@ -343,40 +344,39 @@ pub fn record(conn: &mut PgConnection, id: Uuid, step: Step<'_>) -> QueryResult<
                     "CASE WHEN status = 'creating' AND completed_at IS NOT NULL THEN 'completed' \
                      WHEN status = 'creating' THEN 'link_posted' ELSE status END",
                 )),
+                touched,
             ))
-            .execute(conn)?,
+            .execute(conn),
         Step::ResultsLinkAdded => diesel::update(t)
-            .set(interviews::results_link_added_at.eq(now))
-            .execute(conn)?,
+            .set((interviews::results_link_added_at.eq(now), touched))
+            .execute(conn),
         Step::LiveLinkRemoved => diesel::update(t)
-            .set(interviews::live_link_removed_at.eq(now))
-            .execute(conn)?,
+            .set((interviews::live_link_removed_at.eq(now), touched))
+            .execute(conn),
         Step::CompletedTagAdded(tag) => diesel::update(t)
             .set((
                 interviews::completed_tag.eq(tag),
                 interviews::completed_tag_added_at.eq(now),
+                touched,
             ))
-            .execute(conn)?,
+            .execute(conn),
         Step::LinkTagRemoved => diesel::update(t)
-            .set(interviews::link_tag_removed_at.eq(now))
-            .execute(conn)?,
+            .set((interviews::link_tag_removed_at.eq(now), touched))
+            .execute(conn),
         Step::NotePosted(note) => diesel::update(t)
-            .set(interviews::note_id.eq(note))
-            .execute(conn)?,
+            .set((interviews::note_id.eq(note), touched))
+            .execute(conn),
         Step::ResultsPosted => diesel::update(t.filter(interviews::status.eq("completed")))
             .set((
                 interviews::status.eq("results_posted"),
                 interviews::results_posted_at.eq(now),
+                touched,
             ))
-            .execute(conn)?,
+            .execute(conn),
         Step::Failed => diesel::update(t.filter(interviews::status.eq("creating")))
-            .set(interviews::status.eq("failed"))
-            .execute(conn)?,
-    };
-    diesel::update(t)
-        .set(interviews::updated_at.eq(now))
-        .execute(conn)?;
-    Ok(n)
+            .set((interviews::status.eq("failed"), touched))
+            .execute(conn),
+    }
 }
 
 /// An event that went `dead`: its interview, if its link never got posted, is `failed`.

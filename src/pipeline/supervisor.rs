@@ -33,6 +33,8 @@ pub(crate) const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10)
 pub(crate) const REFRESH_AT_LEAST_EVERY: chrono::Duration = chrono::Duration::hours(24);
 /// How soon a completion waiting for its link step looks again.
 const NOT_YET_DELAY: Duration = Duration::from_millis(500);
+/// `last_success_at` is shown to the second: written at most this often.
+const SUCCESS_EVERY: Duration = Duration::from_secs(1);
 
 pub struct AccountSupervisor {
     ctx: AccountCtx,
@@ -50,6 +52,10 @@ pub struct AccountSupervisor {
     /// Told to stop (the account was disconnected): no new work is started.
     stopping: bool,
     restarts: i32,
+    /// When a settle last wrote `last_success_at`; and whether an error was
+    /// recorded since (the next success must then clear `throttled_until`).
+    success_written: Option<std::time::Instant>,
+    error_since: bool,
 }
 
 impl AccountSupervisor {
@@ -68,6 +74,34 @@ impl AccountSupervisor {
             next_poll: None,
             stopping: false,
             restarts: 0,
+            success_written: None,
+            error_since: false,
+        }
+    }
+
+    /// Whether this settle writes the account's health: always for errors;
+    /// for a success at most once per [`SUCCESS_EVERY`] (concurrent settles
+    /// of one account would otherwise queue on its one health row), and at
+    /// once after an error.
+    fn health_due(&mut self, outcome: &Outcome) -> bool {
+        match outcome {
+            Outcome::Done => {
+                let now = std::time::Instant::now();
+                let due = self.error_since
+                    || self
+                        .success_written
+                        .is_none_or(|t| now.duration_since(t) >= SUCCESS_EVERY);
+                if due {
+                    self.success_written = Some(now);
+                    self.error_since = false;
+                }
+                due
+            }
+            Outcome::AccountPaused { .. } | Outcome::JobFailed(_) => {
+                self.error_since = true;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -216,7 +250,7 @@ impl AccountSupervisor {
         );
         let account = self.ctx.clone();
         let id = self.ctx.id.0;
-        let outcome = msg.outcome.clone();
+        let outcome = self.health_due(&msg.outcome).then(|| msg.outcome.clone());
         let fut = async move {
             account
                 .write(move |c| {
@@ -227,7 +261,10 @@ impl AccountSupervisor {
                     if matches!(settle, Settle::Dead { .. }) && msg.unit == Unit::Event {
                         store::fail_event_interview(c, msg.id)?;
                     }
-                    record_health(c, id, &outcome, throttled_until)
+                    match &outcome {
+                        Some(o) => record_health(c, id, o, throttled_until),
+                        None => Ok(()),
+                    }
                 })
                 .await
         };
