@@ -103,6 +103,7 @@ impl Application {
                 max_size: 16,
                 checkout_timeout: Duration::from_secs(5),
                 statement_timeout: Duration::from_secs(30),
+                test_on_check_out: true,
             },
         );
         let ingest_db = Pool::new(
@@ -113,6 +114,9 @@ impl Application {
                 // and let Lever retry rather than hang.
                 checkout_timeout: Duration::from_secs(2),
                 statement_timeout: Duration::from_secs(10),
+                // No round trip per batch: a dropped connection fails one
+                // batch with 503 (Lever retries it) and is discarded.
+                test_on_check_out: false,
             },
         );
         let (wake, wake_rx) = Wake::channel();

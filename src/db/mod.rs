@@ -35,6 +35,10 @@ pub struct PoolOptions {
     pub max_size: u32,
     pub checkout_timeout: Duration,
     pub statement_timeout: Duration,
+    /// Whether a connection is checked (`SELECT 1`) each time it is handed
+    /// out. Without it, a connection the database dropped fails its first
+    /// query and is then discarded.
+    pub test_on_check_out: bool,
 }
 
 /// An r2d2 pool of Postgres connections.
@@ -69,6 +73,7 @@ impl Pool {
         let inner = R2d2Pool::builder()
             .max_size(opts.max_size)
             .min_idle(Some(0))
+            .test_on_check_out(opts.test_on_check_out)
             .connection_timeout(opts.checkout_timeout)
             .connection_customizer(Box::new(SessionSettings {
                 statement_timeout_ms: opts.statement_timeout.as_millis(),

@@ -23,7 +23,10 @@ use actix_web::web;
 
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Routes are tried in order, one regex each: the webhook, by far the
+    // most frequent request, goes first.
     cfg.configure(error::extractor_configs)
+        .configure(webhooks::config)
         .configure(health::config)
         .configure(metrics::config)
         .configure(openapi::config)
@@ -34,6 +37,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(roles::config)
         .configure(interviews::config)
         .configure(pages::config)
-        .configure(health_report::config)
-        .configure(webhooks::config);
+        .configure(health_report::config);
 }

@@ -1,14 +1,16 @@
 //! The inbox rows ingest writes: a verified delivery as an owned row, and
 //! the insert of a batch of them with their cross-instance wake-ups.
 //!
-//! One statement text for any batch size (`INSERT .. SELECT FROM unnest` of
-//! one array per column), so each pooled connection prepares it once and
-//! Postgres never re-parses or re-plans it. The body is bound as text and
-//! cast to JSONB by Postgres, which parses it anyway.
+//! One statement for any batch size (`INSERT .. SELECT FROM unnest` of one
+//! array per column) with a static query id, so each pooled connection
+//! prepares it once and Postgres never re-parses or re-plans it. The body is
+//! bound as text and cast to JSONB by Postgres, which parses it anyway.
 
 use std::collections::HashSet;
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
@@ -34,22 +36,6 @@ pub struct OwnedEvent {
     pub reason: Option<&'static str>,
 }
 
-const INSERT: &str = "INSERT INTO lever_events (id, connection_id, org_id, event, token, \
-     triggered_at, opportunity_id, to_stage_id, from_stage_id, payload, status, reason) \
-     SELECT id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
-     to_stage_id, from_stage_id, payload::jsonb, status, reason \
-     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int8[], \
-     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
-     AS t(id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
-     to_stage_id, from_stage_id, payload, status, reason) \
-     ON CONFLICT DO NOTHING RETURNING id";
-
-#[derive(QueryableByName)]
-struct Inserted {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-}
-
 /// Inserts `rows` in one transaction (skipping any either dedupe identity
 /// already holds, within the batch too); returns the ids inserted. Then
 /// wakes the other instances owning accounts with new pending work (those
@@ -60,9 +46,8 @@ pub fn insert_batch(
     local: &LocalAccounts,
 ) -> QueryResult<HashSet<Uuid>> {
     let inserted: HashSet<Uuid> = c
-        .transaction(|c| insert_rows(c, rows))?
+        .transaction(|c| InsertEvents::new(rows).load::<Uuid>(c))?
         .into_iter()
-        .map(|r| r.id)
         .collect();
     let woken: HashSet<Uuid> = rows
         .iter()
@@ -101,22 +86,93 @@ pub fn insert_one(
     Ok(insert_batch(c, std::slice::from_ref(row), local)?.contains(&row.id))
 }
 
-fn insert_rows(c: &mut PgConnection, rows: &[OwnedEvent]) -> QueryResult<Vec<Inserted>> {
-    let col = |f: fn(&OwnedEvent) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
-    let text = |f: fn(&OwnedEvent) -> &str| rows.iter().map(f).collect::<Vec<_>>();
-    let opt = |f: fn(&OwnedEvent) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
-    diesel::sql_query(INSERT)
-        .bind::<Array<SqlUuid>, _>(col(|r| r.id))
-        .bind::<Array<SqlUuid>, _>(col(|r| r.connection_id))
-        .bind::<Array<SqlUuid>, _>(col(|r| r.org_id))
-        .bind::<Array<Text>, _>(text(|r| &r.event))
-        .bind::<Array<Text>, _>(text(|r| &r.token))
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.triggered_at).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(opt(|r| r.opportunity_id.as_deref()))
-        .bind::<Array<Nullable<Text>>, _>(opt(|r| r.to_stage_id.as_deref()))
-        .bind::<Array<Nullable<Text>>, _>(opt(|r| r.from_stage_id.as_deref()))
-        .bind::<Array<Text>, _>(text(|r| &r.payload))
-        .bind::<Array<Text>, _>(text(|r| r.status.as_str()))
-        .bind::<Array<Nullable<Text>>, _>(opt(|r| r.reason))
-        .load(c)
+/// The batch insert as a query type of its own, with a static query id, so
+/// diesel keeps it prepared on each connection (a `sql_query` is parsed and
+/// planned by Postgres on every call). One array per column.
+struct InsertEvents<'a> {
+    ids: Vec<Uuid>,
+    connection_ids: Vec<Uuid>,
+    org_ids: Vec<Uuid>,
+    events: Vec<&'a str>,
+    tokens: Vec<&'a str>,
+    triggered_at: Vec<i64>,
+    opportunity_ids: Vec<Option<&'a str>>,
+    to_stage_ids: Vec<Option<&'a str>>,
+    from_stage_ids: Vec<Option<&'a str>>,
+    payloads: Vec<&'a str>,
+    statuses: Vec<&'a str>,
+    reasons: Vec<Option<&'a str>>,
+}
+
+impl<'a> InsertEvents<'a> {
+    fn new(rows: &'a [OwnedEvent]) -> Self {
+        Self {
+            ids: rows.iter().map(|r| r.id).collect(),
+            connection_ids: rows.iter().map(|r| r.connection_id).collect(),
+            org_ids: rows.iter().map(|r| r.org_id).collect(),
+            events: rows.iter().map(|r| r.event.as_str()).collect(),
+            tokens: rows.iter().map(|r| r.token.as_str()).collect(),
+            triggered_at: rows.iter().map(|r| r.triggered_at).collect(),
+            opportunity_ids: rows.iter().map(|r| r.opportunity_id.as_deref()).collect(),
+            to_stage_ids: rows.iter().map(|r| r.to_stage_id.as_deref()).collect(),
+            from_stage_ids: rows.iter().map(|r| r.from_stage_id.as_deref()).collect(),
+            payloads: rows.iter().map(|r| r.payload.as_str()).collect(),
+            statuses: rows.iter().map(|r| r.status.as_str()).collect(),
+            reasons: rows.iter().map(|r| r.reason).collect(),
+        }
+    }
+}
+
+/// The cache key: one prepared statement per connection for every batch.
+struct InsertEventsId;
+
+impl QueryId for InsertEvents<'_> {
+    type QueryId = InsertEventsId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for InsertEvents<'_> {
+    type SqlType = SqlUuid;
+}
+
+impl<C> RunQueryDsl<C> for InsertEvents<'_> {}
+
+impl QueryFragment<Pg> for InsertEvents<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO lever_events (id, connection_id, org_id, event, token, \
+             triggered_at, opportunity_id, to_stage_id, from_stage_id, payload, status, reason) \
+             SELECT id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
+             to_stage_id, from_stage_id, payload::jsonb, status, reason FROM unnest(",
+        );
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.connection_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.org_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.events)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.tokens)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.triggered_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.opportunity_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.to_stage_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.from_stage_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.payloads)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.statuses)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.reasons)?;
+        out.push_sql(
+            ") AS t(id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
+             to_stage_id, from_stage_id, payload, status, reason) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        );
+        Ok(())
+    }
 }

@@ -45,6 +45,7 @@ fn other_instance(
             max_size: 4,
             checkout_timeout: std::time::Duration::from_secs(5),
             statement_timeout: std::time::Duration::from_secs(10),
+            test_on_check_out: true,
         },
     );
     Handles::new(env, pool, SecretBox::new(&app.encryption_key))
