@@ -143,8 +143,12 @@ struct Valid {
 }
 
 /// The fencing check: true if `owner` still holds the lease at `epoch`. The
-/// row is share-locked until the caller's transaction ends, so a takeover
-/// waits for a write that passed the check.
+/// row is locked `FOR KEY SHARE` until the caller's transaction ends. A
+/// takeover ([`acquire`]) locks rows `FOR UPDATE`, which conflicts with it,
+/// so it never proceeds while a write that passed the check is in flight;
+/// renewals and releases only update non-key columns (`FOR NO KEY UPDATE`),
+/// which does not, so an account's writes and its owner's renewal of all
+/// its leases never wait on each other.
 pub fn still_held(
     conn: &mut PgConnection,
     connection_id: Uuid,
@@ -153,7 +157,7 @@ pub fn still_held(
 ) -> QueryResult<bool> {
     let v: Option<Valid> = diesel::sql_query(
         "SELECT true AS ok FROM connection_leases \
-         WHERE connection_id = $1 AND owner = $2 AND epoch = $3 FOR SHARE",
+         WHERE connection_id = $1 AND owner = $2 AND epoch = $3 FOR KEY SHARE",
     )
     .bind::<SqlUuid, _>(connection_id)
     .bind::<Text, _>(owner)

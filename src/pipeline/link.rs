@@ -160,20 +160,33 @@ async fn post_link(
 ) -> Result<Outcome, StepError> {
     let link = ctx.live_url(&iv.live_token);
     ensure(ctx, &work.client, opp, Has::Link, true, &link).await?;
-    let id = iv.id;
-    if iv.link_added_at.is_none() {
-        ctx.write(move |c| store::record(c, id, Step::LinkAdded))
-            .await?;
-    }
     // The tag name actually posted is kept, even if the setting changes later.
     let tag = iv
         .link_tag
         .clone()
         .unwrap_or_else(|| work.conn.tag_link_created.clone());
     ensure(ctx, &work.client, opp, Has::Tag, true, &tag).await?;
-    if iv.link_posted_at.is_none() {
-        ctx.write(move |c| store::record(c, id, Step::LinkTagged(&tag)))
-            .await?;
+    // Both steps recorded in one transaction once both are on Lever. If the
+    // tag fails, the link goes unrecorded until the next attempt's fresh read
+    // finds it there: nothing relies on the record to avoid a second write.
+    let (id, link_new, tag_new) = (
+        iv.id,
+        iv.link_added_at.is_none(),
+        iv.link_posted_at.is_none(),
+    );
+    if link_new || tag_new {
+        ctx.write(move |c| {
+            if link_new {
+                store::record(c, id, Step::LinkAdded)?;
+            }
+            if tag_new {
+                store::record(c, id, Step::LinkTagged(&tag))?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    if tag_new {
         tracing::info!(interview_id = %id, opportunity_id = %iv.opportunity_id, "interview link posted");
     }
     Ok(Outcome::Done)

@@ -3,6 +3,8 @@
 //! messages are only wake-ups, so every function here is safe to repeat.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -68,23 +70,34 @@ pub fn connections_with_due_work(conn: &mut PgConnection) -> QueryResult<Vec<Uui
 }
 
 /// Due events of a connection, longest due first (a new event is due from
-/// its arrival), skipping those in flight. Walks the `lever_events_due`
-/// index in order, so it stops after `limit` rows however many are open.
+/// its arrival), skipping those in flight.
 pub fn due_events(
     conn: &mut PgConnection,
     connection_id: Uuid,
     skip: &[Uuid],
     limit: i64,
 ) -> QueryResult<Vec<EventWork>> {
+    due_events_query(connection_id, Utc::now(), skip, limit).load(conn)
+}
+
+/// The query [`due_events`] runs, apart so that its plan can be checked: it
+/// walks the `lever_events_due` index in order and stops after `limit` rows,
+/// however many events are open.
+pub fn due_events_query(
+    connection_id: Uuid,
+    now: DateTime<Utc>,
+    skip: &[Uuid],
+    limit: i64,
+) -> lever_events::BoxedQuery<'_, Pg, SqlTypeOf<AsSelect<EventWork, Pg>>> {
     lever_events::table
         .filter(lever_events::connection_id.eq(connection_id))
         .filter(open_events())
-        .filter(lever_events::next_attempt_at.le(Utc::now()))
+        .filter(lever_events::next_attempt_at.le(now))
         .filter(lever_events::id.ne_all(skip))
         .order(lever_events::next_attempt_at)
         .limit(limit)
         .select(EventWork::as_select())
-        .load(conn)
+        .into_boxed()
 }
 
 pub fn due_jobs(

@@ -1,0 +1,230 @@
+//! The inbox and due-work queries at the database level: the pipeline's due
+//! query keeps to the partial index under a generic plan, ingest's batch
+//! insert dedupes and sends cross-instance wake-ups only for accounts not
+//! running here, and deleting a connection still takes its events along.
+
+use arkiter_lever::db::models::lever_event::EventStatus;
+use arkiter_lever::domain::ids::ConnectionId;
+use arkiter_lever::ingest::store::{OwnedEvent, insert_batch};
+use arkiter_lever::pipeline::store::{due_events, due_events_query};
+use arkiter_lever::wake::LocalAccounts;
+use chrono::Utc;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use uuid::Uuid;
+
+use crate::helpers::test_db;
+
+#[derive(QueryableByName)]
+struct Line {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[derive(QueryableByName)]
+struct Opp {
+    #[diesel(sql_type = Text)]
+    opportunity_id: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn exec(c: &mut PgConnection, sql: &str) {
+    diesel::sql_query(sql).execute(c).unwrap();
+}
+
+fn count(c: &mut PgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Count>(c).unwrap().n
+}
+
+/// A database with one org and its connection; returns (name, conn, ids).
+fn bed() -> (String, PgConnection, Uuid, Uuid) {
+    let db = test_db();
+    let name = db.create_database();
+    let mut c = PgConnection::establish(&db.url(&name)).unwrap();
+    let (org, conn) = (Uuid::new_v4(), Uuid::new_v4());
+    exec(
+        &mut c,
+        &format!("INSERT INTO orgs (id, name) VALUES ('{org}', 'Inbox org')"),
+    );
+    exec(
+        &mut c,
+        &format!(
+            "INSERT INTO connections (id, org_id, status) VALUES ('{conn}', '{org}', 'active')"
+        ),
+    );
+    (name, c, org, conn)
+}
+
+/// `n` events of `conn`: due one second apart, oldest last inserted, every
+/// 10th already done and every 7th due only tomorrow.
+fn seed_events(c: &mut PgConnection, org: Uuid, conn: Uuid, n: usize) {
+    exec(
+        c,
+        &format!(
+            "INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
+             opportunity_id, to_stage_id, payload, status, next_attempt_at) \
+             SELECT gen_random_uuid(), '{conn}', '{org}', 'candidateStageChange', 'tok-' || i, \
+             1764270000000 + i, 'opp-' || i, 'stage', '{{}}'::jsonb, \
+             CASE WHEN i % 10 = 0 THEN 'done' ELSE 'pending' END, \
+             CASE WHEN i % 7 = 0 THEN now() + interval '1 day' \
+                  ELSE now() - i * interval '1 second' END \
+             FROM generate_series(1, {n}) i"
+        ),
+    );
+    exec(c, "ANALYZE lever_events");
+}
+
+#[test]
+fn due_events_keep_to_the_due_index_under_a_generic_plan() {
+    let (name, mut c, org, conn) = bed();
+    seed_events(&mut c, org, conn, 20_000);
+    // What the pooled connections end up with after a few executions.
+    exec(&mut c, "SET plan_cache_mode = force_generic_plan");
+    let expected: Vec<String> = diesel::sql_query(format!(
+        "SELECT opportunity_id FROM lever_events WHERE connection_id = '{conn}' \
+         AND status IN ('pending', 'retrying') AND next_attempt_at <= now() \
+         ORDER BY next_attempt_at LIMIT 4"
+    ))
+    .load::<Opp>(&mut c)
+    .unwrap()
+    .into_iter()
+    .map(|o| o.opportunity_id)
+    .collect();
+    assert_eq!(expected.len(), 4);
+    // Longest due first, skipping the one in flight.
+    let first = due_events(&mut c, conn, &[], 1).unwrap();
+    assert_eq!(
+        first[0].opportunity_id.as_deref(),
+        Some(expected[0].as_str())
+    );
+    for _ in 0..6 {
+        let got = due_events(&mut c, conn, &[first[0].id], 3).unwrap();
+        let opps: Vec<_> = got
+            .iter()
+            .filter_map(|e| e.opportunity_id.clone())
+            .collect();
+        assert_eq!(opps, expected[1..].to_vec());
+    }
+    // The generic plan walks the partial index in order: no scan, no sort.
+    let skip = [Uuid::new_v4()];
+    let q = due_events_query(conn, Utc::now(), &skip, 8);
+    let sql = diesel::debug_query::<Pg, _>(&q).to_string();
+    let sql = sql.split(" -- binds:").next().unwrap();
+    exec(&mut c, &format!("PREPARE due AS {sql}"));
+    let plan: Vec<String> = diesel::sql_query(format!(
+        "EXPLAIN EXECUTE due('{conn}', now(), ARRAY['{}']::uuid[], 8)",
+        skip[0]
+    ))
+    .load::<Line>(&mut c)
+    .unwrap()
+    .into_iter()
+    .map(|l| l.line)
+    .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("lever_events_due"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    drop(c);
+    test_db().drop_database(&name);
+}
+
+fn row(org: Uuid, conn: Uuid, token: &str, opp: &str) -> OwnedEvent {
+    OwnedEvent {
+        id: Uuid::now_v7(),
+        connection_id: conn,
+        org_id: org,
+        event: "candidateStageChange".into(),
+        token: token.into(),
+        triggered_at: 1_764_270_000_000,
+        opportunity_id: Some(opp.into()),
+        to_stage_id: Some("stage".into()),
+        from_stage_id: None,
+        payload: format!(r#"{{"token":"{token}"}}"#),
+        status: EventStatus::Pending,
+        reason: None,
+    }
+}
+
+/// What `listener` hears up to a marker sent now from `c` (notifications
+/// arrive in commit order, so anything sent before the marker is in).
+fn heard(c: &mut PgConnection, listener: &mut PgConnection) -> Vec<String> {
+    let marker = format!("marker-{}", Uuid::new_v4());
+    exec(c, &format!("NOTIFY arkiter_work, '{marker}'"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut got = Vec::new();
+    while std::time::Instant::now() < deadline {
+        for n in listener.notifications_iter() {
+            let payload = n.unwrap().payload;
+            if payload == marker {
+                return got;
+            }
+            got.push(payload);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("the marker notification never arrived; heard {got:?}");
+}
+
+#[test]
+fn batch_insert_dedupes_and_notifies_only_for_accounts_running_elsewhere() {
+    let (name, mut c, org, conn) = bed();
+    let mut listener = PgConnection::establish(&test_db().url(&name)).unwrap();
+    exec(&mut listener, "LISTEN arkiter_work");
+    let local = LocalAccounts::default();
+    // Elsewhere: one NOTIFY for the batch's new pending rows. The batch's
+    // second copy of a token (and a later batch's) is absorbed.
+    let batch = [
+        row(org, conn, "a", "opp-a"),
+        row(org, conn, "b", "opp-b"),
+        row(org, conn, "a", "opp-a"),
+    ];
+    let inserted = insert_batch(&mut c, &batch, &local).unwrap();
+    assert_eq!(inserted.len(), 2);
+    assert!(inserted.contains(&batch[0].id) && inserted.contains(&batch[1].id));
+    assert_eq!(heard(&mut c, &mut listener), vec![conn.to_string()]);
+    // Running here: stored, but no NOTIFY (the channel wakes it).
+    local.insert(ConnectionId(conn));
+    let again = [row(org, conn, "a", "opp-a"), row(org, conn, "c", "opp-c")];
+    let inserted = insert_batch(&mut c, &again, &local).unwrap();
+    assert_eq!(inserted.len(), 1);
+    assert!(inserted.contains(&again[1].id));
+    assert!(heard(&mut c, &mut listener).is_empty());
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM lever_events"), 3);
+    drop((c, listener));
+    test_db().drop_database(&name);
+}
+
+#[test]
+fn deleting_an_org_deletes_its_events() {
+    let (name, mut c, org, conn) = bed();
+    seed_events(&mut c, org, conn, 10);
+    let (other_org, other_conn) = (Uuid::new_v4(), Uuid::new_v4());
+    exec(
+        &mut c,
+        &format!("INSERT INTO orgs (id, name) VALUES ('{other_org}', 'Other org')"),
+    );
+    exec(
+        &mut c,
+        &format!(
+            "INSERT INTO connections (id, org_id, status) VALUES ('{other_conn}', '{other_org}', 'active')"
+        ),
+    );
+    seed_events(&mut c, other_org, other_conn, 5);
+    exec(&mut c, &format!("DELETE FROM orgs WHERE id = '{org}'"));
+    assert_eq!(
+        count(
+            &mut c,
+            &format!("SELECT count(*) AS n FROM lever_events WHERE org_id = '{org}'")
+        ),
+        0
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM lever_events"), 5);
+    drop(c);
+    test_db().drop_database(&name);
+}
