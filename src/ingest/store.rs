@@ -36,7 +36,7 @@ pub struct OwnedEvent {
     pub reason: Option<&'static str>,
 }
 
-/// Inserts `rows` in one transaction (skipping any either dedupe identity
+/// Inserts `rows` in one statement (skipping any either dedupe identity
 /// already holds, within the batch too); returns the ids inserted. Then
 /// wakes the other instances owning accounts with new pending work (those
 /// running here are woken through the channel by the request).
@@ -45,8 +45,11 @@ pub fn insert_batch(
     rows: &[OwnedEvent],
     local: &LocalAccounts,
 ) -> QueryResult<HashSet<Uuid>> {
-    let inserted: HashSet<Uuid> = c
-        .transaction(|c| InsertEvents::new(rows).load::<Uuid>(c))?
+    // One statement, so no BEGIN/COMMIT round trips: in autocommit it is its
+    // own transaction, and its rows come back only after the commit (and
+    // its WAL flush) is done.
+    let inserted: HashSet<Uuid> = InsertEvents::new(rows)
+        .load::<Uuid>(c)?
         .into_iter()
         .collect();
     let woken: HashSet<Uuid> = rows
