@@ -24,6 +24,9 @@ pub struct ConnectionHandle {
     tokens: Arc<DbTokenSource>,
     /// Posting id → title: postings rarely change and every interview needs one.
     posting_titles: Mutex<HashMap<String, String>>,
+    /// Held while a missing title is read from Lever, so units missing at
+    /// once read it once (see [`ConnectionHandle::posting_read`]).
+    posting_read: tokio::sync::Mutex<()>,
 }
 
 impl ConnectionHandle {
@@ -33,6 +36,13 @@ impl ConnectionHandle {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         map.get(posting).cloned()
+    }
+
+    /// Taken before reading a posting the cache misses; the holder reads,
+    /// the others then find the title cached. Misses are rare (once per
+    /// posting per connection), so one lock for all postings is enough.
+    pub async fn posting_read(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.posting_read.lock().await
     }
 
     pub fn cache_posting_title(&self, posting: &str, title: &str) {
@@ -120,6 +130,7 @@ impl Handles {
                 self.env.clone(),
             )),
             posting_titles: Mutex::new(HashMap::new()),
+            posting_read: tokio::sync::Mutex::new(()),
         });
         map.insert(id, handle.clone());
         Ok(handle)

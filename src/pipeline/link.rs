@@ -139,6 +139,11 @@ async fn posting_title(
     if let Some(t) = ctx.handle.cached_posting_title(posting) {
         return Ok(Some(t));
     }
+    // Units of a burst all miss at once: one reads, the rest find it cached.
+    let _reading = ctx.handle.posting_read().await;
+    if let Some(t) = ctx.handle.cached_posting_title(posting) {
+        return Ok(Some(t));
+    }
     match work.client.get_posting(posting).await {
         Ok(p) => {
             if let Some(t) = &p.text {

@@ -442,6 +442,13 @@ async fn a_burst_stays_within_the_rate_budget() {
         .map(|c| c.at_ms)
         .collect();
     assert!(sim.calls_for(&s.account).iter().all(|c| c.status != 429));
+    // 60 units missing the posting's title at once read it once.
+    let posting_reads = sim
+        .calls_for(&s.account)
+        .iter()
+        .filter(|c| c.method == "GET" && c.path.starts_with("/v1/postings/"))
+        .count();
+    assert_eq!(posting_reads, 1);
     // In every window of w seconds at most burst + rate·w calls (+1 for the
     // simulator stamping answers, not sends).
     for (i, start) in calls.iter().enumerate() {
