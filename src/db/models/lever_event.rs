@@ -1,9 +1,10 @@
 //! The `lever_events` table: the durable inbox of verified Lever deliveries.
 //!
-//! Writes come from webhook ingest only (`insert_new`); the pipeline works the
-//! rows afterwards. Both dedupe identities of SPEC §4 are unique indexes, so
-//! the insert is `ON CONFLICT DO NOTHING` and "already had it" is a 0-row
-//! insert, never an error.
+//! Rows are written by webhook ingest only, in batches
+//! ([`crate::ingest::store`]); the pipeline works them afterwards. Both
+//! dedupe identities of SPEC §4 are unique indexes, so the insert is `ON
+//! CONFLICT DO NOTHING` and "already had it" is a row not inserted, never an
+//! error.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -47,23 +48,6 @@ impl EventStatus {
 }
 
 /// A verified delivery about to be stored.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = lever_events)]
-pub struct NewEvent<'a> {
-    pub id: Uuid,
-    pub connection_id: Uuid,
-    pub org_id: Uuid,
-    pub event: &'a str,
-    pub token: &'a str,
-    pub triggered_at: i64,
-    pub opportunity_id: Option<&'a str>,
-    pub to_stage_id: Option<&'a str>,
-    pub from_stage_id: Option<&'a str>,
-    pub payload: &'a serde_json::Value,
-    pub status: &'static str,
-    pub reason: Option<&'static str>,
-}
-
 /// An event as the admin API lists it (no payload: up to 64 KiB each).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = lever_events, check_for_backend(diesel::pg::Pg))]
@@ -81,18 +65,6 @@ pub struct EventSummary {
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub interview_id: Option<Uuid>,
-}
-
-/// Stores `ev` unless either dedupe identity already holds it.
-/// Returns whether a row was inserted.
-pub fn insert_new(conn: &mut PgConnection, ev: &NewEvent<'_>) -> QueryResult<bool> {
-    // No conflict target: DO NOTHING then covers the token constraint and the
-    // partial "same move" index alike.
-    let n = diesel::insert_into(lever_events::table)
-        .values(ev)
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    Ok(n == 1)
 }
 
 /// An org's events, newest first, optionally of one status. Keyset
