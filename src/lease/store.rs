@@ -45,14 +45,9 @@ pub fn heartbeat(
     Ok(c.n)
 }
 
-/// Lease rows for connections that should be worked on, and how many there are.
-pub fn ensure_rows(conn: &mut PgConnection) -> QueryResult<i64> {
-    diesel::sql_query(
-        "INSERT INTO connection_leases (connection_id) \
-         SELECT id FROM connections WHERE status IN ('active', 'needs_setup') \
-         ON CONFLICT (connection_id) DO NOTHING",
-    )
-    .execute(conn)?;
+/// How many connections should be worked on (each has its lease row from
+/// its creation: a trigger, migration `000004`).
+pub fn workable(conn: &mut PgConnection) -> QueryResult<i64> {
     let c: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM connections WHERE status IN ('active', 'needs_setup')",
     )

@@ -273,7 +273,7 @@ impl Registry {
 /// Heartbeat, renew, shed above the fair share, take what is free.
 fn cycle(c: &mut diesel::PgConnection, me: &str, lease: Duration) -> diesel::QueryResult<Cycle> {
     let alive = lease::store::heartbeat(c, me, lease)?.max(1);
-    let total = lease::store::ensure_rows(c)?;
+    let total = lease::store::workable(c)?;
     let mut held = lease::store::renew(c, me, lease)?;
     let fair = usize::try_from((total + alive - 1) / alive).unwrap_or(usize::MAX);
     let mut released = Vec::new();
