@@ -30,6 +30,16 @@ pub enum Unit {
     Job,
 }
 
+impl Unit {
+    /// The metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Job => "job",
+        }
+    }
+}
+
 /// A worker finished one unit (told to the supervisor with `do_send`).
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]

@@ -158,6 +158,19 @@ pub enum Settle {
     },
 }
 
+impl Settle {
+    /// The metrics label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Ignored(_) => "ignored",
+            Self::Retry { .. } => "retry",
+            Self::Dead { .. } => "dead",
+            Self::Defer { .. } => "deferred",
+        }
+    }
+}
+
 pub fn settle_event(conn: &mut PgConnection, id: Uuid, s: &Settle) -> QueryResult<usize> {
     let t = lever_events::table.find(id);
     let now = Utc::now();

@@ -234,20 +234,7 @@ impl AccountSupervisor {
         };
         let throttled_until = now + chrono::Duration::from_std(self.pause).unwrap_or_default();
         self.account_state(&msg.outcome, ctx);
-        super::metrics::unit(
-            if msg.unit == Unit::Event {
-                "event"
-            } else {
-                "job"
-            },
-            match &settle {
-                Settle::Done => "done",
-                Settle::Ignored(_) => "ignored",
-                Settle::Retry { .. } => "retry",
-                Settle::Dead { .. } => "dead",
-                Settle::Defer { .. } => "deferred",
-            },
-        );
+        super::metrics::unit(msg.unit.label(), settle.label());
         let account = self.ctx.clone();
         let id = self.ctx.id.0;
         let outcome = self.health_due(&msg.outcome).then(|| msg.outcome.clone());
