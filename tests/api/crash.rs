@@ -7,7 +7,7 @@ use std::time::Duration;
 use arkiter_lever::lever::sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimConfig, SimHandle};
 use serde_json::json;
 
-use crate::helpers::{TestApp, poll_until, spawn_app_behind_proxy_with, test_db};
+use crate::helpers::{TestApp, free_port, poll_until, spawn_app_behind_proxy_with, test_db};
 use crate::lever_flow::{Scenario, point_at, wait_for_tag};
 use crate::lever_support::start_sim_with;
 
@@ -22,14 +22,6 @@ async fn patient_sim() -> SimHandle {
         ..SimConfig::default()
     })
     .await
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_service(db_url: &str, key: &str, port: u16, sim: &SimHandle) -> Child {
@@ -79,14 +71,7 @@ async fn sigkill_mid_burst_loses_nothing() {
     let s = crate::lever_flow::scenario(&app, &sim).await;
     let opps = s.candidates(&sim, 30);
     s.move_to(&sim, &opps, &s.stage);
-    poll_until(20, "a few links posted", || async {
-        let n = opps
-            .iter()
-            .filter(|o| s.live_link_count(&sim, o) > 0)
-            .count();
-        (n >= 5).then_some(())
-    })
-    .await;
+    s.wait_for_links(&sim, &opps, 5).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let mut child = start_service(&url, &key, port, &sim);
@@ -109,14 +94,7 @@ async fn the_database_cut_mid_burst_recovers_by_itself() {
     let s: Scenario = crate::lever_flow::scenario(&app, &sim).await;
     let opps = s.candidates(&sim, 20);
     s.move_to(&sim, &opps, &s.stage);
-    poll_until(20, "a few links posted", || async {
-        let n = opps
-            .iter()
-            .filter(|o| s.live_link_count(&sim, o) > 0)
-            .count();
-        (n >= 3).then_some(())
-    })
-    .await;
+    s.wait_for_links(&sim, &opps, 3).await;
     let proxy = app.proxy.as_ref().unwrap();
     proxy.cut();
     poll_until(10, "readyz down", || async {

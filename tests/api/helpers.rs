@@ -65,6 +65,15 @@ impl TestDb {
 
 static TEST_DB: OnceLock<TestDb> = OnceLock::new();
 
+/// A loopback port free right now (for a child process to listen on).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The run's Postgres and template, set up on first use.
 pub fn test_db() -> &'static TestDb {
     TEST_DB.get_or_init(|| {

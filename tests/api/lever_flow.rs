@@ -102,6 +102,18 @@ impl Scenario {
         let v = sim.opportunity(&self.account, opp).unwrap();
         v.links.iter().filter(|l| l.contains("/live/")).count()
     }
+
+    /// Waits (20 s at most) until at least `n` of `opps` show a live link.
+    pub async fn wait_for_links(&self, sim: &SimHandle, opps: &[String], n: usize) {
+        crate::helpers::poll_until(20, "a few links posted", || async {
+            let linked = opps
+                .iter()
+                .filter(|o| self.live_link_count(sim, o) > 0)
+                .count();
+            (linked >= n).then_some(())
+        })
+        .await;
+    }
 }
 
 /// Waits until every opportunity shows `tag` (and returns their views).

@@ -9,7 +9,7 @@ use arkiter_lever::lever::sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
-use crate::helpers::{TestApp, poll_until, test_db};
+use crate::helpers::{TestApp, free_port, poll_until, test_db};
 use crate::lever_flow::{scenario, wait_for_tag};
 use crate::lever_support::start_sim;
 
@@ -28,11 +28,7 @@ async fn a_full_flow_logs_no_secret_or_personal_data() {
     let name = db.create_database();
     let url = db.url(&name);
     let enc = EncryptionKey::generate();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let log_path = std::env::temp_dir().join(format!("ak-log-{}.txt", uuid::Uuid::new_v4()));
     let log = std::fs::File::create(&log_path).unwrap();

@@ -13,7 +13,7 @@ use arkiter_lever::lever::sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimCon
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::json;
 
-use crate::helpers::{TestApp, poll_until, test_db};
+use crate::helpers::{TestApp, free_port, poll_until, test_db};
 use crate::lever_flow::wait_for_tag;
 use crate::lever_support::start_sim_with;
 use crate::proxy::LoadBalancer;
@@ -29,14 +29,6 @@ struct Fleet {
     ports: Vec<u16>,
     children: Vec<Option<Child>>,
     lb: LoadBalancer,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Fleet {
