@@ -17,6 +17,7 @@ use crate::db::{Pool, PoolOptions};
 use crate::domain::secrets::SecretBox;
 use crate::http;
 use crate::pipeline::Registry;
+use crate::pipeline::registry::{RegistryParts, RegistryPulse};
 use crate::wake::Wake;
 
 /// Shared state of every request handler.
@@ -33,6 +34,8 @@ pub struct AppState {
     pub urls: Urls,
     /// Every connection's Lever handle (limiter + token store).
     pub handles: Arc<Handles>,
+    /// The pipeline registry's last lease cycle, for `/readyz`.
+    pub pulse: Arc<RegistryPulse>,
 }
 
 /// Public URLs the service hands out, resolved once from the settings.
@@ -73,6 +76,7 @@ pub struct Application {
     port: u16,
     server: Server,
     urls: Urls,
+    registry: actix::Addr<Registry>,
 }
 
 impl Application {
@@ -119,20 +123,37 @@ impl Application {
                 test_on_check_out: false,
             },
         );
+        // Lease cycles get connections of their own: a saturated worker
+        // pool must not cost this instance its leases.
+        let lease_db = Pool::new(
+            &database_url,
+            PoolOptions {
+                max_size: 2,
+                checkout_timeout: Duration::from_secs(2),
+                statement_timeout: Duration::from_secs(5),
+                test_on_check_out: true,
+            },
+        );
         let (wake, wake_rx) = Wake::channel();
         crate::wake::spawn_listener(database_url.clone(), wake.clone());
         let secrets = SecretBox::new(&key);
         let env = LeverEnv::new(&settings.lever, &urls.public)?;
         let handles = Arc::new(Handles::new(env, db.clone(), secrets.clone()));
-        Registry::new(
-            db.clone(),
-            handles.clone(),
-            settings.pipeline.clone(),
-            settings.instance.clone(),
-            urls.live.clone(),
-            urls.results.clone(),
-        )
-        .launch(wake_rx, wake.local());
+        let pulse = RegistryPulse::new(settings.instance.renew_every);
+        let registry = Registry::launch(
+            RegistryParts {
+                db: db.clone(),
+                lease_db,
+                handles: handles.clone(),
+                settings: settings.pipeline.clone(),
+                instance: settings.instance.clone(),
+                live_base: urls.live.clone(),
+                results_base: urls.results.clone(),
+                pulse: pulse.clone(),
+            },
+            wake_rx,
+            wake.local(),
+        );
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
@@ -142,6 +163,7 @@ impl Application {
             secrets,
             urls: urls.clone(),
             handles,
+            pulse,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -158,6 +180,7 @@ impl Application {
             port: bound.port(),
             server,
             urls,
+            registry,
         })
     }
 
@@ -167,6 +190,11 @@ impl Application {
 
     pub fn urls(&self) -> &Urls {
         &self.urls
+    }
+
+    /// The pipeline registry this application started.
+    pub fn registry(&self) -> actix::Addr<Registry> {
+        self.registry.clone()
     }
 
     /// Serves until the server is stopped (SIGINT/SIGTERM stop it gracefully).

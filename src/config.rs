@@ -120,6 +120,8 @@ pub struct PipelineSettings {
     pub per_account_concurrency: usize,
     /// How often the registry re-checks the database for work and accounts.
     pub poll_interval: Duration,
+    /// Test-only: runs before every unit (see `pipeline::fault`).
+    pub fault: crate::pipeline::fault::FaultHook,
 }
 
 impl Default for PipelineSettings {
@@ -134,6 +136,7 @@ impl Default for PipelineSettings {
             account_pause_max: Duration::from_secs(60),
             per_account_concurrency: 8,
             poll_interval: Duration::from_secs(2),
+            fault: crate::pipeline::fault::FaultHook::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use super::env::LeverEnv;
 use super::token_store::DbTokenSource;
 use crate::db::Pool;
+use crate::db::models::connection::Connection;
 use crate::domain::ids::ConnectionId;
 use crate::domain::secrets::SecretBox;
 use crate::lever::{LeverClient, LeverClientConfig, LeverError, StaticToken, new_limiter};
@@ -27,9 +28,29 @@ pub struct ConnectionHandle {
     /// Held while a missing title is read from Lever, so units missing at
     /// once read it once (see [`ConnectionHandle::posting_read`]).
     posting_read: tokio::sync::Mutex<()>,
+    /// The Lever account the cached titles came from.
+    titles_account: Mutex<Option<String>>,
 }
 
 impl ConnectionHandle {
+    /// Drops what is cached from an older state of the connection, seen in
+    /// `row` as just read: a token refreshed or reconnected elsewhere, or
+    /// postings of another Lever account.
+    pub fn observe(&self, row: &Connection) {
+        self.tokens.observe(row);
+        let mut account = self
+            .titles_account
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *account != row.lever_account_id {
+            self.posting_titles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
+            account.clone_from(&row.lever_account_id);
+        }
+    }
+
     pub fn cached_posting_title(&self, posting: &str) -> Option<String> {
         let map = self
             .posting_titles
@@ -60,6 +81,7 @@ impl ConnectionHandle {
             perform_as,
             http: self.env.http.clone(),
             observer: None,
+            fence: None,
         }
     }
 
@@ -131,6 +153,7 @@ impl Handles {
             )),
             posting_titles: Mutex::new(HashMap::new()),
             posting_read: tokio::sync::Mutex::new(()),
+            titles_account: Mutex::new(None),
         });
         map.insert(id, handle.clone());
         Ok(handle)

@@ -215,6 +215,7 @@ impl From<crate::lever::LeverError> for ApiError {
             L::Exhausted { .. } | L::Transport(_) | L::OutcomeUnknown { .. } => {
                 (StatusCode::BAD_GATEWAY, "lever_unavailable")
             }
+            L::Fenced => (StatusCode::SERVICE_UNAVAILABLE, "lever_unavailable"),
         };
         let message = match &e {
             L::NeedsReauth(_) => {

@@ -1,5 +1,7 @@
 //! Liveness and readiness: `/healthz` answers while the process runs; `/readyz`
-//! answers 200 only while the database answers and the actor system runs.
+//! answers 200 only while the database answers and the pipeline registry
+//! completed a lease cycle recently (so its actors run and can reach the
+//! database through their own pool).
 
 use std::time::Duration;
 
@@ -23,7 +25,8 @@ async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let db = state.db.ping(DB_PROBE_TIMEOUT).await;
-    let actors = actix::System::try_current().is_some();
+    let registry = state.pulse.problem();
+    let actors = actix::System::try_current().is_some() && registry.is_none();
     match (&db, actors) {
         (Ok(()), true) => HttpResponse::Ok().json(json!({
             "status": "ready", "database": "ok", "actors": "ok"
@@ -31,7 +34,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         _ => {
             let reason = match &db {
                 Err(e) => format!("database: {e}"),
-                Ok(()) => "actor system is not running".to_owned(),
+                Ok(()) => registry.unwrap_or_else(|| "actor system is not running".to_owned()),
             };
             HttpResponse::ServiceUnavailable().json(json!({
                 "status": "not_ready",

@@ -136,7 +136,7 @@ pub async fn complete(
                     interviews::updated_at.eq(Utc::now()),
                 ))
                 .execute(c)?;
-            add_job(c, conn_id, id, "complete")?;
+            add_job(c, conn_id, id, crate::pipeline::results::JOB_COMPLETE)?;
             crate::wake::notify(c, conn_id)?;
             Ok(Some(conn_id))
         })
@@ -178,7 +178,7 @@ pub async fn cancel(
                     interviews::updated_at.eq(Utc::now()),
                 ))
                 .execute(c)?;
-            add_job(c, conn_id, id, "cancel")?;
+            add_job(c, conn_id, id, crate::pipeline::results::JOB_CANCEL)?;
             crate::wake::notify(c, conn_id)?;
             Ok(conn_id)
         })

@@ -5,8 +5,13 @@
 //! array per column) with a static query id, so each pooled connection
 //! prepares it once and Postgres never re-parses or re-plans it. The body is
 //! bound as text and cast to JSONB by Postgres, which parses it anyway.
+//!
+//! A delivery that ingest's cache judged `other_stage` is checked against
+//! the connection's stage as committed, in the same statement: a stage
+//! changed on another instance moments ago (the cache lags by up to its TTL)
+//! never turns a delivery into the new stage into a lost `ignored` one.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -48,18 +53,27 @@ pub fn insert_batch(
     // One statement, so no BEGIN/COMMIT round trips: in autocommit it is its
     // own transaction, and its rows come back only after the commit (and
     // its WAL flush) is done.
-    let inserted: HashSet<Uuid> = InsertEvents::new(rows)
-        .load::<Uuid>(c)?
+    let stored: HashMap<Uuid, String> = InsertEvents::new(rows)
+        .load::<(Uuid, String)>(c)?
         .into_iter()
         .collect();
-    let woken: HashSet<Uuid> = rows
-        .iter()
-        .filter(|r| r.status == EventStatus::Pending && inserted.contains(&r.id))
-        .filter(|r| !local.contains(&ConnectionId(r.connection_id)))
-        .map(|r| r.connection_id)
-        .collect();
+    let mut woken = HashSet::new();
+    for r in rows {
+        let Some(status) = stored.get(&r.id) else {
+            continue;
+        };
+        let promoted = r.status != EventStatus::Pending && status == EventStatus::Pending.as_str();
+        if promoted {
+            // This instance's cached stage was stale (changed elsewhere).
+            super::cache::invalidate(ConnectionId(r.connection_id));
+        }
+        let pending = r.status == EventStatus::Pending;
+        if promoted || (pending && !local.contains(&ConnectionId(r.connection_id))) {
+            woken.insert(r.connection_id);
+        }
+    }
     notify(c, &woken);
-    Ok(inserted)
+    Ok(stored.into_keys().collect())
 }
 
 /// One `NOTIFY` per woken connection, sent after the rows committed (so a
@@ -135,7 +149,7 @@ impl QueryId for InsertEvents<'_> {
 }
 
 impl Query for InsertEvents<'_> {
-    type SqlType = SqlUuid;
+    type SqlType = (SqlUuid, Text);
 }
 
 impl<C> RunQueryDsl<C> for InsertEvents<'_> {}
@@ -146,7 +160,13 @@ impl QueryFragment<Pg> for InsertEvents<'_> {
             "INSERT INTO lever_events (id, connection_id, org_id, event, token, \
              triggered_at, opportunity_id, to_stage_id, from_stage_id, payload, status, reason) \
              SELECT id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
-             to_stage_id, from_stage_id, payload::jsonb, status, reason FROM unnest(",
+             to_stage_id, from_stage_id, payload::jsonb, \
+             CASE WHEN reason = 'other_stage' AND EXISTS (SELECT 1 FROM connections c \
+               WHERE c.id = t.connection_id AND c.stage_id = t.to_stage_id) \
+             THEN 'pending' ELSE status END, \
+             CASE WHEN reason = 'other_stage' AND EXISTS (SELECT 1 FROM connections c \
+               WHERE c.id = t.connection_id AND c.stage_id = t.to_stage_id) \
+             THEN NULL ELSE reason END FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.ids)?;
         out.push_sql(", ");
@@ -174,7 +194,7 @@ impl QueryFragment<Pg> for InsertEvents<'_> {
         out.push_sql(
             ") AS t(id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
              to_stage_id, from_stage_id, payload, status, reason) \
-             ON CONFLICT DO NOTHING RETURNING id",
+             ON CONFLICT DO NOTHING RETURNING id, status",
         );
         Ok(())
     }

@@ -75,6 +75,10 @@ pub enum LeverError {
     Transport(String),
     #[error("invalid Lever configuration: {0}")]
     Config(String),
+    /// A write was not sent because this instance no longer holds the
+    /// connection's lease (SPEC §6: writes are fenced end to end).
+    #[error("not sent: this instance no longer holds the connection's lease")]
+    Fenced,
 }
 
 impl LeverError {

@@ -32,14 +32,20 @@ pub struct Work {
 }
 
 impl AccountCtx {
-    /// Loads the connection and builds a client with its `perform_as`.
+    /// Loads the connection and builds a client with its `perform_as`,
+    /// whose every write send is fenced by the lease. The row read here also
+    /// tells the handle whether another instance changed the connection
+    /// (reconnected, refreshed its token) since its caches were filled.
     pub async fn begin(&self) -> Result<Work, StepError> {
         let id = self.id.0;
         let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
-        Ok(Work {
-            client: self.handle.client(conn.perform_as.clone()),
-            conn,
-        })
+        self.handle.observe(&conn);
+        let lease = self.lease.clone();
+        let client = self
+            .handle
+            .client(conn.perform_as.clone())
+            .with_fence(Arc::new(move || lease.writable()));
+        Ok(Work { client, conn })
     }
 
     /// Runs a worker's database write in a transaction that first checks the

@@ -56,3 +56,17 @@ pub fn link_posted(received_at: chrono::DateTime<chrono::Utc>) {
 pub fn results_posted(completed_at: chrono::DateTime<chrono::Utc>) {
     since(&RESULTS_SECONDS, completed_at);
 }
+
+static REGISTRY_RESTARTS: LazyLock<Option<prometheus::IntCounter>> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "arkiter_registry_restarts_total",
+        "Pipeline registries started again after the previous one died"
+    )
+    .ok()
+});
+
+pub fn registry_restarted() {
+    if let Some(c) = REGISTRY_RESTARTS.as_ref() {
+        c.inc();
+    }
+}

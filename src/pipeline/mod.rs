@@ -6,6 +6,7 @@
 //! (`store`); messages are wake-ups.
 
 pub mod context;
+pub mod fault;
 pub mod health;
 pub mod link;
 pub mod messages;

@@ -20,6 +20,12 @@ pub enum Outcome {
     NotYet,
     /// This instance lost the account's lease: another one carries on.
     Fenced,
+    /// Can never succeed (a completion for an interview whose link step
+    /// failed): ends `dead` at once with this reason, without retries.
+    Abandoned(String),
+    /// The unit panicked: a bug, not Lever's fault. It retries like a job
+    /// failure, and its worker counts a restart.
+    Panicked(String),
 }
 
 /// An error inside a worker step.
@@ -53,6 +59,7 @@ impl From<DbError> for StepError {
 impl From<StepError> for Outcome {
     fn from(e: StepError) -> Self {
         match e {
+            StepError::Lever(LeverError::Fenced) | StepError::Fenced => Outcome::Fenced,
             StepError::Lever(e) if e.is_needs_reauth() => Outcome::AccountPaused {
                 error: e.to_string(),
                 reauth: true,
@@ -71,7 +78,6 @@ impl From<StepError> for Outcome {
             },
             StepError::Lever(e) => Outcome::JobFailed(e.to_string()),
             StepError::Job(msg) => Outcome::JobFailed(msg),
-            StepError::Fenced => Outcome::Fenced,
             // Our own database hiccup: nothing wrong with the job or Lever.
             StepError::Db(e) => Outcome::AccountPaused {
                 error: format!("database: {e}"),

@@ -12,9 +12,18 @@
 //! one query every [`TOKEN_CHECK`] finds the accounts whose token expires
 //! soon or was not refreshed for a day, whose supervisors are then told to
 //! refresh it.
+//!
+//! Supervision: a supervisor whose address died is started again at the
+//! next cycle, its restart count carried on (health's `restarts`). The
+//! registry itself is watched: every completed cycle beats its
+//! [`RegistryPulse`], which `/readyz` reads, and the task that feeds it
+//! wake-ups starts a new registry if the old one died. Lease cycles run on
+//! their own small pool, so saturated workers cannot cost an instance its
+//! leases.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -51,8 +60,70 @@ struct Running {
     addr: Addr<AccountSupervisor>,
 }
 
+/// When the registry last completed a lease cycle, for `/readyz`; and
+/// whether it was told to stop for good.
+#[derive(Debug)]
+pub struct RegistryPulse {
+    started: Instant,
+    /// Milliseconds after `started` of the last completed cycle (0: none).
+    last_cycle_ms: AtomicU64,
+    stopped: AtomicBool,
+    /// Older than this, the last cycle means the registry is stuck.
+    stale_after: Duration,
+}
+
+impl RegistryPulse {
+    pub fn new(renew_every: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            started: Instant::now(),
+            last_cycle_ms: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+            stale_after: (renew_every * 3).max(Duration::from_secs(5)),
+        })
+    }
+
+    fn beat(&self) {
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_cycle_ms.store(ms.max(1), Ordering::Release);
+    }
+
+    /// `None` while the registry works; else why it does not.
+    pub fn problem(&self) -> Option<String> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Some("the pipeline registry is stopped".to_owned());
+        }
+        let last = Duration::from_millis(self.last_cycle_ms.load(Ordering::Acquire));
+        let since = self.started.elapsed().saturating_sub(last);
+        (since > self.stale_after).then(|| {
+            format!(
+                "the pipeline registry has not completed a lease cycle for {} s",
+                since.as_secs()
+            )
+        })
+    }
+}
+
+/// Everything a registry is built from, kept so that the watchdog can build
+/// another if it dies.
+#[derive(Clone)]
+pub struct RegistryParts {
+    pub db: Pool,
+    /// Lease cycles only (a connection or two).
+    pub lease_db: Pool,
+    pub handles: Arc<Handles>,
+    pub settings: PipelineSettings,
+    pub instance: InstanceSettings,
+    pub live_base: String,
+    pub results_base: String,
+    pub pulse: Arc<RegistryPulse>,
+}
+
 pub struct Registry {
     db: Pool,
+    lease_db: Pool,
+    pulse: Arc<RegistryPulse>,
+    /// Restarts per account, carried across its supervisor's restarts.
+    restarts: HashMap<ConnectionId, i32>,
     handles: Arc<Handles>,
     settings: PipelineSettings,
     instance: InstanceSettings,
@@ -89,21 +160,17 @@ struct Checked {
 }
 
 impl Registry {
-    pub fn new(
-        db: Pool,
-        handles: Arc<Handles>,
-        settings: PipelineSettings,
-        instance: InstanceSettings,
-        live_base: String,
-        results_base: String,
-    ) -> Self {
+    pub fn new(parts: RegistryParts) -> Self {
         Self {
-            db,
-            handles,
-            settings,
-            instance,
-            live_base,
-            results_base,
+            db: parts.db,
+            lease_db: parts.lease_db,
+            pulse: parts.pulse,
+            restarts: HashMap::new(),
+            handles: parts.handles,
+            settings: parts.settings,
+            instance: parts.instance,
+            live_base: parts.live_base,
+            results_base: parts.results_base,
             running: HashMap::new(),
             local: Arc::default(),
             checking: false,
@@ -115,15 +182,38 @@ impl Registry {
         }
     }
 
-    /// Starts the registry and feeds it the process's wake-ups; it keeps
-    /// `local` as the set of accounts it runs.
-    pub fn launch(mut self, mut wakes: WakeReceiver, local: Arc<LocalAccounts>) -> Addr<Self> {
-        self.local = local;
-        let addr = self.start();
-        let to = addr.clone();
+    /// Starts a registry and feeds it the process's wake-ups; it keeps
+    /// `local` as the set of accounts it runs. The same task watches it:
+    /// a registry that died (not one told to [`StopRegistry`]) is replaced.
+    pub fn launch(
+        parts: RegistryParts,
+        mut wakes: WakeReceiver,
+        local: Arc<LocalAccounts>,
+    ) -> Addr<Self> {
+        let start = move |parts: &RegistryParts| {
+            let mut reg = Registry::new(parts.clone());
+            reg.local = local.clone();
+            reg.start()
+        };
+        let addr = start(&parts);
+        let mut to = addr.clone();
+        let every = parts.instance.renew_every;
         actix::spawn(async move {
-            while let Some(id) = wakes.recv().await {
-                to.do_send(Wake(id));
+            let mut tick = actix_rt::time::interval(every);
+            loop {
+                tokio::select! {
+                    woke = wakes.recv() => match woke {
+                        Some(id) => to.do_send(Wake(id)),
+                        None => break,
+                    },
+                    _ = tick.tick() => {
+                        if !to.connected() && !parts.pulse.stopped.load(Ordering::Acquire) {
+                            tracing::error!("the pipeline registry died; starting a new one");
+                            super::metrics::registry_restarted();
+                            to = start(&parts);
+                        }
+                    }
+                }
             }
         });
         addr
@@ -145,8 +235,14 @@ impl Registry {
             live_base: self.live_base.clone(),
             results_base: self.results_base.clone(),
         };
-        let sup = AccountSupervisor::new(ctx, self.settings.clone(), self.instance.id.clone());
-        let addr = actix::Supervisor::start(move |_| sup);
+        let restarts = self.restarts.get(&id).copied().unwrap_or(0);
+        let sup = AccountSupervisor::new(
+            ctx,
+            self.settings.clone(),
+            self.instance.id.clone(),
+            restarts,
+        );
+        let addr = sup.start();
         self.running.insert(id, Running { lease, addr });
         self.local.insert(id);
     }
@@ -167,7 +263,7 @@ impl Registry {
         self.checking = true;
         self.recheck = false;
         self.last_check = Instant::now();
-        let db = self.db.clone();
+        let db = self.lease_db.clone();
         let me = self.instance.id.clone();
         let lease = self.instance.lease;
         let addr = ctx.address();
@@ -246,6 +342,15 @@ impl Registry {
             .filter(|(id, r)| held.get(id) != Some(&r.lease.epoch()) || !r.addr.connected())
             .map(|(id, _)| *id)
             .collect();
+        for id in &lost {
+            // A supervisor that died while its lease is still ours is
+            // started again below: count it.
+            if self.running.get(id).is_some_and(|r| !r.addr.connected()) && held.contains_key(id)
+            {
+                tracing::error!(connection_id = %id, "an account supervisor died; starting it again");
+                *self.restarts.entry(*id).or_default() += 1;
+            }
+        }
         for id in &lost {
             self.stop_supervisor(id);
         }
@@ -371,11 +476,31 @@ impl Handler<Checked> for Registry {
     fn handle(&mut self, msg: Checked, ctx: &mut Context<Self>) {
         self.checking = false;
         if let Some(cycle) = msg.found {
+            self.pulse.beat();
             self.apply(cycle, msg.sent);
             self.check_tokens(ctx);
         }
         if self.recheck {
             self.check(ctx);
         }
+    }
+}
+
+/// Stops the registry for good (it is not restarted): its supervisors are
+/// retired and `/readyz` says not ready. Used on shutdown and by tests.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopRegistry;
+
+impl Handler<StopRegistry> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, _: StopRegistry, ctx: &mut Context<Self>) {
+        self.pulse.stopped.store(true, Ordering::Release);
+        let ids: Vec<ConnectionId> = self.running.keys().copied().collect();
+        for id in &ids {
+            self.stop_supervisor(id);
+        }
+        ctx.stop();
     }
 }

@@ -30,16 +30,32 @@ async fn attempt(ctx: &AccountCtx, job: &JobWork) -> Result<Outcome, StepError> 
     let id = job.interview_id;
     let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
     match job.kind.as_str() {
-        "complete" => {
-            if iv.link_posted_at.is_none() {
-                // The completion came before the link step finished: wait for it.
-                return Ok(Outcome::NotYet);
-            }
-            let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
-            ensure_completed(ctx, &work, &iv, &opp).await
-        }
-        _ => cancel(ctx, &work, &iv).await,
+        JOB_COMPLETE => complete(ctx, &work, &iv).await,
+        JOB_CANCEL => cancel(ctx, &work, &iv).await,
+        other => Ok(Outcome::Abandoned(format!("unknown job kind {other:?}"))),
     }
+}
+
+/// The job kinds, as stored by the complete and cancel endpoints.
+pub const JOB_COMPLETE: &str = "complete";
+pub const JOB_CANCEL: &str = "cancel";
+
+async fn complete(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Outcome, StepError> {
+    if iv.status == "failed" {
+        // Its link step went dead: no link was ever posted, so there is
+        // nothing to swap. The result stays stored; the job ends here.
+        return Ok(Outcome::Abandoned(
+            "the interview failed before its link was posted (its event went dead: see the events list); the result is kept"
+                .into(),
+        ));
+    }
+    if iv.link_posted_at.is_none() {
+        // The completion came before the link step finished: wait for it
+        // (it runs before this job, which the per-candidate claim ensures).
+        return Ok(Outcome::NotYet);
+    }
+    let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
+    ensure_completed(ctx, work, iv, &opp).await
 }
 
 /// Makes Lever show a completed interview.
@@ -189,8 +205,12 @@ async fn cancel(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Out
         &ctx.live_url(&iv.live_token),
     )
     .await?;
-    if let Some(tag) = &iv.link_tag {
-        ensure(ctx, &work.client, &opp, Has::Tag, false, tag).await?;
-    }
+    // A link step that posted the tag but was cut before recording it
+    // used the connection's setting: remove that one then.
+    let tag = iv
+        .link_tag
+        .clone()
+        .unwrap_or_else(|| work.conn.tag_link_created.clone());
+    ensure(ctx, &work.client, &opp, Has::Tag, false, &tag).await?;
     Ok(Outcome::Done)
 }

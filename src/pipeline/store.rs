@@ -25,7 +25,8 @@ pub struct EventWork {
     pub received_at: DateTime<Utc>,
 }
 
-/// A follow-up job the tag updater works on.
+/// A follow-up job the tag updater works on, with its interview's
+/// opportunity (work is claimed per opportunity).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg))]
 pub struct JobWork {
@@ -34,6 +35,9 @@ pub struct JobWork {
     pub interview_id: Uuid,
     pub kind: String,
     pub attempts: i32,
+    #[diesel(select_expression = interviews::opportunity_id)]
+    #[diesel(select_expression_type = interviews::opportunity_id)]
+    pub opportunity_id: String,
 }
 
 /// `status IN ('pending', 'retrying')` written as literals, exactly the
@@ -69,12 +73,20 @@ pub fn connections_with_due_work(conn: &mut PgConnection) -> QueryResult<Vec<Uui
     Ok(ids)
 }
 
+/// What a poll must not hand out again: units in flight, and every unit of
+/// an opportunity that has one in flight (work is serialised per candidate).
+#[derive(Debug, Default, Clone)]
+pub struct Claimed {
+    pub units: Vec<Uuid>,
+    pub opportunities: Vec<String>,
+}
+
 /// Due events of a connection, longest due first (a new event is due from
-/// its arrival), skipping those in flight.
+/// its arrival), skipping claimed units and opportunities.
 pub fn due_events(
     conn: &mut PgConnection,
     connection_id: Uuid,
-    skip: &[Uuid],
+    skip: &Claimed,
     limit: i64,
 ) -> QueryResult<Vec<EventWork>> {
     due_events_query(connection_id, Utc::now(), skip, limit).load(conn)
@@ -86,14 +98,19 @@ pub fn due_events(
 pub fn due_events_query(
     connection_id: Uuid,
     now: DateTime<Utc>,
-    skip: &[Uuid],
+    skip: &Claimed,
     limit: i64,
 ) -> lever_events::BoxedQuery<'_, Pg, SqlTypeOf<AsSelect<EventWork, Pg>>> {
     lever_events::table
         .filter(lever_events::connection_id.eq(connection_id))
         .filter(open_events())
         .filter(lever_events::next_attempt_at.le(now))
-        .filter(lever_events::id.ne_all(skip))
+        .filter(lever_events::id.ne_all(&skip.units))
+        .filter(
+            lever_events::opportunity_id
+                .ne_all(&skip.opportunities)
+                .or(lever_events::opportunity_id.is_null()),
+        )
         .order(lever_events::next_attempt_at)
         .limit(limit)
         .select(EventWork::as_select())
@@ -103,14 +120,16 @@ pub fn due_events_query(
 pub fn due_jobs(
     conn: &mut PgConnection,
     connection_id: Uuid,
-    skip: &[Uuid],
+    skip: &Claimed,
     limit: i64,
 ) -> QueryResult<Vec<JobWork>> {
     jobs::table
+        .inner_join(interviews::table)
         .filter(jobs::connection_id.eq(connection_id))
         .filter(open_jobs())
         .filter(jobs::next_attempt_at.le(Utc::now()))
-        .filter(jobs::id.ne_all(skip))
+        .filter(jobs::id.ne_all(&skip.units))
+        .filter(interviews::opportunity_id.ne_all(&skip.opportunities))
         .order(jobs::next_attempt_at)
         .limit(limit)
         .select(JobWork::as_select())
@@ -301,8 +320,20 @@ pub struct NewInterview<'a> {
 }
 
 /// Reuses the opportunity's open interview, or creates one; ties the event
-/// to it. One transaction: the unique "one open interview" index settles races.
+/// to it. One transaction; the unique "one open interview" index settles a
+/// race (only possible across a lease takeover): the loser's insert fails,
+/// and the retry finds and reuses the winner's interview.
 pub fn open_interview(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<Uuid> {
+    match open_interview_once(conn, n) {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => open_interview_once(conn, n),
+        other => other,
+    }
+}
+
+fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<Uuid> {
     conn.transaction(|conn| {
         let open: Option<Uuid> = interviews::table
             .filter(interviews::connection_id.eq(n.connection_id))

@@ -5,6 +5,14 @@
 //! `per_account_concurrency` at once), settles each unit's outcome and pauses
 //! the account with backoff when Lever as a whole fails.
 //!
+//! Work is claimed per candidate, not per row: while one unit of an
+//! opportunity runs (a link step, completion, cancel or replay), no other
+//! unit of it is handed out, so overlapping deliveries, a cancel during a
+//! link step or a replay during a completion run one after the other, each
+//! from a fresh read, and end with exactly one link, tag and note (SPEC §4).
+//! Across instances the lease gives one owner, and every Lever write is
+//! fenced by it (`context::AccountCtx::begin`).
+//!
 //! Idle, it costs nothing: the registry writes the heartbeats of all its
 //! supervisors in one statement and finds, in one query, the accounts whose
 //! token needs refreshing, which it tells with [`RefreshToken`]. A supervisor
@@ -12,7 +20,7 @@
 //!
 //! It never awaits a worker: workers report with `do_send(Finished)`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -42,7 +50,10 @@ pub struct AccountSupervisor {
     instance: String,
     link: Option<Addr<LinkGenerator>>,
     tags: Option<Addr<TagUpdater>>,
-    in_flight: HashSet<Uuid>,
+    /// Units running now, with the opportunity each one claims.
+    in_flight: HashMap<Uuid, String>,
+    /// Opportunities with a unit running: nothing else of theirs starts.
+    claimed: HashSet<String>,
     /// A poll is running; another wake-up sets `poll_again`.
     polling: bool,
     poll_again: bool,
@@ -59,21 +70,29 @@ pub struct AccountSupervisor {
 }
 
 impl AccountSupervisor {
-    pub fn new(ctx: AccountCtx, settings: PipelineSettings, instance: String) -> Self {
+    /// `restarts`: how often this account's supervisor or its workers were
+    /// restarted before (kept by the registry across supervisor restarts).
+    pub fn new(
+        ctx: AccountCtx,
+        settings: PipelineSettings,
+        instance: String,
+        restarts: i32,
+    ) -> Self {
         Self {
             ctx,
             settings,
             instance,
             link: None,
             tags: None,
-            in_flight: HashSet::new(),
+            in_flight: HashMap::new(),
+            claimed: HashSet::new(),
             polling: false,
             poll_again: false,
             paused_until: None,
             pause: Duration::from_secs(1),
             next_poll: None,
             stopping: false,
-            restarts: 0,
+            restarts,
             success_written: None,
             error_since: false,
         }
@@ -97,11 +116,13 @@ impl AccountSupervisor {
                 }
                 due
             }
-            Outcome::AccountPaused { .. } | Outcome::JobFailed(_) => {
+            Outcome::AccountPaused { .. } | Outcome::JobFailed(_) | Outcome::Panicked(_) => {
                 self.error_since = true;
                 true
             }
-            _ => false,
+            Outcome::Ignored(_) | Outcome::NotYet | Outcome::Fenced | Outcome::Abandoned(_) => {
+                false
+            }
         }
     }
 
@@ -129,7 +150,10 @@ impl AccountSupervisor {
         self.polling = true;
         let db = self.ctx.db.clone();
         let id = self.ctx.id.0;
-        let skip: Vec<Uuid> = self.in_flight.iter().copied().collect();
+        let skip = store::Claimed {
+            units: self.in_flight.keys().copied().collect(),
+            opportunities: self.claimed.iter().cloned().collect(),
+        };
         let fut = async move {
             db.run(move |c| {
                 let events = store::due_events(c, id, &skip, room)?;
@@ -161,24 +185,47 @@ impl AccountSupervisor {
         next: Option<chrono::DateTime<Utc>>,
         ctx: &mut Context<Self>,
     ) {
+        // Events first: a link step claims its candidate before a completion
+        // of the same candidate would find no link yet. A unit whose
+        // candidate is claimed waits: the claim's settle polls again.
+        let (Some(link), Some(tags)) = (self.link.clone(), self.tags.clone()) else {
+            return;
+        };
         for ev in events {
-            if self.in_flight.insert(ev.id)
-                && let Some(l) = &self.link
-            {
-                l.do_send(GenerateLink(ev));
+            if self.claim(ev.id, ev.opportunity_id.clone().unwrap_or_default()) {
+                link.do_send(GenerateLink(ev));
             }
         }
         for job in jobs {
-            if self.in_flight.insert(job.id)
-                && let Some(t) = &self.tags
-            {
-                t.do_send(UpdateTags(job));
+            if self.claim(job.id, job.opportunity_id.clone()) {
+                tags.do_send(UpdateTags(job));
             }
         }
         // Sleep until the earliest future attempt (a wake-up may come sooner).
         if let Some(at) = next {
             let wait = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             self.schedule_poll(wait.max(Duration::from_millis(50)), ctx);
+        }
+    }
+
+    /// Claims `unit` and its opportunity; false if either is taken. (An
+    /// event without an opportunity claims none: it is ignored at once.)
+    fn claim(&mut self, unit: Uuid, opportunity: String) -> bool {
+        if self.in_flight.contains_key(&unit)
+            || (!opportunity.is_empty() && self.claimed.contains(&opportunity))
+        {
+            return false;
+        }
+        if !opportunity.is_empty() {
+            self.claimed.insert(opportunity.clone());
+        }
+        self.in_flight.insert(unit, opportunity);
+        true
+    }
+
+    fn release(&mut self, unit: &Uuid) {
+        if let Some(opp) = self.in_flight.remove(unit) {
+            self.claimed.remove(&opp);
         }
     }
 
@@ -196,8 +243,13 @@ impl AccountSupervisor {
     fn settle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
         if matches!(msg.outcome, Outcome::Fenced) {
             // Another instance holds the account now; it carries on.
-            self.in_flight.remove(&msg.id);
+            self.release(&msg.id);
             return;
+        }
+        if let Outcome::Panicked(why) = &msg.outcome {
+            tracing::error!(connection_id = %self.ctx.id, unit_id = %msg.id, panic = %why, "a unit of work panicked; it will be retried");
+            self.restarts += 1;
+            self.record_restart();
         }
         let now = Utc::now();
         let attempt = msg.attempts + 1;
@@ -208,10 +260,13 @@ impl AccountSupervisor {
                 error: None,
                 at: now + chrono::Duration::from_std(NOT_YET_DELAY).unwrap_or_default(),
             },
-            Outcome::JobFailed(e) if attempt >= self.settings.job_max_attempts => {
+            Outcome::Abandoned(e) => Settle::Dead { error: e.clone() },
+            Outcome::JobFailed(e) | Outcome::Panicked(e)
+                if attempt >= self.settings.job_max_attempts =>
+            {
                 Settle::Dead { error: e.clone() }
             }
-            Outcome::JobFailed(e) => Settle::Retry {
+            Outcome::JobFailed(e) | Outcome::Panicked(e) => Settle::Retry {
                 error: e.clone(),
                 at: now
                     + chrono::Duration::from_std(self.settings.retry_delay(attempt))
@@ -259,7 +314,7 @@ impl AccountSupervisor {
             if let Err(e) = res {
                 tracing::warn!(connection_id = %act.ctx.id, error = ?e, "settling a job failed");
             }
-            act.in_flight.remove(&msg.id);
+            act.release(&msg.id);
             act.poll(ctx);
         }));
     }
@@ -282,7 +337,11 @@ impl AccountSupervisor {
                 }
             }
             Outcome::Done | Outcome::Ignored(_) => self.pause = Duration::from_secs(1),
-            Outcome::JobFailed(_) | Outcome::NotYet | Outcome::Fenced => {}
+            Outcome::JobFailed(_)
+            | Outcome::NotYet
+            | Outcome::Fenced
+            | Outcome::Abandoned(_)
+            | Outcome::Panicked(_) => {}
         }
     }
 
@@ -338,8 +397,10 @@ fn record_health(
         } => {
             crate::db::models::connection::Connection::mark_needs_reauth(c, id, error)?;
         }
-        Outcome::JobFailed(error) => health::error(c, id, error, None)?,
-        _ => {}
+        Outcome::JobFailed(error) | Outcome::Panicked(error) => {
+            health::error(c, id, error, None)?
+        }
+        Outcome::Ignored(_) | Outcome::NotYet | Outcome::Fenced | Outcome::Abandoned(_) => {}
     }
     Ok(())
 }
@@ -349,8 +410,9 @@ impl Actor for AccountSupervisor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let done = ctx.address().recipient();
-        self.link = Some(LinkGenerator::new(self.ctx.clone(), done.clone()).start());
-        self.tags = Some(TagUpdater::new(self.ctx.clone(), done).start());
+        let fault = self.settings.fault.clone();
+        self.link = Some(LinkGenerator::new(self.ctx.clone(), done.clone(), fault.clone()).start());
+        self.tags = Some(TagUpdater::new(self.ctx.clone(), done, fault).start());
         if self.restarts > 0 {
             self.record_restart();
         }
@@ -373,19 +435,6 @@ impl AccountSupervisor {
                 .run(move |c| Ok(health::heartbeat(c, id, &instance, false, restarts)?))
                 .await;
         });
-    }
-}
-
-impl Supervised for AccountSupervisor {
-    fn restarting(&mut self, _: &mut Context<Self>) {
-        // The database still holds every unit; in-memory claims are rebuilt
-        // by the next poll. The connection's limiter lives in its handle.
-        self.restarts += 1;
-        self.in_flight.clear();
-        self.polling = false;
-        self.poll_again = false;
-        self.next_poll = None;
-        self.paused_until = None;
     }
 }
 

@@ -6,7 +6,7 @@
 use arkiter_lever::db::models::lever_event::EventStatus;
 use arkiter_lever::domain::ids::ConnectionId;
 use arkiter_lever::ingest::store::{OwnedEvent, insert_batch};
-use arkiter_lever::pipeline::store::{due_events, due_events_query};
+use arkiter_lever::pipeline::store::{Claimed, due_events, due_events_query};
 use arkiter_lever::wake::LocalAccounts;
 use chrono::Utc;
 use diesel::pg::Pg;
@@ -98,13 +98,22 @@ fn due_events_keep_to_the_due_index_under_a_generic_plan() {
     .collect();
     assert_eq!(expected.len(), 4);
     // Longest due first, skipping the one in flight.
-    let first = due_events(&mut c, conn, &[], 1).unwrap();
+    let first = due_events(&mut c, conn, &Claimed::default(), 1).unwrap();
     assert_eq!(
         first[0].opportunity_id.as_deref(),
         Some(expected[0].as_str())
     );
-    for _ in 0..6 {
-        let got = due_events(&mut c, conn, &[first[0].id], 3).unwrap();
+    let in_flight = Claimed {
+        units: vec![first[0].id],
+        opportunities: vec![],
+    };
+    // Claiming the candidate skips every unit of it, not only the one in flight.
+    let by_candidate = Claimed {
+        units: vec![],
+        opportunities: vec![expected[0].clone()],
+    };
+    for skip in [&in_flight, &by_candidate] {
+        let got = due_events(&mut c, conn, skip, 3).unwrap();
         let opps: Vec<_> = got
             .iter()
             .filter_map(|e| e.opportunity_id.clone())
@@ -112,14 +121,17 @@ fn due_events_keep_to_the_due_index_under_a_generic_plan() {
         assert_eq!(opps, expected[1..].to_vec());
     }
     // The generic plan walks the partial index in order: no scan, no sort.
-    let skip = [Uuid::new_v4()];
+    let skip = Claimed {
+        units: vec![Uuid::new_v4()],
+        opportunities: vec!["opp-in-flight".to_owned()],
+    };
     let q = due_events_query(conn, Utc::now(), &skip, 8);
     let sql = diesel::debug_query::<Pg, _>(&q).to_string();
     let sql = sql.split(" -- binds:").next().unwrap();
     exec(&mut c, &format!("PREPARE due AS {sql}"));
     let plan: Vec<String> = diesel::sql_query(format!(
-        "EXPLAIN EXECUTE due('{conn}', now(), ARRAY['{}']::uuid[], 8)",
-        skip[0]
+        "EXPLAIN EXECUTE due('{conn}', now(), ARRAY['{}']::uuid[], ARRAY['opp-in-flight'], 8)",
+        skip.units[0]
     ))
     .load::<Line>(&mut c)
     .unwrap()

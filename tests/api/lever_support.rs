@@ -150,6 +150,7 @@ pub async fn connect_account(sim: &SimHandle, account: &str, opts: ClientOptions
             perform_as: opts.perform_as,
             http,
             observer: None,
+            fence: None,
         },
         new_limiter(opts.rate_per_sec, opts.burst).unwrap(),
         tokens.clone(),

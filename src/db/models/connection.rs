@@ -49,11 +49,13 @@ impl Connection {
     }
 
     /// Locks the row for a token refresh (one at a time across instances).
+    /// `FOR NO KEY UPDATE`: foreign-key checks of inserts that reference the
+    /// connection (events, jobs) do not wait for Lever's answer.
     pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Connection> {
         connections::table
             .find(id)
             .select(Connection::as_select())
-            .for_update()
+            .for_no_key_update()
             .first(conn)
     }
 

@@ -7,6 +7,8 @@
 //! connection was never established; a write answered by 5xx or cut after
 //! sending is `OutcomeUnknown`. 401 → one refresh via the token source, one
 //! more try, then `NeedsReauth`. Other 4xx → `Api` with `{code,message}`.
+//! Every send of a write first asks the client's fence (the lease), so an
+//! instance that lost the connection sends nothing more, retries included.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,11 @@ use crate::lever::wire::ErrorBody;
 
 /// Largest response body accepted from Lever.
 const MAX_BODY: usize = 8 * 1024 * 1024;
+/// A write is resent (after 429s or unsent attempts) for at most this long,
+/// well inside a lease (6 s by default): a write that cannot get through
+/// gives up and its unit retries later from a fresh read, instead of
+/// chasing an old decision across a takeover.
+const WRITE_RETRY_BUDGET: Duration = Duration::from_secs(4);
 
 pub(crate) struct Request {
     pub endpoint: &'static str,
@@ -92,6 +99,11 @@ impl LeverClient {
             self.inner.limiter.until_ready().await;
             progress.limiter_wait += waited.elapsed();
             metrics::record_limiter_wait(waited.elapsed());
+            // Checked after the limiter's wait, before every send (retries
+            // included): the lease may have moved on meanwhile.
+            if req.is_write() && !self.fence_open() {
+                return Err(LeverError::Fenced);
+            }
 
             let (failure, retry_after) = match self.attempt(req, &token).await {
                 Attempt::Answer { status, body, .. } if (200..300).contains(&status) => {
@@ -138,7 +150,12 @@ impl LeverClient {
                 }
             };
             let delay = policy.delay(progress.attempts - 1, retry_after);
-            let out_of_time = progress.started.elapsed() + delay > policy.max_total;
+            let budget = if req.is_write() {
+                policy.max_total.min(WRITE_RETRY_BUDGET)
+            } else {
+                policy.max_total
+            };
+            let out_of_time = progress.started.elapsed() + delay > budget;
             if progress.attempts >= policy.max_attempts || out_of_time {
                 return Err(LeverError::Exhausted {
                     endpoint: req.endpoint,
@@ -150,6 +167,10 @@ impl LeverClient {
             tracing::debug!(endpoint = req.endpoint, %failure, ?delay, "retrying Lever call");
             actix_rt::time::sleep(delay).await;
         }
+    }
+
+    fn fence_open(&self) -> bool {
+        self.inner.config.fence.as_ref().is_none_or(|f| f())
     }
 
     async fn attempt(&self, req: &Request, token: &SecretString) -> Attempt {
@@ -299,6 +320,7 @@ fn result_kind(e: &LeverError) -> &'static str {
             Failure::Connection(_) => "connection",
         },
         LeverError::Decode { .. } => "decode",
+        LeverError::Fenced => "fenced",
         LeverError::OAuth { .. } | LeverError::Transport(_) | LeverError::Config(_) => "error",
     }
 }

@@ -23,6 +23,10 @@ use super::token::TokenSource;
 /// Called with the outcome of every call (for the connection's health).
 pub type OutcomeObserver = Arc<dyn Fn(&CallOutcome) + Send + Sync>;
 
+/// Asked before every send of a write, retries included: false means this
+/// instance may no longer write for the connection (its lease moved on).
+pub type WriteFence = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// What a connection's client needs; the app builds it from its settings.
 #[derive(Clone)]
 pub struct LeverClientConfig {
@@ -33,6 +37,8 @@ pub struct LeverClientConfig {
     pub perform_as: Option<String>,
     pub http: Arc<HttpSettings>,
     pub observer: Option<OutcomeObserver>,
+    /// `None`: writes are not fenced (admin requests, tools, tests).
+    pub fence: Option<WriteFence>,
 }
 
 /// Builds the per-connection token bucket: `rate_per_sec` steady, `burst`
@@ -80,6 +86,17 @@ impl LeverClient {
     pub fn with_perform_as(&self, perform_as: Option<String>) -> Self {
         let mut config = self.inner.config.clone();
         config.perform_as = perform_as;
+        self.with_config(config)
+    }
+
+    /// The same connection whose every write send first asks `fence`.
+    pub fn with_fence(&self, fence: WriteFence) -> Self {
+        let mut config = self.inner.config.clone();
+        config.fence = Some(fence);
+        self.with_config(config)
+    }
+
+    fn with_config(&self, config: LeverClientConfig) -> Self {
         Self::new(
             config,
             self.inner.limiter.clone(),
