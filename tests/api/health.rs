@@ -92,3 +92,27 @@ async fn openapi_covers_every_admin_route() {
         assert!(paths[path][method].is_object(), "{method} {path} missing");
     }
 }
+
+#[actix_web::test]
+async fn readyz_turns_503_when_the_registry_is_stopped() {
+    let app = crate::helpers::spawn_app().await;
+    poll_until(20, "ready", || async {
+        (app.readyz().await.status == 200).then_some(())
+    })
+    .await;
+    app.registry
+        .as_ref()
+        .unwrap()
+        .do_send(arkiter_lever::pipeline::registry::StopRegistry);
+    let r = poll_until(20, "readyz 503", || async {
+        let r = app.readyz().await;
+        (r.status == 503).then_some(r)
+    })
+    .await;
+    assert!(
+        r.body["reason"].as_str().unwrap_or_default().contains("registry"),
+        "{}",
+        r.body
+    );
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+}

@@ -137,6 +137,8 @@ pub struct TestApp {
     pub proxy: Option<TcpProxy>,
     /// The app's `ARKITER_ENCRYPTION_KEY`, to seal secrets written directly.
     pub encryption_key: EncryptionKey,
+    /// The pipeline registry of an app spawned in-process.
+    pub registry: Option<actix::Addr<arkiter_lever::pipeline::Registry>>,
 }
 
 impl Drop for TestApp {
@@ -186,6 +188,7 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
     let encryption_key = settings.encryption_key.clone().expect("encryption key");
     let app = Application::build(settings).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let registry = Some(app.registry());
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -197,6 +200,7 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
             .finish(),
         proxy,
         encryption_key,
+        registry,
     }
 }
 
@@ -241,6 +245,7 @@ impl TestApp {
                 .finish(),
             proxy: None,
             encryption_key,
+            registry: None,
         }
     }
 

@@ -238,3 +238,107 @@ async fn every_connection_and_role_route_is_tenant_isolated() {
     assert_eq!(view.body["status"], "active");
     assert_eq!(view.body["tags"]["completed"], "Arkiter Live: Completed");
 }
+
+/// Waits until a session holds the connection row locked for a refresh
+/// (idle in its transaction while Lever answers).
+async fn refresh_holds_the_row(app: &crate::helpers::TestApp) {
+    crate::helpers::poll_until(20, "a refresh holding the row", || async {
+        let n = app.count(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction' \
+             AND query LIKE '%FROM \"connections\"%UPDATE%'",
+        );
+        (n > 0).then_some(())
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_refresh_in_progress_does_not_block_a_completion() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    crate::lever_flow::wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Link Created", 20)
+        .await;
+    let iv: String = app
+        .get(&format!("/api/v1/orgs/{}/interviews", s.org), Some(&s.key))
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let row = sealed(&app);
+    let old = SecretString::from(SecretBox::new(&app.encryption_key).open(&row.access_token_enc).unwrap());
+    let hold = arkiter_lever::lever::sim::FaultRule::always(
+        arkiter_lever::lever::sim::FaultAction::Latency { ms: 3000 },
+    )
+    .on("POST", "/oauth/token")
+    .times(1);
+    sim.add_fault(&s.account, hold).unwrap();
+    let other = other_instance(&app, &sim);
+    let handle = other.get(ConnectionId(row.id)).unwrap();
+    let refreshed = AtomicBool::new(false);
+    let refresh = async {
+        let r = handle.tokens().refresh_after_unauthorized(&old).await;
+        refreshed.store(true, Ordering::SeqCst);
+        r
+    };
+    let complete = async {
+        refresh_holds_the_row(&app).await;
+        let r = app
+            .post_json(
+                &format!("/api/v1/orgs/{}/interviews/{iv}/complete", s.org),
+                Some(&s.key),
+                &json!({"score": 80}),
+            )
+            .await;
+        (r, refreshed.load(Ordering::SeqCst))
+    };
+    let (token, (completed, refresh_done_first)) = futures_util::join!(refresh, complete);
+    assert_eq!(completed.status, 202, "{}", completed.body);
+    assert!(!refresh_done_first, "the completion waited for the refresh");
+    assert_ne!(token.unwrap().expose_secret(), old.expose_secret());
+}
+
+#[actix_web::test]
+async fn a_rotated_refresh_token_survives_a_failed_store() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let row = sealed(&app);
+    let sb = SecretBox::new(&app.encryption_key);
+    let old = SecretString::from(sb.open(&row.access_token_enc).unwrap());
+    let old_refresh = sb.open(&row.refresh_token_enc).unwrap();
+    // The first store of a rotated refresh token fails (once).
+    let mut c = app.db();
+    for sql in [
+        "CREATE SEQUENCE fault_once",
+        "CREATE FUNCTION fail_once() RETURNS trigger AS $$ BEGIN \
+         IF NEW.refresh_token_enc IS DISTINCT FROM OLD.refresh_token_enc \
+         AND nextval('fault_once') = 1 THEN RAISE EXCEPTION 'injected store failure'; END IF; \
+         RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER fail_once BEFORE UPDATE ON connections FOR EACH ROW EXECUTE FUNCTION fail_once()",
+    ] {
+        diesel::sql_query(sql).execute(&mut c).unwrap();
+    }
+    let other = other_instance(&app, &sim);
+    let handle = other.get(ConnectionId(row.id)).unwrap();
+    let token = handle.tokens().refresh_after_unauthorized(&old).await.unwrap();
+    assert_ne!(token.expose_secret(), old.expose_secret());
+    let fired = app.count("SELECT last_value AS n FROM fault_once");
+    assert!(fired >= 1, "the injected failure fired");
+    // The rotated refresh token is stored and works: the next refresh (a
+    // fresh instance, nothing cached) goes through Lever and the connection
+    // stays active.
+    let now = sealed(&app);
+    assert_ne!(sb.open(&now.refresh_token_enc).unwrap(), old_refresh);
+    let fresh = other_instance(&app, &sim);
+    let again = fresh
+        .get(ConnectionId(row.id))
+        .unwrap()
+        .tokens()
+        .refresh_after_unauthorized(&token)
+        .await;
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(app.get_lever(&s.org, &s.key).await.body["status"], "active");
+}

@@ -20,6 +20,7 @@ mod lever_tokens;
 mod lever_wire;
 mod log_secrets;
 mod migrations;
+mod one_candidate;
 mod orgs_and_keys;
 mod pipeline;
 mod pipeline_outages;

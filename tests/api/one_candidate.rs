@@ -1,0 +1,316 @@
+//! One candidate, one link (issue 12): work on one opportunity is
+//! serialised, so overlapping deliveries, a cancel during a link step, a
+//! replay during a completion and a completion whose link step died all end
+//! with exactly one interview, link, tag and note, and nothing loops. Counts
+//! come from the simulator's call log and the database, never from the clock.
+
+use arkiter_lever::lever::sim::{AccountPatch, FaultAction, FaultRule, SimHandle};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, poll_until};
+use crate::lever_flow::{Scenario, scenario, spawn_with_sim, wait_for_tag};
+
+const LINK_TAG: &str = "Arkiter Live: Link Created";
+
+/// Successful calls to `suffix` (e.g. `/addLinks`) for one opportunity.
+fn writes(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize {
+    sim.calls_for(&s.account)
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.contains(opp) && c.path.ends_with(suffix))
+        .filter(|c| c.status / 100 == 2)
+        .count()
+}
+
+/// Waits until no event or job of the app is open any more.
+async fn settled(app: &TestApp) {
+    poll_until(60, "every unit settled", || async {
+        let open = app.count(
+            "SELECT (SELECT count(*) FROM lever_events WHERE status IN ('pending', 'retrying')) \
+             + (SELECT count(*) FROM jobs WHERE status IN ('pending', 'retrying')) AS n",
+        );
+        (open == 0).then_some(())
+    })
+    .await;
+}
+
+async fn interviews_of(app: &TestApp, s: &Scenario, opp: &str) -> Vec<Value> {
+    let r = app
+        .get(
+            &format!("/api/v1/orgs/{}/interviews?opportunity_id={opp}", s.org),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// The signed delivery Lever would send for `opp` entering the stage.
+fn delivery(sim: &SimHandle, s: &Scenario, opp: &str, token: &str, at: i64) -> (String, Value) {
+    let hook = sim.webhooks(&s.account).unwrap().remove(0);
+    let key = hook.signature_token.clone().unwrap();
+    let conn = hook.url.rsplit('/').next().unwrap().to_owned();
+    let sig = arkiter_lever::lever::signature::sign(&key, token, at);
+    let body = json!({"event": "candidateStageChange", "triggeredAt": at, "token": token,
+        "signature": sig, "data": {"opportunityId": opp, "toStageId": s.stage,
+        "fromStageId": s.start_stage}});
+    (conn, body)
+}
+
+#[actix_web::test]
+async fn overlapping_entries_of_one_candidate_make_one_link_and_one_tag() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    // Lever's own deliveries off: the test sends them, all at once.
+    let off = AccountPatch {
+        webhooks_enabled: Some(false),
+        ..Default::default()
+    };
+    sim.patch_account(&s.account, off).unwrap();
+    let opps = s.candidates(&sim, 5);
+    s.move_to(&sim, &opps, &s.stage);
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut sends = Vec::new();
+    for (i, opp) in opps.iter().enumerate() {
+        // In, out and in again within milliseconds: two distinct into-stage
+        // deliveries, each delivered twice.
+        for (k, at) in [now - 5, now].into_iter().enumerate() {
+            let token = format!("{i}{k}{}", "t".repeat(46));
+            let (conn, body) = delivery(&sim, &s, opp, &token, at);
+            for _ in 0..2 {
+                sends.push((conn.clone(), body.clone()));
+            }
+        }
+    }
+    let paths: Vec<String> = sends
+        .iter()
+        .map(|(conn, _)| format!("/webhooks/lever/{conn}"))
+        .collect();
+    let answers = futures_util::future::join_all(
+        sends
+            .iter()
+            .zip(&paths)
+            .map(|((_, body), path)| app.post_json(path, None, body)),
+    )
+    .await;
+    assert!(answers.iter().all(|r| r.status == 200), "{answers:?}");
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
+    settled(&app).await;
+    for opp in &opps {
+        assert_eq!(interviews_of(&app, &s, opp).await.len(), 1, "{opp}");
+        assert_eq!(writes(&sim, &s, opp, "/addLinks"), 1, "{opp}");
+        assert_eq!(writes(&sim, &s, opp, "/addTags"), 1, "{opp}");
+        assert_eq!(s.live_link_count(&sim, opp), 1, "{opp}");
+    }
+    let done = app.count("SELECT count(*) AS n FROM lever_events WHERE status = 'done'");
+    assert_eq!(done, 10, "every distinct delivery ran to done");
+    // The account was never paused: a later move is delivered and linked.
+    let on = AccountPatch {
+        webhooks_enabled: Some(true),
+        ..Default::default()
+    };
+    sim.patch_account(&s.account, on).unwrap();
+    let later = s.candidates(&sim, 1);
+    s.move_to(&sim, &later, &s.stage);
+    wait_for_tag(&sim, &s.account, &later, LINK_TAG, 30).await;
+    let health = app
+        .get(&format!("/api/v1/orgs/{}/lever/health", s.org), Some(&s.key))
+        .await;
+    assert_eq!(health.body["lever_api"]["throttled_until"], Value::Null);
+}
+
+#[actix_web::test]
+async fn a_cancel_during_the_link_step_leaves_neither_link_nor_tag() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let hold = FaultRule::always(FaultAction::Latency { ms: 1500 })
+        .on("POST", "/addLinks")
+        .times(1);
+    sim.add_fault(&s.account, hold).unwrap();
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    // The interview exists before its link is sent, which is held.
+    let iv = poll_until(20, "the interview is being created", || async {
+        interviews_of(&app, &s, &opp[0])
+            .await
+            .into_iter()
+            .find(|i| i["status"] == "creating")
+    })
+    .await;
+    let r = app
+        .post_json(
+            &format!(
+                "/api/v1/orgs/{}/interviews/{}/cancel",
+                s.org,
+                iv["id"].as_str().unwrap()
+            ),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    settled(&app).await;
+    let view = sim.opportunity(&s.account, &opp[0]).unwrap();
+    assert!(
+        view.links.iter().all(|l| !l.contains("/live/")),
+        "{view:?}"
+    );
+    assert!(!view.tags.iter().any(|t| t == LINK_TAG), "{view:?}");
+    assert_eq!(interviews_of(&app, &s, &opp[0]).await[0]["status"], "cancelled");
+    // The cancel waited for the link step: its removals came after the adds.
+    let calls = sim.calls_for(&s.account);
+    let at = |suffix: &str| calls.iter().position(|c| c.path.ends_with(suffix));
+    assert!(at("/addLinks") < at("/removeLinks"), "{calls:#?}");
+    assert!(at("/addTags") < at("/removeTags"), "{calls:#?}");
+}
+
+#[actix_web::test]
+async fn a_replay_during_a_completion_posts_one_note() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 20).await;
+    settled(&app).await;
+    let iv = interviews_of(&app, &s, &opp[0]).await.remove(0);
+    let events = app.list_events(&s.org, "?status=done", Some(&s.key)).await;
+    let event = events.body["items"][0]["id"].as_str().unwrap().to_owned();
+    // The completion's note is held at Lever while the replay arrives.
+    let hold = FaultRule::always(FaultAction::Latency { ms: 1500 })
+        .on("POST", "/notes")
+        .times(1);
+    sim.add_fault(&s.account, hold).unwrap();
+    let r = app
+        .post_json(
+            &format!(
+                "/api/v1/orgs/{}/interviews/{}/complete",
+                s.org,
+                iv["id"].as_str().unwrap()
+            ),
+            Some(&s.key),
+            &json!({"score": 90, "summary": "Strong"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    poll_until(20, "the completion is running", || async {
+        (writes(&sim, &s, &opp[0], "/removeTags") == 1).then_some(())
+    })
+    .await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/events/{event}/replay", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    settled(&app).await;
+    let calls: Vec<_> = sim
+        .calls_for(&s.account)
+        .into_iter()
+        .map(|c| (c.method, c.path, c.status, c.at_ms))
+        .collect();
+    assert_eq!(
+        sim.opportunity(&s.account, &opp[0]).unwrap().notes.len(),
+        1,
+        "{calls:#?}"
+    );
+    assert_eq!(writes(&sim, &s, &opp[0], "/notes"), 1);
+    assert_eq!(writes(&sim, &s, &opp[0], "/addLinks"), 2, "live, then results");
+}
+
+#[actix_web::test]
+async fn a_completion_for_an_interview_whose_link_step_died_ends_failed() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    // Every link add is refused for this opportunity: its link step goes dead.
+    let refuse = FaultRule::always(FaultAction::Status { status: 404 }).on("POST", "/addLinks");
+    sim.add_fault(&s.account, refuse).unwrap();
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    let iv = poll_until(20, "the interview is being created", || async {
+        interviews_of(&app, &s, &opp[0])
+            .await
+            .into_iter()
+            .find(|i| i["status"] == "creating")
+    })
+    .await;
+    let id = iv["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/interviews/{id}/complete", s.org),
+            Some(&s.key),
+            &json!({"score": 70}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    settled(&app).await;
+    let iv = app
+        .get(
+            &format!("/api/v1/orgs/{}/interviews/{id}", s.org),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(iv.body["status"], "failed", "{}", iv.body);
+    assert_eq!(iv.body["result"]["score"], 70.0, "the result is kept");
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Job {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        attempts: i32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        last_error: Option<String>,
+    }
+    let jobs: Vec<Job> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT status, attempts, last_error FROM jobs"),
+        &mut app.db(),
+    )
+    .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].status, "dead", "{jobs:?}");
+    assert_eq!(jobs[0].attempts, 1, "ended at once: {jobs:?}");
+    assert!(
+        jobs[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("failed before its link was posted")),
+        "says why: {jobs:?}"
+    );
+    let dead_events = app.count("SELECT count(*) AS n FROM lever_events WHERE status = 'dead'");
+    assert_eq!(dead_events, 1, "the link step's event says why it failed");
+}
+
+#[actix_web::test]
+async fn a_panicking_unit_retries_and_counts_a_restart() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let sim = crate::lever_support::start_sim().await;
+    let target: Arc<Mutex<Option<String>>> = Arc::default();
+    let panics = Arc::new(AtomicUsize::new(0));
+    let (t, p) = (target.clone(), panics.clone());
+    let app = crate::helpers::spawn_app_with(|set| {
+        crate::lever_flow::point_at(set, &sim);
+        set.pipeline.fault = arkiter_lever::pipeline::fault::FaultHook::new(move |opp| {
+            let hit = t.lock().unwrap().as_deref() == Some(opp);
+            if hit && p.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("injected fault");
+            }
+        });
+    })
+    .await;
+    let s = scenario(&app, &sim).await;
+    let opps = s.candidates(&sim, 3);
+    *target.lock().unwrap() = Some(opps[0].clone());
+    s.move_to(&sim, &opps, &s.stage);
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
+    settled(&app).await;
+    assert_eq!(panics.load(Ordering::SeqCst), 2, "panicked once, then retried");
+    for opp in &opps {
+        assert_eq!(writes(&sim, &s, opp, "/addLinks"), 1);
+    }
+    let health = app
+        .get(&format!("/api/v1/orgs/{}/lever/health", s.org), Some(&s.key))
+        .await;
+    assert_eq!(health.body["supervisor"]["restarts"], 1, "{}", health.body);
+    assert_eq!(health.body["supervisor"]["running"], true, "{}", health.body);
+}
