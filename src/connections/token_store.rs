@@ -133,9 +133,9 @@ impl DbTokenSource {
             .access_token_enc
             .clone()
             .ok_or_else(|| LeverError::NeedsReauth("no access token is stored".into()))?;
-        let token = self
-            .open(&row.access_token_enc)
-            .ok_or_else(|| LeverError::NeedsReauth("the stored access token cannot be opened".into()))?;
+        let token = self.open(&row.access_token_enc).ok_or_else(|| {
+            LeverError::NeedsReauth("the stored access token cannot be opened".into())
+        })?;
         Ok(Cached {
             token,
             expires_at: row.token_expires_at.unwrap_or_else(Utc::now),

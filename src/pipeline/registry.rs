@@ -345,8 +345,7 @@ impl Registry {
         for id in &lost {
             // A supervisor that died while its lease is still ours is
             // started again below: count it.
-            if self.running.get(id).is_some_and(|r| !r.addr.connected()) && held.contains_key(id)
-            {
+            if self.running.get(id).is_some_and(|r| !r.addr.connected()) && held.contains_key(id) {
                 tracing::error!(connection_id = %id, "an account supervisor died; starting it again");
                 *self.restarts.entry(*id).or_default() += 1;
             }

@@ -397,9 +397,7 @@ fn record_health(
         } => {
             crate::db::models::connection::Connection::mark_needs_reauth(c, id, error)?;
         }
-        Outcome::JobFailed(error) | Outcome::Panicked(error) => {
-            health::error(c, id, error, None)?
-        }
+        Outcome::JobFailed(error) | Outcome::Panicked(error) => health::error(c, id, error, None)?,
         Outcome::Ignored(_) | Outcome::NotYet | Outcome::Fenced | Outcome::Abandoned(_) => {}
     }
     Ok(())

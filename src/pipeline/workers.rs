@@ -101,9 +101,11 @@ impl Handler<GenerateLink> for LinkGenerator {
             outcome: Outcome::NotYet,
         };
         let opportunity = ev.opportunity_id.clone().unwrap_or_default();
-        let fut = self.crew.unit(finished, opportunity, span, |account| async move {
-            link::run(&account, &ev).await
-        });
+        let fut = self
+            .crew
+            .unit(finished, opportunity, span, |account| async move {
+                link::run(&account, &ev).await
+            });
         ctx.spawn(fut.into_actor(self));
     }
 }
@@ -138,9 +140,11 @@ impl Handler<UpdateTags> for TagUpdater {
             outcome: Outcome::NotYet,
         };
         let opportunity = job.opportunity_id.clone();
-        let fut = self.crew.unit(finished, opportunity, span, |account| async move {
-            results::run(&account, &job).await
-        });
+        let fut = self
+            .crew
+            .unit(finished, opportunity, span, |account| async move {
+                results::run(&account, &job).await
+            });
         ctx.spawn(fut.into_actor(self));
     }
 }

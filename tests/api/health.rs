@@ -110,7 +110,10 @@ async fn readyz_turns_503_when_the_registry_is_stopped() {
     })
     .await;
     assert!(
-        r.body["reason"].as_str().unwrap_or_default().contains("registry"),
+        r.body["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("registry"),
         "{}",
         r.body
     );

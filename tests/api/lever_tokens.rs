@@ -259,8 +259,7 @@ async fn a_refresh_in_progress_does_not_block_a_completion() {
     let s = scenario(&app, &sim).await;
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
-    crate::lever_flow::wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Link Created", 20)
-        .await;
+    crate::lever_flow::wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Link Created", 20).await;
     let iv: String = app
         .get(&format!("/api/v1/orgs/{}/interviews", s.org), Some(&s.key))
         .await
@@ -269,7 +268,11 @@ async fn a_refresh_in_progress_does_not_block_a_completion() {
         .unwrap()
         .to_owned();
     let row = sealed(&app);
-    let old = SecretString::from(SecretBox::new(&app.encryption_key).open(&row.access_token_enc).unwrap());
+    let old = SecretString::from(
+        SecretBox::new(&app.encryption_key)
+            .open(&row.access_token_enc)
+            .unwrap(),
+    );
     let hold = arkiter_lever::lever::sim::FaultRule::always(
         arkiter_lever::lever::sim::FaultAction::Latency { ms: 3000 },
     )
@@ -323,7 +326,11 @@ async fn a_rotated_refresh_token_survives_a_failed_store() {
     }
     let other = other_instance(&app, &sim);
     let handle = other.get(ConnectionId(row.id)).unwrap();
-    let token = handle.tokens().refresh_after_unauthorized(&old).await.unwrap();
+    let token = handle
+        .tokens()
+        .refresh_after_unauthorized(&old)
+        .await
+        .unwrap();
     assert_ne!(token.expose_secret(), old.expose_secret());
     let fired = app.count("SELECT last_value AS n FROM fault_once");
     assert!(fired >= 1, "the injected failure fired");

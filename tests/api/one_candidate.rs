@@ -113,7 +113,10 @@ async fn overlapping_entries_of_one_candidate_make_one_link_and_one_tag() {
     s.move_to(&sim, &later, &s.stage);
     wait_for_tag(&sim, &s.account, &later, LINK_TAG, 30).await;
     let health = app
-        .get(&format!("/api/v1/orgs/{}/lever/health", s.org), Some(&s.key))
+        .get(
+            &format!("/api/v1/orgs/{}/lever/health", s.org),
+            Some(&s.key),
+        )
         .await;
     assert_eq!(health.body["lever_api"]["throttled_until"], Value::Null);
 }
@@ -150,12 +153,12 @@ async fn a_cancel_during_the_link_step_leaves_neither_link_nor_tag() {
     assert_eq!(r.status, 202, "{}", r.body);
     settled(&app).await;
     let view = sim.opportunity(&s.account, &opp[0]).unwrap();
-    assert!(
-        view.links.iter().all(|l| !l.contains("/live/")),
-        "{view:?}"
-    );
+    assert!(view.links.iter().all(|l| !l.contains("/live/")), "{view:?}");
     assert!(!view.tags.iter().any(|t| t == LINK_TAG), "{view:?}");
-    assert_eq!(interviews_of(&app, &s, &opp[0]).await[0]["status"], "cancelled");
+    assert_eq!(
+        interviews_of(&app, &s, &opp[0]).await[0]["status"],
+        "cancelled"
+    );
     // The cancel waited for the link step: its removals came after the adds.
     let calls = sim.calls_for(&s.account);
     let at = |suffix: &str| calls.iter().position(|c| c.path.ends_with(suffix));
@@ -215,7 +218,11 @@ async fn a_replay_during_a_completion_posts_one_note() {
         "{calls:#?}"
     );
     assert_eq!(writes(&sim, &s, &opp[0], "/notes"), 1);
-    assert_eq!(writes(&sim, &s, &opp[0], "/addLinks"), 2, "live, then results");
+    assert_eq!(
+        writes(&sim, &s, &opp[0], "/addLinks"),
+        2,
+        "live, then results"
+    );
 }
 
 #[actix_web::test]
@@ -304,13 +311,24 @@ async fn a_panicking_unit_retries_and_counts_a_restart() {
     s.move_to(&sim, &opps, &s.stage);
     wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
     settled(&app).await;
-    assert_eq!(panics.load(Ordering::SeqCst), 2, "panicked once, then retried");
+    assert_eq!(
+        panics.load(Ordering::SeqCst),
+        2,
+        "panicked once, then retried"
+    );
     for opp in &opps {
         assert_eq!(writes(&sim, &s, opp, "/addLinks"), 1);
     }
     let health = app
-        .get(&format!("/api/v1/orgs/{}/lever/health", s.org), Some(&s.key))
+        .get(
+            &format!("/api/v1/orgs/{}/lever/health", s.org),
+            Some(&s.key),
+        )
         .await;
     assert_eq!(health.body["supervisor"]["restarts"], 1, "{}", health.body);
-    assert_eq!(health.body["supervisor"]["running"], true, "{}", health.body);
+    assert_eq!(
+        health.body["supervisor"]["running"], true,
+        "{}",
+        health.body
+    );
 }

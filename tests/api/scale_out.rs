@@ -65,12 +65,18 @@ impl Fleet {
     }
 
     fn start(&mut self, i: usize) {
+        self.start_with(i, &[]);
+    }
+
+    fn start_with(&mut self, i: usize, extra: &[(&str, &str)]) {
         let child = Command::new(env!("CARGO_BIN_EXE_arkiter-lever"))
             .arg("serve")
+            .envs(extra.iter().copied())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", &self.db_url)
             .env("ARKITER_ENCRYPTION_KEY", self.key.to_base64())
+            .env("RUST_BACKTRACE", "0")
             .env("ARKITER_ADMIN_TOKEN", ADMIN)
             .env("ARKITER_LISTEN", format!("127.0.0.1:{}", self.ports[i]))
             .env("ARKITER_PUBLIC_URL", self.public())
@@ -163,6 +169,8 @@ fn lease_owners(url: &str) -> HashMap<uuid::Uuid, String> {
 /// One connected account: its sim account, org, stages, posting.
 struct Account {
     account: String,
+    org: String,
+    key: String,
     start: String,
     stage: String,
     posting: String,
@@ -187,6 +195,8 @@ async fn connect_accounts(app: &TestApp, sim: &SimHandle, n: usize) -> Vec<Accou
         assert_eq!(r.body["connection_status"], "active", "{}", r.body);
         out.push(Account {
             account,
+            org,
+            key,
             start,
             stage,
             posting,
@@ -387,4 +397,193 @@ async fn instances_starting_together_migrate_once() {
     assert_eq!(n.n, files);
     drop(c);
     drop(fleet.app());
+}
+
+/// The instance at `port`, as a client of its own API (not the balancer).
+fn direct(fleet: &Fleet, i: usize) -> TestApp {
+    TestApp::attached(
+        &format!("http://127.0.0.1:{}", fleet.ports[i]),
+        ADMIN,
+        &fleet.db_name,
+        &fleet.db_url,
+        fleet.key.clone(),
+    )
+}
+
+/// Successful POSTs to `suffix` for one opportunity.
+fn sent(sim: &SimHandle, a: &Account, opp: &str, suffix: &str) -> usize {
+    sim.calls_for(&a.account)
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.contains(opp) && c.path.ends_with(suffix))
+        .filter(|c| c.status / 100 == 2)
+        .count()
+}
+
+#[actix_web::test]
+async fn a_stopped_instance_resumed_sends_no_write_the_new_owner_made() {
+    let mut fleet = Fleet::new(2, true).await;
+    fleet.start(0);
+    fleet.wait_ready(0).await;
+    let app = fleet.app();
+    let accounts = connect_accounts(&app, &fleet.sim, 1).await;
+    let a = &accounts[0];
+    fleet.start(1);
+    fleet.wait_ready(1).await;
+    let owner = poll_until(30, "an owner", || async {
+        fleet.owners().values().next().cloned()
+    })
+    .await;
+    let (stalled, other) = if owner == "inst-0" {
+        (0, "inst-1")
+    } else {
+        (1, "inst-0")
+    };
+    // Lever refuses every link add (429) while the owner keeps resending it.
+    let throttle = arkiter_lever::lever::sim::FaultRule::always(
+        arkiter_lever::lever::sim::FaultAction::Status { status: 429 },
+    )
+    .on("POST", "/addLinks");
+    fleet.sim.add_fault(&a.account, throttle).unwrap();
+    let opp = move_candidates(&fleet.sim, a, 1).remove(0);
+    poll_until(30, "the owner's write refused once", || async {
+        let refused = fleet
+            .sim
+            .calls_for(&a.account)
+            .iter()
+            .any(|c| c.path.ends_with("/addLinks") && c.status == 429);
+        refused.then_some(())
+    })
+    .await;
+    // Frozen in the middle of its retries, past its lease.
+    fleet.signal(stalled, nix::sys::signal::Signal::SIGSTOP);
+    poll_until(60, "the other instance took over", || async {
+        (fleet.owners().values().next().map(String::as_str) == Some(other)).then_some(())
+    })
+    .await;
+    fleet.sim.clear_faults(&a.account).unwrap();
+    wait_for_tag(
+        &fleet.sim,
+        &a.account,
+        std::slice::from_ref(&opp),
+        LINK_TAG,
+        60,
+    )
+    .await;
+    fleet.signal(stalled, nix::sys::signal::Signal::SIGCONT);
+    // The resumed instance runs lease cycles again (it heartbeats), then
+    // once more: its retries would have been sent by now.
+    let me = format!("inst-{stalled}");
+    let beats = || {
+        let mut c = PgConnection::establish(&fleet.db_url).unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Beat {
+            #[diesel(sql_type = diesel::sql_types::Double)]
+            age: f64,
+        }
+        diesel::sql_query(
+            "SELECT EXTRACT(EPOCH FROM now() - heartbeat_at)::float8 AS age FROM instances WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(&me)
+        .get_result::<Beat>(&mut c)
+        .map(|b| b.age)
+        .unwrap_or(f64::MAX)
+    };
+    poll_until(60, "the resumed instance beats again", || async {
+        (beats() < 0.5).then_some(())
+    })
+    .await;
+    poll_until(60, "and once more", || async {
+        (beats() > 1.0).then_some(())
+    })
+    .await;
+    poll_until(60, "and again", || async { (beats() < 0.5).then_some(()) }).await;
+    assert_eq!(
+        sent(&fleet.sim, a, &opp, "/addLinks"),
+        1,
+        "{:#?}",
+        fleet.sim.calls_for(&a.account)
+    );
+    assert_eq!(sent(&fleet.sim, a, &opp, "/addTags"), 1);
+    assert_exactly_one_each(&fleet.sim, a, std::slice::from_ref(&opp));
+}
+
+#[actix_web::test]
+async fn a_reconnect_elsewhere_reaches_the_owner_s_next_call() {
+    let mut fleet = Fleet::new(2, true).await;
+    // Long leases: the owner keeps the account through the reconnect.
+    let long = [
+        ("ARKITER_LEASE_SECS", "30"),
+        ("ARKITER_LEASE_RENEW_SECS", "10"),
+    ];
+    fleet.start_with(0, &long);
+    fleet.wait_ready(0).await;
+    let app = fleet.app();
+    let accounts = connect_accounts(&app, &fleet.sim, 1).await;
+    let first = &accounts[0];
+    fleet.start_with(1, &long);
+    fleet.wait_ready(1).await;
+    let owner = poll_until(30, "an owner", || async {
+        fleet.owners().into_iter().next()
+    })
+    .await;
+    let other = if owner.1 == "inst-0" { 1 } else { 0 };
+    // The owner works once with the first account's token (now cached).
+    let opp = move_candidates(&fleet.sim, first, 1);
+    wait_for_tag(&fleet.sim, &first.account, &opp, LINK_TAG, 60).await;
+    // Disconnect, then connect a different Lever account, through the other instance.
+    let b = direct(&fleet, other);
+    let r = b
+        .delete(
+            &format!("/api/v1/orgs/{}/lever", first.org),
+            Some(&first.key),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let second = fleet.sim.create_account("Second Lever");
+    let start = fleet.sim.add_stage(&second, "New applicant").unwrap().id;
+    let stage = fleet.sim.add_stage(&second, "Arkiter Live").unwrap().id;
+    let posting = fleet.sim.add_posting(&second, "Engineer").unwrap().id;
+    fleet.sim.login(&second).unwrap();
+    let started = b
+        .start_connect(
+            &first.org,
+            &first.key,
+            json!({"stage_name": "Arkiter Live"}),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let location = b
+        .authorize(started.body["authorize_url"].as_str().unwrap())
+        .await;
+    let at_b = location.replace(&fleet.public(), &b.address);
+    let done = b.callback(&at_b).await;
+    assert_eq!(done.body["connection_status"], "active", "{}", done.body);
+    assert_eq!(
+        fleet.owners().get(&owner.0),
+        Some(&owner.1),
+        "the owner kept the lease"
+    );
+    let moved = Account {
+        account: second.clone(),
+        org: first.org.clone(),
+        key: first.key.clone(),
+        start,
+        stage,
+        posting,
+    };
+    let opp2 = move_candidates(&fleet.sim, &moved, 1);
+    wait_for_tag(&fleet.sim, &second, &opp2, LINK_TAG, 60).await;
+    assert_eq!(
+        fleet.owners().get(&owner.0),
+        Some(&owner.1),
+        "the owner did the work"
+    );
+    // Nothing of the second account was asked with the first account's token.
+    let refused = fleet
+        .sim
+        .call_log()
+        .into_iter()
+        .filter(|c| c.path.contains(&opp2[0]) && c.status == 404)
+        .count();
+    assert_eq!(refused, 0);
 }

@@ -150,7 +150,14 @@ async fn complete(state: &AppState, cb: AuthorizeCallback) -> Result<serde_json:
         .await?;
     let handle = state.handles.get(ConnectionId(conn_id))?;
     let client = handle.client_with_token(grant.access_token.clone());
-    let wanted_id = pending.stage_id.clone().or(existing.stage_id.clone());
+    // Stage ids belong to one Lever account: the stored one is kept only
+    // when reconnecting the same account and no stage name was asked for.
+    let same_account = account.is_some() && account == existing.lever_account_id;
+    let keep_stored = same_account && pending.stage_name.is_none();
+    let wanted_id = pending
+        .stage_id
+        .clone()
+        .or(existing.stage_id.clone().filter(|_| keep_stored));
     let wanted_name = pending
         .stage_name
         .clone()
