@@ -165,7 +165,7 @@ impl DbTokenSource {
         let mut held = self.db.hold().await.map_err(db_err)?;
         held.begin().await.map_err(db_err)?;
         let out = self.refresh_locked(&mut held, stale).await;
-        let out = match out {
+        match out {
             Ok(Refreshed::Current(token)) => held.commit().await.map(|()| token).map_err(db_err),
             Ok(Refreshed::New(grant)) => {
                 let stored = self.store(&mut held, &grant).await;
@@ -186,8 +186,7 @@ impl DbTokenSource {
                 let _ = held.rollback().await;
                 Err(e)
             }
-        };
-        out
+        }
     }
 
     /// Under the row lock (`FOR NO KEY UPDATE`: inserts that reference the

@@ -5,9 +5,12 @@
 
 use std::sync::Arc;
 
+/// What the hook runs, given the opportunity id.
+type Hook = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Called with the opportunity id at the start of every unit of work.
 #[derive(Clone, Default)]
-pub struct FaultHook(Option<Arc<dyn Fn(&str) + Send + Sync>>);
+pub struct FaultHook(Option<Hook>);
 
 impl FaultHook {
     pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
