@@ -26,4 +26,5 @@ mod pipeline_outages;
 mod roles;
 mod scale_out;
 mod settings;
+mod sweep;
 mod webhooks;
