@@ -15,8 +15,13 @@
 //! its priority: a sweep yields to webhook and completion work); this module
 //! only says *what*.
 
+pub mod metrics;
+pub mod run;
 pub mod schedule;
 pub mod store;
 
+pub use run::{
+    Fence, SweepDeps, SweepError, SweepOutcome, SweepTarget, WebhookCheck, run_if_due, sweep,
+};
 pub use schedule::{SweepRecord, request_sweep, wake_for_sweep};
 pub use store::{Candidate, record_findings};

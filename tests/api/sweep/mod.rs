@@ -5,5 +5,6 @@
 
 mod api;
 mod client;
+mod run;
 mod sim;
 mod store;
