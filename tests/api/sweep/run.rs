@@ -304,3 +304,68 @@ async fn manual_mode_reports_a_missing_webhook() {
         "{health}"
     );
 }
+
+#[actix_web::test]
+async fn five_thousand_handled_candidates_cost_fifty_list_calls_and_nothing_else() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let id = connection_id(&app, &s).await;
+    let d = deps(&app, &sim, id);
+    sim.patch_account(
+        &s.account,
+        AccountPatch {
+            rate_per_sec: Some(1000.0),
+            rate_capacity: Some(1000.0),
+            ..AccountPatch::default()
+        },
+    )
+    .unwrap();
+    let mut opps = Vec::with_capacity(5_000);
+    for _ in 0..5_000 {
+        let o = sim
+            .add_opportunity(
+                &s.account,
+                arkiter_lever::lever::sim::NewOpportunity {
+                    stage_id: s.stage.clone(),
+                    posting_id: Some(s.posting.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        opps.push(o.id);
+    }
+    // All handled: each has its completed interview for this entry.
+    let org = &s.org;
+    crate::interviews_read::seed::exec(
+        &app,
+        &format!(
+            "INSERT INTO interviews (id, org_id, connection_id, opportunity_id, rule, status, \
+             live_token, results_token) \
+             SELECT gen_random_uuid(), '{org}', '{id}', o, 'title', 'results_posted', \
+                    'lv' || o, 'rs' || o \
+             FROM unnest(ARRAY[{}]) AS o",
+            opps.iter()
+                .map(|o| format!("'{o}'"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    );
+    let events_before = app.count("SELECT COUNT(*) AS n FROM lever_events");
+    sim.clear_call_log();
+    let t = target(&app, &d, id).await;
+    let started = std::time::Instant::now();
+    let out = sweep(&d, &t, || async {}).await.unwrap();
+    assert_eq!((out.listed, out.found.len()), (5_000, 0));
+    let made = calls(&sim, &s.account);
+    let lists = made
+        .iter()
+        .filter(|c| *c == "GET /v1/opportunities")
+        .count();
+    assert_eq!(lists, 50, "{made:?}");
+    assert_eq!(made.len(), 51, "the list pages and GET /webhooks only");
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM lever_events"),
+        events_before
+    );
+    eprintln!("sweep of 5,000 handled candidates: {:?}", started.elapsed());
+}
