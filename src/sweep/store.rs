@@ -114,3 +114,45 @@ pub fn record_findings(
     .load(conn)?;
     Ok(found.into_iter().map(|f| f.opportunity_id).collect())
 }
+
+#[derive(QueryableByName)]
+struct InterviewId {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// The interview already made for this stage entry of the opportunity, if
+/// any, by the same rule the sweep uses (created at or after the entry, or
+/// tied to an event into `stage` triggered at or after it): the newest.
+///
+/// For the link step: once a sweep has found a candidate, Lever may still
+/// deliver the same move late (its retries span hours). That delivery is a
+/// second event of the same entry; if its interview was completed meanwhile,
+/// "no open interview" would make a second one. The link step can ask this
+/// with the entry time of its fresh read
+/// ([`crate::lever::wire::Opportunity::current_entry_at`]) and treat a hit
+/// as a replay of that interview.
+pub fn interview_for_entry(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    stage_id: &str,
+    opportunity_id: &str,
+    entered_at: i64,
+) -> QueryResult<Option<Uuid>> {
+    let found: Option<InterviewId> = diesel::sql_query(
+        "SELECT i.id FROM interviews i \
+         WHERE i.connection_id = $1 AND i.opportunity_id = $3 \
+           AND (i.created_at >= to_timestamp($4 / 1000.0) \
+                OR EXISTS (SELECT 1 FROM lever_events e \
+                           WHERE e.connection_id = $1 AND e.interview_id = i.id \
+                             AND e.to_stage_id = $2 AND e.triggered_at >= $4)) \
+         ORDER BY i.created_at DESC LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<Text, _>(stage_id)
+    .bind::<Text, _>(opportunity_id)
+    .bind::<BigInt, _>(entered_at)
+    .get_result(conn)
+    .optional()?;
+    Ok(found.map(|f| f.id))
+}

@@ -229,3 +229,55 @@ async fn another_connection_and_another_stage_do_not_count() {
     );
     assert_eq!(found, ["elsewhere", "shared"]);
 }
+
+#[actix_web::test]
+async fn the_interview_of_an_entry_is_found_by_its_time_or_its_event() {
+    use arkiter_lever::sweep::store::interview_for_entry;
+    let app = spawn_app().await;
+    let (org, _) = app.new_org("Entries").await;
+    let conn = seed::connection(&app, &org, Conn::default());
+    let c = Uuid::parse_str(&conn).unwrap();
+    let t = now_ms();
+    let old = seed::interview(
+        &app,
+        &org,
+        &conn,
+        Iv {
+            opportunity: "o",
+            status: "results_posted",
+            created_ago_s: 3_600.0,
+            ..Iv::default()
+        },
+    );
+    let mut db = app.db();
+    // An entry after the old interview: none for it yet.
+    assert_eq!(
+        interview_for_entry(&mut db, c, STAGE, "o", t - 60_000).unwrap(),
+        None
+    );
+    // An entry before it: that one.
+    let id = Uuid::parse_str(&old.id).unwrap();
+    assert_eq!(
+        interview_for_entry(&mut db, c, STAGE, "o", t - 7_200_000).unwrap(),
+        Some(id)
+    );
+    // Tied to an event triggered after the entry (our clock behind Lever's).
+    let ev = Uuid::new_v4();
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
+             opportunity_id, to_stage_id, payload, status, interview_id) VALUES ('{ev}', '{conn}', \
+             '{org}', 'candidateStageChange', '{ev}', {}, 'o', '{STAGE}', '{{}}', 'done', '{id}')",
+            t - 30_000
+        ),
+    );
+    assert_eq!(
+        interview_for_entry(&mut db, c, STAGE, "o", t - 60_000).unwrap(),
+        Some(id)
+    );
+    assert_eq!(
+        interview_for_entry(&mut db, c, STAGE, "other", t - 60_000).unwrap(),
+        None
+    );
+}
