@@ -9,7 +9,8 @@
 //!   current stage entry, and recording them as `source = 'sweep'` events.
 //! - [`schedule`]: the `connection_sweeps` row: on-demand requests, when a
 //!   sweep is due, the figures the health page shows, webhook findings.
-//! - [`run`]: one sweep of one connection against Lever.
+//! - [`run`]: one sweep of one connection against Lever; [`webhook`]: its
+//!   check (and repair) of our Lever webhook.
 //!
 //! The account supervisor decides *when* (it owns the connection's lease and
 //! its priority: a sweep yields to webhook and completion work); this module
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod run;
 pub mod schedule;
 pub mod store;
+pub mod webhook;
 
 pub use run::{
     Fence, SweepDeps, SweepError, SweepOutcome, SweepTarget, WebhookCheck, run_if_due, sweep,
