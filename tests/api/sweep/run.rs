@@ -293,6 +293,26 @@ async fn manual_mode_reports_a_missing_webhook() {
     assert!(m.contains(&t.webhook_url), "{m}");
     assert!(m.contains("lever/webhook-secret"), "{m}");
 
+    // Pasting a signature token (the admin says it is there) clears it at
+    // once and makes a sweep due to check.
+    let bytes = serde_json::to_vec(&json!({"signature_token": "pasted-token-456"})).unwrap();
+    let r = app
+        .request(
+            "PUT",
+            &format!("/api/v1/orgs/{org}/lever/webhook-secret"),
+            Some(&key),
+            Some(("application/json", bytes)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let health = crate::health_report::health(&app, &org, &key).await;
+    assert!(codes(&health).is_empty(), "{health}");
+    let out = run_if_due(&d, &t, None, || async {})
+        .await
+        .unwrap()
+        .expect("due");
+    assert_eq!(out.webhook, WebhookCheck::Missing, "not in Lever after all");
+
     // The admin adds it in Lever: the next sweep clears the problem.
     sim.add_ui_webhook(&account, &t.webhook_url, "candidateStageChange")
         .unwrap();
