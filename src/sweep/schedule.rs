@@ -149,6 +149,25 @@ pub fn due_at(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Optio
     })
 }
 
+/// Active connections with a sweep due now (requested, or the periodic
+/// time passed, or never swept), for the registry's safety-net poll beside
+/// `pipeline::store::connections_with_due_work`.
+pub fn connections_with_due_sweeps(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let ids: Vec<Id> = diesel::sql_query(
+        "SELECT k.id FROM connections k \
+         LEFT JOIN connection_sweeps s ON s.connection_id = k.id \
+         WHERE k.status = 'active' \
+           AND (s.connection_id IS NULL OR s.requested_at IS NOT NULL OR s.next_at <= now())",
+    )
+    .load(conn)?;
+    Ok(ids.into_iter().map(|i| i.id).collect())
+}
+
 /// Claims a due sweep: marks it running and takes the request off the
 /// queue (a request arriving from now on is answered with this sweep's
 /// time). `None`: nothing is due.

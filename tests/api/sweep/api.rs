@@ -139,6 +139,11 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
     let mut db = app.db();
     // Never swept: due now.
     assert!(schedule::due_at(&mut db, c).unwrap().unwrap() <= chrono::Utc::now());
+    assert!(
+        schedule::connections_with_due_sweeps(&mut db)
+            .unwrap()
+            .contains(&c)
+    );
     let interval = Duration::from_secs(900);
     schedule::on_start(&mut db, c, Some(interval)).unwrap();
     assert!(schedule::begin(&mut db, c).unwrap().is_some());
@@ -163,8 +168,19 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
         .map(|_| schedule::phase(Uuid::new_v4(), interval).as_secs())
         .collect();
     assert!(phases.len() > 30 && phases.iter().all(|p| *p < 900));
+    // The registry's poll sees a connection only while its sweep is due.
+    assert!(
+        !schedule::connections_with_due_sweeps(&mut db)
+            .unwrap()
+            .contains(&c)
+    );
     // (Re)connecting makes a sweep due now.
     schedule::due_now(&mut db, c).unwrap();
+    assert!(
+        schedule::connections_with_due_sweeps(&mut db)
+            .unwrap()
+            .contains(&c)
+    );
     assert!(schedule::begin(&mut db, c).unwrap().is_some());
 }
 
