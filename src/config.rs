@@ -4,7 +4,8 @@
 //! `DATABASE_URL`, `ARKITER_DATA_DIR`, `ARKITER_LISTEN`, `ARKITER_PUBLIC_URL`,
 //! `ARKITER_ADMIN_TOKEN`, `ARKITER_ENCRYPTION_KEY`, `LEVER_CLIENT_ID`,
 //! `LEVER_CLIENT_SECRET`, `LEVER_AUTH_URL`, `LEVER_API_URL`, `LEVER_RATE_PER_SEC`,
-//! `LEVER_BURST`, `ARKITER_LIVE_URL`, `ARKITER_RESULTS_URL`, `RUST_LOG`,
+//! `LEVER_BURST`, `ARKITER_LIVE_URL`, `ARKITER_RESULTS_URL`,
+//! `ARKITER_SWEEP_INTERVAL` (see [`Settings::sweep_interval`]), `RUST_LOG`,
 //! `ARKITER_LOG_FORMAT`; plus the operational knobs `ARKITER_OAUTH_STATE_TTL_SECS`
 //! (default 600) and `ARKITER_NO_DELIVERIES_AFTER_SECS` (default 86400), and for
 //! scale-out `ARKITER_INSTANCE_ID`, `ARKITER_LEASE_SECS` and
@@ -87,6 +88,11 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub oauth_state_ttl: Duration,
     pub no_deliveries_after: Duration,
+    /// `ARKITER_SWEEP_INTERVAL` (seconds, default 900): the gap between two
+    /// periodic sweeps of a connection (SPEC §4 "What Lever did not
+    /// deliver"). `None` (`0`): no periodic sweep; sweeps after (re)connect
+    /// and on demand still run.
+    pub sweep_interval: Option<Duration>,
     /// Not from the environment: fixed production values, shortened by tests.
     pub pipeline: PipelineSettings,
     /// This process among several sharing one database.
@@ -203,6 +209,7 @@ impl Settings {
             log_format: parse_log_format(get("ARKITER_LOG_FORMAT").as_deref())?,
             oauth_state_ttl: parse_secs(&get, "ARKITER_OAUTH_STATE_TTL_SECS", 600)?,
             no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
+            sweep_interval: parse_sweep_interval(get("ARKITER_SWEEP_INTERVAL").as_deref())?,
             pipeline: PipelineSettings::default(),
             instance: parse_instance(&get)?,
         })
@@ -318,6 +325,29 @@ fn parse_secs(
                 format!("`{}` is not a positive number of seconds", v.trim()),
             )
         })
+}
+
+/// Longest `ARKITER_SWEEP_INTERVAL`: a week. A connection swept less often
+/// than that would leave a missed candidate waiting longer than Lever keeps
+/// its delivery history (two weeks) for an admin to notice.
+pub const MAX_SWEEP_INTERVAL_SECS: u64 = 7 * 86_400;
+
+/// `ARKITER_SWEEP_INTERVAL`: whole seconds, `0` = periodic sweep off.
+fn parse_sweep_interval(v: Option<&str>) -> Result<Option<Duration>, ConfigError> {
+    let Some(v) = v.map(str::trim) else {
+        return Ok(Some(Duration::from_secs(900)));
+    };
+    match v.parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(n) if n <= MAX_SWEEP_INTERVAL_SECS => Ok(Some(Duration::from_secs(n))),
+        _ => Err(ConfigError::new(
+            "ARKITER_SWEEP_INTERVAL",
+            format!(
+                "`{v}` is not a whole number of seconds from 0 (periodic sweep off) to \
+                 {MAX_SWEEP_INTERVAL_SECS}"
+            ),
+        )),
+    }
 }
 
 fn parse_instance(get: &impl Fn(&str) -> Option<String>) -> Result<InstanceSettings, ConfigError> {

@@ -14,5 +14,6 @@ pub mod ingest;
 pub mod lease;
 pub mod lever;
 pub mod pipeline;
+pub mod sweep;
 pub mod telemetry;
 pub mod wake;

@@ -40,6 +40,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    connection_sweeps (connection_id) {
+        connection_id -> Uuid,
+        last_at -> Nullable<Timestamptz>,
+        next_at -> Nullable<Timestamptz>,
+        found_last -> Int4,
+        found_total -> Int8,
+        requested_at -> Nullable<Timestamptz>,
+        started_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        webhook_repaired_at -> Nullable<Timestamptz>,
+        webhook_missing_url -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     connection_leases (connection_id) {
         connection_id -> Uuid,
         owner -> Nullable<Text>,
@@ -148,6 +164,7 @@ diesel::table! {
         interview_id -> Nullable<Uuid>,
         received_at -> Timestamptz,
         updated_at -> Timestamptz,
+        source -> Text,
     }
 }
 
@@ -210,6 +227,7 @@ diesel::joinable!(api_keys -> orgs (org_id));
 diesel::joinable!(connection_counters -> connections (connection_id));
 diesel::joinable!(connection_health -> connections (connection_id));
 diesel::joinable!(connection_leases -> connections (connection_id));
+diesel::joinable!(connection_sweeps -> connections (connection_id));
 diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(interviews -> connections (connection_id));
 diesel::joinable!(interviews -> lever_events (event_id));
@@ -229,6 +247,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connection_counters,
     connection_health,
     connection_leases,
+    connection_sweeps,
     connections,
     instances,
     interviews,

@@ -24,6 +24,7 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
             lever_api: LeverApiHealth::default(),
             latency_ms: LatencyHealth::default(),
             supervisor: SupervisorHealth::default(),
+            sweep: SweepHealth::default(),
             unmapped_postings: Vec::new(),
             problems: Vec::new(),
         },
@@ -37,6 +38,7 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
             lever_api: lever_api(c, now),
             latency_ms: latency(c.latency),
             supervisor: supervisor(c, now, policy),
+            sweep: sweep(c),
             unmapped_postings: c.unmapped.clone(),
             problems: problems(c, now, policy),
         },
@@ -92,6 +94,15 @@ fn latency(l: LinkLatency) -> LatencyHealth {
     LatencyHealth {
         link_p50: ms(l.p50),
         link_p95: ms(l.p95),
+    }
+}
+
+fn sweep(c: &ConnectionRows) -> SweepHealth {
+    SweepHealth {
+        last_at: c.sweep.last_at,
+        next_at: c.sweep.next_at,
+        found_last: i64::from(c.sweep.found_last),
+        found_total: c.sweep.found_total,
     }
 }
 

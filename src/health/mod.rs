@@ -7,7 +7,8 @@
 //! status rules ([`status`]) and the problem texts ([`problems`]). Reads:
 //! `connections`, `connection_health`, `connection_counters` (kinds
 //! [`COUNTER_REJECTED`] and [`COUNTER_LEVER_ERROR`], last 60 minutes),
-//! `lever_webhooks`, `lever_events`, `jobs`, `interviews`, `role_ats_jobs`.
+//! `lever_webhooks`, `lever_events`, `jobs`, `interviews`, `role_ats_jobs`,
+//! `connection_sweeps`.
 //! Setting: `ARKITER_NO_DELIVERIES_AFTER_SECS` (`no_deliveries_yet`).
 
 mod assemble;
@@ -67,6 +68,8 @@ pub(crate) mod tests {
     /// An active connection with nothing wrong, connected an hour ago.
     pub fn active(now: DateTime<Utc>) -> ConnectionRows {
         ConnectionRows {
+            connection_id: uuid::Uuid::nil(),
+            org_id: uuid::Uuid::nil(),
             status: "active".into(),
             connected_at: Some(now - chrono::Duration::hours(1)),
             token_state: "valid".into(),
@@ -90,6 +93,7 @@ pub(crate) mod tests {
             queue: QueueCounts::default(),
             latency: Default::default(),
             unmapped: Vec::new(),
+            sweep: Default::default(),
         }
     }
 }

@@ -20,6 +20,9 @@ pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<
         signature_failures(c.rejected_last_hour),
         no_deliveries_yet(c, now, policy),
         supervisor_stale(c, now, policy),
+        missed_deliveries(c),
+        webhook_repaired(c, now),
+        webhook_missing(c),
     ];
     for p in computed.into_iter().flatten() {
         if !out.iter().any(|o| o.code == p.code) {
@@ -145,6 +148,61 @@ fn supervisor_stale(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> 
         _ => return None,
     };
     Some(Problem::new("supervisor_stale", message))
+}
+
+/// How long `webhook_repaired` stays on the page after the repair.
+pub const WEBHOOK_REPAIRED_SHOWN_SECS: i64 = 86_400;
+
+fn missed_deliveries(c: &ConnectionRows) -> Option<Problem> {
+    let found = i64::from(c.sweep.found_last);
+    let at = c.sweep.last_at.filter(|_| found > 0)?;
+    Some(Problem::new(
+        "missed_deliveries",
+        format!(
+            "The sweep at {} found {} in the Arkiter Live stage that Lever did not deliver \
+             to Arkiter; {} now handled like a delivery. If this repeats, check in Lever \
+             under Settings > Integrations and API > Webhooks that the Candidate Stage Change \
+             webhook group is turned on and Arkiter's webhook is there.",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            plural(found, "candidate", "candidates"),
+            noun(found, "it is", "they are"),
+        ),
+    ))
+}
+
+fn webhook_repaired(c: &ConnectionRows, now: DateTime<Utc>) -> Option<Problem> {
+    let at = c.sweep.webhook_repaired_at?;
+    (age_s(now, at) < WEBHOOK_REPAIRED_SHOWN_SECS).then(|| {
+        Problem::new(
+            "webhook_repaired",
+            format!(
+                "Arkiter's Candidate Stage Change webhook was missing or disabled in Lever and \
+                 was registered again at {}. Candidates moved meanwhile are found by the sweep. \
+                 If it keeps disappearing, ask your Lever Super Admins not to remove it under \
+                 Settings > Integrations and API > Webhooks.",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        )
+    })
+}
+
+fn webhook_missing(c: &ConnectionRows) -> Option<Problem> {
+    let url = c.sweep.webhook_missing_url.as_deref()?;
+    Some(Problem::new(
+        "webhook_missing",
+        webhook_missing_message(url, c.org_id),
+    ))
+}
+
+/// What an admin of a manual-mode connection must paste where.
+pub fn webhook_missing_message(url: &str, org_id: uuid::Uuid) -> String {
+    format!(
+        "Lever has no webhook delivering to Arkiter, so moved candidates reach Arkiter only \
+         through the sweep. In Lever, go to Settings > Integrations and API > Webhooks, add \
+         {url} under Candidate Stage Change and turn the group on; then paste that webhook's \
+         signature token into Arkiter: PUT /api/v1/orgs/{org_id}/lever/webhook-secret with \
+         {{\"signature_token\": \"...\"}}."
+    )
 }
 
 /// Whole seconds from `then` to `now`, never negative.
@@ -294,5 +352,64 @@ mod tests {
         assert_eq!(duration_text(600), "10 minutes");
         assert_eq!(duration_text(3 * 3_600), "3 hours");
         assert_eq!(duration_text(3 * 86_400), "3 days");
+    }
+
+    #[test]
+    fn a_sweep_that_found_candidates_says_how_many_and_when() {
+        let now = Utc::now();
+        let mut c = active(now);
+        c.sweep.last_at = Some(now - Duration::minutes(3));
+        c.sweep.found_last = 3;
+        let p = problems(&c, now, &policy());
+        assert_eq!(codes(&p), ["missed_deliveries"]);
+        assert!(
+            p[0].message.contains("found 3 candidates"),
+            "{}",
+            p[0].message
+        );
+        let when = (now - Duration::minutes(3)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert!(p[0].message.contains(&when), "{}", p[0].message);
+        c.sweep.found_last = 0;
+        assert!(problems(&c, now, &policy()).is_empty());
+    }
+
+    #[test]
+    fn a_repaired_webhook_shows_for_a_day() {
+        let now = Utc::now();
+        let mut c = active(now);
+        c.sweep.webhook_repaired_at = Some(now - Duration::hours(23));
+        assert_eq!(codes(&problems(&c, now, &policy())), ["webhook_repaired"]);
+        c.sweep.webhook_repaired_at = Some(now - Duration::hours(25));
+        assert!(problems(&c, now, &policy()).is_empty());
+    }
+
+    #[test]
+    fn a_missing_manual_webhook_says_what_to_paste_where() {
+        let now = Utc::now();
+        let mut c = active(now);
+        c.org_id = uuid::Uuid::new_v4();
+        c.sweep.webhook_missing_url = Some("https://arkiter.example/webhooks/lever/c1".into());
+        let p = problems(&c, now, &policy());
+        assert_eq!(codes(&p), ["webhook_missing"]);
+        let m = &p[0].message;
+        assert!(
+            m.contains("https://arkiter.example/webhooks/lever/c1"),
+            "{m}"
+        );
+        assert!(
+            m.contains("Settings > Integrations and API > Webhooks"),
+            "{m}"
+        );
+        assert!(m.contains("Candidate Stage Change"), "{m}");
+        assert!(
+            m.contains(&format!(
+                "PUT /api/v1/orgs/{}/lever/webhook-secret",
+                c.org_id
+            )),
+            "{m}"
+        );
+        // Setup's stored problem of the same code is not repeated.
+        c.stored_problems = json!([{"code": "webhook_missing", "message": "stored"}]);
+        assert_eq!(codes(&problems(&c, now, &policy())), ["webhook_missing"]);
     }
 }

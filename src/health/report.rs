@@ -34,6 +34,7 @@ pub struct HealthReport {
     pub lever_api: LeverApiHealth,
     pub latency_ms: LatencyHealth,
     pub supervisor: SupervisorHealth,
+    pub sweep: SweepHealth,
     /// Postings resolved only by the `fallback` or `any` rule in the last 30
     /// days and still not mapped to a role (at most 50, newest first).
     pub unmapped_postings: Vec<UnmappedPosting>,
@@ -101,6 +102,20 @@ pub struct SupervisorHealth {
     pub instance: Option<String>,
     pub heartbeat_at: Option<DateTime<Utc>>,
     pub restarts: i32,
+}
+
+/// The sweep for candidates Lever did not deliver (SPEC §4).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct SweepHealth {
+    /// When the last sweep finished; null before the first.
+    pub last_at: Option<DateTime<Utc>>,
+    /// When the next periodic sweep is due; null when none is planned
+    /// (`ARKITER_SWEEP_INTERVAL=0`) or before the account's first start.
+    pub next_at: Option<DateTime<Utc>>,
+    /// Candidates the last sweep found that Lever had not delivered.
+    pub found_last: i64,
+    /// The same, over every sweep of this connection.
+    pub found_total: i64,
 }
 
 /// A Lever posting that fell through to the fallback or oldest role.

@@ -17,6 +17,8 @@ pub struct HealthRows {
 /// One connection's stored state and figures.
 #[derive(Debug, Clone)]
 pub struct ConnectionRows {
+    pub connection_id: uuid::Uuid,
+    pub org_id: uuid::Uuid,
     /// `connections.status`.
     pub status: String,
     pub connected_at: Option<DateTime<Utc>>,
@@ -39,6 +41,8 @@ pub struct ConnectionRows {
     pub queue: QueueCounts,
     pub latency: LinkLatency,
     pub unmapped: Vec<UnmappedPosting>,
+    /// The `connection_sweeps` row, or its defaults before the first sweep.
+    pub sweep: crate::sweep::SweepRecord,
 }
 
 /// The `connection_health` columns the report shows.

@@ -74,6 +74,7 @@ async fn openapi_covers_every_admin_route() {
         ("/api/v1/orgs/{org}/lever", "patch"),
         ("/api/v1/orgs/{org}/lever", "delete"),
         ("/api/v1/orgs/{org}/lever/webhook-secret", "put"),
+        ("/api/v1/orgs/{org}/lever/sweep", "post"),
         ("/api/v1/orgs/{org}/lever/health", "get"),
         ("/api/v1/orgs/{org}/roles", "post"),
         ("/api/v1/orgs/{org}/roles", "get"),

@@ -27,4 +27,5 @@ mod pipeline_outages;
 mod roles;
 mod scale_out;
 mod settings;
+mod sweep;
 mod webhooks;

@@ -65,6 +65,8 @@ pub struct EventSummary {
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub interview_id: Option<Uuid>,
+    /// `webhook` (a Lever delivery) or `sweep` (found by a sweep).
+    pub source: String,
 }
 
 /// An org's events, newest first, optionally of one status. Keyset

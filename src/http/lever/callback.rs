@@ -267,6 +267,8 @@ async fn store(
             }
             // Work kept while disconnected or re-authorising is due again now.
             crate::pipeline::store::resume_account(c, conn_id)?;
+            // Sweep right after (re)connecting: candidates moved meanwhile.
+            crate::sweep::schedule::due_now(c, conn_id)?;
             Ok(())
         })
         .await

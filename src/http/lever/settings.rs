@@ -187,6 +187,10 @@ pub async fn put_webhook_secret(
         .db
         .transaction(move |c| -> Result<(), ApiError> {
             webhooks::insert(c, id, None, &url, false, &sealed)?;
+            // The admin has just added the webhook in Lever: clear what the
+            // last sweep reported, and check again soon.
+            crate::sweep::schedule::webhook_missing(c, id, None)?;
+            crate::sweep::schedule::due_now(c, id)?;
             let row = Connection::find(c, id)?;
             // The webhook was the missing piece: with the stage found, work can start.
             if row.status == "needs_setup" {

@@ -59,6 +59,9 @@ pub struct EventView {
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub interview_id: Option<Uuid>,
+    /// `webhook`: delivered by Lever; `sweep`: a candidate Lever did not
+    /// deliver, found in the stage by a sweep.
+    pub source: String,
 }
 
 impl From<EventSummary> for EventView {
@@ -79,6 +82,7 @@ impl From<EventSummary> for EventView {
             next_attempt_at: e.next_attempt_at,
             last_error: e.last_error,
             interview_id: e.interview_id,
+            source: e.source,
         }
     }
 }

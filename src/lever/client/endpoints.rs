@@ -89,6 +89,40 @@ impl LeverClient {
             .await
     }
 
+    /// Every opportunity now in `stage` (`GET /opportunities?stage_id=`),
+    /// 100 a page, following `next` while `hasNext`.
+    pub async fn list_stage_opportunities(
+        &self,
+        stage: &str,
+    ) -> Result<Vec<Opportunity>, LeverError> {
+        let filter = [("stage_id", stage.to_owned())];
+        self.fetch_all("list_opportunities", "/opportunities", &filter)
+            .await
+    }
+
+    /// One page of `GET /opportunities` with `filter` (Lever's names:
+    /// `stage_id`, `posting_id`, `tag`, `updated_at_start`, ...; repeat a
+    /// key for a union), 100 a page, from `offset` (the previous page's
+    /// `next`; `None` for the first). For callers that pace themselves
+    /// between pages; [`ListEnvelope::next_offset`] says whether to go on.
+    pub async fn list_opportunities_page(
+        &self,
+        filter: &[(&'static str, String)],
+        offset: Option<&str>,
+    ) -> Result<ListEnvelope<Opportunity>, LeverError> {
+        let mut req =
+            get("list_opportunities", "/opportunities".to_owned()).with_query("limit", PAGE_LIMIT);
+        req.query.extend(filter.iter().cloned());
+        if let Some(offset) = offset {
+            req = req.with_query("offset", offset);
+        }
+        let (_, body) = self.call(req).await?;
+        parse_list(&body).map_err(|e| LeverError::Decode {
+            endpoint: "list_opportunities",
+            detail: e.to_string(),
+        })
+    }
+
     /// `POST /webhooks`; the result carries `configuration.signatureToken`.
     pub async fn create_webhook(
         &self,
@@ -102,6 +136,7 @@ impl LeverClient {
         })
     }
 
+    /// Every webhook of the account (`GET /webhooks`), following `next`.
     pub async fn list_webhooks(&self) -> Result<Vec<WebhookSubscription>, LeverError> {
         self.fetch_all("list_webhooks", "/webhooks", &[]).await
     }

@@ -12,10 +12,12 @@
 //! | `POST /_sim/accounts/{a}/users` | `{id?, name, email}` → user |
 //! | `POST /_sim/accounts/{a}/opportunities` | `{id?, name?, contact?, emails?, stage_id, posting_id?, tags?}` → opportunity |
 //! | `GET /_sim/accounts/{a}/opportunities/{o}` | → `{id, contact, stage, tags, links, notes}` |
-//! | `POST /_sim/accounts/{a}/move` | `{opportunity_ids, stage_id}` → `{moved}` |
+//! | `POST /_sim/accounts/{a}/move` | `{opportunity_ids, stage_id, deliver?}` → `{moved}`; `deliver: false` moves with no webhook at all |
 //! | `POST /_sim/accounts/{a}/revoke`, `/expire-tokens` | → 204 |
 //! | `POST/DELETE /_sim/accounts/{a}/faults` | a fault rule (see faults.rs) → 204 |
 //! | `GET/POST /_sim/accounts/{a}/webhooks` | `{url, event}` (a UI-made webhook) → webhook(s) |
+//! | `DELETE /_sim/accounts/{a}/webhooks[/{w}]` | → `{deleted}`: all of the account's webhooks, or one |
+//! | `POST /_sim/accounts/{a}/webhooks/disable`, `/enable` | the Super Admin's webhook-group toggle → 204 |
 //! | `POST /_sim/accounts/{a}/webhooks/{w}/test` | → 202 |
 //! | `GET /_sim/accounts/{a}/deliveries` | → deliveries |
 //! | `GET/DELETE /_sim/calls?account=` | → calls / 204 |
@@ -58,6 +60,19 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             .route("/accounts/{a}/faults", web::delete().to(clear_faults))
             .route("/accounts/{a}/webhooks", web::get().to(webhooks))
             .route("/accounts/{a}/webhooks", web::post().to(add_ui_webhook))
+            .route("/accounts/{a}/webhooks", web::delete().to(delete_webhooks))
+            .route(
+                "/accounts/{a}/webhooks/disable",
+                web::post().to(disable_webhooks),
+            )
+            .route(
+                "/accounts/{a}/webhooks/enable",
+                web::post().to(enable_webhooks),
+            )
+            .route(
+                "/accounts/{a}/webhooks/{w}",
+                web::delete().to(delete_webhook),
+            )
             .route("/accounts/{a}/webhooks/{w}/test", web::post().to(test_ping))
             .route("/accounts/{a}/deliveries", web::get().to(deliveries)),
     );
@@ -178,6 +193,13 @@ async fn get_opportunity(sim: Data, path: web::Path<(String, String)>) -> HttpRe
 struct Move {
     opportunity_ids: Vec<String>,
     stage_id: String,
+    /// `false`: move with no webhook delivery at all.
+    #[serde(default = "yes")]
+    deliver: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 async fn move_opportunities(
@@ -186,10 +208,12 @@ async fn move_opportunities(
     body: web::Json<Move>,
 ) -> HttpResponse {
     let sim: Arc<Sim> = sim.into_inner();
-    answer(
+    let moved = if body.deliver {
         sim.move_opportunities(&a, &body.opportunity_ids, &body.stage_id)
-            .map(|moved| json!({ "moved": moved })),
-    )
+    } else {
+        sim.move_without_delivery(&a, &body.opportunity_ids, &body.stage_id)
+    };
+    answer(moved.map(|moved| json!({ "moved": moved })))
 }
 
 async fn revoke(sim: Data, a: web::Path<String>) -> HttpResponse {
@@ -235,6 +259,35 @@ async fn add_ui_webhook(
     body: web::Json<UiWebhook>,
 ) -> HttpResponse {
     answer(sim.add_ui_webhook(&a, &body.url, &body.event))
+}
+
+async fn delete_webhooks(sim: Data, a: web::Path<String>) -> HttpResponse {
+    answer(
+        sim.delete_webhooks(&a, None)
+            .map(|n| json!({ "deleted": n })),
+    )
+}
+
+async fn delete_webhook(sim: Data, path: web::Path<(String, String)>) -> HttpResponse {
+    let (a, w) = path.into_inner();
+    answer(
+        sim.delete_webhooks(&a, Some(&w))
+            .map(|n| json!({ "deleted": n })),
+    )
+}
+
+async fn disable_webhooks(sim: Data, a: web::Path<String>) -> HttpResponse {
+    done(
+        sim.set_webhooks_enabled(&a, false),
+        HttpResponse::NoContent().finish(),
+    )
+}
+
+async fn enable_webhooks(sim: Data, a: web::Path<String>) -> HttpResponse {
+    done(
+        sim.set_webhooks_enabled(&a, true),
+        HttpResponse::NoContent().finish(),
+    )
 }
 
 async fn test_ping(sim: Data, path: web::Path<(String, String)>) -> HttpResponse {

@@ -112,6 +112,33 @@ impl SimHandle {
         self.sim.move_opportunities(account, ids, stage)
     }
 
+    /// Moves candidates with no webhook delivery at all (what the sweep is
+    /// for): Lever gave up, or the webhook was off or gone.
+    pub fn move_without_delivery(
+        &self,
+        account: &str,
+        ids: &[String],
+        stage: &str,
+    ) -> Result<usize, SimError> {
+        self.sim.move_without_delivery(account, ids, stage)
+    }
+
+    /// Deletes every webhook of the account (API-made ones included), as a
+    /// Lever admin could; returns how many went.
+    pub fn delete_webhooks(&self, account: &str) -> Result<usize, SimError> {
+        self.sim.delete_webhooks(account, None)
+    }
+
+    /// Deletes one webhook of the account.
+    pub fn delete_webhook(&self, account: &str, webhook: &str) -> Result<(), SimError> {
+        self.sim.delete_webhooks(account, Some(webhook)).map(|_| ())
+    }
+
+    /// The Super Admin turns the webhook group off (`false`) or on.
+    pub fn set_webhooks_enabled(&self, account: &str, on: bool) -> Result<(), SimError> {
+        self.sim.set_webhooks_enabled(account, on)
+    }
+
     pub fn revoke(&self, account: &str) -> Result<(), SimError> {
         self.sim.revoke(account)
     }

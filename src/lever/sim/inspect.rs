@@ -78,6 +78,34 @@ impl Sim {
         })
     }
 
+    /// Deletes webhooks of the account as a Lever admin could (API-made
+    /// ones included): all of them, or only `webhook`. Returns how many
+    /// went; an unknown `webhook` is `NotFound`.
+    pub(crate) fn delete_webhooks(
+        &self,
+        account: &str,
+        webhook: Option<&str>,
+    ) -> Result<usize, SimError> {
+        self.with_account(account, |a| {
+            let before = a.webhooks.len();
+            a.webhooks.retain(|w| webhook.is_some_and(|id| w.id != id));
+            let deleted = before - a.webhooks.len();
+            match webhook {
+                Some(id) if deleted == 0 => Err(SimError::NotFound(format!("webhook {id}"))),
+                _ => Ok(deleted),
+            }
+        })
+    }
+
+    /// The Super Admin's toggle of the webhook group: off, nothing is sent
+    /// (the webhooks stay listed, as in Lever).
+    pub(crate) fn set_webhooks_enabled(&self, account: &str, on: bool) -> Result<(), SimError> {
+        self.with_account(account, |a| {
+            a.webhooks_enabled = on;
+            Ok(())
+        })
+    }
+
     /// The settings page's "Test" button for one webhook.
     pub(crate) fn test_ping(
         self: &Arc<Self>,

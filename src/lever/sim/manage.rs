@@ -290,6 +290,23 @@ impl Sim {
         Ok(ids.len())
     }
 
+    /// Moves opportunities with no webhook at all, as when Lever gave up
+    /// after its tries, or the moves happened while our webhook was gone:
+    /// the `stageChanges` entries exist, nothing is delivered or recorded
+    /// as a delivery. Returns how many moved.
+    pub(crate) fn move_without_delivery(
+        &self,
+        account: &str,
+        ids: &[String],
+        stage: &str,
+    ) -> Result<usize, SimError> {
+        let mut state = self.lock();
+        for id in ids {
+            ops::apply_move(&mut state, account, id, stage, None).map_err(reply_error)?;
+        }
+        Ok(ids.len())
+    }
+
     /// The Super Admin revokes the app: every token of the account dies.
     pub(crate) fn revoke(&self, account: &str) -> Result<(), SimError> {
         self.account(account)?;

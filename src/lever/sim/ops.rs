@@ -7,7 +7,7 @@ use super::delivery;
 use super::exec::Reply;
 use super::render;
 use super::state::{
-    Account, SimNote, SimState, SimWebhook, StageChange, new_id, now_ms, random_hex,
+    Account, SimNote, SimOpportunity, SimState, SimWebhook, StageChange, new_id, now_ms, random_hex,
 };
 use crate::lever::wire::{LinksBody, NoteCreate, TagsBody, WebhookCreate, events};
 
@@ -41,6 +41,15 @@ impl Query {
 
     pub fn has(&self, key: &str, value: &str) -> bool {
         self.0.iter().any(|(k, v)| k == key && v == value)
+    }
+
+    /// Every value of a repeatable parameter (`tag=a&tag=b`).
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -186,29 +195,112 @@ fn list_users(account: &Account, query: &Query) -> Reply {
     paginate(users, query)
 }
 
+/// `GET /opportunities` with Lever's filters (lever-api.md §3.1): `tag`,
+/// `stage_id`, `posting_id`, `contact_id` and `email` (each repeatable: a
+/// union), and the time ranges `created_at_*`, `updated_at_*` and
+/// `advanced_at_*` (`_start`/`_end`, epoch ms, inclusive), paged as every list.
 fn list_opportunities(account: &Account, query: &Query) -> Reply {
+    let filter = match OpportunityFilter::parse(query) {
+        Ok(f) => f,
+        Err(reply) => return reply,
+    };
     let expand = query.has("expand", "applications");
     let items = account
         .opportunity_order
         .iter()
         .filter_map(|id| account.opportunities.get(id))
-        .filter(|o| query.get("stage_id").is_none_or(|s| o.stage == s))
-        .filter(|o| {
-            query
-                .get("tag")
-                .is_none_or(|t| o.tags.iter().any(|x| x == t))
+        .filter(|o| filter.matches(o))
+        .map(|o| render::opportunity(account, o, expand))
+        .collect();
+    paginate(items, query)
+}
+
+/// The parsed filters of an opportunities list.
+struct OpportunityFilter<'q> {
+    tags: Vec<&'q str>,
+    stages: Vec<&'q str>,
+    postings: Vec<&'q str>,
+    contacts: Vec<&'q str>,
+    emails: Vec<&'q str>,
+    /// (field, start, end) in epoch ms.
+    ranges: Vec<(TimeField, Option<i64>, Option<i64>)>,
+}
+
+#[derive(Clone, Copy)]
+enum TimeField {
+    Created,
+    Updated,
+    Advanced,
+}
+
+impl TimeField {
+    fn of(self, o: &SimOpportunity) -> i64 {
+        match self {
+            Self::Created => o.created_at,
+            Self::Updated => o.updated_at,
+            Self::Advanced => o
+                .stage_changes
+                .last()
+                .map_or(o.created_at, |c| c.updated_at),
+        }
+    }
+}
+
+impl<'q> OpportunityFilter<'q> {
+    fn parse(query: &'q Query) -> Result<Self, Reply> {
+        let mut ranges = Vec::new();
+        for (field, name) in [
+            (TimeField::Created, "created_at"),
+            (TimeField::Updated, "updated_at"),
+            (TimeField::Advanced, "advanced_at"),
+        ] {
+            let start = epoch_ms(query, &format!("{name}_start"))?;
+            let end = epoch_ms(query, &format!("{name}_end"))?;
+            if start.is_some() || end.is_some() {
+                ranges.push((field, start, end));
+            }
+        }
+        Ok(Self {
+            tags: query.all("tag"),
+            stages: query.all("stage_id"),
+            postings: query.all("posting_id"),
+            contacts: query.all("contact_id"),
+            emails: query.all("email"),
+            ranges,
         })
-        .filter(|o| query.get("contact_id").is_none_or(|c| o.contact == c))
-        .filter(|o| {
-            query.get("posting_id").is_none_or(|p| {
+    }
+
+    fn matches(&self, o: &SimOpportunity) -> bool {
+        let any = |wanted: &[&str], has: &dyn Fn(&str) -> bool| {
+            wanted.is_empty() || wanted.iter().any(|w| has(w))
+        };
+        any(&self.tags, &|t| o.tags.iter().any(|x| x == t))
+            && any(&self.stages, &|s| o.stage == s)
+            && any(&self.contacts, &|c| o.contact == c)
+            && any(&self.emails, &|e| {
+                o.emails.iter().any(|x| x.eq_ignore_ascii_case(e))
+            })
+            && any(&self.postings, &|p| {
                 o.applications
                     .iter()
                     .any(|a| a.posting.as_deref() == Some(p))
             })
+            && self.ranges.iter().all(|(field, start, end)| {
+                let t = field.of(o);
+                start.is_none_or(|s| t >= s) && end.is_none_or(|e| t <= e)
+            })
+    }
+}
+
+fn epoch_ms(query: &Query, key: &str) -> Result<Option<i64>, Reply> {
+    query
+        .get(key)
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                Reply::bad_request(format!("{key} must be a timestamp in milliseconds"))
+            })
         })
-        .map(|o| render::opportunity(account, o, expand))
-        .collect();
-    paginate(items, query)
+        .transpose()
 }
 
 fn put_stage(state: &mut SimState, call: &ApiCall, id: &str) -> Reply {
@@ -251,6 +343,21 @@ pub(crate) fn move_opportunity(
     stage: &str,
     user: Option<&str>,
 ) -> Result<Vec<delivery::PendingDelivery>, Reply> {
+    let (contact, from) = apply_move(state, account_id, opp_id, stage, user)?;
+    Ok(delivery::plan_stage_change(
+        state, account_id, opp_id, &contact, &from, stage,
+    ))
+}
+
+/// Moves one opportunity (a new `stageChanges` entry) without planning any
+/// delivery; returns its contact and the stage it left.
+pub(crate) fn apply_move(
+    state: &mut SimState,
+    account_id: &str,
+    opp_id: &str,
+    stage: &str,
+    user: Option<&str>,
+) -> Result<(String, String), Reply> {
     let account = state
         .accounts
         .get_mut(account_id)
@@ -263,17 +370,19 @@ pub(crate) fn move_opportunity(
         .get_mut(opp_id)
         .ok_or_else(|| Reply::not_found("opportunities", opp_id))?;
     let from = std::mem::replace(&mut opp.stage, stage.to_owned());
-    let now = now_ms();
+    // Strictly later than the previous entry, so two moves within one
+    // millisecond still order (a test moving out and back in at once).
+    let now = opp
+        .stage_changes
+        .last()
+        .map_or(now_ms(), |c| now_ms().max(c.updated_at + 1));
     opp.updated_at = now;
     opp.stage_changes.push(StageChange {
         to_stage_id: stage.to_owned(),
         user_id: user.map(str::to_owned),
         updated_at: now,
     });
-    let contact = opp.contact.clone();
-    Ok(delivery::plan_stage_change(
-        state, account_id, opp_id, &contact, &from, stage,
-    ))
+    Ok((opp.contact.clone(), from))
 }
 
 fn change_tags_or_links(account: &mut Account, id: &str, action: &str, body: &[u8]) -> Reply {

@@ -20,7 +20,7 @@ pub use envelope::{
 pub use oauth::{AccessTokenClaims, JwtDecodeError, TokenResponse, decode_access_token_claims};
 pub use resources::{
     Application, ApplicationRef, Note, NoteCreate, NoteCreated, NoteField, Opportunity, Posting,
-    Stage, StageRef, User,
+    Stage, StageChange, StageRef, User,
 };
 pub use webhook::{StageChangeData, WebhookBody, events};
 pub use webhooks_api::{

@@ -103,11 +103,57 @@ pub struct Opportunity {
     pub links: Vec<String>,
     #[serde(default)]
     pub applications: Vec<ApplicationRef>,
+    /// Every move between stages, oldest first as Lever lists them (absent
+    /// when `include=` left it out).
+    #[serde(
+        rename = "stageChanges",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stage_changes: Option<Vec<StageChange>>,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// One entry of an opportunity's `stageChanges`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageChange {
+    #[serde(rename = "toStageId", default)]
+    pub to_stage_id: String,
+    #[serde(
+        rename = "toStageIndex",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub to_stage_index: Option<i64>,
+    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Epoch ms of the move.
+    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
     #[serde(flatten)]
     pub extra: JsonMap,
 }
 
 impl Opportunity {
+    /// When the opportunity last entered `stage` (epoch ms): the latest
+    /// `stageChanges` entry into it. An opportunity created straight into
+    /// the stage has no such entry: its `createdAt` stands in. `None` when
+    /// it is not in `stage` now or no time is known.
+    pub fn current_entry_at(&self, stage: &str) -> Option<i64> {
+        if self.stage_id() != Some(stage) {
+            return None;
+        }
+        let entered = self
+            .stage_changes
+            .iter()
+            .flatten()
+            .filter(|c| c.to_stage_id == stage)
+            .filter_map(|c| c.updated_at)
+            .max();
+        entered.or_else(|| self.extra.get("createdAt").and_then(|v| v.as_i64()))
+    }
+
     pub fn stage_id(&self) -> Option<&str> {
         self.stage.as_ref().map(StageRef::id)
     }

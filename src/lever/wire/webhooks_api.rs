@@ -68,6 +68,14 @@ pub struct WebhookSubscription {
 }
 
 impl WebhookSubscription {
+    /// Lever documents no per-webhook on/off field (the Super Admin's toggle
+    /// is per event group and not in the API); should a list ever carry
+    /// `"enabled": false` or `"disabled": true`, it is read as off.
+    pub fn is_disabled(&self) -> bool {
+        self.extra.get("enabled").and_then(|v| v.as_bool()) == Some(false)
+            || self.extra.get("disabled").and_then(|v| v.as_bool()) == Some(true)
+    }
+
     pub fn signature_token(&self) -> Option<&str> {
         self.configuration
             .as_ref()

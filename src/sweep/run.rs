@@ -1,0 +1,286 @@
+//! One sweep of one connection against Lever (SPEC §4 "What Lever did not
+//! deliver"), self-contained so the account supervisor only decides when:
+//!
+//! 1. list the opportunities now in the stage, `GET /opportunities?stage_id=`,
+//!    100 a page, following `next` (one call per 100 candidates and nothing
+//!    else is read for them);
+//! 2. take each one's current entry into the stage (its latest
+//!    `stageChanges` entry into it) and record those handled neither by an
+//!    interview for that entry nor by an open event ([`super::store`]); the
+//!    pipeline then works them as deliveries;
+//! 3. check the account's webhooks (`GET /webhooks`): in managed mode a
+//!    missing or disabled `candidateStageChange` webhook of ours is
+//!    registered again, with the code connecting uses, its new signature
+//!    token joining the kept ones (`webhook_repaired`); in manual mode a
+//!    missing one is recorded (`webhook_missing`).
+//!
+//! Before each Lever call the sweep awaits the caller's `yield_now`: the
+//! supervisor resolves it only when no webhook or completion unit waits, so
+//! a sweep never delays the hot path by more than one call. Lever writes
+//! (the repair) start only while `may_write` says the lease is ours, and
+//! every database write is fenced by the lease epoch when a [`Fence`] is
+//! given.
+//!
+//! Entry points: [`run_if_due`] (claim a due sweep, run it, record its
+//! figures) and [`sweep`] (the work alone).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::schedule;
+use super::store::{self, Candidate, Target};
+pub use super::webhook::WebhookCheck;
+use crate::db::models::connection::{Connection, webhooks};
+use crate::db::{DbError, Pool};
+use crate::domain::ids::ConnectionId;
+use crate::domain::secrets::SecretBox;
+use crate::lever::{LeverClient, LeverError};
+
+/// A failed sweep is tried again after at most this long.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(300);
+
+/// The lease a sweep's database writes are fenced by.
+#[derive(Debug, Clone)]
+pub struct Fence {
+    pub owner: String,
+    pub epoch: i64,
+}
+
+/// What a sweep works with: the connection's client (through its handle, so
+/// its limiter and token store), the database, the key that seals signature
+/// tokens, and the lease checks.
+#[derive(Clone)]
+pub struct SweepDeps {
+    pub client: LeverClient,
+    pub db: Pool,
+    pub secrets: SecretBox,
+    /// Checked right before a Lever write (the lease's in-memory view).
+    pub may_write: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Checked inside each database write's transaction; `None`: unfenced.
+    pub fence: Option<Fence>,
+}
+
+/// The connection as a sweep needs it.
+#[derive(Debug, Clone)]
+pub struct SweepTarget {
+    pub connection_id: Uuid,
+    pub org_id: Uuid,
+    /// `None`: the stage is not known (needs setup): nothing to list.
+    pub stage_id: Option<String>,
+    /// Where Lever must deliver: `{ARKITER_PUBLIC_URL}/webhooks/lever/{id}`.
+    pub webhook_url: String,
+    /// Managed mode (we registered a webhook through the API) and our
+    /// webhook's Lever id; manual mode (an admin pasted a token) otherwise.
+    pub managed: bool,
+    pub lever_webhook_id: Option<String>,
+}
+
+impl SweepTarget {
+    /// Reads the connection and its live webhooks; `None` for a connection
+    /// that is not `active` (only active connections are swept).
+    pub async fn load(
+        db: &Pool,
+        connection: ConnectionId,
+        public_url: &str,
+    ) -> Result<Option<SweepTarget>, DbError> {
+        let id = connection.0;
+        let webhook_url = format!("{}/webhooks/lever/{id}", public_url.trim_end_matches('/'));
+        db.run(move |c| {
+            let k = Connection::find(c, id)?;
+            if k.status != "active" {
+                return Ok(None);
+            }
+            let hooks = webhooks::live(c, id)?;
+            let ours = hooks.iter().find(|h| h.managed);
+            Ok(Some(SweepTarget {
+                connection_id: id,
+                org_id: k.org_id,
+                stage_id: k.stage_id,
+                webhook_url,
+                managed: ours.is_some(),
+                lever_webhook_id: ours.and_then(|h| h.lever_webhook_id.clone()),
+            }))
+        })
+        .await
+    }
+}
+
+/// One sweep's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepOutcome {
+    /// Opportunities in the stage now.
+    pub listed: usize,
+    /// Opportunities recorded as `sweep` events (Lever did not deliver them).
+    pub found: Vec<String>,
+    pub webhook: WebhookCheck,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Lever(#[from] LeverError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The lease moved on: another instance owns the connection now.
+    #[error("the connection's lease is no longer ours")]
+    Fenced,
+}
+
+/// Claims a due sweep of `target` ([`schedule::begin`]), runs it and records
+/// its figures ([`schedule::finish`]: the next periodic sweep `interval`
+/// later, or sooner after a failure). `Ok(None)`: none was due. The caller
+/// wakes the connection's workers when the outcome found candidates.
+pub async fn run_if_due<Y, F>(
+    deps: &SweepDeps,
+    target: &SweepTarget,
+    interval: Option<Duration>,
+    yield_now: Y,
+) -> Result<Option<SweepOutcome>, SweepError>
+where
+    Y: FnMut() -> F,
+    F: Future<Output = ()>,
+{
+    let id = target.connection_id;
+    let begun = deps.db.run(move |c| Ok(schedule::begin(c, id)?)).await?;
+    if begun.is_none() {
+        return Ok(None);
+    }
+    let result = sweep(deps, target, yield_now).await;
+    let (found, error, next) = match &result {
+        Ok(o) => (o.found.len(), None, interval),
+        Err(e) => (
+            0,
+            Some(e.to_string()),
+            Some(interval.map_or(RETRY_AFTER_FAILURE, |i| i.min(RETRY_AFTER_FAILURE))),
+        ),
+    };
+    let found = i32::try_from(found).unwrap_or(i32::MAX);
+    deps.db
+        .run(move |c| Ok(schedule::finish(c, id, found, error.as_deref(), next)?))
+        .await?;
+    super::metrics::sweep(&result);
+    result.map(Some)
+}
+
+/// The sweep itself (see the module doc). Records findings and webhook
+/// findings; the figures are the caller's ([`run_if_due`] does both).
+pub async fn sweep<Y, F>(
+    deps: &SweepDeps,
+    target: &SweepTarget,
+    mut yield_now: Y,
+) -> Result<SweepOutcome, SweepError>
+where
+    Y: FnMut() -> F,
+    F: Future<Output = ()>,
+{
+    let (listed, found) = match &target.stage_id {
+        Some(stage) => {
+            let candidates = list_stage(deps, stage, &mut yield_now).await?;
+            let listed = candidates.len();
+            (listed, record(deps, target, stage, candidates).await?)
+        }
+        None => (0, Vec::new()),
+    };
+    yield_now().await;
+    let webhook = super::webhook::check(deps, target).await?;
+    Ok(SweepOutcome {
+        listed,
+        found,
+        webhook,
+    })
+}
+
+/// Every opportunity in the stage with its current entry, one page a call.
+async fn list_stage<Y, F>(
+    deps: &SweepDeps,
+    stage: &str,
+    yield_now: &mut Y,
+) -> Result<Vec<Candidate>, SweepError>
+where
+    Y: FnMut() -> F,
+    F: Future<Output = ()>,
+{
+    let filter = [("stage_id", stage.to_owned())];
+    let mut offset: Option<String> = None;
+    let mut out = Vec::new();
+    loop {
+        yield_now().await;
+        let page = deps
+            .client
+            .list_opportunities_page(&filter, offset.as_deref())
+            .await?;
+        offset = page.next_offset().map(str::to_owned);
+        // One still listed in the stage whose entry time Lever does not
+        // give is left to the next sweep rather than guessed.
+        out.extend(page.data.iter().filter_map(|o| {
+            o.current_entry_at(stage).map(|entered_at| Candidate {
+                opportunity_id: o.id.clone(),
+                entered_at,
+            })
+        }));
+        if offset.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Runs `f` in one transaction, refused when the fence moved on.
+pub(super) async fn fenced_write<T, W>(
+    deps: &SweepDeps,
+    connection_id: Uuid,
+    f: W,
+) -> Result<T, SweepError>
+where
+    T: Send + 'static,
+    W: FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+{
+    let fence = deps.fence.clone();
+    deps.db
+        .transaction(move |c| {
+            if let Some(fence) = &fence
+                && !crate::lease::store::still_held(c, connection_id, &fence.owner, fence.epoch)?
+            {
+                return Err(SweepError::Fenced);
+            }
+            Ok(f(c).map_err(DbError::from)?)
+        })
+        .await
+}
+
+impl From<diesel::result::Error> for SweepError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(DbError::from(e))
+    }
+}
+
+async fn record(
+    deps: &SweepDeps,
+    target: &SweepTarget,
+    stage: &str,
+    candidates: Vec<Candidate>,
+) -> Result<Vec<String>, SweepError> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (id, org, stage) = (target.connection_id, target.org_id, stage.to_owned());
+    fenced_write(deps, id, move |c| {
+        let found = store::record_findings(
+            c,
+            Target {
+                connection_id: id,
+                org_id: org,
+                stage_id: &stage,
+            },
+            &candidates,
+        )?;
+        if !found.is_empty() {
+            // Another instance may hold the account meanwhile: wake it too.
+            crate::wake::notify(c, id)?;
+        }
+        Ok(found)
+    })
+    .await
+}

@@ -1,0 +1,243 @@
+//! The `connection_sweeps` row of a connection: when its next sweep is due,
+//! an on-demand request waiting, the figures of the last sweep (health §5
+//! `sweep`), and what the last webhook check found.
+//!
+//! Who writes what:
+//! - `POST .../lever/sweep` → [`request_sweep`] (then [`wake_for_sweep`]);
+//! - connecting → [`due_now`] (a sweep right after (re)connect);
+//! - the account supervisor → [`on_start`] when it takes the connection,
+//!   [`due_at`] to know when to sweep, [`begin`] / [`finish`] around a sweep;
+//! - the sweep itself ([`super::run`]) → [`webhook_repaired`],
+//!   [`webhook_missing`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use crate::db::schema::connection_sweeps;
+use crate::domain::ids::ConnectionId;
+use crate::wake::Wake;
+
+/// A sweep that began longer ago than this and never finished (its instance
+/// died) no longer counts as running: a request queues a new one.
+pub const RUNNING_STALE_AFTER_SECS: i64 = 900;
+
+/// The stored row, as the health page and the supervisor read it.
+#[derive(Debug, Clone, Default, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = connection_sweeps, check_for_backend(diesel::pg::Pg))]
+pub struct SweepRecord {
+    pub last_at: Option<DateTime<Utc>>,
+    pub next_at: Option<DateTime<Utc>>,
+    pub found_last: i32,
+    pub found_total: i64,
+    pub requested_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub webhook_repaired_at: Option<DateTime<Utc>>,
+    pub webhook_missing_url: Option<String>,
+}
+
+/// The connection's row, or the defaults when it was never swept.
+pub fn load(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<SweepRecord> {
+    Ok(connection_sweeps::table
+        .find(connection_id)
+        .select(SweepRecord::as_select())
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
+}
+
+#[derive(QueryableByName)]
+struct At {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    at: Option<DateTime<Utc>>,
+}
+
+/// Queues an on-demand sweep and returns the time the queued (or running)
+/// sweep was asked for: a request while one is queued, or while one runs,
+/// is not doubled. Sends the cross-instance wake-up at commit (the caller
+/// also wakes this process's supervisor: [`wake_for_sweep`]).
+pub fn request_sweep(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<DateTime<Utc>> {
+    conn.transaction(|c| {
+        let row: At = diesel::sql_query(format!(
+            "INSERT INTO connection_sweeps (connection_id, requested_at) VALUES ($1, now()) \
+             ON CONFLICT (connection_id) DO UPDATE SET \
+               requested_at = CASE \
+                 WHEN connection_sweeps.requested_at IS NOT NULL \
+                   THEN connection_sweeps.requested_at \
+                 WHEN connection_sweeps.started_at > now() - interval '{RUNNING_STALE_AFTER_SECS} seconds' \
+                   THEN NULL \
+                 ELSE now() END, \
+               updated_at = now() \
+             RETURNING COALESCE(requested_at, started_at) AS at"
+        ))
+        .bind::<SqlUuid, _>(connection_id)
+        .get_result(c)?;
+        crate::wake::notify(c, connection_id)?;
+        row.at.ok_or(diesel::result::Error::NotFound)
+    })
+}
+
+/// The hook for the pipeline: tells this process's registry that
+/// `connection` has something to do. The supervisor, on any wake-up, asks
+/// [`due_at`] whether a sweep is due (a request makes it due at once).
+pub fn wake_for_sweep(wake: &Wake, connection: ConnectionId) {
+    wake.wake(connection);
+}
+
+/// A sweep is due now (right after the connection was (re)connected).
+pub fn due_now(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO connection_sweeps (connection_id, next_at) VALUES ($1, now()) \
+         ON CONFLICT (connection_id) DO UPDATE SET next_at = now(), updated_at = now()",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The connection's place in the interval: a fixed offset from its id, so
+/// that connections coming back together (a restart) spread their sweeps
+/// over the interval instead of all firing at once.
+pub fn phase(connection_id: Uuid, interval: Duration) -> Duration {
+    let secs = interval.as_secs().max(1);
+    let id = connection_id.as_u128();
+    let mixed = (id as u64) ^ ((id >> 64) as u64);
+    Duration::from_secs(mixed % secs)
+}
+
+/// Called when a supervisor takes the connection. Never swept: due now (a
+/// new connection is swept at once). Overdue (the service was down): due
+/// at the connection's [`phase`] within the next interval, so a restart
+/// does not sweep every account at once. A queued request stays due.
+pub fn on_start(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    interval: Option<Duration>,
+) -> QueryResult<()> {
+    let spread = interval.map_or(0, |i| phase(connection_id, i).as_secs() as i64);
+    diesel::sql_query(format!(
+        "INSERT INTO connection_sweeps (connection_id, next_at) VALUES ($1, now()) \
+         ON CONFLICT (connection_id) DO UPDATE SET \
+           next_at = CASE WHEN connection_sweeps.next_at < now() \
+                          THEN now() + interval '{spread} seconds' \
+                          ELSE connection_sweeps.next_at END, \
+           started_at = NULL, updated_at = now()"
+    ))
+    .bind::<SqlUuid, _>(connection_id)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// When the connection's next sweep is due: now or earlier when one was
+/// requested or never ran, the periodic time otherwise, `None` when none is
+/// due (periodic sweep off and nothing asked).
+pub fn due_at(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Option<DateTime<Utc>>> {
+    let r: Option<At> = diesel::sql_query(
+        "SELECT COALESCE(requested_at, next_at) AS at FROM connection_sweeps \
+         WHERE connection_id = $1",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .get_result(conn)
+    .optional()?;
+    Ok(match r {
+        Some(r) => r.at,
+        None => Some(Utc::now()),
+    })
+}
+
+/// Active connections with a sweep due now (requested, or the periodic
+/// time passed, or never swept), for the registry's safety-net poll beside
+/// `pipeline::store::connections_with_due_work`.
+pub fn connections_with_due_sweeps(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let ids: Vec<Id> = diesel::sql_query(
+        "SELECT k.id FROM connections k \
+         LEFT JOIN connection_sweeps s ON s.connection_id = k.id \
+         WHERE k.status = 'active' \
+           AND (s.connection_id IS NULL OR s.requested_at IS NOT NULL OR s.next_at <= now())",
+    )
+    .load(conn)?;
+    Ok(ids.into_iter().map(|i| i.id).collect())
+}
+
+/// Claims a due sweep: marks it running and takes the request off the
+/// queue (a request arriving from now on is answered with this sweep's
+/// time). `None`: nothing is due.
+pub fn begin(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Option<DateTime<Utc>>> {
+    diesel::sql_query(
+        "INSERT INTO connection_sweeps (connection_id, started_at) VALUES ($1, now()) \
+         ON CONFLICT (connection_id) DO UPDATE SET \
+           started_at = now(), requested_at = NULL, updated_at = now() \
+         WHERE connection_sweeps.requested_at IS NOT NULL \
+            OR connection_sweeps.next_at <= now() \
+         RETURNING started_at AS at",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .get_result::<At>(conn)
+    .optional()
+    .map(|r| r.and_then(|r| r.at))
+}
+
+/// Records a finished sweep: its figures, and the next periodic one
+/// (`interval` after now; none when the periodic sweep is off).
+pub fn finish(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    found: i32,
+    error: Option<&str>,
+    interval: Option<Duration>,
+) -> QueryResult<()> {
+    let next = interval.map(|i| format!("now() + interval '{} seconds'", i.as_secs()));
+    diesel::sql_query(format!(
+        "INSERT INTO connection_sweeps (connection_id, last_at, next_at, found_last, found_total, \
+           last_error) VALUES ($1, now(), {n}, $2, $2, $3) \
+         ON CONFLICT (connection_id) DO UPDATE SET \
+           last_at = now(), next_at = {n}, found_last = $2, \
+           found_total = connection_sweeps.found_total + $2, last_error = $3, \
+           started_at = NULL, updated_at = now()",
+        n = next.as_deref().unwrap_or("NULL"),
+    ))
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<diesel::sql_types::Integer, _>(found)
+    .bind::<Nullable<Text>, _>(error)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Managed mode: the sweep registered our webhook again (health shows
+/// `webhook_repaired` for 24 hours).
+pub fn webhook_repaired(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO connection_sweeps (connection_id, webhook_repaired_at) VALUES ($1, now()) \
+         ON CONFLICT (connection_id) DO UPDATE SET webhook_repaired_at = now(), \
+           webhook_missing_url = NULL, updated_at = now()",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Manual mode: Lever has no webhook delivering to `url` (`Some`), or it
+/// has one again (`None`).
+pub fn webhook_missing(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    url: Option<&str>,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO connection_sweeps (connection_id, webhook_missing_url) VALUES ($1, $2) \
+         ON CONFLICT (connection_id) DO UPDATE SET webhook_missing_url = $2, updated_at = now()",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<Nullable<Text>, _>(url)
+    .execute(conn)?;
+    Ok(())
+}
