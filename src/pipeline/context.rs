@@ -23,6 +23,12 @@ pub struct AccountCtx {
     pub handle: Arc<ConnectionHandle>,
     pub live_base: String,
     pub results_base: String,
+    /// `ARKITER_PUBLIC_URL`: where Lever delivers (the sweep's webhook check).
+    pub public_url: String,
+    /// Seals a repaired webhook's signature token.
+    pub secrets: crate::domain::secrets::SecretBox,
+    /// `ARKITER_SWEEP_INTERVAL` (`None`: no periodic sweep).
+    pub sweep_interval: Option<std::time::Duration>,
 }
 
 /// The connection's settings for one unit of work.

@@ -16,6 +16,7 @@ pub mod registry;
 pub mod results;
 pub mod store;
 pub mod supervisor;
+pub mod sweeping;
 pub mod workers;
 pub mod writes;
 

@@ -115,6 +115,9 @@ pub struct RegistryParts {
     pub instance: InstanceSettings,
     pub live_base: String,
     pub results_base: String,
+    pub public_url: String,
+    pub secrets: crate::domain::secrets::SecretBox,
+    pub sweep_interval: Option<Duration>,
     pub pulse: Arc<RegistryPulse>,
 }
 
@@ -129,6 +132,9 @@ pub struct Registry {
     instance: InstanceSettings,
     live_base: String,
     results_base: String,
+    public_url: String,
+    secrets: crate::domain::secrets::SecretBox,
+    sweep_interval: Option<Duration>,
     running: HashMap<ConnectionId, Running>,
     /// The ids in `running`, shared with webhook ingest (see [`LocalAccounts`]).
     local: Arc<LocalAccounts>,
@@ -171,6 +177,9 @@ impl Registry {
             instance: parts.instance,
             live_base: parts.live_base,
             results_base: parts.results_base,
+            public_url: parts.public_url,
+            secrets: parts.secrets,
+            sweep_interval: parts.sweep_interval,
             running: HashMap::new(),
             local: Arc::default(),
             checking: false,
@@ -234,6 +243,9 @@ impl Registry {
             handle,
             live_base: self.live_base.clone(),
             results_base: self.results_base.clone(),
+            public_url: self.public_url.clone(),
+            secrets: self.secrets.clone(),
+            sweep_interval: self.sweep_interval,
         };
         let restarts = self.restarts.get(&id).copied().unwrap_or(0);
         let sup = AccountSupervisor::new(
@@ -388,7 +400,8 @@ fn cycle(c: &mut diesel::PgConnection, me: &str, lease: Duration) -> diesel::Que
     }
     let want = i64::try_from(fair.saturating_sub(held.len())).unwrap_or(0);
     held.extend(lease::store::acquire(c, me, want, lease)?);
-    let due = store::connections_with_due_work(c)?;
+    let mut due = store::connections_with_due_work(c)?;
+    due.extend(crate::sweep::schedule::connections_with_due_sweeps(c)?);
     Ok(Cycle {
         held,
         released,

@@ -13,6 +13,9 @@
 //! Across instances the lease gives one owner, and every Lever write is
 //! fenced by it (`context::AccountCtx::begin`).
 //!
+//! It also runs the account's sweep when one is due (periodic, after
+//! (re)connect, or asked for), behind the hot path (`sweeping`).
+//!
 //! Idle, it costs nothing: the registry writes the heartbeats of all its
 //! supervisors in one statement and finds, in one query, the accounts whose
 //! token needs refreshing, which it tells with [`RefreshToken`]. A supervisor
@@ -21,6 +24,7 @@
 //! It never awaits a worker: workers report with `do_send(Finished)`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -32,6 +36,7 @@ use super::health;
 use super::messages::{Finished, GenerateLink, Unit, UpdateTags, Wake};
 use super::outcome::Outcome;
 use super::store::{self, Settle};
+use super::sweeping::{self, HotPath};
 use super::workers::{LinkGenerator, TagUpdater};
 use crate::config::PipelineSettings;
 
@@ -54,6 +59,10 @@ pub struct AccountSupervisor {
     in_flight: HashMap<Uuid, String>,
     /// Opportunities with a unit running: nothing else of theirs starts.
     claimed: HashSet<String>,
+    /// `in_flight`'s size, for a sweep waiting its turn.
+    hot: Arc<HotPath>,
+    /// A sweep of the account runs now.
+    sweeping: bool,
     /// A poll is running; another wake-up sets `poll_again`.
     polling: bool,
     poll_again: bool,
@@ -86,6 +95,8 @@ impl AccountSupervisor {
             tags: None,
             in_flight: HashMap::new(),
             claimed: HashSet::new(),
+            hot: Arc::new(HotPath::new()),
+            sweeping: false,
             polling: false,
             poll_again: false,
             paused_until: None,
@@ -159,14 +170,20 @@ impl AccountSupervisor {
                 let events = store::due_events(c, id, &skip, room)?;
                 let jobs = store::due_jobs(c, id, &skip, room - events.len() as i64)?;
                 let next = store::next_due_at(c, id)?;
-                Ok((events, jobs, next))
+                let sweep = crate::sweep::schedule::due_at(c, id)?;
+                Ok((events, jobs, next, sweep))
             })
             .await
         };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             act.polling = false;
             match res {
-                Ok((events, jobs, next)) => act.dispatch(events, jobs, next, ctx),
+                Ok((events, jobs, next, sweep)) => {
+                    act.dispatch(events, jobs, earliest(next, sweep), ctx);
+                    if sweep.is_some_and(|at| at <= Utc::now()) {
+                        act.sweep(ctx);
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(connection_id = %act.ctx.id, error = %e, "polling for work failed");
                     act.schedule_poll(Duration::from_secs(1), ctx);
@@ -220,6 +237,7 @@ impl AccountSupervisor {
             self.claimed.insert(opportunity.clone());
         }
         self.in_flight.insert(unit, opportunity);
+        self.hot.set(self.in_flight.len());
         true
     }
 
@@ -227,6 +245,32 @@ impl AccountSupervisor {
         if let Some(opp) = self.in_flight.remove(unit) {
             self.claimed.remove(&opp);
         }
+        self.hot.set(self.in_flight.len());
+    }
+
+    /// Runs the account's due sweep (one at a time), behind the hot path.
+    /// What it finds is recorded as events: poll for them when it ends.
+    fn sweep(&mut self, ctx: &mut Context<Self>) {
+        if self.sweeping || self.stopping {
+            return;
+        }
+        self.sweeping = true;
+        let (account, hot) = (self.ctx.clone(), self.hot.clone());
+        let interval = self.ctx.sweep_interval;
+        let fut = async move { sweeping::run_if_due(&account, interval, hot).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.sweeping = false;
+            match res {
+                Ok(Some(o)) if !o.found.is_empty() => {
+                    tracing::info!(connection_id = %act.ctx.id, found = o.found.len(), "the sweep found candidates Lever did not deliver");
+                    act.poll(ctx);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(connection_id = %act.ctx.id, error = %e, "sweep failed");
+                }
+            }
+        }));
     }
 
     fn schedule_poll(&mut self, after: Duration, ctx: &mut Context<Self>) {
@@ -375,6 +419,17 @@ impl AccountSupervisor {
     }
 }
 
+/// The earlier of two optional times.
+fn earliest(
+    a: Option<chrono::DateTime<Utc>>,
+    b: Option<chrono::DateTime<Utc>>,
+) -> Option<chrono::DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 fn record_health(
     c: &mut diesel::PgConnection,
     id: Uuid,
@@ -414,7 +469,19 @@ impl Actor for AccountSupervisor {
         if self.restarts > 0 {
             self.record_restart();
         }
-        self.poll(ctx);
+        // Taking the account schedules its sweep (at once if never swept,
+        // spread over the interval if overdue after a restart).
+        let (db, id, interval) = (self.ctx.db.clone(), self.ctx.id.0, self.ctx.sweep_interval);
+        let fut = async move {
+            db.run(move |c| Ok(crate::sweep::schedule::on_start(c, id, interval)?))
+                .await
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            if let Err(e) = res {
+                tracing::warn!(connection_id = %act.ctx.id, error = %e, "scheduling the sweep failed");
+            }
+            act.poll(ctx);
+        }));
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

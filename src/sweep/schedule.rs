@@ -110,9 +110,13 @@ pub fn phase(connection_id: Uuid, interval: Duration) -> Duration {
 }
 
 /// Called when a supervisor takes the connection. Never swept: due now (a
-/// new connection is swept at once). Overdue (the service was down): due
-/// at the connection's [`phase`] within the next interval, so a restart
-/// does not sweep every account at once. A queued request stays due.
+/// new connection is swept at once), and so is one made due moments ago (a
+/// reconnect). Overdue for longer (the service was down): due at the
+/// connection's [`phase`] within the next interval, so a restart does not
+/// sweep every account at once. A queued request stays due.
+/// A sweep due for less than this is "just made due", not overdue.
+const RECENT_SECS: u64 = 60;
+
 pub fn on_start(
     conn: &mut PgConnection,
     connection_id: Uuid,
@@ -122,9 +126,10 @@ pub fn on_start(
     diesel::sql_query(format!(
         "INSERT INTO connection_sweeps (connection_id, next_at) VALUES ($1, now()) \
          ON CONFLICT (connection_id) DO UPDATE SET \
-           next_at = CASE WHEN connection_sweeps.next_at < now() \
-                          THEN now() + interval '{spread} seconds' \
-                          ELSE connection_sweeps.next_at END, \
+           next_at = CASE WHEN connection_sweeps.last_at IS NULL \
+                            OR connection_sweeps.next_at >= now() - interval '{RECENT_SECS} seconds' \
+                          THEN connection_sweeps.next_at \
+                          ELSE now() + interval '{spread} seconds' END, \
            started_at = NULL, updated_at = now()"
     ))
     .bind::<SqlUuid, _>(connection_id)

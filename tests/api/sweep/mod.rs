@@ -5,6 +5,7 @@
 
 mod api;
 mod client;
+mod pipeline;
 mod run;
 mod sim;
 mod store;

@@ -60,6 +60,16 @@ async fn target(app: &TestApp, deps: &SweepDeps, id: Uuid) -> SweepTarget {
         .expect("an active connection")
 }
 
+/// Waits until the supervisor ran the sweep that connecting made due, so the
+/// sweeps a test runs itself are the only ones left.
+async fn first_sweep_done(app: &TestApp, s: &Scenario) {
+    poll_until(20, "the sweep after connecting", || async {
+        let h = crate::health_report::health(app, &s.org, &s.key).await;
+        (!h["sweep"]["last_at"].is_null()).then_some(())
+    })
+    .await;
+}
+
 fn calls(sim: &SimHandle, account: &str) -> Vec<String> {
     sim.calls_for(account)
         .iter()
@@ -84,13 +94,12 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
         .unwrap();
     sim.clear_call_log();
 
-    // Connecting made a sweep due.
+    // Connecting made a sweep due, and the supervisor ran it at once.
+    first_sweep_done(&app, &s).await;
+    sim.clear_call_log();
     let t = target(&app, &d, id).await;
     assert!(t.managed);
-    let out = run_if_due(&d, &t, Some(Duration::from_secs(900)), || async {})
-        .await
-        .unwrap()
-        .expect("due after connecting");
+    let out = sweep(&d, &t, || async {}).await.unwrap();
     assert_eq!(out.listed, 2);
     assert_eq!(out.found, std::slice::from_ref(missed));
     assert_eq!(out.webhook, WebhookCheck::Present);
@@ -126,32 +135,15 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
         "{sources:?}"
     );
 
-    // Not due again until the interval; a request makes it due.
-    assert!(
-        run_if_due(&d, &t, Some(Duration::from_secs(900)), || async {})
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
-            Some(&s.key),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
     // Everything in the stage is handled now: only the list call is made
     // for them, and nothing is recorded. A yield before each call is asked.
     sim.clear_call_log();
     let yields = std::cell::Cell::new(0);
-    let out = run_if_due(&d, &t, Some(Duration::from_secs(900)), || {
+    let out = sweep(&d, &t, || {
         yields.set(yields.get() + 1);
         async {}
     })
     .await
-    .unwrap()
     .unwrap();
     assert_eq!((out.listed, out.found.len()), (2, 0));
     assert_eq!(yields.get(), 2, "one per Lever call");
@@ -159,10 +151,6 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
         calls(&sim, &s.account),
         ["GET /v1/opportunities", "GET /v1/webhooks"]
     );
-    let health = crate::health_report::health(&app, &s.org, &s.key).await;
-    assert_eq!(health["sweep"]["found_last"], 0);
-    assert_eq!(health["sweep"]["found_total"], 1);
-    assert!(health["sweep"]["next_at"].is_string());
 
     // Webhooks deleted in Lever: the next sweep registers ours again, the
     // new token verifies, and a later move is delivered and linked.
@@ -198,6 +186,7 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
 async fn a_completed_candidate_back_in_the_stage_gets_a_second_interview() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
+    first_sweep_done(&app, &s).await;
     let id = connection_id(&app, &s).await;
     let d = deps(&app, &sim, id);
     let opp = s.candidates(&sim, 1).remove(0);
@@ -329,6 +318,7 @@ async fn manual_mode_reports_a_missing_webhook() {
 async fn five_thousand_handled_candidates_cost_fifty_list_calls_and_nothing_else() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
+    first_sweep_done(&app, &s).await;
     let id = connection_id(&app, &s).await;
     let d = deps(&app, &sim, id);
     sim.patch_account(

@@ -1,0 +1,131 @@
+//! The sweep run by the account's supervisor (issue 13): on demand and
+//! periodically, candidates Lever never delivered get their link, with
+//! `source: sweep`; one that a delivery also brings gets one link and tag.
+
+use arkiter_lever::lever::sim::SimHandle;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, poll_until, spawn_app_with};
+use crate::lever_flow::{Scenario, point_at, scenario, wait_for_tag};
+use crate::lever_support::start_sim;
+
+const LINK_TAG: &str = "Arkiter Live: Link Created";
+
+async fn sources(app: &TestApp, s: &Scenario) -> Vec<Value> {
+    let r = app.list_events(&s.org, "", Some(&s.key)).await;
+    r.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn post_writes(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize {
+    sim.calls_for(&s.account)
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.contains(opp) && c.path.ends_with(suffix))
+        .filter(|c| c.status / 100 == 2)
+        .count()
+}
+
+#[actix_web::test]
+async fn candidates_lever_never_delivered_are_linked_after_a_sweep_now() {
+    let sim = start_sim().await;
+    let app = spawn_app_with(|set| {
+        point_at(set, &sim);
+        set.sweep_interval = None;
+    })
+    .await;
+    let s = scenario(&app, &sim).await;
+    // The sweep after connecting ran (nothing to find yet).
+    poll_until(20, "the first sweep", || async {
+        let h = app
+            .get(
+                &format!("/api/v1/orgs/{}/lever/health", s.org),
+                Some(&s.key),
+            )
+            .await;
+        (!h.body["sweep"]["last_at"].is_null()).then_some(())
+    })
+    .await;
+    let opps = s.candidates(&sim, 3);
+    sim.move_without_delivery(&s.account, &opps, &s.stage)
+        .unwrap();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
+    let events = sources(&app, &s).await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(events.iter().all(|e| e["source"] == "sweep"), "{events:?}");
+    for opp in &opps {
+        assert_eq!(post_writes(&sim, &s, opp, "/addLinks"), 1);
+    }
+    let h = app
+        .get(
+            &format!("/api/v1/orgs/{}/lever/health", s.org),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(h.body["sweep"]["found_total"], 3, "{}", h.body);
+}
+
+#[actix_web::test]
+async fn a_periodic_sweep_finds_them_without_being_asked() {
+    let sim = start_sim().await;
+    let app = spawn_app_with(|set| {
+        point_at(set, &sim);
+        set.sweep_interval = Some(std::time::Duration::from_secs(1));
+    })
+    .await;
+    let s = scenario(&app, &sim).await;
+    let opps = s.candidates(&sim, 2);
+    sim.move_without_delivery(&s.account, &opps, &s.stage)
+        .unwrap();
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
+    let events = sources(&app, &s).await;
+    assert!(events.iter().all(|e| e["source"] == "sweep"), "{events:?}");
+}
+
+#[actix_web::test]
+async fn a_delivery_during_the_sweep_of_the_same_candidate_makes_one_link() {
+    let sim = start_sim().await;
+    let app = spawn_app_with(|set| {
+        point_at(set, &sim);
+        set.sweep_interval = None;
+    })
+    .await;
+    let s = scenario(&app, &sim).await;
+    let opps = s.candidates(&sim, 4);
+    // Moved for real (delivered), and a sweep asked for at the same moment.
+    s.move_to(&sim, &opps, &s.stage);
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
+    poll_until(30, "the sweep ran", || async {
+        let n = app.count("SELECT count(*) AS n FROM connection_sweeps WHERE requested_at IS NULL AND started_at IS NULL AND last_at IS NOT NULL");
+        (n == 1).then_some(())
+    })
+    .await;
+    poll_until(30, "all settled", || async {
+        let n = app.count(
+            "SELECT count(*) AS n FROM lever_events WHERE status IN ('pending', 'retrying')",
+        );
+        (n == 0).then_some(())
+    })
+    .await;
+    for opp in &opps {
+        assert_eq!(post_writes(&sim, &s, opp, "/addLinks"), 1, "{opp}");
+        assert_eq!(post_writes(&sim, &s, opp, "/addTags"), 1, "{opp}");
+        assert_eq!(s.live_link_count(&sim, opp), 1);
+    }
+    let interviews = app.count("SELECT count(*) AS n FROM interviews");
+    assert_eq!(interviews, 4);
+}
