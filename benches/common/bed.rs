@@ -45,6 +45,7 @@ pub struct Bed {
 }
 
 /// The service's HTTP API, as an admin and its orgs use it.
+#[derive(Clone)]
 pub struct Api {
     pub address: String,
     pub admin: String,

@@ -79,9 +79,31 @@ async fn open(
     ev: &EventWork,
     opp: &Opportunity,
 ) -> Result<Option<uuid::Uuid>, StepError> {
-    let stage = work.conn.stage_id.as_deref();
-    if stage.is_none() || opp.stage_id() != stage {
+    let Some(stage) = work.conn.stage_id.as_deref() else {
         return Ok(None);
+    };
+    if opp.stage_id() != Some(stage) {
+        return Ok(None);
+    }
+    // A late second event of an entry already handled (a sweep found the
+    // candidate, then Lever's retry arrived; or a replay after completion):
+    // it works that entry's interview, never a second one.
+    if let Some(entered) = opp.current_entry_at(stage) {
+        let (conn_id, stage, opp_id, event_id) =
+            (ev.connection_id, stage.to_owned(), opp.id.clone(), ev.id);
+        let found = ctx
+            .write(move |c| {
+                let found =
+                    crate::sweep::store::interview_for_entry(c, conn_id, &stage, &opp_id, entered)?;
+                if let Some(iv) = found {
+                    store::tie_event(c, event_id, iv)?;
+                }
+                Ok(found)
+            })
+            .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
     }
     let posting_id = opp.posting_id().map(str::to_owned);
     let title = match &posting_id {

@@ -363,11 +363,20 @@ fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryRe
                 .returning(interviews::id)
                 .get_result(conn)?,
         };
-        diesel::update(lever_events::table.find(n.event_id))
-            .set(lever_events::interview_id.eq(id))
-            .execute(conn)?;
+        tie_event(conn, n.event_id, id)?;
         Ok(id)
     })
+}
+
+/// Records which interview an event's stage entry is.
+pub fn tie_event(
+    conn: &mut PgConnection,
+    event_id: Uuid,
+    interview_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::update(lever_events::table.find(event_id))
+        .set(lever_events::interview_id.eq(interview_id))
+        .execute(conn)
 }
 
 /// One recorded step of an interview.

@@ -95,7 +95,7 @@ impl AccountSupervisor {
             tags: None,
             in_flight: HashMap::new(),
             claimed: HashSet::new(),
-            hot: Arc::new(HotPath::new()),
+            hot: Arc::default(),
             sweeping: false,
             polling: false,
             poll_again: false,

@@ -19,13 +19,15 @@ pub struct HotPath {
     tx: watch::Sender<usize>,
 }
 
-impl HotPath {
-    pub fn new() -> Self {
+impl Default for HotPath {
+    fn default() -> Self {
         Self {
             tx: watch::channel(0).0,
         }
     }
+}
 
+impl HotPath {
     pub fn set(&self, in_flight: usize) {
         self.tx.send_replace(in_flight);
     }

@@ -22,7 +22,7 @@ fn writes(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize {
 }
 
 /// Waits until no event or job of the app is open any more.
-async fn settled(app: &TestApp) {
+pub async fn settled(app: &TestApp) {
     poll_until(60, "every unit settled", || async {
         let open = app.count(
             "SELECT (SELECT count(*) FROM lever_events WHERE status IN ('pending', 'retrying')) \
@@ -45,7 +45,7 @@ async fn interviews_of(app: &TestApp, s: &Scenario, opp: &str) -> Vec<Value> {
 }
 
 /// The signed delivery Lever would send for `opp` entering the stage.
-fn delivery(sim: &SimHandle, s: &Scenario, opp: &str, token: &str, at: i64) -> (String, Value) {
+pub fn delivery(sim: &SimHandle, s: &Scenario, opp: &str, token: &str, at: i64) -> (String, Value) {
     let hook = sim.webhooks(&s.account).unwrap().remove(0);
     let key = hook.signature_token.clone().unwrap();
     let conn = hook.url.rsplit('/').next().unwrap().to_owned();

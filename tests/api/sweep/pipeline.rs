@@ -129,3 +129,64 @@ async fn a_delivery_during_the_sweep_of_the_same_candidate_makes_one_link() {
     let interviews = app.count("SELECT count(*) AS n FROM interviews");
     assert_eq!(interviews, 4);
 }
+
+#[actix_web::test]
+async fn lever_s_late_delivery_of_a_swept_and_completed_entry_makes_no_second_interview() {
+    let sim = start_sim().await;
+    let app = spawn_app_with(|set| {
+        point_at(set, &sim);
+        set.sweep_interval = None;
+    })
+    .await;
+    let s = scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1);
+    sim.move_without_delivery(&s.account, &opp, &s.stage)
+        .unwrap();
+    // Lever stamps its delivery a little after the move itself.
+    let moved_at = chrono::Utc::now().timestamp_millis() + 5;
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 30).await;
+    crate::one_candidate::settled(&app).await;
+    let iv = app
+        .get(&format!("/api/v1/orgs/{}/interviews", s.org), Some(&s.key))
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/interviews/{iv}/complete", s.org),
+            Some(&s.key),
+            &json!({"score": 60}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Completed", 30).await;
+    crate::one_candidate::settled(&app).await;
+    // Lever's own delivery of that move, late (its retries span hours).
+    let (conn, body) = crate::one_candidate::delivery(&sim, &s, &opp[0], &"l".repeat(48), moved_at);
+    let r = app
+        .post_json(&format!("/webhooks/lever/{conn}"), None, &body)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    crate::one_candidate::settled(&app).await;
+    assert_eq!(app.count("SELECT count(*) AS n FROM interviews"), 1);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM lever_events WHERE status = 'done'"),
+        2
+    );
+    assert_eq!(
+        post_writes(&sim, &s, &opp[0], "/addLinks"),
+        2,
+        "live, then results"
+    );
+    assert_eq!(post_writes(&sim, &s, &opp[0], "/notes"), 1);
+}
