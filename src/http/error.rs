@@ -167,6 +167,9 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
         }
+        JsonPayloadError::Payload(e) if super::limits::is_body_timeout(e) => {
+            super::limits::body_timeout()
+        }
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             ApiError::InvalidJson(format!("the JSON does not fit this endpoint: {e}"))
         }

@@ -53,6 +53,9 @@ pub enum IngestError {
     TooLarge,
     #[error("{0}")]
     BadBody(String),
+    /// The body did not arrive within the deadline (a stalled client).
+    #[error("the body did not arrive in time")]
+    SlowBody,
     #[error("no such connection")]
     UnknownConnection,
     #[error("this connection has no webhook signature token yet")]
@@ -69,7 +72,7 @@ impl IngestError {
     pub fn outcome(&self) -> Outcome {
         match self {
             Self::TooLarge => Outcome::TooLarge,
-            Self::BadBody(_) => Outcome::BadRequest,
+            Self::BadBody(_) | Self::SlowBody => Outcome::BadRequest,
             Self::UnknownConnection => Outcome::UnknownConnection,
             Self::NoSignatureToken | Self::Signature(_) => Outcome::RejectedSignature,
             Self::Unavailable(_) => Outcome::Unavailable,
