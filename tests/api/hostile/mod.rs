@@ -2,3 +2,4 @@
 //! cannot hold, stalled connections, and pools that heal.
 
 mod nul;
+mod restart;
