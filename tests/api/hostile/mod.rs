@@ -3,3 +3,4 @@
 
 mod nul;
 mod restart;
+mod slow;
