@@ -4,6 +4,7 @@
 
 pub mod conn;
 pub mod embedded;
+pub mod errlog;
 pub mod metrics;
 pub mod migrate;
 pub mod models;

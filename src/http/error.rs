@@ -135,8 +135,13 @@ impl From<DbError> for ApiError {
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
             )) => Self::Conflict("a concurrent request changed the same thing; retry".into()),
+            // A connection the server dropped under the request (a restart):
+            // the pool has discarded it, so the next try gets a fresh one.
             DbError::Unavailable(_) => {
                 Self::Unavailable("the database is not answering; try again shortly".into())
+            }
+            DbError::Query(ref q) if crate::db::conn::is_connection_lost(q) => {
+                Self::Unavailable("the database connection was lost; try again".into())
             }
             other => Self::Internal(other.into()),
         }

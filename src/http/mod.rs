@@ -1,6 +1,7 @@
 //! The HTTP interface: one module per resource, each with `config()` wiring its
 //! routes; the shared error shape, auth extractor, pagination and validation.
 
+pub mod access_log;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod orgs;
 pub mod pages;
 pub mod pagination;
 pub mod roles;
+pub mod secure_headers;
 pub mod validate;
 pub mod webhooks;
 

@@ -103,7 +103,9 @@ async fn write(pool: &Pool, local: Arc<LocalAccounts>, batch: Vec<Pending>) {
         }
         Err(e) => {
             let e = IngestError::from(e);
-            tracing::warn!(rows = n, error = %e, "an ingest batch could not be written");
+            if let Some(suppressed) = crate::db::errlog::allow("ingest_batch") {
+                tracing::warn!(rows = n, error = %e, suppressed, "an ingest batch could not be written");
+            }
             for reply in replies {
                 let _ = reply.send(Err(copy(&e)));
             }

@@ -207,7 +207,9 @@ async fn record_rejected(state: &AppState, connection_id: Uuid) {
         })
         .await;
     if let Err(e) = res {
-        tracing::warn!(%connection_id, error = %e, "could not count a rejected delivery");
+        if let Some(suppressed) = crate::db::errlog::allow("count_rejected") {
+            tracing::warn!(%connection_id, error = %e, suppressed, "could not count a rejected delivery");
+        }
     }
 }
 
@@ -219,6 +221,8 @@ async fn touch_received(state: &AppState, connection_id: Uuid) {
         .run(move |conn| Ok(health_record::touch_received(conn, connection_id)?))
         .await;
     if let Err(e) = res {
-        tracing::warn!(%connection_id, error = %e, "could not record last_received_at");
+        if let Some(suppressed) = crate::db::errlog::allow("touch_received") {
+            tracing::warn!(%connection_id, error = %e, suppressed, "could not record last_received_at");
+        }
     }
 }

@@ -76,7 +76,9 @@ fn notify(c: &mut PgConnection, woken: &HashSet<Uuid>) {
         woken.iter().try_for_each(|id| crate::wake::notify(c, *id))
     });
     if let Err(e) = sent {
-        tracing::warn!(error = %e, "could not send wake-ups; the pipeline's polling finds the work");
+        if let Some(suppressed) = crate::db::errlog::allow("ingest_notify") {
+            tracing::warn!(error = %e, suppressed, "could not send wake-ups; the pipeline's polling finds the work");
+        }
     }
 }
 

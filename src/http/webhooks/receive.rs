@@ -109,7 +109,9 @@ impl From<IngestError> for ApiError {
             )),
             IngestError::Signature(s) => invalid_signature(signature_message(&s).to_owned()),
             IngestError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "webhook delivery refused: database unavailable");
+                if let Some(suppressed) = crate::db::errlog::allow("webhook_unavailable") {
+                    tracing::warn!(error = %cause, suppressed, "webhook delivery refused: database unavailable");
+                }
                 ApiError::Unavailable(
                     "the delivery could not be stored right now; Lever will retry".into(),
                 )
