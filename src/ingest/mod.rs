@@ -206,10 +206,10 @@ async fn record_rejected(state: &AppState, connection_id: Uuid) {
             )?)
         })
         .await;
-    if let Err(e) = res {
-        if let Some(suppressed) = crate::db::errlog::allow("count_rejected") {
-            tracing::warn!(%connection_id, error = %e, suppressed, "could not count a rejected delivery");
-        }
+    if let Err(e) = res
+        && let Some(suppressed) = crate::db::errlog::allow("count_rejected")
+    {
+        tracing::warn!(%connection_id, error = %e, suppressed, "could not count a rejected delivery");
     }
 }
 
@@ -220,9 +220,9 @@ async fn touch_received(state: &AppState, connection_id: Uuid) {
         .ingest_db
         .run(move |conn| Ok(health_record::touch_received(conn, connection_id)?))
         .await;
-    if let Err(e) = res {
-        if let Some(suppressed) = crate::db::errlog::allow("touch_received") {
-            tracing::warn!(%connection_id, error = %e, suppressed, "could not record last_received_at");
-        }
+    if let Err(e) = res
+        && let Some(suppressed) = crate::db::errlog::allow("touch_received")
+    {
+        tracing::warn!(%connection_id, error = %e, suppressed, "could not record last_received_at");
     }
 }
