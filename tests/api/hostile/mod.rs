@@ -3,5 +3,6 @@
 
 mod headers;
 mod nul;
+mod oauth_binding;
 mod restart;
 mod slow;
