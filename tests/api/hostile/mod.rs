@@ -1,6 +1,7 @@
 //! Hostile clients and a database that goes away (issue 16): input Postgres
 //! cannot hold, stalled connections, and pools that heal.
 
+mod contract;
 mod headers;
 mod nul;
 mod oauth_binding;
