@@ -237,6 +237,26 @@ impl EmbeddedPostgres {
         self.pid
     }
 
+    /// Stops the postmaster and starts it again on the same port and data:
+    /// what `pg_ctl restart -m fast` (or `-m immediate`: no checkpoint, crash
+    /// recovery on start) does. Every client connection is dropped; for tests
+    /// of the service surviving a database restart.
+    pub fn restart(&mut self, immediate: bool) -> Result<(), EmbeddedError> {
+        if let Some(mut server) = self.server.take() {
+            server.stop_with(immediate)?;
+        }
+        let server = server::start_on(&self.cluster, self.port)?;
+        self.pid = server.pid();
+        self.server = Some(server);
+        tracing::info!(
+            pid = self.pid,
+            port = self.port,
+            immediate,
+            "embedded PostgreSQL restarted"
+        );
+        Ok(())
+    }
+
     /// Fast shutdown (SIGINT to the postmaster), waiting until it exited;
     /// escalates to SIGQUIT, then SIGKILL, after bounded waits. Idempotent.
     pub fn stop(&mut self) -> Result<(), EmbeddedError> {

@@ -5,5 +5,6 @@ mod contract;
 mod headers;
 mod nul;
 mod oauth_binding;
+mod pg_restart;
 mod restart;
 mod slow;
