@@ -135,6 +135,13 @@ impl From<DbError> for ApiError {
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
             )) => Self::Conflict("a concurrent request changed the same thing; retry".into()),
+            // What the row points at is gone or never was (the super-admin
+            // acting on an org id that does not exist, a role deleted
+            // meanwhile): an unknown id, SPEC §3.0's 404.
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            )) => Self::NotFound("the org or a resource this refers to does not exist".into()),
             // A connection the server dropped under the request (a restart):
             // the pool has discarded it, so the next try gets a fresh one.
             DbError::Unavailable(_) => {

@@ -101,6 +101,11 @@ impl Modify for CommonResponses {
 
 fn complete_operation(path: &str, op: &mut utoipa::openapi::path::Operation) {
     use utoipa::openapi::path::ParameterIn;
+    for p in op.parameters.iter_mut().flatten() {
+        if p.name == "limit" && p.parameter_in == ParameterIn::Query {
+            p.schema = Some(any_integer());
+        }
+    }
     let mut statuses = vec![
         ("401", "No or bad credentials"),
         ("503", "Not ready: the database is not answering"),
@@ -134,6 +139,19 @@ fn complete_operation(path: &str, op: &mut utoipa::openapi::path::Operation) {
             .entry(status.to_owned())
             .or_insert_with(|| error_response(description));
     }
+}
+
+/// `limit` takes an integer of any size and clamps it (SPEC §3.0), so it is
+/// documented without the `int64` format that would call large ones invalid.
+fn any_integer() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .description(Some(
+            "default 50; values above 200 are clamped to 200, below 1 to 1",
+        ))
+        .build()
+        .into()
 }
 
 fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
