@@ -117,3 +117,20 @@ async fn uppercase_hex_signatures_are_refused() {
     );
     assert_eq!(footprint(&s.app, &s.conn).0, 0);
 }
+
+#[actix_web::test]
+async fn the_super_admin_on_an_unknown_org_gets_404_not_500() {
+    let app = spawn_app().await;
+    let org = uuid::Uuid::new_v4();
+    for (path, body) in [
+        (format!("/api/v1/orgs/{org}/keys"), json!({"role": "admin"})),
+        (
+            format!("/api/v1/orgs/{org}/roles"),
+            json!({"name": "Backend"}),
+        ),
+    ] {
+        app.post_json(&path, Some(&app.admin()), &body)
+            .await
+            .assert_error(404, "not_found");
+    }
+}

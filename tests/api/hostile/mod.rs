@@ -2,6 +2,7 @@
 //! cannot hold, stalled connections, and pools that heal.
 
 mod contract;
+mod fuzz;
 mod headers;
 mod nul;
 mod oauth_binding;
