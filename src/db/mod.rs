@@ -72,6 +72,20 @@ impl CustomizeConnection<PgConn, diesel::r2d2::Error> for SessionSettings {
     }
 }
 
+/// r2d2 logs every failed connection attempt at error level, which while
+/// the database is down is several lines a second: counted and logged
+/// sparingly instead ([`errlog`]).
+#[derive(Debug)]
+struct SparseErrorLog;
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for SparseErrorLog {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        if let Some(suppressed) = errlog::allow("pool_connect") {
+            tracing::error!(%error, suppressed, "database connection failed");
+        }
+    }
+}
+
 impl Pool {
     /// Builds the pool without connecting, so the service can start (and report
     /// itself not ready) while the database is down.
@@ -83,6 +97,7 @@ impl Pool {
             // The manager decides how much testing a checkout needs.
             .test_on_check_out(true)
             .connection_timeout(opts.checkout_timeout)
+            .error_handler(Box::new(SparseErrorLog))
             .connection_customizer(Box::new(SessionSettings {
                 statement_timeout_ms: opts.statement_timeout.as_millis(),
             }))

@@ -296,7 +296,7 @@ pub mod pkce {
         fn rfc_7636_appendix_b_and_binding() {
             assert_eq!(
                 challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-                "E9Melhoa2OwvFrEMTJguCHaoeK1t2URWbuGJSstw-cM"
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
             );
             let secret = SecretString::from("s".to_owned());
             let v = verifier(&secret, "state-a");

@@ -32,6 +32,7 @@ mod files;
 mod layout;
 mod pidfile;
 mod server;
+pub mod supervise;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
@@ -235,6 +236,28 @@ impl EmbeddedPostgres {
     /// Pid of the postmaster (still the old one after [`Self::stop`]).
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// Waits up to `timeout` for the postmaster to exit; true if it has (or
+    /// was stopped).
+    pub fn exited_within(&mut self, timeout: std::time::Duration) -> bool {
+        self.server
+            .as_mut()
+            .is_none_or(|server| server.gone_within(timeout))
+    }
+
+    /// Starts the postmaster again after it died (killed, crashed), on the
+    /// same port so every `DATABASE_URL` handed out stays valid. Postgres
+    /// recovers from its WAL as after any crash.
+    pub fn revive(&mut self) -> Result<(), EmbeddedError> {
+        if let Some(mut old) = self.server.take() {
+            old.stop()?;
+        }
+        pidfile::stop_leftover_server(&self.cluster.pgdata)?;
+        let server = server::start_on(&self.cluster, self.port)?;
+        self.pid = server.pid();
+        self.server = Some(server);
+        Ok(())
     }
 
     /// Stops the postmaster and starts it again on the same port and data:

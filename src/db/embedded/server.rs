@@ -172,7 +172,7 @@ impl Server {
     }
 
     /// Waits up to `timeout` for the postmaster to exit; true once it has.
-    fn gone_within(&mut self, timeout: Duration) -> bool {
+    pub(super) fn gone_within(&mut self, timeout: Duration) -> bool {
         if self.status.is_some() {
             return true;
         }

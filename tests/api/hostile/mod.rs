@@ -2,6 +2,7 @@
 //! cannot hold, stalled connections, and pools that heal.
 
 mod contract;
+mod embedded;
 mod fuzz;
 mod headers;
 mod nul;
