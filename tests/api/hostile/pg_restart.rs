@@ -28,6 +28,11 @@ fn private_cluster() -> (EmbeddedPostgres, String, String) {
     diesel::sql_query(format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .unwrap();
+    // Temporary clusters run with synchronous_commit=off for speed, which an
+    // immediate shutdown may legitimately cost recent commits: not here.
+    diesel::sql_query(format!("ALTER DATABASE {name} SET synchronous_commit = on"))
+        .execute(&mut admin)
+        .unwrap();
     let url = pg.database_url(&name);
     migrate::run_pending_on(&mut PgConnection::establish(&url).unwrap()).unwrap();
     (pg, name, url)
