@@ -4,6 +4,12 @@
 //! the secret segments of a path masked: a route's `{..token..}` parameters
 //! (live and results links), and on an unmatched path any long segment that
 //! is not a UUID, since it may be a mistyped link.
+//!
+//! tracing-actix-web's `emit_event_on_error` feature is off (Cargo.toml): it
+//! logs a line for every 4xx and 5xx answer, so a hostile client or a
+//! database outage would flood the log (issue 16). Status codes are in the
+//! request metrics; real failures are logged where they happen (500s in
+//! `error.rs`, database trouble sparingly through `db::errlog`).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
