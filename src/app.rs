@@ -143,6 +143,7 @@ impl Application {
             urls: urls.clone(),
             handles,
         });
+        crate::memory::start_trimming();
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         let server = HttpServer::new(move || {
             App::new()
