@@ -114,6 +114,7 @@ async fn take_state(state: &AppState, given: Option<&str>) -> Result<OAuthState,
 
 async fn complete(state: &AppState, cb: AuthorizeCallback) -> Result<serde_json::Value, ApiError> {
     let pending = take_state(state, cb.state.as_deref()).await?;
+    let flow_state = cb.state.clone().unwrap_or_default();
     let code = cb.into_code().map_err(|e| ApiError::Other {
         status: StatusCode::FORBIDDEN,
         code: if e.is_not_super_admin() {
@@ -129,7 +130,7 @@ async fn complete(state: &AppState, cb: AuthorizeCallback) -> Result<serde_json:
         .oauth
         .clone()
         .ok_or_else(super::connect::lever_not_configured)?;
-    let grant = oauth::exchange_code(&state.handles.env().http, &oauth_cfg, &code)
+    let grant = oauth::exchange_code(&state.handles.env().http, &oauth_cfg, &code, &flow_state)
         .await
         .map_err(exchange_error)?;
     let org = pending.org_id;
