@@ -126,6 +126,8 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        live_url -> Nullable<Text>,
+        results_url -> Nullable<Text>,
     }
 }
 

@@ -89,8 +89,16 @@ impl InterviewView {
     pub fn new(i: Interview, urls: &Urls) -> Self {
         let has_result = i.status().is_some_and(InterviewStatus::has_result);
         Self {
-            live_url: format!("{}/{}", urls.live, i.live_token),
-            results_url: has_result.then(|| format!("{}/{}", urls.results, i.results_token)),
+            // As posted to Lever when it was; else as the settings build it.
+            live_url: i
+                .live_url
+                .clone()
+                .unwrap_or_else(|| format!("{}/{}", urls.live, i.live_token)),
+            results_url: has_result.then(|| {
+                i.results_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{}/{}", urls.results, i.results_token))
+            }),
             id: i.id,
             role_id: i.role_id,
             role_name: i.role_name,

@@ -12,6 +12,7 @@ use crate::lease::LeaseCell;
 use crate::lever::LeverClient;
 
 use super::outcome::StepError;
+use super::store::InterviewWork;
 
 /// Shared by the account's workers; cheap to clone.
 #[derive(Clone)]
@@ -82,11 +83,17 @@ impl AccountCtx {
         }
     }
 
-    pub fn live_url(&self, token: &str) -> String {
-        format!("{}/{token}", self.live_base)
+    /// The interview's live link: as posted, else as the settings build it.
+    pub fn live_url(&self, iv: &InterviewWork) -> String {
+        iv.live_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", self.live_base, iv.live_token))
     }
 
-    pub fn results_url(&self, token: &str) -> String {
-        format!("{}/{token}", self.results_base)
+    /// The interview's results link: as posted, else as the settings build it.
+    pub fn results_url(&self, iv: &InterviewWork) -> String {
+        iv.results_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", self.results_base, iv.results_token))
     }
 }

@@ -185,7 +185,7 @@ async fn post_link(
     iv: &InterviewWork,
     opp: &Opportunity,
 ) -> Result<Outcome, StepError> {
-    let link = ctx.live_url(&iv.live_token);
+    let link = ctx.live_url(iv);
     ensure(ctx, &work.client, opp, Has::Link, true, &link).await?;
     // The tag name actually posted is kept, even if the setting changes later.
     let tag = iv
@@ -204,7 +204,7 @@ async fn post_link(
     if link_new || tag_new {
         ctx.write(move |c| {
             if link_new {
-                store::record(c, id, Step::LinkAdded)?;
+                store::record(c, id, Step::LinkAdded(&link))?;
             }
             if tag_new {
                 store::record(c, id, Step::LinkTagged(&tag))?;

@@ -67,16 +67,14 @@ pub async fn ensure_completed(
 ) -> Result<Outcome, StepError> {
     let c = &work.client;
     let id = iv.id;
-    let results = ctx.results_url(&iv.results_token);
+    let results = ctx.results_url(iv);
     ensure(ctx, c, opp, Has::Link, true, &results).await?;
-    record_once(
-        ctx,
-        id,
-        iv.results_link_added_at.is_none(),
-        Step::ResultsLinkAdded,
-    )
-    .await?;
-    ensure(ctx, c, opp, Has::Link, false, &ctx.live_url(&iv.live_token)).await?;
+    if iv.results_link_added_at.is_none() {
+        let url = results.clone();
+        ctx.write(move |d| store::record(d, id, Step::ResultsLinkAdded(&url)))
+            .await?;
+    }
+    ensure(ctx, c, opp, Has::Link, false, &ctx.live_url(iv)).await?;
     record_once(
         ctx,
         id,
@@ -196,15 +194,7 @@ async fn post_note(
 
 async fn cancel(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Outcome, StepError> {
     let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
-    ensure(
-        ctx,
-        &work.client,
-        &opp,
-        Has::Link,
-        false,
-        &ctx.live_url(&iv.live_token),
-    )
-    .await?;
+    ensure(ctx, &work.client, &opp, Has::Link, false, &ctx.live_url(iv)).await?;
     // A link step that posted the tag but was cut before recording it
     // used the connection's setting: remove that one then.
     let tag = iv

@@ -295,6 +295,8 @@ pub struct InterviewWork {
     pub link_tag_removed_at: Option<DateTime<Utc>>,
     pub note_id: Option<String>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    pub live_url: Option<String>,
+    pub results_url: Option<String>,
 }
 
 pub fn interview(conn: &mut PgConnection, id: Uuid) -> QueryResult<InterviewWork> {
@@ -382,9 +384,11 @@ pub fn tie_event(
 /// One recorded step of an interview.
 #[derive(Debug, Clone, Copy)]
 pub enum Step<'a> {
-    LinkAdded,
+    /// The live link, as posted.
+    LinkAdded(&'a str),
     LinkTagged(&'a str),
-    ResultsLinkAdded,
+    /// The results link, as posted.
+    ResultsLinkAdded(&'a str),
     LiveLinkRemoved,
     CompletedTagAdded(&'a str),
     LinkTagRemoved,
@@ -398,8 +402,12 @@ pub fn record(conn: &mut PgConnection, id: Uuid, step: Step<'_>) -> QueryResult<
     let now = Utc::now();
     let touched = interviews::updated_at.eq(now);
     match step {
-        Step::LinkAdded => diesel::update(t)
-            .set((interviews::link_added_at.eq(now), touched))
+        Step::LinkAdded(url) => diesel::update(t)
+            .set((
+                interviews::link_added_at.eq(now),
+                interviews::live_url.eq(url),
+                touched,
+            ))
             .execute(conn),
         Step::LinkTagged(tag) => diesel::update(t)
             .set((
@@ -413,8 +421,12 @@ pub fn record(conn: &mut PgConnection, id: Uuid, step: Step<'_>) -> QueryResult<
                 touched,
             ))
             .execute(conn),
-        Step::ResultsLinkAdded => diesel::update(t)
-            .set((interviews::results_link_added_at.eq(now), touched))
+        Step::ResultsLinkAdded(url) => diesel::update(t)
+            .set((
+                interviews::results_link_added_at.eq(now),
+                interviews::results_url.eq(url),
+                touched,
+            ))
             .execute(conn),
         Step::LiveLinkRemoved => diesel::update(t)
             .set((interviews::live_link_removed_at.eq(now), touched))

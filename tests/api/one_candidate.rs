@@ -332,3 +332,53 @@ async fn a_panicking_unit_retries_and_counts_a_restart() {
         health.body
     );
 }
+
+#[actix_web::test]
+async fn the_link_removed_is_the_one_posted_even_after_the_live_url_changed() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 20).await;
+    settled(&app).await;
+    let posted = sim.opportunity(&s.account, &opp[0]).unwrap().links;
+    assert_eq!(posted.len(), 1);
+    let iv = interviews_of(&app, &s, &opp[0]).await.remove(0);
+    assert_eq!(iv["live_url"].as_str(), Some(posted[0].as_str()));
+    // The service is redeployed with another ARKITER_LIVE_URL: this
+    // instance stops, another one with the new setting takes the account.
+    app.registry
+        .as_ref()
+        .unwrap()
+        .do_send(arkiter_lever::pipeline::registry::StopRegistry);
+    let mut settings = crate::helpers::test_settings(&app.db_url);
+    crate::lever_flow::point_at(&mut settings, &sim);
+    settings.encryption_key = Some(app.encryption_key.clone());
+    settings.live_url = Some("https://interviews.example.com/live".to_owned());
+    settings.instance.id = "redeployed".to_owned();
+    let next = arkiter_lever::app::Application::build(settings).unwrap();
+    actix_web::rt::spawn(next.run_until_stopped());
+    let r = app
+        .post_json(
+            &format!(
+                "/api/v1/orgs/{}/interviews/{}/complete",
+                s.org,
+                iv["id"].as_str().unwrap()
+            ),
+            Some(&s.key),
+            &json!({"score": 75}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Completed", 60).await;
+    settled(&app).await;
+    let links = sim.opportunity(&s.account, &opp[0]).unwrap().links;
+    assert!(
+        !links.contains(&posted[0]),
+        "the posted live link is gone: {links:?}"
+    );
+    assert_eq!(links.len(), 1, "only the results link: {links:?}");
+    let iv = interviews_of(&app, &s, &opp[0]).await.remove(0);
+    assert_eq!(iv["live_url"].as_str(), Some(posted[0].as_str()));
+    assert_eq!(iv["results_url"].as_str(), Some(links[0].as_str()));
+}

@@ -91,6 +91,11 @@ pub struct Interview {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The live link as posted to Lever (null: not posted yet, or posted
+    /// before it was stored).
+    pub live_url: Option<String>,
+    /// The results link as posted to Lever.
+    pub results_url: Option<String>,
 }
 
 /// An interview with the name of its org, for the pages and the platform.
