@@ -168,9 +168,13 @@ impl Application {
             handles,
             pulse,
         });
+        // One per service, not per worker: failed console sign-ins are
+        // counted across all of them.
+        let sign_in_throttle = web::Data::new(crate::console::throttle::SignInThrottle::new());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(sign_in_throttle.clone())
                 .wrap(from_fn(http::metrics::track))
                 .wrap(TracingLogger::default())
                 .configure(http::routes)
