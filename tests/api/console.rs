@@ -1,0 +1,545 @@
+//! The console over HTTP, as a browser without JavaScript uses it: awc with a
+//! cookie jar of its own, no redirects followed, forms posted urlencoded.
+
+use std::collections::HashMap;
+
+use arkiter_lever::lever::sim::{AccountPatch, AuthorizeMode};
+use serde_json::json;
+
+use crate::helpers::{TestApp, spawn_app};
+use crate::lever_flow::{seed_account, spawn_with_sim};
+
+/// A page as the browser got it.
+struct Page {
+    status: u16,
+    headers: awc::http::header::HeaderMap,
+    body: String,
+    set_cookies: Vec<String>,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    fn location(&self) -> String {
+        self.header("location")
+    }
+
+    /// The first CSRF field's value on the page.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no csrf field in {}", self.body));
+        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+/// A cookie-keeping client for one user of the console.
+struct Browser {
+    base: String,
+    client: awc::Client,
+    cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            base: app.address.clone(),
+            client: awc::Client::builder().disable_redirects().finish(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn read<S>(&mut self, mut res: awc::ClientResponse<S>) -> Page
+    where
+        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+    {
+        let mut set_cookies = Vec::new();
+        for v in res.headers().get_all("set-cookie") {
+            let text = v.to_str().unwrap().to_owned();
+            let c = awc::cookie::Cookie::parse(text.clone()).unwrap();
+            let gone = c.max_age().is_some_and(|a| a.is_zero() || a.is_negative());
+            if gone {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies
+                    .insert(c.name().to_owned(), c.value().to_owned());
+            }
+            set_cookies.push(text);
+        }
+        let body = res.body().limit(8 * 1024 * 1024).await.unwrap();
+        Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            set_cookies,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let res = self
+            .client
+            .get(url)
+            .insert_header(("Cookie", self.cookie_header()))
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send_form(&fields)
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    /// Signs in with `key`; returns the sign-in POST's answer.
+    async fn sign_in(&mut self, key: &str) -> Page {
+        let form = self.get("/console/sign-in").await;
+        assert_eq!(form.status, 200);
+        let csrf = form.csrf();
+        self.post("/console/sign-in", &[("csrf", &csrf), ("key", key)])
+            .await
+    }
+
+    /// Loads `path` and posts `fields` plus its CSRF token to `action`.
+    async fn submit(&mut self, path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let csrf = page.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+}
+
+fn assert_strict_headers(p: &Page) {
+    let csp = p.header("content-security-policy");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(p.header("x-content-type-options"), "nosniff");
+    assert_eq!(p.header("referrer-policy"), "no-referrer");
+}
+
+#[actix_web::test]
+async fn sign_in_sets_a_strict_session_cookie_and_hides_the_key() {
+    let app = spawn_app().await;
+    let (org, key) = app.new_org("Acme").await;
+    let mut b = Browser::new(&app);
+    // Not signed in: to the sign-in page.
+    let p = b.get(&format!("/console/orgs/{org}/lever")).await;
+    assert_eq!(p.status, 303);
+    assert_eq!(p.location(), "/console/sign-in");
+
+    let form = b.get("/console/sign-in").await;
+    assert_strict_headers(&form);
+    assert!(form.body.contains("<label for=\"key\""), "{}", form.body);
+
+    let p = b.sign_in(&key).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location(), format!("/console/orgs/{org}/lever"));
+    let session = p
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("arkiter_console="))
+        .expect("session cookie");
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    assert!(session.contains("Path=/console"), "{session}");
+    assert!(session.contains("Max-Age=43200"), "{session}");
+    assert!(!session.contains("Secure"), "plain-HTTP service: {session}");
+    assert!(!session.contains(&key));
+    // The session id is not stored, only its digest.
+    let raw = b.cookies["arkiter_console"].clone();
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM console_sessions WHERE id_sha256 = sha256('{raw}'::bytea)"
+        )),
+        1
+    );
+
+    for tab in ["lever", "roles", "interviews", "events", "health", "keys"] {
+        let p = b.get(&format!("/console/orgs/{org}/{tab}")).await;
+        assert_eq!(p.status, 200, "{tab}: {}", p.body);
+        assert_strict_headers(&p);
+        assert!(p.body.contains("Acme"), "{tab}");
+        assert!(!p.body.contains(&key), "{tab} shows the key");
+        assert!(!p.body.contains("<script>"), "{tab} has inline script");
+    }
+    // Health draws its chart on the server.
+    let h = b.get(&format!("/console/orgs/{org}/health")).await;
+    assert!(h.body.contains("<svg"), "{}", h.body);
+
+    // Sign-out ends the session: the same cookie no longer works.
+    let p = b
+        .submit(
+            &format!("/console/orgs/{org}/lever"),
+            "/console/sign-out",
+            &[],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    b.cookies.insert("arkiter_console".into(), raw);
+    let p = b.get(&format!("/console/orgs/{org}/lever")).await;
+    assert_eq!(p.status, 303);
+    assert_eq!(p.location(), "/console/sign-in");
+}
+
+#[actix_web::test]
+async fn session_cookie_is_secure_when_the_public_url_is_https() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.public_url = Some("https://arkiter.example".into());
+    })
+    .await;
+    let (_, key) = app.new_org("Acme").await;
+    let mut b = Browser::new(&app);
+    let p = b.sign_in(&key).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let session = p
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("arkiter_console="))
+        .expect("session cookie");
+    assert!(session.contains("Secure"), "{session}");
+}
+
+#[actix_web::test]
+async fn wrong_keys_are_refused_then_throttled_per_address() {
+    let app = spawn_app().await;
+    let (_, key) = app.new_org("Acme").await;
+    let mut b = Browser::new(&app);
+    for _ in 0..arkiter_lever::console::throttle::BURST {
+        let p = b.sign_in("ak_00000000000000000000000000000000_nope").await;
+        assert_eq!(p.status, 401, "{}", p.body);
+        assert!(p.body.contains("the key is not valid"), "{}", p.body);
+        assert!(p.body.contains("id=\"key-error\""), "next to the field");
+    }
+    let p = b.sign_in("wrong").await;
+    assert_eq!(p.status, 429, "{}", p.body);
+    // While throttled even the right key is refused: guessing learns nothing.
+    let p = b.sign_in(&key).await;
+    assert_eq!(p.status, 429, "{}", p.body);
+    // The super-admin token works like a key once the wait is over; a new app
+    // (its own limiter) shows it.
+    let app2 = spawn_app().await;
+    let mut op = Browser::new(&app2);
+    let p = op.sign_in(&app2.admin()).await;
+    assert_eq!(p.status, 303);
+    assert_eq!(p.location(), "/console/orgs");
+}
+
+#[actix_web::test]
+async fn a_post_without_the_csrf_token_is_refused() {
+    let app = spawn_app().await;
+    let (org, key) = app.new_org("Acme").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&key).await;
+    let action = format!("/console/orgs/{org}/roles");
+    let p = b.post(&action, &[("name", "Backend")]).await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert_strict_headers(&p);
+    let p = b
+        .post(&action, &[("csrf", "not-the-token"), ("name", "Backend")])
+        .await;
+    assert_eq!(p.status, 403);
+    // The sign-in form has its own token too.
+    let mut fresh = Browser::new(&app);
+    let p = fresh.post("/console/sign-in", &[("key", &key)]).await;
+    assert_eq!(p.status, 403);
+    let roles = app
+        .get(&format!("/api/v1/orgs/{org}/roles"), Some(&key))
+        .await;
+    assert_eq!(roles.body["items"].as_array().unwrap().len(), 0);
+    // With the token it works.
+    let p = b
+        .submit(
+            &action,
+            &action,
+            &[
+                ("name", "Backend"),
+                ("ats_jobs", "Backend Engineer\nbe-123"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let roles = app
+        .get(&format!("/api/v1/orgs/{org}/roles"), Some(&key))
+        .await;
+    assert_eq!(
+        roles.body["items"][0]["ats_jobs"],
+        json!(["Backend Engineer", "be-123"])
+    );
+}
+
+#[actix_web::test]
+async fn a_member_sees_no_write_controls_and_a_forged_post_is_refused() {
+    let app = spawn_app().await;
+    let (org, admin) = app.new_org("Acme").await;
+    let member = app
+        .create_key(
+            &org,
+            Some(&admin),
+            &json!({"role": "member", "label": "viewer"}),
+        )
+        .await;
+    let member_key = member.body["key"].as_str().unwrap().to_owned();
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&member_key).await.status, 303);
+    let roles = b.get(&format!("/console/orgs/{org}/roles")).await;
+    assert_eq!(roles.status, 200);
+    assert!(!roles.body.contains("Create role"), "{}", roles.body);
+    let lever = b.get(&format!("/console/orgs/{org}/lever")).await;
+    assert!(!lever.body.contains("/lever/connect\""), "{}", lever.body);
+    assert!(!lever.body.contains("Keys"), "no Keys tab for members");
+    // A forged POST with the member's own valid CSRF token: refused by the server.
+    let csrf = roles.csrf(); // the sign-out form's token
+    let p = b
+        .post(
+            &format!("/console/orgs/{org}/roles"),
+            &[("csrf", &csrf), ("name", "Sneaky")],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let p = b
+        .post(
+            &format!("/console/orgs/{org}/keys"),
+            &[("csrf", &csrf), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let p = b.get(&format!("/console/orgs/{org}/keys")).await;
+    assert_eq!(p.status, 403);
+    let roles = app
+        .get(&format!("/api/v1/orgs/{org}/roles"), Some(&admin))
+        .await;
+    assert_eq!(roles.body["items"].as_array().unwrap().len(), 0);
+    // Another org's pages are not found for this key.
+    let (other, _) = app.new_org("Other").await;
+    assert_eq!(
+        b.get(&format!("/console/orgs/{other}/roles")).await.status,
+        404
+    );
+    // Nor are the operator's.
+    assert_eq!(b.get("/console/orgs").await.status, 403);
+}
+
+#[actix_web::test]
+async fn a_script_in_a_role_name_renders_as_text_and_errors_keep_what_was_typed() {
+    let app = spawn_app().await;
+    let (org, key) = app.new_org("Acme").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&key).await;
+    let roles = format!("/console/orgs/{org}/roles");
+    let name = "<script>alert(1)</script>";
+    let p = b.submit(&roles, &roles, &[("name", name)]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = b.get(&roles).await;
+    assert!(
+        page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(name));
+
+    // A second role claiming the same title: the API's 409 words, next to the
+    // form, with what was typed kept.
+    let p = b
+        .submit(
+            &roles,
+            &roles,
+            &[("name", "Backend"), ("ats_jobs", "Data Engineer")],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = b
+        .submit(
+            &roles,
+            &roles,
+            &[("name", "Data"), ("ats_jobs", "data engineer")],
+        )
+        .await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(
+        p.body
+            .contains("is already mapped to role `Backend`; remove it there first"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("value=\"Data\""),
+        "typed name kept: {}",
+        p.body
+    );
+    assert!(
+        p.body.contains(">data engineer</textarea>"),
+        "typed jobs kept"
+    );
+    // An empty name: the error sits next to the name field.
+    let p = b.submit(&roles, &roles, &[("name", "  ")]).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("id=\"name-error\""), "{}", p.body);
+    assert!(p.body.contains("`name` must not be empty"));
+
+    // "Which role would this posting get?"
+    let p = b.get(&format!("{roles}?title=DATA+ENGINEER")).await;
+    assert!(
+        p.body
+            .contains("It would get role <strong>Backend</strong>"),
+        "{}",
+        p.body
+    );
+}
+
+#[actix_web::test]
+async fn deleting_the_key_ends_its_session_on_the_next_request() {
+    let app = spawn_app().await;
+    let (org, admin) = app.new_org("Acme").await;
+    let second = app
+        .create_key(
+            &org,
+            Some(&admin),
+            &json!({"role": "admin", "label": "laptop"}),
+        )
+        .await;
+    let second_key = second.body["key"].as_str().unwrap().to_owned();
+    let second_id = second.body["id"].as_str().unwrap().to_owned();
+    let mut b = Browser::new(&app);
+    b.sign_in(&second_key).await;
+    assert_eq!(
+        b.get(&format!("/console/orgs/{org}/roles")).await.status,
+        200
+    );
+    assert_eq!(
+        app.delete_key(&org, &second_id, Some(&admin)).await.status,
+        204
+    );
+    let p = b.get(&format!("/console/orgs/{org}/roles")).await;
+    assert_eq!(p.status, 303);
+    assert_eq!(p.location(), "/console/sign-in");
+
+    // Through the console's own Keys page too: create shown once, delete.
+    let mut a = Browser::new(&app);
+    a.sign_in(&admin).await;
+    let keys = format!("/console/orgs/{org}/keys");
+    let p = a
+        .submit(&keys, &keys, &[("role", "member"), ("label", "tv")])
+        .await;
+    assert_eq!(p.status, 201, "{}", p.body);
+    assert!(p.body.contains("shown only this once"));
+    assert!(p.body.contains("ak_"), "the new key is on the page once");
+    let listed = a.get(&keys).await;
+    assert!(!listed.body.contains("id=\"new-key\""), "not shown again");
+}
+
+#[actix_web::test]
+async fn the_operator_list_shows_every_org_worst_first() {
+    let app = spawn_app().await;
+    let (calm, _) = app.new_org("Aardvark").await;
+    let (broken, _) = app.new_org("Zebra").await;
+    app.insert_connection(&broken, "needs_reauth", Some("stage-1"), &["tok-1234567"]);
+    let mut b = Browser::new(&app);
+    let p = b.sign_in(&app.admin()).await;
+    assert_eq!(p.location(), "/console/orgs");
+    let p = b.get("/console/orgs").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let zebra = p.body.find(&broken).expect("Zebra listed");
+    let aardvark = p.body.find(&calm).expect("Aardvark listed");
+    assert!(zebra < aardvark, "worst first: {}", p.body);
+    assert!(p.body.contains("needs_reauth"));
+    assert!(p.body.contains("not_connected"));
+
+    // Create an org: its admin key shown once; the operator opens any org.
+    let p = b
+        .submit("/console/orgs", "/console/orgs", &[("name", "Newco")])
+        .await;
+    assert_eq!(p.status, 201, "{}", p.body);
+    assert!(p.body.contains("id=\"new-key\""));
+    assert_eq!(
+        b.get(&format!("/console/orgs/{calm}/roles")).await.status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn connect_goes_through_lever_consent_and_back_to_the_lever_page() {
+    let (app, sim) = spawn_with_sim().await;
+    let (account, _) = seed_account(&sim, "Acme Lever");
+    let (org, key) = app.new_org("Acme").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&key).await;
+    let lever = format!("/console/orgs/{org}/lever");
+
+    // Refused consent: back on the page with a clear error.
+    sim.patch_account(
+        &account,
+        AccountPatch {
+            authorize_mode: Some(AuthorizeMode::Deny),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let p = b.submit(&lever, &format!("{lever}/connect"), &[]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let callback = app.authorize(&p.location()).await;
+    let hop = b.get(&callback).await;
+    assert_eq!(hop.status, 200);
+    assert!(
+        hop.body.contains(&format!(
+            "url=/console/orgs/{org}/lever?connect_error=access_denied"
+        )),
+        "{}",
+        hop.body
+    );
+    let p = b.get(&format!("{lever}?connect_error=access_denied")).await;
+    assert!(p.body.contains("consent was refused"), "{}", p.body);
+
+    // Consent: back with the success message, status active.
+    sim.patch_account(
+        &account,
+        AccountPatch {
+            authorize_mode: Some(AuthorizeMode::Consent),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let p = b.submit(&lever, &format!("{lever}/connect"), &[]).await;
+    let callback = app.authorize(&p.location()).await;
+    let hop = b.get(&callback).await;
+    let to = format!("/console/orgs/{org}/lever?connected=1");
+    assert!(hop.body.contains(&format!("url={to}")), "{}", hop.body);
+    let p = b.get(&to).await;
+    assert!(p.body.contains("Lever is connected."), "{}", p.body);
+    assert!(p.body.contains(">active<"), "{}", p.body);
+
+    // Sweep now reuses the API's function.
+    let p = b.submit(&lever, &format!("{lever}/sweep"), &[]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location(), format!("{lever}?done=sweep"));
+}
