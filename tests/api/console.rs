@@ -543,3 +543,103 @@ async fn connect_goes_through_lever_consent_and_back_to_the_lever_page() {
     assert_eq!(p.status, 303, "{}", p.body);
     assert_eq!(p.location(), format!("{lever}?done=sweep"));
 }
+
+#[actix_web::test]
+async fn the_help_article_journey_over_http() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = crate::lever_flow::scenario(&app, &sim).await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&s.key).await.status, 303);
+    let base = format!("/console/orgs/{}", s.org);
+
+    // A role's ATS tag list: one title per line without JavaScript, then Update role.
+    let roles = b.get(&format!("{base}/roles")).await;
+    let edit = {
+        let at = roles.body.find(&format!("href=\"{base}/roles/")).unwrap();
+        let rest = &roles.body[at + "href=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    };
+    let p = b
+        .submit(
+            &edit,
+            &edit,
+            &[
+                ("name", "Backend"),
+                ("ats_jobs", "backend engineer\nPlatform Engineer"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = b.get(&p.location()).await;
+    assert!(p.body.contains("Role updated."), "{}", p.body);
+    assert!(
+        p.body.contains(">Platform Engineer\n") || p.body.contains("Platform Engineer</textarea>")
+    );
+
+    // A candidate moves into the stage: the interview shows up with its link.
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    let page = crate::helpers::poll_until(20, "the interview's link on the page", || {
+        let url = format!("{}{base}/interviews?status=link_posted", app.address);
+        let client = awc::Client::new();
+        let cookie = b.cookie_header();
+        async move {
+            let mut res = client
+                .get(url)
+                .insert_header(("Cookie", cookie))
+                .send()
+                .await
+                .ok()?;
+            let body = String::from_utf8(res.body().await.ok()?.to_vec()).ok()?;
+            body.contains("class=\"live-link\"").then_some(body)
+        }
+    })
+    .await;
+    assert!(page.contains("/live/"), "{page}");
+
+    // Completed through the API: the page shows results posted with the results link.
+    let list = app
+        .get(&format!("/api/v1/orgs/{}/interviews", s.org), Some(&s.key))
+        .await;
+    let id = list.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/interviews/{id}/complete", s.org),
+            Some(&s.key),
+            &json!({"score": 88, "summary": "Strong"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let page = crate::helpers::poll_until(20, "results posted on the page", || {
+        let url = format!("{}{base}/interviews", app.address);
+        let client = awc::Client::new();
+        let cookie = b.cookie_header();
+        async move {
+            let mut res = client
+                .get(url)
+                .insert_header(("Cookie", cookie))
+                .send()
+                .await
+                .ok()?;
+            let body = String::from_utf8(res.body().await.ok()?.to_vec()).ok()?;
+            body.contains(">results_posted<").then_some(body)
+        }
+    })
+    .await;
+    assert!(page.contains("class=\"results-link\""), "{page}");
+
+    // Health: healthy, with a latency figure and a bar in the chart.
+    let h = b.get(&format!("{base}/health")).await;
+    assert!(
+        h.body
+            .contains("id=\"health-status\" class=\"badge s-healthy\""),
+        "{}",
+        h.body
+    );
+    assert!(!h.body.contains("id=\"latency-p50\">—"), "{}", h.body);
+    assert!(h.body.contains("class=\"bar\""), "{}", h.body);
+
+    // Events list the delivery.
+    let e = b.get(&format!("{base}/events")).await;
+    assert!(e.body.contains("candidateStageChange"), "{}", e.body);
+}
