@@ -194,8 +194,33 @@ impl Browser {
         self.ok(r, &format!("click {label}")).await;
     }
 
+    /// The page's visible text (read by script: no element to go stale
+    /// while a navigation is under way).
     async fn body(&self) -> String {
-        self.text("body").await
+        self.client
+            .execute(
+                "return document.body ? document.body.innerText : '';",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Reloads `path` until an element matches `css` (or fails after `secs`).
+    async fn wait_for_css(&self, path: &str, css: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            self.goto(path).await;
+            if self.exists(css).await {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.fail::<()>(&format!("{path} never showed {css}")).await;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     /// Reloads `path` until its text contains `want` (or fails after `secs`).
@@ -346,7 +371,7 @@ async fn the_help_article_journey() {
         .id;
     sim.move_opportunities(&account, std::slice::from_ref(&opp), &live_stage)
         .unwrap();
-    b.wait_for_text(&format!("{base}/interviews"), "link_posted", 30)
+    b.wait_for_css(&format!("{base}/interviews"), "a.live-link", 30)
         .await;
     let href = b
         .find("a.live-link")
@@ -372,14 +397,14 @@ async fn the_help_article_journey() {
         .await;
     b.check(r.status == 202, &format!("complete: {}", r.body))
         .await;
-    b.wait_for_text(&format!("{base}/interviews"), "results_posted", 30)
+    b.wait_for_css(&format!("{base}/interviews"), "span.s-results_posted", 30)
         .await;
     b.check(b.exists("a.results-link").await, "no results link")
         .await;
     b.shot("interviews").await;
 
     // 6. Health: healthy, with a latency figure.
-    b.wait_for_text(&format!("{base}/health"), "healthy", 20)
+    b.wait_for_css(&format!("{base}/health"), "#health-status.s-healthy", 20)
         .await;
     let p50 = b.text("#latency-p50").await;
     b.check(p50.ends_with(" ms"), &format!("latency {p50}"))
