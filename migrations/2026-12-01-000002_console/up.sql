@@ -17,3 +17,15 @@ CREATE INDEX console_sessions_expires_at ON console_sessions (expires_at);
 -- A Lever authorisation started from the console: the callback sends the
 -- browser back to the console's Lever page.
 ALTER TABLE oauth_states ADD COLUMN from_console BOOLEAN NOT NULL DEFAULT false;
+
+-- The health figures every console page with health reads (SPEC §5), kept
+-- fast in a large org (10,000 interviews, 100,000 events; docs/BENCHMARKS.md).
+-- Dead events are rare, so their index costs ingest nothing (deliveries
+-- arrive `pending`, which `lever_events_due` already covers).
+CREATE INDEX lever_events_dead ON lever_events (connection_id) WHERE status = 'dead';
+-- Links posted in the last 24 hours (latency percentiles and the chart).
+CREATE INDEX interviews_link_posted ON interviews (org_id, link_posted_at)
+    WHERE link_posted_at IS NOT NULL;
+-- Postings resolved only by fallback (the unmapped postings).
+CREATE INDEX interviews_fallback ON interviews (org_id, created_at)
+    WHERE rule IN ('fallback', 'any');

@@ -38,6 +38,7 @@ async fn page(
     let series = state.db.run(move |c| Ok(link_series(c, org_id)?)).await?;
     let ms = |v: Option<i64>| v.map(|v| format!("{v} ms")).unwrap_or_else(|| "—".into());
     let body = html! {
+        div #auto-refresh data-refresh-seconds="30" hidden {}
         p { "Overall: " span #health-status class={ "badge s-" (status_word(r.status)) } { (status_word(r.status)) }
             " " small { "checked " (when(Some(r.checked_at))) } }
         @if !r.problems.is_empty() {

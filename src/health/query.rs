@@ -123,7 +123,8 @@ fn queue(c: &mut PgConnection, connection_id: Uuid) -> QueryResult<QueueCounts> 
     let r: QueueRow = diesel::sql_query(
         "WITH work AS ( \
            SELECT status, received_at AS since, true AS is_event FROM lever_events \
-            WHERE connection_id = $1 AND status IN ('pending', 'retrying', 'dead') \
+            WHERE connection_id = $1 \
+              AND (status IN ('pending', 'retrying') OR status = 'dead') \
            UNION ALL \
            SELECT status, created_at, false FROM jobs \
             WHERE connection_id = $1 AND status IN ('pending', 'retrying', 'dead')) \

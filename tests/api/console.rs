@@ -643,3 +643,88 @@ async fn the_help_article_journey_over_http() {
     let e = b.get(&format!("{base}/events")).await;
     assert!(e.body.contains("candidateStageChange"), "{}", e.body);
 }
+
+/// Console pages at scale (docs/BENCHMARKS.md): with 10,000 interviews and
+/// 100,000 events in the org (spread over 89 days: about 110 links a day),
+/// each page's p95 over 40 requests, measured by the client on loopback (so
+/// an upper bound of the server-side time).
+/// Run on request: `cargo test --test api -- --ignored console_pages_at_scale --nocapture`.
+#[actix_web::test]
+#[ignore = "a benchmark: seeds 110,000 rows"]
+async fn console_pages_at_scale() {
+    let app = spawn_app().await;
+    let (org, key) = app.new_org("Bigco").await;
+    let conn = app.insert_connection(&org, "active", Some("stage-1"), &["tok-12345678"]);
+    let exec = |sql: String| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(&sql)
+            .execute(&mut app.db())
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    };
+    exec(format!(
+        "INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
+           opportunity_id, to_stage_id, payload, status, reason, attempts, last_error, received_at) \
+         SELECT md5('e' || g)::uuid, '{conn}', '{org}', 'candidateStageChange', 'tok' || g, \
+           (extract(epoch FROM now()) * 1000)::bigint - g * 1000, 'opp-' || g, 'stage-1', '{{}}'::jsonb, \
+           CASE WHEN g % 1000 = 0 THEN 'dead' WHEN g % 3 = 0 THEN 'ignored' ELSE 'done' END, \
+           CASE WHEN g % 3 = 0 AND g % 1000 <> 0 THEN 'other_stage' END, \
+           CASE WHEN g % 1000 = 0 THEN 6 ELSE 1 END, \
+           CASE WHEN g % 1000 = 0 THEN 'Lever answered 404' END, \
+           now() - g * interval '77 seconds' \
+         FROM generate_series(1, 100000) g"
+    ));
+    exec(format!(
+        "INSERT INTO interviews (id, org_id, connection_id, event_id, opportunity_id, posting_id, \
+           posting_title, role_name, rule, status, live_token, results_token, link_posted_at, \
+           completed_at, results_posted_at, cancelled_at, result, created_at) \
+         SELECT md5('i' || g)::uuid, '{org}', '{conn}', md5('e' || (g * 10))::uuid, \
+           'opp-' || (g * 10), 'post-' || (g % 50), 'Engineer ' || (g % 50), 'Engineering', 'title', \
+           CASE WHEN g % 500 = 0 THEN 'cancelled' WHEN g < 100 THEN 'link_posted' ELSE 'results_posted' END, \
+           'lt' || g, 'rt' || g, now() - g * interval '770 seconds' + interval '2 seconds', \
+           CASE WHEN g >= 100 THEN now() - g * interval '770 seconds' + interval '60 seconds' END, \
+           CASE WHEN g >= 100 AND g % 500 <> 0 \
+             THEN now() - g * interval '770 seconds' + interval '70 seconds' END, \
+           CASE WHEN g % 500 = 0 THEN now() END, \
+           CASE WHEN g >= 100 THEN '{{\"score\": 80}}'::jsonb END, \
+           now() - g * interval '770 seconds' \
+         FROM generate_series(1, 10000) g"
+    ));
+    exec("ANALYZE".to_owned());
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&key).await.status, 303);
+    let base = format!("/console/orgs/{org}");
+    let pages = [
+        format!("{base}/lever"),
+        format!("{base}/roles"),
+        format!("{base}/interviews"),
+        format!("{base}/interviews?status=cancelled"),
+        format!("{base}/events"),
+        format!("{base}/events?status=dead"),
+        format!("{base}/health"),
+        format!("{base}/keys"),
+    ];
+    let mut report = String::new();
+    let mut worst = 0.0f64;
+    for path in &pages {
+        for _ in 0..3 {
+            assert_eq!(b.get(path).await.status, 200, "{path}");
+        }
+        let mut ms: Vec<f64> = Vec::new();
+        for _ in 0..40 {
+            let t = std::time::Instant::now();
+            let p = b.get(path).await;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(p.status, 200);
+        }
+        ms.sort_by(|a, b| a.total_cmp(b));
+        let p50 = ms[ms.len() / 2];
+        let p95 = ms[(ms.len() * 95).div_ceil(100) - 1];
+        worst = worst.max(p95);
+        report.push_str(&format!(
+            "| `{}` | {p50:.1} | {p95:.1} |\n",
+            path.replace(&org, "{org}")
+        ));
+    }
+    println!("| page | p50 ms | p95 ms |\n|---|---|---|\n{report}");
+    assert!(worst < 50.0, "a page's p95 is {worst:.1} ms:\n{report}");
+}

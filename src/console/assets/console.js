@@ -1,7 +1,8 @@
 // Arkiter Live for Lever: console enhancements. Every page works without
 // this file; it only turns the one-per-line "ATS settings" textarea into a
 // tag list (type a title, Enter adds it, × removes it; the textarea stays
-// the form's field, so the server sees the same thing either way).
+// the form's field, so the server sees the same thing either way), and
+// reloads the Health page every 30 seconds while it is visible.
 (function () {
   "use strict";
 
@@ -76,8 +77,18 @@
     render();
   }
 
+  // Health refreshes itself while it is open and visible.
+  function autoRefresh(el) {
+    var seconds = parseInt(el.getAttribute("data-refresh-seconds"), 10) || 30;
+    setInterval(function () {
+      if (document.visibilityState === "visible") { window.location.reload(); }
+    }, seconds * 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var areas = document.querySelectorAll("textarea[data-tag-list]");
     for (var i = 0; i < areas.length; i++) { enhance(areas[i]); }
+    var refresh = document.querySelector("[data-refresh-seconds]");
+    if (refresh) { autoRefresh(refresh); }
   });
 })();
