@@ -168,6 +168,8 @@ impl Application {
             handles,
             pulse,
         });
+        crate::memory::start_trimming();
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
         // One per service, not per worker: failed console sign-ins are
         // counted across all of them.
         let sign_in_throttle = web::Data::new(crate::console::throttle::SignInThrottle::new());
@@ -175,12 +177,21 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(sign_in_throttle.clone())
+                .wrap(from_fn(http::limits::guard))
+                .wrap(from_fn(http::secure_headers::secret_pages))
                 .wrap(from_fn(http::metrics::track))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<http::access_log::SafeRootSpan>::new())
                 .configure(http::routes)
                 .default_service(web::to(http::error::unknown_route))
         })
         .shutdown_timeout(10)
+        // Slow or stalled clients (issue 16): bounded head and body times
+        // (see http::limits) and a connection cap under the descriptor limit.
+        .workers(workers)
+        .client_request_timeout(http::limits::HEAD_DEADLINE)
+        .client_disconnect_timeout(http::limits::DISCONNECT_DEADLINE)
+        .max_connections(http::limits::connections_per_worker(workers))
+        .backlog(4096)
         .listen(listener)?
         .run();
         Ok(Self {

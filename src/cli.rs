@@ -121,8 +121,12 @@ fn migrate_only(mut settings: Settings) -> anyhow::Result<()> {
 }
 
 fn serve(mut settings: Settings) -> anyhow::Result<()> {
-    // The embedded cluster is dropped (stopped) after the server has drained.
-    let _pg = resolve_database(&mut settings)?;
+    // The embedded cluster is supervised (restarted if it dies) while the
+    // server runs, and dropped (stopped) after the server has drained.
+    let pg = resolve_database(&mut settings)?;
+    let supervised = pg
+        .map(crate::db::embedded::supervise::supervise)
+        .transpose()?;
     let url = settings
         .database_url
         .clone()
@@ -136,6 +140,7 @@ fn serve(mut settings: Settings) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok::<_, anyhow::Error>(())
     })?;
+    let _pg = supervised.and_then(|s| s.stop());
     // Hand this instance's accounts to the others at once rather than after
     // their leases expire.
     release_leases(&url, &instance);

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ingest;
 pub mod lease;
 pub mod lever;
+pub mod memory;
 pub mod pipeline;
 pub mod sweep;
 pub mod telemetry;

@@ -95,8 +95,10 @@ const LISTEN_POLL: Duration = Duration::from_millis(20);
 pub fn spawn_listener(database_url: SecretString, wake: Wake) {
     std::thread::spawn(move || {
         while !wake.tx.is_closed() {
-            if let Err(e) = listen(&database_url, &wake) {
-                tracing::warn!(error = %e, "wake-up listener lost its connection; reconnecting");
+            if let Err(e) = listen(&database_url, &wake)
+                && let Some(suppressed) = crate::db::errlog::allow("wake_listener")
+            {
+                tracing::warn!(error = %e, suppressed, "wake-up listener lost its connection; reconnecting");
             }
             std::thread::sleep(Duration::from_secs(1));
         }

@@ -2,7 +2,10 @@
 //! async threads, migrations, and the embedded cluster used when `DATABASE_URL`
 //! is unset.
 
+pub mod conn;
 pub mod embedded;
+pub mod errlog;
+pub mod metrics;
 pub mod migrate;
 pub mod models;
 pub mod schema;
@@ -12,10 +15,13 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, Pool as R2d2Pool, PooledConnection};
 use secrecy::{ExposeSecret, SecretString};
 
-pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
+pub use conn::PgConn;
+use conn::{Manager, is_connection_lost};
+
+pub type PgPooled = PooledConnection<Manager>;
 
 /// Why a database call failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,15 +42,16 @@ pub struct PoolOptions {
     pub checkout_timeout: Duration,
     pub statement_timeout: Duration,
     /// Whether a connection is checked (`SELECT 1`) each time it is handed
-    /// out. Without it, a connection the database dropped fails its first
-    /// query and is then discarded.
+    /// out. Without it, a connection is checked only when it has not proved
+    /// itself lately or the pool lost another one meanwhile ([`conn`]); a
+    /// connection the database dropped is discarded either way.
     pub test_on_check_out: bool,
 }
 
 /// An r2d2 pool of Postgres connections.
 #[derive(Clone)]
 pub struct Pool {
-    inner: R2d2Pool<ConnectionManager<PgConnection>>,
+    inner: R2d2Pool<Manager>,
 }
 
 #[derive(Debug)]
@@ -52,16 +59,30 @@ struct SessionSettings {
     statement_timeout_ms: u128,
 }
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+impl CustomizeConnection<PgConn, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConn) -> Result<(), diesel::r2d2::Error> {
         // A runaway query must not hold a pooled connection forever.
         diesel::sql_query(format!(
             "SET statement_timeout = {}",
             self.statement_timeout_ms
         ))
-        .execute(conn)
+        .execute(&mut **conn)
         .map(|_| ())
         .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// r2d2 logs every failed connection attempt at error level, which while
+/// the database is down is several lines a second: counted and logged
+/// sparingly instead ([`errlog`]).
+#[derive(Debug)]
+struct SparseErrorLog;
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for SparseErrorLog {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        if let Some(suppressed) = errlog::allow("pool_connect") {
+            tracing::error!(%error, suppressed, "database connection failed");
+        }
     }
 }
 
@@ -69,12 +90,14 @@ impl Pool {
     /// Builds the pool without connecting, so the service can start (and report
     /// itself not ready) while the database is down.
     pub fn new(url: &SecretString, opts: PoolOptions) -> Self {
-        let manager = ConnectionManager::<PgConnection>::new(url.expose_secret());
+        let manager = Manager::new(url.expose_secret(), opts.test_on_check_out);
         let inner = R2d2Pool::builder()
             .max_size(opts.max_size)
             .min_idle(Some(0))
-            .test_on_check_out(opts.test_on_check_out)
+            // The manager decides how much testing a checkout needs.
+            .test_on_check_out(true)
             .connection_timeout(opts.checkout_timeout)
+            .error_handler(Box::new(SparseErrorLog))
             .connection_customizer(Box::new(SessionSettings {
                 statement_timeout_ms: opts.statement_timeout.as_millis(),
             }))
@@ -94,7 +117,9 @@ impl Pool {
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let out = f(&mut conn);
+            conn.after_use(out.is_ok());
+            out
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -113,7 +138,9 @@ impl Pool {
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let mut conn = pool.get().map_err(DbError::from)?;
-            diesel::Connection::transaction(&mut *conn, f)
+            let out = diesel::Connection::transaction(&mut **conn, f);
+            conn.after_use(out.is_ok());
+            out
         })
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?
@@ -132,13 +159,23 @@ impl Pool {
         })
     }
 
-    /// `SELECT 1` with a short checkout deadline, for readiness checks.
+    /// `SELECT 1` with a short checkout deadline, for readiness checks. A
+    /// connection the server dropped is discarded and another tried, so the
+    /// answer is about the database, not about one stale connection.
     pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
         let pool = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get_timeout(timeout)?;
-            diesel::sql_query("SELECT 1").execute(&mut conn)?;
-            Ok(())
+            let deadline = std::time::Instant::now() + timeout;
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                let mut conn = pool.get_timeout(left.max(Duration::from_millis(1)))?;
+                let out = diesel::sql_query("SELECT 1").execute(&mut **conn);
+                conn.after_use(out.is_ok());
+                match out {
+                    Err(e) if is_connection_lost(&e) && left > Duration::ZERO => continue,
+                    other => return other.map(|_| ()).map_err(DbError::from),
+                }
+            }
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -167,6 +204,7 @@ impl HeldConnection {
         let (conn, out) = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let out = f(&mut conn);
+            conn.after_use(out.is_ok());
             (conn, out)
         })
         .await
@@ -201,7 +239,7 @@ impl Drop for HeldConnection {
         if self.in_tx
             && let Some(conn) = self.conn.as_mut()
         {
-            let _ = AnsiTransactionManager::rollback_transaction(&mut **conn);
+            let _ = AnsiTransactionManager::rollback_transaction(&mut ***conn);
         }
     }
 }

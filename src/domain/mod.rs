@@ -4,3 +4,4 @@ pub mod api_keys;
 pub mod ids;
 pub mod roles;
 pub mod secrets;
+pub mod text;

@@ -1,5 +1,6 @@
 //! Bodies that may be absent: an empty body means "all defaults", anything
-//! else must be JSON of the right shape (400/415 as for every admin body).
+//! else must be JSON of the right shape (400/415/422 as for every admin body,
+//! NUL check included: see [`super::json`]).
 
 use actix_web::HttpRequest;
 use actix_web::http::header::CONTENT_TYPE;
@@ -24,6 +25,7 @@ pub fn optional_json<T: DeserializeOwned + Default>(
             "send the body as JSON with `Content-Type: application/json`".into(),
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::InvalidJson(format!("the body is not valid for this endpoint: {e}")))
+    let value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::InvalidJson(format!("the body is not valid JSON: {e}")))?;
+    super::json::fit(value)
 }

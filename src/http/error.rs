@@ -135,8 +135,20 @@ impl From<DbError> for ApiError {
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
             )) => Self::Conflict("a concurrent request changed the same thing; retry".into()),
+            // What the row points at is gone or never was (the super-admin
+            // acting on an org id that does not exist, a role deleted
+            // meanwhile): an unknown id, SPEC §3.0's 404.
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            )) => Self::NotFound("the org or a resource this refers to does not exist".into()),
+            // A connection the server dropped under the request (a restart):
+            // the pool has discarded it, so the next try gets a fresh one.
             DbError::Unavailable(_) => {
                 Self::Unavailable("the database is not answering; try again shortly".into())
+            }
+            DbError::Query(ref q) if crate::db::conn::is_connection_lost(q) => {
+                Self::Unavailable("the database connection was lost; try again".into())
             }
             other => Self::Internal(other.into()),
         }
@@ -166,6 +178,9 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+        }
+        JsonPayloadError::Payload(e) if super::limits::is_body_timeout(e) => {
+            super::limits::body_timeout()
         }
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             ApiError::InvalidJson(format!("the JSON does not fit this endpoint: {e}"))
@@ -198,9 +213,28 @@ pub fn extractor_configs(cfg: &mut actix_web::web::ServiceConfig) {
     .app_data(actix_web::web::QueryConfig::default().error_handler(query_error));
 }
 
-/// The fallback for unknown routes.
-pub async fn unknown_route() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("no such route".into()))
+/// The fallback for requests no route takes: 405 with `Allow` when the path
+/// is a known route's (any other method: TRACE, HEAD, a typo), else 404.
+pub async fn unknown_route(req: HttpRequest) -> HttpResponse {
+    let Some(pattern) = req.match_pattern() else {
+        return ApiError::NotFound("no such route".into()).error_response();
+    };
+    let allow = super::openapi::methods_of(&pattern);
+    let message = format!(
+        "{} is not allowed on this path; use {}",
+        req.method(),
+        allow.join(", ")
+    );
+    let mut resp = ApiError::Other {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message,
+    }
+    .error_response();
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow.join(", ")) {
+        resp.headers_mut().insert(actix_web::http::header::ALLOW, v);
+    }
+    resp
 }
 
 impl From<crate::lever::LeverError> for ApiError {

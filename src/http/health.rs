@@ -1,7 +1,10 @@
 //! Liveness and readiness: `/healthz` answers while the process runs; `/readyz`
-//! answers 200 only while the database answers and the pipeline registry
-//! completed a lease cycle recently (so its actors run and can reach the
-//! database through their own pool).
+//! answers 200 only while both pools (admin/workers and webhook ingest) can
+//! get a working database connection and the pipeline registry completed a
+//! lease cycle recently (so its actors run and reach the database through
+//! their own pool). A pool whose connections the server dropped discards
+//! them and connects again, so `/readyz` turns 200 as soon as the database
+//! is back.
 
 use std::time::Duration;
 
@@ -24,7 +27,13 @@ async fn healthz() -> HttpResponse {
 
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.db.ping(DB_PROBE_TIMEOUT).await;
+    let (main, ingest) = futures_util::join!(
+        state.db.ping(DB_PROBE_TIMEOUT),
+        state.ingest_db.ping(DB_PROBE_TIMEOUT)
+    );
+    let db = main
+        .map_err(|e| format!("database: {e}"))
+        .and_then(|()| ingest.map_err(|e| format!("database (webhook ingest pool): {e}")));
     let registry = state.pulse.problem();
     let actors = actix::System::try_current().is_some() && registry.is_none();
     match (&db, actors) {
@@ -33,7 +42,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         })),
         _ => {
             let reason = match &db {
-                Err(e) => format!("database: {e}"),
+                Err(e) => e.clone(),
                 Ok(()) => registry.unwrap_or_else(|| "actor system is not running".to_owned()),
             };
             HttpResponse::ServiceUnavailable().json(json!({

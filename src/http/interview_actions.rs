@@ -17,6 +17,7 @@ use super::validate;
 use crate::app::AppState;
 use crate::db::schema::{interviews, jobs, lever_events};
 use crate::domain::ids::{ConnectionId, OrgId};
+use crate::http::json::Json;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(complete).service(cancel).service(replay);
@@ -101,7 +102,7 @@ pub async fn complete(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<Completion>,
+    body: Json<Completion>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, id) = path.into_inner();
     caller.require_org(OrgId(org), KeyRole::Admin)?;

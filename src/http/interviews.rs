@@ -31,6 +31,7 @@ pub struct InterviewsQuery {
     /// Only interviews of this Lever opportunity.
     pub opportunity_id: Option<String>,
     /// Page size: default 50, values above 200 are clamped to 200.
+    #[serde(default, deserialize_with = "super::pagination::saturating_limit")]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::db::models::api_key::{ApiKey, NewApiKey};
 use crate::domain::api_keys;
 use crate::domain::ids::OrgId;
+use crate::http::json::Json;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(list_keys)
@@ -125,7 +126,7 @@ pub async fn create_key(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<CreateKey>,
+    body: Json<CreateKey>,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(path.into_inner());
     let created = create_for(&state, &caller, org, &body).await?;

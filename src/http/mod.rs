@@ -1,6 +1,7 @@
 //! The HTTP interface: one module per resource, each with `config()` wiring its
 //! routes; the shared error shape, auth extractor, pagination and validation.
 
+pub mod access_log;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -8,14 +9,17 @@ pub mod health;
 pub mod health_report;
 pub mod interview_actions;
 pub mod interviews;
+pub mod json;
 pub mod keys;
 pub mod lever;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod orgs;
 pub mod pages;
 pub mod pagination;
 pub mod roles;
+pub mod secure_headers;
 pub mod validate;
 pub mod webhooks;
 

@@ -21,7 +21,7 @@ use super::{interview_actions, keys, lever, orgs, roles};
         super::webhooks::events::list_events,
         super::interviews::list_interviews, super::interviews::get_interview, super::pages::live_lookup, super::health_report::get_health,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonResponses)
 )]
 pub struct ApiDoc;
 
@@ -35,6 +35,137 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// The methods a route pattern answers, for `Allow` on a 405: the admin API's
+/// from this document, the few public routes from their one method.
+pub fn methods_of(pattern: &str) -> Vec<String> {
+    static DOC: std::sync::LazyLock<utoipa::openapi::OpenApi> =
+        std::sync::LazyLock::new(ApiDoc::openapi);
+    let documented: Vec<String> = DOC
+        .paths
+        .paths
+        .get(pattern)
+        .map(|item| {
+            let ops = [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ];
+            ops.iter()
+                .filter(|(_, op)| op.is_some())
+                .map(|(m, _)| (*m).to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !documented.is_empty() {
+        return documented;
+    }
+    let public = if pattern.starts_with("/webhooks/") {
+        "POST"
+    } else {
+        "GET"
+    };
+    vec![public.to_owned()]
+}
+
+/// The statuses every route can answer whatever its handler does (SPEC
+/// §3.0), added where an annotation left them out, so the document lists
+/// every status a route can return: 401 (no or bad key) and 503 (database
+/// down, super-admin token unset) everywhere; 404 with a path parameter; 400
+/// with query parameters (malformed, or a NUL); with a body, 400, 408 (body
+/// deadline), 413, 415 and 422. Optional bodies are marked so.
+struct CommonResponses;
+
+/// Routes whose body may be left out entirely.
+const OPTIONAL_BODIES: [&str; 1] = ["/api/v1/orgs/{org}/lever/connect"];
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                complete_operation(path, op);
+            }
+        }
+    }
+}
+
+fn complete_operation(path: &str, op: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    for p in op.parameters.iter_mut().flatten() {
+        if p.name == "limit" && p.parameter_in == ParameterIn::Query {
+            p.schema = Some(any_integer());
+        }
+    }
+    let mut statuses = vec![
+        ("401", "No or bad credentials"),
+        ("503", "Not ready: the database is not answering"),
+    ];
+    if path.contains('{') {
+        statuses.push(("404", "Unknown id, or another org's"));
+    }
+    let has_query = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.parameter_in == ParameterIn::Query);
+    if has_query {
+        statuses.push(("400", "Malformed query parameters"));
+    }
+    if let Some(body) = op.request_body.as_mut() {
+        statuses.extend([
+            ("400", "The body is not valid JSON, or not of this shape"),
+            ("408", "The body did not arrive in time"),
+            ("413", "The body is too large"),
+            ("415", "The body is not sent as JSON"),
+            ("422", "Well-formed but invalid values"),
+        ]);
+        if OPTIONAL_BODIES.contains(&path) {
+            body.required = Some(utoipa::openapi::Required::False);
+        }
+    }
+    for (status, description) in statuses {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| error_response(description));
+    }
+}
+
+/// `limit` takes an integer of any size and clamps it (SPEC §3.0), so it is
+/// documented without the `int64` format that would call large ones invalid.
+fn any_integer() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .description(Some(
+            "default 50; values above 200 are clamped to 200, below 1 to 1",
+        ))
+        .build()
+        .into()
+}
+
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
 }
 
 pub fn config(cfg: &mut web::ServiceConfig) {

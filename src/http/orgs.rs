@@ -15,6 +15,7 @@ use crate::db::models::api_key::{ApiKey, NewApiKey};
 use crate::db::models::org::Org;
 use crate::domain::api_keys;
 use crate::domain::ids::OrgId;
+use crate::http::json::Json;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(create_org).service(list_orgs).service(get_org);
@@ -66,7 +67,7 @@ pub struct CreatedOrg {
 pub async fn create_org(
     _admin: SuperAdmin,
     state: web::Data<AppState>,
-    body: web::Json<CreateOrg>,
+    body: Json<CreateOrg>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(create(&state, &body.name).await?))
 }

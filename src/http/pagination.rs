@@ -11,6 +11,7 @@ use crate::db::models::page::{Cursor, Page, PageRequest};
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size: default 50, values above 200 are clamped to 200.
+    #[serde(default, deserialize_with = "saturating_limit")]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -41,5 +42,58 @@ impl<T> List<T> {
             items: page.items.into_iter().map(f).collect(),
             next_cursor: page.next.map(|c| c.encode()),
         }
+    }
+}
+
+/// `limit` as an integer of any size: SPEC §3.0 clamps it, so a number past
+/// `i64` (`9223372036854775808`) is "very large", not malformed. Anything
+/// else that is not an integer is a 400.
+pub fn saturating_limit<'de, D>(de: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let Some(text) = Option::<String>::deserialize(de)? else {
+        return Ok(None);
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(serde::de::Error::custom(format!(
+            "`limit` must be an integer; got `{text}`"
+        )));
+    }
+    let value = digits.parse::<i64>().unwrap_or(i64::MAX);
+    Ok(Some(if negative { -value } else { value }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::ListQuery;
+
+    fn limit(q: &str) -> Result<Option<i64>, String> {
+        serde_urlencoded::from_str::<ListQuery>(q)
+            .map(|l| l.limit)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn limits_saturate_and_clamp() {
+        assert_eq!(limit("limit=9223372036854775808"), Ok(Some(i64::MAX)));
+        assert_eq!(limit("limit=-99999999999999999999"), Ok(Some(-i64::MAX)));
+        assert_eq!(limit("limit=7"), Ok(Some(7)));
+        assert_eq!(limit(""), Ok(None));
+        assert!(limit("limit=ten").is_err());
+        let page = serde_urlencoded::from_str::<ListQuery>("limit=99999999999999999999")
+            .unwrap()
+            .page()
+            .unwrap();
+        assert_eq!(page.limit, 200);
     }
 }

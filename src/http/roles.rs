@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::db::models::role::{self as model, Role, RoleWithJobs};
 use crate::domain::ids::OrgId;
 use crate::domain::roles::{RoleEntry, Rule, entry_key, resolve};
+use crate::http::json::Json;
 
 const MAX_ENTRIES: usize = 500;
 
@@ -145,7 +146,7 @@ pub async fn create_role(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<CreateRole>,
+    body: Json<CreateRole>,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(path.into_inner());
     let role = create_for(&state, &caller, org, &body).await?;
@@ -273,7 +274,7 @@ pub async fn patch_role(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<PatchRole>,
+    body: Json<PatchRole>,
 ) -> Result<web::Json<RoleView>, ApiError> {
     let (org, id) = path.into_inner();
     Ok(web::Json(

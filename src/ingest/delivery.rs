@@ -18,8 +18,8 @@ pub struct Delivery {
 
 impl Delivery {
     /// Parses a raw body in one pass. Everything but JSON with `token`,
-    /// `triggeredAt` (integer epoch ms), `signature` and `event` is refused
-    /// with a message naming what is wrong.
+    /// `triggeredAt` (integer epoch ms), `signature` and `event`, and without
+    /// a NUL anywhere, is refused with a message naming what is wrong.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let text = std::str::from_utf8(bytes)
             .map_err(|e| format!("the body is not JSON (not UTF-8): {e}"))?;
@@ -30,6 +30,11 @@ impl Delivery {
                 format!("the body is not a Lever webhook delivery: {e}")
             }
         })?;
+        if crate::domain::text::json_has_nul(bytes) {
+            // Postgres cannot store it (jsonb refuses `\u0000`), and no
+            // delivery of Lever's carries one: refused like any bad body.
+            return Err(format!("the body {}", crate::domain::text::NUL_REASON));
+        }
         if body.signature.is_none() {
             return Err(
                 "missing field `signature`: give the webhook a signature token in Lever".into(),
@@ -152,6 +157,8 @@ mod tests {
             assert!(err.contains(missing), "{err}");
         }
         assert!(Delivery::parse(b"not json").is_err());
+        let nul = br#"{"event":"x","token":"t\u0000","triggeredAt":1,"signature":"s"}"#;
+        assert!(Delivery::parse(nul).unwrap_err().contains("NUL"));
         assert!(Delivery::parse(b"[1]").is_err());
     }
 

@@ -14,7 +14,11 @@
 //!
 //! If a batch fails for a reason other than the database being unreachable
 //! (a row Postgres refuses, say), its rows are retried one transaction each,
-//! so one bad delivery never fails the others.
+//! so one bad delivery never fails the others. If it fails because its
+//! connection was gone (the server restarted or dropped it), the batch is
+//! written once more on another connection: the pool has discarded the dead
+//! one, and the insert is idempotent, so a batch whose commit did land
+//! answers "duplicate" rather than being doubled (issue 16).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,6 +28,7 @@ use uuid::Uuid;
 
 use super::IngestError;
 use super::store::{self, OwnedEvent};
+use crate::db::conn::is_connection_lost;
 use crate::db::{DbError, Pool};
 use crate::wake::LocalAccounts;
 
@@ -95,7 +100,12 @@ async fn write(pool: &Pool, local: Arc<LocalAccounts>, batch: Vec<Pending>) {
     let (rows, replies): (Vec<OwnedEvent>, Vec<_>) =
         batch.into_iter().map(|p| (p.row, p.reply)).unzip();
     let n = rows.len();
-    match pool.run(move |c| Ok(write_rows(c, &rows, &local))).await {
+    let rows = Arc::new(rows);
+    let mut result = write_on_a_connection(pool, &rows, &local).await;
+    if matches!(&result, Err(DbError::Query(e)) if is_connection_lost(e)) {
+        result = write_on_a_connection(pool, &rows, &local).await;
+    }
+    match result {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
@@ -103,7 +113,9 @@ async fn write(pool: &Pool, local: Arc<LocalAccounts>, batch: Vec<Pending>) {
         }
         Err(e) => {
             let e = IngestError::from(e);
-            tracing::warn!(rows = n, error = %e, "an ingest batch could not be written");
+            if let Some(suppressed) = crate::db::errlog::allow("ingest_batch") {
+                tracing::warn!(rows = n, error = %e, suppressed, "an ingest batch could not be written");
+            }
             for reply in replies {
                 let _ = reply.send(Err(copy(&e)));
             }
@@ -111,28 +123,47 @@ async fn write(pool: &Pool, local: Arc<LocalAccounts>, batch: Vec<Pending>) {
     }
 }
 
+async fn write_on_a_connection(
+    pool: &Pool,
+    rows: &Arc<Vec<OwnedEvent>>,
+    local: &Arc<LocalAccounts>,
+) -> Result<Vec<Answer>, DbError> {
+    let (rows, local) = (rows.clone(), local.clone());
+    pool.run(move |c| write_rows(c, &rows, &local)).await
+}
+
 /// One transaction for all rows; one transaction each if that fails for a
-/// reason other than the connection.
+/// reason other than the connection. A lost connection is returned as the
+/// error, for the caller to try another.
 fn write_rows(
     c: &mut diesel::PgConnection,
     rows: &[OwnedEvent],
     local: &LocalAccounts,
-) -> Vec<Answer> {
+) -> Result<Vec<Answer>, DbError> {
     match store::insert_batch(c, rows, local) {
-        Ok(inserted) => answers(rows, &inserted),
-        Err(e) => {
-            let e = IngestError::from(e);
-            if rows.len() == 1 {
-                return vec![Err(e)];
-            }
-            if matches!(e, IngestError::Unavailable(_)) {
-                return rows.iter().map(|_| Err(copy(&e))).collect();
-            }
-            rows.iter()
-                .map(|r| store::insert_one(c, r, local).map_err(IngestError::from))
-                .collect()
-        }
+        Ok(inserted) => Ok(answers(rows, &inserted)),
+        Err(e) if is_connection_lost(&e) => Err(DbError::Query(e)),
+        Err(e) => Ok(one_by_one(c, rows, local, IngestError::from(e))),
     }
+}
+
+/// After a batch failed with `e`: each row in its own transaction, unless
+/// the failure was the database's (then every row shares it).
+fn one_by_one(
+    c: &mut diesel::PgConnection,
+    rows: &[OwnedEvent],
+    local: &LocalAccounts,
+    e: IngestError,
+) -> Vec<Answer> {
+    if rows.len() == 1 {
+        return vec![Err(e)];
+    }
+    if matches!(e, IngestError::Unavailable(_)) {
+        return rows.iter().map(|_| Err(copy(&e))).collect();
+    }
+    rows.iter()
+        .map(|r| store::insert_one(c, r, local).map_err(IngestError::from))
+        .collect()
 }
 
 fn answers(rows: &[OwnedEvent], inserted: &HashSet<Uuid>) -> Vec<Answer> {

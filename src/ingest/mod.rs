@@ -53,6 +53,9 @@ pub enum IngestError {
     TooLarge,
     #[error("{0}")]
     BadBody(String),
+    /// The body did not arrive within the deadline (a stalled client).
+    #[error("the body did not arrive in time")]
+    SlowBody,
     #[error("no such connection")]
     UnknownConnection,
     #[error("this connection has no webhook signature token yet")]
@@ -69,7 +72,7 @@ impl IngestError {
     pub fn outcome(&self) -> Outcome {
         match self {
             Self::TooLarge => Outcome::TooLarge,
-            Self::BadBody(_) => Outcome::BadRequest,
+            Self::BadBody(_) | Self::SlowBody => Outcome::BadRequest,
             Self::UnknownConnection => Outcome::UnknownConnection,
             Self::NoSignatureToken | Self::Signature(_) => Outcome::RejectedSignature,
             Self::Unavailable(_) => Outcome::Unavailable,
@@ -203,8 +206,10 @@ async fn record_rejected(state: &AppState, connection_id: Uuid) {
             )?)
         })
         .await;
-    if let Err(e) = res {
-        tracing::warn!(%connection_id, error = %e, "could not count a rejected delivery");
+    if let Err(e) = res
+        && let Some(suppressed) = crate::db::errlog::allow("count_rejected")
+    {
+        tracing::warn!(%connection_id, error = %e, suppressed, "could not count a rejected delivery");
     }
 }
 
@@ -215,7 +220,9 @@ async fn touch_received(state: &AppState, connection_id: Uuid) {
         .ingest_db
         .run(move |conn| Ok(health_record::touch_received(conn, connection_id)?))
         .await;
-    if let Err(e) = res {
-        tracing::warn!(%connection_id, error = %e, "could not record last_received_at");
+    if let Err(e) = res
+        && let Some(suppressed) = crate::db::errlog::allow("touch_received")
+    {
+        tracing::warn!(%connection_id, error = %e, suppressed, "could not record last_received_at");
     }
 }

@@ -89,8 +89,10 @@ fn notify(c: &mut PgConnection, woken: &HashSet<Uuid>) {
         diesel::sql_query("SET LOCAL synchronous_commit = off").execute(c)?;
         woken.iter().try_for_each(|id| crate::wake::notify(c, *id))
     });
-    if let Err(e) = sent {
-        tracing::warn!(error = %e, "could not send wake-ups; the pipeline's polling finds the work");
+    if let Err(e) = sent
+        && let Some(suppressed) = crate::db::errlog::allow("ingest_notify")
+    {
+        tracing::warn!(error = %e, suppressed, "could not send wake-ups; the pipeline's polling finds the work");
     }
 }
 

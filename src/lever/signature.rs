@@ -20,7 +20,7 @@ pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
 pub enum SignatureError {
     #[error("the delivery carries no signature")]
     Missing,
-    #[error("the signature is not 64 hex characters")]
+    #[error("the signature is not 64 lowercase hex characters")]
     NotHex,
     #[error("the signature does not match")]
     Mismatch,
@@ -67,11 +67,12 @@ pub fn verify(
     now_ms: i64,
 ) -> Result<(), SignatureError> {
     let signature = signature.ok_or(SignatureError::Missing)?;
-    if signature.len() != 64 {
+    // Lowercase hex exactly, as SPEC §4 says (hex::decode alone would also
+    // take uppercase).
+    let lowercase_hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+    if signature.len() != 64 || !signature.bytes().all(lowercase_hex) {
         return Err(SignatureError::NotHex);
     }
-    // Lever sends lowercase; hex::decode also takes uppercase, which is
-    // harmless because the bytes are what is compared.
     let bytes = hex::decode(signature).map_err(|_| SignatureError::NotHex)?;
     mac(signature_token.as_bytes(), token, triggered_at_ms)
         .verify_slice(&bytes)

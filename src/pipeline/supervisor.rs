@@ -46,6 +46,8 @@ pub(crate) const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10)
 pub(crate) const REFRESH_AT_LEAST_EVERY: chrono::Duration = chrono::Duration::hours(24);
 /// How soon a completion waiting for its link step looks again.
 const NOT_YET_DELAY: Duration = Duration::from_millis(500);
+/// How often a poll asks whether the account's sweep is due.
+const SWEEP_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// `last_success_at` is shown to the second: written at most this often.
 const SUCCESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -63,6 +65,9 @@ pub struct AccountSupervisor {
     hot: Arc<HotPath>,
     /// A sweep of the account runs now.
     sweeping: bool,
+    /// When a poll last asked whether a sweep is due (at most every
+    /// [`SWEEP_CHECK_EVERY`]: busy accounts poll far more often than that).
+    sweep_checked: Option<std::time::Instant>,
     /// A poll is running; another wake-up sets `poll_again`.
     polling: bool,
     poll_again: bool,
@@ -97,6 +102,7 @@ impl AccountSupervisor {
             claimed: HashSet::new(),
             hot: Arc::default(),
             sweeping: false,
+            sweep_checked: None,
             polling: false,
             poll_again: false,
             paused_until: None,
@@ -161,6 +167,12 @@ impl AccountSupervisor {
         self.polling = true;
         let db = self.ctx.db.clone();
         let id = self.ctx.id.0;
+        let check_sweep = self
+            .sweep_checked
+            .is_none_or(|t| t.elapsed() >= SWEEP_CHECK_EVERY);
+        if check_sweep {
+            self.sweep_checked = Some(std::time::Instant::now());
+        }
         let skip = store::Claimed {
             units: self.in_flight.keys().copied().collect(),
             opportunities: self.claimed.iter().cloned().collect(),
@@ -170,7 +182,10 @@ impl AccountSupervisor {
                 let events = store::due_events(c, id, &skip, room)?;
                 let jobs = store::due_jobs(c, id, &skip, room - events.len() as i64)?;
                 let next = store::next_due_at(c, id)?;
-                let sweep = crate::sweep::schedule::due_at(c, id)?;
+                let sweep = match check_sweep {
+                    true => crate::sweep::schedule::due_at(c, id)?,
+                    false => None,
+                };
                 Ok((events, jobs, next, sweep))
             })
             .await

@@ -44,7 +44,7 @@ async fn code_exchange_gives_tokens_and_the_account_claim() {
     // A used code cannot be exchanged twice.
     let cfg = oauth_config(&sim);
     let http = http_for(&sim, Duration::from_secs(5));
-    let err = oauth::exchange_code(&http, &cfg, "not-a-code")
+    let err = oauth::exchange_code(&http, &cfg, "not-a-code", "state-1")
         .await
         .unwrap_err();
     assert!(err.is_needs_reauth(), "invalid_grant: {err}");

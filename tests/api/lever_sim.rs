@@ -215,6 +215,8 @@ async fn token_response_matches_the_fixture_for_form_and_json() {
     let form_code = param(&authorize(&sim, &cfg, "s").await, "code")
         .unwrap()
         .to_owned();
+    // The service's authorize URL carries a PKCE challenge keyed to the state.
+    let verifier = arkiter_lever::lever::oauth::pkce::verifier(&cfg.client_secret, "s");
     let client = awc::Client::default();
     let mut resp = client
         .post(format!("{}/oauth/token", sim.auth_url()))
@@ -224,6 +226,7 @@ async fn token_response_matches_the_fixture_for_form_and_json() {
             ("client_secret", cfg.client_secret.expose_secret()),
             ("code", form_code.as_str()),
             ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier.as_str()),
         ])
         .await
         .unwrap();
@@ -240,7 +243,7 @@ async fn token_response_matches_the_fixture_for_form_and_json() {
     let exchange = json!({
         "grant_type": "authorization_code", "client_id": cfg.client_id,
         "client_secret": cfg.client_secret.expose_secret(), "code": json_code,
-        "redirect_uri": REDIRECT_URI,
+        "redirect_uri": REDIRECT_URI, "code_verifier": verifier,
     });
     let url = format!("{}/oauth/token", sim.auth_url());
     let r = raw("POST", &url, None, Some(exchange.clone())).await;

@@ -128,7 +128,9 @@ pub async fn connect_account(sim: &SimHandle, account: &str, opts: ClientOptions
     assert_eq!(param(&pairs, "state"), Some("state-1"));
     let code = param(&pairs, "code").expect("a code").to_owned();
     let http = http_for(sim, opts.request_timeout);
-    let grant = oauth::exchange_code(&http, &cfg, &code).await.unwrap();
+    let grant = oauth::exchange_code(&http, &cfg, &code, "state-1")
+        .await
+        .unwrap();
     let rotations = Arc::new(Mutex::new(Vec::new()));
     let store = rotations.clone();
     let tokens = Arc::new(InMemoryTokenSource::new(

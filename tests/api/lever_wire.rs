@@ -192,8 +192,12 @@ fn independent_signature_vectors_verify() {
             signature::verify(key, token, at, Some(expected), at),
             Ok(())
         );
+        // SPEC §4: lowercase hex; the same bytes in uppercase are refused.
         let upper = expected.to_uppercase();
-        assert_eq!(signature::verify(key, token, at, Some(&upper), at), Ok(()));
+        assert_eq!(
+            signature::verify(key, token, at, Some(&upper), at),
+            Err(SignatureError::NotHex)
+        );
     }
 }
 

@@ -1,5 +1,7 @@
 //! The logs of a whole flow (connect, moves, completion) hold no access or
-//! refresh token, signature token, API key, candidate name or email.
+//! refresh token, signature token, API key, candidate name or email, OAuth
+//! code or state (reconnecting, and a replayed callback), nor the live and
+//! results tokens of the links (their pages opened, a mistyped one too).
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -84,6 +86,8 @@ async fn a_full_flow_logs_no_secret_or_personal_data() {
         .await;
     }
     wait_for_tag(&sim, &s.account, &opps, "Arkiter Live: Completed", 10).await;
+    let mut url_secrets = open_links(&app, &s.org, &s.key).await;
+    url_secrets.extend(reconnect(&app, &s.org, &s.key).await);
     child.kill().unwrap();
     child.wait().unwrap();
     let logs = std::fs::read_to_string(&log_path).unwrap();
@@ -108,6 +112,7 @@ async fn a_full_flow_logs_no_secret_or_personal_data() {
     for hook in sim.webhooks(&s.account).unwrap() {
         secrets.extend(hook.signature_token);
     }
+    secrets.extend(url_secrets);
     for i in 0..3 {
         secrets.push(format!("Candidate {i}"));
         secrets.push(format!("c{i}@example.com"));
@@ -119,4 +124,63 @@ async fn a_full_flow_logs_no_secret_or_personal_data() {
             secret.len()
         );
     }
+}
+
+/// The last path segment of a link: its token.
+fn token_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Opens every interview's live and results pages (and the platform's lookup
+/// and a mistyped link); returns the tokens used.
+async fn open_links(app: &TestApp, org: &str, key: &str) -> Vec<String> {
+    let r = app
+        .get(&format!("/api/v1/orgs/{org}/interviews"), Some(key))
+        .await;
+    let mut tokens = Vec::new();
+    for iv in r.body["items"].as_array().unwrap() {
+        for field in ["live_url", "results_url"] {
+            if let Some(url) = iv[field].as_str() {
+                tokens.push(token_of(url));
+            }
+        }
+    }
+    assert!(tokens.len() >= 6, "{}", r.body);
+    for t in &tokens {
+        app.get(&format!("/live/{t}?x=1"), None).await;
+        app.get(&format!("/results/{t}"), None).await;
+        app.get(&format!("/api/v1/live/{t}"), Some(&app.admin()))
+            .await;
+    }
+    let typo = format!("{}typo", tokens[0]);
+    app.get(&format!("/live/{typo}/extra"), None).await;
+    tokens.push(typo);
+    tokens
+}
+
+/// Connects again (a new state and code), then replays the used callback;
+/// returns the state and code.
+async fn reconnect(app: &TestApp, org: &str, key: &str) -> Vec<String> {
+    let start = app.start_connect(org, key, json!({})).await;
+    assert_eq!(start.status, 200, "{}", start.body);
+    let location = app
+        .authorize(start.body["authorize_url"].as_str().unwrap())
+        .await;
+    let query: Vec<(String, String)> = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let done = app.callback(&location).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let again = app.callback(&location).await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    vec![get("code"), get("state")]
 }

@@ -10,6 +10,7 @@ mod demo;
 mod errors;
 mod health;
 mod health_report;
+mod hostile;
 mod inbox_store;
 mod interviews_read;
 mod lever_client;

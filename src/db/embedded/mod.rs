@@ -32,6 +32,7 @@ mod files;
 mod layout;
 mod pidfile;
 mod server;
+pub mod supervise;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
@@ -235,6 +236,48 @@ impl EmbeddedPostgres {
     /// Pid of the postmaster (still the old one after [`Self::stop`]).
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// Waits up to `timeout` for the postmaster to exit; true if it has (or
+    /// was stopped).
+    pub fn exited_within(&mut self, timeout: std::time::Duration) -> bool {
+        self.server
+            .as_mut()
+            .is_none_or(|server| server.gone_within(timeout))
+    }
+
+    /// Starts the postmaster again after it died (killed, crashed), on the
+    /// same port so every `DATABASE_URL` handed out stays valid. Postgres
+    /// recovers from its WAL as after any crash.
+    pub fn revive(&mut self) -> Result<(), EmbeddedError> {
+        if let Some(mut old) = self.server.take() {
+            old.stop()?;
+        }
+        pidfile::stop_leftover_server(&self.cluster.pgdata)?;
+        let server = server::start_on(&self.cluster, self.port)?;
+        self.pid = server.pid();
+        self.server = Some(server);
+        Ok(())
+    }
+
+    /// Stops the postmaster and starts it again on the same port and data:
+    /// what `pg_ctl restart -m fast` (or `-m immediate`: no checkpoint, crash
+    /// recovery on start) does. Every client connection is dropped; for tests
+    /// of the service surviving a database restart.
+    pub fn restart(&mut self, immediate: bool) -> Result<(), EmbeddedError> {
+        if let Some(mut server) = self.server.take() {
+            server.stop_with(immediate)?;
+        }
+        let server = server::start_on(&self.cluster, self.port)?;
+        self.pid = server.pid();
+        self.server = Some(server);
+        tracing::info!(
+            pid = self.pid,
+            port = self.port,
+            immediate,
+            "embedded PostgreSQL restarted"
+        );
+        Ok(())
     }
 
     /// Fast shutdown (SIGINT to the postmaster), waiting until it exited;

@@ -127,6 +127,24 @@ pub(super) fn stop_escalating(
     Err(EmbeddedError::StopTimeout { pid })
 }
 
+/// Immediate shutdown (SIGQUIT: no checkpoint, recovery at the next start,
+/// as after a crash), then SIGKILL to its group if it hangs.
+pub(super) fn stop_immediately(
+    pid: u32,
+    mut gone_within: impl FnMut(Duration) -> bool,
+) -> Result<(), EmbeddedError> {
+    for (signal, grace) in [
+        (Signal::SIGQUIT, IMMEDIATE_SHUTDOWN_GRACE),
+        (Signal::SIGKILL, KILL_GRACE),
+    ] {
+        send(pid, signal);
+        if gone_within(grace) {
+            return Ok(());
+        }
+    }
+    Err(EmbeddedError::StopTimeout { pid })
+}
+
 fn send(pid: u32, signal: Signal) {
     let pid = as_pid(pid);
     // A SIGKILLed postmaster cannot take its backends down: hit its whole

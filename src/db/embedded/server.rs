@@ -172,7 +172,7 @@ impl Server {
     }
 
     /// Waits up to `timeout` for the postmaster to exit; true once it has.
-    fn gone_within(&mut self, timeout: Duration) -> bool {
+    pub(super) fn gone_within(&mut self, timeout: Duration) -> bool {
         if self.status.is_some() {
             return true;
         }
@@ -189,11 +189,21 @@ impl Server {
     /// Stops the postmaster (see [`pidfile::stop_escalating`]) and reaps the
     /// waiter thread. Idempotent.
     pub(super) fn stop(&mut self) -> Result<(), EmbeddedError> {
+        self.stop_with(false)
+    }
+
+    /// Like [`Server::stop`]; `immediate` skips the fast shutdown
+    /// ([`pidfile::stop_immediately`]).
+    pub(super) fn stop_with(&mut self, immediate: bool) -> Result<(), EmbeddedError> {
         // Checked first so that a pid already reaped (and maybe reused) is
         // never signalled.
         if !self.gone_within(Duration::ZERO) {
             let pid = self.pid;
-            pidfile::stop_escalating(pid, |grace| self.gone_within(grace))?;
+            if immediate {
+                pidfile::stop_immediately(pid, |grace| self.gone_within(grace))?;
+            } else {
+                pidfile::stop_escalating(pid, |grace| self.gone_within(grace))?;
+            }
         }
         if let Some(waiter) = self.waiter.take() {
             let _ = waiter.join();

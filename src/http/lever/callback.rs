@@ -130,6 +130,7 @@ async fn complete(
     if pending.from_console {
         *back_to_console = Some(pending.org_id);
     }
+    let flow_state = cb.state.clone().unwrap_or_default();
     let code = cb.into_code().map_err(|e| ApiError::Other {
         status: StatusCode::FORBIDDEN,
         code: if e.is_not_super_admin() {
@@ -145,7 +146,7 @@ async fn complete(
         .oauth
         .clone()
         .ok_or_else(super::connect::lever_not_configured)?;
-    let grant = oauth::exchange_code(&state.handles.env().http, &oauth_cfg, &code)
+    let grant = oauth::exchange_code(&state.handles.env().http, &oauth_cfg, &code, &flow_state)
         .await
         .map_err(exchange_error)?;
     let org = pending.org_id;

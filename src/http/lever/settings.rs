@@ -14,6 +14,7 @@ use crate::db::models::connection::{Connection, webhooks};
 use crate::domain::ids::{ConnectionId, OrgId};
 use crate::http::auth::{Caller, KeyRole};
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::json::Json;
 use crate::http::validate;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,7 +59,7 @@ pub async fn patch_connection(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<ConnectionPatch>,
+    body: Json<ConnectionPatch>,
 ) -> Result<web::Json<ConnectionView>, ApiError> {
     let org = OrgId(path.into_inner());
     Ok(web::Json(
@@ -185,7 +186,7 @@ pub async fn put_webhook_secret(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<WebhookSecret>,
+    body: Json<WebhookSecret>,
 ) -> Result<web::Json<ConnectionView>, ApiError> {
     let org = OrgId(path.into_inner());
     Ok(web::Json(

@@ -52,7 +52,7 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'",
+            crate::http::secure_headers::PAGE_CSP,
         ))
         .body(page)
 }

@@ -22,6 +22,10 @@ pub struct EventsQuery {
     /// `pending`, `retrying`, `done`, `ignored` or `dead`.
     pub status: Option<String>,
     /// Page size: default 50, values above 200 are clamped to 200.
+    #[serde(
+        default,
+        deserialize_with = "crate::http::pagination::saturating_limit"
+    )]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

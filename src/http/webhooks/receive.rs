@@ -65,8 +65,13 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(1024));
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| IngestError::BadBody(format!("the body could not be read: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            if crate::http::limits::is_body_timeout(&e) {
+                IngestError::SlowBody
+            } else {
+                IngestError::BadBody(format!("the body could not be read: {e}"))
+            }
+        })?;
         if body.len() + chunk.len() > MAX_BODY {
             return Err(IngestError::TooLarge);
         }
@@ -97,13 +102,16 @@ impl From<IngestError> for ApiError {
         match e {
             IngestError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
             IngestError::BadBody(m) => ApiError::InvalidJson(m),
+            IngestError::SlowBody => crate::http::limits::body_timeout(),
             IngestError::UnknownConnection => ApiError::not_found("connection"),
             IngestError::NoSignatureToken => invalid_signature(format!(
                 "{e}: connect the org again or set the signature token"
             )),
             IngestError::Signature(s) => invalid_signature(signature_message(&s).to_owned()),
             IngestError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "webhook delivery refused: database unavailable");
+                if let Some(suppressed) = crate::db::errlog::allow("webhook_unavailable") {
+                    tracing::warn!(error = %cause, suppressed, "webhook delivery refused: database unavailable");
+                }
                 ApiError::Unavailable(
                     "the delivery could not be stored right now; Lever will retry".into(),
                 )

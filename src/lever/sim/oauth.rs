@@ -35,6 +35,8 @@ struct AuthorizeQuery {
     state: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
@@ -89,6 +91,7 @@ async fn authorize(req: HttpRequest, sim: web::Data<Sim>) -> HttpResponse {
                         redirect_uri: redirect.clone(),
                         scope,
                         expires_at_ms: now_ms() + 10 * 60 * 1000,
+                        code_challenge: query.code_challenge.clone(),
                     },
                 );
                 vec![("code", code), ("state", state_param)]
@@ -146,6 +149,13 @@ fn check_authorize(sim: &Sim, q: &AuthorizeQuery) -> Result<SimOAuthClient, Repl
     if q.state.as_deref().unwrap_or_default().is_empty() {
         return Err(oauth_error(400, "invalid_request", "state is required"));
     }
+    if q.code_challenge.is_some() && q.code_challenge_method.as_deref() != Some("S256") {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            "code_challenge_method must be S256",
+        ));
+    }
     if q.audience.as_deref() != Some(format!("{}/", sim.api_url()).as_str()) {
         return Err(oauth_error(
             400,
@@ -178,6 +188,7 @@ struct TokenRequest {
     code: Option<String>,
     redirect_uri: Option<String>,
     refresh_token: Option<String>,
+    code_verifier: Option<String>,
 }
 
 fn parse_token_request(req: &HttpRequest, body: &[u8]) -> Option<TokenRequest> {
@@ -265,6 +276,7 @@ fn exchange(state: &mut SimState, tr: &TokenRequest, ttl_ms: i64, iss: &str, aud
         g.expires_at_ms > now_ms()
             && Some(g.client_id.as_str()) == tr.client_id.as_deref()
             && Some(g.redirect_uri.as_str()) == tr.redirect_uri.as_deref()
+            && pkce_holds(g.code_challenge.as_deref(), tr.code_verifier.as_deref())
     }) else {
         return oauth_error(403, "invalid_grant", "Invalid authorization code");
     };
@@ -373,4 +385,15 @@ fn mint_jwt(
         enc(&claims),
         URL_SAFE_NO_PAD.encode(random_hex(32))
     )
+}
+
+/// RFC 7636 as Auth0 applies it: a code issued with a challenge is redeemed
+/// only with the verifier whose S256 is that challenge (the code is bound to
+/// the flow that asked for it); a code issued without one needs none.
+fn pkce_holds(challenge: Option<&str>, verifier: Option<&str>) -> bool {
+    match (challenge, verifier) {
+        (None, _) => true,
+        (Some(c), Some(v)) => crate::lever::oauth::pkce::challenge(v) == c,
+        (Some(_), None) => false,
+    }
 }

@@ -178,6 +178,8 @@ pub struct CodeGrant {
     pub redirect_uri: String,
     pub scope: String,
     pub expires_at_ms: i64,
+    /// The PKCE `code_challenge` (S256) of the authorize request, if any.
+    pub code_challenge: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,0 +1,105 @@
+//! A real Postgres restart, `-m fast` and `-m immediate`, under 64 concurrent
+//! deliveries, on a private cluster (the shared test cluster keeps running
+//! for the other tests): every 2xx is a row, and a new delivery gets 2xx
+//! within 5 s of Postgres being back.
+
+use std::time::{Duration, Instant};
+
+use arkiter_lever::app::Application;
+use arkiter_lever::db::embedded::EmbeddedPostgres;
+use arkiter_lever::db::migrate;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, poll_until, test_settings};
+use crate::webhooks::{KEY, stage_change};
+
+fn delivery() -> Value {
+    let opp = format!("opp-{}", uuid::Uuid::new_v4());
+    stage_change(KEY, &opp, "stage-elsewhere")
+}
+
+/// A private cluster with a migrated database; `(cluster, db name, url)`.
+fn private_cluster() -> (EmbeddedPostgres, String, String) {
+    let pg = EmbeddedPostgres::start_temporary().unwrap();
+    let name = format!("restart_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::establish(&pg.database_url("postgres")).unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .unwrap();
+    // Temporary clusters run with synchronous_commit=off for speed, which an
+    // immediate shutdown may legitimately cost recent commits: not here.
+    diesel::sql_query(format!("ALTER DATABASE {name} SET synchronous_commit = on"))
+        .execute(&mut admin)
+        .unwrap();
+    let url = pg.database_url(&name);
+    migrate::run_pending_on(&mut PgConnection::establish(&url).unwrap()).unwrap();
+    (pg, name, url)
+}
+
+#[actix_web::test]
+async fn deliveries_survive_fast_and_immediate_restarts() {
+    let (pg, name, url) = actix_web::rt::task::spawn_blocking(private_cluster)
+        .await
+        .unwrap();
+    let settings = test_settings(&url);
+    let admin = settings.admin_token.clone().unwrap();
+    let key = settings.encryption_key.clone().unwrap();
+    let app = Application::build(settings).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let admin = secrecy::ExposeSecret::expose_secret(&admin).to_owned();
+    let app = TestApp::attached(&address, &admin, &name, &url, key);
+    let (org, _) = app.new_org("Acme").await;
+    let conn = app.insert_connection(&org, "active", Some("stage-live"), &[KEY]);
+    let mut pg = Some(pg);
+    let mut answers = Vec::new();
+    for immediate in [false, true] {
+        let bodies: Vec<Value> = (0..64).map(|_| delivery()).collect();
+        let mut cluster = pg.take().unwrap();
+        let restart = actix_web::rt::task::spawn_blocking(move || {
+            cluster.restart(immediate).unwrap();
+            cluster
+        });
+        let sends = join_all(bodies.iter().map(|b| app.post_webhook(&conn, b)));
+        let (sent, cluster) = futures_util::join!(sends, restart);
+        pg = Some(cluster.unwrap());
+        let back = Instant::now();
+        poll_until(5, "a delivery accepted after the restart", || async {
+            let r = app.post_webhook(&conn, &delivery()).await;
+            (r.status == 200).then_some(())
+        })
+        .await;
+        assert!(
+            back.elapsed() < Duration::from_secs(5),
+            "immediate={immediate}"
+        );
+        poll_until(5, "readyz 200", || async {
+            (app.readyz().await.status == 200).then_some(())
+        })
+        .await;
+        for (b, r) in bodies.iter().zip(sent) {
+            answers.push((b["token"].as_str().unwrap().to_owned(), r.status));
+        }
+    }
+    for (token, status) in &answers {
+        assert!([200, 503].contains(status), "{status}");
+        if *status == 200 {
+            let n = app.count(&format!(
+                "SELECT count(*) AS n FROM lever_events WHERE token = '{token}'"
+            ));
+            assert_eq!(n, 1, "an acknowledged delivery was lost");
+        }
+    }
+    let accepted = answers.iter().filter(|(_, s)| *s == 200).count();
+    eprintln!(
+        "{accepted} of {} deliveries in flight across the restarts got 200",
+        answers.len()
+    );
+    let mut cluster = pg.take().unwrap();
+    actix_web::rt::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .unwrap();
+}

@@ -1,0 +1,124 @@
+//! Pools that heal: every backend of the app's database is terminated (what
+//! the service sees of a Postgres restart, `-m fast` or `immediate`) while
+//! deliveries are in flight. The in-flight ones may get 503 (Lever retries
+//! those); every 2xx is a row, none is doubled, a new delivery gets 2xx within
+//! 5 s, and `/readyz` is 200 again.
+
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, poll_until, test_db};
+use crate::webhooks::{KEY, setup, stage_change};
+
+/// Terminates every backend of `db` but the caller's; how many.
+fn terminate_backends(db: &str) -> usize {
+    #[derive(diesel::QueryableByName)]
+    struct Killed {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        #[allow(dead_code)]
+        pg_terminate_backend: bool,
+    }
+    let mut admin = PgConnection::establish(&test_db().url("postgres")).unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind::<diesel::sql_types::Text, _>(db)
+    .load::<Killed>(&mut admin)
+    .unwrap()
+    .len()
+}
+
+/// A delivery into another stage: stored `ignored`, so no pipeline work. Its
+/// own opportunity, so the (event, opportunity, stage, time) identity never
+/// makes two of them one.
+fn delivery() -> Value {
+    let opp = format!("opp-{}", uuid::Uuid::new_v4());
+    stage_change(KEY, &opp, "stage-elsewhere")
+}
+
+/// Sends `bodies` at once; `(token, status)` of each.
+async fn send_all(app: &TestApp, conn: &str, bodies: Vec<Value>) -> Vec<(String, u16)> {
+    let sends = bodies.iter().map(|b| app.post_webhook(conn, b));
+    let answers = join_all(sends).await;
+    bodies
+        .iter()
+        .zip(answers)
+        .map(|(b, r)| (b["token"].as_str().unwrap().to_owned(), r.status))
+        .collect()
+}
+
+fn stored(app: &TestApp, token: &str) -> i64 {
+    app.count(&format!(
+        "SELECT count(*) AS n FROM lever_events WHERE token = '{token}'"
+    ))
+}
+
+#[actix_web::test]
+async fn deliveries_recover_within_5_s_of_all_backends_being_terminated() {
+    let s = setup("active").await;
+    // Fill both pools with idle connections the server will drop.
+    let warm = send_all(&s.app, &s.conn, (0..16).map(|_| delivery()).collect()).await;
+    assert!(warm.iter().all(|(_, st)| *st == 200), "{warm:?}");
+    assert_eq!(s.app.readyz().await.status, 200);
+    let mut answers = Vec::new();
+    for round in 0..3 {
+        let bodies: Vec<Value> = (0..64).map(|_| delivery()).collect();
+        let db = s.app.db_name.clone();
+        let (sent, killed) = futures_util::join!(
+            send_all(&s.app, &s.conn, bodies),
+            actix_web::rt::task::spawn_blocking(move || terminate_backends(&db))
+        );
+        assert!(killed.unwrap() > 0, "round {round}: nothing to terminate");
+        let back = Instant::now();
+        poll_until(5, "a delivery accepted after the restart", || async {
+            let r = s.app.post_webhook(&s.conn, &delivery()).await;
+            (r.status == 200).then_some(())
+        })
+        .await;
+        assert!(back.elapsed() < Duration::from_secs(5));
+        poll_until(5, "readyz 200", || async {
+            (s.app.readyz().await.status == 200).then_some(())
+        })
+        .await;
+        answers.extend(sent);
+    }
+    let mut accepted = 0;
+    for (token, status) in &answers {
+        assert!([200, 503].contains(status), "{status}");
+        if *status == 200 {
+            accepted += 1;
+            assert_eq!(
+                stored(&s.app, token),
+                1,
+                "an acknowledged delivery was lost"
+            );
+        }
+    }
+    assert!(accepted > 0, "{answers:?}");
+    // Once recovered, the pools hand out no dead connection: a burst all lands.
+    let after = send_all(&s.app, &s.conn, (0..64).map(|_| delivery()).collect()).await;
+    assert!(after.iter().all(|(_, st)| *st == 200), "{after:?}");
+}
+
+#[actix_web::test]
+async fn idle_pools_heal_without_failing_a_request() {
+    let s = setup("active").await;
+    let warm = send_all(&s.app, &s.conn, (0..16).map(|_| delivery()).collect()).await;
+    assert!(warm.iter().all(|(_, st)| *st == 200), "{warm:?}");
+    assert_eq!(s.app.get_org(&s.org, Some(&s.key)).await.status, 200);
+    let db = s.app.db_name.clone();
+    actix_web::rt::task::spawn_blocking(move || terminate_backends(&db))
+        .await
+        .unwrap();
+    // The admin pool tests every checkout: its first request already works.
+    assert_eq!(s.app.get_org(&s.org, Some(&s.key)).await.status, 200);
+    // readyz discards dead connections of both pools rather than failing.
+    let r = s.app.readyz().await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = send_all(&s.app, &s.conn, (0..8).map(|_| delivery()).collect()).await;
+    assert!(after.iter().all(|(_, st)| *st == 200), "{after:?}");
+}
