@@ -26,7 +26,9 @@ pub fn link_series(c: &mut PgConnection, org_id: Uuid) -> QueryResult<Vec<HourPo
                 percentile_cont(0.95) WITHIN GROUP (ORDER BY \
                     GREATEST(0, EXTRACT(EPOCH FROM i.link_posted_at - e.received_at) * 1000)::float8) \
                     AS p95_ms \
-         FROM interviews i JOIN lever_events e ON e.id = i.event_id \
+         FROM interviews i \
+         CROSS JOIN LATERAL (SELECT received_at FROM lever_events \
+                             WHERE id = i.event_id OFFSET 0) e \
          WHERE i.org_id = $1 AND i.link_posted_at > now() - interval '24 hours' \
          GROUP BY 1 ORDER BY 1",
     )

@@ -655,6 +655,12 @@ async fn console_pages_at_scale() {
     let app = spawn_app().await;
     let (org, key) = app.new_org("Bigco").await;
     let conn = app.insert_connection(&org, "active", Some("stage-1"), &["tok-12345678"]);
+    // `CONSOLE_BENCH_DENSE=1`: everything in the last 28 hours instead (about
+    // 8,600 links in the last 24 hours), the worst case for Health.
+    let (ev_step, iv_step) = match std::env::var("CONSOLE_BENCH_DENSE") {
+        Ok(_) => (1, 10),
+        Err(_) => (77, 770),
+    };
     let exec = |sql: String| {
         use diesel::RunQueryDsl;
         diesel::sql_query(&sql)
@@ -670,7 +676,7 @@ async fn console_pages_at_scale() {
            CASE WHEN g % 3 = 0 AND g % 1000 <> 0 THEN 'other_stage' END, \
            CASE WHEN g % 1000 = 0 THEN 6 ELSE 1 END, \
            CASE WHEN g % 1000 = 0 THEN 'Lever answered 404' END, \
-           now() - g * interval '77 seconds' \
+           now() - g * interval '{ev_step} seconds' \
          FROM generate_series(1, 100000) g"
     ));
     exec(format!(
@@ -680,13 +686,13 @@ async fn console_pages_at_scale() {
          SELECT md5('i' || g)::uuid, '{org}', '{conn}', md5('e' || (g * 10))::uuid, \
            'opp-' || (g * 10), 'post-' || (g % 50), 'Engineer ' || (g % 50), 'Engineering', 'title', \
            CASE WHEN g % 500 = 0 THEN 'cancelled' WHEN g < 100 THEN 'link_posted' ELSE 'results_posted' END, \
-           'lt' || g, 'rt' || g, now() - g * interval '770 seconds' + interval '2 seconds', \
-           CASE WHEN g >= 100 THEN now() - g * interval '770 seconds' + interval '60 seconds' END, \
+           'lt' || g, 'rt' || g, now() - g * interval '{iv_step} seconds' + interval '2 seconds', \
+           CASE WHEN g >= 100 THEN now() - g * interval '{iv_step} seconds' + interval '60 seconds' END, \
            CASE WHEN g >= 100 AND g % 500 <> 0 \
-             THEN now() - g * interval '770 seconds' + interval '70 seconds' END, \
+             THEN now() - g * interval '{iv_step} seconds' + interval '70 seconds' END, \
            CASE WHEN g % 500 = 0 THEN now() END, \
            CASE WHEN g >= 100 THEN '{{\"score\": 80}}'::jsonb END, \
-           now() - g * interval '770 seconds' \
+           now() - g * interval '{iv_step} seconds' \
          FROM generate_series(1, 10000) g"
     ));
     exec("ANALYZE".to_owned());
