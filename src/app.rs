@@ -170,9 +170,13 @@ impl Application {
         });
         crate::memory::start_trimming();
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        // One per service, not per worker: failed console sign-ins are
+        // counted across all of them.
+        let sign_in_throttle = web::Data::new(crate::console::throttle::SignInThrottle::new());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(sign_in_throttle.clone())
                 .wrap(from_fn(http::limits::guard))
                 .wrap(from_fn(http::secure_headers::secret_pages))
                 .wrap(from_fn(http::metrics::track))

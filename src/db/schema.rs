@@ -65,6 +65,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id_sha256) {
+        id_sha256 -> Bytea,
+        key_id -> Nullable<Uuid>,
+        org_id -> Nullable<Uuid>,
+        role -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     instances (id) {
         id -> Text,
         heartbeat_at -> Timestamptz,
@@ -193,6 +205,7 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        from_console -> Bool,
     }
 }
 
@@ -231,6 +244,8 @@ diesel::joinable!(connection_health -> connections (connection_id));
 diesel::joinable!(connection_leases -> connections (connection_id));
 diesel::joinable!(connection_sweeps -> connections (connection_id));
 diesel::joinable!(connections -> orgs (org_id));
+diesel::joinable!(console_sessions -> api_keys (key_id));
+diesel::joinable!(console_sessions -> orgs (org_id));
 diesel::joinable!(interviews -> connections (connection_id));
 diesel::joinable!(interviews -> lever_events (event_id));
 diesel::joinable!(interviews -> orgs (org_id));
@@ -251,6 +266,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connection_leases,
     connection_sweeps,
     connections,
+    console_sessions,
     instances,
     interviews,
     jobs,

@@ -119,6 +119,19 @@ impl Tour {
         for line in self.exports().lines().chain(self.commands().lines()) {
             let _ = writeln!(out, "  {line}");
         }
+        let var = |name: &str| {
+            self.vars
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .map(|(_, v, _)| v.as_str())
+                .unwrap_or("")
+        };
+        let _ = writeln!(
+            out,
+            "\nThe console: open {}/console in a browser and sign in with the key {}",
+            var("ARKITER"),
+            var("KEY")
+        );
         out
     }
 

@@ -16,6 +16,7 @@ pub mod problems;
 pub mod query;
 pub mod report;
 pub mod rows;
+pub mod series;
 pub mod status;
 
 use std::time::Duration;

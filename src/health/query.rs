@@ -123,7 +123,8 @@ fn queue(c: &mut PgConnection, connection_id: Uuid) -> QueryResult<QueueCounts> 
     let r: QueueRow = diesel::sql_query(
         "WITH work AS ( \
            SELECT status, received_at AS since, true AS is_event FROM lever_events \
-            WHERE connection_id = $1 AND status IN ('pending', 'retrying', 'dead') \
+            WHERE connection_id = $1 \
+              AND (status IN ('pending', 'retrying') OR status = 'dead') \
            UNION ALL \
            SELECT status, created_at, false FROM jobs \
             WHERE connection_id = $1 AND status IN ('pending', 'retrying', 'dead')) \
@@ -163,7 +164,9 @@ fn latency(c: &mut PgConnection, org_id: Uuid, connection_id: Uuid) -> QueryResu
                 percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95 \
          FROM (SELECT GREATEST(0, EXTRACT(EPOCH FROM i.link_posted_at - e.received_at) * 1000) \
                       ::float8 AS ms \
-               FROM interviews i JOIN lever_events e ON e.id = i.event_id \
+               FROM interviews i \
+               CROSS JOIN LATERAL (SELECT received_at FROM lever_events \
+                                   WHERE id = i.event_id OFFSET 0) e \
                WHERE i.org_id = $1 AND i.connection_id = $2 \
                  AND i.link_posted_at > now() - interval '24 hours') s",
     )

@@ -90,11 +90,11 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_owned())
 }
 
-fn bad_credentials() -> ApiError {
+pub fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("the key is not valid (unknown, deleted or mistyped)".into())
 }
 
-async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {
+pub async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {
     if let Some(admin) = &state.settings.admin_token
         && api_keys::tokens_equal(&token, admin.expose_secret())
     {

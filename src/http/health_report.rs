@@ -29,14 +29,23 @@ pub async fn get_health(
     path: web::Path<Uuid>,
 ) -> Result<web::Json<HealthReport>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(report_for(&state, &caller, org).await?))
+}
+
+/// `org`'s health report. Shared with the console.
+pub async fn report_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+) -> Result<HealthReport, ApiError> {
     caller.require_org(org, KeyRole::Member)?;
     let rows = state
         .db
         .run(move |conn| Ok(health::query::load(conn, org.0)?))
         .await?
         .ok_or_else(|| ApiError::not_found("org"))?;
-    Ok(web::Json(health::build(
+    Ok(health::build(
         &rows,
         &Policy::from_settings(&state.settings),
-    )))
+    ))
 }

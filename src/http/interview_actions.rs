@@ -161,7 +161,19 @@ pub async fn cancel(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, id) = path.into_inner();
-    caller.require_org(OrgId(org), KeyRole::Admin)?;
+    cancel_for(&state, &caller, OrgId(org), id).await?;
+    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+}
+
+/// Cancels an open interview of `org`. Shared with the console.
+pub async fn cancel_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    caller.require_org(org, KeyRole::Admin)?;
+    let org = org.0;
     let conn_id = state
         .db
         .transaction(move |c| -> Result<Uuid, ApiError> {
@@ -185,7 +197,7 @@ pub async fn cancel(
         })
         .await?;
     state.wake.wake(ConnectionId(conn_id));
-    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+    Ok(())
 }
 
 /// Run a `dead` or `done` event again. It never makes a second interview for
@@ -202,7 +214,19 @@ pub async fn replay(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, id) = path.into_inner();
-    caller.require_org(OrgId(org), KeyRole::Admin)?;
+    replay_for(&state, &caller, OrgId(org), id).await?;
+    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+}
+
+/// Replays a dead or done event of `org`. Shared with the console.
+pub async fn replay_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    caller.require_org(org, KeyRole::Admin)?;
+    let org = org.0;
     let conn_id = state
         .db
         .transaction(move |c| -> Result<Uuid, ApiError> {
@@ -232,5 +256,5 @@ pub async fn replay(
         })
         .await?;
     state.wake.wake(ConnectionId(conn_id));
-    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+    Ok(())
 }

@@ -130,6 +130,16 @@ pub async fn list_interviews(
     query: web::Query<InterviewsQuery>,
 ) -> Result<web::Json<List<InterviewView>>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(list_for(&state, &caller, org, &query).await?))
+}
+
+/// One page of `org`'s interviews, newest first. Shared with the console.
+pub async fn list_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    query: &InterviewsQuery,
+) -> Result<List<InterviewView>, ApiError> {
     caller.require_org(org, KeyRole::Member)?;
     let status = query.status()?;
     let opportunity = query.opportunity_id();
@@ -153,9 +163,9 @@ pub async fn list_interviews(
         })
         .await
         .map_err(|e| not_found_as(e, "org"))?;
-    Ok(web::Json(List::from_page(rows, |i| {
+    Ok(List::from_page(rows, |i| {
         InterviewView::new(i, &state.urls)
-    })))
+    }))
 }
 
 /// Read one interview.

@@ -93,13 +93,23 @@ pub async fn list_keys(
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<List<KeyView>>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(list_for(&state, &caller, org, &query).await?))
+}
+
+/// The org's keys as `caller` may see them (admins only); shared with the console.
+pub async fn list_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    query: &ListQuery,
+) -> Result<List<KeyView>, ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
     let page = query.page()?;
     let keys = state
         .db
         .run(move |conn| Ok(ApiKey::list(conn, org.0, page)?))
         .await?;
-    Ok(web::Json(List::from_page(keys, KeyView::from)))
+    Ok(List::from_page(keys, KeyView::from))
 }
 
 /// Create a key; the response is the only time its text is shown.
@@ -119,6 +129,17 @@ pub async fn create_key(
     body: Json<CreateKey>,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(path.into_inner());
+    let created = create_for(&state, &caller, org, &body).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Creates a key of `org`; the returned text is the only copy. Shared with the console.
+pub async fn create_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    body: &CreateKey,
+) -> Result<CreatedKey, ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
     let label = match &body.label {
         Some(l) => validate::bounded_text("label", l, 0, 200)?,
@@ -140,12 +161,12 @@ pub async fn create_key(
             Ok(ApiKey::insert(conn, &new)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(CreatedKey {
+    Ok(CreatedKey {
         id: key.id,
         role: key.role,
         label: key.label,
         key: key_text,
-    }))
+    })
 }
 
 /// Delete a key; it stops working at once.
@@ -162,7 +183,18 @@ pub async fn delete_key(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, key_id) = path.into_inner();
-    let org = OrgId(org);
+    delete_for(&state, &caller, OrgId(org), key_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a key of `org`; it (and every console session signed in with it)
+/// stops working at once. Shared with the console.
+pub async fn delete_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    key_id: Uuid,
+) -> Result<(), ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
     let deleted = state
         .db
@@ -171,5 +203,5 @@ pub async fn delete_key(
     if deleted == 0 {
         return Err(ApiError::not_found("key"));
     }
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

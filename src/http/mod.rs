@@ -41,5 +41,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(roles::config)
         .configure(interviews::config)
         .configure(pages::config)
-        .configure(health_report::config);
+        .configure(health_report::config)
+        .configure(crate::console::config);
 }

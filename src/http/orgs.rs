@@ -69,7 +69,13 @@ pub async fn create_org(
     state: web::Data<AppState>,
     body: Json<CreateOrg>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = validate::name("name", &body.name)?;
+    Ok(HttpResponse::Created().json(create(&state, &body.name).await?))
+}
+
+/// Creates an org and its first admin key (the caller must be the super-admin).
+/// Shared with the console.
+pub async fn create(state: &AppState, name: &str) -> Result<CreatedOrg, ApiError> {
+    let name = validate::name("name", name)?;
     let key = api_keys::issue();
     let (key_id, key_text) = (key.id, key.text.clone());
     let org = state
@@ -90,13 +96,13 @@ pub async fn create_org(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(CreatedOrg {
+    Ok(CreatedOrg {
         id: org.id,
         name: org.name,
         created_at: org.created_at,
         admin_key: key_text,
         admin_key_id: key_id,
-    }))
+    })
 }
 
 /// List orgs.
@@ -112,9 +118,14 @@ pub async fn list_orgs(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<List<OrgView>>, ApiError> {
+    Ok(web::Json(list(&state, &query).await?))
+}
+
+/// One page of orgs (the caller must be the super-admin). Shared with the console.
+pub async fn list(state: &AppState, query: &ListQuery) -> Result<List<OrgView>, ApiError> {
     let page = query.page()?;
     let orgs = state.db.run(move |conn| Ok(Org::list(conn, page)?)).await?;
-    Ok(web::Json(List::from_page(orgs, OrgView::from)))
+    Ok(List::from_page(orgs, OrgView::from))
 }
 
 /// Read an org.
@@ -131,6 +142,11 @@ pub async fn get_org(
     path: web::Path<Uuid>,
 ) -> Result<web::Json<OrgView>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(get_for(&state, &caller, org).await?))
+}
+
+/// The org as `caller` may see it. Shared with the console.
+pub async fn get_for(state: &AppState, caller: &Caller, org: OrgId) -> Result<OrgView, ApiError> {
     caller.require_org(org, KeyRole::Member)?;
     let found = state
         .db
@@ -140,5 +156,5 @@ pub async fn get_org(
             ApiError::NotFound(_) => ApiError::not_found("org"),
             other => other,
         })?;
-    Ok(web::Json(found.into()))
+    Ok(found.into())
 }

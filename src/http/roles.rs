@@ -149,6 +149,17 @@ pub async fn create_role(
     body: Json<CreateRole>,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(path.into_inner());
+    let role = create_for(&state, &caller, org, &body).await?;
+    Ok(HttpResponse::Created().json(role))
+}
+
+/// Creates a role of `org`. Shared with the console.
+pub async fn create_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    body: &CreateRole,
+) -> Result<RoleView, ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
     let name = validate::name("name", &body.name)?;
     let entries = clean_entries(&body.ats_jobs)?;
@@ -165,7 +176,7 @@ pub async fn create_role(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(RoleView::from(role)))
+    Ok(RoleView::from(role))
 }
 
 /// List roles.
@@ -182,6 +193,16 @@ pub async fn list_roles(
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<List<RoleView>>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(list_for(&state, &caller, org, &query).await?))
+}
+
+/// One page of `org`'s roles. Shared with the console.
+pub async fn list_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    query: &ListQuery,
+) -> Result<List<RoleView>, ApiError> {
     caller.require_org(org, KeyRole::Member)?;
     let page = query.page()?;
     let (page, roles) = state
@@ -192,10 +213,10 @@ pub async fn list_roles(
             Ok((next, model::with_jobs(conn, page.items)?))
         })
         .await?;
-    Ok(web::Json(List {
+    Ok(List {
         items: roles.into_iter().map(RoleView::from).collect(),
         next_cursor: page.map(|c| c.encode()),
-    }))
+    })
 }
 
 async fn load_role(state: &AppState, org: OrgId, id: Uuid) -> Result<RoleWithJobs, ApiError> {
@@ -227,9 +248,18 @@ pub async fn get_role(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<web::Json<RoleView>, ApiError> {
     let (org, id) = path.into_inner();
-    let org = OrgId(org);
+    Ok(web::Json(get_for(&state, &caller, OrgId(org), id).await?))
+}
+
+/// One role of `org`. Shared with the console.
+pub async fn get_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: Uuid,
+) -> Result<RoleView, ApiError> {
     caller.require_org(org, KeyRole::Member)?;
-    Ok(web::Json(load_role(&state, org, id).await?.into()))
+    Ok(load_role(state, org, id).await?.into())
 }
 
 /// Change a role's name, jobs or fallback flag.
@@ -247,7 +277,19 @@ pub async fn patch_role(
     body: Json<PatchRole>,
 ) -> Result<web::Json<RoleView>, ApiError> {
     let (org, id) = path.into_inner();
-    let org = OrgId(org);
+    Ok(web::Json(
+        patch_for(&state, &caller, OrgId(org), id, &body).await?,
+    ))
+}
+
+/// Changes a role of `org`. Shared with the console.
+pub async fn patch_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: Uuid,
+    body: &PatchRole,
+) -> Result<RoleView, ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
     let name = body
         .name
@@ -276,7 +318,7 @@ pub async fn patch_role(
         .await?
         .pop()
         .ok_or_else(|| ApiError::not_found("role"))?;
-    Ok(web::Json(role.into()))
+    Ok(role.into())
 }
 
 /// Delete a role; interviews keep the role's name as it was.
@@ -292,7 +334,17 @@ pub async fn delete_role(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, id) = path.into_inner();
-    let org = OrgId(org);
+    delete_for(&state, &caller, OrgId(org), id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a role of `org`. Shared with the console.
+pub async fn delete_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: Uuid,
+) -> Result<(), ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
     let n = state
         .db
@@ -301,7 +353,7 @@ pub async fn delete_role(
     if n == 0 {
         return Err(ApiError::not_found("role"));
     }
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 /// Which role a posting resolves to (SPEC §3.3); never calls Lever.
@@ -318,6 +370,16 @@ pub async fn resolve_role(
     query: web::Query<ResolveQuery>,
 ) -> Result<web::Json<ResolveView>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(resolve_for(&state, &caller, org, &query).await?))
+}
+
+/// Which role a posting of `org` would get. Shared with the console.
+pub async fn resolve_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    query: &ResolveQuery,
+) -> Result<ResolveView, ApiError> {
     caller.require_org(org, KeyRole::Member)?;
     let roles = state
         .db
@@ -329,9 +391,9 @@ pub async fn resolve_role(
         query.posting_id.as_deref(),
         query.title.as_deref(),
     );
-    Ok(web::Json(ResolveView {
+    Ok(ResolveView {
         role_id: r.role.as_ref().map(|(id, _)| *id),
         role_name: r.role.map(|(_, n)| n),
         rule: r.rule,
-    }))
+    })
 }

@@ -4,6 +4,7 @@
 mod helpers;
 mod proxy;
 
+mod console;
 mod crash;
 mod demo;
 mod errors;

@@ -18,6 +18,8 @@ pub struct OAuthState {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    /// Started from the console: the callback sends the browser back there.
+    pub from_console: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -29,6 +31,7 @@ pub struct NewOAuthState<'a> {
     pub stage_id: Option<&'a str>,
     pub stage_name: Option<&'a str>,
     pub expires_at: DateTime<Utc>,
+    pub from_console: bool,
 }
 
 impl OAuthState {

@@ -39,7 +39,16 @@ pub async fn callback(
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json"));
-    match complete(&state, query.into_inner()).await {
+    // Set once the state is known to come from the console: the browser goes
+    // back to the console's Lever page with the outcome.
+    let mut back_to_console = None;
+    let outcome = complete(&state, query.into_inner(), &mut back_to_console).await;
+    if let Some(org) = back_to_console
+        && !wants_json
+    {
+        return crate::console::lever::after_connect(org, &outcome);
+    }
+    match outcome {
         Ok(done) if wants_json => HttpResponse::Ok().json(done),
         Ok(done) => page(StatusCode::OK, "Lever is connected", &success_text(&done)),
         Err(e) if wants_json => e.error_response(),
@@ -112,8 +121,15 @@ async fn take_state(state: &AppState, given: Option<&str>) -> Result<OAuthState,
     }
 }
 
-async fn complete(state: &AppState, cb: AuthorizeCallback) -> Result<serde_json::Value, ApiError> {
+async fn complete(
+    state: &AppState,
+    cb: AuthorizeCallback,
+    back_to_console: &mut Option<Uuid>,
+) -> Result<serde_json::Value, ApiError> {
     let pending = take_state(state, cb.state.as_deref()).await?;
+    if pending.from_console {
+        *back_to_console = Some(pending.org_id);
+    }
     let flow_state = cb.state.clone().unwrap_or_default();
     let code = cb.into_code().map_err(|e| ApiError::Other {
         status: StatusCode::FORBIDDEN,

@@ -61,8 +61,23 @@ pub async fn connect(
     body: web::Bytes,
 ) -> Result<web::Json<ConnectResponse>, ApiError> {
     let org = OrgId(path.into_inner());
-    caller.require_org(org, KeyRole::Admin)?;
     let body: ConnectRequest = optional_json(&req, &body)?;
+    Ok(web::Json(
+        start_for(&state, &caller, org, body, false).await?,
+    ))
+}
+
+/// Starts connecting `org`'s Lever account. With `from_console`, Lever's
+/// redirect brings a browser back to the console's Lever page. Shared with
+/// the console.
+pub async fn start_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    body: ConnectRequest,
+    from_console: bool,
+) -> Result<ConnectResponse, ApiError> {
+    caller.require_org(org, KeyRole::Admin)?;
     let stage_id = body
         .stage_id
         .as_deref()
@@ -99,13 +114,14 @@ pub async fn connect(
                     stage_id: stage_id.as_deref(),
                     stage_name: stage_name.as_deref(),
                     expires_at,
+                    from_console,
                 },
             )?;
             Ok(c)
         })
         .await?;
-    Ok(web::Json(ConnectResponse {
+    Ok(ConnectResponse {
         authorize_url: oauth.authorize_url(&state_text)?,
         connection_id: connection.id,
-    }))
+    })
 }

@@ -27,8 +27,14 @@ pub async fn disconnect(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(path.into_inner());
+    disconnect_for(&state, &caller, org).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Disconnects `org`'s Lever account. Shared with the console.
+pub async fn disconnect_for(state: &AppState, caller: &Caller, org: OrgId) -> Result<(), ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
-    let current = load(&state, org).await?;
+    let current = load(state, org).await?;
     let id = current.id;
     let hooks = state.db.run(move |c| Ok(webhooks::live(c, id)?)).await?;
     let mut problems = Vec::new();
@@ -65,5 +71,5 @@ pub async fn disconnect(
     state.handles.remove(ConnectionId(id));
     crate::ingest::invalidate(ConnectionId(id));
     tracing::info!(connection_id = %id, "Lever disconnected");
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

@@ -62,9 +62,20 @@ pub async fn patch_connection(
     body: Json<ConnectionPatch>,
 ) -> Result<web::Json<ConnectionView>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(
+        patch_for(&state, &caller, org, body.into_inner()).await?,
+    ))
+}
+
+/// Changes `org`'s connection. Shared with the console.
+pub async fn patch_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    body: ConnectionPatch,
+) -> Result<ConnectionView, ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
-    let body = body.into_inner();
-    let current = load(&state, org).await?;
+    let current = load(state, org).await?;
     let tags = body.tags.unwrap_or(TagsPatch {
         link_created: None,
         completed: None,
@@ -83,7 +94,7 @@ pub async fn patch_connection(
         None => current.perform_as.clone(),
     };
     let new_stage = match body.stage {
-        Some(s) => Some(resolve_stage(&state, &current, s).await?),
+        Some(s) => Some(resolve_stage(state, &current, s).await?),
         None => None,
     };
     let id = current.id;
@@ -106,7 +117,7 @@ pub async fn patch_connection(
         .await?;
     crate::ingest::invalidate(ConnectionId(id));
     state.wake.wake(ConnectionId(id));
-    Ok(web::Json(render(&state, org).await?))
+    render(state, org).await
 }
 
 /// Looks the new stage up in Lever and works out the resulting status.
@@ -178,9 +189,21 @@ pub async fn put_webhook_secret(
     body: Json<WebhookSecret>,
 ) -> Result<web::Json<ConnectionView>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(
+        webhook_secret_for(&state, &caller, org, &body).await?,
+    ))
+}
+
+/// Manual webhook mode: stores a pasted signature token. Shared with the console.
+pub async fn webhook_secret_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    body: &WebhookSecret,
+) -> Result<ConnectionView, ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
     let token = validate::bounded_text("signature_token", &body.signature_token, 8, 512)?;
-    let current = load(&state, org).await?;
+    let current = load(state, org).await?;
     let sealed = state.secrets.seal(&token);
     let url = format!("{}/webhooks/lever/{}", state.urls.public, current.id);
     let id = current.id;
@@ -213,5 +236,5 @@ pub async fn put_webhook_secret(
         .await?;
     crate::ingest::invalidate(ConnectionId(id));
     state.wake.wake(ConnectionId(id));
-    Ok(web::Json(render(&state, org).await?))
+    render(state, org).await
 }

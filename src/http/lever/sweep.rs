@@ -55,6 +55,19 @@ pub async fn request_sweep(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(path.into_inner());
+    let at = sweep_for(&state, &caller, org).await?;
+    Ok(HttpResponse::Accepted().json(SweepRequested {
+        sweep_requested_at: at,
+    }))
+}
+
+/// Asks for a sweep of `org`'s connection; returns when it was asked for.
+/// Shared with the console.
+pub async fn sweep_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+) -> Result<DateTime<Utc>, ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
     let requested = state
         .db
@@ -72,7 +85,5 @@ pub async fn request_sweep(
     let (id, at) = requested.map_err(|s| not_active(s.as_deref()))?;
     schedule::wake_for_sweep(&state.wake, ConnectionId(id));
     tracing::info!(connection_id = %id, "sweep requested");
-    Ok(HttpResponse::Accepted().json(SweepRequested {
-        sweep_requested_at: at,
-    }))
+    Ok(at)
 }

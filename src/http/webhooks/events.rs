@@ -106,6 +106,16 @@ pub async fn list_events(
     query: web::Query<EventsQuery>,
 ) -> Result<web::Json<List<EventView>>, ApiError> {
     let org = OrgId(path.into_inner());
+    Ok(web::Json(list_for(&state, &caller, org, &query).await?))
+}
+
+/// One page of `org`'s events, newest first. Shared with the console.
+pub async fn list_for(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    query: &EventsQuery,
+) -> Result<List<EventView>, ApiError> {
     caller.require_org(org, KeyRole::Member)?;
     let status = query.status()?;
     let page = ListQuery {
@@ -117,5 +127,5 @@ pub async fn list_events(
         .db
         .run(move |conn| Ok(lever_event::list_for_org(conn, org.0, status, page)?))
         .await?;
-    Ok(web::Json(List::from_page(rows, EventView::from)))
+    Ok(List::from_page(rows, EventView::from))
 }

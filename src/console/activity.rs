@@ -1,0 +1,222 @@
+//! Interviews (status filter, live and results links, cancel) and Events
+//! (status filter, reason, last error, replay), newest first, paginated.
+
+use actix_web::{HttpResponse, web};
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{self, csrf, field_error, notice, pager, when};
+use super::session::{Post, User};
+use super::{ConsoleError, html, org_ctx, see_other};
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::interview_actions::{cancel_for, replay_for};
+use crate::http::interviews::{InterviewsQuery, list_for as list_interviews};
+use crate::http::webhooks::events::{EventsQuery, list_for as list_events};
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/orgs/{org}/interviews", web::get().to(interviews))
+        .route("/orgs/{org}/interviews/{id}/cancel", web::post().to(cancel))
+        .route("/orgs/{org}/events", web::get().to(events))
+        .route("/orgs/{org}/events/{id}/replay", web::post().to(replay));
+}
+
+const INTERVIEW_STATUSES: [&str; 6] = [
+    "creating",
+    "link_posted",
+    "completed",
+    "results_posted",
+    "cancelled",
+    "failed",
+];
+const EVENT_STATUSES: [&str; 5] = ["pending", "retrying", "done", "ignored", "dead"];
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    status: Option<String>,
+    cursor: Option<String>,
+    done: Option<String>,
+}
+
+fn status_filter(base: &str, statuses: &[&str], current: &str, err: Option<&str>) -> maud::Markup {
+    html! {
+        form.filter method="get" action=(base) {
+            label for="status" { "Status" }
+            select #status name="status" {
+                option value="" selected[current.is_empty()] { "any" }
+                @for s in statuses { option value=(s) selected[current == *s] { (s) } }
+            }
+            button type="submit" { "Filter" }
+            (field_error("status", err))
+        }
+    }
+}
+
+async fn interviews(
+    user: User,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &user, path.into_inner()).await?;
+    let status = params.status.clone().unwrap_or_default();
+    let q = InterviewsQuery {
+        status: Some(status.clone()),
+        opportunity_id: None,
+        limit: None,
+        cursor: params.cursor.clone(),
+    };
+    let (list, err) = match list_interviews(&state, &user.caller, org.id, &q).await {
+        Ok(l) => (Some(l), None),
+        Err(e @ ApiError::InvalidQuery(_)) => (None, Some(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    let write = user.can_write(org.id);
+    let base = format!("{}/interviews", org.base());
+    let note = match params.done.as_deref() {
+        Some("cancelled") => Some("Cancelled: its link and tag leave Lever shortly."),
+        _ => None,
+    };
+    let body = html! {
+        (notice(note))
+        (status_filter(&base, &INTERVIEW_STATUSES, &status, err.as_deref()))
+        @if let Some(list) = &list {
+            @if list.items.is_empty() { p { "No interviews." } } @else {
+                div.table-wrap {
+                    table {
+                        thead { tr { th { "Created" } th { "Role" } th { "Opportunity" } th { "Status" } th { "Links" } @if write { th { span.sr { "Actions" } } } } }
+                        tbody {
+                            @for i in &list.items {
+                                tr.interview {
+                                    td { (when(Some(i.created_at))) }
+                                    td { (i.role_name.as_deref().unwrap_or("—")) " " small { "(" (i.rule) ")" } }
+                                    td { code { (i.opportunity_id) } }
+                                    td { span class={ "badge s-" (i.status) } { (i.status) } }
+                                    td {
+                                        a.live-link href=(i.live_url) { "Live link" }
+                                        @if let Some(r) = &i.results_url { " · " a.results-link href=(r) { "Results" } }
+                                    }
+                                    @if write {
+                                        td {
+                                            @if matches!(i.status.as_str(), "creating" | "link_posted") && i.completed_at.is_none() {
+                                                form.inline method="post" action={ (base) "/" (i.id) "/cancel" } {
+                                                    (csrf(&user))
+                                                    button.danger type="submit" { "Cancel" }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(&base, &[("status", status.as_str())], params.cursor.is_none(), list.next_cursor.as_deref()))
+        }
+    };
+    Ok(html(layout::page(
+        &user,
+        Some(&org),
+        "interviews",
+        "Interviews",
+        body,
+    )))
+}
+
+async fn events(
+    user: User,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &user, path.into_inner()).await?;
+    let status = params.status.clone().unwrap_or_default();
+    let q = EventsQuery {
+        status: Some(status.clone()),
+        limit: None,
+        cursor: params.cursor.clone(),
+    };
+    let (list, err) = match list_events(&state, &user.caller, org.id, &q).await {
+        Ok(l) => (Some(l), None),
+        Err(e @ ApiError::InvalidQuery(_)) => (None, Some(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    let write = user.can_write(org.id);
+    let base = format!("{}/events", org.base());
+    let note = match params.done.as_deref() {
+        Some("replayed") => Some("Replaying: the event runs again shortly."),
+        _ => None,
+    };
+    let body = html! {
+        (notice(note))
+        (status_filter(&base, &EVENT_STATUSES, &status, err.as_deref()))
+        @if let Some(list) = &list {
+            @if list.items.is_empty() { p { "No events." } } @else {
+                div.table-wrap {
+                    table {
+                        thead { tr { th { "Received" } th { "Event" } th { "Opportunity" } th { "Status" } th { "Reason / last error" } @if write { th { span.sr { "Actions" } } } } }
+                        tbody {
+                            @for e in &list.items {
+                                tr.event {
+                                    td { (when(Some(e.received_at))) br; small { (e.source) } }
+                                    td { (e.event) }
+                                    td { code { (e.opportunity_id.as_deref().unwrap_or("—")) } }
+                                    td { span class={ "badge s-" (e.status) } { (e.status) } " " small { (e.attempts) " attempts" } }
+                                    td {
+                                        @if let Some(r) = &e.reason { (r) }
+                                        @if let Some(le) = &e.last_error { br; span.error-text { (le) } }
+                                    }
+                                    @if write {
+                                        td {
+                                            @if matches!(e.status.as_str(), "dead" | "done") {
+                                                form.inline method="post" action={ (base) "/" (e.id) "/replay" } {
+                                                    (csrf(&user))
+                                                    button type="submit" { "Replay" }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(&base, &[("status", status.as_str())], params.cursor.is_none(), list.next_cursor.as_deref()))
+        }
+    };
+    Ok(html(layout::page(
+        &user,
+        Some(&org),
+        "events",
+        "Events",
+        body,
+    )))
+}
+
+async fn cancel(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let (org, id) = path.into_inner();
+    let org = org_ctx(&state, &post.user, org).await?;
+    cancel_for(&state, &post.user.caller, org.id, id).await?;
+    Ok(see_other(&format!(
+        "{}/interviews?done=cancelled",
+        org.base()
+    )))
+}
+
+async fn replay(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let (org, id) = path.into_inner();
+    let org = org_ctx(&state, &post.user, org).await?;
+    replay_for(&state, &post.user.caller, org.id, id).await?;
+    Ok(see_other(&format!("{}/events?done=replayed", org.base())))
+}

@@ -1,0 +1,94 @@
+// Arkiter Live for Lever: console enhancements. Every page works without
+// this file; it only turns the one-per-line "ATS settings" textarea into a
+// tag list (type a title, Enter adds it, × removes it; the textarea stays
+// the form's field, so the server sees the same thing either way), and
+// reloads the Health page every 30 seconds while it is visible.
+(function () {
+  "use strict";
+
+  function lines(textarea) {
+    return textarea.value.split("\n").map(function (s) { return s.trim(); })
+      .filter(function (s) { return s.length > 0; });
+  }
+
+  function enhance(textarea) {
+    var box = document.createElement("div");
+    box.className = "tag-list";
+    var list = document.createElement("ul");
+    list.className = "tags";
+    list.setAttribute("aria-live", "polite");
+    var input = document.createElement("input");
+    input.type = "text";
+    input.className = "tag-input";
+    input.id = textarea.id + "-input";
+    input.setAttribute("aria-label", "Add a Lever job title or posting id, then press Enter");
+    input.placeholder = "Type a job title, press Enter";
+
+    function render() {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      lines(textarea).forEach(function (value, i) {
+        var li = document.createElement("li");
+        li.className = "tag";
+        var text = document.createElement("span");
+        text.textContent = value;
+        var remove = document.createElement("button");
+        remove.type = "button";
+        remove.textContent = "\u00d7";
+        remove.setAttribute("aria-label", "Remove " + value);
+        remove.addEventListener("click", function () {
+          var all = lines(textarea);
+          all.splice(i, 1);
+          textarea.value = all.join("\n");
+          render();
+          input.focus();
+        });
+        li.appendChild(text);
+        li.appendChild(remove);
+        list.appendChild(li);
+      });
+    }
+
+    function add() {
+      var value = input.value.trim();
+      if (!value) { return; }
+      var all = lines(textarea);
+      all.push(value);
+      textarea.value = all.join("\n");
+      input.value = "";
+      render();
+    }
+
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        add();
+      }
+    });
+    // Text typed but not yet added still counts when the form is sent.
+    var form = textarea.form;
+    if (form) { form.addEventListener("submit", add); }
+
+    textarea.hidden = true;
+    textarea.parentNode.insertBefore(box, textarea);
+    box.appendChild(list);
+    box.appendChild(input);
+    var label = document.querySelector("label[for='" + textarea.id + "']");
+    if (label) { label.setAttribute("for", input.id); }
+    render();
+  }
+
+  // Health refreshes itself while it is open and visible.
+  function autoRefresh(el) {
+    var seconds = parseInt(el.getAttribute("data-refresh-seconds"), 10) || 30;
+    setInterval(function () {
+      if (document.visibilityState === "visible") { window.location.reload(); }
+    }, seconds * 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var areas = document.querySelectorAll("textarea[data-tag-list]");
+    for (var i = 0; i < areas.length; i++) { enhance(areas[i]); }
+    var refresh = document.querySelector("[data-refresh-seconds]");
+    if (refresh) { autoRefresh(refresh); }
+  });
+})();

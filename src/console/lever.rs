@@ -1,0 +1,465 @@
+//! Lever · Live: the connection's status, stage, webhook mode and URL, the
+//! signature-token form for manual mode, tags, perform_as, problems, Connect
+//! (the real OAuth flow, back here with its outcome), Sweep now, and
+//! Disconnect behind a confirmation.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{self, FormError, OrgCtx, csrf, field_error, notice};
+use super::session::{Fields, Post, User};
+use super::{ConsoleError, html, html_status, org_ctx, see_other};
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::lever::connect::{ConnectRequest, start_for};
+use crate::http::lever::disconnect::disconnect_for;
+use crate::http::lever::settings::{
+    ConnectionPatch, TagsPatch, WebhookSecret, patch_for, webhook_secret_for,
+};
+use crate::http::lever::sweep::sweep_for;
+use crate::http::lever::view::{ConnectionView, render};
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/orgs/{org}", web::get().to(org_home))
+        .route("/orgs/{org}/lever", web::get().to(page))
+        .route("/orgs/{org}/lever/connect", web::post().to(connect))
+        .route("/orgs/{org}/lever/settings", web::post().to(settings))
+        .route(
+            "/orgs/{org}/lever/webhook-secret",
+            web::post().to(webhook_secret),
+        )
+        .route("/orgs/{org}/lever/sweep", web::post().to(sweep))
+        .route(
+            "/orgs/{org}/lever/disconnect",
+            web::get().to(confirm_disconnect),
+        )
+        .route("/orgs/{org}/lever/disconnect", web::post().to(disconnect));
+}
+
+async fn org_home(_user: User, path: web::Path<Uuid>) -> HttpResponse {
+    see_other(&format!("/console/orgs/{}/lever", path.into_inner()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LeverQuery {
+    connected: Option<String>,
+    connect_error: Option<String>,
+    done: Option<String>,
+}
+
+/// What an OAuth outcome code means, in the words the API and Lever use.
+fn connect_error_text(code: &str) -> &'static str {
+    match code {
+        "access_denied" => {
+            "Lever's consent was refused, so Arkiter Live was not connected. Click Connect again and choose Allow."
+        }
+        "not_super_admin" => {
+            "Only a Lever Super Admin can connect Arkiter Live. Ask a Super Admin of your Lever account to click Connect and approve the request."
+        }
+        "code_exchange_failed" => {
+            "Lever did not accept the authorisation code (it may have expired); start connecting again."
+        }
+        "conflict" => {
+            "This Lever account is already connected to another Arkiter organisation; disconnect it there first."
+        }
+        "invalid_state" => {
+            "This authorisation link is unknown, used or expired; start connecting again."
+        }
+        _ => {
+            "Lever was not connected. Start connecting again; if it keeps failing, contact support."
+        }
+    }
+}
+
+fn done_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "settings" => "Settings saved.",
+        "webhook_secret" => {
+            "Signature token saved. Lever's deliveries to this webhook are now accepted."
+        }
+        "sweep" => {
+            "A sweep was asked for: the stage is checked for candidates Lever did not deliver."
+        }
+        "disconnected" => {
+            "Lever is disconnected. Received events and unfinished work are kept for when you connect again."
+        }
+        _ => return None,
+    })
+}
+
+/// `GET /console/orgs/{org}/lever`.
+async fn page(
+    user: User,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    query: web::Query<LeverQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &user, path.into_inner()).await?;
+    let (note, err) = match (&query.connected, &query.connect_error) {
+        (_, Some(code)) => (
+            None,
+            Some(FormError {
+                form: "connect",
+                field: None,
+                message: connect_error_text(code).to_owned(),
+            }),
+        ),
+        (Some(_), None) => (Some("Lever is connected.".to_owned()), None),
+        (None, None) => (
+            query.done.as_deref().and_then(done_text).map(str::to_owned),
+            None,
+        ),
+    };
+    let body = view(&state, &user, &org, note.as_deref(), err.as_ref(), None).await?;
+    Ok(html(body))
+}
+
+async fn view(
+    state: &AppState,
+    user: &User,
+    org: &OrgCtx,
+    note: Option<&str>,
+    err: Option<&FormError>,
+    typed: Option<&Fields>,
+) -> Result<Markup, ConsoleError> {
+    let conn = match render(state, org.id).await {
+        Ok(c) => Some(c),
+        Err(ApiError::NotConnected) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let write = user.can_write(org.id);
+    let base = org.base();
+    let typed_or = |name: &str, current: &str| -> String {
+        match typed {
+            Some(f) if f.has(name) => f.get(name).to_owned(),
+            _ => current.to_owned(),
+        }
+    };
+    let body = html! {
+        (notice(note))
+        @if let Some(c) = &conn {
+            (status_block(c))
+        } @else {
+            p { "This org has not connected a Lever account yet. A Lever Super Admin clicks "
+                strong { "Connect" } ", approves Arkiter Live on Lever's consent screen, and comes back here." }
+        }
+        @if write {
+            section.card aria-labelledby="connect-h" {
+                h2 #connect-h { @if conn.is_some() { "Connect again" } @else { "Connect" } }
+                (field_error("connect", FormError::general(err, "connect").as_deref()))
+                form method="post" action={ (base) "/lever/connect" } {
+                    (csrf(user))
+                    label for="stage_name" { "Stage name in Lever (optional)" }
+                    input #stage_name type="text" name="stage_name" placeholder="Arkiter Live"
+                        value=(typed_or("stage_name", ""));
+                    (field_error("stage_name", FormError::on(err, "connect", "stage_name").as_deref()))
+                    button type="submit" { "Connect" }
+                }
+            }
+        }
+        @if let Some(c) = &conn {
+            section.card aria-labelledby="settings-h" {
+                h2 #settings-h { "Tags and perform_as" }
+                @if write {
+                    (field_error("settings", FormError::general(err, "settings").as_deref()))
+                    form method="post" action={ (base) "/lever/settings" } {
+                        (csrf(user))
+                        label for="link_created" { "Tag when the link is posted" }
+                        input #link_created type="text" name="link_created" required
+                            value=(typed_or("link_created", &c.tags.link_created));
+                        (field_error("link_created", FormError::on(err, "settings", "tags.link_created").as_deref()))
+                        label for="completed" { "Tag when the interview is completed" }
+                        input #completed type="text" name="completed" required
+                            value=(typed_or("completed", &c.tags.completed));
+                        (field_error("completed", FormError::on(err, "settings", "tags.completed").as_deref()))
+                        label for="perform_as" { "perform_as (Lever user id; empty for none)" }
+                        input #perform_as type="text" name="perform_as"
+                            value=(typed_or("perform_as", c.perform_as.as_deref().unwrap_or("")));
+                        (field_error("perform_as", FormError::on(err, "settings", "perform_as").as_deref()))
+                        button type="submit" { "Save settings" }
+                    }
+                } @else {
+                    dl {
+                        dt { "Tag when the link is posted" } dd { (c.tags.link_created) }
+                        dt { "Tag when completed" } dd { (c.tags.completed) }
+                        dt { "perform_as" } dd { (c.perform_as.as_deref().unwrap_or("—")) }
+                    }
+                }
+            }
+            @if write && !c.webhook.managed {
+                section.card aria-labelledby="manual-h" {
+                    h2 #manual-h { "Manual webhook" }
+                    p { "Lever did not let Arkiter register its webhook. In Lever, under Settings › Integrations and API › Webhooks, add a "
+                        strong { "Candidate Stage Change" } " webhook with this URL, then paste its signature token here:" }
+                    p { code.url { (c.webhook.url) } }
+                    (field_error("webhook_secret", FormError::general(err, "webhook_secret").as_deref()))
+                    form method="post" action={ (base) "/lever/webhook-secret" } {
+                        (csrf(user))
+                        label for="signature_token" { "Signature token" }
+                        input #signature_token type="password" name="signature_token" autocomplete="off" required;
+                        (field_error("signature_token", FormError::on(err, "webhook_secret", "signature_token").as_deref()))
+                        button type="submit" { "Save signature token" }
+                    }
+                }
+            }
+            @if write {
+                section.card aria-labelledby="sweep-h" {
+                    h2 #sweep-h { "Sweep now" }
+                    p { "Checks the stage for candidates Lever did not deliver." }
+                    (field_error("sweep", FormError::general(err, "sweep").as_deref()))
+                    form method="post" action={ (base) "/lever/sweep" } {
+                        (csrf(user))
+                        button type="submit" { "Sweep now" }
+                    }
+                }
+                @if c.status != "disconnected" {
+                    section.card.danger aria-labelledby="disc-h" {
+                        h2 #disc-h { "Disconnect" }
+                        p { "Stops calling Lever and removes Arkiter's webhook there." }
+                        a.button.danger href={ (base) "/lever/disconnect" } { "Disconnect…" }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(user, Some(org), "lever", "Lever · Live", body))
+}
+
+fn status_block(c: &ConnectionView) -> Markup {
+    let problems: Vec<(String, String)> = c
+        .problems
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    (
+                        p["code"].as_str().unwrap_or("").to_owned(),
+                        p["message"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        dl.facts {
+            dt { "Status" } dd { span class={ "badge s-" (c.status) } #status { (c.status) } }
+            dt { "Stage" } dd { (c.stage.name) @if let Some(id) = &c.stage.id { " " small { "(" (id) ")" } } }
+            dt { "Webhook" } dd { @if c.webhook.managed { "managed by Arkiter" } @else { "manual" } }
+            dt { "Webhook URL" } dd { code.url { (c.webhook.url) } }
+            dt { "Tags" } dd { (c.tags.link_created) ", " (c.tags.completed) }
+            dt { "perform_as" } dd { (c.perform_as.as_deref().unwrap_or("—")) }
+            dt { "Connected" } dd { (layout::when(c.connected_at)) }
+        }
+        @if !problems.is_empty() {
+            section.problems aria-labelledby="problems-h" {
+                h2 #problems-h { "Problems to fix" }
+                ul { @for (code, message) in &problems { li { strong { (code) } ": " (message) } } }
+            }
+        }
+    }
+}
+
+/// Shows the Lever page again with `e` next to its field, or as an error page.
+async fn again(
+    state: &AppState,
+    user: &User,
+    org: &OrgCtx,
+    form: &'static str,
+    fields: &[&str],
+    typed: &Fields,
+    e: ApiError,
+) -> Result<HttpResponse, ConsoleError> {
+    if !layout::is_form_error(&e) {
+        return Err(e.into());
+    }
+    let status = actix_web::ResponseError::status_code(&e);
+    let err = FormError::from_api(form, &e, fields);
+    let body = view(state, user, org, None, Some(&err), Some(typed)).await?;
+    Ok(html_status(status, body))
+}
+
+async fn connect(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &post.user, path.into_inner()).await?;
+    let stage_name = post.fields.get("stage_name").trim();
+    let body = ConnectRequest {
+        stage_id: None,
+        stage_name: (!stage_name.is_empty()).then(|| stage_name.to_owned()),
+    };
+    match start_for(&state, &post.user.caller, org.id, body, true).await {
+        Ok(started) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, started.authorize_url))
+            .finish()),
+        Err(e) => {
+            again(
+                &state,
+                &post.user,
+                &org,
+                "connect",
+                &["stage_name"],
+                &post.fields,
+                e,
+            )
+            .await
+        }
+    }
+}
+
+async fn settings(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &post.user, path.into_inner()).await?;
+    let f = &post.fields;
+    let perform_as = f.get("perform_as").trim();
+    let patch = ConnectionPatch {
+        stage: None,
+        tags: Some(TagsPatch {
+            link_created: Some(f.get("link_created").to_owned()),
+            completed: Some(f.get("completed").to_owned()),
+        }),
+        perform_as: Some((!perform_as.is_empty()).then(|| perform_as.to_owned())),
+    };
+    match patch_for(&state, &post.user.caller, org.id, patch).await {
+        Ok(_) => Ok(see_other(&format!("{}/lever?done=settings", org.base()))),
+        Err(e) => {
+            let fields = ["tags.link_created", "tags.completed", "perform_as"];
+            again(&state, &post.user, &org, "settings", &fields, f, e).await
+        }
+    }
+}
+
+async fn webhook_secret(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &post.user, path.into_inner()).await?;
+    let body = WebhookSecret {
+        signature_token: post.fields.get("signature_token").to_owned(),
+    };
+    match webhook_secret_for(&state, &post.user.caller, org.id, &body).await {
+        Ok(_) => Ok(see_other(&format!(
+            "{}/lever?done=webhook_secret",
+            org.base()
+        ))),
+        Err(e) => {
+            // The token is a secret: it is not typed back into the page.
+            let typed = Fields::default();
+            again(
+                &state,
+                &post.user,
+                &org,
+                "webhook_secret",
+                &["signature_token"],
+                &typed,
+                e,
+            )
+            .await
+        }
+    }
+}
+
+async fn sweep(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &post.user, path.into_inner()).await?;
+    match sweep_for(&state, &post.user.caller, org.id).await {
+        Ok(_) => Ok(see_other(&format!("{}/lever?done=sweep", org.base()))),
+        Err(e) => again(&state, &post.user, &org, "sweep", &[], &post.fields, e).await,
+    }
+}
+
+async fn confirm_disconnect(
+    user: User,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &user, path.into_inner()).await?;
+    // Members never see the button; the page itself says so too.
+    user.caller
+        .require_org(org.id, crate::http::auth::KeyRole::Admin)?;
+    let base = org.base();
+    let body = html! {
+        section.card.danger {
+            p { "Disconnect " strong { (org.name) } " from Lever? Arkiter stops calling Lever and removes its webhook there. "
+                "Received events and unfinished work are kept for when you connect again." }
+            form method="post" action={ (base) "/lever/disconnect" } {
+                (csrf(&user))
+                button.danger type="submit" { "Yes, disconnect" }
+                " "
+                a href={ (base) "/lever" } { "Cancel" }
+            }
+        }
+    };
+    Ok(html(layout::page(
+        &user,
+        Some(&org),
+        "lever",
+        "Disconnect Lever?",
+        body,
+    )))
+}
+
+async fn disconnect(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &post.user, path.into_inner()).await?;
+    match disconnect_for(&state, &post.user.caller, org.id).await {
+        Ok(()) => Ok(see_other(&format!(
+            "{}/lever?done=disconnected",
+            org.base()
+        ))),
+        Err(e) => again(&state, &post.user, &org, "disconnect", &[], &post.fields, e).await,
+    }
+}
+
+/// The callback's answer to a browser whose Connect started in the console: a
+/// page that goes on to the console's Lever page with the outcome. A page
+/// (meta refresh, no script), not a redirect: the navigation then starts on
+/// our own site, so the `SameSite=Strict` session cookie goes with it.
+pub fn after_connect(org: Uuid, outcome: &Result<serde_json::Value, ApiError>) -> HttpResponse {
+    // 200 either way: this page is only a hop back to the console.
+    let (to, title) = match outcome {
+        Ok(_) => (
+            format!("/console/orgs/{org}/lever?connected=1"),
+            "Lever is connected",
+        ),
+        Err(e) => (
+            format!("/console/orgs/{org}/lever?connect_error={}", e.code()),
+            "Lever was not connected",
+        ),
+    };
+    let refresh = format!("0;url={to}");
+    let body = html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content=(refresh);
+                title { (title) }
+            }
+            body {
+                p { (title) ". " a href=(to) { "Back to Arkiter" } }
+            }
+        }
+    };
+    HttpResponse::build(StatusCode::OK)
+        .insert_header((header::CONTENT_SECURITY_POLICY, super::CSP))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
+}
