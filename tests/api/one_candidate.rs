@@ -44,6 +44,17 @@ async fn interviews_of(app: &TestApp, s: &Scenario, opp: &str) -> Vec<Value> {
     r.body["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// Waits for the opportunity's interview to exist, still `creating`.
+async fn creating(app: &TestApp, s: &Scenario, opp: &str) -> Value {
+    poll_until(20, "the interview is being created", || async {
+        interviews_of(app, s, opp)
+            .await
+            .into_iter()
+            .find(|i| i["status"] == "creating")
+    })
+    .await
+}
+
 /// The signed delivery Lever would send for `opp` entering the stage.
 pub fn delivery(sim: &SimHandle, s: &Scenario, opp: &str, token: &str, at: i64) -> (String, Value) {
     let hook = sim.webhooks(&s.account).unwrap().remove(0);
@@ -132,13 +143,7 @@ async fn a_cancel_during_the_link_step_leaves_neither_link_nor_tag() {
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
     // The interview exists before its link is sent, which is held.
-    let iv = poll_until(20, "the interview is being created", || async {
-        interviews_of(&app, &s, &opp[0])
-            .await
-            .into_iter()
-            .find(|i| i["status"] == "creating")
-    })
-    .await;
+    let iv = creating(&app, &s, &opp[0]).await;
     let r = app
         .post_json(
             &format!(
@@ -234,13 +239,7 @@ async fn a_completion_for_an_interview_whose_link_step_died_ends_failed() {
     sim.add_fault(&s.account, refuse).unwrap();
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
-    let iv = poll_until(20, "the interview is being created", || async {
-        interviews_of(&app, &s, &opp[0])
-            .await
-            .into_iter()
-            .find(|i| i["status"] == "creating")
-    })
-    .await;
+    let iv = creating(&app, &s, &opp[0]).await;
     let id = iv["id"].as_str().unwrap().to_owned();
     let r = app
         .post_json(

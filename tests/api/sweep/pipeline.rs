@@ -16,6 +16,30 @@ async fn sources(app: &TestApp, s: &Scenario) -> Vec<Value> {
     r.body["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// A connected org whose periodic sweep runs every `interval` (`None`: off).
+async fn connected(interval: Option<std::time::Duration>) -> (TestApp, SimHandle, Scenario) {
+    let sim = start_sim().await;
+    let app = spawn_app_with(|set| {
+        point_at(set, &sim);
+        set.sweep_interval = interval;
+    })
+    .await;
+    let s = scenario(&app, &sim).await;
+    (app, sim, s)
+}
+
+/// Asks for a sweep now, as an admin would.
+async fn sweep_now(app: &TestApp, s: &Scenario) {
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+}
+
 fn post_writes(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize {
     sim.calls_for(&s.account)
         .iter()
@@ -26,13 +50,7 @@ fn post_writes(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize 
 
 #[actix_web::test]
 async fn candidates_lever_never_delivered_are_linked_after_a_sweep_now() {
-    let sim = start_sim().await;
-    let app = spawn_app_with(|set| {
-        point_at(set, &sim);
-        set.sweep_interval = None;
-    })
-    .await;
-    let s = scenario(&app, &sim).await;
+    let (app, sim, s) = connected(None).await;
     // The sweep after connecting ran (nothing to find yet).
     poll_until(20, "the first sweep", || async {
         let h = app
@@ -47,14 +65,7 @@ async fn candidates_lever_never_delivered_are_linked_after_a_sweep_now() {
     let opps = s.candidates(&sim, 3);
     sim.move_without_delivery(&s.account, &opps, &s.stage)
         .unwrap();
-    let r = app
-        .post_json(
-            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
-            Some(&s.key),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
+    sweep_now(&app, &s).await;
     wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
     let events = sources(&app, &s).await;
     assert_eq!(events.len(), 3, "{events:?}");
@@ -73,13 +84,7 @@ async fn candidates_lever_never_delivered_are_linked_after_a_sweep_now() {
 
 #[actix_web::test]
 async fn a_periodic_sweep_finds_them_without_being_asked() {
-    let sim = start_sim().await;
-    let app = spawn_app_with(|set| {
-        point_at(set, &sim);
-        set.sweep_interval = Some(std::time::Duration::from_secs(1));
-    })
-    .await;
-    let s = scenario(&app, &sim).await;
+    let (app, sim, s) = connected(Some(std::time::Duration::from_secs(1))).await;
     let opps = s.candidates(&sim, 2);
     sim.move_without_delivery(&s.account, &opps, &s.stage)
         .unwrap();
@@ -90,24 +95,11 @@ async fn a_periodic_sweep_finds_them_without_being_asked() {
 
 #[actix_web::test]
 async fn a_delivery_during_the_sweep_of_the_same_candidate_makes_one_link() {
-    let sim = start_sim().await;
-    let app = spawn_app_with(|set| {
-        point_at(set, &sim);
-        set.sweep_interval = None;
-    })
-    .await;
-    let s = scenario(&app, &sim).await;
+    let (app, sim, s) = connected(None).await;
     let opps = s.candidates(&sim, 4);
     // Moved for real (delivered), and a sweep asked for at the same moment.
     s.move_to(&sim, &opps, &s.stage);
-    let r = app
-        .post_json(
-            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
-            Some(&s.key),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
+    sweep_now(&app, &s).await;
     wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
     poll_until(30, "the sweep ran", || async {
         let n = app.count("SELECT count(*) AS n FROM connection_sweeps WHERE requested_at IS NULL AND started_at IS NULL AND last_at IS NOT NULL");
@@ -132,26 +124,13 @@ async fn a_delivery_during_the_sweep_of_the_same_candidate_makes_one_link() {
 
 #[actix_web::test]
 async fn lever_s_late_delivery_of_a_swept_and_completed_entry_makes_no_second_interview() {
-    let sim = start_sim().await;
-    let app = spawn_app_with(|set| {
-        point_at(set, &sim);
-        set.sweep_interval = None;
-    })
-    .await;
-    let s = scenario(&app, &sim).await;
+    let (app, sim, s) = connected(None).await;
     let opp = s.candidates(&sim, 1);
     sim.move_without_delivery(&s.account, &opp, &s.stage)
         .unwrap();
     // Lever stamps its delivery a little after the move itself.
     let moved_at = chrono::Utc::now().timestamp_millis() + 5;
-    let r = app
-        .post_json(
-            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
-            Some(&s.key),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
+    sweep_now(&app, &s).await;
     wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 30).await;
     crate::one_candidate::settled(&app).await;
     let iv = app
