@@ -60,6 +60,15 @@ pub async fn scenario(app: &TestApp, sim: &SimHandle) -> Scenario {
     assert_eq!(r.status, 201, "{}", r.body);
     let done = app.connect_lever(&org, &key).await;
     assert_eq!(done.body["connection_status"], "active", "{}", done.body);
+    // Connecting makes a sweep due at once (SPEC §4): let it finish, so the
+    // calls a test counts are the ones its own steps cause.
+    crate::helpers::poll_until(20, "the sweep after connecting", || async {
+        let h = app
+            .get(&format!("/api/v1/orgs/{org}/lever/health"), Some(&key))
+            .await;
+        (!h.body["sweep"]["last_at"].is_null()).then_some(())
+    })
+    .await;
     Scenario {
         org,
         key,

@@ -60,16 +60,6 @@ async fn target(app: &TestApp, deps: &SweepDeps, id: Uuid) -> SweepTarget {
         .expect("an active connection")
 }
 
-/// Waits until the supervisor ran the sweep that connecting made due, so the
-/// sweeps a test runs itself are the only ones left.
-async fn first_sweep_done(app: &TestApp, s: &Scenario) {
-    poll_until(20, "the sweep after connecting", || async {
-        let h = crate::health_report::health(app, &s.org, &s.key).await;
-        (!h["sweep"]["last_at"].is_null()).then_some(())
-    })
-    .await;
-}
-
 fn calls(sim: &SimHandle, account: &str) -> Vec<String> {
     sim.calls_for(account)
         .iter()
@@ -94,8 +84,8 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
         .unwrap();
     sim.clear_call_log();
 
-    // Connecting made a sweep due, and the supervisor ran it at once.
-    first_sweep_done(&app, &s).await;
+    // Connecting made a sweep due, and the supervisor ran it at once
+    // (`scenario` waits for it).
     sim.clear_call_log();
     let t = target(&app, &d, id).await;
     assert!(t.managed);
@@ -186,7 +176,6 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
 async fn a_completed_candidate_back_in_the_stage_gets_a_second_interview() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    first_sweep_done(&app, &s).await;
     let id = connection_id(&app, &s).await;
     let d = deps(&app, &sim, id);
     let opp = s.candidates(&sim, 1).remove(0);
@@ -318,7 +307,6 @@ async fn manual_mode_reports_a_missing_webhook() {
 async fn five_thousand_handled_candidates_cost_fifty_list_calls_and_nothing_else() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    first_sweep_done(&app, &s).await;
     let id = connection_id(&app, &s).await;
     let d = deps(&app, &sim, id);
     sim.patch_account(
