@@ -137,9 +137,9 @@ pub struct StageChange {
 
 impl Opportunity {
     /// When the opportunity last entered `stage` (epoch ms): the latest
-    /// `stageChanges` entry into it. An opportunity created straight into
-    /// the stage has no such entry: its `createdAt` stands in. `None` when
-    /// it is not in `stage` now or no time is known.
+    /// `stageChanges` entry into it. Without one, `lastAdvancedAt` (the last
+    /// stage move), then `createdAt` (created straight into the stage) stand
+    /// in. `None` when it is not in `stage` now or no time is known.
     pub fn current_entry_at(&self, stage: &str) -> Option<i64> {
         if self.stage_id() != Some(stage) {
             return None;
@@ -151,7 +151,13 @@ impl Opportunity {
             .filter(|c| c.to_stage_id == stage)
             .filter_map(|c| c.updated_at)
             .max();
-        entered.or_else(|| self.extra.get("createdAt").and_then(|v| v.as_i64()))
+        // Without `stageChanges` (an account or fake that leaves it out),
+        // `lastAdvancedAt` is the last stage move; `createdAt` the creation
+        // straight into the stage. Never `updatedAt`: our own writes move it.
+        let at = |field: &str| self.extra.get(field).and_then(|v| v.as_i64());
+        entered
+            .or_else(|| at("lastAdvancedAt"))
+            .or_else(|| at("createdAt"))
     }
 
     pub fn stage_id(&self) -> Option<&str> {
