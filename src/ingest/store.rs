@@ -7,7 +7,8 @@
 //! bound as text and cast to JSONB by Postgres, which parses it anyway.
 //!
 //! A delivery that ingest's cache judged `other_stage` is checked against
-//! the connection's stage as committed, in the same statement: a stage
+//! the connection's stage as committed, in the same statement (one primary
+//! key probe for those rows only, none for the others): a stage
 //! changed on another instance moments ago (the cache lags by up to its TTL)
 //! never turns a delivery into the new stage into a lost `ignored` one.
 
@@ -163,12 +164,8 @@ impl QueryFragment<Pg> for InsertEvents<'_> {
              triggered_at, opportunity_id, to_stage_id, from_stage_id, payload, status, reason) \
              SELECT id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
              to_stage_id, from_stage_id, payload::jsonb, \
-             CASE WHEN reason = 'other_stage' AND EXISTS (SELECT 1 FROM connections c \
-               WHERE c.id = t.connection_id AND c.stage_id = t.to_stage_id) \
-             THEN 'pending' ELSE status END, \
-             CASE WHEN reason = 'other_stage' AND EXISTS (SELECT 1 FROM connections c \
-               WHERE c.id = t.connection_id AND c.stage_id = t.to_stage_id) \
-             THEN NULL ELSE reason END FROM unnest(",
+             CASE WHEN p.promote THEN 'pending' ELSE status END, \
+             CASE WHEN p.promote THEN NULL ELSE reason END FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.ids)?;
         out.push_sql(", ");
@@ -196,6 +193,10 @@ impl QueryFragment<Pg> for InsertEvents<'_> {
         out.push_sql(
             ") AS t(id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
              to_stage_id, from_stage_id, payload, status, reason) \
+             CROSS JOIN LATERAL (SELECT CASE WHEN t.reason = 'other_stage' \
+               THEN EXISTS (SELECT 1 FROM connections c \
+                 WHERE c.id = t.connection_id AND c.stage_id = t.to_stage_id) \
+               ELSE false END AS promote) p \
              ON CONFLICT DO NOTHING RETURNING id, status",
         );
         Ok(())

@@ -240,3 +240,44 @@ fn deleting_an_org_deletes_its_events() {
     drop(c);
     test_db().drop_database(&name);
 }
+
+#[test]
+fn a_stale_other_stage_verdict_is_checked_against_the_committed_stage() {
+    let (name, mut c, org, conn) = bed();
+    // The stage moved to "stage" on another instance; this one's cache
+    // still judged deliveries into it `other_stage`.
+    exec(
+        &mut c,
+        &format!("UPDATE connections SET stage_id = 'stage' WHERE id = '{conn}'"),
+    );
+    let ignored = |token: &str, opp: &str, to: &str| OwnedEvent {
+        to_stage_id: Some(to.into()),
+        status: EventStatus::Ignored,
+        reason: Some("other_stage"),
+        ..row(org, conn, token, opp)
+    };
+    let mut listener = PgConnection::establish(&test_db().url(&name)).unwrap();
+    exec(&mut listener, "LISTEN arkiter_work");
+    let local = LocalAccounts::default();
+    local.insert(ConnectionId(conn));
+    let batch = [
+        ignored("into-ours", "opp-1", "stage"),
+        ignored("elsewhere", "opp-2", "phone-screen"),
+    ];
+    assert_eq!(insert_batch(&mut c, &batch, &local).unwrap().len(), 2);
+    let mut stored = |token: &str| {
+        count(
+            &mut c,
+            &format!(
+                "SELECT count(*) AS n FROM lever_events WHERE token = '{token}' \
+                 AND status = 'pending' AND reason IS NULL"
+            ),
+        )
+    };
+    assert_eq!(stored("into-ours"), 1, "kept as work, not ignored");
+    assert_eq!(stored("elsewhere"), 0, "really another stage: ignored");
+    // The owner is woken even though it runs here (its request did not).
+    assert_eq!(heard(&mut c, &mut listener), vec![conn.to_string()]);
+    drop((c, listener));
+    test_db().drop_database(&name);
+}
