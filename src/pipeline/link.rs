@@ -85,26 +85,6 @@ async fn open(
     if opp.stage_id() != Some(stage) {
         return Ok(None);
     }
-    // A late second event of an entry already handled (a sweep found the
-    // candidate, then Lever's retry arrived; or a replay after completion):
-    // it works that entry's interview, never a second one.
-    if let Some(entered) = opp.current_entry_at(stage) {
-        let (conn_id, stage, opp_id, event_id) =
-            (ev.connection_id, stage.to_owned(), opp.id.clone(), ev.id);
-        let found = ctx
-            .write(move |c| {
-                let found =
-                    crate::sweep::store::interview_for_entry(c, conn_id, &stage, &opp_id, entered)?;
-                if let Some(iv) = found {
-                    store::tie_event(c, event_id, iv)?;
-                }
-                Ok(found)
-            })
-            .await?;
-        if found.is_some() {
-            return Ok(found);
-        }
-    }
     let posting_id = opp.posting_id().map(str::to_owned);
     let title = match &posting_id {
         Some(p) => posting_title(ctx, work, p).await?,
@@ -128,6 +108,7 @@ async fn open(
         .unwrap_or((None, None));
     let (live, results) = (new_token(), new_token());
     let (event_id, conn_id, opp_id) = (ev.id, ev.connection_id, opp.id.clone());
+    let (stage, entered_at) = (stage.to_owned(), opp.current_entry_at(stage));
     let rule = r.rule.as_str();
     let id = ctx
         .write(move |c| {
@@ -138,6 +119,8 @@ async fn open(
                     connection_id: conn_id,
                     event_id,
                     opportunity_id: &opp_id,
+                    stage_id: &stage,
+                    entered_at,
                     posting_id: posting_id.as_deref(),
                     posting_title: title.as_deref(),
                     role_id,

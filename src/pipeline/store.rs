@@ -312,6 +312,9 @@ pub struct NewInterview<'a> {
     pub connection_id: Uuid,
     pub event_id: Uuid,
     pub opportunity_id: &'a str,
+    /// The stage it is in, and when it entered it (from the fresh read).
+    pub stage_id: &'a str,
+    pub entered_at: Option<i64>,
     pub posting_id: Option<&'a str>,
     pub posting_title: Option<&'a str>,
     pub role_id: Option<Uuid>,
@@ -321,8 +324,8 @@ pub struct NewInterview<'a> {
     pub results_token: &'a str,
 }
 
-/// Reuses the opportunity's open interview, or creates one; ties the event
-/// to it. One transaction; the unique "one open interview" index settles a
+/// Reuses the opportunity's open interview, or the interview of its current
+/// stage entry, or creates one; ties the event to it. One transaction; the unique "one open interview" index settles a
 /// race (only possible across a lease takeover): the loser's insert fails,
 /// and the retry finds and reuses the winner's interview.
 pub fn open_interview(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<Uuid> {
@@ -344,6 +347,19 @@ fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryRe
             .select(interviews::id)
             .first(conn)
             .optional()?;
+        // A late second event of an entry already handled (a sweep found
+        // the candidate, then Lever's retry arrived after the interview was
+        // completed): it works that entry's interview, never a second one.
+        let open = match (open, n.entered_at) {
+            (None, Some(at)) => crate::sweep::store::interview_for_entry(
+                conn,
+                n.connection_id,
+                n.stage_id,
+                n.opportunity_id,
+                at,
+            )?,
+            (open, _) => open,
+        };
         let id = match open {
             Some(id) => id,
             None => diesel::insert_into(interviews::table)
@@ -371,11 +387,7 @@ fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryRe
 }
 
 /// Records which interview an event's stage entry is.
-pub fn tie_event(
-    conn: &mut PgConnection,
-    event_id: Uuid,
-    interview_id: Uuid,
-) -> QueryResult<usize> {
+fn tie_event(conn: &mut PgConnection, event_id: Uuid, interview_id: Uuid) -> QueryResult<usize> {
     diesel::update(lever_events::table.find(event_id))
         .set(lever_events::interview_id.eq(interview_id))
         .execute(conn)
