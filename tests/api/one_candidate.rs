@@ -7,7 +7,7 @@
 use arkiter_lever::lever::sim::{AccountPatch, FaultAction, FaultRule, SimHandle};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, poll_until};
+use crate::helpers::{Resp, TestApp, poll_until};
 use crate::lever_flow::{Scenario, scenario, spawn_with_sim, wait_for_tag};
 
 const LINK_TAG: &str = "Arkiter Live: Link Created";
@@ -42,6 +42,16 @@ async fn interviews_of(app: &TestApp, s: &Scenario, opp: &str) -> Vec<Value> {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// An interview action (`complete`, `cancel`) as the platform or an admin sends it.
+pub async fn act(app: &TestApp, s: &Scenario, id: &str, action: &str, body: Value) -> Resp {
+    app.post_json(
+        &format!("/api/v1/orgs/{}/interviews/{id}/{action}", s.org),
+        Some(&s.key),
+        &body,
+    )
+    .await
 }
 
 /// Waits for the opportunity's interview to exist, still `creating`.
@@ -144,17 +154,7 @@ async fn a_cancel_during_the_link_step_leaves_neither_link_nor_tag() {
     s.move_to(&sim, &opp, &s.stage);
     // The interview exists before its link is sent, which is held.
     let iv = creating(&app, &s, &opp[0]).await;
-    let r = app
-        .post_json(
-            &format!(
-                "/api/v1/orgs/{}/interviews/{}/cancel",
-                s.org,
-                iv["id"].as_str().unwrap()
-            ),
-            Some(&s.key),
-            &json!({}),
-        )
-        .await;
+    let r = act(&app, &s, iv["id"].as_str().unwrap(), "cancel", json!({})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     settled(&app).await;
     let view = sim.opportunity(&s.account, &opp[0]).unwrap();
@@ -187,17 +187,14 @@ async fn a_replay_during_a_completion_posts_one_note() {
         .on("POST", "/notes")
         .times(1);
     sim.add_fault(&s.account, hold).unwrap();
-    let r = app
-        .post_json(
-            &format!(
-                "/api/v1/orgs/{}/interviews/{}/complete",
-                s.org,
-                iv["id"].as_str().unwrap()
-            ),
-            Some(&s.key),
-            &json!({"score": 90, "summary": "Strong"}),
-        )
-        .await;
+    let r = act(
+        &app,
+        &s,
+        iv["id"].as_str().unwrap(),
+        "complete",
+        json!({"score": 90, "summary": "Strong"}),
+    )
+    .await;
     assert_eq!(r.status, 202, "{}", r.body);
     poll_until(20, "the completion is running", || async {
         (writes(&sim, &s, &opp[0], "/removeTags") == 1).then_some(())
@@ -241,13 +238,7 @@ async fn a_completion_for_an_interview_whose_link_step_died_ends_failed() {
     s.move_to(&sim, &opp, &s.stage);
     let iv = creating(&app, &s, &opp[0]).await;
     let id = iv["id"].as_str().unwrap().to_owned();
-    let r = app
-        .post_json(
-            &format!("/api/v1/orgs/{}/interviews/{id}/complete", s.org),
-            Some(&s.key),
-            &json!({"score": 70}),
-        )
-        .await;
+    let r = act(&app, &s, &id, "complete", json!({"score": 70})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     settled(&app).await;
     let iv = app
@@ -357,17 +348,14 @@ async fn the_link_removed_is_the_one_posted_even_after_the_live_url_changed() {
     settings.instance.id = "redeployed".to_owned();
     let next = arkiter_lever::app::Application::build(settings).unwrap();
     actix_web::rt::spawn(next.run_until_stopped());
-    let r = app
-        .post_json(
-            &format!(
-                "/api/v1/orgs/{}/interviews/{}/complete",
-                s.org,
-                iv["id"].as_str().unwrap()
-            ),
-            Some(&s.key),
-            &json!({"score": 75}),
-        )
-        .await;
+    let r = act(
+        &app,
+        &s,
+        iv["id"].as_str().unwrap(),
+        "complete",
+        json!({"score": 75}),
+    )
+    .await;
     assert_eq!(r.status, 202, "{}", r.body);
     wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Completed", 60).await;
     settled(&app).await;

@@ -140,13 +140,7 @@ async fn lever_s_late_delivery_of_a_swept_and_completed_entry_makes_no_second_in
         .as_str()
         .unwrap()
         .to_owned();
-    let r = app
-        .post_json(
-            &format!("/api/v1/orgs/{}/interviews/{iv}/complete", s.org),
-            Some(&s.key),
-            &json!({"score": 60}),
-        )
-        .await;
+    let r = crate::one_candidate::act(&app, &s, &iv, "complete", json!({"score": 60})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Completed", 30).await;
     crate::one_candidate::settled(&app).await;
