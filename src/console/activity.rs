@@ -53,6 +53,16 @@ fn status_filter(base: &str, statuses: &[&str], current: &str, err: Option<&str>
     }
 }
 
+/// A list for the page, or the API's words on a bad filter (shown next to
+/// the filter); any other error is the page's.
+fn filtered<T>(listed: Result<T, ApiError>) -> Result<(Option<T>, Option<String>), ConsoleError> {
+    match listed {
+        Ok(l) => Ok((Some(l), None)),
+        Err(e @ ApiError::InvalidQuery(_)) => Ok((None, Some(e.to_string()))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn interviews(
     user: User,
     state: web::Data<AppState>,
@@ -67,11 +77,7 @@ async fn interviews(
         limit: None,
         cursor: params.cursor.clone(),
     };
-    let (list, err) = match list_interviews(&state, &user.caller, org.id, &q).await {
-        Ok(l) => (Some(l), None),
-        Err(e @ ApiError::InvalidQuery(_)) => (None, Some(e.to_string())),
-        Err(e) => return Err(e.into()),
-    };
+    let (list, err) = filtered(list_interviews(&state, &user.caller, org.id, &q).await)?;
     let write = user.can_write(org.id);
     let base = format!("{}/interviews", org.base());
     let note = match params.done.as_deref() {
@@ -138,11 +144,7 @@ async fn events(
         limit: None,
         cursor: params.cursor.clone(),
     };
-    let (list, err) = match list_events(&state, &user.caller, org.id, &q).await {
-        Ok(l) => (Some(l), None),
-        Err(e @ ApiError::InvalidQuery(_)) => (None, Some(e.to_string())),
-        Err(e) => return Err(e.into()),
-    };
+    let (list, err) = filtered(list_events(&state, &user.caller, org.id, &q).await)?;
     let write = user.can_write(org.id);
     let base = format!("{}/events", org.base());
     let note = match params.done.as_deref() {
