@@ -73,11 +73,35 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     let s = scenario(&app, &sim).await;
     let id = connection_id(&app, &s).await;
     let d = deps(&app, &sim, id);
-    let opps = s.candidates(&sim, 4);
+    let opps = s.candidates(&sim, 5);
     let (delivered, missed, elsewhere, later) = (&opps[0], &opps[1], &opps[2], &opps[3]);
-    s.move_to(&sim, std::slice::from_ref(delivered), &s.stage);
-    s.wait_for_links(&sim, std::slice::from_ref(delivered), 1)
+    // Linked, and completed while still sitting in the stage.
+    let done = &opps[4];
+    s.move_to(&sim, &[delivered.clone(), done.clone()], &s.stage);
+    s.wait_for_links(&sim, &[delivered.clone(), done.clone()], 2)
         .await;
+    crate::one_candidate::settled(&app).await;
+    let done_iv: String = app
+        .get(
+            &format!("/api/v1/orgs/{}/interviews?opportunity_id={done}", s.org),
+            Some(&s.key),
+        )
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = crate::one_candidate::act(&app, &s, &done_iv, "complete", json!({"score": 80})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    crate::lever_flow::wait_for_tag(
+        &sim,
+        &s.account,
+        std::slice::from_ref(done),
+        "Arkiter Live: Completed",
+        30,
+    )
+    .await;
+    crate::one_candidate::settled(&app).await;
     sim.move_without_delivery(&s.account, std::slice::from_ref(missed), &s.stage)
         .unwrap();
     sim.move_without_delivery(&s.account, std::slice::from_ref(elsewhere), &s.other_stage)
@@ -90,7 +114,7 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     let t = target(&app, &d, id).await;
     assert!(t.managed);
     let out = sweep(&d, &t, || async {}).await.unwrap();
-    assert_eq!(out.listed, 2);
+    assert_eq!(out.listed, 3);
     assert_eq!(out.found, std::slice::from_ref(missed));
     assert_eq!(out.webhook, WebhookCheck::Present);
     // One list call and the webhook check: nothing read for anyone.
@@ -104,6 +128,16 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     // The pipeline links the finding; its event says where it came from.
     s.wait_for_links(&sim, std::slice::from_ref(missed), 1)
         .await;
+    crate::one_candidate::settled(&app).await;
+    // The linked one, the completed one and the one in another stage: not
+    // one call names them (no write, no read beyond the list).
+    let log = sim.calls_for(&s.account);
+    for untouched in [delivered, done, elsewhere] {
+        assert!(
+            log.iter().all(|c| !c.path.contains(untouched.as_str())),
+            "{untouched}: {log:#?}"
+        );
+    }
     let r = app.list_events(&s.org, "", Some(&s.key)).await;
     let sources: Vec<(String, String)> = r.body["items"]
         .as_array()
@@ -135,7 +169,7 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     })
     .await
     .unwrap();
-    assert_eq!((out.listed, out.found.len()), (2, 0));
+    assert_eq!((out.listed, out.found.len()), (3, 0));
     assert_eq!(yields.get(), 2, "one per Lever call");
     assert_eq!(
         calls(&sim, &s.account),
