@@ -120,9 +120,9 @@ pub fn setup_state(
             .unwrap_or_else(|| wanted_name.to_owned()),
         stage_found: stage.is_some(),
         status: if problems.is_empty() {
-            "active"
+            crate::domain::status::ConnectionStatus::Active
         } else {
-            "needs_setup"
+            crate::domain::status::ConnectionStatus::NeedsSetup
         },
         problems: serde_json::Value::Array(problems),
     }

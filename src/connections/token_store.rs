@@ -25,6 +25,7 @@ use crate::db::models::connection::Connection;
 use crate::db::{DbError, HeldConnection, Pool};
 use crate::domain::ids::ConnectionId;
 use crate::domain::secrets::SecretBox;
+use crate::domain::status::ConnectionStatus;
 use crate::lever::{LeverError, TokenSource, oauth};
 
 /// Refresh this long before expiry so no request leaves with a dying token.
@@ -123,7 +124,10 @@ impl DbTokenSource {
 
     /// The stored access token, if the connection holds a usable grant.
     fn usable(&self, row: &Connection) -> Result<Cached, LeverError> {
-        if matches!(row.status.as_str(), "disconnected" | "needs_reauth") {
+        if matches!(
+            row.status,
+            ConnectionStatus::Disconnected | ConnectionStatus::NeedsReauth
+        ) {
             return Err(LeverError::NeedsReauth(format!(
                 "the connection is {}",
                 row.status

@@ -10,6 +10,7 @@ use super::layout::{self, csrf, field_error, notice, pager, when};
 use super::session::{Post, User};
 use super::{ConsoleError, html, org_ctx, see_other};
 use crate::app::AppState;
+use crate::domain::status::{EventStatus, InterviewStatus};
 use crate::http::error::ApiError;
 use crate::http::interview_actions::{cancel_for, replay_for};
 use crate::http::interviews::{InterviewsQuery, list_for as list_interviews};
@@ -22,16 +23,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{org}/events/{id}/replay", web::post().to(replay));
 }
 
-const INTERVIEW_STATUSES: [&str; 6] = [
-    "creating",
-    "link_posted",
-    "completed",
-    "results_posted",
-    "cancelled",
-    "failed",
-];
-const EVENT_STATUSES: [&str; 5] = ["pending", "retrying", "done", "ignored", "dead"];
-
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
     status: Option<String>,
@@ -39,13 +30,21 @@ pub struct ListParams {
     done: Option<String>,
 }
 
-fn status_filter(base: &str, statuses: &[&str], current: &str, err: Option<&str>) -> maud::Markup {
+fn status_filter<S: Copy + std::fmt::Display>(
+    base: &str,
+    statuses: &[S],
+    current: &str,
+    err: Option<&str>,
+) -> maud::Markup {
     html! {
         form.filter method="get" action=(base) {
             label for="status" { "Status" }
             select #status name="status" {
                 option value="" selected[current.is_empty()] { "any" }
-                @for s in statuses { option value=(s) selected[current == *s] { (s) } }
+                @for s in statuses {
+                    @let s = s.to_string();
+                    option value=(s) selected[current == s] { (s) }
+                }
             }
             button type="submit" { "Filter" }
             (field_error("status", err))
@@ -86,7 +85,7 @@ async fn interviews(
     };
     let body = html! {
         (notice(note))
-        (status_filter(&base, &INTERVIEW_STATUSES, &status, err.as_deref()))
+        (status_filter(&base, InterviewStatus::ALL, &status, err.as_deref()))
         @if let Some(list) = &list {
             @if list.items.is_empty() { p { "No interviews." } } @else {
                 div.table-wrap {
@@ -105,7 +104,7 @@ async fn interviews(
                                     }
                                     @if write {
                                         td {
-                                            @if matches!(i.status.as_str(), "creating" | "link_posted") && i.completed_at.is_none() {
+                                            @if i.status.is_open() && i.completed_at.is_none() {
                                                 form.inline method="post" action={ (base) "/" (i.id) "/cancel" } {
                                                     (csrf(&user))
                                                     button.danger type="submit" { "Cancel" }
@@ -153,7 +152,7 @@ async fn events(
     };
     let body = html! {
         (notice(note))
-        (status_filter(&base, &EVENT_STATUSES, &status, err.as_deref()))
+        (status_filter(&base, EventStatus::ALL, &status, err.as_deref()))
         @if let Some(list) = &list {
             @if list.items.is_empty() { p { "No events." } } @else {
                 div.table-wrap {
@@ -172,7 +171,7 @@ async fn events(
                                     }
                                     @if write {
                                         td {
-                                            @if matches!(e.status.as_str(), "dead" | "done") {
+                                            @if EventStatus::FINISHED.contains(&e.status) {
                                                 form.inline method="post" action={ (base) "/" (e.id) "/replay" } {
                                                     (csrf(&user))
                                                     button type="submit" { "Replay" }

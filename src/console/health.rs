@@ -9,6 +9,7 @@ use super::layout::{self, when};
 use super::session::User;
 use super::{ConsoleError, html, org_ctx};
 use crate::app::AppState;
+use crate::domain::status::TokenState;
 use crate::health::report::HealthStatus;
 use crate::health::series::{HourPoint, link_series};
 use crate::http::auth::KeyRole;
@@ -54,7 +55,7 @@ async fn page(
         }
         div.grid {
             section.card { h2 { "Token" } dl.facts {
-                dt { "State" } dd { (r.token.state.as_deref().unwrap_or("—")) }
+                dt { "State" } dd { (r.token.state.map_or("—", TokenState::as_str)) }
                 dt { "Expires" } dd { (when(r.token.expires_at)) }
                 dt { "Last refreshed" } dd { (when(r.token.last_refreshed_at)) }
             } }

@@ -216,7 +216,7 @@ async fn view(
                         button type="submit" { "Sweep now" }
                     }
                 }
-                @if c.status != "disconnected" {
+                @if c.status != crate::domain::status::ConnectionStatus::Disconnected {
                     section.card.danger aria-labelledby="disc-h" {
                         h2 #disc-h { "Disconnect" }
                         p { "Stops calling Lever and removes Arkiter's webhook there." }

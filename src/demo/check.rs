@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::api::text;
 use super::report::Row;
 use super::setup::LIVE_STAGE;
+use crate::domain::status::InterviewStatus;
 
 /// The connection's tag names, as our API reports them.
 #[derive(Debug, Clone)]
@@ -36,9 +37,9 @@ pub fn row(r: &Row, tags: &Tags) -> Vec<String> {
         (Some(iv.live_url.as_str()), tags.link_created.as_str(), 0)
     };
     let want_status = if r.completed {
-        "results_posted"
+        InterviewStatus::ResultsPosted
     } else {
-        "link_posted"
+        InterviewStatus::LinkPosted
     };
     let mut wrong = Vec::new();
     if r.stage != LIVE_STAGE {
@@ -90,11 +91,10 @@ mod tests {
             completed,
             interview: Some(Interview {
                 status: if completed {
-                    "results_posted"
+                    InterviewStatus::ResultsPosted
                 } else {
-                    "link_posted"
-                }
-                .into(),
+                    InterviewStatus::LinkPosted
+                },
                 live_url: "l".into(),
                 results_url: completed.then(|| "r".into()),
                 ..Interview::default()

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::api::text;
 use super::env::DemoEnv;
 use super::fake;
+use crate::domain::status::ConnectionStatus;
 
 /// The stage the integration watches.
 pub const LIVE_STAGE: &str = "Arkiter Live";
@@ -182,7 +183,7 @@ pub async fn connect(env: &DemoEnv, org: &Org) -> anyhow::Result<Value> {
         .get(&callback, None)
         .await
         .context("our OAuth callback")?;
-    if done["connection_status"] != "active" {
+    if done["connection_status"] != ConnectionStatus::Active.as_str() {
         bail!("the Lever connection is not active after OAuth: {done}");
     }
     Ok(done)

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::api::text;
@@ -14,15 +15,16 @@ use super::env::DemoEnv;
 use super::fake;
 use super::progress::{Counts, Progress};
 use super::setup::{Candidate, Lever, Org};
+use crate::domain::status::InterviewStatus;
 
 /// How often the interviews list is read.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
 /// An interview as our API lists it (the fields the demo shows).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Interview {
     pub id: String,
-    pub status: String,
+    pub status: InterviewStatus,
     pub role_name: Option<String>,
     pub rule: String,
     pub live_url: String,
@@ -34,7 +36,8 @@ impl Interview {
         let opt = |f: &str| v.get(f).and_then(Value::as_str).map(str::to_owned);
         Ok(Self {
             id: text(v, "id")?,
-            status: text(v, "status")?,
+            status: serde_json::from_value(v["status"].clone())
+                .context("an interview's `status`")?,
             role_name: opt("role_name"),
             rule: opt("rule").unwrap_or_default(),
             live_url: text(v, "live_url")?,
@@ -43,17 +46,28 @@ impl Interview {
     }
 
     fn link_visible(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "link_posted" | "completed" | "results_posted"
-        )
+        use InterviewStatus::*;
+        matches!(self.status, LinkPosted | Completed | ResultsPosted)
     }
 
     fn settled(&self, to_complete: bool) -> bool {
-        self.status == "failed"
-            || self.status == "cancelled"
+        use InterviewStatus::*;
+        matches!(self.status, Failed | Cancelled | ResultsPosted)
             || (!to_complete && self.link_visible())
-            || self.status == "results_posted"
+    }
+}
+
+impl Default for Interview {
+    /// A just-opened interview (the check's tests fill in what they need).
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            status: InterviewStatus::Creating,
+            role_name: None,
+            rule: String::new(),
+            live_url: String::new(),
+            results_url: None,
+        }
     }
 }
 
@@ -160,7 +174,8 @@ async fn complete_ready(
         .filter(|c| c.complete)
         .filter_map(|c| {
             let iv = seen.interviews.get(&c.opportunity_id)?;
-            (iv.status == "link_posted" && !sent.contains(&iv.id)).then(|| (c, iv.clone()))
+            (iv.status == InterviewStatus::LinkPosted && !sent.contains(&iv.id))
+                .then(|| (c, iv.clone()))
         });
     for (candidate, iv) in ready.collect::<Vec<_>>() {
         sent.insert(iv.id.clone());
@@ -198,7 +213,9 @@ fn counts(lever: &Lever, interviews: &HashMap<String, Interview>) -> Counts {
         results: lever
             .candidates
             .iter()
-            .filter(|c| c.complete && of(c).is_some_and(|i| i.status == "results_posted"))
+            .filter(|c| {
+                c.complete && of(c).is_some_and(|i| i.status == InterviewStatus::ResultsPosted)
+            })
             .count(),
         results_goal: lever.candidates.iter().filter(|c| c.complete).count(),
     }

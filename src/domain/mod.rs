@@ -4,4 +4,5 @@ pub mod api_keys;
 pub mod ids;
 pub mod roles;
 pub mod secrets;
+pub mod status;
 pub mod text;

@@ -7,32 +7,11 @@
 //! role → `any`; else `none`. `fallback` and `any` count as unmapped.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Which rule chose the role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Rule {
-    PostingId,
-    Title,
-    Fallback,
-    Any,
-    None,
-}
+pub use crate::domain::status::Rule;
 
 impl Rule {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PostingId => "posting_id",
-            Self::Title => "title",
-            Self::Fallback => "fallback",
-            Self::Any => "any",
-            Self::None => "none",
-        }
-    }
-
     /// The posting is not mapped to a role of its own; the admin should map it.
     pub fn is_unmapped(self) -> bool {
         matches!(self, Self::Fallback | Self::Any)

@@ -47,7 +47,7 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
 
 fn token(c: &ConnectionRows) -> TokenHealth {
     TokenHealth {
-        state: Some(c.token_state.clone()),
+        state: Some(c.token_state),
         expires_at: c.token_expires_at,
         last_refreshed_at: c.last_refreshed_at,
     }

@@ -71,9 +71,9 @@ pub(crate) mod tests {
         ConnectionRows {
             connection_id: uuid::Uuid::nil(),
             org_id: uuid::Uuid::nil(),
-            status: "active".into(),
+            status: crate::domain::status::ConnectionStatus::Active,
             connected_at: Some(now - chrono::Duration::hours(1)),
-            token_state: "valid".into(),
+            token_state: crate::domain::status::TokenState::Valid,
             token_expires_at: Some(now + chrono::Duration::hours(1)),
             last_refreshed_at: Some(now - chrono::Duration::hours(1)),
             stage_id: Some("stage-1".into()),

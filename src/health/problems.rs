@@ -111,7 +111,7 @@ fn signature_failures(rejected: i64) -> Option<Problem> {
 fn no_deliveries_yet(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Option<Problem> {
     let connected = c.connected_at?;
     let waited = age_s(now, connected);
-    let quiet = c.status == "active"
+    let quiet = c.status == crate::domain::status::ConnectionStatus::Active
         && c.record.last_received_at.is_none()
         && waited > policy.no_deliveries_after.as_secs() as i64;
     quiet.then(|| {
@@ -128,7 +128,7 @@ fn no_deliveries_yet(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) ->
 }
 
 fn supervisor_stale(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Option<Problem> {
-    if !matches!(c.status.as_str(), "active" | "needs_setup") {
+    if !crate::domain::status::ConnectionStatus::RUNNING.contains(&c.status) {
         return None;
     }
     let limit = policy.supervisor_stale_after.as_secs() as i64;
@@ -286,7 +286,7 @@ mod tests {
             c.unmapped.push(UnmappedPosting {
                 posting_id: format!("p{i}"),
                 title: (i == 0).then(|| "Backend Engineer".to_owned()),
-                rule: "any".into(),
+                rule: crate::domain::status::Rule::Any,
             });
         }
         let p = problems(&c, now, &policy());
@@ -331,7 +331,7 @@ mod tests {
         let p = problems(&c, now, &policy());
         assert_eq!(codes(&p), ["supervisor_stale"]);
         assert!(p[0].message.contains("host-a:42"));
-        c.status = "disconnected".into();
+        c.status = crate::domain::status::ConnectionStatus::Disconnected;
         assert!(problems(&c, now, &policy()).is_empty());
     }
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::report::UnmappedPosting;
@@ -14,6 +14,7 @@ use crate::db::models::connection::{Connection, webhooks};
 use crate::db::models::health_record::counter_last_hour;
 use crate::db::models::org::Org;
 use crate::db::schema::connection_health;
+use crate::domain::status::{EventStatus, Rule};
 
 /// Everything the report needs for `org_id`; `None` when the org does not exist.
 pub fn load(conn: &mut PgConnection, org_id: Uuid) -> QueryResult<Option<HealthRows>> {
@@ -120,24 +121,29 @@ struct QueueRow {
 
 /// Events and follow-up jobs together; age from arrival (events) or creation (jobs).
 fn queue(c: &mut PgConnection, connection_id: Uuid) -> QueryResult<QueueCounts> {
+    // Events and jobs spell `pending`, `retrying` and `dead` alike (both
+    // CHECK lists), so one set of values counts the union.
+    use EventStatus::{Dead, Pending, Retrying};
     let r: QueueRow = diesel::sql_query(
         "WITH work AS ( \
            SELECT status, received_at AS since, true AS is_event FROM lever_events \
-            WHERE connection_id = $1 \
-              AND (status IN ('pending', 'retrying') OR status = 'dead') \
+            WHERE connection_id = $1 AND status IN ($2, $3, $4) \
            UNION ALL \
            SELECT status, created_at, false FROM jobs \
-            WHERE connection_id = $1 AND status IN ('pending', 'retrying', 'dead')) \
-         SELECT COUNT(*) FILTER (WHERE status = 'pending') AS pending, \
-                COUNT(*) FILTER (WHERE status = 'retrying') AS retrying, \
-                COUNT(*) FILTER (WHERE status = 'dead' AND is_event) AS dead_events, \
-                COUNT(*) FILTER (WHERE status = 'dead' AND NOT is_event) AS dead_jobs, \
+            WHERE connection_id = $1 AND status IN ($2, $3, $4)) \
+         SELECT COUNT(*) FILTER (WHERE status = $2) AS pending, \
+                COUNT(*) FILTER (WHERE status = $3) AS retrying, \
+                COUNT(*) FILTER (WHERE status = $4 AND is_event) AS dead_events, \
+                COUNT(*) FILTER (WHERE status = $4 AND NOT is_event) AS dead_jobs, \
                 COALESCE(GREATEST(0, FLOOR(EXTRACT(EPOCH FROM \
-                  now() - MIN(since) FILTER (WHERE status <> 'dead')))), 0)::BIGINT \
+                  now() - MIN(since) FILTER (WHERE status <> $4)))), 0)::BIGINT \
                   AS oldest_pending_age_s \
          FROM work",
     )
     .bind::<SqlUuid, _>(connection_id)
+    .bind::<Text, _>(Pending)
+    .bind::<Text, _>(Retrying)
+    .bind::<Text, _>(Dead)
     .get_result(c)?;
     Ok(QueueCounts {
         pending: r.pending,
@@ -193,7 +199,7 @@ fn unmapped(
                   i.rule, i.created_at \
            FROM interviews i \
            WHERE i.org_id = $1 AND i.connection_id = $2 AND i.posting_id IS NOT NULL \
-             AND i.rule IN ('fallback', 'any') AND i.created_at > now() - interval '30 days' \
+             AND i.rule IN ($3, $4) AND i.created_at > now() - interval '30 days' \
            ORDER BY i.posting_id, i.created_at DESC) latest \
          WHERE NOT EXISTS ( \
            SELECT 1 FROM role_ats_jobs r WHERE r.org_id = $1 \
@@ -204,5 +210,7 @@ fn unmapped(
     )
     .bind::<SqlUuid, _>(org_id)
     .bind::<SqlUuid, _>(connection_id)
+    .bind::<Text, _>(Rule::Fallback)
+    .bind::<Text, _>(Rule::Any)
     .load(c)
 }

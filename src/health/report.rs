@@ -45,7 +45,7 @@ pub struct HealthReport {
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct TokenHealth {
     /// `valid`, `refreshing` or `invalid`; null when never connected.
-    pub state: Option<String>,
+    pub state: Option<crate::domain::status::TokenState>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_refreshed_at: Option<DateTime<Utc>>,
 }
@@ -127,7 +127,7 @@ pub struct UnmappedPosting {
     pub title: Option<String>,
     /// `fallback` or `any`: the rule of the newest interview of the posting.
     #[diesel(sql_type = Text)]
-    pub rule: String,
+    pub rule: crate::domain::status::Rule,
 }
 
 /// One thing to fix.

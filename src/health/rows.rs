@@ -19,10 +19,9 @@ pub struct HealthRows {
 pub struct ConnectionRows {
     pub connection_id: uuid::Uuid,
     pub org_id: uuid::Uuid,
-    /// `connections.status`.
-    pub status: String,
+    pub status: crate::domain::status::ConnectionStatus,
     pub connected_at: Option<DateTime<Utc>>,
-    pub token_state: String,
+    pub token_state: crate::domain::status::TokenState,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub last_refreshed_at: Option<DateTime<Utc>>,
     pub stage_id: Option<String>,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::report::HealthStatus;
 use super::rows::ConnectionRows;
+use crate::domain::status::ConnectionStatus;
 
 /// SPEC §5: `degraded` means active but with dead jobs, unmapped postings,
 /// Lever errors in the last hour, or throttled now.
@@ -12,16 +13,13 @@ pub fn status(c: Option<&ConnectionRows>, now: DateTime<Utc>) -> HealthStatus {
     let Some(c) = c else {
         return HealthStatus::NotConnected;
     };
-    match c.status.as_str() {
-        "pending" => HealthStatus::Pending,
-        "needs_reauth" => HealthStatus::NeedsReauth,
-        "needs_setup" => HealthStatus::NeedsSetup,
-        "disconnected" => HealthStatus::Disconnected,
-        "active" if degraded(c, now) => HealthStatus::Degraded,
-        "active" => HealthStatus::Healthy,
-        // The column's CHECK list makes this unreachable; if the two ever
-        // drift apart, claiming health would be the wrong guess.
-        _ => HealthStatus::Degraded,
+    match c.status {
+        ConnectionStatus::Pending => HealthStatus::Pending,
+        ConnectionStatus::NeedsReauth => HealthStatus::NeedsReauth,
+        ConnectionStatus::NeedsSetup => HealthStatus::NeedsSetup,
+        ConnectionStatus::Disconnected => HealthStatus::Disconnected,
+        ConnectionStatus::Active if degraded(c, now) => HealthStatus::Degraded,
+        ConnectionStatus::Active => HealthStatus::Healthy,
     }
 }
 
@@ -55,15 +53,15 @@ mod tests {
     fn stored_statuses_pass_through() {
         let now = Utc::now();
         for (stored, want) in [
-            ("pending", HealthStatus::Pending),
-            ("needs_reauth", HealthStatus::NeedsReauth),
-            ("needs_setup", HealthStatus::NeedsSetup),
-            ("disconnected", HealthStatus::Disconnected),
+            (ConnectionStatus::Pending, HealthStatus::Pending),
+            (ConnectionStatus::NeedsReauth, HealthStatus::NeedsReauth),
+            (ConnectionStatus::NeedsSetup, HealthStatus::NeedsSetup),
+            (ConnectionStatus::Disconnected, HealthStatus::Disconnected),
         ] {
             let mut c = active(now);
             // Figures that would degrade an active connection change nothing here.
             c.queue.dead_events = 3;
-            c.status = stored.into();
+            c.status = stored;
             assert_eq!(status(Some(&c), now), want, "{stored}");
         }
     }
@@ -86,7 +84,7 @@ mod tests {
                 c.unmapped.push(UnmappedPosting {
                     posting_id: "p1".into(),
                     title: None,
-                    rule: "any".into(),
+                    rule: crate::domain::status::Rule::Any,
                 })
             },
         ];

@@ -161,6 +161,17 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<crate::pipeline::actions::ActionError> for ApiError {
+    fn from(e: crate::pipeline::actions::ActionError) -> Self {
+        use crate::pipeline::actions::ActionError as A;
+        match e {
+            A::NotFound(what) => Self::not_found(what),
+            A::Conflict(message) => Self::Conflict(message),
+            A::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::Internal(e)
@@ -241,7 +252,10 @@ impl From<crate::lever::LeverError> for ApiError {
     fn from(e: crate::lever::LeverError) -> Self {
         use crate::lever::LeverError as L;
         let (status, code) = match &e {
-            L::NeedsReauth(_) => (StatusCode::CONFLICT, "needs_reauth"),
+            L::NeedsReauth(_) => (
+                StatusCode::CONFLICT,
+                crate::domain::status::ConnectionStatus::NeedsReauth.as_str(),
+            ),
             L::Config(_) => (StatusCode::SERVICE_UNAVAILABLE, "lever_not_configured"),
             L::Api { .. } | L::Decode { .. } | L::OAuth { .. } => {
                 (StatusCode::BAD_GATEWAY, "lever_error")

@@ -1,11 +1,11 @@
 //! What the interview platform and admins do to an interview and an event:
 //! `POST .../interviews/{id}/complete`, `POST .../interviews/{id}/cancel` and
-//! `POST .../events/{id}/replay`. Each commits its change and a job, answers
-//! 202, and wakes the account's supervisor; the Lever writes follow.
+//! `POST .../events/{id}/replay`. Each runs its domain function
+//! ([`crate::pipeline::actions`]) in one transaction, answers 202, and wakes
+//! the account's supervisor; the Lever writes follow.
 
 use actix_web::{HttpResponse, post, web};
-use chrono::Utc;
-use diesel::prelude::*;
+use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -15,9 +15,9 @@ use super::auth::{Caller, KeyRole};
 use super::error::{ApiError, ErrorBody};
 use super::validate;
 use crate::app::AppState;
-use crate::db::schema::{interviews, jobs, lever_events};
-use crate::domain::ids::{ConnectionId, OrgId};
+use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
 use crate::http::json::Json;
+use crate::pipeline::actions::{self, ActionError};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(complete).service(cancel).service(replay);
@@ -53,43 +53,6 @@ impl Completion {
     }
 }
 
-/// The interview's status and connection, checked to belong to `org`.
-fn find(
-    c: &mut PgConnection,
-    org: Uuid,
-    id: Uuid,
-) -> Result<(String, Uuid, Option<serde_json::Value>, bool), ApiError> {
-    interviews::table
-        .filter(interviews::id.eq(id))
-        .filter(interviews::org_id.eq(org))
-        .select((
-            interviews::status,
-            interviews::connection_id,
-            interviews::result,
-            interviews::completed_at.is_not_null(),
-        ))
-        .first(c)
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("interview"))
-}
-
-fn add_job(
-    c: &mut PgConnection,
-    connection: Uuid,
-    interview: Uuid,
-    kind: &str,
-) -> QueryResult<usize> {
-    diesel::insert_into(jobs::table)
-        .values((
-            jobs::id.eq(Uuid::new_v4()),
-            jobs::connection_id.eq(connection),
-            jobs::interview_id.eq(interview),
-            jobs::kind.eq(kind),
-            jobs::status.eq("pending"),
-        ))
-        .execute(c)
-}
-
 /// Record the interview's result (the interview platform).
 #[utoipa::path(
     params(("org" = Uuid, Path), ("id" = Uuid, Path)), request_body = Completion,
@@ -107,44 +70,10 @@ pub async fn complete(
     let (org, id) = path.into_inner();
     caller.require_org(OrgId(org), KeyRole::Admin)?;
     let result = body.into_inner().into_result()?;
-    let conn_id = state
-        .db
-        .transaction(move |c| -> Result<Option<Uuid>, ApiError> {
-            let (status, conn_id, stored, completed) = find(c, org, id)?;
-            if completed {
-                return match stored == Some(result) {
-                    true => Ok(None),
-                    false => Err(ApiError::Conflict(
-                        "this interview already has a different result; the first one stands"
-                            .into(),
-                    )),
-                };
-            }
-            if !matches!(status.as_str(), "creating" | "link_posted") {
-                return Err(ApiError::Conflict(format!("the interview is {status}")));
-            }
-            diesel::update(interviews::table.find(id))
-                .set((
-                    interviews::result.eq(&result),
-                    interviews::completed_at.eq(Utc::now()),
-                    // Before its link is posted it stays `creating`; the link
-                    // step shows it completed once it lands.
-                    interviews::status.eq(if status == "link_posted" {
-                        "completed"
-                    } else {
-                        "creating"
-                    }),
-                    interviews::updated_at.eq(Utc::now()),
-                ))
-                .execute(c)?;
-            add_job(c, conn_id, id, crate::pipeline::results::JOB_COMPLETE)?;
-            crate::wake::notify(c, conn_id)?;
-            Ok(Some(conn_id))
-        })
-        .await?;
-    if let Some(conn_id) = conn_id {
-        state.wake.wake(ConnectionId(conn_id));
-    }
+    act(&state, move |c| {
+        actions::complete(c, OrgId(org), InterviewId(id), result)
+    })
+    .await?;
     Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
 }
 
@@ -173,31 +102,10 @@ pub async fn cancel_for(
     id: Uuid,
 ) -> Result<(), ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
-    let org = org.0;
-    let conn_id = state
-        .db
-        .transaction(move |c| -> Result<Uuid, ApiError> {
-            let (status, conn_id, _, completed) = find(c, org, id)?;
-            if completed || !matches!(status.as_str(), "creating" | "link_posted") {
-                return Err(ApiError::Conflict(format!(
-                    "only an open interview can be cancelled; this one is {}",
-                    if completed { "completed" } else { &status }
-                )));
-            }
-            diesel::update(interviews::table.find(id))
-                .set((
-                    interviews::status.eq("cancelled"),
-                    interviews::cancelled_at.eq(Utc::now()),
-                    interviews::updated_at.eq(Utc::now()),
-                ))
-                .execute(c)?;
-            add_job(c, conn_id, id, crate::pipeline::results::JOB_CANCEL)?;
-            crate::wake::notify(c, conn_id)?;
-            Ok(conn_id)
-        })
-        .await?;
-    state.wake.wake(ConnectionId(conn_id));
-    Ok(())
+    act(state, move |c| {
+        actions::cancel(c, org, InterviewId(id)).map(Some)
+    })
+    .await
 }
 
 /// Run a `dead` or `done` event again. It never makes a second interview for
@@ -226,35 +134,24 @@ pub async fn replay_for(
     id: Uuid,
 ) -> Result<(), ApiError> {
     caller.require_org(org, KeyRole::Admin)?;
-    let org = org.0;
-    let conn_id = state
+    act(state, move |c| {
+        actions::replay(c, org, EventId(id)).map(Some)
+    })
+    .await
+}
+
+/// Runs an action in one transaction and wakes the account's supervisor
+/// once it has committed (the NOTIFY reaches other instances at commit).
+async fn act<F>(state: &AppState, action: F) -> Result<(), ApiError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<Option<ConnectionId>, ActionError> + Send + 'static,
+{
+    let woken = state
         .db
-        .transaction(move |c| -> Result<Uuid, ApiError> {
-            let (status, conn_id): (String, Uuid) = lever_events::table
-                .filter(lever_events::id.eq(id))
-                .filter(lever_events::org_id.eq(org))
-                .select((lever_events::status, lever_events::connection_id))
-                .first(c)
-                .optional()?
-                .ok_or_else(|| ApiError::not_found("event"))?;
-            if !matches!(status.as_str(), "dead" | "done") {
-                return Err(ApiError::Conflict(format!(
-                    "only a dead or done event can be replayed; this one is {status}"
-                )));
-            }
-            diesel::update(lever_events::table.find(id))
-                .set((
-                    lever_events::status.eq("pending"),
-                    lever_events::attempts.eq(0),
-                    lever_events::last_error.eq(None::<String>),
-                    lever_events::next_attempt_at.eq(Utc::now()),
-                    lever_events::updated_at.eq(Utc::now()),
-                ))
-                .execute(c)?;
-            crate::wake::notify(c, conn_id)?;
-            Ok(conn_id)
-        })
+        .transaction(move |c| action(c).map_err(ApiError::from))
         .await?;
-    state.wake.wake(ConnectionId(conn_id));
+    if let Some(id) = woken {
+        state.wake.wake(id);
+    }
     Ok(())
 }

@@ -39,15 +39,11 @@ pub struct InterviewsQuery {
 
 impl InterviewsQuery {
     fn status(&self) -> Result<Option<InterviewStatus>, ApiError> {
-        match self.status.as_deref().filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => InterviewStatus::parse(s).map(Some).ok_or_else(|| {
-                ApiError::InvalidQuery(format!(
-                    "`status` must be one of creating, link_posted, completed, \
-                     results_posted, cancelled, failed; got `{s}`"
-                ))
-            }),
-        }
+        super::validate::status_filter(
+            self.status.as_deref(),
+            InterviewStatus::ALL,
+            InterviewStatus::parse,
+        )
     }
 
     fn opportunity_id(&self) -> Option<String> {
@@ -67,11 +63,11 @@ pub struct InterviewView {
     pub role_id: Option<Uuid>,
     pub role_name: Option<String>,
     /// How the posting resolved to the role: `posting_id`, `title`, `fallback`, `any` or `none`.
-    pub rule: String,
+    pub rule: crate::domain::status::Rule,
     pub opportunity_id: String,
     pub posting_id: Option<String>,
     /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled` or `failed`.
-    pub status: String,
+    pub status: crate::domain::status::InterviewStatus,
     /// The candidate's interview link.
     pub live_url: String,
     /// The results link; null until the interview is completed.
@@ -87,7 +83,7 @@ pub struct InterviewView {
 
 impl InterviewView {
     pub fn new(i: Interview, urls: &Urls) -> Self {
-        let has_result = i.status().is_some_and(InterviewStatus::has_result);
+        let has_result = i.status.has_result();
         Self {
             // As posted to Lever when it was; else as the settings build it.
             live_url: i

@@ -51,8 +51,7 @@ pub struct LiveLookup {
     pub org_name: String,
     pub role_id: Option<Uuid>,
     pub role_name: Option<String>,
-    /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled` or `failed`.
-    pub status: String,
+    pub status: crate::domain::status::InterviewStatus,
     pub opportunity_id: String,
     pub created_at: DateTime<Utc>,
 }
@@ -114,9 +113,8 @@ async fn live(state: &AppState, token: String, json: bool) -> Result<HttpRespons
     } = find(state, token, Interview::find_by_live_token)
         .await?
         .ok_or_else(|| not_found("interview link"))?;
-    let status = i.status();
-    if let Some(s) = status.filter(|s| s.live_link_closed()) {
-        return Err(gone(s));
+    if i.status.live_link_closed() {
+        return Err(gone(i.status));
     }
     if json {
         let body = json!({"org_name": org_name, "role_name": i.role_name, "status": i.status});
@@ -128,8 +126,8 @@ async fn live(state: &AppState, token: String, json: bool) -> Result<HttpRespons
          <p>{words}</p><p>Status: <code>{status}</code></p>",
         org = esc(&org_name),
         role = esc(&role),
-        words = esc(live_words(status)),
-        status = esc(&i.status),
+        words = esc(live_words(i.status)),
+        status = i.status,
     );
     Ok(page(StatusCode::OK, &format!("{role} interview"), &body))
 }
@@ -141,11 +139,7 @@ async fn results(state: &AppState, token: String, json: bool) -> Result<HttpResp
         interview: i,
         org_name,
     } = found
-        .filter(|f| {
-            f.interview
-                .status()
-                .is_some_and(InterviewStatus::has_result)
-        })
+        .filter(|f| f.interview.status.has_result())
         .ok_or_else(|| not_found("results link"))?;
     let result = i.result.clone().unwrap_or(Value::Null);
     if json {
@@ -220,15 +214,18 @@ fn gone(status: InterviewStatus) -> ApiError {
 }
 
 /// What the candidate should know about the interview's state.
-fn live_words(status: Option<InterviewStatus>) -> &'static str {
+fn live_words(status: InterviewStatus) -> &'static str {
     match status {
-        Some(InterviewStatus::Creating) => {
+        InterviewStatus::Creating => {
             "Your interview is being prepared. Refresh this page in a moment."
         }
-        Some(InterviewStatus::Failed) => {
+        InterviewStatus::Failed => {
             "This interview could not be set up. Please contact the recruiter."
         }
-        _ => "Your interview is ready.",
+        InterviewStatus::LinkPosted
+        | InterviewStatus::Completed
+        | InterviewStatus::ResultsPosted
+        | InterviewStatus::Cancelled => "Your interview is ready.",
     }
 }
 

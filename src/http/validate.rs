@@ -21,3 +21,22 @@ pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<
     }
     Ok(v.to_owned())
 }
+
+/// An optional `status` query filter: absent or empty is no filter; an
+/// unknown value is a 400 that names the values there are.
+pub fn status_filter<T: Copy + std::fmt::Display>(
+    raw: Option<&str>,
+    all: &[T],
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse(s).map(Some).ok_or_else(|| {
+            let values: Vec<String> = all.iter().map(T::to_string).collect();
+            ApiError::InvalidQuery(format!(
+                "`status` must be one of {}; got `{s}`",
+                values.join(", ")
+            ))
+        }),
+    }
+}

@@ -33,7 +33,7 @@ const TOUCH_EVERY_MS: i64 = 1_000;
 pub struct ConnectionKeys {
     pub connection_id: ConnectionId,
     pub org_id: OrgId,
-    pub status: String,
+    pub status: crate::domain::status::ConnectionStatus,
     pub stage_id: Option<String>,
     pub tokens: Vec<SecretString>,
     last_touch_ms: AtomicI64,

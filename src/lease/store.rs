@@ -6,6 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
+use crate::domain::status::{ConnectionStatus, in_list};
+
 /// A lease this instance holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct Held {
@@ -48,9 +50,10 @@ pub fn heartbeat(
 /// How many connections should be worked on (each has its lease row from
 /// its creation: a trigger, migration `000004`).
 pub fn workable(conn: &mut PgConnection) -> QueryResult<i64> {
-    let c: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM connections WHERE status IN ('active', 'needs_setup')",
-    )
+    let c: Count = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM connections WHERE status IN ({})",
+        running()
+    ))
     .get_result(conn)?;
     Ok(c.n)
 }
@@ -61,12 +64,13 @@ pub fn renew(
     me: &str,
     lease: std::time::Duration,
 ) -> QueryResult<Vec<Held>> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "UPDATE connection_leases l SET expires_at = now() + make_interval(secs => $2) \
          FROM connections c WHERE c.id = l.connection_id AND l.owner = $1 \
-         AND c.status IN ('active', 'needs_setup') \
+         AND c.status IN ({}) \
          RETURNING l.connection_id, l.epoch",
-    )
+        running()
+    ))
     .bind::<Text, _>(me)
     .bind::<diesel::sql_types::Double, _>(secs(lease))
     .load(conn)
@@ -115,16 +119,17 @@ pub fn acquire(
     if n <= 0 {
         return Ok(Vec::new());
     }
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "UPDATE connection_leases l SET owner = $1, epoch = l.epoch + 1, \
          expires_at = now() + make_interval(secs => $3) \
          WHERE l.connection_id IN ( \
            SELECT f.connection_id FROM connection_leases f \
            JOIN connections c ON c.id = f.connection_id \
-           WHERE f.expires_at < now() AND c.status IN ('active', 'needs_setup') \
+           WHERE f.expires_at < now() AND c.status IN ({}) \
            ORDER BY f.connection_id LIMIT $2 FOR UPDATE OF f SKIP LOCKED) \
          RETURNING l.connection_id, l.epoch",
-    )
+        running()
+    ))
     .bind::<Text, _>(me)
     .bind::<BigInt, _>(n)
     .bind::<diesel::sql_types::Double, _>(secs(lease))
@@ -160,4 +165,9 @@ pub fn still_held(
     .get_result(conn)
     .optional()?;
     Ok(v.is_some_and(|v| v.ok))
+}
+
+/// The statuses whose accounts are worked, spelled for SQL.
+fn running() -> String {
+    in_list(ConnectionStatus::RUNNING, ConnectionStatus::as_str)
 }

@@ -15,6 +15,7 @@ use super::store::{self, EventWork, InterviewWork, NewInterview, Step};
 use super::writes::{Has, ensure};
 use crate::db::models::role::Role;
 use crate::domain::roles::{RoleEntry, Rule, resolve};
+use crate::domain::status::{ConnectionStatus, InterviewStatus};
 use crate::lever::wire::Opportunity;
 
 /// 128 random bits, URL-safe: an unguessable link token.
@@ -33,10 +34,10 @@ pub async fn run(ctx: &AccountCtx, ev: &EventWork) -> Outcome {
 
 async fn attempt(ctx: &AccountCtx, ev: &EventWork) -> Result<Outcome, StepError> {
     let work = ctx.begin().await?;
-    if work.conn.status != "active" {
+    if work.conn.status != ConnectionStatus::Active {
         return Ok(Outcome::AccountPaused {
             error: format!("the connection is {}", work.conn.status),
-            reauth: work.conn.status == "needs_reauth",
+            reauth: work.conn.status == ConnectionStatus::NeedsReauth,
         });
     }
     let opp_id = ev
@@ -65,10 +66,14 @@ async fn ensure_state(
     iv: &InterviewWork,
     opp: &Opportunity,
 ) -> Result<Outcome, StepError> {
-    match iv.status.as_str() {
-        "creating" | "link_posted" => post_link(ctx, work, iv, opp).await,
-        "completed" | "results_posted" => results::ensure_completed(ctx, work, iv, opp).await,
-        _ => Ok(Outcome::Done),
+    match iv.status {
+        InterviewStatus::Creating | InterviewStatus::LinkPosted => {
+            post_link(ctx, work, iv, opp).await
+        }
+        InterviewStatus::Completed | InterviewStatus::ResultsPosted => {
+            results::ensure_completed(ctx, work, iv, opp).await
+        }
+        InterviewStatus::Cancelled | InterviewStatus::Failed => Ok(Outcome::Done),
     }
 }
 
@@ -109,7 +114,7 @@ async fn open(
     let (live, results) = (new_token(), new_token());
     let (event_id, conn_id, opp_id) = (ev.id, ev.connection_id, opp.id.clone());
     let (stage, entered_at) = (stage.to_owned(), opp.current_entry_at(stage));
-    let rule = r.rule.as_str();
+    let rule = r.rule;
     let id = ctx
         .write(move |c| {
             store::open_interview(

@@ -5,6 +5,7 @@
 //! account) → `LinkGenerator` / `TagUpdater`. Postgres is the source of truth
 //! (`store`); messages are wake-ups.
 
+pub mod actions;
 pub mod context;
 pub mod fault;
 pub mod health;

@@ -41,6 +41,7 @@ use crate::config::{InstanceSettings, PipelineSettings};
 use crate::connections::Handles;
 use crate::db::Pool;
 use crate::domain::ids::ConnectionId;
+use crate::domain::status::ConnectionStatus;
 use crate::lease::{self, LeaseCell};
 use crate::wake::{LocalAccounts, WakeReceiver};
 
@@ -434,7 +435,7 @@ struct Stale {
 fn stale_tokens(c: &mut diesel::PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     let secs = |d: chrono::Duration| d.num_seconds() as f64;
     let rows: Vec<Stale> = diesel::sql_query(
-        "SELECT id FROM connections WHERE id = ANY($1) AND status IN ('active', 'needs_setup') \
+        "SELECT id FROM connections WHERE id = ANY($1) AND status = ANY($4) \
          AND refresh_token_enc IS NOT NULL \
          AND (token_expires_at IS NULL OR token_expires_at < now() + make_interval(secs => $2) \
               OR last_refreshed_at IS NULL OR last_refreshed_at < now() - make_interval(secs => $3))",
@@ -442,6 +443,7 @@ fn stale_tokens(c: &mut diesel::PgConnection, ids: &[Uuid]) -> QueryResult<Vec<U
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Double, _>(secs(REFRESH_AHEAD))
     .bind::<Double, _>(secs(REFRESH_AT_LEAST_EVERY))
+    .bind::<Array<Text>, _>(ConnectionStatus::RUNNING)
     .load(c)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }

@@ -9,6 +9,7 @@ use super::context::{AccountCtx, Work};
 use super::outcome::{Outcome, StepError};
 use super::store::{self, InterviewWork, JobWork, Step};
 use super::writes::{Has, ensure};
+use crate::domain::status::{ConnectionStatus, InterviewStatus, JobKind};
 use crate::lever::LeverClient;
 use crate::lever::wire::{NoteCreate, Opportunity};
 
@@ -21,27 +22,22 @@ pub async fn run(ctx: &AccountCtx, job: &JobWork) -> Outcome {
 
 async fn attempt(ctx: &AccountCtx, job: &JobWork) -> Result<Outcome, StepError> {
     let work = ctx.begin().await?;
-    if work.conn.status != "active" {
+    if work.conn.status != ConnectionStatus::Active {
         return Ok(Outcome::AccountPaused {
             error: format!("the connection is {}", work.conn.status),
-            reauth: work.conn.status == "needs_reauth",
+            reauth: work.conn.status == ConnectionStatus::NeedsReauth,
         });
     }
     let id = job.interview_id;
     let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
-    match job.kind.as_str() {
-        JOB_COMPLETE => complete(ctx, &work, &iv).await,
-        JOB_CANCEL => cancel(ctx, &work, &iv).await,
-        other => Ok(Outcome::Abandoned(format!("unknown job kind {other:?}"))),
+    match job.kind {
+        JobKind::Complete => complete(ctx, &work, &iv).await,
+        JobKind::Cancel => cancel(ctx, &work, &iv).await,
     }
 }
 
-/// The job kinds, as stored by the complete and cancel endpoints.
-pub const JOB_COMPLETE: &str = "complete";
-pub const JOB_CANCEL: &str = "cancel";
-
 async fn complete(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Outcome, StepError> {
-    if iv.status == "failed" {
+    if iv.status == InterviewStatus::Failed {
         // Its link step went dead: no link was ever posted, so there is
         // nothing to swap. The result stays stored; the job ends here.
         return Ok(Outcome::Abandoned(
@@ -109,7 +105,10 @@ pub async fn ensure_completed(
     }
     ctx.write(move |d| store::record(d, id, Step::ResultsPosted))
         .await?;
-    if let Some(at) = iv.completed_at.filter(|_| iv.status == "completed") {
+    if let Some(at) = iv
+        .completed_at
+        .filter(|_| iv.status == InterviewStatus::Completed)
+    {
         super::metrics::results_posted(at);
     }
     tracing::info!(interview_id = %id, opportunity_id = %iv.opportunity_id, "results posted");

@@ -90,7 +90,7 @@ impl SweepTarget {
         let webhook_url = format!("{}/webhooks/lever/{id}", public_url.trim_end_matches('/'));
         db.run(move |c| {
             let k = Connection::find(c, id)?;
-            if k.status != "active" {
+            if k.status != crate::domain::status::ConnectionStatus::Active {
                 return Ok(None);
             }
             let hooks = webhooks::live(c, id)?;

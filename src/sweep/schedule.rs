@@ -166,9 +166,10 @@ pub fn connections_with_due_sweeps(conn: &mut PgConnection) -> QueryResult<Vec<U
     let ids: Vec<Id> = diesel::sql_query(
         "SELECT k.id FROM connections k \
          LEFT JOIN connection_sweeps s ON s.connection_id = k.id \
-         WHERE k.status = 'active' \
+         WHERE k.status = $1 \
            AND (s.connection_id IS NULL OR s.requested_at IS NOT NULL OR s.next_at <= now())",
     )
+    .bind::<diesel::sql_types::Text, _>(crate::domain::status::ConnectionStatus::Active)
     .load(conn)?;
     Ok(ids.into_iter().map(|i| i.id).collect())
 }

@@ -12,7 +12,7 @@ use crate::db::schema::{connections, lever_webhooks};
 pub struct Connection {
     pub id: Uuid,
     pub org_id: Uuid,
-    pub status: String,
+    pub status: crate::domain::status::ConnectionStatus,
     pub lever_account_id: Option<String>,
     pub stage_id: Option<String>,
     pub stage_name: String,
@@ -23,7 +23,7 @@ pub struct Connection {
     pub access_token_enc: Option<Vec<u8>>,
     pub refresh_token_enc: Option<Vec<u8>>,
     pub token_expires_at: Option<DateTime<Utc>>,
-    pub token_state: String,
+    pub token_state: crate::domain::status::TokenState,
     pub last_refreshed_at: Option<DateTime<Utc>>,
     pub scopes: Option<String>,
     pub problems: serde_json::Value,
@@ -78,7 +78,7 @@ impl Connection {
     /// Connections whose work should run (not disconnected, holding tokens).
     pub fn workable_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
         connections::table
-            .filter(connections::status.eq_any(["active", "needs_setup"]))
+            .filter(connections::status.eq_any(crate::domain::status::ConnectionStatus::RUNNING))
             .select(connections::id)
             .load(conn)
     }
@@ -109,7 +109,7 @@ impl Connection {
             .set((
                 connections::access_token_enc.eq(access_enc),
                 connections::token_expires_at.eq(expires_at),
-                connections::token_state.eq("valid"),
+                connections::token_state.eq(crate::domain::status::TokenState::Valid),
                 connections::last_refreshed_at.eq(now),
                 connections::updated_at.eq(now),
             ))
@@ -128,13 +128,13 @@ impl Connection {
              An org admin must connect again; pending work resumes after that."
         );
         diesel::update(
-            connections::table
-                .find(id)
-                .filter(connections::status.ne("disconnected")),
+            connections::table.find(id).filter(
+                connections::status.ne(crate::domain::status::ConnectionStatus::Disconnected),
+            ),
         )
         .set((
-            connections::status.eq("needs_reauth"),
-            connections::token_state.eq("invalid"),
+            connections::status.eq(crate::domain::status::ConnectionStatus::NeedsReauth),
+            connections::token_state.eq(crate::domain::status::TokenState::Invalid),
             connections::problems.eq(serde_json::json!([problem("token_revoked", &message)])),
             connections::updated_at.eq(Utc::now()),
         ))
@@ -158,7 +158,7 @@ pub struct SetupState {
     pub stage_id: Option<String>,
     pub stage_name: String,
     pub stage_found: bool,
-    pub status: &'static str,
+    pub status: crate::domain::status::ConnectionStatus,
     pub problems: serde_json::Value,
 }
 
@@ -189,7 +189,7 @@ impl Connection {
                 connections::access_token_enc.eq(&a.access_enc),
                 connections::refresh_token_enc.eq(a.refresh_enc.as_deref()),
                 connections::token_expires_at.eq(a.expires_at),
-                connections::token_state.eq("valid"),
+                connections::token_state.eq(crate::domain::status::TokenState::Valid),
                 connections::last_refreshed_at.eq(now),
                 connections::scopes.eq(a.scopes),
                 connections::connected_at.eq(now),
@@ -237,11 +237,11 @@ impl Connection {
     ) -> QueryResult<usize> {
         diesel::update(connections::table.find(id))
             .set((
-                connections::status.eq("disconnected"),
+                connections::status.eq(crate::domain::status::ConnectionStatus::Disconnected),
                 connections::access_token_enc.eq(None::<Vec<u8>>),
                 connections::refresh_token_enc.eq(None::<Vec<u8>>),
                 connections::token_expires_at.eq(None::<DateTime<Utc>>),
-                connections::token_state.eq("invalid"),
+                connections::token_state.eq(crate::domain::status::TokenState::Invalid),
                 connections::problems.eq(problems),
                 connections::updated_at.eq(Utc::now()),
             ))

@@ -8,56 +8,7 @@ use uuid::Uuid;
 
 use super::page::{Cursor, Page, PageRequest};
 use crate::db::schema::{interviews, orgs};
-
-/// The lifecycle of an interview (the `status` column's CHECK list).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InterviewStatus {
-    Creating,
-    LinkPosted,
-    Completed,
-    ResultsPosted,
-    Cancelled,
-    Failed,
-}
-
-impl InterviewStatus {
-    pub const ALL: [InterviewStatus; 6] = [
-        Self::Creating,
-        Self::LinkPosted,
-        Self::Completed,
-        Self::ResultsPosted,
-        Self::Cancelled,
-        Self::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Creating => "creating",
-            Self::LinkPosted => "link_posted",
-            Self::Completed => "completed",
-            Self::ResultsPosted => "results_posted",
-            Self::Cancelled => "cancelled",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
-    /// A result exists (and with it the results link).
-    pub fn has_result(self) -> bool {
-        matches!(self, Self::Completed | Self::ResultsPosted)
-    }
-
-    /// The candidate's live link no longer leads to an interview (410).
-    pub fn live_link_closed(self) -> bool {
-        matches!(
-            self,
-            Self::Completed | Self::ResultsPosted | Self::Cancelled
-        )
-    }
-}
+pub use crate::domain::status::InterviewStatus;
 
 /// Every column of `interviews`.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -72,8 +23,8 @@ pub struct Interview {
     pub posting_title: Option<String>,
     pub role_id: Option<Uuid>,
     pub role_name: Option<String>,
-    pub rule: String,
-    pub status: String,
+    pub rule: crate::domain::status::Rule,
+    pub status: InterviewStatus,
     pub live_token: String,
     pub results_token: String,
     pub link_added_at: Option<DateTime<Utc>>,
@@ -106,11 +57,6 @@ pub struct InterviewWithOrg {
 }
 
 impl Interview {
-    /// The stored status; `None` only if the CHECK list and this code drift apart.
-    pub fn status(&self) -> Option<InterviewStatus> {
-        InterviewStatus::parse(&self.status)
-    }
-
     /// One interview of `org_id`; another org's id is `NotFound`.
     pub fn find_for_org(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> QueryResult<Interview> {
         interviews::table

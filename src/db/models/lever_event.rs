@@ -12,40 +12,7 @@ use uuid::Uuid;
 
 use super::page::{Cursor, Page, PageRequest};
 use crate::db::schema::lever_events;
-
-/// The lifecycle of a received event (the `status` column's CHECK list).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventStatus {
-    Pending,
-    Retrying,
-    Done,
-    Ignored,
-    Dead,
-}
-
-impl EventStatus {
-    pub const ALL: [EventStatus; 5] = [
-        Self::Pending,
-        Self::Retrying,
-        Self::Done,
-        Self::Ignored,
-        Self::Dead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Retrying => "retrying",
-            Self::Done => "done",
-            Self::Ignored => "ignored",
-            Self::Dead => "dead",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
+pub use crate::domain::status::{EventSource, EventStatus};
 
 /// A verified delivery about to be stored.
 /// An event as the admin API lists it (no payload: up to 64 KiB each).
@@ -59,14 +26,14 @@ pub struct EventSummary {
     pub to_stage_id: Option<String>,
     pub triggered_at: i64,
     pub received_at: DateTime<Utc>,
-    pub status: String,
+    pub status: EventStatus,
     pub reason: Option<String>,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub interview_id: Option<Uuid>,
     /// `webhook` (a Lever delivery) or `sweep` (found by a sweep).
-    pub source: String,
+    pub source: EventSource,
 }
 
 /// An org's events, newest first, optionally of one status. Keyset

@@ -13,7 +13,7 @@ use crate::db::schema::{connections, lever_webhooks};
 pub struct IngestConnection {
     pub id: Uuid,
     pub org_id: Uuid,
-    pub status: String,
+    pub status: crate::domain::status::ConnectionStatus,
     pub stage_id: Option<String>,
 }
 

@@ -17,6 +17,7 @@ use crate::db::models::connection::{Authorised, Connection, webhooks};
 use crate::db::models::oauth_state::OAuthState;
 use crate::domain::api_keys::digest;
 use crate::domain::ids::ConnectionId;
+use crate::domain::status::ConnectionStatus;
 use crate::http::error::ApiError;
 use crate::lever::{AuthorizeCallback, LeverError, TokenGrant, oauth};
 
@@ -57,8 +58,11 @@ pub async fn callback(
 }
 
 fn success_text(done: &serde_json::Value) -> String {
-    match done["connection_status"].as_str() {
-        Some("active") => {
+    match done["connection_status"]
+        .as_str()
+        .and_then(ConnectionStatus::parse)
+    {
+        Some(ConnectionStatus::Active) => {
             "Arkiter Live is connected to your Lever account. You can close this page.".into()
         }
         _ => format!(
@@ -207,7 +211,7 @@ async fn complete(
     handle.tokens().forget();
     crate::ingest::invalidate(ConnectionId(conn_id));
     state.wake.wake(ConnectionId(conn_id));
-    tracing::info!(connection_id = %conn_id, status = setup_state.status, "Lever connected");
+    tracing::info!(connection_id = %conn_id, status = %setup_state.status, "Lever connected");
     Ok(json!({
         "status": "connected",
         "org_id": org,

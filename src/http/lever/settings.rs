@@ -140,7 +140,11 @@ async fn resolve_stage(
             ));
         }
     };
-    if matches!(current.status.as_str(), "disconnected" | "pending") {
+    if matches!(
+        current.status,
+        crate::domain::status::ConnectionStatus::Disconnected
+            | crate::domain::status::ConnectionStatus::Pending
+    ) {
         return Err(ApiError::Conflict(format!(
             "the connection is {}; connect Lever first, then set the stage",
             current.status
@@ -161,8 +165,8 @@ async fn resolve_stage(
         has_webhook,
         &url,
     );
-    if current.status == "needs_reauth" {
-        s.status = "needs_reauth";
+    if current.status == crate::domain::status::ConnectionStatus::NeedsReauth {
+        s.status = crate::domain::status::ConnectionStatus::NeedsReauth;
     }
     Ok(s)
 }
@@ -217,7 +221,7 @@ pub async fn webhook_secret_for(
             crate::sweep::schedule::due_now(c, id)?;
             let row = Connection::find(c, id)?;
             // The webhook was the missing piece: with the stage found, work can start.
-            if row.status == "needs_setup" {
+            if row.status == crate::domain::status::ConnectionStatus::NeedsSetup {
                 let s = setup::setup_state(
                     row.stage_found.then_some(&crate::lever::wire::Stage {
                         id: row.stage_id.clone().unwrap_or_default(),

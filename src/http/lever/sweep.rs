@@ -25,7 +25,7 @@ pub struct SweepRequested {
     pub sweep_requested_at: DateTime<Utc>,
 }
 
-fn not_active(status: Option<&str>) -> ApiError {
+fn not_active(status: Option<crate::domain::status::ConnectionStatus>) -> ApiError {
     let message = match status {
         None => "this org has not connected a Lever account, so there is nothing to sweep".into(),
         Some(s) => format!(
@@ -76,13 +76,13 @@ pub async fn sweep_for(
                 Org::find(c, org.0)?;
                 return Ok(Err(None));
             };
-            if k.status != "active" {
+            if k.status != crate::domain::status::ConnectionStatus::Active {
                 return Ok(Err(Some(k.status)));
             }
             Ok(Ok((k.id, schedule::request_sweep(c, k.id)?)))
         })
         .await?;
-    let (id, at) = requested.map_err(|s| not_active(s.as_deref()))?;
+    let (id, at) = requested.map_err(not_active)?;
     schedule::wake_for_sweep(&state.wake, ConnectionId(id));
     tracing::info!(connection_id = %id, "sweep requested");
     Ok(at)

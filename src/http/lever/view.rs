@@ -38,7 +38,7 @@ pub struct TagsView {
 pub struct ConnectionView {
     pub id: Uuid,
     /// `pending`, `active`, `needs_setup`, `needs_reauth` or `disconnected`.
-    pub status: String,
+    pub status: crate::domain::status::ConnectionStatus,
     pub lever_account_id: Option<String>,
     pub stage: StageView,
     pub webhook: WebhookView,

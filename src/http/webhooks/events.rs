@@ -33,14 +33,11 @@ pub struct EventsQuery {
 
 impl EventsQuery {
     fn status(&self) -> Result<Option<EventStatus>, ApiError> {
-        match self.status.as_deref().filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => EventStatus::parse(s).map(Some).ok_or_else(|| {
-                ApiError::InvalidQuery(format!(
-                    "`status` must be one of pending, retrying, done, ignored, dead; got `{s}`"
-                ))
-            }),
-        }
+        crate::http::validate::status_filter(
+            self.status.as_deref(),
+            EventStatus::ALL,
+            EventStatus::parse,
+        )
     }
 }
 
@@ -56,7 +53,7 @@ pub struct EventView {
     pub triggered_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
     /// `pending`, `retrying`, `done`, `ignored` or `dead`.
-    pub status: String,
+    pub status: crate::domain::status::EventStatus,
     /// Why it was ignored: `test_ping`, `other_event`, `other_stage`, `left_stage`, ...
     pub reason: Option<String>,
     pub attempts: i32,
@@ -65,7 +62,7 @@ pub struct EventView {
     pub interview_id: Option<Uuid>,
     /// `webhook`: delivered by Lever; `sweep`: a candidate Lever did not
     /// deliver, found in the stage by a sweep.
-    pub source: String,
+    pub source: crate::domain::status::EventSource,
 }
 
 impl From<EventSummary> for EventView {

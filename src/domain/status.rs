@@ -1,0 +1,261 @@
+//! Every status and kind the service stores, as Rust enums mapped to their
+//! `TEXT` columns.
+//!
+//! Each enum's variants are exactly its column's `CHECK` list in
+//! `migrations/`, and this file is the only place their spellings appear in
+//! Rust: the Diesel mapping (`ToSql`/`FromSql` on `Text`), serde and the
+//! admin API's query parameters all go through [`text_enum!`]. A value the
+//! database holds but this code does not know is a deserialization error,
+//! never a silent default, and every `match` on these types is exhaustive.
+//!
+//! Raw SQL that must spell a status (a partial index's predicate, which the
+//! planner only matches against literals) builds its text from
+//! [`in_list`], so the spelling still comes from here.
+
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
+/// Defines a `TEXT`-backed enum: `as_str`, `parse`, `ALL`, `Display`,
+/// serde as its spelling, and Diesel `Text` mapping.
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in the column's `CHECK` order.
+            pub const ALL: &'static [$name] = &[$(Self::$variant),+];
+
+            /// The value as the column stores it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            /// The value a column or query parameter spells, if known.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ToSql<Text, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $name {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                let s = <String as FromSql<Text, Pg>>::from_sql(value)?;
+                Self::parse(&s).ok_or_else(|| {
+                    format!(concat!("unknown ", stringify!($name), " {:?} in the database"), s)
+                        .into()
+                })
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// A Lever connection's state (`connections.status`).
+    ConnectionStatus {
+        /// Connect started, OAuth not finished.
+        Pending => "pending",
+        /// Connected and set up: the pipeline runs.
+        Active => "active",
+        /// Connected, but the stage or webhook is not set up yet.
+        NeedsSetup => "needs_setup",
+        /// Lever refused the token: the admin must connect again.
+        NeedsReauth => "needs_reauth",
+        /// The admin disconnected it.
+        Disconnected => "disconnected",
+    }
+);
+
+text_enum!(
+    /// Where the stored access token stands (`connections.token_state`).
+    TokenState {
+        Valid => "valid",
+        Refreshing => "refreshing",
+        Invalid => "invalid",
+    }
+);
+
+text_enum!(
+    /// The lifecycle of a received event (`lever_events.status`).
+    EventStatus {
+        Pending => "pending",
+        Retrying => "retrying",
+        Done => "done",
+        Ignored => "ignored",
+        Dead => "dead",
+    }
+);
+
+text_enum!(
+    /// How an event reached the inbox (`lever_events.source`).
+    EventSource {
+        /// A signed Lever delivery.
+        Webhook => "webhook",
+        /// Found by a sweep of the stage (SPEC: what Lever never delivered).
+        Sweep => "sweep",
+    }
+);
+
+text_enum!(
+    /// The lifecycle of an interview (`interviews.status`).
+    InterviewStatus {
+        Creating => "creating",
+        LinkPosted => "link_posted",
+        Completed => "completed",
+        ResultsPosted => "results_posted",
+        Cancelled => "cancelled",
+        Failed => "failed",
+    }
+);
+
+text_enum!(
+    /// What a job does to an interview on Lever (`jobs.kind`).
+    JobKind {
+        /// Swap the link and tag for the results.
+        Complete => "complete",
+        /// Take the link and tag off Lever.
+        Cancel => "cancel",
+    }
+);
+
+text_enum!(
+    /// The lifecycle of a job (`jobs.status`).
+    JobStatus {
+        Pending => "pending",
+        Retrying => "retrying",
+        Done => "done",
+        Dead => "dead",
+    }
+);
+
+text_enum!(
+    /// Which rule of role resolution chose the role (`interviews.rule`; see
+    /// [`crate::domain::roles`]).
+    Rule {
+        PostingId => "posting_id",
+        Title => "title",
+        Fallback => "fallback",
+        Any => "any",
+        None => "none",
+    }
+);
+
+impl ConnectionStatus {
+    /// The states whose accounts the registry runs (`needs_setup` included,
+    /// so a connection set up elsewhere starts without a restart).
+    pub const RUNNING: &'static [ConnectionStatus] = &[Self::Active, Self::NeedsSetup];
+}
+
+impl EventStatus {
+    /// Still to be worked by the pipeline.
+    pub const OPEN: &'static [EventStatus] = &[Self::Pending, Self::Retrying];
+
+    /// Worked to an end (not `ignored`): replay may send it round again.
+    pub const FINISHED: &'static [EventStatus] = &[Self::Done, Self::Dead];
+}
+
+impl JobStatus {
+    /// Still to be worked by the pipeline.
+    pub const OPEN: &'static [JobStatus] = &[Self::Pending, Self::Retrying];
+}
+
+impl InterviewStatus {
+    /// The interview's link step has not given up and no result closed it.
+    pub const OPEN: &'static [InterviewStatus] = &[Self::Creating, Self::LinkPosted];
+
+    /// Still open: no result, not cancelled, not failed.
+    pub fn is_open(self) -> bool {
+        Self::OPEN.contains(&self)
+    }
+
+    /// A result exists (and with it the results link).
+    pub fn has_result(self) -> bool {
+        matches!(self, Self::Completed | Self::ResultsPosted)
+    }
+
+    /// The candidate's live link no longer leads to an interview (410).
+    pub fn live_link_closed(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::ResultsPosted | Self::Cancelled
+        )
+    }
+}
+
+/// `'a', 'b'` for raw SQL: the values spelled as literals, for predicates
+/// that must match a partial index's literal predicate.
+pub fn in_list<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> String {
+    values
+        .iter()
+        .map(|v| format!("'{}'", as_str(*v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_round_trips_through_its_spelling() {
+        for v in InterviewStatus::ALL {
+            assert_eq!(InterviewStatus::parse(v.as_str()), Some(*v));
+        }
+        for v in EventStatus::ALL {
+            assert_eq!(EventStatus::parse(v.as_str()), Some(*v));
+        }
+        for v in JobStatus::ALL {
+            assert_eq!(JobStatus::parse(v.as_str()), Some(*v));
+        }
+        for v in ConnectionStatus::ALL {
+            assert_eq!(ConnectionStatus::parse(v.as_str()), Some(*v));
+        }
+        assert_eq!(JobKind::parse("complete"), Some(JobKind::Complete));
+        assert_eq!(JobKind::parse("uncomplete"), None);
+    }
+
+    #[test]
+    fn serde_uses_the_column_spelling_and_refuses_unknown_values() {
+        assert_eq!(
+            serde_json::to_string(&InterviewStatus::LinkPosted).unwrap(),
+            "\"link_posted\""
+        );
+        let parsed: EventStatus = serde_json::from_str("\"retrying\"").unwrap();
+        assert_eq!(parsed, EventStatus::Retrying);
+        assert!(serde_json::from_str::<EventStatus>("\"later\"").is_err());
+    }
+
+    #[test]
+    fn in_list_spells_literals_for_raw_sql() {
+        assert_eq!(
+            in_list(EventStatus::OPEN, EventStatus::as_str),
+            "'pending', 'retrying'"
+        );
+    }
+}

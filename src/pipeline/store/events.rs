@@ -1,0 +1,286 @@
+//! The `lever_events` table's writes and the pipeline's reads of it: due
+//! events, how an attempt ended, the interview an event's stage entry is,
+//! replay, resuming a paused account, and the events a sweep finds. Ingest's
+//! batch insert of deliveries is in [`crate::ingest::store`] (the hot path,
+//! kept beside its collector).
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use super::{Claimed, Settle};
+use crate::db::schema::lever_events;
+use crate::domain::status::{EventSource, EventStatus, InterviewStatus, in_list};
+use crate::lever::wire::events;
+use crate::sweep::store::{Candidate, Target};
+
+/// An event the link generator works on.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lever_events, check_for_backend(diesel::pg::Pg))]
+pub struct EventWork {
+    pub id: Uuid,
+    pub connection_id: Uuid,
+    pub org_id: Uuid,
+    pub opportunity_id: Option<String>,
+    pub to_stage_id: Option<String>,
+    pub status: crate::domain::status::EventStatus,
+    pub attempts: i32,
+    pub interview_id: Option<Uuid>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// `status IN ('pending', 'retrying')` spelled as literals, exactly the
+/// predicate of the partial `lever_events_due` index: a bound array (`=
+/// ANY($n)`) cannot prove it once Postgres switches a prepared statement to
+/// its generic plan, and the query then scans and sorts every open row.
+pub(super) fn open_events() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql(&format!(
+        "lever_events.status IN ({})",
+        in_list(EventStatus::OPEN, EventStatus::as_str)
+    ))
+}
+
+/// Due events of a connection, longest due first (a new event is due from
+/// its arrival), skipping claimed units and opportunities.
+pub fn due_events(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    skip: &Claimed,
+    limit: i64,
+) -> QueryResult<Vec<EventWork>> {
+    due_events_query(connection_id, Utc::now(), skip, limit).load(conn)
+}
+
+/// The query [`due_events`] runs, apart so that its plan can be checked: it
+/// walks the `lever_events_due` index in order and stops after `limit` rows,
+/// however many events are open.
+pub fn due_events_query(
+    connection_id: Uuid,
+    now: DateTime<Utc>,
+    skip: &Claimed,
+    limit: i64,
+) -> lever_events::BoxedQuery<'_, Pg, SqlTypeOf<AsSelect<EventWork, Pg>>> {
+    lever_events::table
+        .filter(lever_events::connection_id.eq(connection_id))
+        .filter(open_events())
+        .filter(lever_events::next_attempt_at.le(now))
+        .filter(lever_events::id.ne_all(&skip.units))
+        .filter(
+            lever_events::opportunity_id
+                .ne_all(&skip.opportunities)
+                .or(lever_events::opportunity_id.is_null()),
+        )
+        .order(lever_events::next_attempt_at)
+        .limit(limit)
+        .select(EventWork::as_select())
+        .into_boxed()
+}
+
+/// Stores how an attempt at the event ended.
+pub fn settle_event(conn: &mut PgConnection, id: Uuid, s: &Settle) -> QueryResult<usize> {
+    let t = lever_events::table.find(id);
+    let now = Utc::now();
+    match s {
+        Settle::Done => diesel::update(t)
+            .set((
+                lever_events::status.eq(EventStatus::Done),
+                lever_events::last_error.eq(None::<String>),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Ignored(reason) => diesel::update(t)
+            .set((
+                lever_events::status.eq(EventStatus::Ignored),
+                lever_events::reason.eq(*reason),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Retry { error, at } => diesel::update(t)
+            .set((
+                lever_events::status.eq(EventStatus::Retrying),
+                lever_events::attempts.eq(lever_events::attempts + 1),
+                lever_events::last_error.eq(error),
+                lever_events::next_attempt_at.eq(at),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Dead { error } => diesel::update(t)
+            .set((
+                lever_events::status.eq(EventStatus::Dead),
+                lever_events::attempts.eq(lever_events::attempts + 1),
+                lever_events::last_error.eq(error),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Defer { error, at } => diesel::update(t)
+            .set((
+                lever_events::last_error.eq(error),
+                lever_events::next_attempt_at.eq(at),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+    }
+}
+
+/// Records which interview an event's stage entry is.
+pub(super) fn tie_to_interview(
+    conn: &mut PgConnection,
+    event_id: Uuid,
+    interview_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::update(lever_events::table.find(event_id))
+        .set(lever_events::interview_id.eq(interview_id))
+        .execute(conn)
+}
+
+/// The interview the event's stage entry is, if it got that far.
+pub(super) fn interview_of(conn: &mut PgConnection, event_id: Uuid) -> QueryResult<Option<Uuid>> {
+    lever_events::table
+        .find(event_id)
+        .select(lever_events::interview_id)
+        .first::<Option<Uuid>>(conn)
+}
+
+/// An event of `org` as replay sees it: its status and connection.
+pub fn find_for_org(
+    conn: &mut PgConnection,
+    org: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<(EventStatus, Uuid)>> {
+    lever_events::table
+        .filter(lever_events::id.eq(id))
+        .filter(lever_events::org_id.eq(org))
+        .select((lever_events::status, lever_events::connection_id))
+        .first(conn)
+        .optional()
+}
+
+/// Sends a finished event round again: `pending`, due now, attempts reset.
+pub fn reopen(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    let now = Utc::now();
+    diesel::update(lever_events::table.find(id))
+        .set((
+            lever_events::status.eq(EventStatus::Pending),
+            lever_events::attempts.eq(0),
+            lever_events::last_error.eq(None::<String>),
+            lever_events::next_attempt_at.eq(now),
+            lever_events::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Pending events of the connection become due now.
+pub(super) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        lever_events::table
+            .filter(lever_events::connection_id.eq(connection_id))
+            .filter(lever_events::status.eq(EventStatus::Pending)),
+    )
+    .set(lever_events::next_attempt_at.eq(Utc::now()))
+    .execute(conn)
+}
+
+/// The token of a sweep finding: one per stage entry.
+pub fn finding_token(opportunity_id: &str, entered_at: i64) -> String {
+    format!("sweep:{opportunity_id}:{entered_at}")
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Text)]
+    opportunity_id: String,
+}
+
+/// Records a `pending` sweep event for each candidate not handled for its
+/// current entry (see [`crate::sweep::store`]) and returns their opportunity ids, in
+/// one statement. Candidates listed twice count once. The caller wakes the
+/// connection's worker (nothing here sends a wake-up).
+pub fn record_findings(
+    conn: &mut PgConnection,
+    target: Target<'_>,
+    candidates: &[Candidate],
+) -> QueryResult<Vec<String>> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| seen.insert(c.opportunity_id.as_str()))
+        .collect();
+    let ids: Vec<Uuid> = unique.iter().map(|_| Uuid::new_v4()).collect();
+    let opps: Vec<&str> = unique.iter().map(|c| c.opportunity_id.as_str()).collect();
+    let entered: Vec<i64> = unique.iter().map(|c| c.entered_at).collect();
+    let found: Vec<Found> = diesel::sql_query(
+        "WITH cand AS ( \
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) \
+             AS t(id, opportunity_id, entered_at)), \
+         fresh AS ( \
+           SELECT c.* FROM cand c \
+           WHERE NOT EXISTS ( \
+               SELECT 1 FROM interviews i \
+               WHERE i.connection_id = $4 AND i.opportunity_id = c.opportunity_id \
+                 AND (i.status = ANY($8) \
+                      OR i.created_at >= to_timestamp(c.entered_at / 1000.0))) \
+             AND NOT EXISTS ( \
+               SELECT 1 FROM lever_events e \
+               WHERE e.connection_id = $4 AND e.event = $6 \
+                 AND e.opportunity_id = c.opportunity_id AND e.to_stage_id = $7 \
+                 AND (e.status = ANY($9) \
+                      OR (e.status = ANY($10) AND e.triggered_at >= c.entered_at)))) \
+         INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
+             opportunity_id, to_stage_id, payload, status, source) \
+         SELECT id, $4, $5, $6, 'sweep:' || opportunity_id || ':' || entered_at, entered_at, \
+             opportunity_id, $7, \
+             jsonb_build_object('source', $12::text, 'event', $6::text, 'data', \
+               jsonb_build_object('opportunityId', opportunity_id, 'toStageId', $7::text, \
+                                  'enteredAt', entered_at)), \
+             $11, $12 \
+         FROM fresh \
+         ON CONFLICT DO NOTHING \
+         RETURNING opportunity_id",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Text>, _>(&opps)
+    .bind::<Array<BigInt>, _>(&entered)
+    .bind::<SqlUuid, _>(target.connection_id)
+    .bind::<SqlUuid, _>(target.org_id)
+    .bind::<Text, _>(events::CANDIDATE_STAGE_CHANGE)
+    .bind::<Text, _>(target.stage_id)
+    .bind::<Array<Text>, _>(InterviewStatus::OPEN)
+    .bind::<Array<Text>, _>(EventStatus::OPEN)
+    .bind::<Array<Text>, _>(EventStatus::FINISHED)
+    .bind::<Text, _>(EventStatus::Pending)
+    .bind::<Text, _>(EventSource::Sweep)
+    .load(conn)?;
+    // $12 is also the payload's `source`, as the admin API shows it.
+    Ok(found.into_iter().map(|f| f.opportunity_id).collect())
+}
+
+/// Connections with events due at `now`.
+pub(super) fn due_connections(
+    conn: &mut PgConnection,
+    now: chrono::DateTime<Utc>,
+) -> QueryResult<Vec<Uuid>> {
+    lever_events::table
+        .filter(open_events())
+        .filter(lever_events::next_attempt_at.le(now))
+        .select(lever_events::connection_id)
+        .distinct()
+        .load(conn)
+}
+
+/// The earliest attempt of the connection's open events.
+pub(super) fn next_due_at(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+) -> QueryResult<Option<chrono::DateTime<Utc>>> {
+    lever_events::table
+        .filter(lever_events::connection_id.eq(connection_id))
+        .filter(open_events())
+        .select(diesel::dsl::min(lever_events::next_attempt_at))
+        .first(conn)
+}

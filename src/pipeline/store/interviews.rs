@@ -1,0 +1,319 @@
+//! The `interviews` table's writes and the pipeline's reads of it: opening
+//! an interview for a stage entry (or reusing the one it already has), each
+//! recorded step on Lever, and the platform's result and the admin's cancel.
+//! The admin API's and public pages' reads are in
+//! [`crate::db::models::interview`].
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use super::events;
+use crate::db::schema::interviews;
+use crate::domain::roles::Rule;
+use crate::domain::status::InterviewStatus;
+
+/// An interview row as the workers need it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = interviews, check_for_backend(diesel::pg::Pg))]
+pub struct InterviewWork {
+    pub id: Uuid,
+    pub opportunity_id: String,
+    pub status: crate::domain::status::InterviewStatus,
+    pub live_token: String,
+    pub results_token: String,
+    pub role_name: Option<String>,
+    pub link_added_at: Option<DateTime<Utc>>,
+    pub link_tag: Option<String>,
+    pub link_posted_at: Option<DateTime<Utc>>,
+    pub result: Option<serde_json::Value>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub results_link_added_at: Option<DateTime<Utc>>,
+    pub live_link_removed_at: Option<DateTime<Utc>>,
+    pub completed_tag: Option<String>,
+    pub completed_tag_added_at: Option<DateTime<Utc>>,
+    pub link_tag_removed_at: Option<DateTime<Utc>>,
+    pub note_id: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub live_url: Option<String>,
+    pub results_url: Option<String>,
+}
+
+pub fn interview(conn: &mut PgConnection, id: Uuid) -> QueryResult<InterviewWork> {
+    interviews::table
+        .find(id)
+        .select(InterviewWork::as_select())
+        .first(conn)
+}
+
+/// What link generation decided for a new stage entry.
+pub struct NewInterview<'a> {
+    pub org_id: Uuid,
+    pub connection_id: Uuid,
+    pub event_id: Uuid,
+    pub opportunity_id: &'a str,
+    /// The stage it is in, and when it entered it (from the fresh read).
+    pub stage_id: &'a str,
+    pub entered_at: Option<i64>,
+    pub posting_id: Option<&'a str>,
+    pub posting_title: Option<&'a str>,
+    pub role_id: Option<Uuid>,
+    pub role_name: Option<&'a str>,
+    pub rule: Rule,
+    pub live_token: &'a str,
+    pub results_token: &'a str,
+}
+
+/// Reuses the opportunity's open interview, or the interview of its current
+/// stage entry, or creates one; ties the event to it. One transaction; the
+/// unique "one open interview" index settles a race (only possible across a lease takeover): the loser's insert fails,
+/// and the retry finds and reuses the winner's interview.
+pub fn open_interview(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<Uuid> {
+    match open_interview_once(conn, n) {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => open_interview_once(conn, n),
+        other => other,
+    }
+}
+
+fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<Uuid> {
+    conn.transaction(|conn| {
+        let open: Option<Uuid> = interviews::table
+            .filter(interviews::connection_id.eq(n.connection_id))
+            .filter(interviews::opportunity_id.eq(n.opportunity_id))
+            .filter(interviews::status.eq_any(InterviewStatus::OPEN))
+            .select(interviews::id)
+            .first(conn)
+            .optional()?;
+        // A late second event of an entry already handled (a sweep found
+        // the candidate, then Lever's retry arrived after the interview was
+        // completed): it works that entry's interview, never a second one.
+        let open = match (open, n.entered_at) {
+            (None, Some(at)) => {
+                interview_for_entry(conn, n.connection_id, n.stage_id, n.opportunity_id, at)?
+            }
+            (open, _) => open,
+        };
+        let id = match open {
+            Some(id) => id,
+            None => diesel::insert_into(interviews::table)
+                .values((
+                    interviews::id.eq(Uuid::new_v4()),
+                    interviews::org_id.eq(n.org_id),
+                    interviews::connection_id.eq(n.connection_id),
+                    interviews::event_id.eq(n.event_id),
+                    interviews::opportunity_id.eq(n.opportunity_id),
+                    interviews::posting_id.eq(n.posting_id),
+                    interviews::posting_title.eq(n.posting_title),
+                    interviews::role_id.eq(n.role_id),
+                    interviews::role_name.eq(n.role_name),
+                    interviews::rule.eq(n.rule),
+                    interviews::status.eq(InterviewStatus::Creating),
+                    interviews::live_token.eq(n.live_token),
+                    interviews::results_token.eq(n.results_token),
+                ))
+                .returning(interviews::id)
+                .get_result(conn)?,
+        };
+        events::tie_to_interview(conn, n.event_id, id)?;
+        Ok(id)
+    })
+}
+
+/// One recorded step of an interview.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// The live link, as posted.
+    LinkAdded(&'a str),
+    LinkTagged(&'a str),
+    /// The results link, as posted.
+    ResultsLinkAdded(&'a str),
+    LiveLinkRemoved,
+    CompletedTagAdded(&'a str),
+    LinkTagRemoved,
+    NotePosted(&'a str),
+    ResultsPosted,
+    Failed,
+}
+
+/// Stores one step of the interview (each is safe to repeat).
+pub fn record(conn: &mut PgConnection, id: Uuid, step: Step<'_>) -> QueryResult<usize> {
+    let t = interviews::table.find(id);
+    let now = Utc::now();
+    let touched = interviews::updated_at.eq(now);
+    match step {
+        Step::LinkAdded(url) => diesel::update(t)
+            .set((
+                interviews::link_added_at.eq(now),
+                interviews::live_url.eq(url),
+                touched,
+            ))
+            .execute(conn),
+        Step::LinkTagged(tag) => diesel::update(t)
+            .set((
+                interviews::link_tag.eq(tag),
+                interviews::link_posted_at.eq(now),
+                // A completion that came early is already stored: show it.
+                interviews::status.eq(shown_once_linked()),
+                touched,
+            ))
+            .execute(conn),
+        Step::ResultsLinkAdded(url) => diesel::update(t)
+            .set((
+                interviews::results_link_added_at.eq(now),
+                interviews::results_url.eq(url),
+                touched,
+            ))
+            .execute(conn),
+        Step::LiveLinkRemoved => diesel::update(t)
+            .set((interviews::live_link_removed_at.eq(now), touched))
+            .execute(conn),
+        Step::CompletedTagAdded(tag) => diesel::update(t)
+            .set((
+                interviews::completed_tag.eq(tag),
+                interviews::completed_tag_added_at.eq(now),
+                touched,
+            ))
+            .execute(conn),
+        Step::LinkTagRemoved => diesel::update(t)
+            .set((interviews::link_tag_removed_at.eq(now), touched))
+            .execute(conn),
+        Step::NotePosted(note) => diesel::update(t)
+            .set((interviews::note_id.eq(note), touched))
+            .execute(conn),
+        Step::ResultsPosted => {
+            diesel::update(t.filter(interviews::status.eq(InterviewStatus::Completed)))
+                .set((
+                    interviews::status.eq(InterviewStatus::ResultsPosted),
+                    interviews::results_posted_at.eq(now),
+                    touched,
+                ))
+                .execute(conn)
+        }
+        Step::Failed => diesel::update(t.filter(interviews::status.eq(InterviewStatus::Creating)))
+            .set((interviews::status.eq(InterviewStatus::Failed), touched))
+            .execute(conn),
+    }
+}
+
+/// What `LinkTagged` shows: `link_posted`, or `completed` when a completion
+/// came while the link step ran (it is stored, waiting for the link).
+fn shown_once_linked() -> diesel::expression::SqlLiteral<Text> {
+    use InterviewStatus::{Completed, Creating, LinkPosted};
+    diesel::dsl::sql(&format!(
+        "CASE WHEN status = '{Creating}' AND completed_at IS NOT NULL THEN '{Completed}' \
+         WHEN status = '{Creating}' THEN '{LinkPosted}' ELSE status END"
+    ))
+}
+
+/// An event that went `dead`: its interview, if its link never got posted, is `failed`.
+pub fn fail_event_interview(conn: &mut PgConnection, event_id: Uuid) -> QueryResult<usize> {
+    match events::interview_of(conn, event_id)? {
+        Some(id) => record(conn, id, Step::Failed),
+        None => Ok(0),
+    }
+}
+
+#[derive(QueryableByName)]
+struct FoundInterview {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// The interview already made for this stage entry of the opportunity, if
+/// any, by the same rule the sweep uses (created at or after the entry, or
+/// tied to an event into `stage` triggered at or after it): the newest.
+///
+/// For the link step: once a sweep has found a candidate, Lever may still
+/// deliver the same move late (its retries span hours). That delivery is a
+/// second event of the same entry; if its interview was completed meanwhile,
+/// "no open interview" would make a second one. The link step can ask this
+/// with the entry time of its fresh read
+/// ([`crate::lever::wire::Opportunity::current_entry_at`]) and treat a hit
+/// as a replay of that interview.
+pub fn interview_for_entry(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    stage_id: &str,
+    opportunity_id: &str,
+    entered_at: i64,
+) -> QueryResult<Option<Uuid>> {
+    let found: Option<FoundInterview> = diesel::sql_query(
+        "SELECT i.id FROM interviews i \
+         WHERE i.connection_id = $1 AND i.opportunity_id = $3 \
+           AND (i.created_at >= to_timestamp($4 / 1000.0) \
+                OR EXISTS (SELECT 1 FROM lever_events e \
+                           WHERE e.connection_id = $1 AND e.interview_id = i.id \
+                             AND e.to_stage_id = $2 AND e.triggered_at >= $4)) \
+         ORDER BY i.created_at DESC LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<Text, _>(stage_id)
+    .bind::<Text, _>(opportunity_id)
+    .bind::<BigInt, _>(entered_at)
+    .get_result(conn)
+    .optional()?;
+    Ok(found.map(|f| f.id))
+}
+
+/// The platform's result for an open interview. Before its link is posted
+/// it stays `creating` (the link step shows it completed once it lands).
+pub fn store_result(
+    conn: &mut PgConnection,
+    id: Uuid,
+    result: &serde_json::Value,
+    shown: InterviewStatus,
+) -> QueryResult<usize> {
+    let now = Utc::now();
+    diesel::update(interviews::table.find(id))
+        .set((
+            interviews::result.eq(result),
+            interviews::completed_at.eq(now),
+            interviews::status.eq(shown),
+            interviews::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// The admin cancelled the interview.
+pub fn cancel(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    let now = Utc::now();
+    diesel::update(interviews::table.find(id))
+        .set((
+            interviews::status.eq(InterviewStatus::Cancelled),
+            interviews::cancelled_at.eq(now),
+            interviews::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// What the complete and cancel actions decide on.
+#[derive(Debug, Clone, Queryable)]
+pub struct ActionView {
+    pub status: InterviewStatus,
+    pub connection_id: Uuid,
+    pub result: Option<serde_json::Value>,
+    pub completed: bool,
+}
+
+/// An interview of `org`, as the complete and cancel actions see it.
+pub fn find_for_action(
+    conn: &mut PgConnection,
+    org: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<ActionView>> {
+    interviews::table
+        .filter(interviews::id.eq(id))
+        .filter(interviews::org_id.eq(org))
+        .select((
+            interviews::status,
+            interviews::connection_id,
+            interviews::result,
+            interviews::completed_at.is_not_null(),
+        ))
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,149 @@
+//! The `jobs` table: follow-up work on an interview (complete, cancel) that
+//! the tag updater carries out on Lever. Added by the complete and cancel
+//! actions, worked and settled by the pipeline.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::{Claimed, Settle};
+use crate::db::schema::{interviews, jobs};
+use crate::domain::status::{JobKind, JobStatus, in_list};
+
+/// A follow-up job the tag updater works on, with its interview's
+/// opportunity (work is claimed per opportunity).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg))]
+pub struct JobWork {
+    pub id: Uuid,
+    pub connection_id: Uuid,
+    pub interview_id: Uuid,
+    pub kind: crate::domain::status::JobKind,
+    pub attempts: i32,
+    #[diesel(select_expression = interviews::opportunity_id)]
+    #[diesel(select_expression_type = interviews::opportunity_id)]
+    pub opportunity_id: String,
+}
+
+/// `status IN ('pending', 'retrying')` spelled as literals, the partial
+/// `jobs_due` index's predicate (see `events::open_events`).
+pub(super) fn open_jobs() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql(&format!(
+        "jobs.status IN ({})",
+        in_list(JobStatus::OPEN, JobStatus::as_str)
+    ))
+}
+
+/// Due jobs of a connection, longest due first, skipping claimed units and
+/// the opportunities of claimed units.
+pub fn due_jobs(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    skip: &Claimed,
+    limit: i64,
+) -> QueryResult<Vec<JobWork>> {
+    jobs::table
+        .inner_join(interviews::table)
+        .filter(jobs::connection_id.eq(connection_id))
+        .filter(open_jobs())
+        .filter(jobs::next_attempt_at.le(Utc::now()))
+        .filter(jobs::id.ne_all(&skip.units))
+        .filter(interviews::opportunity_id.ne_all(&skip.opportunities))
+        .order(jobs::next_attempt_at)
+        .limit(limit)
+        .select(JobWork::as_select())
+        .load(conn)
+}
+
+/// Stores how an attempt at the job ended (`Ignored` ends it as done).
+pub fn settle_job(conn: &mut PgConnection, id: Uuid, s: &Settle) -> QueryResult<usize> {
+    let t = jobs::table.find(id);
+    let now = Utc::now();
+    match s {
+        Settle::Done | Settle::Ignored(_) => diesel::update(t)
+            .set((
+                jobs::status.eq(JobStatus::Done),
+                jobs::last_error.eq(None::<String>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Retry { error, at } => diesel::update(t)
+            .set((
+                jobs::status.eq(JobStatus::Retrying),
+                jobs::attempts.eq(jobs::attempts + 1),
+                jobs::last_error.eq(error),
+                jobs::next_attempt_at.eq(at),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Dead { error } => diesel::update(t)
+            .set((
+                jobs::status.eq(JobStatus::Dead),
+                jobs::attempts.eq(jobs::attempts + 1),
+                jobs::last_error.eq(error),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Defer { error, at } => diesel::update(t)
+            .set((
+                jobs::last_error.eq(error),
+                jobs::next_attempt_at.eq(at),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn),
+    }
+}
+
+/// Queues a job on the interview, due now.
+pub fn add(
+    conn: &mut PgConnection,
+    connection: Uuid,
+    interview: Uuid,
+    kind: JobKind,
+) -> QueryResult<usize> {
+    diesel::insert_into(jobs::table)
+        .values((
+            jobs::id.eq(Uuid::new_v4()),
+            jobs::connection_id.eq(connection),
+            jobs::interview_id.eq(interview),
+            jobs::kind.eq(kind),
+            jobs::status.eq(JobStatus::Pending),
+        ))
+        .execute(conn)
+}
+
+/// Pending jobs of the connection become due now.
+pub(super) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::connection_id.eq(connection_id))
+            .filter(jobs::status.eq(JobStatus::Pending)),
+    )
+    .set(jobs::next_attempt_at.eq(Utc::now()))
+    .execute(conn)
+}
+
+/// Connections with jobs due at `now`.
+pub(super) fn due_connections(
+    conn: &mut PgConnection,
+    now: chrono::DateTime<Utc>,
+) -> QueryResult<Vec<Uuid>> {
+    jobs::table
+        .filter(open_jobs())
+        .filter(jobs::next_attempt_at.le(now))
+        .select(jobs::connection_id)
+        .distinct()
+        .load(conn)
+}
+
+/// The earliest attempt of the connection's open jobs.
+pub(super) fn next_due_at(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+) -> QueryResult<Option<chrono::DateTime<Utc>>> {
+    jobs::table
+        .filter(jobs::connection_id.eq(connection_id))
+        .filter(open_jobs())
+        .select(diesel::dsl::min(jobs::next_attempt_at))
+        .first(conn)
+}

@@ -1,0 +1,96 @@
+//! The pipeline's state in Postgres: finding due work, claiming it, and
+//! recording each step. The database is the source of truth; actor messages
+//! are only wake-ups, so every function here is safe to repeat.
+//!
+//! One module per table, each the only writer of its table:
+//! [`events`] (`lever_events`, apart from ingest's batch insert),
+//! [`jobs`] and [`interviews`]. This module holds what spans them.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::domain::status::EventStatus;
+
+pub mod events;
+pub mod interviews;
+pub mod jobs;
+
+pub use events::{EventWork, due_events, due_events_query, settle_event};
+pub use interviews::{
+    InterviewWork, NewInterview, Step, fail_event_interview, interview, open_interview, record,
+};
+pub use jobs::{JobWork, due_jobs, settle_job};
+
+/// Connections with work due now (the registry's safety-net poll).
+pub fn connections_with_due_work(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    let now = Utc::now();
+    let mut ids = events::due_connections(conn, now)?;
+    ids.extend(jobs::due_connections(conn, now)?);
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// What a poll must not hand out again: units in flight, and every unit of
+/// an opportunity that has one in flight (work is serialised per candidate).
+#[derive(Debug, Default, Clone)]
+pub struct Claimed {
+    pub units: Vec<Uuid>,
+    pub opportunities: Vec<String>,
+}
+
+/// The earliest future attempt of the connection's open work, to sleep until.
+pub fn next_due_at(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    let e = events::next_due_at(conn, connection_id)?;
+    let j = jobs::next_due_at(conn, connection_id)?;
+    Ok(match (e, j) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+/// How an attempt at a unit of work ended, as stored.
+#[derive(Debug, Clone)]
+pub enum Settle {
+    Done,
+    Ignored(&'static str),
+    /// A failure of this job: counts an attempt.
+    Retry {
+        error: String,
+        at: DateTime<Utc>,
+    },
+    Dead {
+        error: String,
+    },
+    /// The account is paused (Lever down, throttled, needs re-auth): no attempt used.
+    Defer {
+        error: Option<String>,
+        at: DateTime<Utc>,
+    },
+}
+
+impl Settle {
+    /// The metrics label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Done => EventStatus::Done.as_str(),
+            Self::Ignored(_) => EventStatus::Ignored.as_str(),
+            Self::Retry { .. } => "retry",
+            Self::Dead { .. } => EventStatus::Dead.as_str(),
+            Self::Defer { .. } => "deferred",
+        }
+    }
+}
+
+/// The account can work again (reconnected, settings fixed): paused units
+/// become due now. Units waiting on their own retry schedule keep it.
+pub fn resume_account(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<usize> {
+    let e = events::resume(conn, connection_id)?;
+    let j = jobs::resume(conn, connection_id)?;
+    crate::wake::notify(conn, connection_id)?;
+    Ok(e + j)
+}
