@@ -166,6 +166,16 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What a per-minute counter counts (`connection_counters.kind`).
+    CounterKind {
+        /// A delivery refused for its signature or timestamp.
+        Rejected => "rejected",
+        /// A failed Lever call of the account's work.
+        LeverError => "lever_error",
+    }
+);
+
 impl ConnectionStatus {
     /// The states whose accounts the registry runs (`needs_setup` included,
     /// so a connection set up elsewhere starts without a restart).

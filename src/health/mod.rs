@@ -25,11 +25,12 @@ pub use assemble::build;
 pub use report::HealthReport;
 
 use crate::config::Settings;
+use crate::domain::status::CounterKind;
 
 /// Counter kind of a delivery refused for its signature or timestamp (written by ingest).
-pub const COUNTER_REJECTED: &str = crate::db::models::health_record::KIND_REJECTED;
+pub const COUNTER_REJECTED: CounterKind = CounterKind::Rejected;
 /// Counter kind of a failed Lever call (written by the account supervisor).
-pub const COUNTER_LEVER_ERROR: &str = "lever_error";
+pub const COUNTER_LEVER_ERROR: CounterKind = CounterKind::LeverError;
 
 /// A supervisor heartbeat older than this is stale (supervisors beat well within it).
 pub const SUPERVISOR_STALE_AFTER: Duration = Duration::from_secs(60);

@@ -39,7 +39,7 @@ use store::OwnedEvent;
 
 use crate::app::AppState;
 use crate::db::DbError;
-use crate::db::models::health_record::{self, KIND_REJECTED};
+use crate::db::models::health_record::{self, CounterKind};
 use crate::db::models::lever_event::EventStatus;
 use crate::lever::signature::SignatureError;
 
@@ -202,7 +202,7 @@ async fn record_rejected(state: &AppState, connection_id: Uuid) {
             Ok(health_record::bump_counter(
                 conn,
                 connection_id,
-                KIND_REJECTED,
+                CounterKind::Rejected,
             )?)
         })
         .await;

@@ -8,7 +8,6 @@
 pub mod actions;
 pub mod context;
 pub mod fault;
-pub mod health;
 pub mod link;
 pub mod messages;
 pub mod metrics;

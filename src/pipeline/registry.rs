@@ -40,6 +40,7 @@ use super::supervisor::{
 use crate::config::{InstanceSettings, PipelineSettings};
 use crate::connections::Handles;
 use crate::db::Pool;
+use crate::db::models::health_record;
 use crate::domain::ids::ConnectionId;
 use crate::domain::status::ConnectionStatus;
 use crate::lease::{self, LeaseCell};
@@ -309,7 +310,10 @@ impl Registry {
         let (db, me) = (self.db.clone(), self.instance.id.clone());
         actix::spawn(async move {
             let n = ids.len();
-            if let Err(e) = db.run(move |c| Ok(heartbeat_all(c, &ids, &me)?)).await {
+            if let Err(e) = db
+                .run(move |c| Ok(health_record::heartbeat_all(c, &ids, &me)?))
+                .await
+            {
                 tracing::warn!(supervisors = n, error = %e, "heartbeat failed");
             }
         });
@@ -412,18 +416,6 @@ fn cycle(c: &mut diesel::PgConnection, me: &str, lease: Duration) -> diesel::Que
 
 /// Marks every supervisor in `ids` as running here, now (its restart count
 /// is left as its supervisor recorded it).
-fn heartbeat_all(c: &mut diesel::PgConnection, ids: &[Uuid], me: &str) -> QueryResult<usize> {
-    diesel::sql_query(
-        "INSERT INTO connection_health (connection_id, supervisor_running, instance, heartbeat_at) \
-         SELECT id, true, $2, now() FROM unnest($1::uuid[]) AS t(id) \
-         ON CONFLICT (connection_id) DO UPDATE SET supervisor_running = true, \
-         instance = excluded.instance, heartbeat_at = excluded.heartbeat_at, updated_at = now()",
-    )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Text, _>(me)
-    .execute(c)
-}
-
 #[derive(QueryableByName)]
 struct Stale {
     #[diesel(sql_type = SqlUuid)]

@@ -32,20 +32,19 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::context::AccountCtx;
-use super::health;
 use super::messages::{Finished, GenerateLink, Unit, UpdateTags, Wake};
-use super::outcome::Outcome;
+use super::outcome::{Outcome, SettleRules};
 use super::store::{self, Settle};
 use super::sweeping::{self, HotPath};
 use super::workers::{LinkGenerator, TagUpdater};
 use crate::config::PipelineSettings;
+use crate::db::models::health_record;
 
 /// Tokens are refreshed when they have less than this left.
 pub(crate) const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
 /// Idle refresh tokens die after 90 days unused: refresh at least daily.
 pub(crate) const REFRESH_AT_LEAST_EVERY: chrono::Duration = chrono::Duration::hours(24);
 /// How soon a completion waiting for its link step looks again.
-const NOT_YET_DELAY: Duration = Duration::from_millis(500);
 /// How often a poll asks whether the account's sweep is due.
 const SWEEP_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// `last_success_at` is shown to the second: written at most this often.
@@ -311,40 +310,12 @@ impl AccountSupervisor {
             self.record_restart();
         }
         let now = Utc::now();
-        let attempt = msg.attempts + 1;
-        let settle = match &msg.outcome {
-            Outcome::Done => Settle::Done,
-            Outcome::Ignored(r) => Settle::Ignored(r),
-            Outcome::NotYet => Settle::Defer {
-                error: None,
-                at: now + chrono::Duration::from_std(NOT_YET_DELAY).unwrap_or_default(),
-            },
-            Outcome::Abandoned(e) => Settle::Dead { error: e.clone() },
-            Outcome::JobFailed(e) | Outcome::Panicked(e)
-                if attempt >= self.settings.job_max_attempts =>
-            {
-                Settle::Dead { error: e.clone() }
-            }
-            Outcome::JobFailed(e) | Outcome::Panicked(e) => Settle::Retry {
-                error: e.clone(),
-                at: now
-                    + chrono::Duration::from_std(self.settings.retry_delay(attempt))
-                        .unwrap_or_default(),
-            },
-            // Re-authorisation takes a person: look again in a minute, and at
-            // once when the admin reconnects (which resumes the account).
-            Outcome::AccountPaused {
-                error,
-                reauth: true,
-            } => Settle::Defer {
-                error: Some(error.clone()),
-                at: now + chrono::Duration::seconds(60),
-            },
-            Outcome::AccountPaused { error, .. } => Settle::Defer {
-                error: Some(error.clone()),
-                at: now + chrono::Duration::from_std(self.pause).unwrap_or_default(),
-            },
-            Outcome::Fenced => return,
+        let rules = SettleRules {
+            settings: &self.settings,
+            pause: self.pause,
+        };
+        let Some(settle) = msg.outcome.plan(msg.attempts, now, &rules) else {
+            return;
         };
         let throttled_until = now + chrono::Duration::from_std(self.pause).unwrap_or_default();
         self.account_state(&msg.outcome, ctx);
@@ -413,7 +384,7 @@ impl AccountSupervisor {
         let restarts = self.restarts;
         actix::spawn(async move {
             let beat = db
-                .run(move |c| Ok(health::heartbeat(c, id, &instance, true, restarts)?))
+                .run(move |c| Ok(health_record::heartbeat(c, id, &instance, true, restarts)?))
                 .await;
             if let Err(e) = beat {
                 tracing::warn!(connection_id = %id, error = %e, "recording a restart failed");
@@ -453,13 +424,13 @@ fn record_health(
 ) -> diesel::QueryResult<()> {
     match outcome {
         Outcome::Done => {
-            health::success(c, id)?;
+            health_record::success(c, id)?;
         }
         Outcome::AccountPaused {
             error,
             reauth: false,
         } => {
-            health::error(c, id, error, Some(throttled_until))?;
+            health_record::error(c, id, error, Some(throttled_until))?;
         }
         Outcome::AccountPaused {
             error,
@@ -467,7 +438,9 @@ fn record_health(
         } => {
             crate::db::models::connection::Connection::mark_needs_reauth(c, id, error)?;
         }
-        Outcome::JobFailed(error) | Outcome::Panicked(error) => health::error(c, id, error, None)?,
+        Outcome::JobFailed(error) | Outcome::Panicked(error) => {
+            health_record::error(c, id, error, None)?
+        }
         Outcome::Ignored(_) | Outcome::NotYet | Outcome::Fenced | Outcome::Abandoned(_) => {}
     }
     Ok(())
@@ -512,7 +485,7 @@ impl AccountSupervisor {
         let restarts = self.restarts;
         actix::spawn(async move {
             let _ = db
-                .run(move |c| Ok(health::heartbeat(c, id, &instance, false, restarts)?))
+                .run(move |c| Ok(health_record::heartbeat(c, id, &instance, false, restarts)?))
                 .await;
         });
     }

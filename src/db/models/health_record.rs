@@ -1,18 +1,29 @@
-//! Writes to `connection_health` and `connection_counters` made on the ingest
-//! path, and the counter read the health page needs.
+//! The `connection_health` and `connection_counters` tables: their one
+//! writer, and the counter read the health endpoint needs (SPEC §5).
+//!
+//! What is written: the supervisor's heartbeat and restarts, the last Lever
+//! success and error and throttling (account supervisors and the registry),
+//! the last verified delivery and refused deliveries (ingest). The endpoint
+//! reads these rows; it never asks an actor.
 //!
 //! Counters are per connection, kind and minute, so "last hour" figures are a
 //! sum over at most 60 small rows and old rows can be pruned by minute.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
+use diesel::upsert::excluded;
 use uuid::Uuid;
 
-/// Counter kind: a delivery refused for its signature or timestamp.
-pub const KIND_REJECTED: &str = "rejected";
+use crate::db::schema::connection_health as health;
+pub use crate::domain::status::CounterKind;
 
 /// Adds one to this minute's `kind` counter of the connection.
-pub fn bump_counter(conn: &mut PgConnection, connection_id: Uuid, kind: &str) -> QueryResult<()> {
+pub fn bump_counter(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    kind: CounterKind,
+) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO connection_counters (connection_id, kind, minute, count) \
          VALUES ($1, $2, date_trunc('minute', now()), 1) \
@@ -35,7 +46,7 @@ struct Total {
 pub fn counter_last_hour(
     conn: &mut PgConnection,
     connection_id: Uuid,
-    kind: &str,
+    kind: CounterKind,
 ) -> QueryResult<i64> {
     let row: Total = diesel::sql_query(
         "SELECT COALESCE(SUM(count), 0)::BIGINT AS total FROM connection_counters \
@@ -58,4 +69,92 @@ pub fn touch_received(conn: &mut PgConnection, connection_id: Uuid) -> QueryResu
     .bind::<SqlUuid, _>(connection_id)
     .execute(conn)?;
     Ok(())
+}
+
+/// The supervisor is alive (and which instance runs it).
+pub fn heartbeat(
+    conn: &mut PgConnection,
+    id: Uuid,
+    instance: &str,
+    running: bool,
+    restarts: i32,
+) -> QueryResult<usize> {
+    let now = Utc::now();
+    diesel::insert_into(health::table)
+        .values((
+            health::connection_id.eq(id),
+            health::supervisor_running.eq(running),
+            health::instance.eq(instance),
+            health::heartbeat_at.eq(now),
+            health::restarts.eq(restarts),
+        ))
+        .on_conflict(health::connection_id)
+        .do_update()
+        .set((
+            health::supervisor_running.eq(excluded(health::supervisor_running)),
+            health::instance.eq(excluded(health::instance)),
+            health::heartbeat_at.eq(excluded(health::heartbeat_at)),
+            health::restarts.eq(excluded(health::restarts)),
+            health::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Lever answered this account's work.
+pub fn success(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    let now = Utc::now();
+    diesel::insert_into(health::table)
+        .values((
+            health::connection_id.eq(id),
+            health::last_success_at.eq(now),
+        ))
+        .on_conflict(health::connection_id)
+        .do_update()
+        .set((
+            health::last_success_at.eq(now),
+            health::throttled_until.eq(None::<DateTime<Utc>>),
+            health::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// A Lever error; `throttled_until` when the whole account pauses.
+pub fn error(
+    conn: &mut PgConnection,
+    id: Uuid,
+    message: &str,
+    throttled_until: Option<DateTime<Utc>>,
+) -> QueryResult<()> {
+    let now = Utc::now();
+    diesel::insert_into(health::table)
+        .values((
+            health::connection_id.eq(id),
+            health::last_error.eq(message),
+            health::last_error_at.eq(now),
+            health::throttled_until.eq(throttled_until),
+        ))
+        .on_conflict(health::connection_id)
+        .do_update()
+        .set((
+            health::last_error.eq(message),
+            health::last_error_at.eq(now),
+            health::throttled_until.eq(throttled_until),
+            health::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    bump_counter(conn, id, CounterKind::LeverError)
+}
+
+/// Heartbeats of many running supervisors of this instance in one statement
+/// (the registry's periodic beat).
+pub fn heartbeat_all(conn: &mut PgConnection, ids: &[Uuid], instance: &str) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO connection_health (connection_id, supervisor_running, instance, heartbeat_at) \
+         SELECT id, true, $2, now() FROM unnest($1::uuid[]) AS t(id) \
+         ON CONFLICT (connection_id) DO UPDATE SET supervisor_running = true, \
+         instance = excluded.instance, heartbeat_at = excluded.heartbeat_at, updated_at = now()",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Text, _>(instance)
+    .execute(conn)
 }

@@ -1,0 +1,1 @@
+ALTER TABLE connection_counters DROP CONSTRAINT connection_counters_kind_check;
