@@ -3,7 +3,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware::from_fn, web};
@@ -13,7 +12,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::connections::{Handles, LeverEnv};
-use crate::db::{Pool, PoolOptions};
+use crate::db::Pool;
 use crate::domain::secrets::SecretBox;
 use crate::http;
 use crate::pipeline::Registry;
@@ -101,39 +100,9 @@ impl Application {
                 "ARKITER_PUBLIC_URL is not HTTPS: production Lever only delivers webhooks to HTTPS URLs with a CA-signed certificate"
             );
         }
-        let db = Pool::new(
-            &database_url,
-            PoolOptions {
-                max_size: 16,
-                checkout_timeout: Duration::from_secs(5),
-                statement_timeout: Duration::from_secs(30),
-                test_on_check_out: true,
-            },
-        );
-        let ingest_db = Pool::new(
-            &database_url,
-            PoolOptions {
-                max_size: 8,
-                // Short: when the database cannot take the write, answer 503
-                // and let Lever retry rather than hang.
-                checkout_timeout: Duration::from_secs(2),
-                statement_timeout: Duration::from_secs(10),
-                // No round trip per batch: a dropped connection fails one
-                // batch with 503 (Lever retries it) and is discarded.
-                test_on_check_out: false,
-            },
-        );
-        // Lease cycles get connections of their own: a saturated worker
-        // pool must not cost this instance its leases.
-        let lease_db = Pool::new(
-            &database_url,
-            PoolOptions {
-                max_size: 2,
-                checkout_timeout: Duration::from_secs(2),
-                statement_timeout: Duration::from_secs(5),
-                test_on_check_out: true,
-            },
-        );
+        let db = Pool::new(&database_url, settings.pools.main);
+        let ingest_db = Pool::new(&database_url, settings.pools.ingest);
+        let lease_db = Pool::new(&database_url, settings.pools.lease);
         let (wake, wake_rx) = Wake::channel();
         crate::wake::spawn_listener(database_url.clone(), wake.clone());
         let secrets = SecretBox::new(&key);

@@ -23,6 +23,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::db::PoolOptions;
 use crate::domain::secrets::EncryptionKey;
 
 /// The production Lever Data API: the only one that insists on HTTPS webhook URLs.
@@ -97,6 +98,50 @@ pub struct Settings {
     pub pipeline: PipelineSettings,
     /// This process among several sharing one database.
     pub instance: InstanceSettings,
+    /// Not from the environment: the database pools' sizes and timeouts.
+    pub pools: PoolSettings,
+}
+
+/// The three database pools: what each is for decides its size and how long
+/// a caller may wait.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// The admin API, the pipeline and the pages.
+    pub main: PoolOptions,
+    /// Webhook ingest's batch writes.
+    pub ingest: PoolOptions,
+    /// Lease cycles, apart so that a saturated main pool never costs this
+    /// instance its leases.
+    pub lease: PoolOptions,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            main: PoolOptions {
+                max_size: 16,
+                checkout_timeout: Duration::from_secs(5),
+                statement_timeout: Duration::from_secs(30),
+                test_on_check_out: true,
+            },
+            ingest: PoolOptions {
+                max_size: 8,
+                // Short: when the database cannot take the write, answer 503
+                // and let Lever retry rather than hang.
+                checkout_timeout: Duration::from_secs(2),
+                statement_timeout: Duration::from_secs(10),
+                // No round trip per batch: a dropped connection fails one
+                // batch with 503 (Lever retries it) and is discarded.
+                test_on_check_out: false,
+            },
+            lease: PoolOptions {
+                max_size: 2,
+                checkout_timeout: Duration::from_secs(2),
+                statement_timeout: Duration::from_secs(5),
+                test_on_check_out: true,
+            },
+        }
+    }
 }
 
 /// Scale-out settings: `ARKITER_INSTANCE_ID` (default: host name + process
@@ -211,6 +256,7 @@ impl Settings {
             no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
             sweep_interval: parse_sweep_interval(get("ARKITER_SWEEP_INTERVAL").as_deref())?,
             pipeline: PipelineSettings::default(),
+            pools: PoolSettings::default(),
             instance: parse_instance(&get)?,
         })
     }
