@@ -11,11 +11,10 @@ use uuid::Uuid;
 
 use crate::app::{AppState, Urls};
 use crate::db::models::interview::{Interview, InterviewStatus};
-use crate::db::models::org::Org;
 use crate::domain::ids::OrgId;
 use crate::http::auth::{Caller, KeyRole};
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::pagination::{List, ListQuery};
+use crate::http::pagination::{List, ListQuery, org_page};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(list_interviews).service(get_interview);
@@ -136,32 +135,19 @@ pub async fn list_for(
     org: OrgId,
     query: &InterviewsQuery,
 ) -> Result<List<InterviewView>, ApiError> {
-    caller.require_org(org, KeyRole::Member)?;
     let status = query.status()?;
     let opportunity = query.opportunity_id();
-    let page = ListQuery {
+    let list = ListQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
-    }
-    .page()?;
-    let rows = state
-        .db
-        .run(move |conn| {
-            // The super-admin may name any org: an unknown one is a 404, not an empty list.
-            Org::find(conn, org.0)?;
-            Ok(Interview::list_for_org(
-                conn,
-                org.0,
-                status,
-                opportunity.as_deref(),
-                page,
-            )?)
-        })
-        .await
-        .map_err(|e| not_found_as(e, "org"))?;
-    Ok(List::from_page(rows, |i| {
+    };
+    let load = move |conn: &mut diesel::PgConnection, page| {
+        Interview::list_for_org(conn, org.0, status, opportunity.as_deref(), page)
+    };
+    org_page(state, caller, org, KeyRole::Member, &list, load, |i| {
         InterviewView::new(i, &state.urls)
-    }))
+    })
+    .await
 }
 
 /// Read one interview.

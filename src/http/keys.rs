@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::auth::{Caller, KeyRole};
 use super::error::{ApiError, ErrorBody};
-use super::pagination::{List, ListQuery};
+use super::pagination::{List, ListQuery, org_page};
 use super::validate;
 use crate::app::AppState;
 use crate::db::models::api_key::{ApiKey, NewApiKey};
@@ -103,13 +103,17 @@ pub async fn list_for(
     org: OrgId,
     query: &ListQuery,
 ) -> Result<List<KeyView>, ApiError> {
-    caller.require_org(org, KeyRole::Admin)?;
-    let page = query.page()?;
-    let keys = state
-        .db
-        .run(move |conn| Ok(ApiKey::list(conn, org.0, page)?))
-        .await?;
-    Ok(List::from_page(keys, KeyView::from))
+    let load = move |conn: &mut diesel::PgConnection, page| ApiKey::list(conn, org.0, page);
+    org_page(
+        state,
+        caller,
+        org,
+        KeyRole::Admin,
+        query,
+        load,
+        KeyView::from,
+    )
+    .await
 }
 
 /// Create a key; the response is the only time its text is shown.

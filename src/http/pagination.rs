@@ -4,8 +4,13 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::{Caller, KeyRole};
 use super::error::ApiError;
+use crate::app::AppState;
+use crate::db::DbError;
+use crate::db::models::org::Org;
 use crate::db::models::page::{Cursor, Page, PageRequest};
+use crate::domain::ids::OrgId;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -43,6 +48,41 @@ impl<T> List<T> {
             next_cursor: page.next.map(|c| c.encode()),
         }
     }
+}
+
+/// One page of an org's list: the shape every list route and its console
+/// page share. The caller must hold `role` in `org`; the page request must be
+/// valid; an org that does not exist is a 404 (the super-admin may name any
+/// org), never an empty list; `load` reads the page and `view` shapes each row.
+pub async fn org_page<R, T, L>(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    role: KeyRole,
+    query: &ListQuery,
+    load: L,
+    view: impl Fn(R) -> T,
+) -> Result<List<T>, ApiError>
+where
+    R: Send + 'static,
+    L: FnOnce(&mut diesel::PgConnection, PageRequest) -> diesel::QueryResult<Page<R>>
+        + Send
+        + 'static,
+{
+    caller.require_org(org, role)?;
+    let page = query.page()?;
+    let rows = state
+        .db
+        .run(move |conn| {
+            Org::find(conn, org.0)?;
+            Ok(load(conn, page)?)
+        })
+        .await
+        .map_err(|e| match e {
+            DbError::Query(diesel::result::Error::NotFound) => ApiError::not_found("org"),
+            other => other.into(),
+        })?;
+    Ok(List::from_page(rows, view))
 }
 
 /// `limit` as an integer of any size: SPEC §3.0 clamps it, so a number past

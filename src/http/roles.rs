@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use super::auth::{Caller, KeyRole};
 use super::error::{ApiError, ErrorBody};
-use super::pagination::{List, ListQuery};
+use super::pagination::{List, ListQuery, org_page};
 use super::validate;
 use crate::app::AppState;
+use crate::db::models::page::Page;
 use crate::db::models::role::{self as model, Role, RoleWithJobs};
 use crate::domain::ids::OrgId;
 use crate::domain::roles::{RoleEntry, Rule, entry_key, resolve};
@@ -203,20 +204,23 @@ pub async fn list_for(
     org: OrgId,
     query: &ListQuery,
 ) -> Result<List<RoleView>, ApiError> {
-    caller.require_org(org, KeyRole::Member)?;
-    let page = query.page()?;
-    let (page, roles) = state
-        .db
-        .run(move |conn| {
-            let page = Role::list(conn, org.0, page)?;
-            let next = page.next;
-            Ok((next, model::with_jobs(conn, page.items)?))
+    let load = move |conn: &mut diesel::PgConnection, page| {
+        let page = Role::list(conn, org.0, page)?;
+        Ok(Page {
+            items: model::with_jobs(conn, page.items)?,
+            next: page.next,
         })
-        .await?;
-    Ok(List {
-        items: roles.into_iter().map(RoleView::from).collect(),
-        next_cursor: page.map(|c| c.encode()),
-    })
+    };
+    org_page(
+        state,
+        caller,
+        org,
+        KeyRole::Member,
+        query,
+        load,
+        RoleView::from,
+    )
+    .await
 }
 
 async fn load_role(state: &AppState, org: OrgId, id: Uuid) -> Result<RoleWithJobs, ApiError> {

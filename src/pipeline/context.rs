@@ -8,11 +8,12 @@ use crate::connections::ConnectionHandle;
 use crate::db::Pool;
 use crate::db::models::connection::Connection;
 use crate::domain::ids::ConnectionId;
+use crate::domain::status::ConnectionStatus;
 use crate::lease::LeaseCell;
 use crate::lever::LeverClient;
 
-use super::outcome::StepError;
-use super::store::InterviewWork;
+use super::outcome::{Outcome, StepError};
+use crate::db::models::interview::Interview;
 
 /// Shared by the account's workers; cheap to clone.
 #[derive(Clone)]
@@ -36,6 +37,24 @@ pub struct AccountCtx {
 pub struct Work {
     pub client: LeverClient,
     pub conn: Connection,
+}
+
+impl Work {
+    /// The pause every unit takes while the connection is not `active`:
+    /// nothing is written to Lever, and no attempt is used up.
+    pub fn paused(&self) -> Option<Outcome> {
+        let status = self.conn.status;
+        (status != ConnectionStatus::Active).then(|| Outcome::AccountPaused {
+            error: format!("the connection is {status}"),
+            reauth: status == ConnectionStatus::NeedsReauth,
+        })
+    }
+}
+
+/// A unit's attempt as the supervisor stores it: its outcome, or the
+/// outcome its error stands for.
+pub fn settled(attempt: Result<Outcome, StepError>) -> Outcome {
+    attempt.unwrap_or_else(Outcome::from)
 }
 
 impl AccountCtx {
@@ -84,14 +103,14 @@ impl AccountCtx {
     }
 
     /// The interview's live link: as posted, else as the settings build it.
-    pub fn live_url(&self, iv: &InterviewWork) -> String {
+    pub fn live_url(&self, iv: &Interview) -> String {
         iv.live_url
             .clone()
             .unwrap_or_else(|| format!("{}/{}", self.live_base, iv.live_token))
     }
 
     /// The interview's results link: as posted, else as the settings build it.
-    pub fn results_url(&self, iv: &InterviewWork) -> String {
+    pub fn results_url(&self, iv: &Interview) -> String {
         iv.results_url
             .clone()
             .unwrap_or_else(|| format!("{}/{}", self.results_base, iv.results_token))

@@ -8,14 +8,15 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 
-use super::context::{AccountCtx, Work};
+use super::context::{AccountCtx, Work, settled};
 use super::outcome::{Outcome, StepError};
 use super::results;
-use super::store::{self, EventWork, InterviewWork, NewInterview, Step};
+use super::store::{self, EventWork, NewInterview, Step};
 use super::writes::{Has, ensure};
+use crate::db::models::interview::Interview;
 use crate::db::models::role::Role;
 use crate::domain::roles::{RoleEntry, Rule, resolve};
-use crate::domain::status::{ConnectionStatus, InterviewStatus};
+use crate::domain::status::InterviewStatus;
 use crate::lever::wire::Opportunity;
 
 /// 128 random bits, URL-safe: an unguessable link token.
@@ -26,19 +27,13 @@ pub fn new_token() -> String {
 }
 
 pub async fn run(ctx: &AccountCtx, ev: &EventWork) -> Outcome {
-    match attempt(ctx, ev).await {
-        Ok(o) => o,
-        Err(e) => e.into(),
-    }
+    settled(attempt(ctx, ev).await)
 }
 
 async fn attempt(ctx: &AccountCtx, ev: &EventWork) -> Result<Outcome, StepError> {
     let work = ctx.begin().await?;
-    if work.conn.status != ConnectionStatus::Active {
-        return Ok(Outcome::AccountPaused {
-            error: format!("the connection is {}", work.conn.status),
-            reauth: work.conn.status == ConnectionStatus::NeedsReauth,
-        });
+    if let Some(paused) = work.paused() {
+        return Ok(paused);
     }
     let opp_id = ev
         .opportunity_id
@@ -63,7 +58,7 @@ async fn attempt(ctx: &AccountCtx, ev: &EventWork) -> Result<Outcome, StepError>
 async fn ensure_state(
     ctx: &AccountCtx,
     work: &Work,
-    iv: &InterviewWork,
+    iv: &Interview,
     opp: &Opportunity,
 ) -> Result<Outcome, StepError> {
     match iv.status {
@@ -170,7 +165,7 @@ async fn posting_title(
 async fn post_link(
     ctx: &AccountCtx,
     work: &Work,
-    iv: &InterviewWork,
+    iv: &Interview,
     opp: &Opportunity,
 ) -> Result<Outcome, StepError> {
     let link = ctx.live_url(iv);

@@ -5,28 +5,23 @@
 //! step is checked against a fresh read, and a note whose outcome is unknown
 //! is looked for among the opportunity's notes before it is sent again.
 
-use super::context::{AccountCtx, Work};
+use super::context::{AccountCtx, Work, settled};
 use super::outcome::{Outcome, StepError};
-use super::store::{self, InterviewWork, JobWork, Step};
+use super::store::{self, JobWork, Step};
 use super::writes::{Has, ensure};
-use crate::domain::status::{ConnectionStatus, InterviewStatus, JobKind};
+use crate::db::models::interview::Interview;
+use crate::domain::status::{InterviewStatus, JobKind};
 use crate::lever::LeverClient;
 use crate::lever::wire::{NoteCreate, Opportunity};
 
 pub async fn run(ctx: &AccountCtx, job: &JobWork) -> Outcome {
-    match attempt(ctx, job).await {
-        Ok(o) => o,
-        Err(e) => e.into(),
-    }
+    settled(attempt(ctx, job).await)
 }
 
 async fn attempt(ctx: &AccountCtx, job: &JobWork) -> Result<Outcome, StepError> {
     let work = ctx.begin().await?;
-    if work.conn.status != ConnectionStatus::Active {
-        return Ok(Outcome::AccountPaused {
-            error: format!("the connection is {}", work.conn.status),
-            reauth: work.conn.status == ConnectionStatus::NeedsReauth,
-        });
+    if let Some(paused) = work.paused() {
+        return Ok(paused);
     }
     let id = job.interview_id;
     let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
@@ -36,7 +31,7 @@ async fn attempt(ctx: &AccountCtx, job: &JobWork) -> Result<Outcome, StepError> 
     }
 }
 
-async fn complete(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Outcome, StepError> {
+async fn complete(ctx: &AccountCtx, work: &Work, iv: &Interview) -> Result<Outcome, StepError> {
     if iv.status == InterviewStatus::Failed {
         // Its link step went dead: no link was ever posted, so there is
         // nothing to swap. The result stays stored; the job ends here.
@@ -58,7 +53,7 @@ async fn complete(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<O
 pub async fn ensure_completed(
     ctx: &AccountCtx,
     work: &Work,
-    iv: &InterviewWork,
+    iv: &Interview,
     opp: &Opportunity,
 ) -> Result<Outcome, StepError> {
     let c = &work.client;
@@ -129,7 +124,7 @@ async fn record_once(
 
 /// The note's text; it names the results URL, which is how a note of ours is
 /// recognised when its creation's outcome was unknown.
-fn note_text(iv: &InterviewWork, results: &str) -> String {
+fn note_text(iv: &Interview, results: &str) -> String {
     let r = iv.result.clone().unwrap_or_default();
     let mut lines = vec![format!(
         "Arkiter Live interview completed ({}).",
@@ -162,7 +157,7 @@ async fn find_note(c: &LeverClient, opp: &str, results: &str) -> Result<Option<S
 async fn post_note(
     ctx: &AccountCtx,
     c: &LeverClient,
-    iv: &InterviewWork,
+    iv: &Interview,
     results: &str,
 ) -> Result<String, StepError> {
     if let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
@@ -191,7 +186,7 @@ async fn post_note(
     }
 }
 
-async fn cancel(ctx: &AccountCtx, work: &Work, iv: &InterviewWork) -> Result<Outcome, StepError> {
+async fn cancel(ctx: &AccountCtx, work: &Work, iv: &Interview) -> Result<Outcome, StepError> {
     let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
     ensure(ctx, &work.client, &opp, Has::Link, false, &ctx.live_url(iv)).await?;
     // A link step that posted the tag but was cut before recording it

@@ -12,7 +12,7 @@ use crate::db::models::lever_event::{self, EventStatus, EventSummary};
 use crate::domain::ids::OrgId;
 use crate::http::auth::{Caller, KeyRole};
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::pagination::{List, ListQuery};
+use crate::http::pagination::{List, ListQuery, org_page};
 
 /// `status` plus the list conventions; one flat struct because
 /// `serde(flatten)` breaks numeric query parameters.
@@ -113,16 +113,22 @@ pub async fn list_for(
     org: OrgId,
     query: &EventsQuery,
 ) -> Result<List<EventView>, ApiError> {
-    caller.require_org(org, KeyRole::Member)?;
     let status = query.status()?;
-    let page = ListQuery {
+    let list = ListQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
-    }
-    .page()?;
-    let rows = state
-        .db
-        .run(move |conn| Ok(lever_event::list_for_org(conn, org.0, status, page)?))
-        .await?;
-    Ok(List::from_page(rows, EventView::from))
+    };
+    let load = move |conn: &mut diesel::PgConnection, page| {
+        lever_event::list_for_org(conn, org.0, status, page)
+    };
+    org_page(
+        state,
+        caller,
+        org,
+        KeyRole::Member,
+        &list,
+        load,
+        EventView::from,
+    )
+    .await
 }

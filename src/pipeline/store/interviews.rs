@@ -4,46 +4,22 @@
 //! The admin API's and public pages' reads are in
 //! [`crate::db::models::interview`].
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::events;
+use crate::db::models::interview::Interview;
 use crate::db::schema::interviews;
 use crate::domain::roles::Rule;
 use crate::domain::status::InterviewStatus;
 
-/// An interview row as the workers need it.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = interviews, check_for_backend(diesel::pg::Pg))]
-pub struct InterviewWork {
-    pub id: Uuid,
-    pub opportunity_id: String,
-    pub status: crate::domain::status::InterviewStatus,
-    pub live_token: String,
-    pub results_token: String,
-    pub role_name: Option<String>,
-    pub link_added_at: Option<DateTime<Utc>>,
-    pub link_tag: Option<String>,
-    pub link_posted_at: Option<DateTime<Utc>>,
-    pub result: Option<serde_json::Value>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub results_link_added_at: Option<DateTime<Utc>>,
-    pub live_link_removed_at: Option<DateTime<Utc>>,
-    pub completed_tag: Option<String>,
-    pub completed_tag_added_at: Option<DateTime<Utc>>,
-    pub link_tag_removed_at: Option<DateTime<Utc>>,
-    pub note_id: Option<String>,
-    pub cancelled_at: Option<DateTime<Utc>>,
-    pub live_url: Option<String>,
-    pub results_url: Option<String>,
-}
-
-pub fn interview(conn: &mut PgConnection, id: Uuid) -> QueryResult<InterviewWork> {
+/// The interview row the workers act on.
+pub fn interview(conn: &mut PgConnection, id: Uuid) -> QueryResult<Interview> {
     interviews::table
         .find(id)
-        .select(InterviewWork::as_select())
+        .select(Interview::as_select())
         .first(conn)
 }
 

@@ -17,9 +17,7 @@ pub mod interviews;
 pub mod jobs;
 
 pub use events::{EventWork, due_events, due_events_query, settle_event};
-pub use interviews::{
-    InterviewWork, NewInterview, Step, fail_event_interview, interview, open_interview, record,
-};
+pub use interviews::{NewInterview, Step, fail_event_interview, interview, open_interview, record};
 pub use jobs::{JobWork, due_jobs, settle_job};
 
 /// Connections with work due now (the registry's safety-net poll).
