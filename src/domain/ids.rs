@@ -1,4 +1,6 @@
 //! Newtype ids, so an org id can never be passed where a connection id belongs.
+//! Each maps to its `UUID` column (Diesel `ToSql`/`FromSql`), to JSON as the
+//! bare UUID, and to a path segment.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -6,9 +8,33 @@ use uuid::Uuid;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
         #[serde(transparent)]
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
         pub struct $name(pub Uuid);
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Uuid, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <Uuid as diesel::serialize::ToSql<diesel::sql_types::Uuid, diesel::pg::Pg>>::to_sql(
+                    &self.0, out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Uuid, diesel::pg::Pg> for $name {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                <Uuid as diesel::deserialize::FromSql<diesel::sql_types::Uuid, diesel::pg::Pg>>::from_sql(
+                    value,
+                )
+                .map(Self)
+            }
+        }
 
         impl $name {
             pub fn new() -> Self {
@@ -59,4 +85,8 @@ id_type!(
 id_type!(
     /// A received Lever event.
     EventId
+);
+id_type!(
+    /// A follow-up job on an interview (complete, cancel).
+    JobId
 );

@@ -229,6 +229,7 @@ pub fn in_list<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -94,8 +94,8 @@ impl InterviewView {
                     .clone()
                     .unwrap_or_else(|| format!("{}/{}", urls.results, i.results_token))
             }),
-            id: i.id,
-            role_id: i.role_id,
+            id: i.id.0,
+            role_id: i.role_id.map(|r| r.0),
             role_name: i.role_name,
             rule: i.rule,
             opportunity_id: i.opportunity_id,

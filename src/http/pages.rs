@@ -75,10 +75,10 @@ pub async fn live_lookup(
         org_name,
     } = found.ok_or_else(|| ApiError::not_found("interview"))?;
     Ok(web::Json(LiveLookup {
-        interview_id: i.id,
-        org_id: i.org_id,
+        interview_id: i.id.0,
+        org_id: i.org_id.0,
         org_name,
-        role_id: i.role_id,
+        role_id: i.role_id.map(|r| r.0),
         role_name: i.role_name,
         status: i.status,
         opportunity_id: i.opportunity_id,

@@ -35,8 +35,7 @@ pub fn complete(
     id: InterviewId,
     result: Value,
 ) -> Result<Option<ConnectionId>, ActionError> {
-    let iv =
-        interviews::find_for_action(c, org.0, id.0)?.ok_or(ActionError::NotFound("interview"))?;
+    let iv = interviews::find_for_action(c, org, id)?.ok_or(ActionError::NotFound("interview"))?;
     if iv.completed {
         return match iv.result == Some(result) {
             true => Ok(None),
@@ -52,7 +51,7 @@ pub fn complete(
         InterviewStatus::LinkPosted => InterviewStatus::Completed,
         other => return Err(ActionError::Conflict(format!("the interview is {other}"))),
     };
-    interviews::store_result(c, id.0, &result, shown)?;
+    interviews::store_result(c, id, &result, shown)?;
     queue(c, iv.connection_id, id, JobKind::Complete).map(Some)
 }
 
@@ -62,8 +61,7 @@ pub fn cancel(
     org: OrgId,
     id: InterviewId,
 ) -> Result<ConnectionId, ActionError> {
-    let iv =
-        interviews::find_for_action(c, org.0, id.0)?.ok_or(ActionError::NotFound("interview"))?;
+    let iv = interviews::find_for_action(c, org, id)?.ok_or(ActionError::NotFound("interview"))?;
     if iv.completed || !iv.status.is_open() {
         let now = if iv.completed {
             InterviewStatus::Completed
@@ -74,7 +72,7 @@ pub fn cancel(
             "only an open interview can be cancelled; this one is {now}"
         )));
     }
-    interviews::cancel(c, id.0)?;
+    interviews::cancel(c, id)?;
     queue(c, iv.connection_id, id, JobKind::Cancel)
 }
 
@@ -83,24 +81,24 @@ pub fn cancel(
 /// calls for.
 pub fn replay(c: &mut PgConnection, org: OrgId, id: EventId) -> Result<ConnectionId, ActionError> {
     let (status, connection) =
-        events::find_for_org(c, org.0, id.0)?.ok_or(ActionError::NotFound("event"))?;
+        events::find_for_org(c, org, id)?.ok_or(ActionError::NotFound("event"))?;
     if !EventStatus::FINISHED.contains(&status) {
         return Err(ActionError::Conflict(format!(
             "only a dead or done event can be replayed; this one is {status}"
         )));
     }
-    events::reopen(c, id.0)?;
-    crate::wake::notify(c, connection)?;
-    Ok(ConnectionId(connection))
+    events::reopen(c, id)?;
+    crate::wake::notify(c, connection.0)?;
+    Ok(connection)
 }
 
 fn queue(
     c: &mut PgConnection,
-    connection: uuid::Uuid,
+    connection: ConnectionId,
     id: InterviewId,
     kind: JobKind,
 ) -> Result<ConnectionId, ActionError> {
-    jobs::add(c, connection, id.0, kind)?;
-    crate::wake::notify(c, connection)?;
-    Ok(ConnectionId(connection))
+    jobs::add(c, connection, id, kind)?;
+    crate::wake::notify(c, connection.0)?;
+    Ok(connection)
 }

@@ -15,6 +15,7 @@ use super::store::{self, EventWork, NewInterview, Step};
 use super::writes::{Has, ensure};
 use crate::db::models::interview::Interview;
 use crate::db::models::role::Role;
+use crate::domain::ids::{InterviewId, RoleId};
 use crate::domain::roles::{RoleEntry, Rule, resolve};
 use crate::domain::status::InterviewStatus;
 use crate::lever::wire::Opportunity;
@@ -78,7 +79,7 @@ async fn open(
     work: &Work,
     ev: &EventWork,
     opp: &Opportunity,
-) -> Result<Option<uuid::Uuid>, StepError> {
+) -> Result<Option<InterviewId>, StepError> {
     let Some(stage) = work.conn.stage_id.as_deref() else {
         return Ok(None);
     };
@@ -93,7 +94,7 @@ async fn open(
     let org = ev.org_id;
     let roles = ctx
         .db
-        .run(move |c| Ok(Role::all_with_jobs(c, org)?))
+        .run(move |c| Ok(Role::all_with_jobs(c, org.0)?))
         .await?;
     let entries: Vec<RoleEntry> = roles.into_iter().map(RoleEntry::from).collect();
     let r = resolve(&entries, posting_id.as_deref(), title.as_deref());
@@ -104,7 +105,7 @@ async fn open(
     }
     let (role_id, role_name) = r
         .role
-        .map(|(i, n)| (Some(i), Some(n)))
+        .map(|(i, n)| (Some(RoleId(i)), Some(n)))
         .unwrap_or((None, None));
     let (live, results) = (new_token(), new_token());
     let (event_id, conn_id, opp_id) = (ev.id, ev.connection_id, opp.id.clone());

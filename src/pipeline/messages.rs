@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::outcome::Outcome;
 use super::store::{EventWork, JobWork};
-use crate::domain::ids::ConnectionId;
+use crate::domain::ids::{ConnectionId, EventId, JobId};
 
 /// New work may be in the database for this connection.
 #[derive(Message, Debug, Clone, Copy)]
@@ -23,20 +23,33 @@ pub struct GenerateLink(pub EventWork);
 #[rtype(result = "()")]
 pub struct UpdateTags(pub JobWork);
 
-/// Which table a finished unit of work lives in.
+/// A unit of work: an event (link step) or a job (results, cancel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Event,
-    Job,
+pub enum UnitId {
+    Event(EventId),
+    Job(JobId),
 }
 
-impl Unit {
+impl UnitId {
     /// The metrics label.
     pub fn label(self) -> &'static str {
         match self {
-            Self::Event => "event",
-            Self::Job => "job",
+            Self::Event(_) => "event",
+            Self::Job(_) => "job",
         }
+    }
+
+    /// The bare id: claims span both tables, whose ids never collide.
+    pub fn uuid(self) -> Uuid {
+        match self {
+            Self::Event(EventId(id)) | Self::Job(JobId(id)) => id,
+        }
+    }
+}
+
+impl std::fmt::Display for UnitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.uuid().fmt(f)
     }
 }
 
@@ -44,8 +57,7 @@ impl Unit {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct Finished {
-    pub id: Uuid,
-    pub unit: Unit,
+    pub unit: UnitId,
     pub attempts: i32,
     pub outcome: Outcome,
 }

@@ -153,6 +153,7 @@ impl From<StepError> for Outcome {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod plan_tests {
     use super::*;
 

@@ -10,6 +10,7 @@ use super::outcome::{Outcome, StepError};
 use super::store::{self, JobWork, Step};
 use super::writes::{Has, ensure};
 use crate::db::models::interview::Interview;
+use crate::domain::ids::InterviewId;
 use crate::domain::status::{InterviewStatus, JobKind};
 use crate::lever::LeverClient;
 use crate::lever::wire::{NoteCreate, Opportunity};
@@ -112,7 +113,7 @@ pub async fn ensure_completed(
 
 async fn record_once(
     ctx: &AccountCtx,
-    id: uuid::Uuid,
+    id: InterviewId,
     needed: bool,
     step: Step<'static>,
 ) -> Result<(), StepError> {

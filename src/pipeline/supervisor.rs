@@ -32,7 +32,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::context::AccountCtx;
-use super::messages::{Finished, GenerateLink, Unit, UpdateTags, Wake};
+use super::messages::{Finished, GenerateLink, UnitId, UpdateTags, Wake};
 use super::outcome::{Outcome, SettleRules};
 use super::store::{self, Settle};
 use super::sweeping::{self, HotPath};
@@ -223,12 +223,12 @@ impl AccountSupervisor {
             return;
         };
         for ev in events {
-            if self.claim(ev.id, ev.opportunity_id.clone().unwrap_or_default()) {
+            if self.claim(ev.id.0, ev.opportunity_id.clone().unwrap_or_default()) {
                 link.do_send(GenerateLink(ev));
             }
         }
         for job in jobs {
-            if self.claim(job.id, job.opportunity_id.clone()) {
+            if self.claim(job.id.0, job.opportunity_id.clone()) {
                 tags.do_send(UpdateTags(job));
             }
         }
@@ -255,8 +255,8 @@ impl AccountSupervisor {
         true
     }
 
-    fn release(&mut self, unit: &Uuid) {
-        if let Some(opp) = self.in_flight.remove(unit) {
+    fn release(&mut self, unit: Uuid) {
+        if let Some(opp) = self.in_flight.remove(&unit) {
             self.claimed.remove(&opp);
         }
         self.hot.set(self.in_flight.len());
@@ -301,11 +301,11 @@ impl AccountSupervisor {
     fn settle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
         if matches!(msg.outcome, Outcome::Fenced) {
             // Another instance holds the account now; it carries on.
-            self.release(&msg.id);
+            self.release(msg.unit.uuid());
             return;
         }
         if let Outcome::Panicked(why) = &msg.outcome {
-            tracing::error!(connection_id = %self.ctx.id, unit_id = %msg.id, panic = %why, "a unit of work panicked; it will be retried");
+            tracing::error!(connection_id = %self.ctx.id, unit_id = %msg.unit, panic = %why, "a unit of work panicked; it will be retried");
             self.restarts += 1;
             self.record_restart();
         }
@@ -327,11 +327,15 @@ impl AccountSupervisor {
             account
                 .write(move |c| {
                     match msg.unit {
-                        Unit::Event => store::settle_event(c, msg.id, &settle)?,
-                        Unit::Job => store::settle_job(c, msg.id, &settle)?,
-                    };
-                    if matches!(settle, Settle::Dead { .. }) && msg.unit == Unit::Event {
-                        store::fail_event_interview(c, msg.id)?;
+                        UnitId::Event(id) => {
+                            store::settle_event(c, id, &settle)?;
+                            if matches!(settle, Settle::Dead { .. }) {
+                                store::fail_event_interview(c, id)?;
+                            }
+                        }
+                        UnitId::Job(id) => {
+                            store::settle_job(c, id, &settle)?;
+                        }
                     }
                     match &outcome {
                         Some(o) => record_health(c, id, o, throttled_until),
@@ -344,7 +348,7 @@ impl AccountSupervisor {
             if let Err(e) = res {
                 tracing::warn!(connection_id = %act.ctx.id, error = ?e, "settling a job failed");
             }
-            act.release(&msg.id);
+            act.release(msg.unit.uuid());
             act.poll(ctx);
         }));
     }

@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::context::AccountCtx;
 use super::fault::FaultHook;
-use super::messages::{Finished, GenerateLink, Unit, UpdateTags};
+use super::messages::{Finished, GenerateLink, UnitId, UpdateTags};
 use super::outcome::Outcome;
 use super::{link, results};
 
@@ -95,8 +95,7 @@ impl Handler<GenerateLink> for LinkGenerator {
         let span = tracing::info_span!("link", connection_id = %ev.connection_id, event_id = %ev.id,
             opportunity_id = ev.opportunity_id.as_deref().unwrap_or(""));
         let finished = Finished {
-            id: ev.id,
-            unit: Unit::Event,
+            unit: UnitId::Event(ev.id),
             attempts: ev.attempts,
             outcome: Outcome::NotYet,
         };
@@ -134,8 +133,7 @@ impl Handler<UpdateTags> for TagUpdater {
         let span = tracing::info_span!("results", connection_id = %job.connection_id, job_id = %job.id,
             interview_id = %job.interview_id);
         let finished = Finished {
-            id: job.id,
-            unit: Unit::Job,
+            unit: UnitId::Job(job.id),
             attempts: job.attempts,
             outcome: Outcome::NotYet,
         };

@@ -104,7 +104,7 @@ fn due_events_keep_to_the_due_index_under_a_generic_plan() {
         Some(expected[0].as_str())
     );
     let in_flight = Claimed {
-        units: vec![first[0].id],
+        units: vec![first[0].id.0],
         opportunities: vec![],
     };
     // Claiming the candidate skips every unit of it, not only the one in flight.

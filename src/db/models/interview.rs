@@ -8,20 +8,21 @@ use uuid::Uuid;
 
 use super::page::{Cursor, Page, PageRequest};
 use crate::db::schema::{interviews, orgs};
+use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId, RoleId};
 pub use crate::domain::status::InterviewStatus;
 
 /// Every column of `interviews`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = interviews, check_for_backend(diesel::pg::Pg))]
 pub struct Interview {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub connection_id: Uuid,
-    pub event_id: Option<Uuid>,
+    pub id: InterviewId,
+    pub org_id: OrgId,
+    pub connection_id: ConnectionId,
+    pub event_id: Option<EventId>,
     pub opportunity_id: String,
     pub posting_id: Option<String>,
     pub posting_title: Option<String>,
-    pub role_id: Option<Uuid>,
+    pub role_id: Option<RoleId>,
     pub role_name: Option<String>,
     pub rule: crate::domain::status::Rule,
     pub status: InterviewStatus,
@@ -99,7 +100,7 @@ impl Interview {
         let rows = q.load(conn)?;
         Ok(page.finish(rows, |r| Cursor {
             t: r.created_at,
-            id: r.id,
+            id: r.id.0,
         }))
     }
 

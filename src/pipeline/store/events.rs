@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{Claimed, Settle};
 use crate::db::schema::lever_events;
+use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
 use crate::domain::status::{EventSource, EventStatus, InterviewStatus, in_list};
 use crate::lever::wire::events;
 use crate::sweep::store::{Candidate, Target};
@@ -21,14 +22,14 @@ use crate::sweep::store::{Candidate, Target};
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = lever_events, check_for_backend(diesel::pg::Pg))]
 pub struct EventWork {
-    pub id: Uuid,
-    pub connection_id: Uuid,
-    pub org_id: Uuid,
+    pub id: EventId,
+    pub connection_id: ConnectionId,
+    pub org_id: OrgId,
     pub opportunity_id: Option<String>,
     pub to_stage_id: Option<String>,
     pub status: crate::domain::status::EventStatus,
     pub attempts: i32,
-    pub interview_id: Option<Uuid>,
+    pub interview_id: Option<InterviewId>,
     pub received_at: DateTime<Utc>,
 }
 
@@ -80,7 +81,7 @@ pub fn due_events_query(
 }
 
 /// Stores how an attempt at the event ended.
-pub fn settle_event(conn: &mut PgConnection, id: Uuid, s: &Settle) -> QueryResult<usize> {
+pub fn settle_event(conn: &mut PgConnection, id: EventId, s: &Settle) -> QueryResult<usize> {
     let t = lever_events::table.find(id);
     let now = Utc::now();
     match s {
@@ -128,8 +129,8 @@ pub fn settle_event(conn: &mut PgConnection, id: Uuid, s: &Settle) -> QueryResul
 /// Records which interview an event's stage entry is.
 pub(super) fn tie_to_interview(
     conn: &mut PgConnection,
-    event_id: Uuid,
-    interview_id: Uuid,
+    event_id: EventId,
+    interview_id: InterviewId,
 ) -> QueryResult<usize> {
     diesel::update(lever_events::table.find(event_id))
         .set(lever_events::interview_id.eq(interview_id))
@@ -137,19 +138,22 @@ pub(super) fn tie_to_interview(
 }
 
 /// The interview the event's stage entry is, if it got that far.
-pub(super) fn interview_of(conn: &mut PgConnection, event_id: Uuid) -> QueryResult<Option<Uuid>> {
+pub(super) fn interview_of(
+    conn: &mut PgConnection,
+    event_id: EventId,
+) -> QueryResult<Option<InterviewId>> {
     lever_events::table
         .find(event_id)
         .select(lever_events::interview_id)
-        .first::<Option<Uuid>>(conn)
+        .first::<Option<InterviewId>>(conn)
 }
 
 /// An event of `org` as replay sees it: its status and connection.
 pub fn find_for_org(
     conn: &mut PgConnection,
-    org: Uuid,
-    id: Uuid,
-) -> QueryResult<Option<(EventStatus, Uuid)>> {
+    org: OrgId,
+    id: EventId,
+) -> QueryResult<Option<(EventStatus, ConnectionId)>> {
     lever_events::table
         .filter(lever_events::id.eq(id))
         .filter(lever_events::org_id.eq(org))
@@ -159,7 +163,7 @@ pub fn find_for_org(
 }
 
 /// Sends a finished event round again: `pending`, due now, attempts reset.
-pub fn reopen(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+pub fn reopen(conn: &mut PgConnection, id: EventId) -> QueryResult<usize> {
     let now = Utc::now();
     diesel::update(lever_events::table.find(id))
         .set((

@@ -12,11 +12,12 @@ use uuid::Uuid;
 use super::events;
 use crate::db::models::interview::Interview;
 use crate::db::schema::interviews;
+use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId, RoleId};
 use crate::domain::roles::Rule;
 use crate::domain::status::InterviewStatus;
 
 /// The interview row the workers act on.
-pub fn interview(conn: &mut PgConnection, id: Uuid) -> QueryResult<Interview> {
+pub fn interview(conn: &mut PgConnection, id: InterviewId) -> QueryResult<Interview> {
     interviews::table
         .find(id)
         .select(Interview::as_select())
@@ -25,16 +26,16 @@ pub fn interview(conn: &mut PgConnection, id: Uuid) -> QueryResult<Interview> {
 
 /// What link generation decided for a new stage entry.
 pub struct NewInterview<'a> {
-    pub org_id: Uuid,
-    pub connection_id: Uuid,
-    pub event_id: Uuid,
+    pub org_id: OrgId,
+    pub connection_id: ConnectionId,
+    pub event_id: EventId,
     pub opportunity_id: &'a str,
     /// The stage it is in, and when it entered it (from the fresh read).
     pub stage_id: &'a str,
     pub entered_at: Option<i64>,
     pub posting_id: Option<&'a str>,
     pub posting_title: Option<&'a str>,
-    pub role_id: Option<Uuid>,
+    pub role_id: Option<RoleId>,
     pub role_name: Option<&'a str>,
     pub rule: Rule,
     pub live_token: &'a str,
@@ -45,7 +46,7 @@ pub struct NewInterview<'a> {
 /// stage entry, or creates one; ties the event to it. One transaction; the
 /// unique "one open interview" index settles a race (only possible across a lease takeover): the loser's insert fails,
 /// and the retry finds and reuses the winner's interview.
-pub fn open_interview(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<Uuid> {
+pub fn open_interview(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<InterviewId> {
     match open_interview_once(conn, n) {
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -55,9 +56,9 @@ pub fn open_interview(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryRes
     }
 }
 
-fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<Uuid> {
+fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<InterviewId> {
     conn.transaction(|conn| {
-        let open: Option<Uuid> = interviews::table
+        let open: Option<InterviewId> = interviews::table
             .filter(interviews::connection_id.eq(n.connection_id))
             .filter(interviews::opportunity_id.eq(n.opportunity_id))
             .filter(interviews::status.eq_any(InterviewStatus::OPEN))
@@ -69,7 +70,9 @@ fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryRe
         // completed): it works that entry's interview, never a second one.
         let open = match (open, n.entered_at) {
             (None, Some(at)) => {
-                interview_for_entry(conn, n.connection_id, n.stage_id, n.opportunity_id, at)?
+                let connection = n.connection_id.0;
+                interview_for_entry(conn, connection, n.stage_id, n.opportunity_id, at)?
+                    .map(InterviewId)
             }
             (open, _) => open,
         };
@@ -116,7 +119,7 @@ pub enum Step<'a> {
 }
 
 /// Stores one step of the interview (each is safe to repeat).
-pub fn record(conn: &mut PgConnection, id: Uuid, step: Step<'_>) -> QueryResult<usize> {
+pub fn record(conn: &mut PgConnection, id: InterviewId, step: Step<'_>) -> QueryResult<usize> {
     let t = interviews::table.find(id);
     let now = Utc::now();
     let touched = interviews::updated_at.eq(now);
@@ -186,7 +189,7 @@ fn shown_once_linked() -> diesel::expression::SqlLiteral<Text> {
 }
 
 /// An event that went `dead`: its interview, if its link never got posted, is `failed`.
-pub fn fail_event_interview(conn: &mut PgConnection, event_id: Uuid) -> QueryResult<usize> {
+pub fn fail_event_interview(conn: &mut PgConnection, event_id: EventId) -> QueryResult<usize> {
     match events::interview_of(conn, event_id)? {
         Some(id) => record(conn, id, Step::Failed),
         None => Ok(0),
@@ -239,7 +242,7 @@ pub fn interview_for_entry(
 /// it stays `creating` (the link step shows it completed once it lands).
 pub fn store_result(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: InterviewId,
     result: &serde_json::Value,
     shown: InterviewStatus,
 ) -> QueryResult<usize> {
@@ -255,7 +258,7 @@ pub fn store_result(
 }
 
 /// The admin cancelled the interview.
-pub fn cancel(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+pub fn cancel(conn: &mut PgConnection, id: InterviewId) -> QueryResult<usize> {
     let now = Utc::now();
     diesel::update(interviews::table.find(id))
         .set((
@@ -270,7 +273,7 @@ pub fn cancel(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
 #[derive(Debug, Clone, Queryable)]
 pub struct ActionView {
     pub status: InterviewStatus,
-    pub connection_id: Uuid,
+    pub connection_id: ConnectionId,
     pub result: Option<serde_json::Value>,
     pub completed: bool,
 }
@@ -278,8 +281,8 @@ pub struct ActionView {
 /// An interview of `org`, as the complete and cancel actions see it.
 pub fn find_for_action(
     conn: &mut PgConnection,
-    org: Uuid,
-    id: Uuid,
+    org: OrgId,
+    id: InterviewId,
 ) -> QueryResult<Option<ActionView>> {
     interviews::table
         .filter(interviews::id.eq(id))

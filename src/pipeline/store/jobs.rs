@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{Claimed, Settle};
 use crate::db::schema::{interviews, jobs};
+use crate::domain::ids::{ConnectionId, InterviewId, JobId};
 use crate::domain::status::{JobKind, JobStatus, in_list};
 
 /// A follow-up job the tag updater works on, with its interview's
@@ -15,9 +16,9 @@ use crate::domain::status::{JobKind, JobStatus, in_list};
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg))]
 pub struct JobWork {
-    pub id: Uuid,
-    pub connection_id: Uuid,
-    pub interview_id: Uuid,
+    pub id: JobId,
+    pub connection_id: ConnectionId,
+    pub interview_id: InterviewId,
     pub kind: crate::domain::status::JobKind,
     pub attempts: i32,
     #[diesel(select_expression = interviews::opportunity_id)]
@@ -56,7 +57,7 @@ pub fn due_jobs(
 }
 
 /// Stores how an attempt at the job ended (`Ignored` ends it as done).
-pub fn settle_job(conn: &mut PgConnection, id: Uuid, s: &Settle) -> QueryResult<usize> {
+pub fn settle_job(conn: &mut PgConnection, id: JobId, s: &Settle) -> QueryResult<usize> {
     let t = jobs::table.find(id);
     let now = Utc::now();
     match s {
@@ -97,8 +98,8 @@ pub fn settle_job(conn: &mut PgConnection, id: Uuid, s: &Settle) -> QueryResult<
 /// Queues a job on the interview, due now.
 pub fn add(
     conn: &mut PgConnection,
-    connection: Uuid,
-    interview: Uuid,
+    connection: ConnectionId,
+    interview: InterviewId,
     kind: JobKind,
 ) -> QueryResult<usize> {
     diesel::insert_into(jobs::table)
