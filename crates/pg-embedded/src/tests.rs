@@ -278,14 +278,10 @@ fn taken_port_is_detected_and_another_one_used() {
 fn spawn_helper(mode: &str, data_dir: Option<&Path>) -> (std::process::Child, u32, PathBuf) {
     let out = std::env::temp_dir().join(format!("arkiter-helper-{}", random_hex(6)));
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "db::embedded::tests::helper_process",
-        "--ignored",
-    ])
-    .args(["--test-threads=1", "--nocapture"])
-    .env(HELPER_ENV, format!("{mode}:{}", out.display()))
-    .stdout(Stdio::null());
+    cmd.args(["--exact", "tests::helper_process", "--ignored"])
+        .args(["--test-threads=1", "--nocapture"])
+        .env(HELPER_ENV, format!("{mode}:{}", out.display()))
+        .stdout(Stdio::null());
     if let Some(dir) = data_dir {
         cmd.env(HELPER_DATA_DIR_ENV, dir);
     }
