@@ -3,6 +3,7 @@
 //! code, PKCE token exchange), reads and writes the Data API, and the
 //! handle sees what it wrote. The service's own tests (`tests/api/`) cover
 //! the simulator's every route against lever-api.md.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
