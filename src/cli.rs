@@ -124,9 +124,7 @@ fn serve(mut settings: Settings) -> anyhow::Result<()> {
     // The embedded cluster is supervised (restarted if it dies) while the
     // server runs, and dropped (stopped) after the server has drained.
     let pg = resolve_database(&mut settings)?;
-    let supervised = pg
-        .map(crate::db::embedded::supervise::supervise)
-        .transpose()?;
+    let supervised = pg.map(crate::db::supervise_embedded).transpose()?;
     let url = settings
         .database_url
         .clone()

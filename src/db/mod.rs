@@ -1,9 +1,8 @@
 //! Database access: connection pools, the one helper that runs Diesel off the
 //! async threads, migrations, and the embedded cluster used when `DATABASE_URL`
-//! is unset.
+//! is unset (the `pg-embedded` crate, kept at its old path as [`embedded`]).
 
 pub mod conn;
-pub mod embedded;
 pub mod errlog;
 pub mod metrics;
 pub mod migrate;
@@ -20,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use conn::PgConn;
 use conn::{Manager, is_connection_lost};
+pub use pg_embedded as embedded;
 
 pub type PgPooled = PooledConnection<Manager>;
 
@@ -242,4 +242,18 @@ impl Drop for HeldConnection {
             let _ = AnsiTransactionManager::rollback_transaction(&mut ***conn);
         }
     }
+}
+
+/// Watches the embedded cluster and restarts it if it dies
+/// ([`embedded::supervise`]); each failed restart attempt is counted in
+/// `arkiter_db_errors_total{site="embedded_restart"}` and logged sparingly
+/// ([`errlog`]).
+pub fn supervise_embedded(
+    pg: embedded::EmbeddedPostgres,
+) -> std::io::Result<embedded::supervise::Supervised> {
+    embedded::supervise::supervise(pg, |e| {
+        if let Some(suppressed) = errlog::allow("embedded_restart") {
+            tracing::warn!(error = %e, suppressed, "embedded PostgreSQL did not start yet; retrying");
+        }
+    })
 }

@@ -12,16 +12,16 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::http::Method;
-use actix_web::web::Bytes;
 use awc::error::{ConnectError, SendRequestError};
+use awc::http::Method;
+use bytes::Bytes;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::LeverClient;
-use crate::lever::errors::{Failure, LeverError};
-use crate::lever::metrics::{self, CallOutcome};
-use crate::lever::retry::parse_retry_after;
-use crate::lever::wire::ErrorBody;
+use crate::errors::{Failure, LeverError};
+use crate::metrics::{self, CallOutcome};
+use crate::retry::parse_retry_after;
+use crate::wire::ErrorBody;
 
 /// Largest response body accepted from Lever.
 const MAX_BODY: usize = 8 * 1024 * 1024;

@@ -250,7 +250,7 @@ struct UiWebhook {
 }
 
 fn default_event() -> String {
-    crate::lever::wire::events::CANDIDATE_STAGE_CHANGE.to_owned()
+    lever_api::wire::events::CANDIDATE_STAGE_CHANGE.to_owned()
 }
 
 async fn add_ui_webhook(

@@ -1,10 +1,26 @@
-//! A private PostgreSQL cluster run from the machine's own PostgreSQL binaries.
+//! A private PostgreSQL cluster run from the machine's own PostgreSQL binaries
+//! (the `postgresql` server package: `initdb` and `postgres` on `PATH` or in
+//! `/usr/lib/postgresql/*/bin`).
 //!
-//! Used when `DATABASE_URL` is unset. [`EmbeddedPostgres::start_persistent`]
-//! keeps a cluster belonging to the service's data directory across restarts;
-//! [`EmbeddedPostgres::start_temporary`] makes a throwaway one for tests and the
-//! `demo` command. Either way the server listens on a loopback TCP port, wants a
-//! password, and has a database `arkiter`.
+//! arkiter-lever uses it when `DATABASE_URL` is unset.
+//! [`EmbeddedPostgres::start_persistent`] keeps a cluster belonging to a data
+//! directory across restarts; [`EmbeddedPostgres::start_temporary`] makes a
+//! throwaway one for tests and demos. Either way the server listens on a
+//! loopback TCP port, wants a password, and has a database `arkiter`.
+//! [`supervise::supervise`] restarts a postmaster that died.
+//!
+//! ```no_run
+//! use pg_embedded::EmbeddedPostgres;
+//!
+//! # fn main() -> Result<(), pg_embedded::EmbeddedError> {
+//! let mut pg = EmbeddedPostgres::start_temporary()?;
+//! let url = pg.database_url("arkiter"); // postgres://…@127.0.0.1:PORT/arkiter
+//! # let _ = url;
+//! // … connect with any Postgres client …
+//! pg.stop()?; // also on drop; the temporary directory goes with it
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Traps handled here (each has a test in `tests.rs`):
 //! - PostgreSQL refuses to run as root. As root, initdb and postgres run as the

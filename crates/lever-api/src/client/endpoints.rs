@@ -1,14 +1,14 @@
 //! The Lever endpoints the service uses (SPEC §4 hot path, connect and
 //! disconnect), each a thin typed wrapper over [`LeverClient::call`].
 
-use actix_web::http::Method;
+use awc::http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::LeverClient;
 use super::call::Request;
-use crate::lever::errors::LeverError;
-use crate::lever::wire::{
+use crate::errors::LeverError;
+use crate::wire::{
     LinksBody, ListEnvelope, Note, NoteCreate, NoteCreated, Opportunity, Posting, Stage, TagsBody,
     User, WebhookCreate, WebhookSubscription, parse_data, parse_list, parse_webhook_created,
 };

@@ -393,7 +393,7 @@ fn mint_jwt(
 fn pkce_holds(challenge: Option<&str>, verifier: Option<&str>) -> bool {
     match (challenge, verifier) {
         (None, _) => true,
-        (Some(c), Some(v)) => crate::lever::oauth::pkce::challenge(v) == c,
+        (Some(c), Some(v)) => lever_api::oauth::pkce::challenge(v) == c,
         (Some(_), None) => false,
     }
 }

@@ -1,18 +1,22 @@
-//! The embedded cluster, supervised (issue 16): if the postmaster dies
-//! (killed, out of memory, crashed), it is started again on the same port,
-//! retrying with backoff while the old one's processes wind down. Meanwhile
-//! the pools cannot connect, so `/readyz` answers 503; once it is back, they
-//! reconnect by themselves (`db::conn`). If it cannot be restarted within
-//! [`GIVE_UP_AFTER`], the process exits with status 1, so that its own
+//! The embedded cluster, supervised (arkiter-lever issue 16): if the
+//! postmaster dies (killed, out of memory, crashed), it is started again on
+//! the same port, retrying with backoff while the old one's processes wind
+//! down. Meanwhile clients cannot connect (arkiter-lever's `/readyz` answers
+//! 503); once it is back, they can reconnect. If it cannot be restarted
+//! within [`GIVE_UP_AFTER`], the process exits with status 1, so that its own
 //! supervisor (systemd, Kubernetes) restarts the whole service rather than
-//! leaving it alive (`/healthz` 200) but useless.
+//! leaving it alive but without a database.
+//!
+//! Each failed restart attempt is handed to the caller's `on_retry_error`
+//! (to count it, log it sparingly, ...): this crate does not decide how
+//! often such errors are worth a log line.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::EmbeddedPostgres;
+use super::{EmbeddedError, EmbeddedPostgres};
 
 /// How long to keep trying before exiting.
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
@@ -27,13 +31,18 @@ pub struct Supervised {
     thread: JoinHandle<EmbeddedPostgres>,
 }
 
-/// Watches `pg` on a thread of its own until [`Supervised::stop`].
-pub fn supervise(pg: EmbeddedPostgres) -> std::io::Result<Supervised> {
+/// Watches `pg` on a thread of its own until [`Supervised::stop`];
+/// `on_retry_error` hears of every restart attempt that failed but will be
+/// retried.
+pub fn supervise<F>(pg: EmbeddedPostgres, on_retry_error: F) -> std::io::Result<Supervised>
+where
+    F: FnMut(&EmbeddedError) + Send + 'static,
+{
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let thread = std::thread::Builder::new()
         .name("embedded-postgres-watch".into())
-        .spawn(move || watch(pg, &flag))?;
+        .spawn(move || watch(pg, &flag, on_retry_error))?;
     Ok(Supervised { stop, thread })
 }
 
@@ -46,7 +55,11 @@ impl Supervised {
     }
 }
 
-fn watch(mut pg: EmbeddedPostgres, stop: &AtomicBool) -> EmbeddedPostgres {
+fn watch(
+    mut pg: EmbeddedPostgres,
+    stop: &AtomicBool,
+    mut on_retry_error: impl FnMut(&EmbeddedError),
+) -> EmbeddedPostgres {
     while !stop.load(Ordering::SeqCst) {
         if pg.exited_within(TICK) && !stop.load(Ordering::SeqCst) {
             tracing::error!(
@@ -54,14 +67,18 @@ fn watch(mut pg: EmbeddedPostgres, stop: &AtomicBool) -> EmbeddedPostgres {
                 port = pg.port(),
                 "embedded PostgreSQL exited; restarting it"
             );
-            restart(&mut pg, stop);
+            restart(&mut pg, stop, &mut on_retry_error);
         }
     }
     pg
 }
 
 /// Restarts with backoff; exits the process past [`GIVE_UP_AFTER`].
-fn restart(pg: &mut EmbeddedPostgres, stop: &AtomicBool) {
+fn restart(
+    pg: &mut EmbeddedPostgres,
+    stop: &AtomicBool,
+    on_retry_error: &mut impl FnMut(&EmbeddedError),
+) {
     let started = Instant::now();
     let mut delay = FIRST_RETRY;
     while !stop.load(Ordering::SeqCst) {
@@ -79,9 +96,7 @@ fn restart(pg: &mut EmbeddedPostgres, stop: &AtomicBool) {
                 std::process::exit(1);
             }
             Err(e) => {
-                if let Some(suppressed) = crate::db::errlog::allow("embedded_restart") {
-                    tracing::warn!(error = %e, suppressed, "embedded PostgreSQL did not start yet; retrying");
-                }
+                on_retry_error(&e);
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(MAX_RETRY);
             }

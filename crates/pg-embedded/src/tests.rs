@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use diesel::dsl::sql;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, User, geteuid, getpgid};
 
 use super::files::{DataDirLock, random_hex};
 use super::layout::TempRoot;
 use super::pidfile::{self, is_alive};
-use super::{EmbeddedError, EmbeddedPostgres, cluster, server};
+use super::{EmbeddedError, EmbeddedPostgres, cluster, server, supervise};
 
 const HELPER_ENV: &str = "ARKITER_EMBEDDED_TEST_HELPER";
 const HELPER_DATA_DIR_ENV: &str = "ARKITER_EMBEDDED_TEST_DATA_DIR";
@@ -278,14 +279,10 @@ fn taken_port_is_detected_and_another_one_used() {
 fn spawn_helper(mode: &str, data_dir: Option<&Path>) -> (std::process::Child, u32, PathBuf) {
     let out = std::env::temp_dir().join(format!("arkiter-helper-{}", random_hex(6)));
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "db::embedded::tests::helper_process",
-        "--ignored",
-    ])
-    .args(["--test-threads=1", "--nocapture"])
-    .env(HELPER_ENV, format!("{mode}:{}", out.display()))
-    .stdout(Stdio::null());
+    cmd.args(["--exact", "tests::helper_process", "--ignored"])
+        .args(["--test-threads=1", "--nocapture"])
+        .env(HELPER_ENV, format!("{mode}:{}", out.display()))
+        .stdout(Stdio::null());
     if let Some(dir) = data_dir {
         cmd.env(HELPER_DATA_DIR_ENV, dir);
     }
@@ -377,4 +374,28 @@ fn data_dir_lock_is_exclusive() {
     ));
     drop(held);
     DataDirLock::acquire(root.path()).unwrap();
+}
+
+#[test]
+fn supervised_cluster_is_restarted_on_its_port_after_kill_9() {
+    let pg = EmbeddedPostgres::start_temporary().unwrap();
+    let (old_pid, port, url) = (pg.pid(), pg.port(), pg.database_url("arkiter"));
+    let watched = supervise::supervise(pg, |e| eprintln!("restart attempt failed: {e}")).unwrap();
+    kill(Pid::from_raw(old_pid as i32), Signal::SIGKILL).unwrap();
+    assert!(wait_until_gone(old_pid, Duration::from_secs(30)));
+    // The same URL serves again once the watcher has started a new postmaster.
+    let deadline = Instant::now() + supervise::GIVE_UP_AFTER;
+    let mut conn = loop {
+        match PgConnection::establish(&url) {
+            Ok(conn) => break conn,
+            Err(e) => assert!(Instant::now() < deadline, "not back: {e}"),
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(count(&mut conn, "SELECT 1::bigint"), 1);
+    drop(conn);
+    let pg = watched.stop().unwrap();
+    assert_ne!(pg.pid(), old_pid);
+    assert_eq!(pg.port(), port);
+    stop_and_check_gone(pg);
 }

@@ -4,7 +4,7 @@
 //! `LEVER_BURST`), its [`TokenSource`] and the retry policy; the awc HTTP
 //! client itself comes from [`HttpSettings::client`] per thread. The handle
 //! is `Send + Sync + Clone`; its futures are not `Send` (awc), so await them
-//! on an arbiter. See [`call`] for the retry rules.
+//! on an arbiter. See the private `call` module for the retry rules.
 
 mod call;
 mod endpoints;

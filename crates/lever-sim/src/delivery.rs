@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lever_api::signature;
+use lever_api::wire::events;
 use serde_json::{Value, json};
 
 use super::Sim;
 use super::state::{DeliveryRecord, SimState, now_ms, random_hex};
-use crate::lever::signature;
-use crate::lever::wire::events;
 
 /// A delivery planned under the lock, sent after it is released.
 pub(crate) struct PendingDelivery {

@@ -1,5 +1,5 @@
 //! An in-memory Lever for tests, the demo and benchmarks
-//! (`arkiter-lever lever-sim --listen ADDR`).
+//! (`arkiter-lever lever-sim --listen ADDR` runs it as a server).
 //!
 //! It speaks the wire format of lever-api.md: OAuth (`/authorize`,
 //! `/oauth/token`), the Data API under `/v1` (Bearer auth, a token bucket per
@@ -8,8 +8,34 @@
 //! candidates, revoke, inject faults and read the call log. [`SimHandle`]
 //! offers the same control operations to Rust tests.
 //!
-//! Start it in-process on port 0 from a test running on an actix System:
-//! `let sim = LeverSim::start(SimConfig::default()).await?;`
+//! The shapes it speaks are the `lever-api` crate's [`lever_api::wire`]
+//! types and its deliveries are signed with [`lever_api::signature`], so the
+//! simulator and the real client cannot drift apart.
+//!
+//! Start it in-process on port 0 from code running on an actix System:
+//!
+//! ```
+//! use lever_sim::{LeverSim, NewOpportunity, SimConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! actix_rt::System::new().block_on(async {
+//!     let sim = LeverSim::start(SimConfig::default()).await?;
+//!     let account = sim.create_account("Acme");
+//!     let stage = sim.add_stage(&account, "Arkiter Live")?;
+//!     let new = NewOpportunity {
+//!         stage_id: stage.id.clone(),
+//!         ..NewOpportunity::default()
+//!     };
+//!     let opportunity = sim.add_opportunity(&account, new)?;
+//!     // A client under test talks to sim.auth_url() (OAuth) and
+//!     // sim.api_url() (the Data API); `/_sim/` under sim.base_url() is the
+//!     // same control API over HTTP.
+//!     assert_eq!(sim.opportunity(&account, &opportunity.id)?.stage, stage.id);
+//!     sim.stop().await;
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })
+//! # }
+//! ```
 
 mod api;
 mod control;
@@ -30,8 +56,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
-
-use crate::lever::http::HttpSettings;
+use lever_api::http::HttpSettings;
 
 pub use faults::{FaultAction, FaultRule};
 pub use handle::SimHandle;
@@ -178,7 +203,7 @@ impl LeverSim {
 /// Runs the simulator as a server until Ctrl-C (for `arkiter-lever
 /// lever-sim`). Prints its base URL, the OAuth client to use and, with TLS,
 /// where the throwaway certificate was written. Call it on an actix System.
-pub async fn run_standalone(listen: SocketAddr, tls: bool) -> anyhow::Result<()> {
+pub async fn run_standalone(listen: SocketAddr, tls: bool) -> std::io::Result<()> {
     let sim = LeverSim::start(SimConfig {
         listen,
         tls,

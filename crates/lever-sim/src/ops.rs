@@ -1,6 +1,7 @@
 //! The Data API's resource handlers: pure functions of the state and the
 //! request, returning a [`Reply`] (and planned webhook deliveries).
 
+use lever_api::wire::{LinksBody, NoteCreate, TagsBody, WebhookCreate, events};
 use serde_json::{Value, json};
 
 use super::delivery;
@@ -9,7 +10,6 @@ use super::render;
 use super::state::{
     Account, SimNote, SimOpportunity, SimState, SimWebhook, StageChange, new_id, now_ms, random_hex,
 };
-use crate::lever::wire::{LinksBody, NoteCreate, TagsBody, WebhookCreate, events};
 
 /// Events Lever lets you subscribe to through the API.
 const CONFIGURABLE_EVENTS: [&str; 4] = [
