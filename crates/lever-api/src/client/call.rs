@@ -310,7 +310,7 @@ fn reason(failure: &Failure) -> &'static str {
 
 fn result_kind(e: &LeverError) -> &'static str {
     match e {
-        LeverError::NeedsReauth(_) => crate::domain::status::ConnectionStatus::NeedsReauth.as_str(),
+        LeverError::NeedsReauth(_) => "needs_reauth",
         LeverError::OutcomeUnknown { .. } => "outcome_unknown",
         LeverError::Api { .. } => "client_error",
         LeverError::Exhausted { last, .. } => match last {
