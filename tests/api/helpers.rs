@@ -1,11 +1,11 @@
 //! The test harness: one Postgres for the whole run (the local binaries, or
 //! `DATABASE_URL` when set), a migrated template database, and `spawn_app()`
 //! giving each test its own database cloned from the template and the service
-//! on port 0, with one typed method per endpoint.
+//! on port 0 (on a thread of its own, see `support::server`), with one typed
+//! method per endpoint.
 
 use std::sync::OnceLock;
 
-use arkiter_lever::app::Application;
 use arkiter_lever::config::Settings;
 use arkiter_lever::db::embedded::{self, EmbeddedPostgres};
 use arkiter_lever::db::migrate;
@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::proxy::TcpProxy;
+use crate::support::server::InProcess;
 
 pub struct TestDb {
     /// Server URL with the database name left to fill in.
@@ -64,15 +65,6 @@ impl TestDb {
 }
 
 static TEST_DB: OnceLock<TestDb> = OnceLock::new();
-
-/// A loopback port free right now (for a child process to listen on).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The run's Postgres and template, set up on first use.
 pub fn test_db() -> &'static TestDb {
@@ -139,10 +131,13 @@ pub struct TestApp {
     pub encryption_key: EncryptionKey,
     /// The pipeline registry of an app spawned in-process.
     pub registry: Option<actix::Addr<arkiter_lever::pipeline::Registry>>,
+    /// The app spawned in-process, stopped on drop (before its database goes).
+    server: Option<InProcess>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        drop(self.server.take());
         test_db().drop_database(&self.db_name);
     }
 }
@@ -186,12 +181,9 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
         .as_ref()
         .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
     let encryption_key = settings.encryption_key.clone().expect("encryption key");
-    let app = Application::build(settings).expect("build app");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let registry = Some(app.registry());
-    actix_web::rt::spawn(app.run_until_stopped());
+    let server = InProcess::start(settings);
     TestApp {
-        address,
+        address: server.address(),
         admin_token,
         db_name,
         db_url,
@@ -200,7 +192,8 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
             .finish(),
         proxy,
         encryption_key,
-        registry,
+        registry: Some(server.registry()),
+        server: Some(server),
     }
 }
 
@@ -246,7 +239,23 @@ impl TestApp {
             proxy: None,
             encryption_key,
             registry: None,
+            server: None,
         }
+    }
+
+    /// Like [`TestApp::attached`], for an app this test runs in-process on
+    /// `db_name` (stopped when the handle is dropped).
+    pub fn serving(
+        server: InProcess,
+        admin: &str,
+        db_name: &str,
+        db_url: &str,
+        key: EncryptionKey,
+    ) -> Self {
+        let mut app = Self::attached(&server.address(), admin, db_name, db_url, key);
+        app.registry = Some(server.registry());
+        app.server = Some(server);
+        app
     }
 
     pub fn admin(&self) -> String {
@@ -337,6 +346,22 @@ impl TestApp {
             .await
     }
 
+    /// Creates a key of `role` labelled `label` (asserting 201); returns
+    /// `(key, id)`.
+    pub async fn new_key(
+        &self,
+        org: &str,
+        bearer: &str,
+        role: &str,
+        label: &str,
+    ) -> (String, String) {
+        let body = json!({ "role": role, "label": label });
+        let r = self.create_key(org, Some(bearer), &body).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let field = |f: &str| r.body[f].as_str().expect(f).to_owned();
+        (field("key"), field("id"))
+    }
+
     pub async fn delete_key(&self, org: &str, key_id: &str, bearer: Option<&str>) -> Resp {
         self.delete(&format!("/api/v1/orgs/{org}/keys/{key_id}"), bearer)
             .await
@@ -347,12 +372,21 @@ impl TestApp {
     }
 }
 
-/// Polls `f` until it returns `Some`, or panics after `secs` seconds.
+/// The shortest deadline a poll may have: a deadline is there to end a test
+/// that would otherwise hang, not to claim a speed.
+pub const LEAST_DEADLINE_SECS: u64 = 30;
+
+/// Polls `f` until it returns `Some`, or panics after `secs` seconds (at
+/// least [`LEAST_DEADLINE_SECS`]).
 pub async fn poll_until<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
+    assert!(
+        secs >= LEAST_DEADLINE_SECS,
+        "a {secs} s deadline for {what} is a speed claim"
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         if let Some(v) = f().await {
@@ -364,6 +398,73 @@ where
         );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+// ---- The pipeline's lists: events and interviews, read and waited for ----
+
+impl TestApp {
+    /// The items of `GET /api/v1/orgs/{org}/{list}{query}`, asserting 200.
+    async fn items(&self, org: &str, key: &str, list: &str, query: &str) -> Vec<Value> {
+        let r = self
+            .get(&format!("/api/v1/orgs/{org}/{list}{query}"), Some(key))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["items"].as_array().expect("items").clone()
+    }
+
+    /// The org's events (`query` starts with `?` or is empty).
+    pub async fn events(&self, org: &str, key: &str, query: &str) -> Vec<Value> {
+        self.items(org, key, "events", query).await
+    }
+
+    /// The org's interviews (`query` starts with `?` or is empty).
+    pub async fn interviews(&self, org: &str, key: &str, query: &str) -> Vec<Value> {
+        self.items(org, key, "interviews", query).await
+    }
+
+    /// Polls the org's `list` until `until` holds for it; returns it.
+    async fn wait_for_items(
+        &self,
+        list: &str,
+        (org, key): (&str, &str),
+        query: &str,
+        what: &str,
+        until: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        poll_until(LEAST_DEADLINE_SECS, what, || async {
+            let items = self.items(org, key, list, query).await;
+            until(&items).then_some(items)
+        })
+        .await
+    }
+
+    /// Polls the org's events until `until` holds for the list; returns it.
+    pub async fn wait_for_events(
+        &self,
+        who: (&str, &str),
+        query: &str,
+        what: &str,
+        until: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        self.wait_for_items("events", who, query, what, until).await
+    }
+
+    /// Polls the org's interviews until `until` holds for the list; returns it.
+    pub async fn wait_for_interviews(
+        &self,
+        who: (&str, &str),
+        query: &str,
+        what: &str,
+        until: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        self.wait_for_items("interviews", who, query, what, until)
+            .await
+    }
+}
+
+/// `until` for the waits above: exactly `n` items.
+pub fn count_is(n: usize) -> impl Fn(&[Value]) -> bool {
+    move |items| items.len() == n
 }
 
 // ---- Webhook ingest and the events list (tests/api/webhooks.rs) ----

@@ -152,6 +152,9 @@ async fn a_silent_supervisor_is_named_and_not_running() {
     assert!(message(&h, "supervisor_stale").contains("host-a:4711"));
 }
 
+/// Seeded: a real throttle always counts a Lever error too (which degrades
+/// for an hour), so only a seeded row shows the throttle alone passing. The
+/// supervisor's own throttle writes are in `driven`.
 #[actix_web::test]
 async fn a_throttled_account_is_degraded_until_the_throttle_passes() {
     let app = spawn_app().await;

@@ -10,3 +10,32 @@ mod oauth_binding;
 mod pg_restart;
 mod restart;
 mod slow;
+
+use std::cell::Cell;
+
+use crate::helpers::{TestApp, poll_until};
+
+/// The ingest pool's size (`Application::build`): after Postgres went away,
+/// each of its dead connections fails at most one batch, then is dropped.
+pub const INGEST_POOL: usize = 8;
+
+/// Sends `delivery()` to `conn` one at a time until one gets 200 and
+/// `/readyz` is 200 again; returns how many were refused before.
+pub async fn refused_until_accepted(
+    app: &TestApp,
+    conn: &str,
+    delivery: impl Fn() -> serde_json::Value,
+) -> usize {
+    let refused = Cell::new(0);
+    poll_until(30, "a delivery accepted after the restart", || async {
+        let accepted = app.post_webhook(conn, &delivery()).await.status == 200;
+        refused.set(refused.get() + usize::from(!accepted));
+        accepted.then_some(())
+    })
+    .await;
+    poll_until(30, "readyz 200", || async {
+        (app.readyz().await.status == 200).then_some(())
+    })
+    .await;
+    refused.get()
+}
