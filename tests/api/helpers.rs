@@ -4,7 +4,8 @@
 //! on port 0 (on a thread of its own, see `support::server`), with one typed
 //! method per endpoint.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, mpsc};
 
 use arkiter_lever::config::Settings;
 use arkiter_lever::db::embedded::{self, EmbeddedPostgres};
@@ -37,13 +38,17 @@ impl TestDb {
         )
     }
 
-    /// A fresh database cloned from the migrated template.
+    /// A fresh database cloned from the migrated template (made ahead of
+    /// use, see [`Janitor`]).
     pub fn create_database(&self) -> String {
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        self.admin_exec(&format!(
-            "CREATE DATABASE {name} TEMPLATE {}",
-            self.template
-        ));
+        let janitor = self.janitor();
+        let name = janitor
+            .spares
+            .lock()
+            .expect("spares")
+            .recv()
+            .expect("the clone thread runs");
+        janitor.shared.made.lock().expect("made").remove(&name);
         name
     }
 
@@ -54,13 +59,113 @@ impl TestDb {
         name
     }
 
+    /// Drops `name` on the janitor's thread (the caller does not wait).
     pub fn drop_database(&self, name: &str) {
-        self.admin_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        let shared = &self.janitor().shared;
+        shared.doomed.lock().expect("doomed").push(name.to_owned());
+        shared.wake.notify_one();
     }
 
     fn admin_exec(&self, sql: &str) {
-        let mut conn = PgConnection::establish(&self.url("postgres")).expect("admin connection");
-        diesel::sql_query(sql).execute(&mut conn).expect(sql);
+        admin_exec(&self.url("postgres"), sql);
+    }
+
+    fn janitor(&self) -> &'static Janitor {
+        JANITOR.get_or_init(|| Janitor::start(self.url("postgres"), self.template.clone()))
+    }
+}
+
+fn admin_exec(admin_url: &str, sql: &str) {
+    let mut conn = PgConnection::establish(admin_url).expect("admin connection");
+    diesel::sql_query(sql).execute(&mut conn).expect(sql);
+}
+
+/// Clones of the template made ahead of use, and databases handed back
+/// dropped, each on a thread of its own: a test waits neither for its
+/// `CREATE DATABASE` nor for the `DROP` of the one before. What is left at
+/// exit (made but not taken, handed back but not dropped) is dropped then.
+struct Janitor {
+    spares: Mutex<mpsc::Receiver<String>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    admin_url: String,
+    /// Made and not yet taken.
+    made: Mutex<HashSet<String>>,
+    doomed: Mutex<Vec<String>>,
+    wake: Condvar,
+}
+
+static JANITOR: OnceLock<Janitor> = OnceLock::new();
+
+impl Janitor {
+    fn start(admin_url: String, template: String) -> Self {
+        let shared = Arc::new(Shared {
+            admin_url,
+            ..Shared::default()
+        });
+        // One clone waits in the channel, one more in the hand of the thread.
+        let (ready, spares) = mpsc::sync_channel(1);
+        let clones = shared.clone();
+        std::thread::Builder::new()
+            .name("db-clones".into())
+            .spawn(move || {
+                loop {
+                    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+                    clones.made.lock().expect("made").insert(name.clone());
+                    admin_exec(
+                        &clones.admin_url,
+                        &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+                    );
+                    if ready.send(name).is_err() {
+                        return;
+                    }
+                }
+            })
+            .expect("clone thread");
+        let drops = shared.clone();
+        std::thread::Builder::new()
+            .name("db-drops".into())
+            .spawn(move || {
+                loop {
+                    let name = {
+                        let mut doomed = drops.doomed.lock().expect("doomed");
+                        while doomed.is_empty() {
+                            doomed = drops.wake.wait(doomed).expect("doomed");
+                        }
+                        doomed.remove(0)
+                    };
+                    drop_quietly(&drops.admin_url, &name);
+                }
+            })
+            .expect("drop thread");
+        Self {
+            spares: Mutex::new(spares),
+            shared,
+        }
+    }
+
+    /// Drops what is left: made and not taken, handed back and not dropped.
+    fn finish(&self) {
+        let s = &self.shared;
+        let made: Vec<String> = s
+            .made
+            .lock()
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default();
+        let doomed = s.doomed.lock().map(|d| d.clone()).unwrap_or_default();
+        for name in made.iter().chain(&doomed) {
+            drop_quietly(&s.admin_url, name);
+        }
+    }
+}
+
+fn drop_quietly(admin_url: &str, name: &str) {
+    if let Ok(mut conn) = PgConnection::establish(admin_url) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn);
     }
 }
 
@@ -91,6 +196,9 @@ pub fn test_db() -> &'static TestDb {
 }
 
 extern "C" fn drop_template_at_exit() {
+    if let Some(janitor) = JANITOR.get() {
+        janitor.finish();
+    }
     if let Some(db) = TEST_DB.get()
         && let Ok(mut conn) = PgConnection::establish(&db.url("postgres"))
     {
@@ -151,6 +259,27 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     spawn(customize, false).await
 }
 
+/// Spawns the app with its pipeline stopped, for tests that write the
+/// pipeline's tables themselves (seeded connections, events, interviews,
+/// health rows, sweep schedules) and read them back: no supervisor takes a
+/// seeded connection and works or rewrites what was seeded. (The app runs
+/// on a thread of its own, so its pipeline would race the seeding.)
+pub async fn spawn_app_without_pipeline() -> TestApp {
+    spawn_app_without_pipeline_with(|_| {}).await
+}
+
+/// Like [`spawn_app_without_pipeline`], after `customize` adjusted the settings.
+pub async fn spawn_app_without_pipeline_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let app = spawn_app_with(customize).await;
+    app.registry
+        .as_ref()
+        .expect("an in-process app")
+        .send(arkiter_lever::pipeline::registry::StopRegistry)
+        .await
+        .expect("the registry stops");
+    app
+}
+
 /// Spawns the app with its database behind a TCP proxy the test can cut.
 pub async fn spawn_app_behind_proxy() -> TestApp {
     spawn(|_| {}, true).await
@@ -187,14 +316,22 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
         admin_token,
         db_name,
         db_url,
-        client: awc::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .finish(),
+        client: http_client(),
         proxy,
         encryption_key,
         registry: Some(server.registry()),
         server: Some(server),
     }
+}
+
+/// The tests' HTTP client. It keeps an idle connection less long than the
+/// server does (5 s), so it never reuses one just as the server closes it.
+fn http_client() -> awc::Client {
+    let connector = awc::Connector::new().conn_keep_alive(std::time::Duration::from_secs(2));
+    awc::Client::builder()
+        .connector(connector)
+        .timeout(std::time::Duration::from_secs(30))
+        .finish()
 }
 
 /// A response, read whole: status and JSON body (Null when empty or not JSON).
@@ -233,9 +370,7 @@ impl TestApp {
             admin_token: Some(admin.to_owned()),
             db_name: db_name.to_owned(),
             db_url: db_url.to_owned(),
-            client: awc::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .finish(),
+            client: http_client(),
             proxy: None,
             encryption_key,
             registry: None,

@@ -13,6 +13,8 @@ mod slow;
 
 use std::cell::Cell;
 
+use diesel::RunQueryDsl;
+
 use crate::helpers::{TestApp, poll_until};
 
 /// The ingest pool's size (`Application::build`): after Postgres went away,
@@ -38,4 +40,29 @@ pub async fn refused_until_accepted(
     })
     .await;
     refused.get()
+}
+
+/// Checks every answer is 200 or 503 and every 200 is stored exactly once
+/// (read over one connection); returns how many got 200.
+pub fn assert_acknowledged_stored_once(app: &TestApp, answers: &[(String, u16)]) -> usize {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut db = app.db();
+    let mut accepted = 0;
+    for (token, status) in answers {
+        assert!([200, 503].contains(status), "{status}");
+        if *status == 200 {
+            accepted += 1;
+            let rows: N =
+                diesel::sql_query("SELECT count(*) AS n FROM lever_events WHERE token = $1")
+                    .bind::<diesel::sql_types::Text, _>(token)
+                    .get_result(&mut db)
+                    .expect("count");
+            assert_eq!(rows.n, 1, "an acknowledged delivery was lost or doubled");
+        }
+    }
+    accepted
 }
