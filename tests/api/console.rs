@@ -65,6 +65,27 @@ impl Browser {
             .join("; ")
     }
 
+    /// Reloads `path` with this user's cookies until its HTML contains
+    /// `want`; returns that HTML.
+    async fn page_when(&self, path: &str, want: &str) -> String {
+        let url = format!("{}{path}", self.base);
+        let cookie = self.cookie_header();
+        crate::helpers::poll_until(30, want, || {
+            let (client, url, cookie) = (self.client.clone(), url.clone(), cookie.clone());
+            async move {
+                let mut res = client
+                    .get(url)
+                    .insert_header(("Cookie", cookie))
+                    .send()
+                    .await
+                    .ok()?;
+                let body = String::from_utf8(res.body().await.ok()?.to_vec()).ok()?;
+                body.contains(want).then_some(body)
+            }
+        })
+        .await
+    }
+
     async fn read<S>(&mut self, mut res: awc::ClientResponse<S>) -> Page
     where
         S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
@@ -302,14 +323,7 @@ async fn a_post_without_the_csrf_token_is_refused() {
 async fn a_member_sees_no_write_controls_and_a_forged_post_is_refused() {
     let app = spawn_app().await;
     let (org, admin) = app.new_org("Acme").await;
-    let member = app
-        .create_key(
-            &org,
-            Some(&admin),
-            &json!({"role": "member", "label": "viewer"}),
-        )
-        .await;
-    let member_key = member.body["key"].as_str().unwrap().to_owned();
+    let (member_key, _) = app.new_key(&org, &admin, "member", "viewer").await;
     let mut b = Browser::new(&app);
     assert_eq!(b.sign_in(&member_key).await.status, 303);
     let roles = b.get(&format!("/console/orgs/{org}/roles")).await;
@@ -421,15 +435,7 @@ async fn a_script_in_a_role_name_renders_as_text_and_errors_keep_what_was_typed(
 async fn deleting_the_key_ends_its_session_on_the_next_request() {
     let app = spawn_app().await;
     let (org, admin) = app.new_org("Acme").await;
-    let second = app
-        .create_key(
-            &org,
-            Some(&admin),
-            &json!({"role": "admin", "label": "laptop"}),
-        )
-        .await;
-    let second_key = second.body["key"].as_str().unwrap().to_owned();
-    let second_id = second.body["id"].as_str().unwrap().to_owned();
+    let (second_key, second_id) = app.new_key(&org, &admin, "admin", "laptop").await;
     let mut b = Browser::new(&app);
     b.sign_in(&second_key).await;
     assert_eq!(
@@ -579,22 +585,12 @@ async fn the_help_article_journey_over_http() {
     // A candidate moves into the stage: the interview shows up with its link.
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
-    let page = crate::helpers::poll_until(20, "the interview's link on the page", || {
-        let url = format!("{}{base}/interviews?status=link_posted", app.address);
-        let client = awc::Client::new();
-        let cookie = b.cookie_header();
-        async move {
-            let mut res = client
-                .get(url)
-                .insert_header(("Cookie", cookie))
-                .send()
-                .await
-                .ok()?;
-            let body = String::from_utf8(res.body().await.ok()?.to_vec()).ok()?;
-            body.contains("class=\"live-link\"").then_some(body)
-        }
-    })
-    .await;
+    let page = b
+        .page_when(
+            &format!("{base}/interviews?status=link_posted"),
+            "class=\"live-link\"",
+        )
+        .await;
     assert!(page.contains("/live/"), "{page}");
 
     // Completed through the API: the page shows results posted with the results link.
@@ -610,22 +606,9 @@ async fn the_help_article_journey_over_http() {
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    let page = crate::helpers::poll_until(20, "results posted on the page", || {
-        let url = format!("{}{base}/interviews", app.address);
-        let client = awc::Client::new();
-        let cookie = b.cookie_header();
-        async move {
-            let mut res = client
-                .get(url)
-                .insert_header(("Cookie", cookie))
-                .send()
-                .await
-                .ok()?;
-            let body = String::from_utf8(res.body().await.ok()?.to_vec()).ok()?;
-            body.contains(">results_posted<").then_some(body)
-        }
-    })
-    .await;
+    let page = b
+        .page_when(&format!("{base}/interviews"), ">results_posted<")
+        .await;
     assert!(page.contains("class=\"results-link\""), "{page}");
 
     // Health: healthy, with a latency figure and a bar in the chart.

@@ -143,7 +143,7 @@ async fn the_keep_running_commands_work_as_printed() {
     }
     // The spare candidate the tour moved got its link.
     let spare = report.lever.spare.clone().unwrap();
-    poll_until(10, "the spare candidate's link", || async {
+    poll_until(30, "the spare candidate's link", || async {
         let v = run
             .env
             .sim

@@ -17,7 +17,7 @@ async fn readyz_follows_the_database_without_a_restart() {
     assert_eq!(app.readyz().await.status, 200);
     let proxy = app.proxy.as_ref().unwrap();
     proxy.cut();
-    let down = poll_until(20, "readyz 503", || async {
+    let down = poll_until(30, "readyz 503", || async {
         let r = app.readyz().await;
         (r.status == 503).then_some(r)
     })
@@ -29,7 +29,7 @@ async fn readyz_follows_the_database_without_a_restart() {
     );
     assert_eq!(down.body["database"], "down");
     proxy.restore();
-    poll_until(20, "readyz 200 again", || async {
+    poll_until(30, "readyz 200 again", || async {
         (app.readyz().await.status == 200).then_some(())
     })
     .await;
@@ -97,7 +97,7 @@ async fn openapi_covers_every_admin_route() {
 #[actix_web::test]
 async fn readyz_turns_503_when_the_registry_is_stopped() {
     let app = crate::helpers::spawn_app().await;
-    poll_until(20, "ready", || async {
+    poll_until(30, "ready", || async {
         (app.readyz().await.status == 200).then_some(())
     })
     .await;
@@ -105,7 +105,7 @@ async fn readyz_turns_503_when_the_registry_is_stopped() {
         .as_ref()
         .unwrap()
         .do_send(arkiter_lever::pipeline::registry::StopRegistry);
-    let r = poll_until(20, "readyz 503", || async {
+    let r = poll_until(30, "readyz 503", || async {
         let r = app.readyz().await;
         (r.status == 503).then_some(r)
     })

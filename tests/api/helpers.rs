@@ -1,11 +1,12 @@
 //! The test harness: one Postgres for the whole run (the local binaries, or
 //! `DATABASE_URL` when set), a migrated template database, and `spawn_app()`
 //! giving each test its own database cloned from the template and the service
-//! on port 0, with one typed method per endpoint.
+//! on port 0 (on a thread of its own, see `support::server`), with one typed
+//! method per endpoint.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, mpsc};
 
-use arkiter_lever::app::Application;
 use arkiter_lever::config::Settings;
 use arkiter_lever::db::embedded::{self, EmbeddedPostgres};
 use arkiter_lever::db::migrate;
@@ -15,6 +16,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::proxy::TcpProxy;
+use crate::support::server::InProcess;
 
 pub struct TestDb {
     /// Server URL with the database name left to fill in.
@@ -36,13 +38,17 @@ impl TestDb {
         )
     }
 
-    /// A fresh database cloned from the migrated template.
+    /// A fresh database cloned from the migrated template (made ahead of
+    /// use, see [`Janitor`]).
     pub fn create_database(&self) -> String {
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        self.admin_exec(&format!(
-            "CREATE DATABASE {name} TEMPLATE {}",
-            self.template
-        ));
+        let janitor = self.janitor();
+        let name = janitor
+            .spares
+            .lock()
+            .expect("spares")
+            .recv()
+            .expect("the clone thread runs");
+        janitor.shared.made.lock().expect("made").remove(&name);
         name
     }
 
@@ -53,26 +59,117 @@ impl TestDb {
         name
     }
 
+    /// Drops `name` on the janitor's thread (the caller does not wait).
     pub fn drop_database(&self, name: &str) {
-        self.admin_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        let shared = &self.janitor().shared;
+        shared.doomed.lock().expect("doomed").push(name.to_owned());
+        shared.wake.notify_one();
     }
 
     fn admin_exec(&self, sql: &str) {
-        let mut conn = PgConnection::establish(&self.url("postgres")).expect("admin connection");
-        diesel::sql_query(sql).execute(&mut conn).expect(sql);
+        admin_exec(&self.url("postgres"), sql);
+    }
+
+    fn janitor(&self) -> &'static Janitor {
+        JANITOR.get_or_init(|| Janitor::start(self.url("postgres"), self.template.clone()))
+    }
+}
+
+fn admin_exec(admin_url: &str, sql: &str) {
+    let mut conn = PgConnection::establish(admin_url).expect("admin connection");
+    diesel::sql_query(sql).execute(&mut conn).expect(sql);
+}
+
+/// Clones of the template made ahead of use, and databases handed back
+/// dropped, each on a thread of its own: a test waits neither for its
+/// `CREATE DATABASE` nor for the `DROP` of the one before. What is left at
+/// exit (made but not taken, handed back but not dropped) is dropped then.
+struct Janitor {
+    spares: Mutex<mpsc::Receiver<String>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    admin_url: String,
+    /// Made and not yet taken.
+    made: Mutex<HashSet<String>>,
+    doomed: Mutex<Vec<String>>,
+    wake: Condvar,
+}
+
+static JANITOR: OnceLock<Janitor> = OnceLock::new();
+
+impl Janitor {
+    fn start(admin_url: String, template: String) -> Self {
+        let shared = Arc::new(Shared {
+            admin_url,
+            ..Shared::default()
+        });
+        // One clone waits in the channel, one more in the hand of the thread.
+        let (ready, spares) = mpsc::sync_channel(1);
+        let clones = shared.clone();
+        std::thread::Builder::new()
+            .name("db-clones".into())
+            .spawn(move || {
+                loop {
+                    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+                    clones.made.lock().expect("made").insert(name.clone());
+                    admin_exec(
+                        &clones.admin_url,
+                        &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+                    );
+                    if ready.send(name).is_err() {
+                        return;
+                    }
+                }
+            })
+            .expect("clone thread");
+        let drops = shared.clone();
+        std::thread::Builder::new()
+            .name("db-drops".into())
+            .spawn(move || {
+                loop {
+                    let name = {
+                        let mut doomed = drops.doomed.lock().expect("doomed");
+                        while doomed.is_empty() {
+                            doomed = drops.wake.wait(doomed).expect("doomed");
+                        }
+                        doomed.remove(0)
+                    };
+                    drop_quietly(&drops.admin_url, &name);
+                }
+            })
+            .expect("drop thread");
+        Self {
+            spares: Mutex::new(spares),
+            shared,
+        }
+    }
+
+    /// Drops what is left: made and not taken, handed back and not dropped.
+    fn finish(&self) {
+        let s = &self.shared;
+        let made: Vec<String> = s
+            .made
+            .lock()
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default();
+        let doomed = s.doomed.lock().map(|d| d.clone()).unwrap_or_default();
+        for name in made.iter().chain(&doomed) {
+            drop_quietly(&s.admin_url, name);
+        }
+    }
+}
+
+fn drop_quietly(admin_url: &str, name: &str) {
+    if let Ok(mut conn) = PgConnection::establish(admin_url) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn);
     }
 }
 
 static TEST_DB: OnceLock<TestDb> = OnceLock::new();
-
-/// A loopback port free right now (for a child process to listen on).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The run's Postgres and template, set up on first use.
 pub fn test_db() -> &'static TestDb {
@@ -99,6 +196,9 @@ pub fn test_db() -> &'static TestDb {
 }
 
 extern "C" fn drop_template_at_exit() {
+    if let Some(janitor) = JANITOR.get() {
+        janitor.finish();
+    }
     if let Some(db) = TEST_DB.get()
         && let Ok(mut conn) = PgConnection::establish(&db.url("postgres"))
     {
@@ -139,10 +239,13 @@ pub struct TestApp {
     pub encryption_key: EncryptionKey,
     /// The pipeline registry of an app spawned in-process.
     pub registry: Option<actix::Addr<arkiter_lever::pipeline::Registry>>,
+    /// The app spawned in-process, stopped on drop (before its database goes).
+    server: Option<InProcess>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        drop(self.server.take());
         test_db().drop_database(&self.db_name);
     }
 }
@@ -154,6 +257,27 @@ pub async fn spawn_app() -> TestApp {
 /// Spawns the app after `customize` adjusted its settings.
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     spawn(customize, false).await
+}
+
+/// Spawns the app with its pipeline stopped, for tests that write the
+/// pipeline's tables themselves (seeded connections, events, interviews,
+/// health rows, sweep schedules) and read them back: no supervisor takes a
+/// seeded connection and works or rewrites what was seeded. (The app runs
+/// on a thread of its own, so its pipeline would race the seeding.)
+pub async fn spawn_app_without_pipeline() -> TestApp {
+    spawn_app_without_pipeline_with(|_| {}).await
+}
+
+/// Like [`spawn_app_without_pipeline`], after `customize` adjusted the settings.
+pub async fn spawn_app_without_pipeline_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let app = spawn_app_with(customize).await;
+    app.registry
+        .as_ref()
+        .expect("an in-process app")
+        .send(arkiter_lever::pipeline::registry::StopRegistry)
+        .await
+        .expect("the registry stops");
+    app
 }
 
 /// Spawns the app with its database behind a TCP proxy the test can cut.
@@ -186,22 +310,28 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
         .as_ref()
         .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
     let encryption_key = settings.encryption_key.clone().expect("encryption key");
-    let app = Application::build(settings).expect("build app");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let registry = Some(app.registry());
-    actix_web::rt::spawn(app.run_until_stopped());
+    let server = InProcess::start(settings);
     TestApp {
-        address,
+        address: server.address(),
         admin_token,
         db_name,
         db_url,
-        client: awc::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .finish(),
+        client: http_client(),
         proxy,
         encryption_key,
-        registry,
+        registry: Some(server.registry()),
+        server: Some(server),
     }
+}
+
+/// The tests' HTTP client. It keeps an idle connection less long than the
+/// server does (5 s), so it never reuses one just as the server closes it.
+fn http_client() -> awc::Client {
+    let connector = awc::Connector::new().conn_keep_alive(std::time::Duration::from_secs(2));
+    awc::Client::builder()
+        .connector(connector)
+        .timeout(std::time::Duration::from_secs(30))
+        .finish()
 }
 
 /// A response, read whole: status and JSON body (Null when empty or not JSON).
@@ -240,13 +370,27 @@ impl TestApp {
             admin_token: Some(admin.to_owned()),
             db_name: db_name.to_owned(),
             db_url: db_url.to_owned(),
-            client: awc::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .finish(),
+            client: http_client(),
             proxy: None,
             encryption_key,
             registry: None,
+            server: None,
         }
+    }
+
+    /// Like [`TestApp::attached`], for an app this test runs in-process on
+    /// `db_name` (stopped when the handle is dropped).
+    pub fn serving(
+        server: InProcess,
+        admin: &str,
+        db_name: &str,
+        db_url: &str,
+        key: EncryptionKey,
+    ) -> Self {
+        let mut app = Self::attached(&server.address(), admin, db_name, db_url, key);
+        app.registry = Some(server.registry());
+        app.server = Some(server);
+        app
     }
 
     pub fn admin(&self) -> String {
@@ -337,6 +481,22 @@ impl TestApp {
             .await
     }
 
+    /// Creates a key of `role` labelled `label` (asserting 201); returns
+    /// `(key, id)`.
+    pub async fn new_key(
+        &self,
+        org: &str,
+        bearer: &str,
+        role: &str,
+        label: &str,
+    ) -> (String, String) {
+        let body = json!({ "role": role, "label": label });
+        let r = self.create_key(org, Some(bearer), &body).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let field = |f: &str| r.body[f].as_str().expect(f).to_owned();
+        (field("key"), field("id"))
+    }
+
     pub async fn delete_key(&self, org: &str, key_id: &str, bearer: Option<&str>) -> Resp {
         self.delete(&format!("/api/v1/orgs/{org}/keys/{key_id}"), bearer)
             .await
@@ -347,12 +507,21 @@ impl TestApp {
     }
 }
 
-/// Polls `f` until it returns `Some`, or panics after `secs` seconds.
+/// The shortest deadline a poll may have: a deadline is there to end a test
+/// that would otherwise hang, not to claim a speed.
+pub const LEAST_DEADLINE_SECS: u64 = 30;
+
+/// Polls `f` until it returns `Some`, or panics after `secs` seconds (at
+/// least [`LEAST_DEADLINE_SECS`]).
 pub async fn poll_until<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
+    assert!(
+        secs >= LEAST_DEADLINE_SECS,
+        "a {secs} s deadline for {what} is a speed claim"
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         if let Some(v) = f().await {
@@ -364,6 +533,73 @@ where
         );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+// ---- The pipeline's lists: events and interviews, read and waited for ----
+
+impl TestApp {
+    /// The items of `GET /api/v1/orgs/{org}/{list}{query}`, asserting 200.
+    async fn items(&self, org: &str, key: &str, list: &str, query: &str) -> Vec<Value> {
+        let r = self
+            .get(&format!("/api/v1/orgs/{org}/{list}{query}"), Some(key))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["items"].as_array().expect("items").clone()
+    }
+
+    /// The org's events (`query` starts with `?` or is empty).
+    pub async fn events(&self, org: &str, key: &str, query: &str) -> Vec<Value> {
+        self.items(org, key, "events", query).await
+    }
+
+    /// The org's interviews (`query` starts with `?` or is empty).
+    pub async fn interviews(&self, org: &str, key: &str, query: &str) -> Vec<Value> {
+        self.items(org, key, "interviews", query).await
+    }
+
+    /// Polls the org's `list` until `until` holds for it; returns it.
+    async fn wait_for_items(
+        &self,
+        list: &str,
+        (org, key): (&str, &str),
+        query: &str,
+        what: &str,
+        until: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        poll_until(LEAST_DEADLINE_SECS, what, || async {
+            let items = self.items(org, key, list, query).await;
+            until(&items).then_some(items)
+        })
+        .await
+    }
+
+    /// Polls the org's events until `until` holds for the list; returns it.
+    pub async fn wait_for_events(
+        &self,
+        who: (&str, &str),
+        query: &str,
+        what: &str,
+        until: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        self.wait_for_items("events", who, query, what, until).await
+    }
+
+    /// Polls the org's interviews until `until` holds for the list; returns it.
+    pub async fn wait_for_interviews(
+        &self,
+        who: (&str, &str),
+        query: &str,
+        what: &str,
+        until: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        self.wait_for_items("interviews", who, query, what, until)
+            .await
+    }
+}
+
+/// `until` for the waits above: exactly `n` items.
+pub fn count_is(n: usize) -> impl Fn(&[Value]) -> bool {
+    move |items| items.len() == n
 }
 
 // ---- Webhook ingest and the events list (tests/api/webhooks.rs) ----

@@ -168,7 +168,8 @@ fn row(org: Uuid, conn: Uuid, token: &str, opp: &str) -> OwnedEvent {
 fn heard(c: &mut PgConnection, listener: &mut PgConnection) -> Vec<String> {
     let marker = format!("marker-{}", Uuid::new_v4());
     exec(c, &format!("NOTIFY arkiter_work, '{marker}'"));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let patience = std::time::Duration::from_secs(crate::helpers::LEAST_DEADLINE_SECS);
+    let deadline = std::time::Instant::now() + patience;
     let mut got = Vec::new();
     while std::time::Instant::now() < deadline {
         for n in listener.notifications_iter() {

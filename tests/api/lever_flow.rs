@@ -62,7 +62,7 @@ pub async fn scenario(app: &TestApp, sim: &SimHandle) -> Scenario {
     assert_eq!(done.body["connection_status"], "active", "{}", done.body);
     // Connecting makes a sweep due at once (SPEC §4): let it finish, so the
     // calls a test counts are the ones its own steps cause.
-    crate::helpers::poll_until(20, "the sweep after connecting", || async {
+    crate::helpers::poll_until(30, "the sweep after connecting", || async {
         let h = app
             .get(&format!("/api/v1/orgs/{org}/lever/health"), Some(&key))
             .await;
@@ -81,6 +81,11 @@ pub async fn scenario(app: &TestApp, sim: &SimHandle) -> Scenario {
 }
 
 impl Scenario {
+    /// `(org, key)`, as the list waits of `TestApp` take them.
+    pub fn who(&self) -> (&str, &str) {
+        (&self.org, &self.key)
+    }
+
     /// New candidates for the posting, in the first stage.
     pub fn candidates(&self, sim: &SimHandle, n: usize) -> Vec<String> {
         (0..n)
@@ -112,9 +117,9 @@ impl Scenario {
         v.links.iter().filter(|l| l.contains("/live/")).count()
     }
 
-    /// Waits (20 s at most) until at least `n` of `opps` show a live link.
+    /// Waits until at least `n` of `opps` show a live link.
     pub async fn wait_for_links(&self, sim: &SimHandle, opps: &[String], n: usize) {
-        crate::helpers::poll_until(20, "a few links posted", || async {
+        crate::helpers::poll_until(30, "a few links posted", || async {
             let linked = opps
                 .iter()
                 .filter(|o| self.live_link_count(sim, o) > 0)

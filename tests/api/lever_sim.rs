@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::lever_support::*;
 use crate::lever_wire::fixture_json;
+use crate::support::sim_control::SimControl;
 
 // ---------- raw HTTP helpers ----------
 
@@ -366,7 +367,7 @@ async fn webhook_delivery_is_signed_and_the_client_verifier_accepts_it() {
 
     sim.move_opportunities(&c.account, std::slice::from_ref(&opp), &target)
         .unwrap();
-    let (ua, bytes) = poll_until(Duration::from_secs(5), || {
+    let (ua, bytes) = poll_until(Duration::from_secs(30), || {
         rx.bodies.lock().unwrap().first().cloned()
     })
     .await;
@@ -407,7 +408,7 @@ async fn webhook_delivery_is_signed_and_the_client_verifier_accepts_it() {
     rx.fail_next.store(2, Ordering::SeqCst);
     sim.move_opportunities(&c.account, std::slice::from_ref(&opp), &stage)
         .unwrap();
-    let record = poll_until(Duration::from_secs(5), || {
+    let record = poll_until(Duration::from_secs(30), || {
         sim.deliveries(&c.account)
             .unwrap()
             .get(1)
@@ -422,7 +423,7 @@ async fn webhook_delivery_is_signed_and_the_client_verifier_accepts_it() {
 
     // The "Test" button: candidateHired with empty data, also signed.
     sim.test_ping(&c.account, &hook.id).unwrap();
-    let (_, bytes) = poll_until(Duration::from_secs(5), || {
+    let (_, bytes) = poll_until(Duration::from_secs(30), || {
         rx.bodies.lock().unwrap().get(4).cloned()
     })
     .await;
@@ -460,7 +461,7 @@ async fn webhook_delivery_is_signed_and_the_client_verifier_accepts_it() {
     .unwrap();
     sim.move_opportunities(&c.account, std::slice::from_ref(&opp), &stage)
         .unwrap();
-    poll_until(Duration::from_secs(5), || {
+    poll_until(Duration::from_secs(30), || {
         (rx.bodies.lock().unwrap().len() == 6).then_some(())
     })
     .await;
@@ -700,126 +701,41 @@ async fn perform_as_is_accepted_recorded_and_checked() {
 #[actix_rt::test]
 async fn control_api_over_http_does_what_the_handle_does() {
     let sim = start_sim().await;
-    let ctl = format!("{}/_sim", sim.base_url());
-    let account = raw(
-        "POST",
-        &format!("{ctl}/accounts"),
-        None,
-        Some(json!({"name": "Ctl"})),
-    )
-    .await;
+    let ctl = SimControl::new(&sim);
+    let account = ctl.create_account("Ctl").await;
     assert_eq!(account.status, 201);
-    let a = account.body["id"].as_str().unwrap().to_owned();
-    let stage = raw(
-        "POST",
-        &format!("{ctl}/accounts/{a}/stages"),
-        None,
-        Some(json!({"text": "Arkiter Live"})),
-    )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let other = raw(
-        "POST",
-        &format!("{ctl}/accounts/{a}/stages"),
-        None,
-        Some(json!({"id": "s-2", "text": "Screen"})),
-    )
-    .await;
+    let a = account.id();
+    let stage = ctl.add_stage(&a, None, "Arkiter Live").await.id();
+    let other = ctl.add_stage(&a, Some("s-2"), "Screen").await;
     assert_eq!(other.body["id"], "s-2");
-    let posting = raw(
-        "POST",
-        &format!("{ctl}/accounts/{a}/postings"),
-        None,
-        Some(json!({"text": "SRE"})),
-    )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let user = raw(
-        "POST",
-        &format!("{ctl}/accounts/{a}/users"),
-        None,
-        Some(json!({"name": "U", "email": "u@example.com"})),
-    )
-    .await;
+    let posting = ctl.add_posting(&a, "SRE").await.id();
+    let user = ctl.add_user(&a, "U", "u@example.com").await;
     assert_eq!(user.status, 200);
-    let opp = raw(
-        "POST",
-        &format!("{ctl}/accounts/{a}/opportunities"),
-        None,
-        Some(json!({"stage_id": "s-2", "posting_id": posting})),
-    )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let moved = raw(
-        "POST",
-        &format!("{ctl}/accounts/{a}/move"),
-        None,
-        Some(json!({"opportunity_ids": [opp], "stage_id": stage})),
-    )
-    .await;
+    let new = NewOpportunity {
+        stage_id: "s-2".into(),
+        posting_id: Some(posting),
+        ..NewOpportunity::default()
+    };
+    let opp = ctl.add_opportunity(&a, &new).await.id();
+    let moved = ctl
+        .move_opportunities(&a, std::slice::from_ref(&opp), &stage, true)
+        .await;
     assert_eq!(moved.body["moved"], 1);
-    let view = raw(
-        "GET",
-        &format!("{ctl}/accounts/{a}/opportunities/{opp}"),
-        None,
-        None,
-    )
-    .await;
+    let view = ctl.opportunity(&a, &opp).await;
     assert_eq!(view.body["stage"], stage.as_str());
     assert_eq!(view.body["links"], json!([]));
 
-    assert_eq!(
-        raw("POST", &format!("{ctl}/accounts/{a}/login"), None, None)
-            .await
-            .status,
-        204
-    );
+    assert_eq!(ctl.login(&a).await.status, 204);
     let c = connect_account(&sim, &a, ClientOptions::default()).await;
-    let fault = json!({"method": "GET", "path_contains": "/stages", "remaining": 1, "action": {"kind": "status", "status": 503}});
-    assert_eq!(
-        raw(
-            "POST",
-            &format!("{ctl}/accounts/{a}/faults"),
-            None,
-            Some(fault)
-        )
-        .await
-        .status,
-        204
-    );
+    let fault = FaultRule::always(FaultAction::Status { status: 503 })
+        .times(1)
+        .on("GET", "/stages");
+    assert_eq!(ctl.add_fault(&a, &fault).await.status, 204);
     let token = c.grant.access_token.expose_secret().to_owned();
-    assert_eq!(
-        raw(
-            "GET",
-            &format!("{}/stages", sim.api_url()),
-            Some(&token),
-            None
-        )
-        .await
-        .status,
-        503
-    );
-    assert_eq!(
-        raw(
-            "GET",
-            &format!("{}/stages", sim.api_url()),
-            Some(&token),
-            None
-        )
-        .await
-        .status,
-        200
-    );
-    let calls = raw("GET", &format!("{ctl}/calls?account={a}"), None, None).await;
+    let stages = format!("{}/stages", sim.api_url());
+    assert_eq!(raw("GET", &stages, Some(&token), None).await.status, 503);
+    assert_eq!(raw("GET", &stages, Some(&token), None).await.status, 200);
+    let calls = ctl.calls(&a).await;
     let statuses: Vec<u64> = calls
         .body
         .as_array()
@@ -831,43 +747,16 @@ async fn control_api_over_http_does_what_the_handle_does() {
     assert_eq!(statuses, vec![503, 200]);
     assert!(calls.body[0]["at_ms"].as_i64().unwrap() > 1_600_000_000_000);
 
-    let patch = raw(
-        "PATCH",
-        &format!("{ctl}/accounts/{a}"),
-        None,
-        Some(json!({"webhooks_enabled": false})),
-    )
-    .await;
+    let off = AccountPatch {
+        webhooks_enabled: Some(false),
+        ..AccountPatch::default()
+    };
+    let patch = ctl.patch_account(&a, &off).await;
     assert_eq!(patch.body["webhooks_enabled"], false);
-    assert_eq!(
-        raw("POST", &format!("{ctl}/accounts/{a}/revoke"), None, None)
-            .await
-            .status,
-        204
-    );
-    assert_eq!(
-        raw(
-            "GET",
-            &format!("{}/stages", sim.api_url()),
-            Some(&token),
-            None
-        )
-        .await
-        .status,
-        401
-    );
-    assert_eq!(
-        raw("POST", &format!("{ctl}/reset"), None, None)
-            .await
-            .status,
-        204
-    );
-    assert_eq!(
-        raw("GET", &format!("{ctl}/accounts/{a}"), None, None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(ctl.revoke(&a).await.status, 204);
+    assert_eq!(raw("GET", &stages, Some(&token), None).await.status, 401);
+    assert_eq!(ctl.reset().await.status, 204);
+    assert_eq!(ctl.account(&a).await.status, 404);
 }
 
 #[actix_rt::test]
@@ -961,7 +850,7 @@ async fn put_stage_notifies_and_a_bulk_move_of_1000_answers_at_once() {
     )
     .await;
     assert_eq!(r.status, 400);
-    poll_until(Duration::from_secs(5), || {
+    poll_until(Duration::from_secs(30), || {
         (rx.bodies.lock().unwrap().len() == 1).then_some(())
     })
     .await;
@@ -975,13 +864,21 @@ async fn put_stage_notifies_and_a_bulk_move_of_1000_answers_at_once() {
             sim.add_opportunity(&c.account, new).unwrap().id
         })
         .collect();
-    let started = std::time::Instant::now();
     assert_eq!(
         sim.move_opportunities(&c.account, &ids, &target).unwrap(),
         1000
     );
+    // The move answers with its deliveries recorded and none sent: they go
+    // out from tasks of their own, which have not run yet (no await since).
+    let moved: Vec<_> = sim
+        .deliveries(&c.account)
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.opportunity_id.as_ref().is_some_and(|o| ids.contains(o)))
+        .collect();
+    assert_eq!(moved.len(), 1000);
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        moved.iter().all(|d| !d.delivered && d.attempts == 0),
         "the move does not wait on deliveries"
     );
     poll_until(Duration::from_secs(30), || {

@@ -168,6 +168,8 @@ pub async fn connect_account(sim: &SimHandle, account: &str, opts: ClientOptions
 
 /// Polls `check` until it returns `Some`, or panics at the deadline.
 pub async fn poll_until<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let least = Duration::from_secs(crate::helpers::LEAST_DEADLINE_SECS);
+    assert!(timeout >= least, "a {timeout:?} deadline is a speed claim");
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(value) = check() {

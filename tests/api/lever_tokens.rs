@@ -242,7 +242,7 @@ async fn every_connection_and_role_route_is_tenant_isolated() {
 /// Waits until a session holds the connection row locked for a refresh
 /// (idle in its transaction while Lever answers).
 async fn refresh_holds_the_row(app: &crate::helpers::TestApp) {
-    crate::helpers::poll_until(20, "a refresh holding the row", || async {
+    crate::helpers::poll_until(30, "a refresh holding the row", || async {
         let n = app.count(
             "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction' \
              AND query LIKE '%FROM \"connections\"%UPDATE%'",
@@ -259,7 +259,7 @@ async fn a_refresh_in_progress_does_not_block_a_completion() {
     let s = scenario(&app, &sim).await;
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
-    crate::lever_flow::wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Link Created", 20).await;
+    crate::lever_flow::wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Link Created", 30).await;
     let iv: String = app
         .get(&format!("/api/v1/orgs/{}/interviews", s.org), Some(&s.key))
         .await

@@ -3,17 +3,15 @@
 //! code or state (reconnecting, and a replayed callback), nor the live and
 //! results tokens of the links (their pages opened, a mistyped one too).
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use arkiter_lever::domain::secrets::{EncryptionKey, SecretBox};
-use arkiter_lever::lever::sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use arkiter_lever::lever::sim::DEFAULT_CLIENT_SECRET;
 use diesel::RunQueryDsl;
 use serde_json::json;
 
-use crate::helpers::{TestApp, free_port, poll_until, test_db};
+use crate::helpers::{TestApp, count_is, test_db};
 use crate::lever_flow::{scenario, wait_for_tag};
 use crate::lever_support::start_sim;
+use crate::support::child::{ServiceChild, env_for_sim};
 
 #[derive(diesel::QueryableByName)]
 struct Tokens {
@@ -30,52 +28,19 @@ async fn a_full_flow_logs_no_secret_or_personal_data() {
     let name = db.create_database();
     let url = db.url(&name);
     let enc = EncryptionKey::generate();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let log_path = std::env::temp_dir().join(format!("ak-log-{}.txt", uuid::Uuid::new_v4()));
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_arkiter-lever"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &url)
-        .env("ARKITER_ENCRYPTION_KEY", enc.to_base64())
-        .env("ARKITER_ADMIN_TOKEN", "log-test-admin-token")
-        .env("ARKITER_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LEVER_CLIENT_ID", DEFAULT_CLIENT_ID)
-        .env("LEVER_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-        .env("LEVER_AUTH_URL", sim.auth_url())
-        .env("LEVER_API_URL", sim.api_url())
-        .env("RUST_LOG", "debug")
-        .env("ARKITER_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .finish();
-    poll_until(30, "ready", || async {
-        let r = client.get(format!("{base}/readyz")).send().await.ok()?;
-        (r.status().as_u16() == 200).then_some(())
-    })
-    .await;
+    let mut env = env_for_sim(&sim, &url, "log-test-admin-token", &enc);
+    env.push(("RUST_LOG", "debug".to_owned()));
+    let mut child = ServiceChild::start(&env).await;
+    child.wait_ready().await;
+    let base = child.address();
     let app = TestApp::attached(&base, "log-test-admin-token", &name, &url, enc.clone());
     let s = scenario(&app, &sim).await;
     let opps = s.candidates(&sim, 3);
     s.move_to(&sim, &opps, &s.stage);
-    wait_for_tag(&sim, &s.account, &opps, "Arkiter Live: Link Created", 10).await;
-    let ivs = poll_until(5, "link_posted", || async {
-        let r = app
-            .get(
-                &format!("/api/v1/orgs/{}/interviews?status=link_posted", s.org),
-                Some(&s.key),
-            )
-            .await;
-        let items = r.body["items"].as_array().cloned().unwrap_or_default();
-        (items.len() == 3).then_some(items)
-    })
-    .await;
+    wait_for_tag(&sim, &s.account, &opps, "Arkiter Live: Link Created", 30).await;
+    let ivs = app
+        .wait_for_interviews(s.who(), "?status=link_posted", "link_posted", count_is(3))
+        .await;
     for iv in &ivs {
         let id = iv["id"].as_str().unwrap();
         app.post_json(
@@ -85,13 +50,11 @@ async fn a_full_flow_logs_no_secret_or_personal_data() {
         )
         .await;
     }
-    wait_for_tag(&sim, &s.account, &opps, "Arkiter Live: Completed", 10).await;
+    wait_for_tag(&sim, &s.account, &opps, "Arkiter Live: Completed", 30).await;
     let mut url_secrets = open_links(&app, &s.org, &s.key).await;
     url_secrets.extend(reconnect(&app, &s.org, &s.key).await);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let logs = std::fs::read_to_string(&log_path).unwrap();
-    std::fs::remove_file(&log_path).unwrap();
+    child.kill();
+    let logs = child.log_text();
     assert!(
         logs.contains("interview link posted") && logs.contains("results posted"),
         "{logs}"

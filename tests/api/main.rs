@@ -3,6 +3,7 @@
 
 mod helpers;
 mod proxy;
+mod support;
 
 mod console;
 mod crash;

@@ -56,7 +56,7 @@ pub async fn act(app: &TestApp, s: &Scenario, id: &str, action: &str, body: Valu
 
 /// Waits for the opportunity's interview to exist, still `creating`.
 async fn creating(app: &TestApp, s: &Scenario, opp: &str) -> Value {
-    poll_until(20, "the interview is being created", || async {
+    poll_until(30, "the interview is being created", || async {
         interviews_of(app, s, opp)
             .await
             .into_iter()
@@ -177,7 +177,7 @@ async fn a_replay_during_a_completion_posts_one_note() {
     let s = scenario(&app, &sim).await;
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
-    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 20).await;
+    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 30).await;
     settled(&app).await;
     let iv = interviews_of(&app, &s, &opp[0]).await.remove(0);
     let events = app.list_events(&s.org, "?status=done", Some(&s.key)).await;
@@ -196,7 +196,7 @@ async fn a_replay_during_a_completion_posts_one_note() {
     )
     .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    poll_until(20, "the completion is running", || async {
+    poll_until(30, "the completion is running", || async {
         (writes(&sim, &s, &opp[0], "/removeTags") == 1).then_some(())
     })
     .await;
@@ -329,7 +329,7 @@ async fn the_link_removed_is_the_one_posted_even_after_the_live_url_changed() {
     let s = scenario(&app, &sim).await;
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
-    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 20).await;
+    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 30).await;
     settled(&app).await;
     let posted = sim.opportunity(&s.account, &opp[0]).unwrap().links;
     assert_eq!(posted.len(), 1);
@@ -346,8 +346,7 @@ async fn the_link_removed_is_the_one_posted_even_after_the_live_url_changed() {
     settings.encryption_key = Some(app.encryption_key.clone());
     settings.live_url = Some("https://interviews.example.com/live".to_owned());
     settings.instance.id = "redeployed".to_owned();
-    let next = arkiter_lever::app::Application::build(settings).unwrap();
-    actix_web::rt::spawn(next.run_until_stopped());
+    let _next = crate::support::server::InProcess::start(settings);
     let r = act(
         &app,
         &s,

@@ -150,15 +150,7 @@ async fn members_read_but_do_not_write() {
 async fn key_list_hides_secrets_and_a_deleted_key_fails_at_once() {
     let app = spawn_app().await;
     let (org, admin_key) = app.new_org("Acme").await;
-    let created = app
-        .create_key(
-            &org,
-            Some(&admin_key),
-            &json!({"role": "admin", "label": "ci"}),
-        )
-        .await;
-    let second = created.body["key"].as_str().unwrap().to_owned();
-    let second_id = created.body["id"].as_str().unwrap().to_owned();
+    let (second, second_id) = app.new_key(&org, &admin_key, "admin", "ci").await;
     assert_eq!(app.get_org(&org, Some(&second)).await.status, 200);
     let list = app.list_keys(&org, Some(&admin_key)).await;
     let items = list.body["items"].as_array().unwrap();

@@ -2,24 +2,29 @@
 //! → signed webhook → our endpoint → link and tag on the opportunity; then
 //! completion → results link, tag swap, one note.
 
-use arkiter_lever::lever::sim::{FaultAction, FaultRule};
+use arkiter_lever::lever::sim::{FaultAction, FaultRule, SimHandle};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, poll_until};
+use crate::helpers::{TestApp, count_is, poll_until};
 use crate::lever_flow::{Scenario, scenario, spawn_with_sim, wait_for_tag};
 
 const LINK_TAG: &str = "Arkiter Live: Link Created";
 const DONE_TAG: &str = "Arkiter Live: Completed";
 
 async fn interviews(app: &TestApp, s: &Scenario, query: &str) -> Vec<Value> {
-    let r = app
-        .get(
-            &format!("/api/v1/orgs/{}/interviews{query}", s.org),
-            Some(&s.key),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["items"].as_array().unwrap().clone()
+    app.interviews(&s.org, &s.key, query).await
+}
+
+/// One candidate moved into the stage, linked: its id and its interview.
+async fn one_linked(app: &TestApp, sim: &SimHandle, s: &Scenario) -> (Vec<String>, Value) {
+    let opp = s.candidates(sim, 1);
+    s.move_to(sim, &opp, &s.stage);
+    wait_for_tag(sim, &s.account, &opp, LINK_TAG, 30).await;
+    let iv = app
+        .wait_for_interviews(s.who(), "?status=link_posted", "link_posted", count_is(1))
+        .await
+        .remove(0);
+    (opp, iv)
 }
 
 async fn complete(app: &TestApp, s: &Scenario, id: &str, body: Value) -> crate::helpers::Resp {
@@ -31,7 +36,7 @@ async fn complete(app: &TestApp, s: &Scenario, id: &str, body: Value) -> crate::
     .await
 }
 
-fn count_calls(sim: &arkiter_lever::lever::sim::SimHandle, account: &str, suffix: &str) -> usize {
+fn count_calls(sim: &SimHandle, account: &str, suffix: &str) -> usize {
     sim.calls_for(account)
         .iter()
         .filter(|c| c.path.ends_with(suffix) && c.status / 100 == 2)
@@ -58,11 +63,10 @@ async fn a_move_posts_link_and_tag() {
     assert_eq!(links.len(), 1, "{:?}", views[0].links);
     let ivs = interviews(&app, &s, "").await;
     assert_eq!(ivs.len(), 1);
-    let iv = poll_until(2, "link_posted", || async {
-        let ivs = interviews(&app, &s, "").await;
-        (ivs[0]["status"] == "link_posted").then(|| ivs[0].clone())
-    })
-    .await;
+    let iv = app
+        .wait_for_interviews(s.who(), "?status=link_posted", "link_posted", count_is(1))
+        .await
+        .remove(0);
     assert_eq!(
         (iv["role_name"].as_str(), iv["rule"].as_str()),
         (Some("Backend"), Some("title"))
@@ -92,21 +96,11 @@ async fn other_stages_cost_no_lever_call_and_duplicates_do_nothing() {
     let opp = s.candidates(&sim, 1);
     sim.clear_call_log();
     s.move_to(&sim, &opp, &s.other_stage);
-    poll_until(5, "the other-stage event stored", || async {
-        let r = app
-            .get(&format!("/api/v1/orgs/{}/events", s.org), Some(&s.key))
-            .await;
-        (r.body["items"].as_array().is_some_and(|i| i.len() == 1)).then_some(())
-    })
-    .await;
     let ev = app
-        .get(&format!("/api/v1/orgs/{}/events", s.org), Some(&s.key))
+        .wait_for_events(s.who(), "", "the other-stage event stored", count_is(1))
         .await;
     assert_eq!(
-        (
-            ev.body["items"][0]["status"].as_str(),
-            ev.body["items"][0]["reason"].as_str()
-        ),
+        (ev[0]["status"].as_str(), ev[0]["reason"].as_str()),
         (Some("ignored"), Some("other_stage"))
     );
     assert!(
@@ -147,18 +141,10 @@ async fn other_stages_cost_no_lever_call_and_duplicates_do_nothing() {
         )
         .await;
     assert_eq!(r.status, 200);
-    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 5).await;
+    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 30).await;
     // Give any duplicate a chance to show: wait until the event is settled.
-    poll_until(5, "event done", || async {
-        let r = app
-            .get(
-                &format!("/api/v1/orgs/{}/events?status=done", s.org),
-                Some(&s.key),
-            )
-            .await;
-        (r.body["items"].as_array().is_some_and(|i| i.len() == 1)).then_some(())
-    })
-    .await;
+    app.wait_for_events(s.who(), "?status=done", "event done", count_is(1))
+        .await;
     assert_eq!(interviews(&app, &s, "").await.len(), 1);
     assert_eq!(count_calls(&sim, &s.account, "/addLinks"), 1);
     assert_eq!(count_calls(&sim, &s.account, "/addTags"), 1);
@@ -168,14 +154,7 @@ async fn other_stages_cost_no_lever_call_and_duplicates_do_nothing() {
 async fn completion_swaps_link_and_tag_and_leaves_one_note() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    let opp = s.candidates(&sim, 1);
-    s.move_to(&sim, &opp, &s.stage);
-    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 2).await;
-    let iv = poll_until(2, "link_posted", || async {
-        let ivs = interviews(&app, &s, "?status=link_posted").await;
-        ivs.first().cloned()
-    })
-    .await;
+    let (opp, iv) = one_linked(&app, &sim, &s).await;
     let id = iv["id"].as_str().unwrap();
     let live_path = iv["live_url"]
         .as_str()
@@ -188,8 +167,8 @@ async fn completion_swaps_link_and_tag_and_leaves_one_note() {
         .await
         .assert_error(422, "validation_failed");
     assert_eq!(complete(&app, &s, id, result.clone()).await.status, 202);
-    let views = wait_for_tag(&sim, &s.account, &opp, DONE_TAG, 3).await;
-    let v = poll_until(3, "results posted", || async {
+    let views = wait_for_tag(&sim, &s.account, &opp, DONE_TAG, 30).await;
+    let v = poll_until(30, "results posted", || async {
         let v = sim.opportunity(&s.account, &opp[0]).unwrap();
         (!v.tags.iter().any(|t| t == LINK_TAG) && v.notes.len() == 1).then_some(v)
     })
@@ -208,11 +187,15 @@ async fn completion_swaps_link_and_tag_and_leaves_one_note() {
         v.links
     );
     assert!(v.notes[0].value.contains("87") && v.notes[0].value.contains("Strong systems design."));
-    let done = poll_until(3, "results_posted", || async {
-        let ivs = interviews(&app, &s, "?status=results_posted").await;
-        ivs.first().cloned()
-    })
-    .await;
+    let done = app
+        .wait_for_interviews(
+            s.who(),
+            "?status=results_posted",
+            "results_posted",
+            count_is(1),
+        )
+        .await
+        .remove(0);
     assert!(
         done["results_url"]
             .as_str()
@@ -234,13 +217,8 @@ async fn completion_swaps_link_and_tag_and_leaves_one_note() {
         .await;
     cancel.assert_error(409, "conflict");
     // Replaying the done event changes nothing in Lever.
-    let ev = app
-        .get(
-            &format!("/api/v1/orgs/{}/events?status=done", s.org),
-            Some(&s.key),
-        )
-        .await;
-    let ev_id = ev.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let ev = app.events(&s.org, &s.key, "?status=done").await;
+    let ev_id = ev[0]["id"].as_str().unwrap().to_owned();
     let r = app
         .post_json(
             &format!("/api/v1/orgs/{}/events/{ev_id}/replay", s.org),
@@ -249,16 +227,8 @@ async fn completion_swaps_link_and_tag_and_leaves_one_note() {
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    poll_until(3, "replay settled", || async {
-        let r = app
-            .get(
-                &format!("/api/v1/orgs/{}/events?status=done", s.org),
-                Some(&s.key),
-            )
-            .await;
-        (r.body["items"].as_array().is_some_and(|i| i.len() == 1)).then_some(())
-    })
-    .await;
+    app.wait_for_events(s.who(), "?status=done", "replay settled", count_is(1))
+        .await;
     assert_eq!(interviews(&app, &s, "").await.len(), 1);
     let writes = sim
         .calls_for(&s.account)
@@ -274,15 +244,11 @@ async fn re_entry_reuses_an_open_interview_and_not_a_completed_one() {
     let s = scenario(&app, &sim).await;
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
-    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 2).await;
+    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 30).await;
     s.move_to(&sim, &opp, &s.other_stage);
     s.move_to(&sim, &opp, &s.stage);
-    poll_until(5, "second entry settled", || async {
-        let r = app
-            .get(&format!("/api/v1/orgs/{}/events", s.org), Some(&s.key))
-            .await;
-        let items = r.body["items"].as_array().unwrap().clone();
-        (items.len() == 3 && items.iter().all(|e| e["status"] != "pending")).then_some(())
+    app.wait_for_events(s.who(), "", "second entry settled", |items| {
+        items.len() == 3 && items.iter().all(|e| e["status"] != "pending")
     })
     .await;
     assert_eq!(interviews(&app, &s, "").await.len(), 1);
@@ -296,12 +262,11 @@ async fn re_entry_reuses_an_open_interview_and_not_a_completed_one() {
         complete(&app, &s, &id, json!({"score": 50})).await.status,
         202
     );
-    wait_for_tag(&sim, &s.account, &opp, DONE_TAG, 3).await;
+    wait_for_tag(&sim, &s.account, &opp, DONE_TAG, 30).await;
     s.move_to(&sim, &opp, &s.other_stage);
     s.move_to(&sim, &opp, &s.stage);
-    poll_until(5, "a second interview", || async {
-        let ivs = interviews(&app, &s, "").await;
-        (ivs.len() == 2 && ivs.iter().any(|i| i["status"] == "link_posted")).then_some(())
+    app.wait_for_interviews(s.who(), "", "a second interview", |ivs| {
+        ivs.len() == 2 && ivs.iter().any(|i| i["status"] == "link_posted")
     })
     .await;
     assert_eq!(s.live_link_count(&sim, &opp[0]), 1);
@@ -311,16 +276,7 @@ async fn re_entry_reuses_an_open_interview_and_not_a_completed_one() {
 async fn cancel_removes_link_and_tag() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    let opp = s.candidates(&sim, 1);
-    s.move_to(&sim, &opp, &s.stage);
-    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 2).await;
-    let iv = poll_until(2, "link_posted", || async {
-        interviews(&app, &s, "?status=link_posted")
-            .await
-            .first()
-            .cloned()
-    })
-    .await;
+    let (opp, iv) = one_linked(&app, &sim, &s).await;
     let id = iv["id"].as_str().unwrap();
     let r = app
         .post_json(
@@ -330,7 +286,7 @@ async fn cancel_removes_link_and_tag() {
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    poll_until(3, "link and tag removed", || async {
+    poll_until(30, "link and tag removed", || async {
         let v = sim.opportunity(&s.account, &opp[0]).unwrap();
         (v.links.is_empty() && v.tags.is_empty()).then_some(())
     })
@@ -379,15 +335,17 @@ async fn faults_never_duplicate_links_tags_or_notes() {
     .unwrap();
     s.move_to(&sim, &opps, &s.stage);
     wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 60).await;
-    let ids = poll_until(30, "all link_posted", || async {
-        let ivs = interviews(&app, &s, "?status=link_posted&limit=200").await;
-        (ivs.len() == 40).then(|| {
-            ivs.iter()
-                .map(|i| i["id"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        })
-    })
-    .await;
+    let ids: Vec<String> = app
+        .wait_for_interviews(
+            s.who(),
+            "?status=link_posted&limit=200",
+            "all link_posted",
+            count_is(40),
+        )
+        .await
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
     sim.add_fault(
         &s.account,
         FaultRule::always(FaultAction::ApplyThenStatus { status: 500 })

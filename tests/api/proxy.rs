@@ -1,8 +1,8 @@
 //! A TCP proxy between the app and Postgres that a test can cut and restore,
 //! to simulate the database going away (works with `DATABASE_URL` too).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -79,16 +79,21 @@ impl TcpProxy {
 }
 
 /// A TCP load balancer: each new connection goes to a random backend,
-/// skipping backends that refuse (a killed instance).
+/// skipping backends that refuse (a killed instance). The backends are set
+/// (and changed) after it started, as the services behind it come up on
+/// ports they bound themselves; with none, a connection is closed at once.
 pub struct LoadBalancer {
     port: u16,
+    backends: Arc<Mutex<Vec<u16>>>,
 }
 
 impl LoadBalancer {
-    pub fn start(backends: Vec<u16>) -> Self {
+    pub fn start() -> Self {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind lb");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let port = std_listener.local_addr().expect("addr").port();
+        let backends: Arc<Mutex<Vec<u16>>> = Arc::default();
+        let current = backends.clone();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -104,7 +109,8 @@ impl LoadBalancer {
                     n = n
                         .wrapping_mul(6364136223846793005)
                         .wrapping_add(1442695040888963407);
-                    let start = (n >> 33) % backends.len();
+                    let backends = current.lock().expect("backends").clone();
+                    let start = (n >> 33) % backends.len().max(1);
                     let order: Vec<u16> = (0..backends.len())
                         .map(|i| backends[(start + i) % backends.len()])
                         .collect();
@@ -120,10 +126,20 @@ impl LoadBalancer {
                 }
             });
         });
-        Self { port }
+        Self { port, backends }
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    /// Where new connections go from now on.
+    pub fn set_backends(&self, ports: &[u16]) {
+        *self.backends.lock().expect("backends") = ports.to_vec();
+    }
+
+    /// Adds one backend.
+    pub fn add_backend(&self, port: u16) {
+        self.backends.lock().expect("backends").push(port);
+    }
+
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 }

@@ -17,6 +17,11 @@ async fn resolve(app: &TestApp, org: &str, key: &str, q: &str) -> Value {
     r.body
 }
 
+/// `(role_name, rule)` of a resolution.
+fn named(r: &Value) -> (Option<&str>, Option<&str>) {
+    (r["role_name"].as_str(), r["rule"].as_str())
+}
+
 #[actix_web::test]
 async fn resolution_follows_each_rule() {
     let app = spawn_app().await;
@@ -42,10 +47,7 @@ async fn resolution_follows_each_rule() {
     )
     .await;
     let any = resolve(&app, &org, &key, "posting_id=zzz&title=Designer").await;
-    assert_eq!(
-        (any["role_name"].as_str(), any["rule"].as_str()),
-        (Some("Backend"), Some("any"))
-    );
+    assert_eq!(named(&any), (Some("Backend"), Some("any")));
     create(
         &app,
         &org,
@@ -54,32 +56,13 @@ async fn resolution_follows_each_rule() {
     )
     .await;
     let fb = resolve(&app, &org, &key, "posting_id=zzz&title=Designer").await;
-    assert_eq!(
-        (fb["role_name"].as_str(), fb["rule"].as_str()),
-        (Some("General"), Some("fallback"))
-    );
-    let t = resolve(
-        &app,
-        &org,
-        &key,
-        "posting_id=zzz&title=%20%20backend%20ENGINEER%20",
-    )
-    .await;
-    assert_eq!(
-        (t["role_name"].as_str(), t["rule"].as_str()),
-        (Some("Backend"), Some("title"))
-    );
-    let p = resolve(
-        &app,
-        &org,
-        &key,
-        "posting_id=post-42&title=Backend%20Engineer",
-    )
-    .await;
-    assert_eq!(
-        (p["role_name"].as_str(), p["rule"].as_str()),
-        (Some("Platform"), Some("posting_id"))
-    );
+    assert_eq!(named(&fb), (Some("General"), Some("fallback")));
+    let title = "posting_id=zzz&title=%20%20backend%20ENGINEER%20";
+    let t = resolve(&app, &org, &key, title).await;
+    assert_eq!(named(&t), (Some("Backend"), Some("title")));
+    let posting = "posting_id=post-42&title=Backend%20Engineer";
+    let p = resolve(&app, &org, &key, posting).await;
+    assert_eq!(named(&p), (Some("Platform"), Some("posting_id")));
     assert!(p["role_id"].as_str().is_some());
 }
 

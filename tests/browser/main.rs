@@ -21,6 +21,8 @@ mod lever_flow;
 mod lever_support;
 #[path = "../api/proxy.rs"]
 mod proxy;
+#[path = "../api/support/mod.rs"]
+mod support;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -31,7 +33,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use helpers::{TestApp, free_port, spawn_app};
+use helpers::{TestApp, spawn_app};
 use lever_flow::spawn_with_sim;
 
 /// One headless Chromium session and its chromedriver, for one test.
@@ -64,16 +66,41 @@ fn capabilities() -> fantoccini::wd::Capabilities {
     caps
 }
 
+/// The port of chromedriver's "started successfully on port N." line; the
+/// rest of its output is read (and dropped) on a thread of its own.
+fn driver_port(stdout: std::process::ChildStdout) -> u16 {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let port = line
+                .split("on port ")
+                .nth(1)
+                .and_then(|p| p.trim_end_matches('.').parse::<u16>().ok())
+                .filter(|p| *p != 0);
+            if let Some(port) = port {
+                let _ = tx.send(port);
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("chromedriver says its port")
+}
+
 impl Browser {
     async fn start(name: &'static str, app: &TestApp) -> Self {
-        let port = free_port();
-        let driver =
+        // Port 0: chromedriver binds a free port itself and says which.
+        let mut driver =
             Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
+                .arg("--port=0")
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("chromedriver runs (apt-get install -y chromium chromium-driver)");
+        let port = driver_port(driver.stdout.take().expect("chromedriver's stdout"));
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
@@ -210,6 +237,7 @@ impl Browser {
 
     /// Reloads `path` until an element matches `css` (or fails after `secs`).
     async fn wait_for_css(&self, path: &str, css: &str, secs: u64) {
+        assert!(secs >= helpers::LEAST_DEADLINE_SECS, "a {secs} s deadline");
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             self.goto(path).await;
@@ -225,6 +253,7 @@ impl Browser {
 
     /// Reloads `path` until its text contains `want` (or fails after `secs`).
     async fn wait_for_text(&self, path: &str, want: &str, secs: u64) {
+        assert!(secs >= helpers::LEAST_DEADLINE_SECS, "a {secs} s deadline");
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             self.goto(path).await;
@@ -241,6 +270,7 @@ impl Browser {
 
     /// Waits (without reloading) until the page's text contains `want`.
     async fn wait_here(&self, want: &str, secs: u64) {
+        assert!(secs >= helpers::LEAST_DEADLINE_SECS, "a {secs} s deadline");
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             if self.body().await.contains(want) {
@@ -324,7 +354,7 @@ async fn the_help_article_journey() {
     // 2. Lever · Live → Connect → the simulator's consent → back with success, active.
     b.click_button("Connect").await;
     b.find("p.notice").await;
-    b.wait_here("Lever is connected.", 20).await;
+    b.wait_here("Lever is connected.", 30).await;
     let status = b.text("#status").await;
     b.check(status == "active", &format!("status {status}"))
         .await;
@@ -334,7 +364,7 @@ async fn the_help_article_journey() {
     b.goto(&format!("{base}/roles")).await;
     b.type_into("#new-name", "Backend").await;
     b.click_button("Create role").await;
-    b.wait_here("Role created.", 10).await;
+    b.wait_here("Role created.", 30).await;
     b.click("a.role-name").await;
     b.type_into(
         "#role-jobs-input",
@@ -346,7 +376,7 @@ async fn the_help_article_journey() {
         .await;
     b.shot("role-edit").await;
     b.click_button("Update role").await;
-    b.wait_here("Role updated.", 10).await;
+    b.wait_here("Role updated.", 30).await;
     let tag = b.text("li.tag span").await;
     b.check(tag == "Backend Engineer", &format!("saved tag {tag}"))
         .await;
@@ -404,7 +434,7 @@ async fn the_help_article_journey() {
     b.shot("interviews").await;
 
     // 6. Health: healthy, with a latency figure.
-    b.wait_for_css(&format!("{base}/health"), "#health-status.s-healthy", 20)
+    b.wait_for_css(&format!("{base}/health"), "#health-status.s-healthy", 30)
         .await;
     let p50 = b.text("#latency-p50").await;
     b.check(p50.ends_with(" ms"), &format!("latency {p50}"))
@@ -497,7 +527,7 @@ async fn a_role_name_with_a_script_renders_as_text() {
     let name = "<script>window.pwned = 1</script>";
     b.type_into("#new-name", name).await;
     b.click_button("Create role").await;
-    b.wait_here("Role created.", 10).await;
+    b.wait_here("Role created.", 30).await;
     let shown = b.text("a.role-name").await;
     b.check(shown == name, &format!("shown as {shown:?}")).await;
     let r = b

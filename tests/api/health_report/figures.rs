@@ -6,12 +6,12 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{codes, counter, health, healthy_org, managed_webhook, message, record};
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app_without_pipeline, spawn_app_without_pipeline_with};
 use crate::interviews_read::seed::{self, Conn, Iv, exec};
 
 #[actix_web::test]
 async fn the_queue_counts_events_and_jobs_and_ages_the_oldest() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, member, conn) = healthy_org(&app).await;
     seed::event(&app, &org, &conn, "pending", 120.0);
     seed::event(&app, &org, &conn, "retrying", 200.0);
@@ -37,7 +37,7 @@ async fn the_queue_counts_events_and_jobs_and_ages_the_oldest() {
 
 #[actix_web::test]
 async fn link_latency_percentiles_cover_the_last_day() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, member, conn) = healthy_org(&app).await;
     assert_eq!(
         health(&app, &org, &member).await["latency_ms"],
@@ -81,7 +81,7 @@ async fn link_latency_percentiles_cover_the_last_day() {
 
 #[actix_web::test]
 async fn rejected_deliveries_of_the_last_hour_are_counted() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, member, conn) = healthy_org(&app).await;
     counter(&app, &conn, "rejected", 0, 2);
     counter(&app, &conn, "rejected", 30, 3);
@@ -103,7 +103,8 @@ async fn rejected_deliveries_of_the_last_hour_are_counted() {
 
 #[actix_web::test]
 async fn no_deliveries_yet_after_the_configured_wait() {
-    let app = spawn_app_with(|s| s.no_deliveries_after = Duration::from_secs(1)).await;
+    let app =
+        spawn_app_without_pipeline_with(|s| s.no_deliveries_after = Duration::from_secs(1)).await;
     let (org, _, member) = seed::org_with_member(&app, "Acme").await;
     let conn = seed::connection(
         &app,
@@ -133,7 +134,7 @@ async fn no_deliveries_yet_after_the_configured_wait() {
 
 #[actix_web::test]
 async fn no_deliveries_yet_waits_a_day_by_default() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, member) = seed::org_with_member(&app, "Acme").await;
     let conn = seed::connection(&app, &org, Conn::default());
     record(&app, &conn, 5.0, None);
@@ -142,7 +143,7 @@ async fn no_deliveries_yet_waits_a_day_by_default() {
 
 #[actix_web::test]
 async fn a_silent_supervisor_is_named_and_not_running() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, member) = seed::org_with_member(&app, "Acme").await;
     let conn = seed::connection(&app, &org, Conn::default());
     record(&app, &conn, 300.0, Some(300.0));
@@ -152,9 +153,12 @@ async fn a_silent_supervisor_is_named_and_not_running() {
     assert!(message(&h, "supervisor_stale").contains("host-a:4711"));
 }
 
+/// Seeded: a real throttle always counts a Lever error too (which degrades
+/// for an hour), so only a seeded row shows the throttle alone passing. The
+/// supervisor's own throttle writes are in `driven`.
 #[actix_web::test]
 async fn a_throttled_account_is_degraded_until_the_throttle_passes() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, member, _) = healthy_org(&app).await;
     exec(
         &app,

@@ -1,7 +1,10 @@
-//! `GET /api/v1/orgs/{org}/lever/health` (SPEC §5) over rows seeded as the
-//! supervisor, ingest and the pipeline write them: each status, each figure
-//! and each problem.
+//! `GET /api/v1/orgs/{org}/lever/health` (SPEC §5): over what the
+//! supervisor wrote while it worked a real account (`driven`), and over rows
+//! seeded as the supervisor, ingest and the pipeline write them, for the
+//! statuses, figures and problems that need exact figures or ages a test
+//! cannot wait for (an hour-old counter, a heartbeat five minutes stale).
 
+mod driven;
 mod figures;
 mod status;
 
@@ -48,7 +51,7 @@ pub fn record(app: &TestApp, conn: &str, beat_ago_s: f64, received_ago_s: Option
         &format!(
             "INSERT INTO connection_health (connection_id, supervisor_running, instance, \
              heartbeat_at, restarts, last_received_at, last_success_at) VALUES ('{conn}', true, \
-             'host-a:4711', {}, 2, {}, now() - interval '30 seconds')",
+             'host-a:4711', {}, 0, {}, now() - interval '30 seconds')",
             ago(Some(beat_ago_s)),
             ago(received_ago_s),
         ),

@@ -3,12 +3,12 @@
 use serde_json::{Value, json};
 
 use super::{codes, counter, health, healthy_org, message};
-use crate::helpers::spawn_app;
+use crate::helpers::spawn_app_without_pipeline;
 use crate::interviews_read::seed::{self, Conn, Iv};
 
 #[actix_web::test]
 async fn never_connected_is_not_connected_with_empty_sections() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, member) = seed::org_with_member(&app, "Acme").await;
     let h = health(&app, &org, &member).await;
     assert_eq!(h["status"], "not_connected");
@@ -46,7 +46,7 @@ async fn never_connected_is_not_connected_with_empty_sections() {
 
 #[actix_web::test]
 async fn a_pending_connection_is_pending() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, member) = seed::org_with_member(&app, "Acme").await;
     let pending = Conn {
         status: "pending",
@@ -63,29 +63,8 @@ async fn a_pending_connection_is_pending() {
 }
 
 #[actix_web::test]
-async fn an_active_connection_without_trouble_is_healthy() {
-    let app = spawn_app().await;
-    let (org, member, _) = healthy_org(&app).await;
-    let h = health(&app, &org, &member).await;
-    assert_eq!(h["status"], "healthy", "{h}");
-    assert_eq!(h["token"]["state"], "valid");
-    assert!(h["token"]["expires_at"].is_string() && h["token"]["last_refreshed_at"].is_string());
-    assert_eq!(h["webhook"]["managed"], true);
-    assert!(h["webhook"]["last_received_at"].is_string());
-    assert_eq!(
-        h["stage"],
-        json!({"id": "stage-live", "name": "Arkiter Live", "found": true})
-    );
-    assert!(h["lever_api"]["last_success_at"].is_string());
-    assert_eq!(h["supervisor"]["running"], true);
-    assert_eq!(h["supervisor"]["instance"], "host-a:4711");
-    assert_eq!(h["supervisor"]["restarts"], 2);
-    assert_eq!(h["problems"], json!([]));
-}
-
-#[actix_web::test]
 async fn a_dead_event_degrades_and_says_to_replay() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, member, conn) = healthy_org(&app).await;
     seed::event(&app, &org, &conn, "dead", 600.0);
     let h = health(&app, &org, &member).await;
@@ -101,7 +80,7 @@ async fn a_dead_event_degrades_and_says_to_replay() {
 
 #[actix_web::test]
 async fn an_unmapped_posting_degrades_until_it_is_mapped() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, member, conn) = healthy_org(&app).await;
     for (ago, rule) in [(900.0, "fallback"), (300.0, "any")] {
         let iv = Iv {
@@ -141,7 +120,7 @@ async fn an_unmapped_posting_degrades_until_it_is_mapped() {
 
 #[actix_web::test]
 async fn lever_errors_in_the_last_hour_degrade() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, member, conn) = healthy_org(&app).await;
     counter(&app, &conn, "lever_error", 90, 7);
     assert_eq!(health(&app, &org, &member).await["status"], "healthy");
@@ -153,7 +132,7 @@ async fn lever_errors_in_the_last_hour_degrade() {
 }
 
 async fn stored_status(status: &str, token_state: &str, problem: Option<&str>) -> Value {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, member) = seed::org_with_member(&app, "Acme").await;
     let problems = problem.map_or(
         json!([]),
@@ -202,7 +181,7 @@ async fn disconnected_stays_disconnected_whatever_the_figures() {
 
 #[actix_web::test]
 async fn only_the_orgs_own_keys_and_the_super_admin_read_it() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, _) = healthy_org(&app).await;
     let (_, other_key) = app.new_org("Other").await;
     let path = format!("/api/v1/orgs/{org}/lever/health");
@@ -219,7 +198,7 @@ async fn only_the_orgs_own_keys_and_the_super_admin_read_it() {
 
 #[actix_web::test]
 async fn the_openapi_document_has_the_routes_and_the_report_shape() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let doc = app.get("/api/v1/openapi.json", None).await.body;
     for (path, method) in [
         ("/api/v1/orgs/{org}/lever/health", "get"),

@@ -1,16 +1,16 @@
 //! Pools that heal: every backend of the app's database is terminated (what
 //! the service sees of a Postgres restart, `-m fast` or `immediate`) while
 //! deliveries are in flight. The in-flight ones may get 503 (Lever retries
-//! those); every 2xx is a row, none is doubled, a new delivery gets 2xx within
-//! 5 s, and `/readyz` is 200 again.
-
-use std::time::{Duration, Instant};
+//! those); every 2xx is a row, none is doubled, new deliveries get 2xx again
+//! after at most one refusal per dead pooled connection, and `/readyz` is
+//! 200 again.
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, poll_until, test_db};
+use super::{INGEST_POOL, assert_acknowledged_stored_once, refused_until_accepted};
+use crate::helpers::{TestApp, test_db};
 use crate::webhooks::{KEY, setup, stage_change};
 
 /// Terminates every backend of `db` but the caller's; how many.
@@ -51,14 +51,8 @@ async fn send_all(app: &TestApp, conn: &str, bodies: Vec<Value>) -> Vec<(String,
         .collect()
 }
 
-fn stored(app: &TestApp, token: &str) -> i64 {
-    app.count(&format!(
-        "SELECT count(*) AS n FROM lever_events WHERE token = '{token}'"
-    ))
-}
-
 #[actix_web::test]
-async fn deliveries_recover_within_5_s_of_all_backends_being_terminated() {
+async fn deliveries_recover_after_all_backends_are_terminated() {
     let s = setup("active").await;
     // Fill both pools with idle connections the server will drop.
     let warm = send_all(&s.app, &s.conn, (0..16).map(|_| delivery()).collect()).await;
@@ -73,31 +67,14 @@ async fn deliveries_recover_within_5_s_of_all_backends_being_terminated() {
             actix_web::rt::task::spawn_blocking(move || terminate_backends(&db))
         );
         assert!(killed.unwrap() > 0, "round {round}: nothing to terminate");
-        let back = Instant::now();
-        poll_until(5, "a delivery accepted after the restart", || async {
-            let r = s.app.post_webhook(&s.conn, &delivery()).await;
-            (r.status == 200).then_some(())
-        })
-        .await;
-        assert!(back.elapsed() < Duration::from_secs(5));
-        poll_until(5, "readyz 200", || async {
-            (s.app.readyz().await.status == 200).then_some(())
-        })
-        .await;
+        let refused = refused_until_accepted(&s.app, &s.conn, delivery).await;
+        assert!(
+            refused <= INGEST_POOL,
+            "round {round}: {refused} deliveries refused after the restart"
+        );
         answers.extend(sent);
     }
-    let mut accepted = 0;
-    for (token, status) in &answers {
-        assert!([200, 503].contains(status), "{status}");
-        if *status == 200 {
-            accepted += 1;
-            assert_eq!(
-                stored(&s.app, token),
-                1,
-                "an acknowledged delivery was lost"
-            );
-        }
-    }
+    let accepted = assert_acknowledged_stored_once(&s.app, &answers);
     assert!(accepted > 0, "{answers:?}");
     // Once recovered, the pools hand out no dead connection: a burst all lands.
     let after = send_all(&s.app, &s.conn, (0..64).map(|_| delivery()).collect()).await;

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::seed::{self, Conn, Iv, Seeded};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app_without_pipeline};
 
 async fn list(app: &TestApp, org: &str, key: &str, query: &str) -> Value {
     let r = app
@@ -30,7 +30,7 @@ fn assert_ids(page: &Value, want: &[&Seeded]) {
 
 #[actix_web::test]
 async fn a_member_lists_newest_first_with_filters_and_pages() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, member) = seed::org_with_member(&app, "Acme").await;
     let conn = seed::connection(&app, &org, Conn::default());
     let mk = |status, opportunity, ago| Iv {
@@ -90,7 +90,7 @@ async fn a_member_lists_newest_first_with_filters_and_pages() {
 
 #[actix_web::test]
 async fn the_view_shows_every_field_and_the_results_link_only_after_completion() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, member) = seed::org_with_member(&app, "Acme").await;
     let conn = seed::connection(&app, &org, Conn::default());
     let i = seed::interview(&app, &org, &conn, Iv::default());
@@ -157,7 +157,7 @@ async fn the_view_shows_every_field_and_the_results_link_only_after_completion()
 
 #[actix_web::test]
 async fn another_orgs_interview_is_not_found() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org_a, key_a, _) = seed::org_with_member(&app, "Acme").await;
     let (org_b, key_b) = app.new_org("Other").await;
     let conn_b = seed::connection(&app, &org_b, Conn::default());

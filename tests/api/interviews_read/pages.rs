@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::seed::{self, Conn, Iv, Seeded};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app_without_pipeline};
 
 /// A page as a browser (or, with `json`, a program) gets it.
 struct Page {
@@ -49,7 +49,7 @@ struct World {
 }
 
 async fn world(org_name: &str) -> World {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _) = app.new_org(org_name).await;
     let conn = seed::connection(&app, &org, Conn::default());
     World { app, org, conn }

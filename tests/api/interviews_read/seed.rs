@@ -27,15 +27,8 @@ pub fn exec(app: &TestApp, sql: &str) {
 /// An org (through the API) and a member key of it: `(org, admin_key, member_key)`.
 pub async fn org_with_member(app: &TestApp, name: &str) -> (String, String, String) {
     let (org, admin) = app.new_org(name).await;
-    let r = app
-        .create_key(
-            &org,
-            Some(&admin),
-            &json!({"role": "member", "label": "reader"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    (org, admin, r.body["key"].as_str().unwrap().to_owned())
+    let (member, _) = app.new_key(&org, &admin, "member", "reader").await;
+    (org, admin, member)
 }
 
 /// A `connections` row.

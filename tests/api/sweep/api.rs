@@ -9,7 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::health_report::{codes, health, message};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app_without_pipeline};
 use crate::interviews_read::seed::{self, Conn, exec, org_with_member};
 
 async fn sweep(app: &TestApp, org: &str, key: &str) -> (u16, Value) {
@@ -30,7 +30,7 @@ fn uuid(s: &str) -> Uuid {
 
 #[actix_web::test]
 async fn a_sweep_is_queued_once_for_an_active_connection() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, admin, member) = org_with_member(&app, "Sweeper").await;
 
     // Never connected, then connected but not active: 409 not_connected.
@@ -132,7 +132,7 @@ async fn a_sweep_is_queued_once_for_an_active_connection() {
 
 #[actix_web::test]
 async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _) = app.new_org("Schedule").await;
     let conn = seed::connection(&app, &org, Conn::default());
     let c = uuid(&conn);
@@ -183,7 +183,7 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
 
 #[actix_web::test]
 async fn events_carry_their_source() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, admin) = app.new_org("Sources").await;
     let conn = seed::connection(&app, &org, Conn::default());
     seed::event(&app, &org, &conn, "done", 60.0);
@@ -213,7 +213,7 @@ async fn events_carry_their_source() {
 
 #[actix_web::test]
 async fn health_shows_the_sweep_and_what_it_found() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _, member) = org_with_member(&app, "Health").await;
     let before = health(&app, &org, &member).await;
     assert_eq!(

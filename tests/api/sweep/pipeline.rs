@@ -52,7 +52,7 @@ fn post_writes(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize 
 async fn candidates_lever_never_delivered_are_linked_after_a_sweep_now() {
     let (app, sim, s) = connected(None).await;
     // The sweep after connecting ran (nothing to find yet).
-    poll_until(20, "the first sweep", || async {
+    poll_until(30, "the first sweep", || async {
         let h = app
             .get(
                 &format!("/api/v1/orgs/{}/lever/health", s.org),

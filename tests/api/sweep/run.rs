@@ -227,7 +227,7 @@ async fn a_completed_candidate_back_in_the_stage_gets_a_second_interview() {
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    poll_until(20, "results posted", || async {
+    poll_until(30, "results posted", || async {
         let r = app
             .get(
                 &format!("/api/v1/orgs/{}/interviews/{iv}", s.org),
@@ -247,7 +247,7 @@ async fn a_completed_candidate_back_in_the_stage_gets_a_second_interview() {
         .unwrap();
     let out = sweep(&d, &t, || async {}).await.unwrap();
     assert_eq!(out.found, std::slice::from_ref(&opp));
-    poll_until(20, "a second interview", || async {
+    poll_until(30, "a second interview", || async {
         let r = app
             .get(&format!("/api/v1/orgs/{}/interviews", s.org), Some(&s.key))
             .await;

@@ -8,6 +8,7 @@ use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use crate::lever_support::*;
+use crate::support::sim_control::SimControl;
 
 async fn get(url: &str, token: &str) -> (u16, Value) {
     let mut resp = awc::Client::default()
@@ -87,7 +88,7 @@ async fn opportunities_filter_by_stage_posting_tag_and_time() {
 
     // updated_at_start: only what changed since (a move updates).
     let since = chrono::Utc::now().timestamp_millis() + 1;
-    poll_until(std::time::Duration::from_secs(2), || {
+    poll_until(std::time::Duration::from_secs(30), || {
         (chrono::Utc::now().timestamp_millis() >= since).then_some(())
     })
     .await;
@@ -179,12 +180,11 @@ async fn a_silent_move_adds_a_stage_change_and_delivers_nothing() {
     assert_eq!(o.current_entry_at(&other), None, "not in that stage now");
 
     // The same over the control API.
-    let r = awc::Client::default()
-        .post(format!("{}/_sim/accounts/{a}/move", sim.base_url()))
-        .send_json(&json!({"opportunity_ids": [opp], "stage_id": other, "deliver": false}))
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    let ctl = SimControl::new(&sim);
+    let r = ctl
+        .move_opportunities(a, std::slice::from_ref(&opp), &other, false)
+        .await;
+    assert_eq!(r.status, 200);
     assert!(sim.deliveries(a).unwrap().is_empty());
     assert_eq!(sim.opportunity(a, &opp).unwrap().stage, other);
 }
@@ -232,17 +232,10 @@ async fn webhooks_are_listed_then_deleted_or_turned_off() {
     assert!(sim.delete_webhook(a, &ui.id).is_err());
     assert_eq!(c.client.list_webhooks().await.unwrap().len(), 1);
     c.client.create_webhook(&create).await.unwrap();
-    let ctl = format!("{}/_sim/accounts/{a}/webhooks", sim.base_url());
-    let mut r = awc::Client::default().delete(&ctl).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["deleted"], 2);
+    let ctl = SimControl::new(&sim);
+    let r = ctl.delete_webhooks(a).await;
+    assert_eq!((r.status, &r.body["deleted"]), (200, &json!(2)));
     assert!(c.client.list_webhooks().await.unwrap().is_empty());
-    let r = awc::Client::default()
-        .post(format!("{ctl}/disable"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(ctl.disable_webhooks(a).await.status, 204);
     assert!(!sim.account(a).unwrap().webhooks_enabled);
 }

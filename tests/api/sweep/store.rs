@@ -6,7 +6,7 @@
 use arkiter_lever::sweep::store::{Candidate, Target, finding_token, record_findings};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app_without_pipeline};
 use crate::interviews_read::seed::{self, Conn, Iv, exec};
 
 const STAGE: &str = "stage-live";
@@ -54,7 +54,7 @@ fn events_of(app: &TestApp, opp: &str) -> i64 {
 
 #[actix_web::test]
 async fn only_unhandled_entries_are_recorded_once() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _) = app.new_org("Sweep store").await;
     let conn = seed::connection(&app, &org, Conn::default());
     let t = now_ms();
@@ -195,7 +195,7 @@ async fn only_unhandled_entries_are_recorded_once() {
 
 #[actix_web::test]
 async fn another_connection_and_another_stage_do_not_count() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _) = app.new_org("Mine").await;
     let (other_org, _) = app.new_org("Theirs").await;
     let conn = seed::connection(&app, &org, Conn::default());
@@ -233,7 +233,7 @@ async fn another_connection_and_another_stage_do_not_count() {
 #[actix_web::test]
 async fn the_interview_of_an_entry_is_found_by_its_time_or_its_event() {
     use arkiter_lever::sweep::store::interview_for_entry;
-    let app = spawn_app().await;
+    let app = spawn_app_without_pipeline().await;
     let (org, _) = app.new_org("Entries").await;
     let conn = seed::connection(&app, &org, Conn::default());
     let c = Uuid::parse_str(&conn).unwrap();

@@ -1,0 +1,75 @@
+//! The service in this process, on a thread of its own with its own actix
+//! System: a test that blocks (a synchronous query, a blocking helper) never
+//! holds up the app's actors, and dropping the handle stops the server.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use arkiter_lever::app::Application;
+use arkiter_lever::config::Settings;
+use arkiter_lever::pipeline::Registry;
+
+/// How long a drop waits for the app's thread to wind down.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+pub struct InProcess {
+    port: u16,
+    registry: actix::Addr<Registry>,
+    server: ServerHandle,
+    stopped: mpsc::Receiver<()>,
+}
+
+impl InProcess {
+    /// Builds the app from `settings` on a new thread (its listener bound
+    /// there, port 0 allowed) and returns once it is bound.
+    pub fn start(settings: Settings) -> Self {
+        let (built_tx, built) = mpsc::channel();
+        let (stopped_tx, stopped) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("app".into())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let app = match Application::build(settings) {
+                        Ok(app) => app,
+                        Err(e) => {
+                            let _ = built_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let (port, registry) = (app.port(), app.registry());
+                    let server = app.into_server();
+                    let _ = built_tx.send(Ok((port, registry, server.handle())));
+                    let _ = server.await;
+                });
+                let _ = stopped_tx.send(());
+            })
+            .expect("app thread");
+        let (port, registry, server) = built
+            .recv()
+            .expect("the app thread answers")
+            .expect("build app");
+        Self {
+            port,
+            registry,
+            server,
+            stopped,
+        }
+    }
+
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn registry(&self) -> actix::Addr<Registry> {
+        self.registry.clone()
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        // The stop command is sent at once; its completion is not awaited.
+        drop(self.server.stop(false));
+        let _ = self.stopped.recv_timeout(STOP_WAIT);
+    }
+}
