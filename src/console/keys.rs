@@ -56,16 +56,8 @@ async fn view(
     err: Option<&FormError>,
     typed: Option<&Fields>,
 ) -> Result<Markup, ConsoleError> {
-    let list = list_for(
-        state,
-        &user.caller,
-        org.id,
-        &ListQuery {
-            limit: None,
-            cursor: query.cursor.clone(),
-        },
-    )
-    .await?;
+    let page = ListQuery::after(query.cursor.clone());
+    let list = list_for(state, &user.caller, org.id, &page).await?;
     let base = org.base();
     let typed_label = typed.map(|f| f.get("label").to_owned()).unwrap_or_default();
     let typed_role = typed.map(|f| f.get("role").to_owned()).unwrap_or_default();

@@ -92,16 +92,8 @@ async fn list_view(
     err: Option<&FormError>,
     typed: Option<&Fields>,
 ) -> Result<Markup, ConsoleError> {
-    let list = list_for(
-        state,
-        &user.caller,
-        org.id,
-        &ListQuery {
-            limit: None,
-            cursor: query.cursor.clone(),
-        },
-    )
-    .await?;
+    let page = ListQuery::after(query.cursor.clone());
+    let list = list_for(state, &user.caller, org.id, &page).await?;
     let posting = query.posting_id.clone().unwrap_or_default();
     let title = query.title.clone().unwrap_or_default();
     let resolved = if posting.trim().is_empty() && title.trim().is_empty() {

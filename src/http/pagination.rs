@@ -23,6 +23,14 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// The default page size, after `cursor` (the console's pages).
+    pub fn after(cursor: Option<String>) -> Self {
+        Self {
+            limit: None,
+            cursor,
+        }
+    }
+
     pub fn page(&self) -> Result<PageRequest, ApiError> {
         let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
