@@ -5,9 +5,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_LENGTH;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, post, web};
 use futures_util::StreamExt;
 use serde::Serialize;
+use std::time::Instant;
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -22,23 +23,37 @@ struct Answer {
     reason: Option<&'static str>,
 }
 
+/// The route's pattern, as the request metrics label it.
+const ROUTE: &str = "/webhooks/lever/{connection_id}";
+
+/// Whether `path` is this route's: the request-span and request-metrics
+/// middleware leave it to the handler, which counts it itself.
+pub fn is_webhook(path: &str) -> bool {
+    path.starts_with("/webhooks/lever/")
+}
+
 #[post("/webhooks/lever/{connection_id}")]
 pub async fn receive(
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> HttpResponse {
+    let start = Instant::now();
     let result = handle(&state, &path, &req, payload).await;
     metrics::count(match &result {
         Ok(r) => r.outcome,
         Err(e) => e.outcome(),
     });
-    let receipt = result?;
-    Ok(HttpResponse::Ok().json(Answer {
-        status: receipt.outcome.as_str(),
-        reason: receipt.reason,
-    }))
+    let res = match result {
+        Ok(receipt) => HttpResponse::Ok().json(Answer {
+            status: receipt.outcome.as_str(),
+            reason: receipt.reason,
+        }),
+        Err(e) => ApiError::from(e).error_response(),
+    };
+    crate::http::metrics::observe(ROUTE, "POST", res.status(), start);
+    res
 }
 
 async fn handle(

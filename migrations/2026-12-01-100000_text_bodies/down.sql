@@ -1,0 +1,1 @@
+ALTER TABLE lever_events ALTER COLUMN payload TYPE JSONB USING payload::jsonb;
