@@ -81,30 +81,30 @@ async fn bench() -> bool {
     let addr = bed.api.address.trim_start_matches("http://").to_owned();
     let before = count(&mut conn, "SELECT count(*) AS n FROM lever_events");
     let mut seq = 0;
+    let postmaster = postmaster_pid(&mut conn);
     let c0 = commits(&mut conn);
-    let other = load::run(
-        &addr,
-        corpus(&hooks, PER_PHASE, false, &mut seq),
-        CONNS,
-        None,
-    )
-    .await;
+    let other_reqs = corpus(&hooks, PER_PHASE, false, &mut seq);
+    let cpu0 = Cpu::now(postmaster);
+    let other = load::run(&addr, other_reqs, CONNS, None).await;
+    let cpu1 = Cpu::now(postmaster);
     println!("other-stage: {}", line(&other));
     let c1 = commits(&mut conn);
     println!(
-        "  {:.1} deliveries per commit",
-        other.ok as f64 / (c1 - c0) as f64
+        "  {:.1} deliveries per commit; {}",
+        other.ok as f64 / (c1 - c0) as f64,
+        cpu1.since(&cpu0, other.ok)
     );
-    let live = load::run(
-        &addr,
-        corpus(&hooks, PER_PHASE, true, &mut seq),
-        CONNS,
-        None,
-    )
-    .await;
+    let live_reqs = corpus(&hooks, PER_PHASE, true, &mut seq);
+    let cpu2 = Cpu::now(postmaster);
+    let live = load::run(&addr, live_reqs, CONNS, None).await;
+    let cpu3 = Cpu::now(postmaster);
     println!("live-stage:  {}", line(&live));
     let c2 = commits(&mut conn);
-    println!("  {} commits (pipeline included)", c2 - c1);
+    println!(
+        "  {} commits (pipeline included); {}",
+        c2 - c1,
+        cpu3.since(&cpu2, live.ok)
+    );
     let paced_n = (PACED_RATE * PACED_SECS) as usize;
     let paced_reqs = mixed(&hooks, paced_n, &mut seq);
     let paced = load::run(&addr, paced_reqs, CONNS, Some(PACED_RATE)).await;
@@ -131,6 +131,59 @@ fn commits(conn: &mut diesel::PgConnection) -> i64 {
         conn,
         "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = 'bench'",
     )
+}
+
+/// The bench's Postgres server process (its backends are its children).
+fn postmaster_pid(conn: &mut diesel::PgConnection) -> u32 {
+    let backend = count(conn, "SELECT pg_backend_pid()::bigint AS n");
+    proc_stat(backend as u32).expect("backend stat").0
+}
+
+/// `(parent pid, CPU ticks used)` of a process, from `/proc/<pid>/stat`.
+fn proc_stat(pid: u32) -> Option<(u32, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ppid = rest.get(1)?.parse().ok()?;
+    let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    Some((ppid, ticks))
+}
+
+/// CPU time used so far (clock ticks of 10 ms) by this process (the
+/// service and the load generator) and by the bench's Postgres (the
+/// postmaster and its live children): CPU per delivery is what other
+/// engineers' builds on the shared machine disturb least.
+struct Cpu {
+    service: u64,
+    postgres: u64,
+}
+
+impl Cpu {
+    fn now(postmaster: u32) -> Self {
+        let service = proc_stat(std::process::id()).map_or(0, |s| s.1);
+        let mut postgres = proc_stat(postmaster).map_or(0, |s| s.1);
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            if let Some((ppid, ticks)) = proc_stat(pid)
+                && ppid == postmaster
+            {
+                postgres += ticks;
+            }
+        }
+        Self { service, postgres }
+    }
+
+    /// CPU µs per delivery since `before`, over `n` deliveries.
+    fn since(&self, before: &Cpu, n: usize) -> String {
+        let us = |ticks: u64| ticks as f64 * 10_000.0 / n.max(1) as f64;
+        format!(
+            "CPU per delivery: service+load {:.1} us, postgres {:.1} us",
+            us(self.service - before.service),
+            us(self.postgres - before.postgres)
+        )
+    }
 }
 
 /// `n` signed deliveries spread over the hooks, unique tokens.
@@ -186,6 +239,8 @@ fn pgbench(bed: &Bed) -> f64 {
     let script = std::env::temp_dir().join(format!("p1-pgbench-{}.sql", std::process::id()));
     std::fs::write(&script, PGBENCH_SCRIPT).expect("write the pgbench script");
     let url = url::Url::parse(&bed.db_url).expect("db url");
+    let postmaster = postmaster_pid(&mut conn);
+    let (cpu0, client0) = (Cpu::now(postmaster), children_ticks());
     let out = std::process::Command::new(PGBENCH)
         .args([
             "-n", "-c", "32", "-j", "2", "-T", "10", "-M", "prepared", "-f",
@@ -198,13 +253,40 @@ fn pgbench(bed: &Bed) -> f64 {
         .output()
         .expect("run pgbench");
     let _ = std::fs::remove_file(&script);
+    let (cpu1, client1) = (Cpu::now(postmaster), children_ticks());
     let text = String::from_utf8_lossy(&out.stdout);
     print!("pgbench:\n{text}");
+    let processed: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let client = Cpu {
+        service: client1,
+        postgres: cpu1.postgres,
+    };
+    let before = Cpu {
+        service: client0,
+        postgres: cpu0.postgres,
+    };
+    println!(
+        "  {} (\"service+load\" is pgbench itself)",
+        client.since(&before, processed)
+    );
     text.lines()
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.split_whitespace().nth(2))
         .and_then(|v| v.parse().ok())
         .expect("pgbench tps")
+}
+
+/// CPU ticks used by this process's waited-for children (pgbench).
+fn children_ticks() -> u64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    (us(usage.ru_utime) + us(usage.ru_stime)) / 10_000
 }
 
 /// One transaction = one row shaped like a live-stage delivery (about the
