@@ -27,12 +27,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arkiter_lever::lever::signature;
 use common::bed::{count, show};
 use common::load::{self, LoadResult};
 use common::stats::ms;
-use common::{Bed, BedOptions, Org, Verdicts};
-use serde_json::json;
+use common::{Bed, BedOptions, Hook, Verdicts};
 
 const CONNS: usize = 64;
 const PER_PHASE: usize = 60_000;
@@ -43,13 +41,6 @@ const PGBENCH: &str = "/usr/lib/postgresql/15/bin/pgbench";
 fn main() {
     common::header("P1 ingest vs pgbench");
     common::exit(common::run(bench));
-}
-
-/// One connection's webhook: where to post and how to sign.
-struct Hook {
-    path: String,
-    key: String,
-    org: Org,
 }
 
 async fn bench() -> bool {
@@ -64,19 +55,7 @@ async fn bench() -> bool {
     }
     let mut hooks = Vec::new();
     for i in 0..4 {
-        let org = Org::connect(&bed.api, &bed.sim, &format!("P1 org {i}")).await;
-        let hook = bed.sim.webhooks(&org.account).expect("webhooks").remove(0);
-        let id = hook
-            .url
-            .rsplit('/')
-            .next()
-            .expect("connection id")
-            .to_owned();
-        hooks.push(Hook {
-            path: format!("/webhooks/lever/{id}"),
-            key: hook.signature_token.expect("signature token"),
-            org,
-        });
+        hooks.push(Hook::connect(&bed, &format!("P1 org {i}")).await);
     }
     let addr = bed.api.address.trim_start_matches("http://").to_owned();
     let before = count(&mut conn, "SELECT count(*) AS n FROM lever_events");
@@ -212,20 +191,7 @@ fn mixed(hooks: &[Hook], n: usize, seq: &mut usize) -> Arc<Vec<Vec<u8>>> {
 }
 
 fn delivery(h: &Hook, seq: usize, now: i64, live: bool) -> Vec<u8> {
-    let token = format!("{:048x}", seq as u128 * 0x9e37_79b9_7f4a_7c15 + 1);
-    let signature = signature::sign(&h.key, &token, now);
-    let to = if live {
-        &h.org.stage
-    } else {
-        &h.org.other_stage
-    };
-    let opp = format!("bench-opp-{seq:08}");
-    let body = json!({
-        "event": "candidateStageChange", "triggeredAt": now, "token": token,
-        "signature": signature,
-        "data": {"opportunityId": opp, "candidateId": opp, "contactId": format!("bench-contact-{seq:08}"),
-                 "toStageId": to, "fromStageId": h.org.start_stage},
-    });
+    let body = h.delivery(seq, now, live);
     load::request(&h.path, &serde_json::to_vec(&body).expect("json"))
 }
 
