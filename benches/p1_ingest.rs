@@ -118,13 +118,16 @@ fn postmaster_pid(conn: &mut diesel::PgConnection) -> u32 {
     proc_stat(backend as u32).expect("backend stat").0
 }
 
-/// `(parent pid, CPU ticks used)` of a process, from `/proc/<pid>/stat`.
+/// `(parent pid, CPU ticks used)` of a process, from `/proc/<pid>/stat`:
+/// its own, plus its children's that have exited and been waited for
+/// (Postgres backends that are gone, pgbench's among them).
 fn proc_stat(pid: u32) -> Option<(u32, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
     let ppid = rest.get(1)?.parse().ok()?;
-    let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    let field = |i: usize| rest.get(i).and_then(|v| v.parse::<u64>().ok());
+    let ticks = field(11)? + field(12)? + field(13)? + field(14)?;
     Some((ppid, ticks))
 }
 
@@ -139,7 +142,8 @@ struct Cpu {
 
 impl Cpu {
     fn now(postmaster: u32) -> Self {
-        let service = proc_stat(std::process::id()).map_or(0, |s| s.1);
+        // This process's own time only: its waited-for children are pgbench.
+        let service = own_ticks();
         let mut postgres = proc_stat(postmaster).map_or(0, |s| s.1);
         for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
@@ -246,11 +250,20 @@ fn pgbench(bed: &Bed) -> f64 {
         .expect("pgbench tps")
 }
 
+/// CPU ticks used by this process itself (every thread).
+fn own_ticks() -> u64 {
+    rusage_ticks(libc::RUSAGE_SELF)
+}
+
 /// CPU ticks used by this process's waited-for children (pgbench).
 fn children_ticks() -> u64 {
+    rusage_ticks(libc::RUSAGE_CHILDREN)
+}
+
+fn rusage_ticks(who: libc::c_int) -> u64 {
     // SAFETY: getrusage only writes the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    unsafe { libc::getrusage(who, &mut usage) };
     let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     (us(usage.ru_utime) + us(usage.ru_stime)) / 10_000
 }
