@@ -138,6 +138,8 @@ fn proc_stat(pid: u32) -> Option<(u32, u64)> {
 struct Cpu {
     service: u64,
     postgres: u64,
+    /// Live children of the postmaster.
+    children: usize,
 }
 
 impl Cpu {
@@ -145,6 +147,7 @@ impl Cpu {
         // This process's own time only: its waited-for children are pgbench.
         let service = own_ticks();
         let mut postgres = proc_stat(postmaster).map_or(0, |s| s.1);
+        let mut children = 0;
         for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
                 continue;
@@ -153,9 +156,14 @@ impl Cpu {
                 && ppid == postmaster
             {
                 postgres += ticks;
+                children += 1;
             }
         }
-        Self { service, postgres }
+        Self {
+            service,
+            postgres,
+            children,
+        }
     }
 
     /// CPU µs per delivery since `before`, over `n` deliveries.
@@ -223,7 +231,15 @@ fn pgbench(bed: &Bed) -> f64 {
         .output()
         .expect("run pgbench");
     let _ = std::fs::remove_file(&script);
-    let (cpu1, client1) = (Cpu::now(postmaster), children_ticks());
+    // pgbench's backends exit after it does; their time reaches the
+    // postmaster's child times once it has reaped them all.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut cpu1 = Cpu::now(postmaster);
+    while cpu1.children > cpu0.children && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        cpu1 = Cpu::now(postmaster);
+    }
+    let client1 = children_ticks();
     let text = String::from_utf8_lossy(&out.stdout);
     print!("pgbench:\n{text}");
     let processed: usize = text
@@ -233,11 +249,11 @@ fn pgbench(bed: &Bed) -> f64 {
         .unwrap_or(0);
     let client = Cpu {
         service: client1,
-        postgres: cpu1.postgres,
+        ..cpu1
     };
     let before = Cpu {
         service: client0,
-        postgres: cpu0.postgres,
+        ..cpu0
     };
     println!(
         "  {} (\"service+load\" is pgbench itself)",
