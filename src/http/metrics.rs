@@ -50,13 +50,14 @@ async fn metrics() -> HttpResponse {
 
 /// Middleware: count and time every request under its route pattern (never the
 /// raw path, which carries ids).
+///
 /// The webhook route counts itself ([`observe`]): it is most of the traffic,
 /// and its pattern and method are known without building strings.
 pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if crate::http::webhooks::receive::is_webhook(req.path()) {
+    if crate::http::webhooks::receive::is_webhook(req.method(), req.path()) {
         return next.call(req).await;
     }
     let start = Instant::now();
