@@ -27,12 +27,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arkiter_lever::lever::signature;
 use common::bed::{count, show};
 use common::load::{self, LoadResult};
 use common::stats::ms;
-use common::{Bed, BedOptions, Org, Verdicts};
-use serde_json::json;
+use common::{Bed, BedOptions, Hook, Verdicts};
 
 const CONNS: usize = 64;
 const PER_PHASE: usize = 60_000;
@@ -43,13 +41,6 @@ const PGBENCH: &str = "/usr/lib/postgresql/15/bin/pgbench";
 fn main() {
     common::header("P1 ingest vs pgbench");
     common::exit(common::run(bench));
-}
-
-/// One connection's webhook: where to post and how to sign.
-struct Hook {
-    path: String,
-    key: String,
-    org: Org,
 }
 
 async fn bench() -> bool {
@@ -64,47 +55,35 @@ async fn bench() -> bool {
     }
     let mut hooks = Vec::new();
     for i in 0..4 {
-        let org = Org::connect(&bed.api, &bed.sim, &format!("P1 org {i}")).await;
-        let hook = bed.sim.webhooks(&org.account).expect("webhooks").remove(0);
-        let id = hook
-            .url
-            .rsplit('/')
-            .next()
-            .expect("connection id")
-            .to_owned();
-        hooks.push(Hook {
-            path: format!("/webhooks/lever/{id}"),
-            key: hook.signature_token.expect("signature token"),
-            org,
-        });
+        hooks.push(Hook::connect(&bed, &format!("P1 org {i}")).await);
     }
     let addr = bed.api.address.trim_start_matches("http://").to_owned();
     let before = count(&mut conn, "SELECT count(*) AS n FROM lever_events");
     let mut seq = 0;
+    let postmaster = postmaster_pid(&mut conn);
     let c0 = commits(&mut conn);
-    let other = load::run(
-        &addr,
-        corpus(&hooks, PER_PHASE, false, &mut seq),
-        CONNS,
-        None,
-    )
-    .await;
+    let other_reqs = corpus(&hooks, PER_PHASE, false, &mut seq);
+    let cpu0 = Cpu::now(postmaster);
+    let other = load::run(&addr, other_reqs, CONNS, None).await;
+    let cpu1 = Cpu::now(postmaster);
     println!("other-stage: {}", line(&other));
     let c1 = commits(&mut conn);
     println!(
-        "  {:.1} deliveries per commit",
-        other.ok as f64 / (c1 - c0) as f64
+        "  {:.1} deliveries per commit; {}",
+        other.ok as f64 / (c1 - c0) as f64,
+        cpu1.since(&cpu0, other.ok)
     );
-    let live = load::run(
-        &addr,
-        corpus(&hooks, PER_PHASE, true, &mut seq),
-        CONNS,
-        None,
-    )
-    .await;
+    let live_reqs = corpus(&hooks, PER_PHASE, true, &mut seq);
+    let cpu2 = Cpu::now(postmaster);
+    let live = load::run(&addr, live_reqs, CONNS, None).await;
+    let cpu3 = Cpu::now(postmaster);
     println!("live-stage:  {}", line(&live));
     let c2 = commits(&mut conn);
-    println!("  {} commits (pipeline included)", c2 - c1);
+    println!(
+        "  {} commits (pipeline included); {}",
+        c2 - c1,
+        cpu3.since(&cpu2, live.ok)
+    );
     let paced_n = (PACED_RATE * PACED_SECS) as usize;
     let paced_reqs = mixed(&hooks, paced_n, &mut seq);
     let paced = load::run(&addr, paced_reqs, CONNS, Some(PACED_RATE)).await;
@@ -133,6 +112,71 @@ fn commits(conn: &mut diesel::PgConnection) -> i64 {
     )
 }
 
+/// The bench's Postgres server process (its backends are its children).
+fn postmaster_pid(conn: &mut diesel::PgConnection) -> u32 {
+    let backend = count(conn, "SELECT pg_backend_pid()::bigint AS n");
+    proc_stat(backend as u32).expect("backend stat").0
+}
+
+/// `(parent pid, CPU ticks used)` of a process, from `/proc/<pid>/stat`:
+/// its own, plus its children's that have exited and been waited for
+/// (Postgres backends that are gone, pgbench's among them).
+fn proc_stat(pid: u32) -> Option<(u32, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ppid = rest.get(1)?.parse().ok()?;
+    let field = |i: usize| rest.get(i).and_then(|v| v.parse::<u64>().ok());
+    let ticks = field(11)? + field(12)? + field(13)? + field(14)?;
+    Some((ppid, ticks))
+}
+
+/// CPU time used so far (clock ticks of 10 ms) by this process (the
+/// service and the load generator) and by the bench's Postgres (the
+/// postmaster and its live children): CPU per delivery is what other
+/// engineers' builds on the shared machine disturb least.
+struct Cpu {
+    service: u64,
+    postgres: u64,
+    /// Live children of the postmaster.
+    children: usize,
+}
+
+impl Cpu {
+    fn now(postmaster: u32) -> Self {
+        // This process's own time only: its waited-for children are pgbench.
+        let service = own_ticks();
+        let mut postgres = proc_stat(postmaster).map_or(0, |s| s.1);
+        let mut children = 0;
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            if let Some((ppid, ticks)) = proc_stat(pid)
+                && ppid == postmaster
+            {
+                postgres += ticks;
+                children += 1;
+            }
+        }
+        Self {
+            service,
+            postgres,
+            children,
+        }
+    }
+
+    /// CPU µs per delivery since `before`, over `n` deliveries.
+    fn since(&self, before: &Cpu, n: usize) -> String {
+        let us = |ticks: u64| ticks as f64 * 10_000.0 / n.max(1) as f64;
+        format!(
+            "CPU per delivery: service+load {:.1} us, postgres {:.1} us",
+            us(self.service - before.service),
+            us(self.postgres - before.postgres)
+        )
+    }
+}
+
 /// `n` signed deliveries spread over the hooks, unique tokens.
 fn corpus(hooks: &[Hook], n: usize, live: bool, seq: &mut usize) -> Arc<Vec<Vec<u8>>> {
     let now = chrono::Utc::now().timestamp_millis();
@@ -159,20 +203,7 @@ fn mixed(hooks: &[Hook], n: usize, seq: &mut usize) -> Arc<Vec<Vec<u8>>> {
 }
 
 fn delivery(h: &Hook, seq: usize, now: i64, live: bool) -> Vec<u8> {
-    let token = format!("{:048x}", seq as u128 * 0x9e37_79b9_7f4a_7c15 + 1);
-    let signature = signature::sign(&h.key, &token, now);
-    let to = if live {
-        &h.org.stage
-    } else {
-        &h.org.other_stage
-    };
-    let opp = format!("bench-opp-{seq:08}");
-    let body = json!({
-        "event": "candidateStageChange", "triggeredAt": now, "token": token,
-        "signature": signature,
-        "data": {"opportunityId": opp, "candidateId": opp, "contactId": format!("bench-contact-{seq:08}"),
-                 "toStageId": to, "fromStageId": h.org.start_stage},
-    });
+    let body = h.delivery(seq, now, live);
     load::request(&h.path, &serde_json::to_vec(&body).expect("json"))
 }
 
@@ -186,6 +217,8 @@ fn pgbench(bed: &Bed) -> f64 {
     let script = std::env::temp_dir().join(format!("p1-pgbench-{}.sql", std::process::id()));
     std::fs::write(&script, PGBENCH_SCRIPT).expect("write the pgbench script");
     let url = url::Url::parse(&bed.db_url).expect("db url");
+    let postmaster = postmaster_pid(&mut conn);
+    let (cpu0, client0) = (Cpu::now(postmaster), children_ticks());
     let out = std::process::Command::new(PGBENCH)
         .args([
             "-n", "-c", "32", "-j", "2", "-T", "10", "-M", "prepared", "-f",
@@ -198,13 +231,57 @@ fn pgbench(bed: &Bed) -> f64 {
         .output()
         .expect("run pgbench");
     let _ = std::fs::remove_file(&script);
+    // pgbench's backends exit after it does; their time reaches the
+    // postmaster's child times once it has reaped them all.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut cpu1 = Cpu::now(postmaster);
+    while cpu1.children > cpu0.children && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        cpu1 = Cpu::now(postmaster);
+    }
+    let client1 = children_ticks();
     let text = String::from_utf8_lossy(&out.stdout);
     print!("pgbench:\n{text}");
+    let processed: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let client = Cpu {
+        service: client1,
+        ..cpu1
+    };
+    let before = Cpu {
+        service: client0,
+        ..cpu0
+    };
+    println!(
+        "  {} (\"service+load\" is pgbench itself)",
+        client.since(&before, processed)
+    );
     text.lines()
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.split_whitespace().nth(2))
         .and_then(|v| v.parse().ok())
         .expect("pgbench tps")
+}
+
+/// CPU ticks used by this process itself (every thread).
+fn own_ticks() -> u64 {
+    rusage_ticks(libc::RUSAGE_SELF)
+}
+
+/// CPU ticks used by this process's waited-for children (pgbench).
+fn children_ticks() -> u64 {
+    rusage_ticks(libc::RUSAGE_CHILDREN)
+}
+
+fn rusage_ticks(who: libc::c_int) -> u64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut usage) };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    (us(usage.ru_utime) + us(usage.ru_stime)) / 10_000
 }
 
 /// One transaction = one row shaped like a live-stage delivery (about the

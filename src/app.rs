@@ -129,7 +129,8 @@ impl Application {
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
-            inbox: crate::ingest::Inbox::start(ingest_db.clone(), wake.local()),
+            inbox: crate::ingest::Inbox::start(ingest_db.clone(), wake.local())
+                .context("starting the ingest writers")?,
             ingest_db,
             wake,
             secrets,

@@ -9,11 +9,13 @@
 
 pub mod bed;
 pub mod child;
+pub mod hook;
 pub mod load;
 pub mod org;
 pub mod stats;
 
 pub use bed::{Bed, BedOptions};
+pub use hook::Hook;
 pub use org::Org;
 pub use stats::{Samples, Verdicts};
 

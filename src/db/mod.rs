@@ -112,17 +112,27 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut PgConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let pool = self.inner.clone();
+        let pool = self.clone();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get()?;
-            let out = f(&mut conn);
-            conn.after_use(out.is_ok());
-            out
+            pool.run_here(f)
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// Like [`Pool::run`], on the calling thread, which must be one allowed
+    /// to block (ingest's writer threads): checkout waits up to the pool's
+    /// deadline.
+    pub fn run_here<T>(
+        &self,
+        f: impl FnOnce(&mut PgConnection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut conn = self.inner.get()?;
+        let out = f(&mut conn);
+        conn.after_use(out.is_ok());
+        out
     }
 
     /// Like [`Pool::run`], inside one transaction; `f`'s own error type is kept

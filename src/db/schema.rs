@@ -169,7 +169,7 @@ diesel::table! {
         opportunity_id -> Nullable<Text>,
         to_stage_id -> Nullable<Text>,
         from_stage_id -> Nullable<Text>,
-        payload -> Jsonb,
+        payload -> Text,
         status -> Text,
         reason -> Nullable<Text>,
         attempts -> Int4,

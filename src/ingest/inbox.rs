@@ -1,16 +1,28 @@
 //! Group commit for webhook ingest (ARCHITECTURE.md "Ingest at speed").
 //!
 //! A delivery's row is handed to the [`Inbox`] and its request waits for the
-//! answer. A collector takes rows off the queue as they come and, as soon as
-//! one of [`LANES`] writers is free, sends everything queued meanwhile (up to
-//! [`MAX_BATCH`] rows) as one transaction: a single multi-row `INSERT .. ON
+//! answer. [`LANES`] writer threads of their own take rows off one bounded
+//! queue: whenever a writer is free it sends everything queued meanwhile (up
+//! to [`MAX_BATCH`] rows) as one statement, a multi-row `INSERT .. ON
 //! CONFLICT DO NOTHING RETURNING id` (then, for accounts running on another
-//! instance, a `NOTIFY` each). Each request is answered only after its batch
-//! committed, so "committed before the 2xx" holds; under light load a batch
-//! is one row and nothing waits. Both dedupe identities are the table's
-//! unique indexes, which also absorb duplicates inside one batch (the later
-//! copy is skipped). Two lanes measured best on 2 cores (one lane's batch
-//! flushes while the other's inserts; four made batches small again).
+//! instance, a `NOTIFY` each). So batches grow with the load by themselves,
+//! and under light load a batch is one row and nothing waits. Each request
+//! is answered only after its batch committed, so "committed before the
+//! 2xx" holds. Both dedupe identities are the table's unique indexes, which
+//! also absorb duplicates inside one batch (the later copy is skipped). Two
+//! lanes measured best on 2 cores (one lane's batch flushes while the
+//! other's inserts; four made batches small again).
+//!
+//! The writers are plain threads blocking on the queue and on Postgres: a
+//! request's row reaches the thread that writes it in one hop, and its
+//! answer comes back in one (an async collector handing batches to the
+//! blocking pool took two more thread wake-ups per batch).
+//!
+//! The queue is bounded (SPEC §6): past [`MAX_QUEUED`] rows or
+//! [`MAX_QUEUED_BYTES`] of bodies, a delivery is refused with 503 at once,
+//! which Lever retries. A slow or unreachable database therefore costs
+//! memory only up to that bound, and each waiting request gets its 503 when
+//! the pool's checkout deadline passes.
 //!
 //! If a batch fails for a reason other than the database being unreachable
 //! (a row Postgres refuses, say), its rows are retried one transaction each,
@@ -20,10 +32,10 @@
 //! one, and the insert is idempotent, so a batch whose commit did land
 //! answers "duplicate" rather than being doubled (issue 16).
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::IngestError;
@@ -32,10 +44,15 @@ use crate::db::conn::is_connection_lost;
 use crate::db::{DbError, Pool};
 use crate::wake::LocalAccounts;
 
-/// Batches written at once (each holds one pooled connection while it runs).
+/// Batches written at once: one writer thread each, each holding one
+/// pooled connection while it writes.
 pub const LANES: usize = 2;
-/// Most rows in one transaction.
+/// Most rows in one statement.
 pub const MAX_BATCH: usize = 256;
+/// Most rows waiting for a writer; one more is refused (503).
+pub const MAX_QUEUED: usize = 4 * 1024;
+/// Most body bytes waiting for a writer (bodies are up to 64 KiB each).
+pub const MAX_QUEUED_BYTES: usize = 32 * 1024 * 1024;
 
 /// Whether a row was new (`true`) or already stored (`false`).
 type Answer = Result<bool, IngestError>;
@@ -45,65 +62,138 @@ struct Pending {
     reply: oneshot::Sender<Answer>,
 }
 
+/// What the writers and the request handlers share.
+#[derive(Default)]
+struct Queue {
+    rows: VecDeque<Pending>,
+    /// Body bytes of `rows`.
+    bytes: usize,
+    /// Writers waiting for rows (a push wakes one only if some wait).
+    idle: usize,
+    /// Set when the last [`Inbox`] handle goes: writers finish what is
+    /// queued, then stop.
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panicking holder leaves at worst a row unanswered (its request
+        // then sees "stopping"); the queue itself stays consistent.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `p`, or refuses it when the queue is full or closed.
+    fn push(&self, p: Pending) -> Result<(), IngestError> {
+        let mut q = self.lock();
+        let bytes = p.row.payload.len();
+        if q.closed {
+            return Err(stopping());
+        }
+        if q.rows.len() >= MAX_QUEUED || q.bytes + bytes > MAX_QUEUED_BYTES {
+            let full = DbError::Task("the ingest queue is full".into());
+            return Err(IngestError::Unavailable(full));
+        }
+        q.rows.push_back(p);
+        q.bytes += bytes;
+        let wake = q.idle > 0;
+        drop(q);
+        if wake {
+            self.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Everything queued, up to [`MAX_BATCH`] rows, waiting for at least
+    /// one; `None` once closed and drained.
+    fn next_batch(&self) -> Option<Vec<Pending>> {
+        let mut q = self.lock();
+        loop {
+            if !q.rows.is_empty() {
+                let n = q.rows.len().min(MAX_BATCH);
+                let batch: Vec<Pending> = q.rows.drain(..n).collect();
+                q.bytes -= batch.iter().map(|p| p.row.payload.len()).sum::<usize>();
+                return Some(batch);
+            }
+            if q.closed {
+                return None;
+            }
+            q.idle += 1;
+            q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+            q.idle -= 1;
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Closes the queue when the last handle is dropped.
+struct Closer(Arc<Shared>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// The sending side, shared by every request handler.
 #[derive(Clone)]
 pub struct Inbox {
-    tx: mpsc::UnboundedSender<Pending>,
+    shared: Arc<Shared>,
+    _closer: Arc<Closer>,
 }
 
 impl Inbox {
-    /// Starts the collector on the current actix System, writing through
-    /// `pool`; `local` spares the `NOTIFY` for accounts running here.
-    pub fn start(pool: Pool, local: Arc<LocalAccounts>) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        actix_web::rt::spawn(collect(pool, local, rx));
-        Self { tx }
+    /// Starts the writer threads, writing through `pool`; `local` spares
+    /// the `NOTIFY` for accounts running here.
+    pub fn start(pool: Pool, local: Arc<LocalAccounts>) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared::default());
+        for lane in 0..LANES {
+            let (shared, pool, local) = (shared.clone(), pool.clone(), local.clone());
+            std::thread::Builder::new()
+                .name(format!("ingest-writer-{lane}"))
+                .spawn(move || {
+                    while let Some(batch) = shared.next_batch() {
+                        write(&pool, &local, batch);
+                    }
+                })?;
+        }
+        Ok(Self {
+            _closer: Arc::new(Closer(shared.clone())),
+            shared,
+        })
     }
 
     /// Stores `row` with others queued at the same time; answers once the
-    /// transaction holding it committed (or failed).
+    /// statement holding it committed (or failed), or at once with 503 when
+    /// the queue is full.
     pub async fn store(&self, row: OwnedEvent) -> Answer {
         let (reply, answer) = oneshot::channel();
-        let stopped = || IngestError::Unavailable(DbError::Task("ingest is stopping".into()));
-        self.tx
-            .send(Pending { row, reply })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.shared.push(Pending { row, reply })?;
+        answer.await.map_err(|_| stopping())?
     }
 }
 
-/// Takes rows off the queue; whenever a lane is free, everything queued
-/// (up to [`MAX_BATCH`]) becomes one batch.
-async fn collect(pool: Pool, local: Arc<LocalAccounts>, mut rx: mpsc::UnboundedReceiver<Pending>) {
-    let lanes = Arc::new(Semaphore::new(LANES));
-    while let Some(first) = rx.recv().await {
-        let Ok(lane) = lanes.clone().acquire_owned().await else {
-            return;
-        };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
-        let (pool, local) = (pool.clone(), local.clone());
-        actix_web::rt::spawn(async move {
-            write(&pool, local, batch).await;
-            drop(lane);
-        });
-    }
+fn stopping() -> IngestError {
+    IngestError::Unavailable(DbError::Task("ingest is stopping".into()))
 }
 
-/// Writes one batch and answers each of its requests.
-async fn write(pool: &Pool, local: Arc<LocalAccounts>, batch: Vec<Pending>) {
+/// Writes one batch (on the calling writer thread) and answers each of its
+/// requests.
+fn write(pool: &Pool, local: &LocalAccounts, batch: Vec<Pending>) {
     let (rows, replies): (Vec<OwnedEvent>, Vec<_>) =
         batch.into_iter().map(|p| (p.row, p.reply)).unzip();
-    let n = rows.len();
-    let rows = Arc::new(rows);
-    let mut result = write_on_a_connection(pool, &rows, &local).await;
+    let mut result = pool.run_here(|c| write_rows(c, &rows, local));
     if matches!(&result, Err(DbError::Query(e)) if is_connection_lost(e)) {
-        result = write_on_a_connection(pool, &rows, &local).await;
+        result = pool.run_here(|c| write_rows(c, &rows, local));
     }
     match result {
         Ok(answers) => {
@@ -114,22 +204,13 @@ async fn write(pool: &Pool, local: Arc<LocalAccounts>, batch: Vec<Pending>) {
         Err(e) => {
             let e = IngestError::from(e);
             if let Some(suppressed) = crate::db::errlog::allow("ingest_batch") {
-                tracing::warn!(rows = n, error = %e, suppressed, "an ingest batch could not be written");
+                tracing::warn!(rows = rows.len(), error = %e, suppressed, "an ingest batch could not be written");
             }
             for reply in replies {
                 let _ = reply.send(Err(copy(&e)));
             }
         }
     }
-}
-
-async fn write_on_a_connection(
-    pool: &Pool,
-    rows: &Arc<Vec<OwnedEvent>>,
-    local: &Arc<LocalAccounts>,
-) -> Result<Vec<Answer>, DbError> {
-    let (rows, local) = (rows.clone(), local.clone());
-    pool.run(move |c| write_rows(c, &rows, &local)).await
 }
 
 /// One transaction for all rows; one transaction each if that fails for a
@@ -176,5 +257,66 @@ fn copy(e: &IngestError) -> IngestError {
     match e {
         IngestError::Unavailable(_) => IngestError::Unavailable(cause),
         _ => IngestError::Internal(cause),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::db::models::lever_event::EventStatus;
+
+    fn pending(body_len: usize) -> Pending {
+        let row = OwnedEvent {
+            id: Uuid::now_v7(),
+            connection_id: Uuid::nil(),
+            org_id: Uuid::nil(),
+            event: "candidateStageChange".into(),
+            token: "t".into(),
+            triggered_at: 0,
+            opportunity_id: None,
+            to_stage_id: None,
+            from_stage_id: None,
+            payload: "x".repeat(body_len),
+            status: EventStatus::Pending,
+            reason: None,
+        };
+        Pending {
+            row,
+            reply: oneshot::channel().0,
+        }
+    }
+
+    /// With no writer taking rows, the queue takes [`MAX_QUEUED`] rows (or
+    /// [`MAX_QUEUED_BYTES`] of bodies) and refuses the next one with
+    /// "unavailable" (503); once drained it takes rows again.
+    #[test]
+    fn the_queue_is_bounded_by_rows_and_bytes() {
+        let shared = Shared::default();
+        for _ in 0..MAX_QUEUED {
+            shared.push(pending(10)).unwrap();
+        }
+        let full = shared.push(pending(10)).unwrap_err();
+        assert!(matches!(full, IngestError::Unavailable(_)), "{full}");
+        let mut taken = 0;
+        while taken < MAX_QUEUED {
+            let batch = shared.next_batch().unwrap();
+            assert!(batch.len() <= MAX_BATCH);
+            taken += batch.len();
+        }
+        assert_eq!(shared.lock().bytes, 0);
+        let big = 64 * 1024;
+        for _ in 0..MAX_QUEUED_BYTES / big {
+            shared.push(pending(big)).unwrap();
+        }
+        assert!(shared.push(pending(big)).is_err());
+        shared.close();
+        assert!(matches!(
+            shared.push(pending(1)),
+            Err(IngestError::Unavailable(_))
+        ));
+        // Closed: what was queued is still handed out, then nothing.
+        while shared.next_batch().is_some() {}
+        assert_eq!(shared.lock().rows.len(), 0);
     }
 }

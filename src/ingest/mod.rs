@@ -32,7 +32,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 pub use cache::invalidate;
-use delivery::{Decision, Delivery, data_str};
+use delivery::{Decision, Delivery};
 pub use inbox::Inbox;
 pub use metrics::Outcome;
 use store::OwnedEvent;
@@ -149,7 +149,7 @@ pub async fn ingest(
 
 fn verify(
     keys: &cache::ConnectionKeys,
-    delivery: &Delivery,
+    delivery: &Delivery<'_>,
     now_ms: i64,
 ) -> Result<(), IngestError> {
     if keys.tokens.is_empty() {
@@ -163,7 +163,7 @@ fn verify(
 async fn store(
     state: &AppState,
     keys: &cache::ConnectionKeys,
-    delivery: Delivery,
+    delivery: Delivery<'_>,
     decision: Decision,
 ) -> Result<bool, IngestError> {
     state
@@ -172,24 +172,27 @@ async fn store(
         .await
 }
 
-fn owned_event(keys: &cache::ConnectionKeys, delivery: Delivery, decision: Decision) -> OwnedEvent {
+fn owned_event(
+    keys: &cache::ConnectionKeys,
+    delivery: Delivery<'_>,
+    decision: Decision,
+) -> OwnedEvent {
     let b = &delivery.body;
-    let text = |field: &str| data_str(b, field).map(str::to_owned);
     OwnedEvent {
         // Time-ordered: new rows go to the right edge of the primary key
         // index instead of a random page of it.
         id: Uuid::now_v7(),
         connection_id: keys.connection_id.0,
         org_id: keys.org_id.0,
-        opportunity_id: b.opportunity_id().map(str::to_owned),
-        to_stage_id: text("toStageId"),
-        from_stage_id: text("fromStageId"),
+        opportunity_id: b.data.opportunity_id.as_str().map(str::to_owned),
+        to_stage_id: b.data.to_stage_id.as_str().map(str::to_owned),
+        from_stage_id: b.data.from_stage_id.as_str().map(str::to_owned),
         triggered_at: b.triggered_at,
         status: decision.status,
         reason: decision.reason,
-        event: delivery.body.event,
-        token: delivery.body.token,
-        payload: delivery.raw,
+        event: b.event.clone().into_owned(),
+        token: b.token.clone().into_owned(),
+        payload: delivery.raw.to_owned(),
     }
 }
 

@@ -4,13 +4,15 @@
 //! One statement for any batch size (`INSERT .. SELECT FROM unnest` of one
 //! array per column) with a static query id, so each pooled connection
 //! prepares it once and Postgres never re-parses or re-plans it. The body is
-//! bound as text and cast to JSONB by Postgres, which parses it anyway.
+//! stored as the text received (Postgres does not parse it).
 //!
 //! A delivery that ingest's cache judged `other_stage` is checked against
-//! the connection's stage as committed, in the same statement (one primary
-//! key probe for those rows only, none for the others): a stage
+//! the connection's stage as committed, in the same statement: a stage
 //! changed on another instance moments ago (the cache lags by up to its TTL)
-//! never turns a delivery into the new stage into a lost `ignored` one.
+//! never turns a delivery into the new stage into a lost `ignored` one. The
+//! stage is read once per connection that has such rows in the batch (a
+//! materialized lookup of those ids, none when the batch has no such row),
+//! not once per row.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +22,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
+use super::delivery::reasons::OTHER_STAGE;
 use crate::db::models::lever_event::EventStatus;
 use crate::domain::ids::ConnectionId;
 use crate::wake::LocalAccounts;
@@ -122,6 +125,8 @@ struct InsertEvents<'a> {
     payloads: Vec<&'a str>,
     statuses: Vec<&'a str>,
     reasons: Vec<Option<&'a str>>,
+    /// The connections whose stage the `other_stage` rows are checked against.
+    recheck: Vec<Uuid>,
 }
 
 impl<'a> InsertEvents<'a> {
@@ -139,6 +144,13 @@ impl<'a> InsertEvents<'a> {
             payloads: rows.iter().map(|r| r.payload.as_str()).collect(),
             statuses: rows.iter().map(|r| r.status.as_str()).collect(),
             reasons: rows.iter().map(|r| r.reason).collect(),
+            recheck: rows
+                .iter()
+                .filter(|r| r.reason == Some(OTHER_STAGE))
+                .map(|r| r.connection_id)
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect(),
         }
     }
 }
@@ -160,12 +172,18 @@ impl<C> RunQueryDsl<C> for InsertEvents<'_> {}
 impl QueryFragment<Pg> for InsertEvents<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
-            "INSERT INTO lever_events (id, connection_id, org_id, event, token, \
+            "WITH stage AS MATERIALIZED (SELECT id, stage_id FROM connections WHERE id = ANY(",
+        );
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.recheck)?;
+        out.push_sql(
+            ")) INSERT INTO lever_events (id, connection_id, org_id, event, token, \
              triggered_at, opportunity_id, to_stage_id, from_stage_id, payload, status, reason) \
              SELECT id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
-             to_stage_id, from_stage_id, payload::jsonb, \
-             CASE WHEN p.promote THEN 'pending' ELSE status END, \
-             CASE WHEN p.promote THEN NULL ELSE reason END FROM unnest(",
+             to_stage_id, from_stage_id, payload, \
+             CASE WHEN promote THEN 'pending' ELSE status END, \
+             CASE WHEN promote THEN NULL ELSE reason END \
+             FROM (SELECT t.*, coalesce(t.reason = 'other_stage' AND s.stage_id = t.to_stage_id, false) \
+               AS promote FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.ids)?;
         out.push_sql(", ");
@@ -193,10 +211,7 @@ impl QueryFragment<Pg> for InsertEvents<'_> {
         out.push_sql(
             ") AS t(id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
              to_stage_id, from_stage_id, payload, status, reason) \
-             CROSS JOIN LATERAL (SELECT CASE WHEN t.reason = 'other_stage' \
-               THEN EXISTS (SELECT 1 FROM connections c \
-                 WHERE c.id = t.connection_id AND c.stage_id = t.to_stage_id) \
-               ELSE false END AS promote) p \
+             LEFT JOIN stage s ON s.id = t.connection_id) r \
              ON CONFLICT DO NOTHING RETURNING id, status",
         );
         Ok(())

@@ -3,9 +3,11 @@
 //! one error shape, and answers 200 `{"status": "accepted" | "duplicate" |
 //! "ignored"}` only once the delivery is committed.
 
-use actix_web::http::StatusCode;
+use std::time::Instant;
+
 use actix_web::http::header::CONTENT_LENGTH;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, post, web};
 use futures_util::StreamExt;
 use serde::Serialize;
 use uuid::Uuid;
@@ -22,23 +24,41 @@ struct Answer {
     reason: Option<&'static str>,
 }
 
+/// The route's pattern, as the request metrics label it.
+const ROUTE: &str = "/webhooks/lever/{connection_id}";
+
+/// Whether a request goes to this handler (the route's method, and one
+/// path segment after the prefix): the request-span and request-metrics
+/// middleware leave those to the handler, which counts them itself.
+pub fn is_webhook(method: &Method, path: &str) -> bool {
+    method == Method::POST
+        && path
+            .strip_prefix("/webhooks/lever/")
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
+
 #[post("/webhooks/lever/{connection_id}")]
 pub async fn receive(
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> HttpResponse {
+    let start = Instant::now();
     let result = handle(&state, &path, &req, payload).await;
     metrics::count(match &result {
         Ok(r) => r.outcome,
         Err(e) => e.outcome(),
     });
-    let receipt = result?;
-    Ok(HttpResponse::Ok().json(Answer {
-        status: receipt.outcome.as_str(),
-        reason: receipt.reason,
-    }))
+    let res = match result {
+        Ok(receipt) => HttpResponse::Ok().json(Answer {
+            status: receipt.outcome.as_str(),
+            reason: receipt.reason,
+        }),
+        Err(e) => ApiError::from(e).error_response(),
+    };
+    crate::http::metrics::observe(ROUTE, "POST", res.status(), start);
+    res
 }
 
 async fn handle(
@@ -118,5 +138,22 @@ impl From<IngestError> for ApiError {
             }
             IngestError::Internal(cause) => ApiError::Internal(cause.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only what the handler answers skips the middleware's count: other
+    /// methods (405) and deeper paths (404) are counted by the middleware.
+    #[test]
+    fn only_the_routes_requests_count_themselves() {
+        let id = "/webhooks/lever/0b6c2f1e-7d0a-4b5e-9a43-2c1d8e6f7a90";
+        assert!(is_webhook(&Method::POST, id));
+        assert!(!is_webhook(&Method::GET, id));
+        assert!(!is_webhook(&Method::POST, "/webhooks/lever/"));
+        assert!(!is_webhook(&Method::POST, &format!("{id}/x")));
+        assert!(!is_webhook(&Method::POST, "/api/v1/orgs"));
     }
 }
