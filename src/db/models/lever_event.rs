@@ -1,10 +1,10 @@
-//! The `lever_events` table: the durable inbox of verified Lever deliveries.
+//! The `lever_events` table as the admin API reads it: the durable inbox of
+//! verified Lever deliveries (and sweep findings), listed newest first.
 //!
-//! Rows are written by webhook ingest only, in batches
-//! ([`crate::ingest::store`]); the pipeline works them afterwards. Both
-//! dedupe identities of SPEC §4 are unique indexes, so the insert is `ON
-//! CONFLICT DO NOTHING` and "already had it" is a row not inserted, never an
-//! error.
+//! Every write is in [`crate::pipeline::store::events`]: ingest's batch
+//! insert and the pipeline's updates. Both dedupe identities of SPEC §4 are
+//! unique indexes, so the insert is `ON CONFLICT DO NOTHING` and "already
+//! had it" is a row not inserted, never an error.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
