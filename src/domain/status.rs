@@ -24,7 +24,7 @@ macro_rules! text_enum {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash,
-            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            serde::Serialize, serde::Deserialize,
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -57,6 +57,19 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        // By hand, not derived: utoipa's derive does not see a `serde(rename)`
+        // that a macro wrote, and would document the Rust variant names.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl ToSql<Text, Pg> for $name {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
@@ -260,6 +273,21 @@ mod tests {
         let parsed: EventStatus = serde_json::from_str("\"retrying\"").unwrap();
         assert_eq!(parsed, EventStatus::Retrying);
         assert!(serde_json::from_str::<EventStatus>("\"later\"").is_err());
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_column_spellings() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(InterviewStatus::schema()).unwrap();
+        let values: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let spelled: Vec<&str> = InterviewStatus::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(values, spelled);
+        assert_eq!(schema["type"], "string");
     }
 
     #[test]
