@@ -16,12 +16,16 @@ const ADMIN: &str = "crash-test-admin";
 
 const LINK_TAG: &str = "Arkiter Live: Link Created";
 
-/// A simulator whose delivery retries span a few seconds, like Lever's.
+/// A simulator that retries deliveries quickly (0.4 s, doubling) and long
+/// enough, 8 attempts over about 51 s, for a delivery to outlive a restart
+/// that is slow on a loaded machine (6 attempts gave up after about 12 s).
+/// What Lever stops retrying is the sweep's job, which these tests do not
+/// wait for.
 async fn patient_sim() -> SimHandle {
     start_sim_with(SimConfig {
         workers: 1,
         delivery_retry_base: Duration::from_millis(400),
-        delivery_attempts: 6,
+        delivery_attempts: 8,
         ..SimConfig::default()
     })
     .await
