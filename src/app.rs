@@ -138,7 +138,6 @@ impl Application {
             handles,
             pulse,
         });
-        crate::memory::start_trimming();
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         // One per service, not per worker: failed console sign-ins are
         // counted across all of them.

@@ -1,43 +1,75 @@
-//! Memory goes back to the system after a burst (issue 16). glibc's malloc
-//! keeps freed memory in its arenas: after thousands of connections (each
-//! with its read and write buffers) have come and gone, the process would
-//! stay at its peak size for good. A thread asks malloc to return free memory
-//! every [`TRIM_EVERY`]; the call walks the arenas and costs well under a
-//! millisecond on an idle heap.
+//! Memory goes back to the system after a burst (issue 16).
+//!
+//! Two things kept a process at its peak after thousands of connections came
+//! and went:
+//!
+//! - **Pinned read buffers.** actix keeps up to 256 request heads per worker
+//!   for reuse (its own pool and actix-web's), and a pooled head keeps its
+//!   last headers until it is reused. actix parses header values as slices of
+//!   the connection's 8 KiB read buffer, so each pooled head pinned a whole
+//!   buffer of a connection long closed: about 4 MiB per worker stayed
+//!   allocated for good. [`own_headers`] gives every request's headers their
+//!   own small copies, so a pooled head holds only what it is.
+//! - **Fragmentation.** The pooled heads themselves are allocated at the
+//!   peak, scattered through it. Under glibc's malloc each kept its page of
+//!   the arena resident, even with `malloc_trim` every few seconds (+25 %
+//!   RSS after 2,000 stalled connections). The binary therefore runs on
+//!   jemalloc (`main.rs`), whose background thread returns unused pages
+//!   within seconds (+5–11 %). `docs/BENCHMARKS.md` has the runs.
 
-use std::sync::Once;
-use std::time::Duration;
+use actix_web::dev::ServiceRequest;
+use actix_web::http::header::{HeaderMap, HeaderValue};
 
-/// How often free memory is handed back.
-pub const TRIM_EVERY: Duration = Duration::from_secs(10);
-
-static STARTED: Once = Once::new();
-
-/// Starts the trimming thread, once per process.
-pub fn start_trimming() {
-    STARTED.call_once(|| {
-        let spawned = std::thread::Builder::new()
-            .name("malloc-trim".into())
-            .spawn(|| {
-                loop {
-                    std::thread::sleep(TRIM_EVERY);
-                    trim();
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "could not start the memory trimming thread");
-        }
-    });
+/// Replaces `req`'s headers with copies that share nothing with the
+/// connection's read buffer, in a map sized to them (see the module docs).
+pub fn own_headers(req: &mut ServiceRequest) {
+    let mut owned = HeaderMap::with_capacity(req.headers().len_keys());
+    for (name, value) in req.headers().iter() {
+        // A value the copy refuses (actix accepted it unchecked) stays shared:
+        // the request must see exactly what the client sent.
+        let copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        owned.append(name.clone(), copy);
+    }
+    *req.headers_mut() = owned;
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn trim() {
-    // SAFETY: malloc_trim only walks and shrinks malloc's own heaps; it is
-    // thread-safe and takes no pointers from us.
-    unsafe {
-        libc::malloc_trim(0);
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use actix_web::http::header::HeaderName;
+    use actix_web::test::TestRequest;
+    use actix_web::web::Bytes;
+
+    use super::*;
+
+    /// Header values that were slices of one buffer (as actix parses them)
+    /// come out equal, in the same order, and outside that buffer.
+    #[test]
+    fn headers_stop_sharing_the_read_buffer() {
+        let buffer = Bytes::from_static(b"application/json; charset=utf-8|a|b");
+        let shared = |from, to| HeaderValue::from_maybe_shared(buffer.slice(from..to)).unwrap();
+        let accept = HeaderName::from_static("accept");
+        let mut req = TestRequest::default()
+            .insert_header(("content-type", shared(0, 31)))
+            .append_header((accept.clone(), shared(32, 33)))
+            .append_header((accept.clone(), shared(34, 35)))
+            .to_srv_request();
+        let inside = |v: &HeaderValue| buffer.as_ptr_range().contains(&v.as_bytes().as_ptr());
+        assert!(req.headers().iter().all(|(_, v)| inside(v)));
+
+        own_headers(&mut req);
+
+        let h = req.headers();
+        assert_eq!(
+            h.get("content-type").unwrap(),
+            "application/json; charset=utf-8"
+        );
+        let accepts: Vec<_> = h.get_all(&accept).collect();
+        assert_eq!(accepts, ["a", "b"]);
+        assert_eq!(h.len(), 3);
+        assert!(
+            h.iter().all(|(_, v)| !inside(v)),
+            "a value still points into the buffer"
+        );
     }
 }
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim() {}

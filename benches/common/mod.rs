@@ -14,6 +14,12 @@ pub mod load;
 pub mod org;
 pub mod stats;
 
+/// The allocator the `arkiter-lever` binary runs on (see `src/main.rs`), so
+/// an in-process service is measured as it ships.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub use bed::{Bed, BedOptions};
 pub use hook::Hook;
 pub use org::Org;

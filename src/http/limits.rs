@@ -49,6 +49,7 @@ pub async fn guard(
         let res = refusal.error_response();
         return Ok(req.into_response(res).map_into_right_body());
     }
+    crate::memory::own_headers(&mut req);
     let payload = req.take_payload();
     if !matches!(payload, Payload::None) {
         req.set_payload(with_deadline(payload, BODY_DEADLINE));
