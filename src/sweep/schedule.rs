@@ -109,14 +109,17 @@ pub fn phase(connection_id: Uuid, interval: Duration) -> Duration {
     Duration::from_secs(mixed % secs)
 }
 
-/// Called when a supervisor takes the connection. Never swept: due now (a
-/// new connection is swept at once), and so is one made due moments ago (a
-/// reconnect). Overdue for longer (the service was down): due at the
-/// connection's [`phase`] within the next interval, so a restart does not
-/// sweep every account at once. A queued request stays due.
 /// A sweep due for less than this is "just made due", not overdue.
 const RECENT_SECS: u64 = 60;
 
+/// Called when a supervisor takes the connection. Connected but never swept:
+/// due now (the connect flow made it due, so a new connection is swept at
+/// once), and so is one made due moments ago (a reconnect). Overdue for
+/// longer (the service was down), or with no row at all (connected before
+/// sweeps existed): due at the connection's [`phase`] within the next
+/// interval, so a restart or an upgrade does not sweep every account at once
+/// (10,000 accounts sweeping together starved the admin API of database
+/// connections). A queued request stays due.
 pub fn on_start(
     conn: &mut PgConnection,
     connection_id: Uuid,
@@ -124,7 +127,8 @@ pub fn on_start(
 ) -> QueryResult<()> {
     let spread = interval.map_or(0, |i| phase(connection_id, i).as_secs() as i64);
     diesel::sql_query(format!(
-        "INSERT INTO connection_sweeps (connection_id, next_at) VALUES ($1, now()) \
+        "INSERT INTO connection_sweeps (connection_id, next_at) \
+         VALUES ($1, now() + interval '{spread} seconds') \
          ON CONFLICT (connection_id) DO UPDATE SET \
            next_at = CASE WHEN connection_sweeps.last_at IS NULL \
                             OR connection_sweeps.next_at >= now() - interval '{RECENT_SECS} seconds' \

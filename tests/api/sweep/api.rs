@@ -145,7 +145,25 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
             .contains(&c)
     );
     let interval = Duration::from_secs(900);
+    let phase = schedule::phase(c, interval).as_secs() as i64;
+    let due_in = |db: &mut diesel::PgConnection| {
+        let next = schedule::load(db, c).unwrap().next_at.unwrap();
+        (next - chrono::Utc::now()).num_seconds()
+    };
+    // No row at all (connected before sweeps existed, as this seed is): a
+    // supervisor taking it spreads it like an overdue one, so an upgrade
+    // does not sweep every account at once.
     schedule::on_start(&mut db, c, Some(interval)).unwrap();
+    let off = due_in(&mut db);
+    assert!(
+        (phase - 5..=phase + 1).contains(&off),
+        "{off} vs phase {phase}"
+    );
+    // Connected through the flow (which makes it due): due now, and taking
+    // it keeps it due.
+    schedule::due_now(&mut db, c).unwrap();
+    schedule::on_start(&mut db, c, Some(interval)).unwrap();
+    assert!(schedule::due_at(&mut db, c).unwrap().unwrap() <= chrono::Utc::now());
     assert!(schedule::begin(&mut db, c).unwrap().is_some());
     schedule::finish(&mut db, c, 0, None, Some(interval)).unwrap();
     // Overdue after downtime: moved to the connection's phase in the interval.
@@ -156,9 +174,7 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
         ),
     );
     schedule::on_start(&mut db, c, Some(interval)).unwrap();
-    let next = schedule::load(&mut db, c).unwrap().next_at.unwrap();
-    let phase = schedule::phase(c, interval).as_secs() as i64;
-    let off = (next - chrono::Utc::now()).num_seconds();
+    let off = due_in(&mut db);
     assert!(
         (phase - 5..=phase + 1).contains(&off),
         "{off} vs phase {phase}"
