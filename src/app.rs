@@ -139,6 +139,7 @@ impl Application {
             pulse,
         });
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let blocking_threads = state.settings.pools.blocking_threads();
         // One per service, not per worker: failed console sign-ins are
         // counted across all of them.
         let sign_in_throttle = web::Data::new(crate::console::throttle::SignInThrottle::new());
@@ -157,6 +158,7 @@ impl Application {
         // Slow or stalled clients (issue 16): bounded head and body times
         // (see http::limits) and a connection cap under the descriptor limit.
         .workers(workers)
+        .worker_max_blocking_threads(blocking_threads)
         .client_request_timeout(http::limits::HEAD_DEADLINE)
         .client_disconnect_timeout(http::limits::DISCONNECT_DEADLINE)
         .max_connections(http::limits::connections_per_worker(workers))

@@ -131,7 +131,11 @@ fn serve(mut settings: Settings) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("no database"))?;
     migrate::run_pending(&url)?;
     let instance = settings.instance.id.clone();
-    actix_web::rt::System::new().block_on(async move {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(settings.pools.blocking_threads())
+        .build()?;
+    actix_web::rt::System::with_tokio_rt(move || runtime).block_on(async move {
         let id = settings.instance.id.clone();
         let app = Application::build(settings)?;
         tracing::info!(port = app.port(), public_url = %app.urls().public, instance = %id, "serving");

@@ -115,6 +115,18 @@ pub struct PoolSettings {
     pub lease: PoolOptions,
 }
 
+impl PoolSettings {
+    /// How many threads a runtime may start for blocking work. Database
+    /// calls are synchronous (diesel) and run there; more threads than
+    /// connections only wait for a checkout, while each idle one keeps its
+    /// stack and allocator cache. Tokio's default of 512 per runtime grew a
+    /// service with 10,000 accounts to about 530 threads. The margin is for
+    /// blocking work that is not the database's (password hashing, files).
+    pub fn blocking_threads(&self) -> usize {
+        (self.main.max_size + self.lease.max_size) as usize + 8
+    }
+}
+
 impl Default for PoolSettings {
     fn default() -> Self {
         Self {

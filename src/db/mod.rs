@@ -9,6 +9,7 @@ pub mod migrate;
 pub mod models;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
@@ -16,6 +17,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{CustomizeConnection, Pool as R2d2Pool, PooledConnection};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use conn::PgConn;
 use conn::{Manager, is_connection_lost};
@@ -29,6 +31,9 @@ pub enum DbError {
     /// No connection could be had in time: the database is down or saturated.
     #[error("database unavailable: {0}")]
     Unavailable(#[from] diesel::r2d2::PoolError),
+    /// Every connection stayed in use past the checkout deadline.
+    #[error("database unavailable: every connection stayed in use for {0:?}")]
+    Saturated(Duration),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
     #[error("database task failed: {0}")]
@@ -49,9 +54,21 @@ pub struct PoolOptions {
 }
 
 /// An r2d2 pool of Postgres connections.
+///
+/// Async callers first take one of the pool's slots (as many as it has
+/// connections), waiting for it without a thread, and only then go to a
+/// blocking thread for the checkout, which is then immediate. Waiting for a
+/// connection on a blocking thread instead would need a thread per waiter:
+/// 10,000 accounts grew the runtime to 530 threads, and with fewer threads
+/// than waiters a held connection could not get the thread it needs to be
+/// released ([`PoolSettings::blocking_threads`] relies on this).
+///
+/// [`PoolSettings::blocking_threads`]: crate::config::PoolSettings::blocking_threads
 #[derive(Clone)]
 pub struct Pool {
     inner: R2d2Pool<Manager>,
+    slots: Arc<Semaphore>,
+    checkout_timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -102,7 +119,20 @@ impl Pool {
                 statement_timeout_ms: opts.statement_timeout.as_millis(),
             }))
             .build_unchecked(manager);
-        Self { inner }
+        Self {
+            inner,
+            slots: Arc::new(Semaphore::new(opts.max_size as usize)),
+            checkout_timeout: opts.checkout_timeout,
+        }
+    }
+
+    /// One of the pool's slots, within `within` (see [`Pool`]).
+    async fn slot(&self, within: Duration) -> Result<OwnedSemaphorePermit, DbError> {
+        match tokio::time::timeout(within, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed; a closed one would mean no slots.
+            Ok(Err(_)) | Err(_) => Err(DbError::Saturated(within)),
+        }
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, carrying
@@ -112,10 +142,12 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut PgConnection) -> Result<T, DbError> + Send + 'static,
     {
+        let slot = self.slot(self.checkout_timeout).await?;
         let pool = self.clone();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
+            let _slot = slot;
             pool.run_here(f)
         })
         .await
@@ -143,10 +175,12 @@ impl Pool {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
         F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
     {
+        let slot = self.slot(self.checkout_timeout).await?;
         let pool = self.inner.clone();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
+            let _slot = slot;
             let mut conn = pool.get().map_err(DbError::from)?;
             let out = diesel::Connection::transaction(&mut **conn, f);
             conn.after_use(out.is_ok());
@@ -159,6 +193,7 @@ impl Pool {
     /// Checks out a connection to hold across awaits (a row lock held while
     /// Lever answers a token refresh).
     pub async fn hold(&self) -> Result<HeldConnection, DbError> {
+        let slot = self.slot(self.checkout_timeout).await?;
         let pool = self.inner.clone();
         let conn = tokio::task::spawn_blocking(move || pool.get())
             .await
@@ -166,6 +201,7 @@ impl Pool {
         Ok(HeldConnection {
             conn: Some(conn),
             in_tx: false,
+            _slot: slot,
         })
     }
 
@@ -173,9 +209,11 @@ impl Pool {
     /// connection the server dropped is discarded and another tried, so the
     /// answer is about the database, not about one stale connection.
     pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let deadline = std::time::Instant::now() + timeout;
+        let slot = self.slot(timeout).await?;
         let pool = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let deadline = std::time::Instant::now() + timeout;
+            let _slot = slot;
             loop {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 let mut conn = pool.get_timeout(left.max(Duration::from_millis(1)))?;
@@ -197,6 +235,8 @@ impl Pool {
 pub struct HeldConnection {
     conn: Option<PgPooled>,
     in_tx: bool,
+    /// Dropped after `conn` has gone back to the pool (fields drop in order).
+    _slot: OwnedSemaphorePermit,
 }
 
 impl HeldConnection {

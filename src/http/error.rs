@@ -144,7 +144,7 @@ impl From<DbError> for ApiError {
             )) => Self::NotFound("the org or a resource this refers to does not exist".into()),
             // A connection the server dropped under the request (a restart):
             // the pool has discarded it, so the next try gets a fresh one.
-            DbError::Unavailable(_) => {
+            DbError::Unavailable(_) | DbError::Saturated(_) => {
                 Self::Unavailable("the database is not answering; try again shortly".into())
             }
             DbError::Query(ref q) if crate::db::conn::is_connection_lost(q) => {

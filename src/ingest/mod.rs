@@ -88,6 +88,7 @@ impl From<DbError> for IngestError {
         use diesel::result::{DatabaseErrorKind as K, Error as Q};
         match e {
             DbError::Unavailable(_)
+            | DbError::Saturated(_)
             | DbError::Query(Q::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _))
             | DbError::Query(Q::BrokenTransactionManager) => Self::Unavailable(e),
             other => Self::Internal(other),

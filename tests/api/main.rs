@@ -7,6 +7,7 @@ mod support;
 
 mod console;
 mod crash;
+mod db_pool;
 mod demo;
 mod errors;
 mod health;
