@@ -10,6 +10,13 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc reads its options from this symbol before `main`.
+#[cfg(not(target_env = "msvc"))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static JEMALLOC_CONF: Option<&std::ffi::c_char> =
+    // SAFETY: the pointer is to a static NUL-terminated string.
+    Some(unsafe { &*arkiter_lever::memory::JEMALLOC_CONF.as_ptr() });
+
 fn main() -> ExitCode {
     arkiter_lever::cli::run(arkiter_lever::cli::Cli::parse())
 }
