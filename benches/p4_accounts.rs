@@ -20,8 +20,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use arkiter_lever::domain::secrets::SecretBox;
-use common::bed::{Api, count, start_postgres};
-use common::child::{Service, ServiceEnv};
+use common::bed::{Api, count};
+use common::child::{ChildBed, Service, ServiceEnv};
 use common::{Org, Verdicts};
 use diesel::RunQueryDsl;
 use diesel::sql_types::{Array, Bytea, Text, Uuid as SqlUuid};
@@ -37,20 +37,16 @@ fn main() {
 }
 
 async fn bench() -> bool {
-    let (_pg, db_url) = start_postgres(false);
-    let sim = arkiter_lever::lever::sim::LeverSim::start(Default::default())
-        .await
-        .expect("simulator");
-    let key = arkiter_lever::domain::secrets::EncryptionKey::generate();
-    let env = ServiceEnv::new(&db_url, &key, "p4-admin", &sim);
+    let bed = ChildBed::start("p4-admin").await;
+    let (db_url, sim, key, env) = (&bed.db_url, &bed.sim, &bed.key, &bed.env);
     let t = Instant::now();
-    seed_idle(&db_url, &SecretBox::new(&key), IDLE);
+    seed_idle(db_url, &SecretBox::new(key), IDLE);
     println!(
         "seeded {IDLE} idle accounts in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let svc = Service::spawn(&env);
-    let first_ready = svc.wait_ready(&env, Instant::now()).await;
+    let svc = Service::spawn(env);
+    let first_ready = svc.wait_ready(env, Instant::now()).await;
     println!(
         "first start: /readyz 200 after {:.0} ms",
         first_ready.as_secs_f64() * 1000.0
@@ -58,18 +54,18 @@ async fn bench() -> bool {
     let api = Api::new(env.address(), env.admin.clone());
     let mut movers = Vec::new();
     for i in 0..MOVERS {
-        movers.push(Org::connect(&api, &sim, &format!("P4 mover {i}")).await);
+        movers.push(Org::connect(&api, sim, &format!("P4 mover {i}")).await);
     }
-    let held = wait_leases(&db_url, IDLE + MOVERS).await;
+    let held = wait_leases(db_url, IDLE + MOVERS).await;
     println!(
         "leases held: {held} after {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let idle = measure_idle(&svc, &db_url).await;
-    let restart = restart(svc, &env).await;
+    let idle = measure_idle(&svc, db_url).await;
+    let restart = restart(svc, env).await;
     let (svc, ready) = restart;
-    wait_leases(&db_url, IDLE + MOVERS).await;
-    let rate = bulk(&sim, &movers).await;
+    wait_leases(db_url, IDLE + MOVERS).await;
+    let rate = bulk(sim, &movers).await;
     let rss_busy = svc.rss_kib();
     println!(
         "RSS after the bulk move: {:.1} MiB",

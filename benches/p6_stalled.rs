@@ -21,8 +21,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::Verdicts;
-use common::bed::start_postgres;
-use common::child::{Service, ServiceEnv};
+use common::child::{ChildBed, Service, ServiceEnv};
 use futures_util::future::join_all;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -38,19 +37,15 @@ fn main() {
 }
 
 async fn bench() -> bool {
-    let (_pg, db_url) = start_postgres(false);
-    let sim = arkiter_lever::lever::sim::LeverSim::start(Default::default())
-        .await
-        .expect("simulator");
-    let key = arkiter_lever::domain::secrets::EncryptionKey::generate();
-    let env = ServiceEnv::new(&db_url, &key, "p6-admin", &sim);
-    let svc = Service::spawn(&env);
-    svc.wait_ready(&env, Instant::now()).await;
+    let bed = ChildBed::start("p6-admin").await;
+    let env = &bed.env;
+    let svc = Service::spawn(env);
+    svc.wait_ready(env, Instant::now()).await;
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(5))
         .finish();
     for _ in 0..200 {
-        assert_eq!(healthz(&client, &env).await.0, 200, "/healthz before");
+        assert_eq!(healthz(&client, env).await.0, 200, "/healthz before");
     }
     let baseline = svc.rss_kib();
 
@@ -61,8 +56,8 @@ async fn bench() -> bool {
     }
     let open_for = opened.elapsed();
     let during = svc.rss_kib();
-    let (hz_status, hz_time) = healthz(&client, &env).await;
-    let (hook_status, hook_time) = webhook(&client, &env).await;
+    let (hz_status, hz_time) = healthz(&client, env).await;
+    let (hook_status, hook_time) = webhook(&client, env).await;
     let closes = join_all(conns.into_iter().map(|c| until_closed(c, opened))).await;
     let closed: Vec<Duration> = closes.iter().flatten().copied().collect();
     let last_close = closed.iter().max().copied().unwrap_or_default();

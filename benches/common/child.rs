@@ -7,6 +7,40 @@ use std::time::{Duration, Instant};
 use arkiter_lever::domain::secrets::EncryptionKey;
 use arkiter_lever::lever::sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimHandle};
 
+use super::bed::{Postgres, start_postgres};
+
+/// What a child-process bench stands on: a temporary Postgres, the
+/// simulator in this process, a fresh encryption key, and the environment
+/// to start the service with.
+pub struct ChildBed {
+    /// Kept for its lifetime: dropping it stops the cluster.
+    pub pg: Postgres,
+    pub db_url: String,
+    pub sim: SimHandle,
+    pub key: EncryptionKey,
+    pub env: ServiceEnv,
+}
+
+impl ChildBed {
+    /// Starts the cluster and the simulator; `admin` is the service's admin
+    /// token.
+    pub async fn start(admin: &str) -> Self {
+        let (pg, db_url) = start_postgres(false);
+        let sim = arkiter_lever::lever::sim::LeverSim::start(Default::default())
+            .await
+            .expect("simulator");
+        let key = EncryptionKey::generate();
+        let env = ServiceEnv::new(&db_url, &key, admin, &sim);
+        Self {
+            pg,
+            db_url,
+            sim,
+            key,
+            env,
+        }
+    }
+}
+
 /// What the child is started with.
 pub struct ServiceEnv {
     pub db_url: String,
