@@ -23,12 +23,34 @@ use std::ffi::CStr;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{HeaderMap, HeaderValue};
 
-/// jemalloc's options, read once at start-up (`main.rs` hands them over).
+/// jemalloc's options, read once at start-up (handed over by [`use_jemalloc`]).
 /// Freed pages go back to the system about a second after they were last
 /// used rather than jemalloc's default ten: after a burst the process is
 /// back near its baseline within two seconds. It cost no measurable CPU in
 /// the ingest benchmark (27 µs per delivery against 28).
 pub const JEMALLOC_CONF: &CStr = c"dirty_decay_ms:1000";
+
+#[cfg(not(target_env = "msvc"))]
+pub use tikv_jemallocator::Jemalloc;
+
+/// Makes jemalloc, with [`JEMALLOC_CONF`], the allocator of the crate it is
+/// invoked in: the binary (`main.rs`), and the benchmarks that run the
+/// service in-process, so they measure it as it ships. jemalloc reads its
+/// options from the `_rjem_malloc_conf` symbol before `main`.
+#[macro_export]
+macro_rules! use_jemalloc {
+    () => {
+        #[cfg(not(target_env = "msvc"))]
+        #[global_allocator]
+        static ALLOCATOR: $crate::memory::Jemalloc = $crate::memory::Jemalloc;
+
+        #[cfg(not(target_env = "msvc"))]
+        #[unsafe(export_name = "_rjem_malloc_conf")]
+        static JEMALLOC_CONF: Option<&std::ffi::c_char> =
+            // SAFETY: the pointer is to a static NUL-terminated string.
+            Some(unsafe { &*$crate::memory::JEMALLOC_CONF.as_ptr() });
+    };
+}
 
 /// Replaces `req`'s headers with copies that share nothing with the
 /// connection's read buffer, in a map sized to them (see the module docs).

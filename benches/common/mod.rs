@@ -14,16 +14,9 @@ pub mod load;
 pub mod org;
 pub mod stats;
 
-/// The allocator the `arkiter-lever` binary runs on, with its options (see
-/// `src/main.rs`), so an in-process service is measured as it ships.
-#[cfg(not(target_env = "msvc"))]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-#[cfg(not(target_env = "msvc"))]
-#[unsafe(export_name = "_rjem_malloc_conf")]
-static JEMALLOC_CONF: Option<&std::ffi::c_char> =
-    // SAFETY: the pointer is to a static NUL-terminated string.
-    Some(unsafe { &*arkiter_lever::memory::JEMALLOC_CONF.as_ptr() });
+// The binary's allocator and its options, so an in-process service is
+// measured as it ships.
+arkiter_lever::use_jemalloc!();
 
 pub use bed::{Bed, BedOptions};
 pub use hook::Hook;
