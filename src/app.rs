@@ -129,7 +129,7 @@ impl Application {
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
-            inbox: crate::ingest::Inbox::start(ingest_db.clone(), wake.local())
+            inbox: crate::ingest::Inbox::start(ingest_db.clone(), wake.clone())
                 .context("starting the ingest writers")?,
             ingest_db,
             wake,

@@ -48,8 +48,10 @@ use uuid::Uuid;
 use super::IngestError;
 use super::store::{self, OwnedEvent};
 use crate::db::conn::is_connection_lost;
+use crate::db::models::lever_event::EventStatus;
 use crate::db::{DbError, Pool};
-use crate::wake::LocalAccounts;
+use crate::domain::ids::ConnectionId;
+use crate::wake::{LocalAccounts, Wake};
 
 /// Most batches written at once: one writer thread each, each holding one
 /// pooled connection while it writes.
@@ -205,12 +207,13 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Starts the writer threads, writing through `pool`; `local` spares
-    /// the `NOTIFY` for accounts running here.
-    pub fn start(pool: Pool, local: Arc<LocalAccounts>) -> std::io::Result<Self> {
+    /// Starts the writer threads, writing through `pool`; each batch wakes
+    /// the accounts it gave new pending work, once each (through `wake`,
+    /// which spares the `NOTIFY` for accounts running here).
+    pub fn start(pool: Pool, wake: Wake) -> std::io::Result<Self> {
         let shared = Arc::new(Shared::default());
         for lane in 0..LANES {
-            let (shared, pool, local) = (shared.clone(), pool.clone(), local.clone());
+            let (shared, pool, wake) = (shared.clone(), pool.clone(), wake.clone());
             std::thread::Builder::new()
                 .name(format!("ingest-writer-{lane}"))
                 .spawn(move || {
@@ -219,7 +222,7 @@ impl Inbox {
                         _ => shared.next_spill(),
                     };
                     while let Some(batch) = next() {
-                        write(&pool, &local, batch);
+                        write(&pool, &wake, batch);
                     }
                 })?;
         }
@@ -247,17 +250,19 @@ fn stopping() -> IngestError {
     IngestError::Unavailable(DbError::Task("ingest is stopping".into()))
 }
 
-/// Writes one batch (on the calling writer thread) and answers each of its
-/// requests.
-fn write(pool: &Pool, local: &LocalAccounts, batch: Vec<Pending>) {
+/// Writes one batch (on the calling writer thread), wakes the accounts
+/// running here that it gave new pending work, and answers each request.
+fn write(pool: &Pool, wake: &Wake, batch: Vec<Pending>) {
     let (rows, replies): (Vec<OwnedEvent>, Vec<_>) =
         batch.into_iter().map(|p| (p.row, p.reply)).unzip();
-    let mut result = pool.run_here(|c| write_rows(c, &rows, local));
+    let local = wake.local();
+    let mut result = pool.run_here(|c| write_rows(c, &rows, &local));
     if matches!(&result, Err(DbError::Query(e)) if is_connection_lost(e)) {
-        result = pool.run_here(|c| write_rows(c, &rows, local));
+        result = pool.run_here(|c| write_rows(c, &rows, &local));
     }
     match result {
         Ok(answers) => {
+            wake_pending(wake, &rows, &answers);
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
             }
@@ -308,6 +313,23 @@ fn one_by_one(
         .collect()
 }
 
+/// One wake-up per account with newly stored `pending` rows, after their
+/// commit and before the answers, rather than one per delivery: at full load
+/// that was tens of thousands of messages a second to the pipeline's
+/// registry, all but the first of each batch saying the same. (Accounts
+/// running elsewhere got their `NOTIFY` with the insert.)
+fn wake_pending(wake: &Wake, rows: &[OwnedEvent], answers: &[Answer]) {
+    let mut woken = HashSet::new();
+    for (row, answer) in rows.iter().zip(answers) {
+        if row.status == EventStatus::Pending
+            && matches!(answer, Ok(true))
+            && woken.insert(row.connection_id)
+        {
+            wake.wake(ConnectionId(row.connection_id));
+        }
+    }
+}
+
 fn answers(rows: &[OwnedEvent], inserted: &HashSet<Uuid>) -> Vec<Answer> {
     rows.iter().map(|r| Ok(inserted.contains(&r.id))).collect()
 }
@@ -325,7 +347,6 @@ fn copy(e: &IngestError) -> IngestError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::db::models::lever_event::EventStatus;
 
     fn pending(body_len: usize) -> Pending {
         let row = OwnedEvent {

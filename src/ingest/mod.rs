@@ -5,7 +5,8 @@
 //! (404), the signature against every signature token the connection ever had
 //! (401, counted on the health page, nothing stored), and only then what the
 //! event is. Stored as:
-//! - `pending` (and the connection's worker woken after the commit): a
+//! - `pending` (and the connection's worker woken after the commit, once
+//!   per batch): a
 //!   `candidateStageChange` into the connection's Arkiter Live stage. Also
 //!   every stage change while the connection has no stage id yet
 //!   (`needs_setup`): dropping them would lose candidates moved while setup was
@@ -136,7 +137,7 @@ pub async fn ingest(
         });
     }
     if decision.status == EventStatus::Pending {
-        state.wake.wake(keys.connection_id);
+        // The writer that stored it has woken the account's worker.
         return Ok(Receipt {
             outcome: Outcome::Accepted,
             reason: None,
