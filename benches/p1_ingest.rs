@@ -30,6 +30,7 @@ use std::time::Duration;
 use common::bed::{count, show};
 use common::load::{self, LoadResult};
 use common::stats::ms;
+use common::wrk;
 use common::{Bed, BedOptions, Hook, Verdicts};
 
 const CONNS: usize = 64;
@@ -37,6 +38,9 @@ const PER_PHASE: usize = 60_000;
 const PACED_RATE: f64 = 5_000.0;
 const PACED_SECS: f64 = 6.0;
 const PGBENCH: &str = "/usr/lib/postgresql/15/bin/pgbench";
+const WRK_THREADS: usize = 2;
+const WRK_PER_THREAD: usize = 125_000;
+const WRK_SECS: u64 = 4;
 
 fn main() {
     common::header("P1 ingest vs pgbench");
@@ -90,8 +94,44 @@ async fn bench() -> bool {
     println!("paced at {PACED_RATE}/s: {}", line(&paced));
     println!("  ack latency: {}", paced.latency.summary());
     let rows = count(&mut conn, "SELECT count(*) AS n FROM lever_events") - before;
+    let wrk = cross_check(&hooks, &addr, &mut seq);
+    let wrk_rows = count(&mut conn, "SELECT count(*) AS n FROM lever_events") - before - rows;
     let tps = pgbench(&bed);
-    report(&other, &live, &paced, rows, tps)
+    let mut v = report(&other, &live, &paced, rows, tps);
+    if let Some(w) = &wrk {
+        println!(
+            "cross-check, wrk: {:.0} deliveries/s, p99 {}; ratio {:.2} (not a target)",
+            w.rate(),
+            w.p99,
+            w.rate() / tps
+        );
+        // wrk stops with up to one request per connection sent and not
+        // counted: those may be committed rows without a counted 2xx.
+        let ok = w.ok() as i64;
+        v.check(
+            "P1",
+            "wrk: every 2xx a committed row",
+            format!("{wrk_rows} rows, {ok} 2xx, {} non-2xx", w.failed),
+            format!("2xx <= rows <= 2xx + {CONNS} (in flight at the stop)"),
+            w.failed == 0 && ok <= wrk_rows && wrk_rows <= ok + CONNS as i64,
+        );
+    }
+    v.finish("p1_ingest")
+}
+
+/// The mixed deliveries again from `wrk`, a generator of its own in a
+/// process of its own, as fast as answered for [`WRK_SECS`]: a figure to
+/// hold the in-process generator's against.
+fn cross_check(hooks: &[Hook], addr: &str, seq: &mut usize) -> Option<wrk::WrkResult> {
+    if !wrk::available() {
+        println!("cross-check, wrk: not installed, skipped");
+        return None;
+    }
+    // More than wrk can send in the time, so that no request repeats.
+    let per_thread: Vec<Vec<Vec<u8>>> = (0..WRK_THREADS)
+        .map(|_| mixed(hooks, WRK_PER_THREAD, seq).to_vec())
+        .collect();
+    Some(wrk::run(addr, &per_thread, CONNS, WRK_SECS))
 }
 
 fn line(r: &LoadResult) -> String {
@@ -294,7 +334,14 @@ VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000001', '00000000-000
   'pending');
 "#;
 
-fn report(other: &LoadResult, live: &LoadResult, paced: &LoadResult, rows: i64, tps: f64) -> bool {
+/// The verdicts on the in-process generator's phases.
+fn report(
+    other: &LoadResult,
+    live: &LoadResult,
+    paced: &LoadResult,
+    rows: i64,
+    tps: f64,
+) -> Verdicts {
     let ok = other.ok + live.ok;
     let secs = other.elapsed.as_secs_f64() + live.elapsed.as_secs_f64();
     let rate = ok as f64 / secs;
@@ -326,5 +373,5 @@ fn report(other: &LoadResult, live: &LoadResult, paced: &LoadResult, rows: i64, 
         "equal".into(),
         rows == answered,
     );
-    v.finish("p1_ingest")
+    v
 }

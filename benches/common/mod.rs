@@ -13,6 +13,7 @@ pub mod hook;
 pub mod load;
 pub mod org;
 pub mod stats;
+pub mod wrk;
 
 // The binary's allocator and its options, so an in-process service is
 // measured as it ships.
