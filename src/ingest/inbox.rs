@@ -101,6 +101,8 @@ impl Queue {
 
 #[derive(Default)]
 struct Shared {
+    /// Whether batches expect rows already stored, shared by the lanes.
+    duplicates: store::DuplicateGuess,
     queue: Mutex<Queue>,
     /// Wakes the first lane.
     ready: Condvar,
@@ -222,7 +224,7 @@ impl Inbox {
                         _ => shared.next_spill(),
                     };
                     while let Some(batch) = next() {
-                        write(&pool, &wake, batch);
+                        write(&pool, &wake, &shared.duplicates, batch);
                     }
                 })?;
         }
@@ -252,13 +254,13 @@ fn stopping() -> IngestError {
 
 /// Writes one batch (on the calling writer thread), wakes the accounts
 /// running here that it gave new pending work, and answers each request.
-fn write(pool: &Pool, wake: &Wake, batch: Vec<Pending>) {
+fn write(pool: &Pool, wake: &Wake, guess: &store::DuplicateGuess, batch: Vec<Pending>) {
     let (rows, replies): (Vec<OwnedEvent>, Vec<_>) =
         batch.into_iter().map(|p| (p.row, p.reply)).unzip();
     let local = wake.local();
-    let mut result = pool.run_here(|c| write_rows(c, &rows, &local));
+    let mut result = pool.run_here(|c| write_rows(c, &rows, &local, guess));
     if matches!(&result, Err(DbError::Query(e)) if is_connection_lost(e)) {
-        result = pool.run_here(|c| write_rows(c, &rows, &local));
+        result = pool.run_here(|c| write_rows(c, &rows, &local, guess));
     }
     match result {
         Ok(answers) => {
@@ -286,8 +288,9 @@ fn write_rows(
     c: &mut diesel::PgConnection,
     rows: &[OwnedEvent],
     local: &LocalAccounts,
+    guess: &store::DuplicateGuess,
 ) -> Result<Vec<Answer>, DbError> {
-    match store::insert_batch(c, rows, local) {
+    match store::insert_batch(c, rows, local, guess) {
         Ok(inserted) => Ok(answers(rows, &inserted)),
         Err(e) if is_connection_lost(&e) => Err(DbError::Query(e)),
         Err(e) => Ok(one_by_one(c, rows, local, IngestError::from(e))),

@@ -1,11 +1,13 @@
 //! The inbox and due-work queries at the database level: the pipeline's due
 //! query keeps to the partial index under a generic plan, ingest's batch
-//! insert dedupes and sends cross-instance wake-ups only for accounts not
-//! running here, and deleting a connection still takes its events along.
+//! insert dedupes (also when it first tries as if there were no duplicates)
+//! and sends cross-instance wake-ups only for accounts not running here,
+//! and deleting a connection still takes its events along.
 
 use arkiter_lever::db::models::lever_event::EventStatus;
 use arkiter_lever::domain::ids::ConnectionId;
-use arkiter_lever::ingest::store::{OwnedEvent, insert_batch};
+use arkiter_lever::ingest::store::{DuplicateGuess, OwnedEvent, insert_batch};
+use arkiter_lever::pipeline::store::events::{Duplicates, insert_deliveries};
 use arkiter_lever::pipeline::store::{Claimed, due_events, due_events_query};
 use arkiter_lever::wake::LocalAccounts;
 use chrono::Utc;
@@ -191,25 +193,76 @@ fn batch_insert_dedupes_and_notifies_only_for_accounts_running_elsewhere() {
     exec(&mut listener, "LISTEN arkiter_work");
     let local = LocalAccounts::default();
     // Elsewhere: one NOTIFY for the batch's new pending rows. The batch's
-    // second copy of a token (and a later batch's) is absorbed.
+    // second copy of a token (and a later batch's) is absorbed: the first
+    // try, expecting no duplicate, fails and stores nothing, and the batch
+    // goes in again skipping it.
+    let guess = DuplicateGuess::default();
+    assert!(!guess.expects_duplicates());
     let batch = [
         row(org, conn, "a", "opp-a"),
         row(org, conn, "b", "opp-b"),
         row(org, conn, "a", "opp-a"),
     ];
-    let inserted = insert_batch(&mut c, &batch, &local).unwrap();
+    let inserted = insert_batch(&mut c, &batch, &local, &guess).unwrap();
     assert_eq!(inserted.len(), 2);
     assert!(inserted.contains(&batch[0].id) && inserted.contains(&batch[1].id));
+    assert!(guess.expects_duplicates());
     assert_eq!(heard(&mut c, &mut listener), vec![conn.to_string()]);
-    // Running here: stored, but no NOTIFY (the channel wakes it).
+    // Running here: stored, but no NOTIFY (the channel wakes it). Both
+    // ways in: skipping duplicates from the start, and first expecting none.
     local.insert(ConnectionId(conn));
-    let again = [row(org, conn, "a", "opp-a"), row(org, conn, "c", "opp-c")];
-    let inserted = insert_batch(&mut c, &again, &local).unwrap();
-    assert_eq!(inserted.len(), 1);
-    assert!(inserted.contains(&again[1].id));
+    for (guess, token) in [(&guess, "c"), (&DuplicateGuess::default(), "d")] {
+        let again = [
+            row(org, conn, "a", "opp-a"),
+            row(org, conn, token, &format!("opp-{token}")),
+        ];
+        let inserted = insert_batch(&mut c, &again, &local, guess).unwrap();
+        assert_eq!(inserted.len(), 1);
+        assert!(inserted.contains(&again[1].id));
+    }
     assert!(heard(&mut c, &mut listener).is_empty());
-    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM lever_events"), 3);
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM lever_events"), 4);
     drop((c, listener));
+    test_db().drop_database(&name);
+}
+
+/// Expecting no duplicate, a batch holding one under either dedupe
+/// identity fails whole and stores nothing; a batch without one stores
+/// everything and leaves the guess as it was.
+#[test]
+fn a_batch_expecting_no_duplicate_stores_nothing_when_it_holds_one() {
+    let (name, mut c, org, conn) = bed();
+    let stored = [row(org, conn, "a", "opp-a")];
+    assert_eq!(
+        insert_deliveries(&mut c, &stored, Duplicates::Fail)
+            .unwrap()
+            .len(),
+        1
+    );
+    let same_token = row(org, conn, "a", "opp-other");
+    let same_move = row(org, conn, "another-token", "opp-a");
+    for dup in [same_token, same_move] {
+        let batch = [row(org, conn, "new", "opp-new"), dup];
+        let err = insert_deliveries(&mut c, &batch, Duplicates::Fail).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _
+                )
+            ),
+            "{err:?}"
+        );
+        assert_eq!(count(&mut c, "SELECT count(*) AS n FROM lever_events"), 1);
+    }
+    let guess = DuplicateGuess::default();
+    let clean = [row(org, conn, "b", "opp-b"), row(org, conn, "c", "opp-c")];
+    let inserted = insert_batch(&mut c, &clean, &LocalAccounts::default(), &guess).unwrap();
+    assert_eq!(inserted.len(), 2);
+    assert!(!guess.expects_duplicates());
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM lever_events"), 3);
+    drop(c);
     test_db().drop_database(&name);
 }
 
@@ -265,7 +318,11 @@ fn a_stale_other_stage_verdict_is_checked_against_the_committed_stage() {
         ignored("into-ours", "opp-1", "stage"),
         ignored("elsewhere", "opp-2", "phone-screen"),
     ];
-    assert_eq!(insert_batch(&mut c, &batch, &local).unwrap().len(), 2);
+    let guess = DuplicateGuess::default();
+    assert_eq!(
+        insert_batch(&mut c, &batch, &local, &guess).unwrap().len(),
+        2
+    );
     let mut stored = |token: &str| {
         count(
             &mut c,
