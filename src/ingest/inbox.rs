@@ -2,12 +2,13 @@
 //!
 //! A delivery's row is handed to the [`Inbox`] and its request waits for the
 //! answer. Writer threads of their own take rows off one bounded queue and
-//! send each batch as one statement, a multi-row `INSERT .. ON CONFLICT DO
-//! NOTHING RETURNING id` (then, for accounts running on another instance,
-//! a `NOTIFY` each). Each request is answered only after its batch
-//! committed, so "committed before the 2xx" holds. Both dedupe identities
-//! are the table's unique indexes, which also absorb duplicates inside one
-//! batch (the later copy is skipped).
+//! send each batch as one statement, a multi-row `INSERT .. RETURNING id`
+//! (then, for accounts running on another instance, a `NOTIFY` each, and
+//! for those running here one wake-up each). Each request is answered only
+//! after its batch committed, so "committed before the 2xx" holds. Both
+//! dedupe identities are the table's unique indexes, which also absorb
+//! duplicates inside one batch (the later copy is skipped; how, in
+//! [`store::DuplicateGuess`]).
 //!
 //! Lanes adapt to the load. The first lane sends everything queued (up to
 //! [`MAX_BATCH`] rows) whenever it is free, so batches grow with the load

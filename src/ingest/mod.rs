@@ -6,8 +6,8 @@
 //! (401, counted on the health page, nothing stored), and only then what the
 //! event is. Stored as:
 //! - `pending` (and the connection's worker woken after the commit, once
-//!   per batch): a
-//!   `candidateStageChange` into the connection's Arkiter Live stage. Also
+//!   per batch): a `candidateStageChange` into the connection's Arkiter
+//!   Live stage. Also
 //!   every stage change while the connection has no stage id yet
 //!   (`needs_setup`): dropping them would lose candidates moved while setup was
 //!   broken, so they are kept and the worker, which re-reads the opportunity

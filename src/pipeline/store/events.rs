@@ -312,8 +312,9 @@ pub struct OwnedEvent {
 }
 
 /// Inserts delivered events in one statement, skipping any either dedupe
-/// identity already holds (within the batch too); returns the ids inserted
-/// and the status each was stored with. A row ingest judged `other_stage` is
+/// identity already holds (within the batch too), or failing whole on the
+/// first such row, as `duplicates` says; returns the ids inserted and the
+/// status each was stored with. A row ingest judged `other_stage` is
 /// checked against the connection's stage as committed, in the same
 /// statement: a stage changed on another instance moments ago (ingest's
 /// cache lags by up to its TTL) stores it `pending`, never a lost `ignored`.
@@ -322,7 +323,7 @@ pub struct OwnedEvent {
 ///
 /// One statement for any batch size (`INSERT .. SELECT FROM unnest` of one
 /// array per column) with a static query id, so each pooled connection
-/// prepares it once and Postgres never re-parses or re-plans it. In
+/// prepares it once per ending and Postgres never re-parses or re-plans it. In
 /// autocommit it is its own transaction, and its rows come back only after
 /// the commit (and its WAL flush).
 pub fn insert_deliveries(
@@ -422,7 +423,8 @@ impl<'a, M> InsertEvents<'a, M> {
     }
 }
 
-/// The cache key: one prepared statement per connection for every batch.
+/// The cache key, with the ending: one prepared statement per connection
+/// and ending for every batch.
 struct InsertEventsId;
 
 impl<M: Ending> QueryId for InsertEvents<'_, M> {
