@@ -13,14 +13,17 @@
 //! 3. Latency: the same mix paced at 5,000 deliveries/s; ack latency from
 //!    each request's scheduled send time.
 //! 4. Every 2xx must be a committed row: rows are counted.
-//! 5. pgbench, 32 clients, 10 s: one durable single-row INSERT per
+//! 5. Cross-check, when `wrk` is installed: the same mix from `wrk`, a
+//!    generator in a process of its own, 64 connections for 4 s; its rate
+//!    and ratio are printed, and its 2xx checked against the rows.
+//! 6. pgbench, 32 clients, 10 s: one durable single-row INSERT per
 //!    transaction of a delivery-sized row into a copy of `lever_events`
 //!    (same columns and indexes, no foreign keys).
 //!
 //! Targets: deliveries/s ≥ 2 × pgbench tps; ack p99 < 20 ms at 5,000/s;
 //! rows = 2xx answers.
 //!
-//! Run: `cargo bench --bench p1_ingest` (about a minute after the build).
+//! Run: `cargo bench --bench p1_ingest` (about 1.5 minutes after the build).
 
 mod common;
 
