@@ -137,7 +137,10 @@ impl Default for PoolSettings {
                 test_on_check_out: true,
             },
             ingest: PoolOptions {
-                max_size: 8,
+                // The writer lanes' connections (`ingest::inbox::LANES`),
+                // opened only while a lane writes, and 8 for the requests'
+                // own calls (signature tokens on a cache miss, counters).
+                max_size: 12,
                 // Short: when the database cannot take the write, answer 503
                 // and let Lever retry rather than hang.
                 checkout_timeout: Duration::from_secs(2),

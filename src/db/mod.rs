@@ -154,9 +154,19 @@ impl Pool {
         .map_err(|e| DbError::Task(e.to_string()))?
     }
 
+    /// Takes `n` connections out of the async callers' slots, for threads
+    /// of the caller's own that check out with [`Pool::run_here`] (ingest's
+    /// writers). Without it such threads could hold connections that the
+    /// slots promise, and a caller holding a slot would then wait in the
+    /// checkout on a blocking thread after all.
+    pub fn reserve_for_threads(&self, n: usize) {
+        self.slots.forget_permits(n);
+    }
+
     /// Like [`Pool::run`], on the calling thread, which must be one allowed
-    /// to block (ingest's writer threads): checkout waits up to the pool's
-    /// deadline.
+    /// to block and hold no slot (inside [`Pool::run`], or a thread whose
+    /// connection was set aside with [`Pool::reserve_for_threads`]):
+    /// checkout waits up to the pool's deadline.
     pub fn run_here<T>(
         &self,
         f: impl FnOnce(&mut PgConnection) -> Result<T, DbError>,

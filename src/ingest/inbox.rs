@@ -55,7 +55,8 @@ use crate::domain::ids::ConnectionId;
 use crate::wake::{LocalAccounts, Wake};
 
 /// Most batches written at once: one writer thread each, each holding one
-/// pooled connection while it writes.
+/// pooled connection while it writes (set aside from the pool's async
+/// callers: `PoolSettings::ingest` has room for both).
 pub const LANES: usize = 4;
 /// How long the oldest queued row waits for the first lane before a spare
 /// lane takes it: well above a batch's cycle on a healthy database (about a
@@ -214,6 +215,7 @@ impl Inbox {
     /// the accounts it gave new pending work, once each (through `wake`,
     /// which spares the `NOTIFY` for accounts running here).
     pub fn start(pool: Pool, wake: Wake) -> std::io::Result<Self> {
+        pool.reserve_for_threads(LANES);
         let shared = Arc::new(Shared::default());
         for lane in 0..LANES {
             let (shared, pool, wake) = (shared.clone(), pool.clone(), wake.clone());

@@ -1,6 +1,8 @@
 //! A pool's waiters wait without a thread: with only as many blocking
 //! threads as the pool has connections, many callers at once and callers
-//! holding a connection across awaits all finish, none timing out.
+//! holding a connection across awaits all finish, none timing out. A
+//! connection set aside for a thread of its own is not one the async
+//! callers count on.
 
 use std::time::Duration;
 
@@ -67,4 +69,50 @@ fn waiters_need_no_thread_and_held_connections_are_released() {
             .collect();
         assert!(failed.is_empty(), "callers failed: {failed:?}");
     });
+}
+
+/// With one of two connections set aside for a thread and held there, a
+/// second async caller waits for a slot (and is told the pool is
+/// saturated), instead of taking a slot and then waiting in the checkout.
+#[test]
+fn a_connection_set_aside_for_a_thread_is_not_an_async_slot() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pool = Pool::new(
+        &SecretString::from(test_db().url("postgres")),
+        PoolOptions {
+            max_size: 2,
+            checkout_timeout: Duration::from_millis(500),
+            statement_timeout: Duration::from_secs(10),
+            test_on_check_out: true,
+        },
+    );
+    pool.reserve_for_threads(1);
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            pool.run_here(|_| {
+                held_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok(())
+            })
+        })
+    };
+    held_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    runtime.block_on(async {
+        let first = pool.hold().await.unwrap();
+        let second = pool.hold().await;
+        assert!(
+            matches!(second, Err(DbError::Saturated(_))),
+            "{:?}",
+            second.err()
+        );
+        drop(first);
+    });
+    release_tx.send(()).unwrap();
+    writer.join().unwrap().unwrap();
 }
