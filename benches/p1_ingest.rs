@@ -131,8 +131,8 @@ fn cross_check(hooks: &[Hook], addr: &str, seq: &mut usize) -> Option<wrk::WrkRe
         return None;
     }
     // More than wrk can send in the time, so that no request repeats.
-    let per_thread: Vec<Vec<Vec<u8>>> = (0..WRK_THREADS)
-        .map(|_| mixed(hooks, WRK_PER_THREAD, seq).to_vec())
+    let per_thread: Vec<_> = (0..WRK_THREADS)
+        .map(|_| mixed(hooks, WRK_PER_THREAD, seq))
         .collect();
     Some(wrk::run(addr, &per_thread, CONNS, WRK_SECS))
 }

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What a `wrk` run reported.
@@ -65,7 +66,7 @@ pub fn available() -> bool {
 
 /// Runs `wrk` against `addr` for `secs` seconds with `threads` threads and
 /// `conns` connections; thread `i` sends `requests[i]` in order.
-pub fn run(addr: &str, requests: &[Vec<Vec<u8>>], conns: usize, secs: u64) -> WrkResult {
+pub fn run(addr: &str, requests: &[Arc<Vec<Vec<u8>>>], conns: usize, secs: u64) -> WrkResult {
     let dir = std::env::temp_dir().join(format!("p1-wrk-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("wrk directory");
     let prefix = dir.join("requests");
