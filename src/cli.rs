@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
-use crate::app::Application;
 use crate::config::Settings;
 use crate::db::embedded::EmbeddedPostgres;
 use crate::db::migrate;
 use crate::domain::secrets::EncryptionKey;
+use crate::server::Application;
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -154,7 +154,7 @@ fn release_leases(url: &SecretString, instance: &str) {
     use diesel::Connection;
     let released = diesel::PgConnection::establish(secrecy::ExposeSecret::expose_secret(url))
         .map_err(anyhow::Error::from)
-        .and_then(|mut c| Ok(crate::lease::store::release_all(&mut c, instance)?));
+        .and_then(|mut c| Ok(crate::db::models::lease::release_all(&mut c, instance)?));
     if let Err(e) = released {
         tracing::warn!(error = %e, "could not release leases; they expire by themselves");
     }

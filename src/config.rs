@@ -23,8 +23,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::db::PoolOptions;
 use crate::domain::secrets::EncryptionKey;
+use crate::lever::RetryPolicy;
 
 /// The production Lever Data API: the only one that insists on HTTPS webhook URLs.
 pub const PRODUCTION_LEVER_API: &str = "https://api.lever.co/v1";
@@ -65,7 +65,20 @@ pub struct LeverSettings {
     pub rate_per_sec: NonZeroU32,
     pub burst: NonZeroU32,
     /// Not from the environment: production backoff, shortened by tests.
-    pub retry: crate::lever::RetryPolicy,
+    pub retry: RetryPolicy,
+}
+
+/// Sizes and timeouts of one pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub checkout_timeout: Duration,
+    pub statement_timeout: Duration,
+    /// Whether a connection is checked (`SELECT 1`) each time it is handed
+    /// out. Without it, a connection is checked only when it has not proved
+    /// itself lately or the pool lost another one meanwhile (`db::conn`); a
+    /// connection the database dropped is discarded either way.
+    pub test_on_check_out: bool,
 }
 
 /// All settings of the service.
@@ -186,8 +199,6 @@ pub struct PipelineSettings {
     pub per_account_concurrency: usize,
     /// How often the registry re-checks the database for work and accounts.
     pub poll_interval: Duration,
-    /// Test-only: runs before every unit (see `pipeline::fault`).
-    pub fault: crate::pipeline::fault::FaultHook,
 }
 
 impl Default for PipelineSettings {
@@ -202,7 +213,6 @@ impl Default for PipelineSettings {
             account_pause_max: Duration::from_secs(60),
             per_account_concurrency: 8,
             poll_interval: Duration::from_secs(2),
-            fault: crate::pipeline::fault::FaultHook::default(),
         }
     }
 }
@@ -342,7 +352,7 @@ fn parse_lever(get: &impl Fn(&str) -> Option<String>) -> Result<LeverSettings, C
             .unwrap_or_else(|| PRODUCTION_LEVER_API.into()),
         rate_per_sec,
         burst,
-        retry: crate::lever::RetryPolicy::default(),
+        retry: RetryPolicy::default(),
     })
 }
 

@@ -17,6 +17,7 @@ use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
+use crate::db::notify::CHANNEL;
 use crate::domain::ids::ConnectionId;
 
 /// The sending side, shared by every request handler.
@@ -73,18 +74,6 @@ impl Wake {
         // committed and will be picked up at the next start.
         let _ = self.tx.send(connection);
     }
-}
-
-const CHANNEL: &str = "arkiter_work";
-
-/// Sends the cross-instance wake-up for `connection` when the caller's
-/// transaction commits.
-pub fn notify(conn: &mut PgConnection, connection: uuid::Uuid) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_notify($1, $2)")
-        .bind::<diesel::sql_types::Text, _>(CHANNEL)
-        .bind::<diesel::sql_types::Text, _>(connection.to_string())
-        .execute(conn)?;
-    Ok(())
 }
 
 /// How often the listening connection is checked for notifications.

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arkiter_lever::app::Application;
 use arkiter_lever::config::Settings;
 use arkiter_lever::db::embedded::EmbeddedPostgres;
 use arkiter_lever::db::migrate;
@@ -13,6 +12,7 @@ use arkiter_lever::domain::secrets::EncryptionKey;
 use arkiter_lever::lever::sim::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, LeverSim, SimConfig, SimHandle,
 };
+use arkiter_lever::server::Application;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use secrecy::SecretString;
 

@@ -9,12 +9,12 @@ use uuid::Uuid;
 use super::layout::{self, csrf, field_error, notice, pager, when};
 use super::session::{Post, User};
 use super::{ConsoleError, html, org_ctx, see_other};
-use crate::app::AppState;
+use crate::domain::ids::{EventId, InterviewId};
 use crate::domain::status::{EventStatus, InterviewStatus};
-use crate::http::error::ApiError;
-use crate::http::interview_actions::{cancel_for, replay_for};
-use crate::http::interviews::{InterviewsQuery, list_for as list_interviews};
-use crate::http::webhooks::events::{EventsQuery, list_for as list_events};
+use crate::service::events::{self, EventsQuery};
+use crate::service::interviews::{self, InterviewsQuery};
+use crate::service::{Kind, ServiceError, actions};
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/orgs/{org}/interviews", web::get().to(interviews))
@@ -52,12 +52,16 @@ fn status_filter<S: Copy + std::fmt::Display>(
     }
 }
 
-/// A list for the page, or the API's words on a bad filter (shown next to
-/// the filter); any other error is the page's.
-fn filtered<T>(listed: Result<T, ApiError>) -> Result<(Option<T>, Option<String>), ConsoleError> {
+/// A list for the page, or the words of a bad filter (shown next to the
+/// filter); any other error is the page's.
+fn filtered<T>(
+    listed: Result<T, ServiceError>,
+) -> Result<(Option<T>, Option<String>), ConsoleError> {
     match listed {
         Ok(l) => Ok((Some(l), None)),
-        Err(e @ ApiError::InvalidQuery(_)) => Ok((None, Some(e.to_string()))),
+        Err(e) if matches!(e.kind(), Kind::BadRequest | Kind::Invalid) => {
+            Ok((None, Some(e.message().to_owned())))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -76,7 +80,7 @@ async fn interviews(
         limit: None,
         cursor: params.cursor.clone(),
     };
-    let (list, err) = filtered(list_interviews(&state, &user.caller, org.id, &q).await)?;
+    let (list, err) = filtered(interviews::list(&state, &user.caller, org.id, &q).await)?;
     let write = user.can_write(org.id);
     let base = format!("{}/interviews", org.base());
     let note = match params.done.as_deref() {
@@ -143,7 +147,7 @@ async fn events(
         limit: None,
         cursor: params.cursor.clone(),
     };
-    let (list, err) = filtered(list_events(&state, &user.caller, org.id, &q).await)?;
+    let (list, err) = filtered(events::list(&state, &user.caller, org.id, &q).await)?;
     let write = user.can_write(org.id);
     let base = format!("{}/events", org.base());
     let note = match params.done.as_deref() {
@@ -204,7 +208,7 @@ async fn cancel(
 ) -> Result<HttpResponse, ConsoleError> {
     let (org, id) = path.into_inner();
     let org = org_ctx(&state, &post.user, org).await?;
-    cancel_for(&state, &post.user.caller, org.id, id).await?;
+    actions::cancel(&state, &post.user.caller, org.id, InterviewId(id)).await?;
     Ok(see_other(&format!(
         "{}/interviews?done=cancelled",
         org.base()
@@ -218,6 +222,6 @@ async fn replay(
 ) -> Result<HttpResponse, ConsoleError> {
     let (org, id) = path.into_inner();
     let org = org_ctx(&state, &post.user, org).await?;
-    replay_for(&state, &post.user.caller, org.id, id).await?;
+    actions::replay(&state, &post.user.caller, org.id, EventId(id)).await?;
     Ok(see_other(&format!("{}/events?done=replayed", org.base())))
 }

@@ -8,12 +8,12 @@ use uuid::Uuid;
 use super::layout::{self, when};
 use super::session::User;
 use super::{ConsoleError, html, org_ctx};
-use crate::app::AppState;
 use crate::domain::status::TokenState;
 use crate::health::report::HealthStatus;
 use crate::health::series::{HourPoint, link_series};
-use crate::http::auth::KeyRole;
-use crate::http::health_report::report_for;
+use crate::service::access::KeyRole;
+use crate::service::health;
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/orgs/{org}/health", web::get().to(page));
@@ -33,7 +33,7 @@ async fn page(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
     let org = org_ctx(&state, &user, path.into_inner()).await?;
-    let r = report_for(&state, &user.caller, org.id).await?;
+    let r = health::report(&state, &user.caller, org.id).await?;
     user.caller.require_org(org.id, KeyRole::Member)?;
     let org_id = org.id.0;
     let series = state.db.run(move |c| Ok(link_series(c, org_id)?)).await?;

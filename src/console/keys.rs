@@ -8,12 +8,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::form::Fields;
 use super::layout::{self, FormError, OrgCtx, csrf, field_error, notice, pager, when};
-use super::session::{Fields, Post, User};
+use super::session::{Post, User};
 use super::{ConsoleError, html, html_status, org_ctx, see_other};
-use crate::app::AppState;
-use crate::http::keys::{CreateKey, CreatedKey, RoleName, create_for, delete_for, list_for};
-use crate::http::pagination::ListQuery;
+use crate::service::keys::{self, CreateKey, CreatedKey, RoleName};
+use crate::service::list::ListQuery;
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/orgs/{org}/keys", web::get().to(page))
@@ -57,7 +58,7 @@ async fn view(
     typed: Option<&Fields>,
 ) -> Result<Markup, ConsoleError> {
     let page = ListQuery::after(query.cursor.clone());
-    let list = list_for(state, &user.caller, org.id, &page).await?;
+    let list = keys::list(state, &user.caller, org.id, &page).await?;
     let base = org.base();
     let typed_label = typed.map(|f| f.get("label").to_owned()).unwrap_or_default();
     let typed_role = typed.map(|f| f.get("role").to_owned()).unwrap_or_default();
@@ -102,6 +103,7 @@ async fn view(
                     option value="member" selected[typed_role != "admin"] { "member (read-only)" }
                     option value="admin" selected[typed_role == "admin"] { "admin" }
                 }
+                (field_error("role", FormError::on(err, "create", "role").as_deref()))
                 label for="key-label" { "Label (optional)" }
                 input #key-label type="text" name="label" value=(typed_label);
                 (field_error("label", FormError::on(err, "create", "label").as_deref()))
@@ -119,16 +121,18 @@ async fn create(
 ) -> Result<HttpResponse, ConsoleError> {
     let org = org_ctx(&state, &post.user, path.into_inner()).await?;
     let f = &post.fields;
-    let body = CreateKey {
-        role: if f.get("role") == "admin" {
-            RoleName::Admin
-        } else {
-            RoleName::Member
-        },
-        label: Some(f.get("label").to_owned()),
-    };
     let q = KeysQuery::default();
-    match create_for(&state, &post.user.caller, org.id, &body).await {
+    let created = match RoleName::parse(f.get("role")) {
+        Ok(role) => {
+            let body = CreateKey {
+                role,
+                label: Some(f.get("label").to_owned()),
+            };
+            keys::create(&state, &post.user.caller, org.id, &body).await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(created) => {
             let body = view(
                 &state,
@@ -144,8 +148,8 @@ async fn create(
             Ok(html_status(StatusCode::CREATED, body))
         }
         Err(e) if layout::is_form_error(&e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            let err = FormError::from_api("create", &e, &["label"]);
+            let status = super::status_of(e.kind());
+            let err = FormError::from_service("create", &e, &["role", "label"]);
             let body = view(
                 &state,
                 &post.user,
@@ -170,6 +174,6 @@ async fn delete(
 ) -> Result<HttpResponse, ConsoleError> {
     let (org, key) = path.into_inner();
     let org = org_ctx(&state, &post.user, org).await?;
-    delete_for(&state, &post.user.caller, org.id, key).await?;
+    keys::delete(&state, &post.user.caller, org.id, key).await?;
     Ok(see_other(&format!("{}/keys?done=deleted", org.base())))
 }

@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::session::User;
 use crate::domain::ids::OrgId;
-use crate::http::error::ApiError;
+use crate::service::{Kind, ServiceError};
 
 /// The org a page is about.
 #[derive(Debug, Clone)]
@@ -139,19 +139,14 @@ pub struct FormError {
 }
 
 impl FormError {
-    /// Places `e` on the field its message names in backticks (`name`,
-    /// `ats_jobs[]` → `ats_jobs`), if that is one of `fields`; else on the form.
-    pub fn from_api(form: &'static str, e: &ApiError, fields: &[&str]) -> Self {
-        let message = e.to_string();
-        let named = message
-            .split('`')
-            .nth(1)
-            .map(|f| f.trim_end_matches("[]").to_owned());
-        let field = named.filter(|f| fields.contains(&f.as_str()));
+    /// Places `e` on the field it names, if that is one of the form's
+    /// `fields`; else on the form as a whole.
+    pub fn from_service(form: &'static str, e: &ServiceError, fields: &[&str]) -> Self {
+        let field = e.field().filter(|f| fields.contains(f)).map(str::to_owned);
         Self {
             form,
             field,
-            message,
+            message: e.message().to_owned(),
         }
     }
 
@@ -168,16 +163,16 @@ impl FormError {
     }
 }
 
-/// Whether an API error is about what the user typed (shown on the form) rather
-/// than a failure to show as an error page.
-pub fn is_form_error(e: &ApiError) -> bool {
+/// Whether an error is about what the user typed or asked for (shown on the
+/// form, with what they typed kept) rather than a failure to show as an
+/// error page.
+pub fn is_form_error(e: &ServiceError) -> bool {
     matches!(
-        e,
-        ApiError::Validation(_)
-            | ApiError::Conflict(_)
-            | ApiError::InvalidQuery(_)
-            | ApiError::NotConnected
-            | ApiError::Other { .. }
+        e.kind(),
+        Kind::Invalid | Kind::Conflict | Kind::BadRequest | Kind::Upstream
+    ) || matches!(
+        e.code(),
+        "not_connected" | "lever_not_configured" | "lever_unavailable"
     )
 }
 

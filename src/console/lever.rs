@@ -3,25 +3,25 @@
 //! (the real OAuth flow, back here with its outcome), Sweep now, and
 //! Disconnect behind a confirmation.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::form::Fields;
 use super::layout::{self, FormError, OrgCtx, csrf, field_error, notice};
-use super::session::{Fields, Post, User};
+use super::session::{Post, User};
 use super::{ConsoleError, html, html_status, org_ctx, see_other};
-use crate::app::AppState;
-use crate::http::error::ApiError;
-use crate::http::lever::connect::{ConnectRequest, start_for};
-use crate::http::lever::disconnect::disconnect_for;
-use crate::http::lever::settings::{
-    ConnectionPatch, TagsPatch, WebhookSecret, patch_for, webhook_secret_for,
+use crate::service::ServiceError;
+use crate::service::access::KeyRole;
+use crate::service::connection::connect::{self as connecting, ConnectRequest};
+use crate::service::connection::settings::{
+    self as changing, ConnectionPatch, TagsPatch, WebhookSecret,
 };
-use crate::http::lever::sweep::sweep_for;
-use crate::http::lever::view::{ConnectionView, render};
+use crate::service::connection::view::{self as viewing, ConnectionView};
+use crate::service::connection::{disconnect as disconnecting, sweep as sweeping};
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/orgs/{org}", web::get().to(org_home))
@@ -126,9 +126,9 @@ async fn view(
     err: Option<&FormError>,
     typed: Option<&Fields>,
 ) -> Result<Markup, ConsoleError> {
-    let conn = match render(state, org.id).await {
+    let conn = match viewing::get(state, &user.caller, org.id).await {
         Ok(c) => Some(c),
-        Err(ApiError::NotConnected) => None,
+        Err(e) if e.code() == "not_connected" => None,
         Err(e) => return Err(e.into()),
     };
     let write = user.can_write(org.id);
@@ -271,13 +271,13 @@ async fn again(
     form: &'static str,
     fields: &[&str],
     typed: &Fields,
-    e: ApiError,
+    e: ServiceError,
 ) -> Result<HttpResponse, ConsoleError> {
     if !layout::is_form_error(&e) {
         return Err(e.into());
     }
-    let status = actix_web::ResponseError::status_code(&e);
-    let err = FormError::from_api(form, &e, fields);
+    let status = super::status_of(e.kind());
+    let err = FormError::from_service(form, &e, fields);
     let body = view(state, user, org, None, Some(&err), Some(typed)).await?;
     Ok(html_status(status, body))
 }
@@ -293,7 +293,7 @@ async fn connect(
         stage_id: None,
         stage_name: (!stage_name.is_empty()).then(|| stage_name.to_owned()),
     };
-    match start_for(&state, &post.user.caller, org.id, body, true).await {
+    match connecting::start(&state, &post.user.caller, org.id, body, true).await {
         Ok(started) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, started.authorize_url))
             .finish()),
@@ -328,7 +328,7 @@ async fn settings(
         }),
         perform_as: Some((!perform_as.is_empty()).then(|| perform_as.to_owned())),
     };
-    match patch_for(&state, &post.user.caller, org.id, patch).await {
+    match changing::update(&state, &post.user.caller, org.id, patch).await {
         Ok(_) => Ok(see_other(&format!("{}/lever?done=settings", org.base()))),
         Err(e) => {
             let fields = ["tags.link_created", "tags.completed", "perform_as"];
@@ -346,7 +346,7 @@ async fn webhook_secret(
     let body = WebhookSecret {
         signature_token: post.fields.get("signature_token").to_owned(),
     };
-    match webhook_secret_for(&state, &post.user.caller, org.id, &body).await {
+    match changing::set_webhook_secret(&state, &post.user.caller, org.id, &body).await {
         Ok(_) => Ok(see_other(&format!(
             "{}/lever?done=webhook_secret",
             org.base()
@@ -374,7 +374,7 @@ async fn sweep(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
     let org = org_ctx(&state, &post.user, path.into_inner()).await?;
-    match sweep_for(&state, &post.user.caller, org.id).await {
+    match sweeping::request(&state, &post.user.caller, org.id).await {
         Ok(_) => Ok(see_other(&format!("{}/lever?done=sweep", org.base()))),
         Err(e) => again(&state, &post.user, &org, "sweep", &[], &post.fields, e).await,
     }
@@ -387,8 +387,7 @@ async fn confirm_disconnect(
 ) -> Result<HttpResponse, ConsoleError> {
     let org = org_ctx(&state, &user, path.into_inner()).await?;
     // Members never see the button; the page itself says so too.
-    user.caller
-        .require_org(org.id, crate::http::auth::KeyRole::Admin)?;
+    user.caller.require_org(org.id, KeyRole::Admin)?;
     let base = org.base();
     let body = html! {
         section.card.danger {
@@ -417,49 +416,11 @@ async fn disconnect(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ConsoleError> {
     let org = org_ctx(&state, &post.user, path.into_inner()).await?;
-    match disconnect_for(&state, &post.user.caller, org.id).await {
+    match disconnecting::disconnect(&state, &post.user.caller, org.id).await {
         Ok(()) => Ok(see_other(&format!(
             "{}/lever?done=disconnected",
             org.base()
         ))),
         Err(e) => again(&state, &post.user, &org, "disconnect", &[], &post.fields, e).await,
     }
-}
-
-/// The callback's answer to a browser whose Connect started in the console: a
-/// page that goes on to the console's Lever page with the outcome. A page
-/// (meta refresh, no script), not a redirect: the navigation then starts on
-/// our own site, so the `SameSite=Strict` session cookie goes with it.
-pub fn after_connect(org: Uuid, outcome: &Result<serde_json::Value, ApiError>) -> HttpResponse {
-    // 200 either way: this page is only a hop back to the console.
-    let (to, title) = match outcome {
-        Ok(_) => (
-            format!("/console/orgs/{org}/lever?connected=1"),
-            "Lever is connected",
-        ),
-        Err(e) => (
-            format!("/console/orgs/{org}/lever?connect_error={}", e.code()),
-            "Lever was not connected",
-        ),
-    };
-    let refresh = format!("0;url={to}");
-    let body = html! {
-        (maud::DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="refresh" content=(refresh);
-                title { (title) }
-            }
-            body {
-                p { (title) ". " a href=(to) { "Back to Arkiter" } }
-            }
-        }
-    };
-    HttpResponse::build(StatusCode::OK)
-        .insert_header((header::CONTENT_SECURITY_POLICY, super::CSP))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .content_type("text/html; charset=utf-8")
-        .body(body.into_string())
 }

@@ -1,6 +1,8 @@
-//! The console (SPEC §3.4): server-rendered pages under `/console` for an
-//! org's admins and members and for the operator, on top of the same domain
-//! functions the admin API handlers use (`crate::http::*::*_for`). Every page
+//! The console, a front door beside the HTTP API: server-rendered pages
+//! under `/console` for an org's admins and members and for the operator,
+//! over the same application functions the API uses (`service`). An error
+//! from them is shown in its own words next to the field it names, or as an
+//! error page (`docs/contract/console.md`). Every page
 //! works as plain HTML with forms; `console.js` only enhances (the tag-list
 //! input). Templates are maud (escaping by default); the CSS and JS are
 //! embedded in the binary.
@@ -11,6 +13,7 @@
 //! missing or wrong CSRF token with 403 before the handler runs.
 
 pub mod activity;
+pub mod form;
 pub mod health;
 pub mod keys;
 pub mod layout;
@@ -25,7 +28,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, ResponseError, web};
 
-use crate::http::error::ApiError;
+use crate::service::{Kind, ServiceError};
 
 /// The CSP of every console response: scripts and styles only from our own
 /// files, no framing, no plugins, no base-URI tricks. No `form-action`:
@@ -80,7 +83,11 @@ async fn js() -> HttpResponse {
 }
 
 async fn not_found() -> Result<HttpResponse, ConsoleError> {
-    Err(ConsoleError::Api(ApiError::NotFound("no such page".into())))
+    Err(ConsoleError::Service(ServiceError::new(
+        Kind::NotFound,
+        "not_found",
+        "no such page",
+    )))
 }
 
 /// What a console handler can fail with, shown as a page.
@@ -97,13 +104,33 @@ pub enum ConsoleError {
     /// Too many failed sign-ins from this address.
     #[error("too many failed sign-ins from this address; wait {0} seconds and try again")]
     Throttled(u64),
+    /// The form could not be read: not a form, or text that is not UTF-8.
     #[error("{0}")]
-    Api(#[from] ApiError),
+    BadForm(String),
+    #[error("the form is larger than {} bytes", form::MAX_FORM)]
+    FormTooLarge,
+    #[error("{0}")]
+    Service(#[from] ServiceError),
 }
 
 impl From<crate::db::DbError> for ConsoleError {
     fn from(e: crate::db::DbError) -> Self {
-        Self::Api(e.into())
+        Self::Service(e.into())
+    }
+}
+
+/// The status a failure of an application function shows with.
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::BadRequest => StatusCode::BAD_REQUEST,
+        Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Upstream => StatusCode::BAD_GATEWAY,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -113,13 +140,17 @@ impl ResponseError for ConsoleError {
             Self::SignIn => StatusCode::SEE_OTHER,
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Api(e) => e.status_code(),
+            Self::BadForm(_) => StatusCode::BAD_REQUEST,
+            Self::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Service(e) => status_of(e.kind()),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Api(ApiError::Internal(e)) = self {
-            tracing::error!(error = ?e, "console request failed");
+        if let Self::Service(e) = self
+            && e.kind() == Kind::Internal
+        {
+            tracing::error!(error = ?e.cause(), "console request failed");
         }
         let mut resp = HttpResponse::build(self.status_code());
         // ResponseError bypasses the scope's middleware on some paths: set
@@ -143,7 +174,7 @@ impl ResponseError for ConsoleError {
             _ => "That did not work",
         };
         let message = match self {
-            Self::Api(ApiError::Internal(_)) => "internal error".to_owned(),
+            Self::Service(e) if e.kind() == Kind::Internal => "internal error".to_owned(),
             other => other.to_string(),
         };
         resp.content_type("text/html; charset=utf-8")
@@ -174,12 +205,12 @@ pub fn html_status(status: StatusCode, markup: maud::Markup) -> HttpResponse {
 
 /// The org a page is about, as `user` may see it (404 for another org's key).
 pub async fn org_ctx(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     user: &session::User,
     org: uuid::Uuid,
 ) -> Result<layout::OrgCtx, ConsoleError> {
     let id = crate::domain::ids::OrgId(org);
-    let view = crate::http::orgs::get_for(state, &user.caller, id).await?;
+    let view = crate::service::orgs::get(state, &user.caller, id).await?;
     Ok(layout::OrgCtx {
         id,
         name: view.name,

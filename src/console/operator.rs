@@ -7,17 +7,18 @@ use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::form::Fields;
 use super::health::status_word;
 use super::layout::{self, FormError, csrf, field_error};
-use super::session::{Fields, Post, User};
+use super::session::{Post, User};
 use super::{ConsoleError, html, html_status};
-use crate::app::AppState;
+use crate::domain::ids::OrgId;
 use crate::health::report::HealthStatus;
-use crate::http::auth::Caller;
-use crate::http::error::ApiError;
-use crate::http::health_report::report_for;
-use crate::http::orgs::{CreatedOrg, OrgView, create, list};
-use crate::http::pagination::ListQuery;
+use crate::service::access::Caller;
+use crate::service::health;
+use crate::service::list::ListQuery;
+use crate::service::orgs::{self, CreateOrg, CreatedOrg, OrgView};
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/orgs", web::get().to(page))
@@ -46,12 +47,7 @@ pub fn severity(s: HealthStatus) -> u8 {
 }
 
 fn super_only(user: &User) -> Result<(), ConsoleError> {
-    match user.caller {
-        Caller::Super => Ok(()),
-        Caller::Key { .. } => {
-            Err(ApiError::Forbidden("only the super-admin token may do this".into()).into())
-        }
-    }
+    Ok(user.caller.require_super()?)
 }
 
 struct Row {
@@ -62,12 +58,13 @@ struct Row {
 }
 
 /// Every org with its health, worst first.
-async fn rows(state: &AppState) -> Result<Vec<Row>, ConsoleError> {
+async fn rows(state: &AppState, caller: &Caller) -> Result<Vec<Row>, ConsoleError> {
     let mut orgs = Vec::new();
     let mut cursor = None;
     loop {
-        let page = list(
+        let page = orgs::list(
             state,
+            caller,
             &ListQuery {
                 limit: Some(200),
                 cursor,
@@ -82,7 +79,7 @@ async fn rows(state: &AppState) -> Result<Vec<Row>, ConsoleError> {
     }
     let mut rows = Vec::with_capacity(orgs.len());
     for org in orgs {
-        let r = report_for(state, &Caller::Super, crate::domain::ids::OrgId(org.id)).await?;
+        let r = health::report(state, caller, OrgId(org.id)).await?;
         rows.push(Row {
             org,
             status: r.status,
@@ -119,7 +116,7 @@ async fn view(
     err: Option<&FormError>,
     typed: Option<&Fields>,
 ) -> Result<Markup, ConsoleError> {
-    let all = rows(state).await?;
+    let all = rows(state, &user.caller).await?;
     let total = all.len();
     let shown: Vec<&Row> = all.iter().skip(page_no * PER_PAGE).take(PER_PAGE).collect();
     let more = total > (page_no + 1) * PER_PAGE;
@@ -170,14 +167,17 @@ async fn view(
 
 async fn create_org(post: Post, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     super_only(&post.user)?;
-    match create(&state, post.fields.get("name")).await {
+    let body = CreateOrg {
+        name: post.fields.get("name").to_owned(),
+    };
+    match orgs::create(&state, &post.user.caller, &body).await {
         Ok(o) => {
             let body = view(&state, &post.user, 0, Some(&o), None, None).await?;
             Ok(html_status(StatusCode::CREATED, body))
         }
         Err(e) if layout::is_form_error(&e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            let err = FormError::from_api("create", &e, &["name"]);
+            let status = super::status_of(e.kind());
+            let err = FormError::from_service("create", &e, &["name"]);
             let body = view(&state, &post.user, 0, None, Some(&err), Some(&post.fields)).await?;
             Ok(html_status(status, body))
         }

@@ -9,17 +9,14 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::form::Fields;
 use super::layout::{self, FormError, OrgCtx, csrf, field_error, notice, pager};
-use super::session::{Fields, Post, User};
+use super::session::{Post, User};
 use super::{ConsoleError, html, html_status, org_ctx, see_other};
-use crate::app::AppState;
-use crate::http::error::ApiError;
-use crate::http::health_report::report_for;
-use crate::http::pagination::ListQuery;
-use crate::http::roles::{
-    CreateRole, PatchRole, ResolveQuery, RoleView, create_for, delete_for, get_for, list_for,
-    patch_for, resolve_for,
-};
+use crate::service::list::ListQuery;
+use crate::service::roles::{self, CreateRole, PatchRole, ResolveQuery, RoleView};
+use crate::service::{ServiceError, health};
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/orgs/{org}/roles", web::get().to(list_page))
@@ -93,7 +90,7 @@ async fn list_view(
     typed: Option<&Fields>,
 ) -> Result<Markup, ConsoleError> {
     let page = ListQuery::after(query.cursor.clone());
-    let list = list_for(state, &user.caller, org.id, &page).await?;
+    let list = roles::list(state, &user.caller, org.id, &page).await?;
     let posting = query.posting_id.clone().unwrap_or_default();
     let title = query.title.clone().unwrap_or_default();
     let resolved = if posting.trim().is_empty() && title.trim().is_empty() {
@@ -103,9 +100,9 @@ async fn list_view(
             posting_id: Some(posting.clone()).filter(|p| !p.trim().is_empty()),
             title: Some(title.clone()).filter(|t| !t.trim().is_empty()),
         };
-        Some(resolve_for(state, &user.caller, org.id, &q).await?)
+        Some(roles::resolve_posting(state, &user.caller, org.id, &q).await?)
     };
-    let unmapped = report_for(state, &user.caller, org.id)
+    let unmapped = health::report(state, &user.caller, org.id)
         .await?
         .unmapped_postings;
     let write = user.can_write(org.id);
@@ -212,11 +209,11 @@ async fn create(
         ats_jobs: entries(f, "ats_jobs"),
         fallback: f.has("fallback"),
     };
-    match create_for(&state, &post.user.caller, org.id, &body).await {
+    match roles::create(&state, &post.user.caller, org.id, &body).await {
         Ok(_) => Ok(see_other(&format!("{}/roles?done=created", org.base()))),
         Err(e) if layout::is_form_error(&e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            let err = FormError::from_api("create", &e, &["name", "ats_jobs"]);
+            let status = super::status_of(e.kind());
+            let err = FormError::from_service("create", &e, &["name", "ats_jobs"]);
             let q = RolesQuery::default();
             let body = list_view(&state, &post.user, &org, &q, None, Some(&err), Some(f)).await?;
             Ok(html_status(status, body))
@@ -233,7 +230,7 @@ async fn edit_page(
 ) -> Result<HttpResponse, ConsoleError> {
     let (org, role) = path.into_inner();
     let org = org_ctx(&state, &user, org).await?;
-    let r = get_for(&state, &user.caller, org.id, role).await?;
+    let r = roles::get(&state, &user.caller, org.id, role).await?;
     let note = query.done.as_deref().and_then(done_text);
     Ok(html(edit_view(&user, &org, &r, note, None, None)))
 }
@@ -303,15 +300,15 @@ async fn update(
         ats_jobs: Some(entries(f, "ats_jobs")),
         fallback: Some(f.has("fallback")),
     };
-    match patch_for(&state, &post.user.caller, org.id, role, &patch).await {
+    match roles::update(&state, &post.user.caller, org.id, role, &patch).await {
         Ok(_) => Ok(see_other(&format!(
             "{}/roles/{role}?done=updated",
             org.base()
         ))),
         Err(e) if layout::is_form_error(&e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            let current = get_for(&state, &post.user.caller, org.id, role).await?;
-            let err = FormError::from_api("update", &e, &["name", "ats_jobs"]);
+            let status = super::status_of(e.kind());
+            let current = roles::get(&state, &post.user.caller, org.id, role).await?;
+            let err = FormError::from_service("update", &e, &["name", "ats_jobs"]);
             Ok(html_status(
                 status,
                 edit_view(&post.user, &org, &current, None, Some(&err), Some(f)),
@@ -328,7 +325,7 @@ async fn delete(
 ) -> Result<HttpResponse, ConsoleError> {
     let (org, role) = path.into_inner();
     let org = org_ctx(&state, &post.user, org).await?;
-    delete_for(&state, &post.user.caller, org.id, role).await?;
+    roles::delete(&state, &post.user.caller, org.id, role).await?;
     Ok(see_other(&format!("{}/roles?done=deleted", org.base())))
 }
 
@@ -342,8 +339,8 @@ async fn add_job(
         .fields
         .get("role")
         .parse()
-        .map_err(|_| ApiError::not_found("role"))?;
-    let current = get_for(&state, &post.user.caller, org.id, role).await?;
+        .map_err(|_| ServiceError::not_found("role"))?;
+    let current = roles::get(&state, &post.user.caller, org.id, role).await?;
     let mut jobs = current.ats_jobs;
     jobs.push(post.fields.get("entry").to_owned());
     let patch = PatchRole {
@@ -351,11 +348,11 @@ async fn add_job(
         ats_jobs: Some(jobs),
         fallback: None,
     };
-    match patch_for(&state, &post.user.caller, org.id, role, &patch).await {
+    match roles::update(&state, &post.user.caller, org.id, role, &patch).await {
         Ok(_) => Ok(see_other(&format!("{}/roles?done=added", org.base()))),
         Err(e) if layout::is_form_error(&e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            let err = FormError::from_api("unmapped", &e, &[]);
+            let status = super::status_of(e.kind());
+            let err = FormError::from_service("unmapped", &e, &[]);
             let q = RolesQuery::default();
             let body = list_view(&state, &post.user, &org, &q, None, Some(&err), None).await?;
             Ok(html_status(status, body))

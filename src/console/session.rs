@@ -1,12 +1,11 @@
 //! Console sessions: sign-in with an org key or the super-admin token, the
 //! session cookie, CSRF tokens and sign-out.
 //!
-//! - The cookie (`arkiter_console`) carries 32 random bytes; the table keeps
-//!   only their SHA-256, the key's id (never the key), the org, the role and
-//!   the session's CSRF token. It is `HttpOnly`, `SameSite=Strict`, `Secure`
-//!   when the public URL is HTTPS, and ends after 12 hours, on sign-out, or at
-//!   once when its key is deleted (the row goes with the key: `ON DELETE
-//!   CASCADE`).
+//! - The cookie (`arkiter_console`) carries 32 random bytes; the session
+//!   behind it is `service::sessions`' (only their SHA-256 is stored). It is
+//!   `HttpOnly`, `SameSite=Strict`, `Secure` when the public URL is HTTPS,
+//!   and ends after 12 hours, on sign-out, or at once when its key is
+//!   deleted.
 //! - Every POST is read through [`Post`], which refuses a missing or wrong
 //!   CSRF token with 403. The sign-in form, before any session exists, uses a
 //!   double-submit cookie (`arkiter_console_pre`) instead.
@@ -19,41 +18,27 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use maud::html;
-use rand::RngCore;
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
+use super::form::Fields;
 use super::layout::{self, field_error};
 use super::throttle::SignInThrottle;
 use super::{ConsoleError, html_status, see_other};
-use crate::app::AppState;
-use crate::db::schema::console_sessions;
-use crate::domain::api_keys::digest;
 use crate::domain::ids::OrgId;
-use crate::http::auth::{Caller, KeyRole, authenticate};
-use crate::http::error::ApiError;
+use crate::service::access::{Caller, KeyRole};
+use crate::service::sessions::{self, LIFETIME_HOURS, random_token};
+use crate::service::{Kind, ServiceError};
+use crate::state::AppState;
 
 pub const COOKIE: &str = "arkiter_console";
 const PRE_COOKIE: &str = "arkiter_console_pre";
-/// A session's lifetime.
-pub const LIFETIME_HOURS: i64 = 12;
-/// Largest form the console reads (a role's 500 entries of 200 characters).
-pub const MAX_FORM: usize = 512 * 1024;
-
-fn random_hex() -> String {
-    let mut raw = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut raw);
-    hex::encode(raw)
-}
 
 fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ConsoleError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")).into())
+        .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("app state missing")).into())
 }
 
 /// Whether cookies must be `Secure`: the service is reached over HTTPS.
@@ -74,60 +59,6 @@ fn cookie<'a>(
         .secure(secure(state))
         .max_age(max_age)
         .finish()
-}
-
-// --- storage -----------------------------------------------------------------
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = console_sessions, check_for_backend(diesel::pg::Pg))]
-struct SessionRow {
-    key_id: Option<Uuid>,
-    org_id: Option<Uuid>,
-    role: String,
-    csrf_token: String,
-}
-
-fn find_live(c: &mut PgConnection, id_sha256: &[u8]) -> QueryResult<Option<SessionRow>> {
-    console_sessions::table
-        .find(id_sha256)
-        .filter(console_sessions::expires_at.gt(Utc::now()))
-        .select(SessionRow::as_select())
-        .first(c)
-        .optional()
-}
-
-fn insert(
-    c: &mut PgConnection,
-    id_sha256: &[u8],
-    caller: &Caller,
-    csrf: &str,
-    expires_at: DateTime<Utc>,
-) -> QueryResult<usize> {
-    // Expired sessions are useless; clear them as new ones come.
-    diesel::delete(console_sessions::table.filter(console_sessions::expires_at.lt(Utc::now())))
-        .execute(c)?;
-    let (key_id, org_id, role) = match caller {
-        Caller::Super => (None, None, "super"),
-        Caller::Key {
-            key_id,
-            org_id,
-            role,
-        } => (Some(*key_id), Some(org_id.0), role.as_str()),
-    };
-    diesel::insert_into(console_sessions::table)
-        .values((
-            console_sessions::id_sha256.eq(id_sha256),
-            console_sessions::key_id.eq(key_id),
-            console_sessions::org_id.eq(org_id),
-            console_sessions::role.eq(role),
-            console_sessions::csrf_token.eq(csrf),
-            console_sessions::expires_at.eq(expires_at),
-        ))
-        .execute(c)
-}
-
-fn delete(c: &mut PgConnection, id_sha256: &[u8]) -> QueryResult<usize> {
-    diesel::delete(console_sessions::table.find(id_sha256)).execute(c)
 }
 
 // --- extractors ----------------------------------------------------------------
@@ -177,24 +108,12 @@ async fn load_user(
     cookie: Option<String>,
 ) -> Result<User, ConsoleError> {
     let value = cookie.ok_or(ConsoleError::SignIn)?;
-    let d = digest(&value);
-    let row = state
-        .db
-        .run(move |c| Ok(find_live(c, &d)?))
+    let session = sessions::find(&state, &value)
         .await?
         .ok_or(ConsoleError::SignIn)?;
-    let caller = match (row.role.as_str(), row.key_id, row.org_id) {
-        ("super", None, _) if state.settings.admin_token.is_some() => Caller::Super,
-        (role, Some(key_id), Some(org_id)) => Caller::Key {
-            key_id,
-            org_id: OrgId(org_id),
-            role: KeyRole::parse(role).ok_or(ConsoleError::SignIn)?,
-        },
-        _ => return Err(ConsoleError::SignIn),
-    };
     Ok(User {
-        caller,
-        csrf: row.csrf_token,
+        caller: session.caller,
+        csrf: session.csrf,
     })
 }
 
@@ -209,44 +128,8 @@ impl FromRequest for User {
     }
 }
 
-/// The fields of a submitted form, in order (a field may repeat).
-#[derive(Debug, Clone, Default)]
-pub struct Fields(pub Vec<(String, String)>);
-
-impl Fields {
-    /// The last value of `name`, or "".
-    pub fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == name)
-    }
-
-    /// Every value of `name`.
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
 fn tokens_match(given: &str, expected: &str) -> bool {
     !given.is_empty() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
-}
-
-async fn read_form(req: &HttpRequest, payload: &mut Payload) -> Result<Fields, ConsoleError> {
-    let form = web::Form::<Vec<(String, String)>>::from_request(req, payload)
-        .await
-        .map_err(|e| ApiError::InvalidQuery(format!("the form could not be read: {e}")))?;
-    Ok(Fields(form.into_inner()))
 }
 
 /// A state-changing request: a signed-in user and their form, whose `csrf`
@@ -265,7 +148,7 @@ impl FromRequest for Post {
         let mut payload = payload.take();
         Box::pin(async move {
             let user = User::from_request(&req, &mut Payload::None).await?;
-            let fields = read_form(&req, &mut payload).await?;
+            let fields = Fields::read(&req, &mut payload).await?;
             if !tokens_match(fields.get("csrf"), &user.csrf) {
                 return Err(ConsoleError::Csrf);
             }
@@ -309,7 +192,7 @@ fn sign_in_form(pre: &str, error: Option<&str>) -> maud::Markup {
 
 /// `GET /console/sign-in`.
 pub async fn sign_in_page(state: web::Data<AppState>) -> HttpResponse {
-    let pre = random_hex();
+    let pre = random_token();
     let c = cookie(&state, PRE_COOKIE, pre.clone(), CookieDuration::hours(1));
     let mut resp = super::html(sign_in_form(&pre, None));
     // A cookie of our own making always encodes.
@@ -327,11 +210,10 @@ fn client_ip(req: &HttpRequest) -> IpAddr {
 /// `POST /console/sign-in`.
 pub async fn sign_in(
     req: HttpRequest,
-    form: web::Form<Vec<(String, String)>>,
+    fields: Fields,
     state: web::Data<AppState>,
     throttle: web::Data<SignInThrottle>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let fields = Fields(form.into_inner());
     let pre = req.cookie(PRE_COOKIE).map(|c| c.value().to_owned());
     if !pre.is_some_and(|p| tokens_match(fields.get("csrf"), &p)) {
         return Err(ConsoleError::Csrf);
@@ -340,10 +222,9 @@ pub async fn sign_in(
     if let Some(wait) = throttle.wait(ip) {
         return Err(ConsoleError::Throttled(wait));
     }
-    let key = fields.get("key").trim().to_owned();
-    let caller = match authenticate(state.clone(), key).await {
-        Ok(c) => c,
-        Err(ApiError::Unauthorized(message)) => {
+    let started = match sessions::sign_in(&state, fields.get("key")).await {
+        Ok(started) => started,
+        Err(e) if e.kind() == Kind::Unauthorized => {
             if let Some(wait) = throttle.failed(ip) {
                 return Err(ConsoleError::Throttled(wait));
             }
@@ -352,27 +233,23 @@ pub async fn sign_in(
             let pre = fields.get("csrf");
             return Ok(html_status(
                 StatusCode::UNAUTHORIZED,
-                sign_in_form(pre, Some(&message)),
+                sign_in_form(pre, Some(e.message())),
             ));
         }
         Err(e) => return Err(e.into()),
     };
-    let id = random_hex();
-    let csrf = random_hex();
-    let d = digest(&id);
-    let expires_at = Utc::now() + chrono::Duration::hours(LIFETIME_HOURS);
-    let for_row = caller.clone();
-    state
-        .db
-        .run(move |c| Ok(insert(c, &d, &for_row, &csrf, expires_at)?))
-        .await?;
     let user = User {
-        caller,
+        caller: started.caller,
         csrf: String::new(),
     };
     tracing::info!(client = %ip, role = user.role_label(), "console sign-in");
     let mut resp = see_other(&home_of(&user));
-    let session = cookie(&state, COOKIE, id, CookieDuration::hours(LIFETIME_HOURS));
+    let session = cookie(
+        &state,
+        COOKIE,
+        started.cookie,
+        CookieDuration::hours(LIFETIME_HOURS),
+    );
     let _ = resp.add_cookie(&session);
     let _ = resp.add_removal_cookie(&cookie(
         &state,
@@ -390,8 +267,7 @@ pub async fn sign_out(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ConsoleError> {
     if let Some(c) = req.cookie(COOKIE) {
-        let d = digest(c.value());
-        state.db.run(move |c| Ok(delete(c, &d)?)).await?;
+        sessions::sign_out(&state, c.value()).await?;
     }
     let mut resp = see_other("/console/sign-in");
     let _ = resp.add_removal_cookie(&cookie(&state, COOKIE, String::new(), CookieDuration::ZERO));

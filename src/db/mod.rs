@@ -7,6 +7,7 @@ pub mod errlog;
 pub mod metrics;
 pub mod migrate;
 pub mod models;
+pub mod notify;
 pub mod schema;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use diesel::r2d2::{CustomizeConnection, Pool as R2d2Pool, PooledConnection};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+pub use crate::config::PoolOptions;
 pub use conn::PgConn;
 use conn::{Manager, is_connection_lost};
 pub use pg_embedded as embedded;
@@ -38,19 +40,6 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("database task failed: {0}")]
     Task(String),
-}
-
-/// Sizes and timeouts of one pool.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolOptions {
-    pub max_size: u32,
-    pub checkout_timeout: Duration,
-    pub statement_timeout: Duration,
-    /// Whether a connection is checked (`SELECT 1`) each time it is handed
-    /// out. Without it, a connection is checked only when it has not proved
-    /// itself lately or the pool lost another one meanwhile ([`conn`]); a
-    /// connection the database dropped is discarded either way.
-    pub test_on_check_out: bool,
 }
 
 /// An r2d2 pool of Postgres connections.

@@ -8,10 +8,10 @@ use anyhow::Context;
 use secrecy::SecretString;
 
 use super::api::Http;
-use crate::app::Application;
 use crate::config::Settings;
 use crate::domain::secrets::EncryptionKey;
 use crate::lever::sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, LeverSim, SimConfig, SimHandle};
+use crate::server::Application;
 
 /// Where the demo keeps its data: a migrated database and the key that
 /// seals the Lever tokens stored in it.

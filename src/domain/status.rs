@@ -231,6 +231,18 @@ impl InterviewStatus {
     }
 }
 
+/// Reasons recorded on `ignored` events (the events list's `reason`).
+pub mod reasons {
+    /// A signed `candidateHired` with empty `data`: Lever's "Test" ping.
+    pub const TEST_PING: &str = "test_ping";
+    pub const OTHER_EVENT: &str = "other_event";
+    pub const OTHER_STAGE: &str = "other_stage";
+    /// A stage change without `data.opportunityId`: nothing to work on.
+    pub const NO_OPPORTUNITY: &str = "no_opportunity";
+    /// The candidate was no longer in the stage when the event was worked.
+    pub const LEFT_STAGE: &str = "left_stage";
+}
+
 /// `'a', 'b'` for raw SQL: the values spelled as literals, for predicates
 /// that must match a partial index's literal predicate.
 pub fn in_list<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> String {

@@ -43,7 +43,7 @@ fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<Connectio
         queue: queue(c, k.id)?,
         latency: latency(c, k.org_id, k.id)?,
         unmapped: unmapped(c, k.org_id, k.id)?,
-        sweep: crate::sweep::schedule::load(c, k.id)?,
+        sweep: crate::db::models::sweep::load(c, k.id)?,
         managed_webhook,
         connection_id: k.id,
         org_id: k.org_id,

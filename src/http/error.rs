@@ -2,9 +2,10 @@
 //! `{"error": {"code": "snake_case_code", "message": "..."}}`.
 //!
 //! Policy: handlers return [`ApiError`]; each variant maps to one status and a
-//! stable code. Diesel's `NotFound` becomes 404 here and nowhere else; a pool
-//! that cannot hand out a connection becomes 503; anything unexpected is logged
-//! with its cause chain and answered with an opaque 500. actix's own extractor
+//! stable code. The application functions' [`ServiceError`] comes in through
+//! one `From`, which gives each kind its status (database failures were
+//! already sorted there: unknown ids, unavailable, internal); anything
+//! unexpected is logged with its cause chain and answered with an opaque 500. actix's own extractor
 //! errors (bad JSON, wrong content type, bad path) are routed through the same
 //! shape by the configs in [`extractor_configs`].
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::DbError;
+use crate::service::{Kind, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -126,49 +128,49 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<ServiceError> for ApiError {
+    /// An application function's error, as the API answers it: each kind
+    /// has its status, and the code travels with it.
+    fn from(e: ServiceError) -> Self {
+        let (code, message) = (e.code(), e.message().to_owned());
+        let other = |status| Self::Other {
+            status,
+            code,
+            message: message.clone(),
+        };
+        match (e.kind(), code) {
+            (Kind::Unauthorized, _) => Self::Unauthorized(message),
+            (Kind::Forbidden, "forbidden") => Self::Forbidden(message),
+            (Kind::Forbidden, _) => other(StatusCode::FORBIDDEN),
+            (Kind::NotFound, "not_connected") => Self::NotConnected,
+            (Kind::NotFound, "not_found") => Self::NotFound(message),
+            (Kind::NotFound, _) => other(StatusCode::NOT_FOUND),
+            (Kind::BadRequest, "invalid_query") => Self::InvalidQuery(message),
+            (Kind::BadRequest, _) => other(StatusCode::BAD_REQUEST),
+            (Kind::Invalid, _) => Self::Validation(message),
+            (Kind::Conflict, "conflict") => Self::Conflict(message),
+            (Kind::Conflict, _) => other(StatusCode::CONFLICT),
+            (Kind::Unavailable, "admin_token_unset") => Self::AdminTokenUnset,
+            (Kind::Unavailable, "unavailable") => Self::Unavailable(message),
+            (Kind::Unavailable, _) => other(StatusCode::SERVICE_UNAVAILABLE),
+            (Kind::Upstream, _) => other(StatusCode::BAD_GATEWAY),
+            (Kind::Internal, _) => Self::Internal(match e.into_cause() {
+                Some(cause) => cause,
+                None => anyhow::anyhow!(message),
+            }),
+        }
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        match e {
-            DbError::Query(diesel::result::Error::NotFound) => Self::not_found("resource"),
-            // A unique index caught a race the handler's own checks could not see.
-            DbError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => Self::Conflict("a concurrent request changed the same thing; retry".into()),
-            // What the row points at is gone or never was (the super-admin
-            // acting on an org id that does not exist, a role deleted
-            // meanwhile): an unknown id, SPEC §3.0's 404.
-            DbError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-                _,
-            )) => Self::NotFound("the org or a resource this refers to does not exist".into()),
-            // A connection the server dropped under the request (a restart):
-            // the pool has discarded it, so the next try gets a fresh one.
-            DbError::Unavailable(_) | DbError::Saturated(_) => {
-                Self::Unavailable("the database is not answering; try again shortly".into())
-            }
-            DbError::Query(ref q) if crate::db::conn::is_connection_lost(q) => {
-                Self::Unavailable("the database connection was lost; try again".into())
-            }
-            other => Self::Internal(other.into()),
-        }
+        ServiceError::from(e).into()
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         DbError::from(e).into()
-    }
-}
-
-impl From<crate::pipeline::actions::ActionError> for ApiError {
-    fn from(e: crate::pipeline::actions::ActionError) -> Self {
-        use crate::pipeline::actions::ActionError as A;
-        match e {
-            A::NotFound(what) => Self::not_found(what),
-            A::Conflict(message) => Self::Conflict(message),
-            A::Db(e) => e.into(),
-        }
     }
 }
 
@@ -246,38 +248,4 @@ pub async fn unknown_route(req: HttpRequest) -> HttpResponse {
         resp.headers_mut().insert(actix_web::http::header::ALLOW, v);
     }
     resp
-}
-
-impl From<crate::lever::LeverError> for ApiError {
-    fn from(e: crate::lever::LeverError) -> Self {
-        use crate::lever::LeverError as L;
-        let (status, code) = match &e {
-            L::NeedsReauth(_) => (
-                StatusCode::CONFLICT,
-                crate::domain::status::ConnectionStatus::NeedsReauth.as_str(),
-            ),
-            L::Config(_) => (StatusCode::SERVICE_UNAVAILABLE, "lever_not_configured"),
-            L::Api { .. } | L::Decode { .. } | L::OAuth { .. } => {
-                (StatusCode::BAD_GATEWAY, "lever_error")
-            }
-            L::Exhausted { .. } | L::Transport(_) | L::OutcomeUnknown { .. } => {
-                (StatusCode::BAD_GATEWAY, "lever_unavailable")
-            }
-            L::Fenced => (StatusCode::SERVICE_UNAVAILABLE, "lever_unavailable"),
-        };
-        let message = match &e {
-            L::NeedsReauth(_) => {
-                "Lever no longer accepts this connection's authorisation; connect again".to_owned()
-            }
-            L::Exhausted { .. } | L::Transport(_) => {
-                format!("Lever did not answer in time; nothing was changed, try again: {e}")
-            }
-            _ => e.to_string(),
-        };
-        Self::Other {
-            status,
-            code,
-            message,
-        }
-    }
 }

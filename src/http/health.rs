@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How long readiness waits for a database connection before calling it down.
 const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -29,7 +29,7 @@ async fn healthz() -> HttpResponse {
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (main, ingest) = futures_util::join!(
         state.db.ping(DB_PROBE_TIMEOUT),
-        state.ingest_db.ping(DB_PROBE_TIMEOUT)
+        state.ingest.pool().ping(DB_PROBE_TIMEOUT)
     );
     let db = main
         .map_err(|e| format!("database: {e}"))

@@ -1,15 +1,16 @@
-//! `GET /api/v1/orgs/{org}/lever/health` (member): the connection's health as
-//! SPEC §5 shapes it, read from the database only (see [`crate::health`]).
-//! An org that never connected → 200 with status `not_connected`.
+//! `GET /api/v1/orgs/{org}/lever/health` (member): the connection's health,
+//! read from the database only (`service::health`). An org that never
+//! connected → 200 with status `not_connected`.
 
 use actix_web::{get, web};
 use uuid::Uuid;
 
-use crate::app::AppState;
+use super::error::{ApiError, ErrorBody};
 use crate::domain::ids::OrgId;
-use crate::health::{self, HealthReport, Policy};
-use crate::http::auth::{Caller, KeyRole};
-use crate::http::error::{ApiError, ErrorBody};
+use crate::health::HealthReport;
+use crate::service::access::Caller;
+use crate::service::health;
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(get_health);
@@ -29,23 +30,5 @@ pub async fn get_health(
     path: web::Path<Uuid>,
 ) -> Result<web::Json<HealthReport>, ApiError> {
     let org = OrgId(path.into_inner());
-    Ok(web::Json(report_for(&state, &caller, org).await?))
-}
-
-/// `org`'s health report. Shared with the console.
-pub async fn report_for(
-    state: &AppState,
-    caller: &Caller,
-    org: OrgId,
-) -> Result<HealthReport, ApiError> {
-    caller.require_org(org, KeyRole::Member)?;
-    let rows = state
-        .db
-        .run(move |conn| Ok(health::query::load(conn, org.0)?))
-        .await?
-        .ok_or_else(|| ApiError::not_found("org"))?;
-    Ok(health::build(
-        &rows,
-        &Policy::from_settings(&state.settings),
-    ))
+    Ok(web::Json(health::report(&state, &caller, org).await?))
 }

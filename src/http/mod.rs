@@ -1,5 +1,8 @@
-//! The HTTP interface: one module per resource, each with `config()` wiring its
-//! routes; the shared error shape, auth extractor, pagination and validation.
+//! The HTTP interface, a front door: one module per resource, each with
+//! `config()` wiring its routes; the shared error shape, the auth extractor
+//! and the JSON body extractor. Handlers parse the request, call the
+//! application function of `service` and shape its answer; they hold no
+//! rules of their own.
 
 pub mod access_log;
 pub mod auth;
@@ -16,11 +19,10 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod orgs;
+pub mod page;
 pub mod pages;
-pub mod pagination;
 pub mod roles;
 pub mod secure_headers;
-pub mod validate;
 pub mod webhooks;
 
 use actix_web::web;
@@ -41,6 +43,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(roles::config)
         .configure(interviews::config)
         .configure(pages::config)
-        .configure(health_report::config)
-        .configure(crate::console::config);
+        .configure(health_report::config);
 }

@@ -16,10 +16,7 @@
 //! as a referrer. No candidate data is stored, so none can be shown; the live
 //! page never shows the results token.
 
-mod html;
-
 use actix_web::http::StatusCode;
-use actix_web::http::header::ACCEPT;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -27,12 +24,13 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::db::models::interview::{Interview, InterviewStatus, InterviewWithOrg};
-use crate::http::auth::SuperAdmin;
-use crate::http::error::{ApiError, ErrorBody};
+use maud::html;
 
-use html::{esc, page, respond, score_text, text_or_dash};
+use super::auth::SuperAdmin;
+use super::error::{ApiError, ErrorBody};
+use super::page::{page, respond, score_text, text_or_dash, wants_json};
+use crate::db::models::interview::{Interview, InterviewStatus, InterviewWithOrg};
+use crate::state::AppState;
 
 /// Longer than any token the service hands out: not worth a database probe.
 const MAX_TOKEN_LEN: usize = 256;
@@ -121,15 +119,12 @@ async fn live(state: &AppState, token: String, json: bool) -> Result<HttpRespons
         return Ok(HttpResponse::Ok().json(body));
     }
     let role = role_label(&i);
-    let body = format!(
-        "<p>{org} invites you to a live technical interview for the role <b>{role}</b>.</p>\
-         <p>{words}</p><p>Status: <code>{status}</code></p>",
-        org = esc(&org_name),
-        role = esc(&role),
-        words = esc(live_words(i.status)),
-        status = i.status,
-    );
-    Ok(page(StatusCode::OK, &format!("{role} interview"), &body))
+    let body = html! {
+        p { (org_name) " invites you to a live technical interview for the role " b { (role) } "." }
+        p { (live_words(i.status)) }
+        p { "Status: " code { (i.status) } }
+    };
+    Ok(page(StatusCode::OK, &format!("{role} interview"), body))
 }
 
 async fn results(state: &AppState, token: String, json: bool) -> Result<HttpResponse, ApiError> {
@@ -159,15 +154,17 @@ async fn results(state: &AppState, token: String, json: bool) -> Result<HttpResp
         ("Summary", text_or_dash(&result["summary"])),
         ("Completed", completed),
     ];
-    let cells: String = rows
-        .iter()
-        .map(|(k, v)| format!("<tr><th>{k}</th><td>{}</td></tr>", esc(v)))
-        .collect();
-    let body = format!("<table style=\"white-space:pre-wrap;text-align:left\">{cells}</table>");
+    let body = html! {
+        table style="white-space:pre-wrap;text-align:left" {
+            @for (k, v) in &rows {
+                tr { th { (k) } td { (v) } }
+            }
+        }
+    };
     Ok(page(
         StatusCode::OK,
         &format!("{role}: interview result"),
-        &body,
+        body,
     ))
 }
 
@@ -186,13 +183,6 @@ async fn find(
         return Ok(None);
     }
     Ok(state.db.run(move |c| Ok(lookup(c, &token)?)).await?)
-}
-
-fn wants_json(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"))
 }
 
 fn not_found(what: &str) -> ApiError {
@@ -250,5 +240,5 @@ fn error_page(json: bool, e: &ApiError) -> HttpResponse {
         }
         other => other.to_string(),
     };
-    page(e.status_code(), title, &format!("<p>{}</p>", esc(&text)))
+    page(e.status_code(), title, html! { p { (text) } })
 }

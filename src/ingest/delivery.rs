@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::db::models::lever_event::EventStatus;
+use crate::domain::status::{EventStatus, reasons};
 use crate::lever::signature::{self, SignatureError};
 use crate::lever::wire::events;
 
@@ -336,15 +336,6 @@ impl Decision {
             reason: Some(reason),
         }
     }
-}
-
-/// Reasons recorded on ignored deliveries.
-pub mod reasons {
-    pub const TEST_PING: &str = "test_ping";
-    pub const OTHER_EVENT: &str = "other_event";
-    pub const OTHER_STAGE: &str = "other_stage";
-    /// A stage change without `data.opportunityId`: nothing to work on.
-    pub const NO_OPPORTUNITY: &str = "no_opportunity";
 }
 
 /// Decides the fate of a verified delivery for a connection whose Arkiter

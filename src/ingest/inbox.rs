@@ -49,9 +49,9 @@ use uuid::Uuid;
 use super::IngestError;
 use super::store::{self, OwnedEvent};
 use crate::db::conn::is_connection_lost;
-use crate::db::models::lever_event::EventStatus;
 use crate::db::{DbError, Pool};
 use crate::domain::ids::ConnectionId;
+use crate::domain::status::EventStatus;
 use crate::wake::{LocalAccounts, Wake};
 
 /// Most batches written at once: one writer thread each, each holding one

@@ -38,10 +38,10 @@ pub use inbox::Inbox;
 pub use metrics::Outcome;
 use store::OwnedEvent;
 
-use crate::app::AppState;
-use crate::db::DbError;
 use crate::db::models::health_record::{self, CounterKind};
-use crate::db::models::lever_event::EventStatus;
+use crate::db::{DbError, Pool};
+use crate::domain::secrets::SecretBox;
+use crate::domain::status::EventStatus;
 use crate::lever::signature::SignatureError;
 
 /// Largest body accepted (SPEC §4).
@@ -110,14 +110,38 @@ pub struct Receipt {
     pub reason: Option<&'static str>,
 }
 
-/// Verifies and stores one delivery for `connection_id`.
-pub async fn ingest(
-    state: &AppState,
-    connection_id: Uuid,
-    bytes: &[u8],
-) -> Result<Receipt, IngestError> {
+/// What ingest needs, and nothing more: its own pool (so workers can never
+/// starve deliveries of connections), the key to open signature tokens, and
+/// the inbox whose writers group-commit the rows.
+#[derive(Clone)]
+pub struct Ingest {
+    db: Pool,
+    secrets: SecretBox,
+    inbox: Inbox,
+}
+
+impl Ingest {
+    /// Starts the inbox's writer threads on `db`; they wake the accounts
+    /// they stored pending work for through `wake`.
+    pub fn start(db: Pool, secrets: SecretBox, wake: crate::wake::Wake) -> std::io::Result<Self> {
+        let inbox = Inbox::start(db.clone(), wake)?;
+        Ok(Self { db, secrets, inbox })
+    }
+
+    /// The ingest pool, for readiness checks.
+    pub fn pool(&self) -> &Pool {
+        &self.db
+    }
+
+    /// Verifies and stores one delivery for `connection_id`.
+    pub async fn receive(&self, connection_id: Uuid, bytes: &[u8]) -> Result<Receipt, IngestError> {
+        ingest(self, connection_id, bytes).await
+    }
+}
+
+async fn ingest(state: &Ingest, connection_id: Uuid, bytes: &[u8]) -> Result<Receipt, IngestError> {
     let delivery = Delivery::parse(bytes).map_err(IngestError::BadBody)?;
-    let keys = cache::lookup(&state.ingest_db, &state.secrets, connection_id)
+    let keys = cache::lookup(&state.db, &state.secrets, connection_id)
         .await?
         .ok_or(IngestError::UnknownConnection)?;
     let now_ms = Utc::now().timestamp_millis();
@@ -163,7 +187,7 @@ fn verify(
 /// Stores the event (group commit: see [`inbox`]); whether it was new.
 /// Answers only once the transaction holding it has committed.
 async fn store(
-    state: &AppState,
+    state: &Ingest,
     keys: &cache::ConnectionKeys,
     delivery: Delivery<'_>,
     decision: Decision,
@@ -200,9 +224,9 @@ fn owned_event(
 
 /// Counts a refused delivery for the health page. Best effort: the answer is
 /// 401 whether or not the counter could be written.
-async fn record_rejected(state: &AppState, connection_id: Uuid) {
+async fn record_rejected(state: &Ingest, connection_id: Uuid) {
     let res = state
-        .ingest_db
+        .db
         .run(move |conn| {
             Ok(health_record::bump_counter(
                 conn,
@@ -220,9 +244,9 @@ async fn record_rejected(state: &AppState, connection_id: Uuid) {
 
 /// Best effort too: the event is committed, and failing the request now would
 /// only make Lever resend a duplicate.
-async fn touch_received(state: &AppState, connection_id: Uuid) {
+async fn touch_received(state: &Ingest, connection_id: Uuid) {
     let res = state
-        .ingest_db
+        .db
         .run(move |conn| Ok(health_record::touch_received(conn, connection_id)?))
         .await;
     if let Err(e) = res

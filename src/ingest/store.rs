@@ -1,6 +1,6 @@
 //! Storing a batch of verified deliveries and what follows from it: the
 //! rows go into `lever_events` through its one writer
-//! ([`crate::pipeline::store::events::insert_deliveries`]: one statement,
+//! ([`crate::db::models::lever_event::insert::insert_deliveries`]: one statement,
 //! kept prepared, that also re-checks `other_stage` rows against the stage
 //! as committed), then a row promoted to `pending` drops this instance's
 //! stale stage cache, and the instances running the woken accounts get a
@@ -13,10 +13,10 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 use uuid::Uuid;
 
-use crate::db::models::lever_event::EventStatus;
+pub use crate::db::models::lever_event::insert::OwnedEvent;
+use crate::db::models::lever_event::insert::{self as events, Duplicates};
 use crate::domain::ids::ConnectionId;
-pub use crate::pipeline::store::events::OwnedEvent;
-use crate::pipeline::store::events::{self, Duplicates};
+use crate::domain::status::EventStatus;
 use crate::wake::LocalAccounts;
 
 /// Inserts `rows` in one statement (skipping any either dedupe identity
@@ -135,7 +135,9 @@ fn notify(c: &mut PgConnection, woken: &HashSet<Uuid>) {
     }
     let sent = c.transaction(|c| {
         diesel::sql_query("SET LOCAL synchronous_commit = off").execute(c)?;
-        woken.iter().try_for_each(|id| crate::wake::notify(c, *id))
+        woken
+            .iter()
+            .try_for_each(|id| crate::db::notify::work_due(c, *id))
     });
     if let Err(e) = sent
         && let Some(suppressed) = crate::db::errlog::allow("ingest_notify")

@@ -4,8 +4,6 @@
 //! the epoch every worker write carries (the database refuses writes under an
 //! old epoch) and the local deadline past which no Lever write is started.
 
-pub mod store;
-
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 

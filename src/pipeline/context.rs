@@ -85,7 +85,7 @@ impl AccountCtx {
         let (id, owner, epoch) = (self.id.0, self.lease.owner().to_owned(), self.lease.epoch());
         self.db
             .transaction(move |c| {
-                if !crate::lease::store::still_held(c, id, &owner, epoch)? {
+                if !crate::db::models::lease::still_held(c, id, &owner, epoch)? {
                     return Err(StepError::Fenced);
                 }
                 Ok(f(c)?)

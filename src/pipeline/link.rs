@@ -11,10 +11,10 @@ use rand::RngCore;
 use super::context::{AccountCtx, Work, settled};
 use super::outcome::{Outcome, StepError};
 use super::results;
-use super::store::{self, EventWork, NewInterview, Step};
 use super::writes::{Has, ensure};
 use crate::db::models::interview::Interview;
 use crate::db::models::role::Role;
+use crate::db::models::work::{self as store, EventWork, NewInterview, Step};
 use crate::domain::ids::{InterviewId, RoleId};
 use crate::domain::roles::{RoleEntry, Rule, resolve};
 use crate::domain::status::InterviewStatus;
@@ -45,7 +45,7 @@ async fn attempt(ctx: &AccountCtx, ev: &EventWork) -> Result<Outcome, StepError>
         Some(id) => id,
         None => match open(ctx, &work, ev, &opp).await? {
             Some(id) => id,
-            None => return Ok(Outcome::Ignored("left_stage")),
+            None => return Ok(Outcome::Ignored(crate::domain::status::reasons::LEFT_STAGE)),
         },
     };
     let iv = ctx

@@ -5,7 +5,7 @@ use actix::Message;
 use uuid::Uuid;
 
 use super::outcome::Outcome;
-use super::store::{EventWork, JobWork};
+use crate::db::models::work::{EventWork, JobWork};
 use crate::domain::ids::{ConnectionId, EventId, JobId};
 
 /// New work may be in the database for this connection.

@@ -3,18 +3,16 @@
 //!
 //! `Registry` (one per process) → `AccountSupervisor` (one per connected
 //! account) → `LinkGenerator` / `TagUpdater`. Postgres is the source of truth
-//! (`store`); messages are wake-ups.
+//! (the table modules under `db::models`); messages are wake-ups.
 
-pub mod actions;
 pub mod context;
-pub mod fault;
+pub mod hooks;
 pub mod link;
 pub mod messages;
 pub mod metrics;
 pub mod outcome;
 pub mod registry;
 pub mod results;
-pub mod store;
 pub mod supervisor;
 pub mod sweeping;
 pub mod workers;

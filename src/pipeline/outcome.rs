@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::store::Settle;
 use crate::config::PipelineSettings;
 use crate::db::DbError;
+use crate::db::models::work::Settle;
 use crate::lever::LeverError;
 
 /// How soon a unit waiting for another step (`NotYet`) looks again.

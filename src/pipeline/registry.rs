@@ -32,8 +32,8 @@ use diesel::sql_types::{Array, Double, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::context::AccountCtx;
+use super::hooks::Hooks;
 use super::messages::Wake;
-use super::store;
 use super::supervisor::{
     AccountSupervisor, REFRESH_AHEAD, REFRESH_AT_LEAST_EVERY, RefreshToken, Retire,
 };
@@ -41,9 +41,10 @@ use crate::config::{InstanceSettings, PipelineSettings};
 use crate::connections::Handles;
 use crate::db::Pool;
 use crate::db::models::health_record;
+use crate::db::models::work as store;
 use crate::domain::ids::ConnectionId;
 use crate::domain::status::ConnectionStatus;
-use crate::lease::{self, LeaseCell};
+use crate::lease::LeaseCell;
 use crate::wake::{LocalAccounts, WakeReceiver};
 
 /// How long a lease given up (above the fair share) stays ours, so requests
@@ -114,6 +115,8 @@ pub struct RegistryParts {
     pub lease_db: Pool,
     pub handles: Arc<Handles>,
     pub settings: PipelineSettings,
+    /// Test hooks; production passes [`Hooks::none`].
+    pub hooks: Hooks,
     pub instance: InstanceSettings,
     pub live_base: String,
     pub results_base: String,
@@ -131,6 +134,7 @@ pub struct Registry {
     restarts: HashMap<ConnectionId, i32>,
     handles: Arc<Handles>,
     settings: PipelineSettings,
+    hooks: Hooks,
     instance: InstanceSettings,
     live_base: String,
     results_base: String,
@@ -153,7 +157,7 @@ pub struct Registry {
 
 /// One lease cycle's findings.
 struct Cycle {
-    held: Vec<lease::store::Held>,
+    held: Vec<crate::db::models::lease::Held>,
     released: Vec<Uuid>,
     due: Vec<Uuid>,
 }
@@ -176,6 +180,7 @@ impl Registry {
             restarts: HashMap::new(),
             handles: parts.handles,
             settings: parts.settings,
+            hooks: parts.hooks,
             instance: parts.instance,
             live_base: parts.live_base,
             results_base: parts.results_base,
@@ -253,6 +258,7 @@ impl Registry {
         let sup = AccountSupervisor::new(
             ctx,
             self.settings.clone(),
+            self.hooks.clone(),
             self.instance.id.clone(),
             restarts,
         );
@@ -393,20 +399,20 @@ impl Registry {
 
 /// Heartbeat, renew, shed above the fair share, take what is free.
 fn cycle(c: &mut diesel::PgConnection, me: &str, lease: Duration) -> diesel::QueryResult<Cycle> {
-    let alive = lease::store::heartbeat(c, me, lease)?.max(1);
-    let total = lease::store::workable(c)?;
-    let mut held = lease::store::renew(c, me, lease)?;
+    let alive = crate::db::models::lease::heartbeat(c, me, lease)?.max(1);
+    let total = crate::db::models::lease::workable(c)?;
+    let mut held = crate::db::models::lease::renew(c, me, lease)?;
     let fair = usize::try_from((total + alive - 1) / alive).unwrap_or(usize::MAX);
     let mut released = Vec::new();
     if held.len() > fair {
         let extra = held.split_off(fair);
         released = extra.iter().map(|h| h.connection_id).collect();
-        lease::store::release(c, me, &released, RELEASE_GRACE)?;
+        crate::db::models::lease::release(c, me, &released, RELEASE_GRACE)?;
     }
     let want = i64::try_from(fair.saturating_sub(held.len())).unwrap_or(0);
-    held.extend(lease::store::acquire(c, me, want, lease)?);
+    held.extend(crate::db::models::lease::acquire(c, me, want, lease)?);
     let mut due = store::connections_with_due_work(c)?;
-    due.extend(crate::sweep::schedule::connections_with_due_sweeps(c)?);
+    due.extend(crate::db::models::sweep::connections_with_due_sweeps(c)?);
     Ok(Cycle {
         held,
         released,

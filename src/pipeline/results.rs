@@ -7,9 +7,9 @@
 
 use super::context::{AccountCtx, Work, settled};
 use super::outcome::{Outcome, StepError};
-use super::store::{self, JobWork, Step};
 use super::writes::{Has, ensure};
 use crate::db::models::interview::Interview;
+use crate::db::models::work::{self as store, JobWork, Step};
 use crate::domain::ids::InterviewId;
 use crate::domain::status::{InterviewStatus, JobKind};
 use crate::lever::LeverClient;

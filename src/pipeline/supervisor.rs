@@ -32,13 +32,14 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::context::AccountCtx;
+use super::hooks::Hooks;
 use super::messages::{Finished, GenerateLink, UnitId, UpdateTags, Wake};
 use super::outcome::{Outcome, SettleRules};
-use super::store::{self, Settle};
 use super::sweeping::{self, HotPath};
 use super::workers::{LinkGenerator, TagUpdater};
 use crate::config::PipelineSettings;
 use crate::db::models::health_record;
+use crate::db::models::work::{self as store, Settle};
 
 /// Tokens are refreshed when they have less than this left.
 pub(crate) const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
@@ -53,6 +54,7 @@ const SUCCESS_EVERY: Duration = Duration::from_secs(1);
 pub struct AccountSupervisor {
     ctx: AccountCtx,
     settings: PipelineSettings,
+    hooks: Hooks,
     instance: String,
     link: Option<Addr<LinkGenerator>>,
     tags: Option<Addr<TagUpdater>>,
@@ -88,12 +90,14 @@ impl AccountSupervisor {
     pub fn new(
         ctx: AccountCtx,
         settings: PipelineSettings,
+        hooks: Hooks,
         instance: String,
         restarts: i32,
     ) -> Self {
         Self {
             ctx,
             settings,
+            hooks,
             instance,
             link: None,
             tags: None,
@@ -182,7 +186,7 @@ impl AccountSupervisor {
                 let jobs = store::due_jobs(c, id, &skip, room - events.len() as i64)?;
                 let next = store::next_due_at(c, id)?;
                 let sweep = match check_sweep {
-                    true => crate::sweep::schedule::due_at(c, id)?,
+                    true => crate::db::models::sweep::due_at(c, id)?,
                     false => None,
                 };
                 Ok((events, jobs, next, sweep))
@@ -455,9 +459,9 @@ impl Actor for AccountSupervisor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let done = ctx.address().recipient();
-        let fault = self.settings.fault.clone();
-        self.link = Some(LinkGenerator::new(self.ctx.clone(), done.clone(), fault.clone()).start());
-        self.tags = Some(TagUpdater::new(self.ctx.clone(), done, fault).start());
+        let hooks = self.hooks.clone();
+        self.link = Some(LinkGenerator::new(self.ctx.clone(), done.clone(), hooks.clone()).start());
+        self.tags = Some(TagUpdater::new(self.ctx.clone(), done, hooks).start());
         if self.restarts > 0 {
             self.record_restart();
         }
@@ -465,7 +469,7 @@ impl Actor for AccountSupervisor {
         // spread over the interval if overdue after a restart).
         let (db, id, interval) = (self.ctx.db.clone(), self.ctx.id.0, self.ctx.sweep_interval);
         let fut = async move {
-            db.run(move |c| Ok(crate::sweep::schedule::on_start(c, id, interval)?))
+            db.run(move |c| Ok(crate::db::models::sweep::on_start(c, id, interval)?))
                 .await
         };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {

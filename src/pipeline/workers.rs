@@ -17,16 +17,16 @@ use futures_util::FutureExt as _;
 use tracing::Instrument;
 
 use super::context::AccountCtx;
-use super::fault::FaultHook;
+use super::hooks::Hooks;
 use super::messages::{Finished, GenerateLink, UnitId, UpdateTags};
 use super::outcome::Outcome;
 use super::{link, results};
 
-/// What both workers share: the account, where to report, the fault hook.
+/// What both workers share: the account, where to report, the test hooks.
 struct Crew {
     ctx: AccountCtx,
     done: Recipient<Finished>,
-    fault: FaultHook,
+    hooks: Hooks,
 }
 
 impl Crew {
@@ -42,11 +42,11 @@ impl Crew {
         F: Future<Output = Outcome> + 'static,
     {
         let done = self.done.clone();
-        let fault = self.fault.clone();
+        let hooks = self.hooks.clone();
         let unit = make(self.ctx.clone());
         async move {
             let guarded = async move {
-                fault.before_unit(&opportunity);
+                hooks.run_before_unit(&opportunity);
                 unit.await
             };
             let outcome = AssertUnwindSafe(guarded)
@@ -76,9 +76,9 @@ pub struct LinkGenerator {
 }
 
 impl LinkGenerator {
-    pub fn new(ctx: AccountCtx, done: Recipient<Finished>, fault: FaultHook) -> Self {
+    pub fn new(ctx: AccountCtx, done: Recipient<Finished>, hooks: Hooks) -> Self {
         Self {
-            crew: Crew { ctx, done, fault },
+            crew: Crew { ctx, done, hooks },
         }
     }
 }
@@ -114,9 +114,9 @@ pub struct TagUpdater {
 }
 
 impl TagUpdater {
-    pub fn new(ctx: AccountCtx, done: Recipient<Finished>, fault: FaultHook) -> Self {
+    pub fn new(ctx: AccountCtx, done: Recipient<Finished>, hooks: Hooks) -> Self {
         Self {
-            crew: Crew { ctx, done, fault },
+            crew: Crew { ctx, done, hooks },
         }
     }
 }

@@ -5,10 +5,11 @@
 //! `ARKITER_SWEEP_INTERVAL` seconds, right after (re)connecting, and on
 //! demand (`POST .../lever/sweep`).
 //!
-//! - [`store`]: which candidates in the stage are not handled for their
-//!   current stage entry, and recording them as `source = 'sweep'` events.
-//! - [`schedule`]: the `connection_sweeps` row: on-demand requests, when a
-//!   sweep is due, the figures the health page shows, webhook findings.
+//! - which candidates in the stage are not handled for their current stage
+//!   entry, and recording them as `source = 'sweep'` events, is the table
+//!   module `db::models::lever_event::findings`; the `connection_sweeps` row
+//!   (on-demand requests, when a sweep is due, the figures the health page
+//!   shows, webhook findings) is `db::models::sweep`.
 //! - [`run`]: one sweep of one connection against Lever; [`webhook`]: its
 //!   check (and repair) of our Lever webhook.
 //!
@@ -18,12 +19,20 @@
 
 pub mod metrics;
 pub mod run;
-pub mod schedule;
-pub mod store;
 pub mod webhook;
 
+pub use crate::db::models::lever_event::findings::{Candidate, record_findings};
+pub use crate::db::models::sweep::{SweepRecord, request_sweep};
 pub use run::{
     Fence, SweepDeps, SweepError, SweepOutcome, SweepTarget, WebhookCheck, run_if_due, sweep,
 };
-pub use schedule::{SweepRecord, request_sweep, wake_for_sweep};
-pub use store::{Candidate, record_findings};
+
+use crate::domain::ids::ConnectionId;
+use crate::wake::Wake;
+
+/// Tells this process's registry that `connection` has something to do. The
+/// supervisor, on any wake-up, asks whether a sweep is due (a request makes
+/// it due at once).
+pub fn wake_for_sweep(wake: &Wake, connection: ConnectionId) {
+    wake.wake(connection);
+}

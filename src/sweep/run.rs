@@ -6,7 +6,7 @@
 //!    else is read for them);
 //! 2. take each one's current entry into the stage (its latest
 //!    `stageChanges` entry into it) and record those handled neither by an
-//!    interview for that entry nor by an open event ([`super::store`]); the
+//!    interview for that entry nor by an open event (`db::models::lever_event::findings`); the
 //!    pipeline then works them as deliveries;
 //! 3. check the account's webhooks (`GET /webhooks`): in managed mode a
 //!    missing or disabled `candidateStageChange` webhook of ours is
@@ -30,10 +30,10 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::schedule;
-use super::store::{self, Candidate, Target};
 pub use super::webhook::WebhookCheck;
 use crate::db::models::connection::{Connection, webhooks};
+use crate::db::models::lever_event::findings::{self as store, Candidate, Target};
+use crate::db::models::sweep as schedule;
 use crate::db::{DbError, Pool};
 use crate::domain::ids::ConnectionId;
 use crate::domain::secrets::SecretBox;
@@ -241,7 +241,12 @@ where
     deps.db
         .transaction(move |c| {
             if let Some(fence) = &fence
-                && !crate::lease::store::still_held(c, connection_id, &fence.owner, fence.epoch)?
+                && !crate::db::models::lease::still_held(
+                    c,
+                    connection_id,
+                    &fence.owner,
+                    fence.epoch,
+                )?
             {
                 return Err(SweepError::Fenced);
             }
@@ -278,7 +283,7 @@ async fn record(
         )?;
         if !found.is_empty() {
             // Another instance may hold the account meanwhile: wake it too.
-            crate::wake::notify(c, id)?;
+            crate::db::notify::work_due(c, id)?;
         }
         Ok(found)
     })

@@ -7,9 +7,9 @@
 //! (`webhook_missing`, whose message says what to paste where).
 
 use super::run::{SweepDeps, SweepError, SweepTarget, fenced_write};
-use super::schedule;
 use crate::connections::setup::{self, WebhookSetup};
 use crate::db::models::connection::webhooks;
+use crate::db::models::sweep as schedule;
 use crate::domain::ids::ConnectionId;
 use crate::lever::LeverError;
 use crate::lever::wire::{WebhookSubscription, events};

@@ -4,11 +4,11 @@
 //! and sends cross-instance wake-ups only for accounts not running here,
 //! and deleting a connection still takes its events along.
 
-use arkiter_lever::db::models::lever_event::EventStatus;
+use arkiter_lever::db::models::lever_event::insert::{Duplicates, insert_deliveries};
+use arkiter_lever::db::models::work::{Claimed, due_events, due_events_query};
 use arkiter_lever::domain::ids::ConnectionId;
+use arkiter_lever::domain::status::EventStatus;
 use arkiter_lever::ingest::store::{DuplicateGuess, OwnedEvent, insert_batch};
-use arkiter_lever::pipeline::store::events::{Duplicates, insert_deliveries};
-use arkiter_lever::pipeline::store::{Claimed, due_events, due_events_query};
 use arkiter_lever::wake::LocalAccounts;
 use chrono::Utc;
 use diesel::pg::Pg;

@@ -1,12 +1,20 @@
-//! One module per table: row structs and the queries on them, returning `QueryResult`.
+//! The table modules, at the bottom of the house: one module per table (or
+//! per pair of tables always written together), each the only writer of its
+//! table. Row structs and the queries on them return `QueryResult`; nothing
+//! here calls Lever, sends a wake-up or knows about HTTP.
 
 pub mod api_key;
 pub mod connection;
+pub mod console_session;
 pub mod health_record;
 pub mod interview;
+pub mod job;
+pub mod lease;
 pub mod lever_event;
 pub mod lever_webhook;
 pub mod oauth_state;
 pub mod org;
 pub mod page;
 pub mod role;
+pub mod sweep;
+pub mod work;

@@ -1,18 +1,14 @@
-//! `DELETE /api/v1/orgs/{org}/lever`: disconnect. Deletes our managed webhooks
-//! in Lever (best effort: a failure is reported as a problem, not fatal),
-//! forgets the OAuth tokens and stops calling Lever. Keeps the signature
-//! tokens (late deliveries still verify and are kept), received events and
-//! unfinished work for when the org reconnects.
+//! `DELETE /api/v1/orgs/{org}/lever`: disconnect
+//! (`service::connection::disconnect`).
 
 use actix_web::{HttpResponse, delete, web};
 use uuid::Uuid;
 
-use super::view::load;
-use crate::app::AppState;
-use crate::db::models::connection::{Connection, problem, webhooks};
-use crate::domain::ids::{ConnectionId, OrgId};
-use crate::http::auth::{Caller, KeyRole};
+use crate::domain::ids::OrgId;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::service::access::Caller;
+use crate::service::connection::disconnect as disconnecting;
+use crate::state::AppState;
 
 /// Disconnect the org's Lever account.
 #[utoipa::path(
@@ -27,49 +23,6 @@ pub async fn disconnect(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(path.into_inner());
-    disconnect_for(&state, &caller, org).await?;
+    disconnecting::disconnect(&state, &caller, org).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Disconnects `org`'s Lever account. Shared with the console.
-pub async fn disconnect_for(state: &AppState, caller: &Caller, org: OrgId) -> Result<(), ApiError> {
-    caller.require_org(org, KeyRole::Admin)?;
-    let current = load(state, org).await?;
-    let id = current.id;
-    let hooks = state.db.run(move |c| Ok(webhooks::live(c, id)?)).await?;
-    let mut problems = Vec::new();
-    if current.access_token_enc.is_some() {
-        let handle = state.handles.get(ConnectionId(id))?;
-        let client = handle.client(None);
-        for lever_id in hooks
-            .iter()
-            .filter(|h| h.managed)
-            .filter_map(|h| h.lever_webhook_id.as_deref())
-        {
-            match client.delete_webhook(lever_id).await {
-                Ok(()) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => problems.push(problem(
-                    "webhook_not_deleted",
-                    &format!(
-                        "Arkiter could not delete its webhook in Lever ({e}); a Lever Super Admin \
-                         can remove it under Settings > Integrations and API > Webhooks"
-                    ),
-                )),
-            }
-        }
-    }
-    let problems = serde_json::Value::Array(problems);
-    state
-        .db
-        .transaction(move |c| -> Result<(), ApiError> {
-            webhooks::retire_managed(c, id)?;
-            Connection::disconnect(c, id, &problems)?;
-            Ok(())
-        })
-        .await?;
-    state.handles.remove(ConnectionId(id));
-    crate::ingest::invalidate(ConnectionId(id));
-    tracing::info!(connection_id = %id, "Lever disconnected");
-    Ok(())
 }

@@ -1,50 +1,17 @@
 //! Changing a connection: `PATCH /api/v1/orgs/{org}/lever` (stage, tag names,
-//! `perform_as`; a new stage is re-resolved against Lever) and
-//! `PUT .../lever/webhook-secret` (manual mode: a pasted signature token).
+//! `perform_as`) and `PUT .../lever/webhook-secret` (manual mode: a pasted
+//! signature token), both in `service::connection::settings`.
 
 use actix_web::{patch, put, web};
-use serde::Deserialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::view::{ConnectionView, load, render};
-use crate::app::AppState;
-use crate::connections::setup;
-use crate::db::models::connection::{Connection, webhooks};
-use crate::domain::ids::{ConnectionId, OrgId};
-use crate::http::auth::{Caller, KeyRole};
+use crate::domain::ids::OrgId;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::Json;
-use crate::http::validate;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StagePatch {
-    pub id: Option<String>,
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TagsPatch {
-    pub link_created: Option<String>,
-    pub completed: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectionPatch {
-    pub stage: Option<StagePatch>,
-    pub tags: Option<TagsPatch>,
-    /// A Lever user id to attribute writes to; null clears it.
-    #[serde(default, deserialize_with = "present")]
-    pub perform_as: Option<Option<String>>,
-}
-
-/// Tells "absent" (None) from "null" (Some(None)).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
+use crate::service::access::Caller;
+use crate::service::connection::settings::{self, ConnectionPatch, WebhookSecret};
+use crate::service::connection::view::ConnectionView;
+use crate::state::AppState;
 
 /// Change the stage, tag names or perform_as.
 #[utoipa::path(
@@ -63,119 +30,8 @@ pub async fn patch_connection(
 ) -> Result<web::Json<ConnectionView>, ApiError> {
     let org = OrgId(path.into_inner());
     Ok(web::Json(
-        patch_for(&state, &caller, org, body.into_inner()).await?,
+        settings::update(&state, &caller, org, body.into_inner()).await?,
     ))
-}
-
-/// Changes `org`'s connection. Shared with the console.
-pub async fn patch_for(
-    state: &AppState,
-    caller: &Caller,
-    org: OrgId,
-    body: ConnectionPatch,
-) -> Result<ConnectionView, ApiError> {
-    caller.require_org(org, KeyRole::Admin)?;
-    let current = load(state, org).await?;
-    let tags = body.tags.unwrap_or(TagsPatch {
-        link_created: None,
-        completed: None,
-    });
-    let link_created = match tags.link_created {
-        Some(t) => validate::name("tags.link_created", &t)?,
-        None => current.tag_link_created.clone(),
-    };
-    let completed = match tags.completed {
-        Some(t) => validate::name("tags.completed", &t)?,
-        None => current.tag_completed.clone(),
-    };
-    let perform_as = match body.perform_as {
-        Some(Some(p)) => Some(validate::bounded_text("perform_as", &p, 1, 200)?),
-        Some(None) => None,
-        None => current.perform_as.clone(),
-    };
-    let new_stage = match body.stage {
-        Some(s) => Some(resolve_stage(state, &current, s).await?),
-        None => None,
-    };
-    let id = current.id;
-    state
-        .db
-        .transaction(move |c| -> Result<(), ApiError> {
-            Connection::set_tags_and_perform_as(
-                c,
-                id,
-                &link_created,
-                &completed,
-                perform_as.as_deref(),
-            )?;
-            if let Some(s) = &new_stage {
-                Connection::store_setup(c, id, s)?;
-                crate::pipeline::store::resume_account(c, id)?;
-            }
-            Ok(())
-        })
-        .await?;
-    crate::ingest::invalidate(ConnectionId(id));
-    state.wake.wake(ConnectionId(id));
-    render(state, org).await
-}
-
-/// Looks the new stage up in Lever and works out the resulting status.
-async fn resolve_stage(
-    state: &AppState,
-    current: &Connection,
-    patch: StagePatch,
-) -> Result<crate::db::models::connection::SetupState, ApiError> {
-    let wanted_id = patch
-        .id
-        .as_deref()
-        .map(|s| validate::bounded_text("stage.id", s, 1, 200))
-        .transpose()?;
-    let wanted_name = match (&patch.name, &wanted_id) {
-        (Some(n), _) => validate::name("stage.name", n)?,
-        (None, Some(_)) => current.stage_name.clone(),
-        (None, None) => {
-            return Err(ApiError::Validation(
-                "`stage` needs an `id` or a `name`".into(),
-            ));
-        }
-    };
-    if matches!(
-        current.status,
-        crate::domain::status::ConnectionStatus::Disconnected
-            | crate::domain::status::ConnectionStatus::Pending
-    ) {
-        return Err(ApiError::Conflict(format!(
-            "the connection is {}; connect Lever first, then set the stage",
-            current.status
-        )));
-    }
-    let handle = state.handles.get(ConnectionId(current.id))?;
-    let stage = setup::find_stage(&handle.client(None), wanted_id.as_deref(), &wanted_name).await?;
-    let id = current.id;
-    let has_webhook = state
-        .db
-        .run(move |c| Ok(!webhooks::live(c, id)?.is_empty()))
-        .await?;
-    let url = format!("{}/webhooks/lever/{}", state.urls.public, current.id);
-    let mut s = setup::setup_state(
-        stage.as_ref(),
-        wanted_id.as_deref(),
-        &wanted_name,
-        has_webhook,
-        &url,
-    );
-    if current.status == crate::domain::status::ConnectionStatus::NeedsReauth {
-        s.status = crate::domain::status::ConnectionStatus::NeedsReauth;
-    }
-    Ok(s)
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookSecret {
-    /// The signature token Lever shows for the webhook you created by hand.
-    pub signature_token: String,
 }
 
 /// Manual webhook mode: store a pasted signature token.
@@ -194,51 +50,6 @@ pub async fn put_webhook_secret(
 ) -> Result<web::Json<ConnectionView>, ApiError> {
     let org = OrgId(path.into_inner());
     Ok(web::Json(
-        webhook_secret_for(&state, &caller, org, &body).await?,
+        settings::set_webhook_secret(&state, &caller, org, &body).await?,
     ))
-}
-
-/// Manual webhook mode: stores a pasted signature token. Shared with the console.
-pub async fn webhook_secret_for(
-    state: &AppState,
-    caller: &Caller,
-    org: OrgId,
-    body: &WebhookSecret,
-) -> Result<ConnectionView, ApiError> {
-    caller.require_org(org, KeyRole::Admin)?;
-    let token = validate::bounded_text("signature_token", &body.signature_token, 8, 512)?;
-    let current = load(state, org).await?;
-    let sealed = state.secrets.seal(&token);
-    let url = format!("{}/webhooks/lever/{}", state.urls.public, current.id);
-    let id = current.id;
-    state
-        .db
-        .transaction(move |c| -> Result<(), ApiError> {
-            webhooks::insert(c, id, None, &url, false, &sealed)?;
-            // The admin has just added the webhook in Lever: clear what the
-            // last sweep reported, and check again soon.
-            crate::sweep::schedule::webhook_missing(c, id, None)?;
-            crate::sweep::schedule::due_now(c, id)?;
-            let row = Connection::find(c, id)?;
-            // The webhook was the missing piece: with the stage found, work can start.
-            if row.status == crate::domain::status::ConnectionStatus::NeedsSetup {
-                let s = setup::setup_state(
-                    row.stage_found.then_some(&crate::lever::wire::Stage {
-                        id: row.stage_id.clone().unwrap_or_default(),
-                        text: row.stage_name.clone(),
-                        extra: Default::default(),
-                    }),
-                    row.stage_id.as_deref(),
-                    &row.stage_name,
-                    true,
-                    &url,
-                );
-                Connection::store_setup(c, id, &s)?;
-            }
-            Ok(())
-        })
-        .await?;
-    crate::ingest::invalidate(ConnectionId(id));
-    state.wake.wake(ConnectionId(id));
-    render(state, org).await
 }

@@ -2,100 +2,13 @@
 //! a token). An org that never connected → 404 `not_connected`.
 
 use actix_web::{get, web};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::db::models::connection::{Connection, webhooks};
 use crate::domain::ids::OrgId;
-use crate::http::auth::{Caller, KeyRole};
 use crate::http::error::{ApiError, ErrorBody};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StageView {
-    pub id: Option<String>,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WebhookView {
-    /// Lever's id of our managed webhook; null for a pasted (manual) one.
-    pub id: Option<String>,
-    /// Where Lever must deliver: paste this into Lever in manual mode.
-    pub url: String,
-    pub managed: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TagsView {
-    pub link_created: String,
-    pub completed: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionView {
-    pub id: Uuid,
-    /// `pending`, `active`, `needs_setup`, `needs_reauth` or `disconnected`.
-    pub status: crate::domain::status::ConnectionStatus,
-    pub lever_account_id: Option<String>,
-    pub stage: StageView,
-    pub webhook: WebhookView,
-    pub tags: TagsView,
-    pub perform_as: Option<String>,
-    pub connected_at: Option<DateTime<Utc>>,
-    pub scopes: Vec<String>,
-    /// `[{"code","message"}]`: what an admin should fix.
-    #[schema(value_type = Vec<Object>)]
-    pub problems: serde_json::Value,
-}
-
-/// The org's connection row, or 404 `not_connected`.
-pub async fn load(state: &AppState, org: OrgId) -> Result<Connection, ApiError> {
-    state
-        .db
-        .run(move |c| Ok(Connection::find_by_org(c, org.0)?))
-        .await?
-        .ok_or(ApiError::NotConnected)
-}
-
-/// The view of `org`'s connection as stored now.
-pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, ApiError> {
-    let c = load(state, org).await?;
-    let id = c.id;
-    let hooks = state
-        .db
-        .run(move |conn| Ok(webhooks::live(conn, id)?))
-        .await?;
-    let hook = hooks.first();
-    Ok(ConnectionView {
-        id: c.id,
-        status: c.status,
-        lever_account_id: c.lever_account_id,
-        stage: StageView {
-            id: c.stage_id,
-            name: c.stage_name,
-        },
-        webhook: WebhookView {
-            id: hook.and_then(|h| h.lever_webhook_id.clone()),
-            url: format!("{}/webhooks/lever/{}", state.urls.public, c.id),
-            managed: hook.is_some_and(|h| h.managed),
-        },
-        tags: TagsView {
-            link_created: c.tag_link_created,
-            completed: c.tag_completed,
-        },
-        perform_as: c.perform_as,
-        connected_at: c.connected_at,
-        scopes: c
-            .scopes
-            .as_deref()
-            .map(|s| s.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default(),
-        problems: c.problems,
-    })
-}
+use crate::service::access::Caller;
+use crate::service::connection::view::{self, ConnectionView};
+use crate::state::AppState;
 
 /// Read the org's Lever connection.
 #[utoipa::path(
@@ -110,6 +23,5 @@ pub async fn get_connection(
     path: web::Path<Uuid>,
 ) -> Result<web::Json<ConnectionView>, ApiError> {
     let org = OrgId(path.into_inner());
-    caller.require_org(org, KeyRole::Member)?;
-    Ok(web::Json(render(&state, org).await?))
+    Ok(web::Json(view::get(&state, &caller, org).await?))
 }

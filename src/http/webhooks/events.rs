@@ -1,92 +1,15 @@
 //! `GET /api/v1/orgs/{org}/events`: the org's received Lever events, newest
-//! first (SPEC §3.2), optionally of one `status`.
+//! first, optionally of one `status` (`service::events`).
 
 use actix_web::{get, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::db::models::lever_event::{self, EventStatus, EventSummary};
 use crate::domain::ids::OrgId;
-use crate::http::auth::{Caller, KeyRole};
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::pagination::{List, ListQuery, org_page};
-
-/// `status` plus the list conventions; one flat struct because
-/// `serde(flatten)` breaks numeric query parameters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventsQuery {
-    /// `pending`, `retrying`, `done`, `ignored` or `dead`.
-    pub status: Option<String>,
-    /// Page size: default 50, values above 200 are clamped to 200.
-    #[serde(
-        default,
-        deserialize_with = "crate::http::pagination::saturating_limit"
-    )]
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-impl EventsQuery {
-    fn status(&self) -> Result<Option<EventStatus>, ApiError> {
-        crate::http::validate::status_filter(
-            self.status.as_deref(),
-            EventStatus::ALL,
-            EventStatus::parse,
-        )
-    }
-}
-
-/// One received Lever event.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
-    pub id: Uuid,
-    pub connection_id: Uuid,
-    pub event: String,
-    pub opportunity_id: Option<String>,
-    pub to_stage_id: Option<String>,
-    /// When Lever says the event happened (its `triggeredAt`).
-    pub triggered_at: DateTime<Utc>,
-    pub received_at: DateTime<Utc>,
-    /// `pending`, `retrying`, `done`, `ignored` or `dead`.
-    pub status: crate::domain::status::EventStatus,
-    /// Why it was ignored: `test_ping`, `other_event`, `other_stage`, `left_stage`, ...
-    pub reason: Option<String>,
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub last_error: Option<String>,
-    pub interview_id: Option<Uuid>,
-    /// `webhook`: delivered by Lever; `sweep`: a candidate Lever did not
-    /// deliver, found in the stage by a sweep.
-    pub source: crate::domain::status::EventSource,
-}
-
-impl From<EventSummary> for EventView {
-    fn from(e: EventSummary) -> Self {
-        Self {
-            id: e.id,
-            connection_id: e.connection_id,
-            event: e.event,
-            opportunity_id: e.opportunity_id,
-            to_stage_id: e.to_stage_id,
-            // Stored values passed the ±15-day freshness check, so they are
-            // always representable; the default is unreachable.
-            triggered_at: DateTime::from_timestamp_millis(e.triggered_at).unwrap_or_default(),
-            received_at: e.received_at,
-            status: e.status,
-            reason: e.reason,
-            attempts: e.attempts,
-            next_attempt_at: e.next_attempt_at,
-            last_error: e.last_error,
-            interview_id: e.interview_id,
-            source: e.source,
-        }
-    }
-}
+use crate::service::access::Caller;
+use crate::service::events::{self, EventView, EventsQuery};
+use crate::service::list::List;
+use crate::state::AppState;
 
 /// List received Lever events, newest first.
 #[utoipa::path(
@@ -103,32 +26,5 @@ pub async fn list_events(
     query: web::Query<EventsQuery>,
 ) -> Result<web::Json<List<EventView>>, ApiError> {
     let org = OrgId(path.into_inner());
-    Ok(web::Json(list_for(&state, &caller, org, &query).await?))
-}
-
-/// One page of `org`'s events, newest first. Shared with the console.
-pub async fn list_for(
-    state: &AppState,
-    caller: &Caller,
-    org: OrgId,
-    query: &EventsQuery,
-) -> Result<List<EventView>, ApiError> {
-    let status = query.status()?;
-    let list = ListQuery {
-        limit: query.limit,
-        cursor: query.cursor.clone(),
-    };
-    let load = move |conn: &mut diesel::PgConnection, page| {
-        lever_event::list_for_org(conn, org.0, status, page)
-    };
-    org_page(
-        state,
-        caller,
-        org,
-        KeyRole::Member,
-        &list,
-        load,
-        EventView::from,
-    )
-    .await
+    Ok(web::Json(events::list(&state, &caller, org, &query).await?))
 }

@@ -12,10 +12,10 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::http::error::ApiError;
-use crate::ingest::{self, IngestError, MAX_BODY, Receipt, metrics};
+use crate::ingest::{IngestError, MAX_BODY, Receipt, metrics};
 use crate::lever::signature::SignatureError;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
 struct Answer {
@@ -70,7 +70,7 @@ async fn handle(
     // A malformed id names nothing: 404 like an unknown one (SPEC §3.0).
     let id = Uuid::parse_str(connection).map_err(|_| IngestError::UnknownConnection)?;
     let body = read_body(req, payload).await?;
-    ingest::ingest(state, id, &body).await
+    state.ingest.receive(id, &body).await
 }
 
 /// Reads at most [`MAX_BODY`] bytes, refusing early on a declared length.

@@ -6,9 +6,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use arkiter_lever::app::Application;
 use arkiter_lever::config::Settings;
 use arkiter_lever::pipeline::Registry;
+use arkiter_lever::server::Application;
 
 /// How long a drop waits for the app's thread to wind down.
 const STOP_WAIT: Duration = Duration::from_secs(10);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use arkiter_lever::sweep::schedule;
+use arkiter_lever::db::models::sweep as schedule;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -205,7 +205,7 @@ async fn events_carry_their_source() {
     seed::event(&app, &org, &conn, "done", 60.0);
     let found = arkiter_lever::sweep::record_findings(
         &mut app.db(),
-        arkiter_lever::sweep::store::Target {
+        arkiter_lever::db::models::lever_event::findings::Target {
             connection_id: uuid(&conn),
             org_id: uuid(&org),
             stage_id: "stage-live",

@@ -3,7 +3,9 @@
 //! interview for their current stage entry nor an open event get a `sweep`
 //! event, once, and a handled candidate gets no write at all.
 
-use arkiter_lever::sweep::store::{Candidate, Target, finding_token, record_findings};
+use arkiter_lever::db::models::lever_event::findings::{
+    Candidate, Target, finding_token, record_findings,
+};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app_without_pipeline};
@@ -232,7 +234,7 @@ async fn another_connection_and_another_stage_do_not_count() {
 
 #[actix_web::test]
 async fn the_interview_of_an_entry_is_found_by_its_time_or_its_event() {
-    use arkiter_lever::sweep::store::interview_for_entry;
+    use arkiter_lever::db::models::lever_event::findings::interview_for_entry;
     let app = spawn_app_without_pipeline().await;
     let (org, _) = app.new_org("Entries").await;
     let conn = seed::connection(&app, &org, Conn::default());

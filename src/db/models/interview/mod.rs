@@ -1,12 +1,14 @@
 //! The `interviews` table, read side: one row per live interview, looked up by
 //! org (admin API) or by one of its two unguessable tokens (the public pages
-//! and the interview platform). The pipeline owns the writes.
+//! and the interview platform). Its writes are in [`steps`].
+
+pub mod steps;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::page::{Cursor, Page, PageRequest};
+use crate::db::models::page::{Cursor, Page, PageRequest};
 use crate::db::schema::{interviews, orgs};
 use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId, RoleId};
 pub use crate::domain::status::InterviewStatus;

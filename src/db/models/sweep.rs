@@ -3,11 +3,11 @@
 //! `sweep`), and what the last webhook check found.
 //!
 //! Who writes what:
-//! - `POST .../lever/sweep` → [`request_sweep`] (then [`wake_for_sweep`]);
+//! - `POST .../lever/sweep` → [`request_sweep`] (then a wake-up);
 //! - connecting → [`due_now`] (a sweep right after (re)connect);
 //! - the account supervisor → [`on_start`] when it takes the connection,
 //!   [`due_at`] to know when to sweep, [`begin`] / [`finish`] around a sweep;
-//! - the sweep itself ([`super::run`]) → [`webhook_repaired`],
+//! - the sweep itself (`sweep::run`) → [`webhook_repaired`],
 //!   [`webhook_missing`].
 
 use std::time::Duration;
@@ -18,8 +18,6 @@ use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::db::schema::connection_sweeps;
-use crate::domain::ids::ConnectionId;
-use crate::wake::Wake;
 
 /// A sweep that began longer ago than this and never finished (its instance
 /// died) no longer counts as running: a request queues a new one.
@@ -76,16 +74,9 @@ pub fn request_sweep(conn: &mut PgConnection, connection_id: Uuid) -> QueryResul
         ))
         .bind::<SqlUuid, _>(connection_id)
         .get_result(c)?;
-        crate::wake::notify(c, connection_id)?;
+        crate::db::notify::work_due(c, connection_id)?;
         row.at.ok_or(diesel::result::Error::NotFound)
     })
-}
-
-/// The hook for the pipeline: tells this process's registry that
-/// `connection` has something to do. The supervisor, on any wake-up, asks
-/// [`due_at`] whether a sweep is due (a request makes it due at once).
-pub fn wake_for_sweep(wake: &Wake, connection: ConnectionId) {
-    wake.wake(connection);
 }
 
 /// A sweep is due now (right after the connection was (re)connected).

@@ -1,10 +1,10 @@
-//! The pipeline's state in Postgres: finding due work, claiming it, and
-//! recording each step. The database is the source of truth; actor messages
-//! are only wake-ups, so every function here is safe to repeat.
-//!
-//! One module per table, each the only writer of its table:
-//! [`events`] (`lever_events`, apart from ingest's batch insert),
-//! [`jobs`] and [`interviews`]. This module holds what spans them.
+//! The pipeline's due work across its two queues, `lever_events` and `jobs`:
+//! which connections have work due, what a poll must skip, when the next
+//! attempt is, how an attempt ended ([`Settle`]), and resuming a paused
+//! account. The database is the source of truth and actor messages are only
+//! wake-ups, so every function here is safe to repeat. Each table's writes
+//! stay in its own module ([`super::lever_event::work`], [`super::job`],
+//! [`super::interview::steps`]); this module only spans them.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -12,13 +12,14 @@ use uuid::Uuid;
 
 use crate::domain::status::EventStatus;
 
-pub mod events;
-pub mod interviews;
-pub mod jobs;
+use super::job as jobs;
+use super::lever_event::work as events;
 
-pub use events::{EventWork, due_events, due_events_query, settle_event};
-pub use interviews::{NewInterview, Step, fail_event_interview, interview, open_interview, record};
-pub use jobs::{JobWork, due_jobs, settle_job};
+pub use super::interview::steps::{
+    NewInterview, Step, fail_event_interview, interview, open_interview, record,
+};
+pub use super::job::{JobWork, due_jobs, settle_job};
+pub use super::lever_event::work::{EventWork, due_events, due_events_query, settle_event};
 
 /// Connections with work due now (the registry's safety-net poll).
 pub fn connections_with_due_work(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
@@ -89,6 +90,6 @@ impl Settle {
 pub fn resume_account(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<usize> {
     let e = events::resume(conn, connection_id)?;
     let j = jobs::resume(conn, connection_id)?;
-    crate::wake::notify(conn, connection_id)?;
+    crate::db::notify::work_due(conn, connection_id)?;
     Ok(e + j)
 }

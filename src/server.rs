@@ -1,5 +1,8 @@
-//! `Application::build`: from settings to a bound HTTP server with its state.
-//! Tests bind port 0 and read the port back.
+//! `Application::build`: from settings to a bound HTTP server with its state
+//! and the pipeline running beside it. The composition root: the one place
+//! that knows every floor (it wires the front doors to the state the
+//! application functions and the machinery share). Tests bind port 0 and
+//! read the port back.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -14,61 +17,13 @@ use crate::config::Settings;
 use crate::connections::{Handles, LeverEnv};
 use crate::db::Pool;
 use crate::domain::secrets::SecretBox;
-use crate::http;
+use crate::ingest::Ingest;
 use crate::pipeline::Registry;
+use crate::pipeline::hooks::Hooks;
 use crate::pipeline::registry::{RegistryParts, RegistryPulse};
+use crate::state::{AppState, Urls};
 use crate::wake::Wake;
-
-/// Shared state of every request handler.
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    /// Admin API and workers.
-    pub db: Pool,
-    /// Webhook ingest only, so workers can never starve deliveries of connections.
-    pub ingest_db: Pool,
-    /// Group commit of deliveries, through `ingest_db`.
-    pub inbox: crate::ingest::Inbox,
-    pub secrets: SecretBox,
-    pub wake: Wake,
-    pub urls: Urls,
-    /// Every connection's Lever handle (limiter + token store).
-    pub handles: Arc<Handles>,
-    /// The pipeline registry's last lease cycle, for `/readyz`.
-    pub pulse: Arc<RegistryPulse>,
-}
-
-/// Public URLs the service hands out, resolved once from the settings.
-#[derive(Debug, Clone)]
-pub struct Urls {
-    pub public: String,
-    pub live: String,
-    pub results: String,
-}
-
-impl Urls {
-    fn resolve(settings: &Settings, bound: std::net::SocketAddr) -> Self {
-        let public = settings.public_url.clone().unwrap_or_else(|| {
-            // An unspecified listen address is not something a browser can reach.
-            let host = if bound.ip().is_unspecified() {
-                "127.0.0.1".to_owned()
-            } else {
-                bound.ip().to_string()
-            };
-            format!("http://{host}:{}", bound.port())
-        });
-        Self {
-            live: settings
-                .live_url
-                .clone()
-                .unwrap_or_else(|| format!("{public}/live")),
-            results: settings
-                .results_url
-                .clone()
-                .unwrap_or_else(|| format!("{public}/results")),
-            public,
-        }
-    }
-}
+use crate::{console, http};
 
 /// A built, bound, not yet running service.
 pub struct Application {
@@ -82,6 +37,11 @@ impl Application {
     /// Binds `settings.listen` (port 0 allowed) and builds the server. The
     /// database URL and encryption key must already be resolved in `settings`.
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_hooks(settings, Hooks::none())
+    }
+
+    /// [`Self::build`] with test hooks in the pipeline.
+    pub fn build_with_hooks(settings: Settings, hooks: Hooks) -> anyhow::Result<Self> {
         let database_url: SecretString = settings
             .database_url
             .clone()
@@ -115,6 +75,7 @@ impl Application {
                 lease_db,
                 handles: handles.clone(),
                 settings: settings.pipeline.clone(),
+                hooks,
                 instance: settings.instance.clone(),
                 live_base: urls.live.clone(),
                 results_base: urls.results.clone(),
@@ -129,9 +90,8 @@ impl Application {
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
-            inbox: crate::ingest::Inbox::start(ingest_db.clone(), wake.clone())
+            ingest: Ingest::start(ingest_db, secrets.clone(), wake.clone())
                 .context("starting the ingest writers")?,
-            ingest_db,
             wake,
             secrets,
             urls: urls.clone(),
@@ -142,7 +102,7 @@ impl Application {
         let blocking_threads = state.settings.pools.blocking_threads();
         // One per service, not per worker: failed console sign-ins are
         // counted across all of them.
-        let sign_in_throttle = web::Data::new(crate::console::throttle::SignInThrottle::new());
+        let sign_in_throttle = web::Data::new(console::throttle::SignInThrottle::new());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -152,6 +112,7 @@ impl Application {
                 .wrap(from_fn(http::metrics::track))
                 .wrap(TracingLogger::<http::access_log::SafeRootSpan>::new())
                 .configure(http::routes)
+                .configure(console::config)
                 .default_service(web::to(http::error::unknown_route))
         })
         .shutdown_timeout(10)

@@ -1,10 +1,14 @@
 //! The `lever_events` table as the admin API reads it: the durable inbox of
 //! verified Lever deliveries (and sweep findings), listed newest first.
 //!
-//! Every write is in [`crate::pipeline::store::events`]: ingest's batch
-//! insert and the pipeline's updates. Both dedupe identities of SPEC §4 are
-//! unique indexes, so the insert is `ON CONFLICT DO NOTHING` and "already
-//! had it" is a row not inserted, never an error.
+//! Its writes are in the submodules: [`insert`] (ingest's batch insert),
+//! [`work`] (the pipeline's updates) and [`findings`] (the sweep's events).
+//! Both dedupe identities of a delivery are unique indexes, so "already had
+//! it" is a row not inserted, never an error.
+
+pub mod findings;
+pub mod insert;
+pub mod work;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

@@ -1,16 +1,17 @@
-//! The list conventions of SPEC §3.0: `limit` (default 50, clamped to 200) and
-//! an opaque `cursor`; lists answer `{"items": [...], "next_cursor": ... | null}`.
+//! The list conventions every list shares: `limit` (default 50, values
+//! above 200 clamped to 200, below 1 refused) and an opaque `cursor`; a list
+//! is `{"items": [...], "next_cursor": ... | null}`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{Caller, KeyRole};
-use super::error::ApiError;
-use crate::app::AppState;
+use super::ServiceError;
+use super::access::{Caller, KeyRole};
 use crate::db::DbError;
 use crate::db::models::org::Org;
 use crate::db::models::page::{Cursor, Page, PageRequest};
 use crate::domain::ids::OrgId;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,11 +32,19 @@ impl ListQuery {
         }
     }
 
-    pub fn page(&self) -> Result<PageRequest, ApiError> {
+    pub fn page(&self) -> Result<PageRequest, ServiceError> {
+        if let Some(n) = self.limit
+            && n < 1
+        {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("`limit` must be at least 1; got {n}"),
+            ));
+        }
         let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
-                ApiError::InvalidQuery("`cursor` is not a cursor this service gave out".into())
+                ServiceError::bad_query("`cursor` is not a cursor this service gave out")
             })?),
         };
         Ok(PageRequest::new(self.limit, after))
@@ -70,7 +79,7 @@ pub async fn org_page<R, T, L>(
     query: &ListQuery,
     load: L,
     view: impl Fn(R) -> T,
-) -> Result<List<T>, ApiError>
+) -> Result<List<T>, ServiceError>
 where
     R: Send + 'static,
     L: FnOnce(&mut diesel::PgConnection, PageRequest) -> diesel::QueryResult<Page<R>>
@@ -87,7 +96,7 @@ where
         })
         .await
         .map_err(|e| match e {
-            DbError::Query(diesel::result::Error::NotFound) => ApiError::not_found("org"),
+            DbError::Query(diesel::result::Error::NotFound) => ServiceError::not_found("org"),
             other => other.into(),
         })?;
     Ok(List::from_page(rows, view))
@@ -135,6 +144,11 @@ mod tests {
     fn limits_saturate_and_clamp() {
         assert_eq!(limit("limit=9223372036854775808"), Ok(Some(i64::MAX)));
         assert_eq!(limit("limit=-99999999999999999999"), Ok(Some(-i64::MAX)));
+        let refused = serde_urlencoded::from_str::<ListQuery>("limit=-1")
+            .unwrap()
+            .page()
+            .unwrap_err();
+        assert_eq!(refused.field(), Some("limit"));
         assert_eq!(limit("limit=7"), Ok(Some(7)));
         assert_eq!(limit(""), Ok(None));
         assert!(limit("limit=ten").is_err());

@@ -2,15 +2,15 @@
 //! an interview for a stage entry (or reusing the one it already has), each
 //! recorded step on Lever, and the platform's result and the admin's cancel.
 //! The admin API's and public pages' reads are in
-//! [`crate::db::models::interview`].
+//! [`super`].
 
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use super::events;
 use crate::db::models::interview::Interview;
+use crate::db::models::lever_event::work as events;
 use crate::db::schema::interviews;
 use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId, RoleId};
 use crate::domain::roles::Rule;

@@ -1,0 +1,128 @@
+//! What a sweep records in `lever_events`: given the candidates now in the stage with
+//! their current stage entry, the ones handled neither by an interview nor
+//! by an open event get a `pending` `candidateStageChange` event with
+//! `source = 'sweep'`, which the pipeline then works exactly as a delivery.
+//!
+//! "Handled for this entry" (a candidate already linked, completed,
+//! cancelled or failed for its current stage entry is never touched again):
+//! - an open interview (`creating`, `link_posted`) of the opportunity: a new
+//!   event would only reuse it;
+//! - an open event (`pending`, `retrying`) of the opportunity into the stage:
+//!   the pipeline will read the opportunity anyway;
+//! - a finished event (`done`, `dead`) into the stage whose `triggeredAt` is
+//!   at or after the entry (both times are Lever's clock): a delivery of this
+//!   entry or a later one, or this sweep's own earlier finding;
+//! - an interview created at or after the entry (our clock against Lever's):
+//!   kept after retention prunes finished events (interviews are never
+//!   pruned).
+//!
+//! Idempotent: a finding's dedupe identity is the entry itself (token
+//! `sweep:<opportunity>:<entered_at>`, `triggered_at = entered_at`), so two
+//! sweeps of one entry insert one event, and the unique indexes absorb races.
+//! Nothing is written for a handled candidate.
+//!
+//! The interview side of the rule is [`interview_for_entry`] in
+//! [`crate::db::models::interview::steps`], the interviews table's writer.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use crate::domain::status::{EventSource, EventStatus, InterviewStatus};
+use crate::lever::wire::events;
+
+/// A candidate found in the stage: the opportunity and when it last entered
+/// the stage (epoch ms, Lever's clock: the latest `stageChanges` entry into
+/// the stage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub opportunity_id: String,
+    pub entered_at: i64,
+}
+
+/// The connection a sweep records for.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub connection_id: Uuid,
+    pub org_id: Uuid,
+    pub stage_id: &'a str,
+}
+
+pub use crate::db::models::interview::steps::interview_for_entry;
+
+/// The token of a sweep finding: one per stage entry.
+pub fn finding_token(opportunity_id: &str, entered_at: i64) -> String {
+    format!("sweep:{opportunity_id}:{entered_at}")
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Text)]
+    opportunity_id: String,
+}
+
+/// Records a `pending` sweep event for each candidate not handled for its
+/// current entry (see the module doc) and returns their opportunity ids, in
+/// one statement. Candidates listed twice count once. The caller wakes the
+/// connection's worker (nothing here sends a wake-up).
+pub fn record_findings(
+    conn: &mut PgConnection,
+    target: Target<'_>,
+    candidates: &[Candidate],
+) -> QueryResult<Vec<String>> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| seen.insert(c.opportunity_id.as_str()))
+        .collect();
+    let ids: Vec<Uuid> = unique.iter().map(|_| Uuid::new_v4()).collect();
+    let opps: Vec<&str> = unique.iter().map(|c| c.opportunity_id.as_str()).collect();
+    let entered: Vec<i64> = unique.iter().map(|c| c.entered_at).collect();
+    let found: Vec<Found> = diesel::sql_query(
+        "WITH cand AS ( \
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) \
+             AS t(id, opportunity_id, entered_at)), \
+         fresh AS ( \
+           SELECT c.* FROM cand c \
+           WHERE NOT EXISTS ( \
+               SELECT 1 FROM interviews i \
+               WHERE i.connection_id = $4 AND i.opportunity_id = c.opportunity_id \
+                 AND (i.status = ANY($8) \
+                      OR i.created_at >= to_timestamp(c.entered_at / 1000.0))) \
+             AND NOT EXISTS ( \
+               SELECT 1 FROM lever_events e \
+               WHERE e.connection_id = $4 AND e.event = $6 \
+                 AND e.opportunity_id = c.opportunity_id AND e.to_stage_id = $7 \
+                 AND (e.status = ANY($9) \
+                      OR (e.status = ANY($10) AND e.triggered_at >= c.entered_at)))) \
+         INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
+             opportunity_id, to_stage_id, payload, status, source) \
+         SELECT id, $4, $5, $6, 'sweep:' || opportunity_id || ':' || entered_at, entered_at, \
+             opportunity_id, $7, \
+             jsonb_build_object('source', $12::text, 'event', $6::text, 'data', \
+               jsonb_build_object('opportunityId', opportunity_id, 'toStageId', $7::text, \
+                                  'enteredAt', entered_at)), \
+             $11, $12 \
+         FROM fresh \
+         ON CONFLICT DO NOTHING \
+         RETURNING opportunity_id",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Text>, _>(&opps)
+    .bind::<Array<BigInt>, _>(&entered)
+    .bind::<SqlUuid, _>(target.connection_id)
+    .bind::<SqlUuid, _>(target.org_id)
+    .bind::<Text, _>(events::CANDIDATE_STAGE_CHANGE)
+    .bind::<Text, _>(target.stage_id)
+    .bind::<Array<Text>, _>(InterviewStatus::OPEN)
+    .bind::<Array<Text>, _>(EventStatus::OPEN)
+    .bind::<Array<Text>, _>(EventStatus::FINISHED)
+    .bind::<Text, _>(EventStatus::Pending)
+    .bind::<Text, _>(EventSource::Sweep)
+    .load(conn)?;
+    // $12 is also the payload's `source`, as the admin API shows it.
+    Ok(found.into_iter().map(|f| f.opportunity_id).collect())
+}

@@ -1,0 +1,208 @@
+//! The pipeline's reads and updates of `lever_events`: due events, how an
+//! attempt ended, the interview an event's stage entry is, replay, and
+//! resuming a paused account.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::models::work::{Claimed, Settle};
+use crate::db::schema::lever_events;
+use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
+use crate::domain::status::{EventStatus, in_list};
+
+/// An event the link generator works on.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lever_events, check_for_backend(diesel::pg::Pg))]
+pub struct EventWork {
+    pub id: EventId,
+    pub connection_id: ConnectionId,
+    pub org_id: OrgId,
+    pub opportunity_id: Option<String>,
+    pub to_stage_id: Option<String>,
+    pub status: crate::domain::status::EventStatus,
+    pub attempts: i32,
+    pub interview_id: Option<InterviewId>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// `status IN ('pending', 'retrying')` spelled as literals, exactly the
+/// predicate of the partial `lever_events_due` index: a bound array (`=
+/// ANY($n)`) cannot prove it once Postgres switches a prepared statement to
+/// its generic plan, and the query then scans and sorts every open row.
+pub(in crate::db) fn open_events() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql(&format!(
+        "lever_events.status IN ({})",
+        in_list(EventStatus::OPEN, EventStatus::as_str)
+    ))
+}
+
+/// Due events of a connection, longest due first (a new event is due from
+/// its arrival), skipping claimed units and opportunities.
+pub fn due_events(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    skip: &Claimed,
+    limit: i64,
+) -> QueryResult<Vec<EventWork>> {
+    due_events_query(connection_id, Utc::now(), skip, limit).load(conn)
+}
+
+/// The query [`due_events`] runs, apart so that its plan can be checked: it
+/// walks the `lever_events_due` index in order and stops after `limit` rows,
+/// however many events are open.
+pub fn due_events_query(
+    connection_id: Uuid,
+    now: DateTime<Utc>,
+    skip: &Claimed,
+    limit: i64,
+) -> lever_events::BoxedQuery<'_, Pg, SqlTypeOf<AsSelect<EventWork, Pg>>> {
+    lever_events::table
+        .filter(lever_events::connection_id.eq(connection_id))
+        .filter(open_events())
+        .filter(lever_events::next_attempt_at.le(now))
+        .filter(lever_events::id.ne_all(&skip.units))
+        .filter(
+            lever_events::opportunity_id
+                .ne_all(&skip.opportunities)
+                .or(lever_events::opportunity_id.is_null()),
+        )
+        .order(lever_events::next_attempt_at)
+        .limit(limit)
+        .select(EventWork::as_select())
+        .into_boxed()
+}
+
+/// Stores how an attempt at the event ended.
+pub fn settle_event(conn: &mut PgConnection, id: EventId, s: &Settle) -> QueryResult<usize> {
+    let t = lever_events::table.find(id);
+    let now = Utc::now();
+    match s {
+        Settle::Done => diesel::update(t)
+            .set((
+                lever_events::status.eq(EventStatus::Done),
+                lever_events::last_error.eq(None::<String>),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Ignored(reason) => diesel::update(t)
+            .set((
+                lever_events::status.eq(EventStatus::Ignored),
+                lever_events::reason.eq(*reason),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Retry { error, at } => diesel::update(t)
+            .set((
+                lever_events::status.eq(EventStatus::Retrying),
+                lever_events::attempts.eq(lever_events::attempts + 1),
+                lever_events::last_error.eq(error),
+                lever_events::next_attempt_at.eq(at),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Dead { error } => diesel::update(t)
+            .set((
+                lever_events::status.eq(EventStatus::Dead),
+                lever_events::attempts.eq(lever_events::attempts + 1),
+                lever_events::last_error.eq(error),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Settle::Defer { error, at } => diesel::update(t)
+            .set((
+                lever_events::last_error.eq(error),
+                lever_events::next_attempt_at.eq(at),
+                lever_events::updated_at.eq(now),
+            ))
+            .execute(conn),
+    }
+}
+
+/// Records which interview an event's stage entry is.
+pub(in crate::db) fn tie_to_interview(
+    conn: &mut PgConnection,
+    event_id: EventId,
+    interview_id: InterviewId,
+) -> QueryResult<usize> {
+    diesel::update(lever_events::table.find(event_id))
+        .set(lever_events::interview_id.eq(interview_id))
+        .execute(conn)
+}
+
+/// The interview the event's stage entry is, if it got that far.
+pub(in crate::db) fn interview_of(
+    conn: &mut PgConnection,
+    event_id: EventId,
+) -> QueryResult<Option<InterviewId>> {
+    lever_events::table
+        .find(event_id)
+        .select(lever_events::interview_id)
+        .first::<Option<InterviewId>>(conn)
+}
+
+/// An event of `org` as replay sees it: its status and connection.
+pub fn find_for_org(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: EventId,
+) -> QueryResult<Option<(EventStatus, ConnectionId)>> {
+    lever_events::table
+        .filter(lever_events::id.eq(id))
+        .filter(lever_events::org_id.eq(org))
+        .select((lever_events::status, lever_events::connection_id))
+        .first(conn)
+        .optional()
+}
+
+/// Sends a finished event round again: `pending`, due now, attempts reset.
+pub fn reopen(conn: &mut PgConnection, id: EventId) -> QueryResult<usize> {
+    let now = Utc::now();
+    diesel::update(lever_events::table.find(id))
+        .set((
+            lever_events::status.eq(EventStatus::Pending),
+            lever_events::attempts.eq(0),
+            lever_events::last_error.eq(None::<String>),
+            lever_events::next_attempt_at.eq(now),
+            lever_events::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Pending events of the connection become due now.
+pub(in crate::db) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        lever_events::table
+            .filter(lever_events::connection_id.eq(connection_id))
+            .filter(lever_events::status.eq(EventStatus::Pending)),
+    )
+    .set(lever_events::next_attempt_at.eq(Utc::now()))
+    .execute(conn)
+}
+
+/// Connections with events due at `now`.
+pub(in crate::db) fn due_connections(
+    conn: &mut PgConnection,
+    now: chrono::DateTime<Utc>,
+) -> QueryResult<Vec<Uuid>> {
+    lever_events::table
+        .filter(open_events())
+        .filter(lever_events::next_attempt_at.le(now))
+        .select(lever_events::connection_id)
+        .distinct()
+        .load(conn)
+}
+
+/// The earliest attempt of the connection's open events.
+pub(in crate::db) fn next_due_at(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+) -> QueryResult<Option<chrono::DateTime<Utc>>> {
+    lever_events::table
+        .filter(lever_events::connection_id.eq(connection_id))
+        .filter(open_events())
+        .select(diesel::dsl::min(lever_events::next_attempt_at))
+        .first(conn)
+}

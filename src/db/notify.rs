@@ -1,0 +1,19 @@
+//! The cross-instance wake-up as SQL: `NOTIFY arkiter_work, '<connection id>'`,
+//! delivered when the caller's transaction commits. The listening side is
+//! the machinery's `wake` module; table writers that make work due send it
+//! in the same transaction, so the wake-up can never arrive before the row.
+
+use diesel::prelude::*;
+
+/// The channel every instance listens on.
+pub const CHANNEL: &str = "arkiter_work";
+
+/// Sends the cross-instance wake-up for `connection` when the caller's
+/// transaction commits.
+pub fn work_due(conn: &mut PgConnection, connection: uuid::Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(connection.to_string())
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! What the interview platform and admins do to an interview or an event:
+//! complete, cancel and replay. Each runs in one transaction that writes
+//! through the tables' own modules and queues a NOTIFY for the instance that
+//! runs the account; once it has committed, this process's supervisor is
+//! woken too. The Lever writes follow in the pipeline.
+
+use diesel::PgConnection;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::db::models::interview::steps as interviews;
+use crate::db::models::job as jobs;
+use crate::db::models::lever_event::work as events;
+use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
+use crate::domain::status::{EventStatus, InterviewStatus, JobKind};
+use crate::service::ServiceError;
+use crate::service::access::{Caller, KeyRole};
+use crate::service::validate;
+use crate::state::AppState;
+
+/// The interview platform's result.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Completion {
+    /// 0-100.
+    pub score: Option<f64>,
+    /// Up to 200 characters.
+    pub recommendation: Option<String>,
+    /// Up to 4000 characters.
+    pub summary: Option<String>,
+}
+
+impl Completion {
+    /// The result as stored, after the rules.
+    fn into_result(self) -> Result<Value, ServiceError> {
+        if let Some(s) = self.score
+            && !(0.0..=100.0).contains(&s)
+        {
+            return Err(ServiceError::invalid(
+                "score",
+                "`score` must be from 0 to 100",
+            ));
+        }
+        let text = |field: &str, v: Option<String>, max| {
+            v.map(|v| validate::bounded_text(field, &v, 0, max))
+                .transpose()
+        };
+        Ok(json!({
+            "score": self.score,
+            "recommendation": text("recommendation", self.recommendation, 200)?,
+            "summary": text("summary", self.summary, 4000)?,
+        }))
+    }
+}
+
+/// Stores the platform's result for an interview of `org` and queues the
+/// swap of link and tag on Lever. The same result again changes nothing; a
+/// different one for a completed interview is a conflict (the first stands).
+pub async fn complete(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: InterviewId,
+    completion: Completion,
+) -> Result<(), ServiceError> {
+    caller.require_org(org, KeyRole::Admin)?;
+    let result = completion.into_result()?;
+    act(state, move |c| store_completion(c, org, id, result)).await
+}
+
+/// Cancels an open interview of `org`: its link and tag leave Lever, `/live`
+/// answers 410.
+pub async fn cancel(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: InterviewId,
+) -> Result<(), ServiceError> {
+    caller.require_org(org, KeyRole::Admin)?;
+    act(state, move |c| store_cancel(c, org, id).map(Some)).await
+}
+
+/// Runs a `dead` or `done` event of `org` again. It never makes a second
+/// interview for the same stage entry: it re-ensures what that interview's
+/// status calls for.
+pub async fn replay(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: EventId,
+) -> Result<(), ServiceError> {
+    caller.require_org(org, KeyRole::Admin)?;
+    act(state, move |c| reopen_event(c, org, id).map(Some)).await
+}
+
+/// Runs an action in one transaction and wakes the account's supervisor
+/// once it has committed (the NOTIFY reaches other instances at commit).
+async fn act<F>(state: &AppState, action: F) -> Result<(), ServiceError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<Option<ConnectionId>, ServiceError> + Send + 'static,
+{
+    let woken = state.db.transaction(action).await?;
+    if let Some(id) = woken {
+        state.wake.wake(id);
+    }
+    Ok(())
+}
+
+/// `None`: the same result was already stored (a repeat changes nothing).
+fn store_completion(
+    c: &mut PgConnection,
+    org: OrgId,
+    id: InterviewId,
+    result: Value,
+) -> Result<Option<ConnectionId>, ServiceError> {
+    let iv = interviews::find_for_action(c, org, id)?
+        .ok_or_else(|| ServiceError::not_found("interview"))?;
+    if iv.completed {
+        return match iv.result == Some(result) {
+            true => Ok(None),
+            false => Err(ServiceError::conflict(
+                "this interview already has a different result; the first one stands",
+            )),
+        };
+    }
+    let shown = match iv.status {
+        // Before its link is posted it stays `creating`; the link step shows
+        // it completed once the link lands.
+        InterviewStatus::Creating => InterviewStatus::Creating,
+        InterviewStatus::LinkPosted => InterviewStatus::Completed,
+        other => {
+            return Err(ServiceError::conflict(format!("the interview is {other}")));
+        }
+    };
+    interviews::store_result(c, id, &result, shown)?;
+    queue(c, iv.connection_id, id, JobKind::Complete).map(Some)
+}
+
+fn store_cancel(
+    c: &mut PgConnection,
+    org: OrgId,
+    id: InterviewId,
+) -> Result<ConnectionId, ServiceError> {
+    let iv = interviews::find_for_action(c, org, id)?
+        .ok_or_else(|| ServiceError::not_found("interview"))?;
+    if iv.completed || !iv.status.is_open() {
+        let now = if iv.completed {
+            InterviewStatus::Completed
+        } else {
+            iv.status
+        };
+        return Err(ServiceError::conflict(format!(
+            "only an open interview can be cancelled; this one is {now}"
+        )));
+    }
+    interviews::cancel(c, id)?;
+    queue(c, iv.connection_id, id, JobKind::Cancel)
+}
+
+fn reopen_event(
+    c: &mut PgConnection,
+    org: OrgId,
+    id: EventId,
+) -> Result<ConnectionId, ServiceError> {
+    let (status, connection) =
+        events::find_for_org(c, org, id)?.ok_or_else(|| ServiceError::not_found("event"))?;
+    if !EventStatus::FINISHED.contains(&status) {
+        return Err(ServiceError::conflict(format!(
+            "only a dead or done event can be replayed; this one is {status}"
+        )));
+    }
+    events::reopen(c, id)?;
+    crate::db::notify::work_due(c, connection.0)?;
+    Ok(connection)
+}
+
+fn queue(
+    c: &mut PgConnection,
+    connection: ConnectionId,
+    id: InterviewId,
+    kind: JobKind,
+) -> Result<ConnectionId, ServiceError> {
+    jobs::add(c, connection, id, kind)?;
+    crate::db::notify::work_due(c, connection.0)?;
+    Ok(connection)
+}

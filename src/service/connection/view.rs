@@ -1,0 +1,106 @@
+//! The connection as an admin sees it (never a token). An org that never
+//! connected is `not_connected`.
+
+use crate::db::models::connection::{Connection, webhooks};
+use crate::domain::ids::OrgId;
+use crate::service::ServiceError;
+use crate::service::access::{Caller, KeyRole};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageView {
+    pub id: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    /// Lever's id of our managed webhook; null for a pasted (manual) one.
+    pub id: Option<String>,
+    /// Where Lever must deliver: paste this into Lever in manual mode.
+    pub url: String,
+    pub managed: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagsView {
+    pub link_created: String,
+    pub completed: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionView {
+    pub id: Uuid,
+    /// `pending`, `active`, `needs_setup`, `needs_reauth` or `disconnected`.
+    pub status: crate::domain::status::ConnectionStatus,
+    pub lever_account_id: Option<String>,
+    pub stage: StageView,
+    pub webhook: WebhookView,
+    pub tags: TagsView,
+    pub perform_as: Option<String>,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub scopes: Vec<String>,
+    /// `[{"code","message"}]`: what an admin should fix.
+    #[schema(value_type = Vec<Object>)]
+    pub problems: serde_json::Value,
+}
+
+/// `org`'s connection as `caller` (a member at least) may see it.
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+) -> Result<ConnectionView, ServiceError> {
+    caller.require_org(org, KeyRole::Member)?;
+    render(state, org).await
+}
+
+/// The org's connection row, or `not_connected`.
+pub async fn load(state: &AppState, org: OrgId) -> Result<Connection, ServiceError> {
+    state
+        .db
+        .run(move |c| Ok(Connection::find_by_org(c, org.0)?))
+        .await?
+        .ok_or_else(ServiceError::not_connected)
+}
+
+/// The view of `org`'s connection as stored now.
+pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, ServiceError> {
+    let c = load(state, org).await?;
+    let id = c.id;
+    let hooks = state
+        .db
+        .run(move |conn| Ok(webhooks::live(conn, id)?))
+        .await?;
+    let hook = hooks.first();
+    Ok(ConnectionView {
+        id: c.id,
+        status: c.status,
+        lever_account_id: c.lever_account_id,
+        stage: StageView {
+            id: c.stage_id,
+            name: c.stage_name,
+        },
+        webhook: WebhookView {
+            id: hook.and_then(|h| h.lever_webhook_id.clone()),
+            url: state.urls.webhook(c.id),
+            managed: hook.is_some_and(|h| h.managed),
+        },
+        tags: TagsView {
+            link_created: c.tag_link_created,
+            completed: c.tag_completed,
+        },
+        perform_as: c.perform_as,
+        connected_at: c.connected_at,
+        scopes: c
+            .scopes
+            .as_deref()
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default(),
+        problems: c.problems,
+    })
+}
