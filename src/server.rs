@@ -113,7 +113,7 @@ impl Application {
                 .wrap(TracingLogger::<http::access_log::SafeRootSpan>::new())
                 .configure(http::routes)
                 .configure(console::config)
-                .default_service(web::to(http::error::unknown_route))
+                .default_service(web::to(http::fallback::unknown_route))
         })
         .shutdown_timeout(10)
         // Slow or stalled clients (issue 16): bounded head and body times

@@ -26,7 +26,7 @@ pub struct SafeRootSpan;
 
 impl RootSpanBuilder for SafeRootSpan {
     fn on_request_start(req: &ServiceRequest) -> Span {
-        if crate::http::webhooks::receive::is_webhook(req.method(), req.path()) {
+        if crate::http::webhook::is_webhook(req.method(), req.path()) {
             // Lever's deliveries, thousands a second: a span with its fields
             // formatted costs more than the rest of the request's routing.
             // Ingest logs what goes wrong with the connection id.

@@ -57,7 +57,7 @@ pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if crate::http::webhooks::receive::is_webhook(req.method(), req.path()) {
+    if crate::http::webhook::is_webhook(req.method(), req.path()) {
         return next.call(req).await;
     }
     let start = Instant::now();

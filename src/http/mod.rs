@@ -8,6 +8,8 @@ pub mod access_log;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod events;
+pub mod fallback;
 pub mod health;
 pub mod health_report;
 pub mod interview_actions;
@@ -23,7 +25,7 @@ pub mod page;
 pub mod pages;
 pub mod roles;
 pub mod secure_headers;
-pub mod webhooks;
+pub mod webhook;
 
 use actix_web::web;
 
@@ -32,7 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     // Routes are tried in order, one regex each: the webhook, by far the
     // most frequent request, goes first.
     cfg.configure(error::extractor_configs)
-        .configure(webhooks::config)
+        .configure(webhook::config)
         .configure(health::config)
         .configure(metrics::config)
         .configure(openapi::config)
@@ -42,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(lever::config)
         .configure(roles::config)
         .configure(interviews::config)
+        .configure(events::config)
         .configure(pages::config)
         .configure(health_report::config);
 }

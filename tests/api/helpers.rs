@@ -11,6 +11,7 @@ use arkiter_lever::config::Settings;
 use arkiter_lever::db::embedded::{self, EmbeddedPostgres};
 use arkiter_lever::db::migrate;
 use arkiter_lever::domain::secrets::EncryptionKey;
+use arkiter_lever::pipeline::hooks::Hooks;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -256,7 +257,13 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app after `customize` adjusted its settings.
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(customize, false).await
+    spawn(customize, false, Hooks::none()).await
+}
+
+/// Spawns the app after `customize` adjusted its settings, with `hooks` in
+/// its pipeline.
+pub async fn spawn_app_with_hooks(customize: impl FnOnce(&mut Settings), hooks: Hooks) -> TestApp {
+    spawn(customize, false, hooks).await
 }
 
 /// Spawns the app with its pipeline stopped, for tests that write the
@@ -282,15 +289,15 @@ pub async fn spawn_app_without_pipeline_with(customize: impl FnOnce(&mut Setting
 
 /// Spawns the app with its database behind a TCP proxy the test can cut.
 pub async fn spawn_app_behind_proxy() -> TestApp {
-    spawn(|_| {}, true).await
+    spawn(|_| {}, true, Hooks::none()).await
 }
 
 /// Like [`spawn_app_behind_proxy`], after `customize` adjusted the settings.
 pub async fn spawn_app_behind_proxy_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(customize, true).await
+    spawn(customize, true, Hooks::none()).await
 }
 
-async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> TestApp {
+async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool, hooks: Hooks) -> TestApp {
     let tdb = test_db();
     let db_name = tdb.create_database();
     let db_url = tdb.url(&db_name);
@@ -310,7 +317,7 @@ async fn spawn(customize: impl FnOnce(&mut Settings), behind_proxy: bool) -> Tes
         .as_ref()
         .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
     let encryption_key = settings.encryption_key.clone().expect("encryption key");
-    let server = InProcess::start(settings);
+    let server = InProcess::start_with_hooks(settings, hooks);
     TestApp {
         address: server.address(),
         admin_token,

@@ -15,6 +15,7 @@ mod health_report;
 mod hostile;
 mod inbox_store;
 mod interviews_read;
+mod layers;
 mod lever_client;
 mod lever_connect;
 mod lever_flow;

@@ -285,16 +285,15 @@ async fn a_panicking_unit_retries_and_counts_a_restart() {
     let target: Arc<Mutex<Option<String>>> = Arc::default();
     let panics = Arc::new(AtomicUsize::new(0));
     let (t, p) = (target.clone(), panics.clone());
-    let app = crate::helpers::spawn_app_with(|set| {
-        crate::lever_flow::point_at(set, &sim);
-        set.pipeline.fault = arkiter_lever::pipeline::fault::FaultHook::new(move |opp| {
-            let hit = t.lock().unwrap().as_deref() == Some(opp);
-            if hit && p.fetch_add(1, Ordering::SeqCst) == 0 {
-                panic!("injected fault");
-            }
-        });
-    })
-    .await;
+    let hooks = arkiter_lever::pipeline::hooks::Hooks::none().before_unit(move |opp| {
+        let hit = t.lock().unwrap().as_deref() == Some(opp);
+        if hit && p.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("injected fault");
+        }
+    });
+    let app =
+        crate::helpers::spawn_app_with_hooks(|set| crate::lever_flow::point_at(set, &sim), hooks)
+            .await;
     let s = scenario(&app, &sim).await;
     let opps = s.candidates(&sim, 3);
     *target.lock().unwrap() = Some(opps[0].clone());

@@ -6,7 +6,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::work::{Claimed, Settle};
+use super::unit::{Claimed, Settle};
 use crate::db::schema::{interviews, jobs};
 use crate::domain::ids::{ConnectionId, InterviewId, JobId};
 use crate::domain::status::{JobKind, JobStatus, in_list};

@@ -17,4 +17,5 @@ pub mod org;
 pub mod page;
 pub mod role;
 pub mod sweep;
+pub mod unit;
 pub mod work;

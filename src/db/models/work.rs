@@ -10,10 +10,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::domain::status::EventStatus;
-
 use super::job as jobs;
 use super::lever_event::work as events;
+pub use super::unit::{Claimed, Settle};
 
 pub use super::interview::steps::{
     NewInterview, Step, fail_event_interview, interview, open_interview, record,
@@ -31,14 +30,6 @@ pub fn connections_with_due_work(conn: &mut PgConnection) -> QueryResult<Vec<Uui
     Ok(ids)
 }
 
-/// What a poll must not hand out again: units in flight, and every unit of
-/// an opportunity that has one in flight (work is serialised per candidate).
-#[derive(Debug, Default, Clone)]
-pub struct Claimed {
-    pub units: Vec<Uuid>,
-    pub opportunities: Vec<String>,
-}
-
 /// The earliest future attempt of the connection's open work, to sleep until.
 pub fn next_due_at(
     conn: &mut PgConnection,
@@ -50,39 +41,6 @@ pub fn next_due_at(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     })
-}
-
-/// How an attempt at a unit of work ended, as stored.
-#[derive(Debug, Clone)]
-pub enum Settle {
-    Done,
-    Ignored(&'static str),
-    /// A failure of this job: counts an attempt.
-    Retry {
-        error: String,
-        at: DateTime<Utc>,
-    },
-    Dead {
-        error: String,
-    },
-    /// The account is paused (Lever down, throttled, needs re-auth): no attempt used.
-    Defer {
-        error: Option<String>,
-        at: DateTime<Utc>,
-    },
-}
-
-impl Settle {
-    /// The metrics label.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Done => EventStatus::Done.as_str(),
-            Self::Ignored(_) => EventStatus::Ignored.as_str(),
-            Self::Retry { .. } => "retry",
-            Self::Dead { .. } => EventStatus::Dead.as_str(),
-            Self::Defer { .. } => "deferred",
-        }
-    }
 }
 
 /// The account can work again (reconnected, settings fixed): paused units

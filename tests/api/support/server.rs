@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use arkiter_lever::config::Settings;
 use arkiter_lever::pipeline::Registry;
+use arkiter_lever::pipeline::hooks::Hooks;
 use arkiter_lever::server::Application;
 
 /// How long a drop waits for the app's thread to wind down.
@@ -24,13 +25,18 @@ impl InProcess {
     /// Builds the app from `settings` on a new thread (its listener bound
     /// there, port 0 allowed) and returns once it is bound.
     pub fn start(settings: Settings) -> Self {
+        Self::start_with_hooks(settings, Hooks::none())
+    }
+
+    /// [`Self::start`] with test hooks in the pipeline.
+    pub fn start_with_hooks(settings: Settings, hooks: Hooks) -> Self {
         let (built_tx, built) = mpsc::channel();
         let (stopped_tx, stopped) = mpsc::channel();
         std::thread::Builder::new()
             .name("app".into())
             .spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
-                    let app = match Application::build(settings) {
+                    let app = match Application::build_with_hooks(settings, hooks) {
                         Ok(app) => app,
                         Err(e) => {
                             let _ = built_tx.send(Err(e));

@@ -8,7 +8,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::models::work::{Claimed, Settle};
+use crate::db::models::unit::{Claimed, Settle};
 use crate::db::schema::lever_events;
 use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
 use crate::domain::status::{EventStatus, in_list};

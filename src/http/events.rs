@@ -11,6 +11,10 @@ use crate::service::events::{self, EventView, EventsQuery};
 use crate::service::list::List;
 use crate::state::AppState;
 
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_events);
+}
+
 /// List received Lever events, newest first.
 #[utoipa::path(
     params(("org" = Uuid, Path), EventsQuery),

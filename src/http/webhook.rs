@@ -37,6 +37,10 @@ pub fn is_webhook(method: &Method, path: &str) -> bool {
             .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(receive);
+}
+
 #[post("/webhooks/lever/{connection_id}")]
 pub async fn receive(
     state: web::Data<AppState>,
