@@ -1,5 +1,5 @@
 //! P1 at scale: the admin events list and duplicate deliveries with 10
-//! million rows in `lever_events` (issue 17).
+//! million rows in `lever_events`.
 //!
 //! 1. The service and one org connected through the simulator's OAuth, on
 //!    the temporary cluster (reads and dedupe probes do not depend on
@@ -17,7 +17,7 @@
 //!    dedupe identity 1), then each with a new token but the same move
 //!    (identity 2). Every repeat must answer `duplicate`.
 //!
-//! Targets: list pages p95 < 50 ms (the console's, issue 14); a duplicate
+//! Targets: list pages p95 < 50 ms (the console's); a duplicate
 //! delivery p95 < 20 ms (the ack target of P1).
 //!
 //! Run: `cargo bench --bench p1_scale` (the fill takes minutes);

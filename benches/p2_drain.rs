@@ -9,7 +9,7 @@
 //! P3: meanwhile account B moves one candidate every 2 s; B's stage change →
 //! link and tag visible p99 < 500 ms.
 //!
-//! Sweep (issue 13): 10 s into the drain, a sweep of account A is asked for
+//! Sweep: 10 s into the drain, a sweep of account A is asked for
 //! (`POST .../lever/sweep`). It yields to the drain, so the drain's time over
 //! the ideal of its own hot-path calls (the sweep's list and webhook calls
 //! left out) must stay ≤ 1.07.

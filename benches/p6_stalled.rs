@@ -1,4 +1,4 @@
-//! P6: 2,000 connections stalled mid-body (issue 16, item 3), against the
+//! P6: 2,000 connections stalled mid-body (item 3), against the
 //! release binary.
 //!
 //! Setup: the service runs as a child process of the release binary (so its

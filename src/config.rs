@@ -1,6 +1,6 @@
 //! Typed settings, read once from the environment (and `.env`) and validated at start.
 //!
-//! Every variable of SPEC §2 is read here and nowhere else:
+//! Every variable of docs/contract/settings.md is read here and nowhere else:
 //! `DATABASE_URL`, `ARKITER_DATA_DIR`, `ARKITER_LISTEN`, `ARKITER_PUBLIC_URL`,
 //! `ARKITER_ADMIN_TOKEN`, `ARKITER_ENCRYPTION_KEY`, `LEVER_CLIENT_ID`,
 //! `LEVER_CLIENT_SECRET`, `LEVER_AUTH_URL`, `LEVER_API_URL`, `LEVER_RATE_PER_SEC`,
@@ -103,8 +103,7 @@ pub struct Settings {
     pub oauth_state_ttl: Duration,
     pub no_deliveries_after: Duration,
     /// `ARKITER_SWEEP_INTERVAL` (seconds, default 900): the gap between two
-    /// periodic sweeps of a connection (SPEC §4 "What Lever did not
-    /// deliver"). `None` (`0`): no periodic sweep; sweeps after (re)connect
+    /// periodic sweeps of a connection (docs/contract/sweep.md). `None` (`0`): no periodic sweep; sweeps after (re)connect
     /// and on demand still run.
     pub sweep_interval: Option<Duration>,
     /// Not from the environment: fixed production values, shortened by tests.

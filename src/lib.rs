@@ -2,8 +2,8 @@
 //! multi-tenant webhook service (README.md; the contract is `docs/contract/`).
 //!
 //! The code is a house of three floors, and nothing imports from a floor
-//! above its own (`docs/ARCHITECTURE.md`; `layers.toml` is the map a test
-//! checks):
+//! above its own (`docs/ARCHITECTURE.md`; its floors block is the map
+//! `tests/api/layers.rs` checks):
 //! - the front doors: [`http`] (the API and the public routes), [`console`],
 //!   [`cli`], [`demo`], with [`server`] wiring them and [`telemetry`];
 //! - the application functions both front doors use: [`service`], over the

@@ -1,4 +1,4 @@
-//! Memory goes back to the system after a burst (issue 16).
+//! Memory goes back to the system after a burst.
 //!
 //! Two things kept a process at its peak after thousands of connections came
 //! and went:
@@ -6,17 +6,15 @@
 //! - **Pinned read buffers.** actix keeps up to 256 request heads per worker
 //!   for reuse (its own pool and actix-web's), and a pooled head keeps its
 //!   last headers until it is reused. actix parses header values as slices of
-//!   the connection's 8 KiB read buffer, so each pooled head pinned a whole
-//!   buffer of a connection long closed: about 4 MiB per worker stayed
-//!   allocated for good. [`own_headers`] gives every request's headers their
+//!   the connection's read buffer, so each pooled head pinned a whole
+//!   buffer of a connection long closed, for good. [`own_headers`] gives every request's headers their
 //!   own small copies, so a pooled head holds only what it is.
 //! - **Fragmentation.** The pooled heads themselves are allocated at the
 //!   peak, scattered through it. Under glibc's malloc each kept its page of
-//!   the arena resident, even with `malloc_trim` every few seconds (+25 %
-//!   RSS after 2,000 stalled connections). The binary therefore runs on
-//!   jemalloc (`main.rs`), whose background thread returns unused pages
-//!   within [`JEMALLOC_CONF`]'s decay time (+5–13 %). `docs/BENCHMARKS.md`
-//!   has the runs.
+//!   the arena resident, even with `malloc_trim` every few seconds. The
+//!   binary therefore runs on jemalloc (`main.rs`), whose background thread
+//!   returns unused pages within [`JEMALLOC_CONF`]'s decay time.
+//!   `docs/BENCHMARKS.md` has the runs (P6).
 
 use std::ffi::CStr;
 
@@ -26,8 +24,8 @@ use actix_web::http::header::{HeaderMap, HeaderValue};
 /// jemalloc's options, read once at start-up (handed over by [`use_jemalloc`]).
 /// Freed pages go back to the system about a second after they were last
 /// used rather than jemalloc's default ten: after a burst the process is
-/// back near its baseline within two seconds. It cost no measurable CPU in
-/// the ingest benchmark (27 µs per delivery against 28).
+/// back near its baseline within two seconds, at no measurable CPU cost
+/// (docs/BENCHMARKS.md, P1).
 pub const JEMALLOC_CONF: &CStr = c"dirty_decay_ms:1000";
 
 #[cfg(not(target_env = "msvc"))]

@@ -116,7 +116,7 @@ impl Application {
                 .default_service(web::to(http::fallback::unknown_route))
         })
         .shutdown_timeout(10)
-        // Slow or stalled clients (issue 16): bounded head and body times
+        // Slow or stalled clients: bounded head and body times
         // (see http::limits) and a connection cap under the descriptor limit.
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads)

@@ -1,16 +1,17 @@
-//! The webhook delivery parser and the stage decision: any bytes get an
-//! answer (a delivery or a refusal), never a panic; an accepted body holds
-//! no NUL (Postgres could not store it).
+//! The webhook delivery parser: any bytes get an answer (an envelope or a
+//! refusal), never a panic, and an envelope answers its questions (is it a
+//! test ping, which stage did the candidate move to) without one either.
 #![no_main]
 
-use arkiter_lever::domain::text::json_has_nul;
-use arkiter_lever::ingest::delivery::{Delivery, decide};
+use lever_api::wire::delivery::Envelope;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
-    if let Ok(d) = Delivery::parse(bytes) {
-        assert!(!json_has_nul(d.raw.as_bytes()));
-        let _ = decide(&d.body, Some("stage"));
-        let _ = decide(&d.body, None);
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && let Ok(envelope) = Envelope::parse(text)
+    {
+        let _ = envelope.is_test_ping();
+        let _ = envelope.stage_change();
+        let _ = envelope.data.opportunity_id.as_str();
     }
 });

@@ -2,7 +2,7 @@
 //! a signature we made ourselves always verifies.
 #![no_main]
 
-use arkiter_lever::lever::signature;
+use lever_api::signature;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (&str, &str, i64, &str, i64)| {

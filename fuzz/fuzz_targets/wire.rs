@@ -2,7 +2,7 @@
 //! access token's claims): any bytes get Ok or a decode error, never a panic.
 #![no_main]
 
-use arkiter_lever::lever::wire::{
+use lever_api::wire::{
     Opportunity, Posting, Stage, decode_access_token_claims, parse_data, parse_list,
     parse_webhook_created,
 };

@@ -1,4 +1,4 @@
-//! Health: the SPEC §5 figures of the org's connection, and link latency and
+//! Health: the docs/contract/health.md figures of the org's connection, and link latency and
 //! volume over the last 24 hours as an SVG chart drawn on the server.
 
 use actix_web::{HttpResponse, web};

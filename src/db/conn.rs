@@ -1,4 +1,4 @@
-//! Pooled connections that notice when the server dropped them (issue 16).
+//! Pooled connections that notice when the server dropped them.
 //!
 //! Diesel's r2d2 manager calls a connection broken only when its transaction
 //! manager is: a connection the server closed (Postgres restarted, the

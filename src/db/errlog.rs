@@ -1,6 +1,6 @@
 //! Repeated errors, logged sparingly. While the database is down, every
 //! delivery and every batch fails the same way: logging each would write
-//! megabytes a minute (issue 16). Every occurrence is counted in
+//! megabytes a minute. Every occurrence is counted in
 //! `arkiter_db_errors_total{site}`; a line is written for the first one of a
 //! site and then at most once per [`LOG_EVERY`], saying how many were not.
 

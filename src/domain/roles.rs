@@ -1,4 +1,4 @@
-//! Role resolution (SPEC §3.3): the one function that maps a Lever posting to
+//! Role resolution (docs/contract/roles.md): the one function that maps a Lever posting to
 //! an Arkiter role, used by the resolve endpoint and the pipeline alike.
 //!
 //! Order: the role whose `ats_jobs` holds the posting id (exact) → `posting_id`;

@@ -130,7 +130,7 @@ text_enum!(
     EventSource {
         /// A signed Lever delivery.
         Webhook => "webhook",
-        /// Found by a sweep of the stage (SPEC: what Lever never delivered).
+        /// Found by a sweep of the stage (docs/contract/sweep.md).
         Sweep => "sweep",
     }
 );

@@ -1,4 +1,4 @@
-//! Rows → report: every section of SPEC §5 from the figures read.
+//! Rows → report: every section of docs/contract/health.md from the figures read.
 
 use chrono::{DateTime, Utc};
 

@@ -1,4 +1,4 @@
-//! Per-connection health (SPEC §5), read from the database and never asked
+//! Per-connection health (docs/contract/health.md), read from the database and never asked
 //! of an actor or of Lever: it works for a disconnected account, and for an
 //! account whose supervisor runs on another instance.
 //!

@@ -187,7 +187,7 @@ fn latency(c: &mut PgConnection, org_id: Uuid, connection_id: Uuid) -> QueryResu
 
 /// Postings of the last 30 days resolved by `fallback`/`any`, one per posting
 /// with its newest rule, leaving out those an admin has mapped since (by
-/// posting id, exact, or by title, trimmed and case-insensitive: SPEC §3.3).
+/// posting id, exact, or by title, trimmed and case-insensitive: docs/contract/roles.md).
 fn unmapped(
     c: &mut PgConnection,
     org_id: Uuid,

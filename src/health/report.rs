@@ -1,4 +1,4 @@
-//! The JSON shape of `GET /api/v1/orgs/{org}/lever/health` (SPEC §5).
+//! The JSON shape of `GET /api/v1/orgs/{org}/lever/health` (docs/contract/health.md).
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
@@ -104,7 +104,7 @@ pub struct SupervisorHealth {
     pub restarts: i32,
 }
 
-/// The sweep for candidates Lever did not deliver (SPEC §4).
+/// The sweep for candidates Lever did not deliver (docs/contract/sweep.md).
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct SweepHealth {
     /// When the last sweep finished; null before the first.

@@ -7,7 +7,7 @@ use super::report::HealthStatus;
 use super::rows::ConnectionRows;
 use crate::domain::status::ConnectionStatus;
 
-/// SPEC §5: `degraded` means active but with dead jobs, unmapped postings,
+/// docs/contract/health.md: `degraded` means active but with dead jobs, unmapped postings,
 /// Lever errors in the last hour, or throttled now.
 pub fn status(c: Option<&ConnectionRows>, now: DateTime<Utc>) -> HealthStatus {
     let Some(c) = c else {

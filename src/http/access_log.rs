@@ -1,5 +1,5 @@
 //! The request span every log line of a request sits in (tracing-actix-web's
-//! fields), with a target safe to log (SPEC §6 "Never logged"): the path
+//! fields), with a target safe to log (docs/contract/guarantees.md): the path
 //! without its query string (OAuth `code` and `state` travel there), and with
 //! the secret segments of a path masked: a route's `{..token..}` parameters
 //! (live and results links), and on an unmatched path any long segment that
@@ -7,7 +7,7 @@
 //!
 //! tracing-actix-web's `emit_event_on_error` feature is off (Cargo.toml): it
 //! logs a line for every 4xx and 5xx answer, so a hostile client or a
-//! database outage would flood the log (issue 16). Status codes are in the
+//! database outage would flood the log. Status codes are in the
 //! request metrics; real failures are logged where they happen (500s in
 //! `error.rs`, database trouble sparingly through `db::errlog`).
 

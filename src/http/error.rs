@@ -1,4 +1,4 @@
-//! The one error shape of the HTTP interface (SPEC §3.0):
+//! The one error shape of the HTTP interface (docs/contract/http-api.md):
 //! `{"error": {"code": "snake_case_code", "message": "..."}}`.
 //!
 //! Policy: handlers return [`ApiError`]; each variant maps to one status and a
@@ -207,7 +207,7 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
 }
 
 fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    // A malformed id can name nothing that exists: 404, as SPEC §3.0 asks.
+    // A malformed id can name nothing that exists: 404, as docs/contract/http-api.md asks.
     ApiError::not_found("resource").into()
 }
 

@@ -1,4 +1,4 @@
-//! What every request is held to before a handler sees it (SPEC §3.0; issue
+//! What every request is held to before a handler sees it (docs/contract/http-api.md; issue
 //! 16): a path or query string that decodes to a NUL is refused (404 for the
 //! path, which can name nothing; 400 for the query), and the body must arrive
 //! within [`BODY_DEADLINE`] of the request, or reading it fails with 408 and

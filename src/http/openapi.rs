@@ -71,8 +71,8 @@ pub fn methods_of(pattern: &str) -> Vec<String> {
     vec![public.to_owned()]
 }
 
-/// The statuses every route can answer whatever its handler does (SPEC
-/// §3.0), added where an annotation left them out, so the document lists
+/// The statuses every route can answer whatever its handler does
+/// (docs/contract/http-api.md), added where an annotation left them out, so the document lists
 /// every status a route can return: 401 (no or bad key) and 503 (database
 /// down, super-admin token unset) everywhere; 404 with a path parameter; 400
 /// with query parameters (malformed, or a NUL); with a body, 400, 408 (body
@@ -121,6 +121,14 @@ fn complete_operation(path: &str, op: &mut utoipa::openapi::path::Operation) {
     if has_query {
         statuses.push(("400", "Malformed query parameters"));
     }
+    let has_limit = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.name == "limit" && p.parameter_in == ParameterIn::Query);
+    if has_limit {
+        statuses.push(("422", "A `limit` below 1"));
+    }
     if let Some(body) = op.request_body.as_mut() {
         statuses.extend([
             ("400", "The body is not valid JSON, or not of this shape"),
@@ -141,14 +149,16 @@ fn complete_operation(path: &str, op: &mut utoipa::openapi::path::Operation) {
     }
 }
 
-/// `limit` takes an integer of any size and clamps it (SPEC §3.0), so it is
-/// documented without the `int64` format that would call large ones invalid.
+/// `limit` takes an integer of any size and clamps large ones
+/// (docs/contract/http-api.md), so it is documented without the `int64`
+/// format that would call them invalid.
 fn any_integer() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     ObjectBuilder::new()
         .schema_type(Type::Integer)
+        .minimum(Some(1))
         .description(Some(
-            "default 50; values above 200 are clamped to 200, below 1 to 1",
+            "default 50; values above 200 are clamped to 200; below 1 is refused (422)",
         ))
         .build()
         .into()

@@ -113,7 +113,7 @@ pub async fn delete_role(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Which role a posting resolves to (SPEC §3.3); never calls Lever.
+/// Which role a posting resolves to (docs/contract/roles.md); never calls Lever.
 #[utoipa::path(
     params(("org" = Uuid, Path), ResolveQuery),
     responses((status = 200, body = ResolveView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),

@@ -71,7 +71,7 @@ async fn handle(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<Receipt, IngestError> {
-    // A malformed id names nothing: 404 like an unknown one (SPEC §3.0).
+    // A malformed id names nothing: 404 like an unknown one (docs/contract/http-api.md).
     let id = Uuid::parse_str(connection).map_err(|_| IngestError::UnknownConnection)?;
     let body = read_body(req, payload).await?;
     state.ingest.receive(id, &body).await

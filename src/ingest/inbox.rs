@@ -1,4 +1,4 @@
-//! Group commit for webhook ingest (ARCHITECTURE.md "Ingest at speed").
+//! Group commit for webhook ingest (docs/ARCHITECTURE.md).
 //!
 //! A delivery's row is handed to the [`Inbox`] and its request waits for the
 //! answer. Writer threads of their own take rows off one bounded queue and
@@ -17,15 +17,15 @@
 //! once the oldest has waited [`SPILL_AFTER`], that is when the busy lanes
 //! are slow (a slow disk's flush, a lock, a restart), so their flushes
 //! overlap. While the first lane keeps up, one lane's batches are as large
-//! as the load makes them: on 2 cores that cost Postgres 16 µs per row
-//! against 21 µs with two lanes always taking turns (docs/BENCHMARKS.md).
+//! as the load makes them, which costs Postgres less per row than lanes
+//! always taking turns (the figures are in docs/BENCHMARKS.md).
 //!
 //! The writers are plain threads blocking on the queue and on Postgres: a
 //! request's row reaches the thread that writes it in one hop, and its
-//! answer comes back in one (an async collector handing batches to the
-//! blocking pool took two more thread wake-ups per batch).
+//! answer comes back in one, fewer thread wake-ups per batch than handing
+//! batches from an async collector to the blocking pool.
 //!
-//! The queue is bounded (SPEC §6): past [`MAX_QUEUED`] rows or
+//! The queue is bounded (docs/contract/guarantees.md): past [`MAX_QUEUED`] rows or
 //! [`MAX_QUEUED_BYTES`] of bodies, a delivery is refused with 503 at once,
 //! which Lever retries. A slow or unreachable database therefore costs
 //! memory only up to that bound, and each waiting request gets its 503 when
@@ -37,7 +37,7 @@
 //! connection was gone (the server restarted or dropped it), the batch is
 //! written once more on another connection: the pool has discarded the dead
 //! one, and the insert is idempotent, so a batch whose commit did land
-//! answers "duplicate" rather than being doubled (issue 16).
+//! answers "duplicate" rather than being doubled.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};

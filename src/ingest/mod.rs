@@ -1,4 +1,4 @@
-//! Webhook ingest (SPEC §4 "Receiving"): from a delivery's raw bytes to a row
+//! Webhook ingest (docs/contract/webhooks.md): from a delivery's raw bytes to a row
 //! in the durable inbox `lever_events`, committed before Lever gets its 2xx.
 //!
 //! Order of checks: body size, then the body's shape (400), the connection
@@ -44,7 +44,7 @@ use crate::domain::secrets::SecretBox;
 use crate::domain::status::EventStatus;
 use crate::lever::signature::SignatureError;
 
-/// Largest body accepted (SPEC §4).
+/// Largest body accepted (docs/contract/webhooks.md).
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// Why a delivery was refused.

@@ -3,7 +3,7 @@
 //! client) re-exported whole, and the `lever-sim` crate as [`sim`].
 //!
 //! Neither crate reads the app's settings or database. The app converts its
-//! settings (`LEVER_*`, SPEC §2) into [`OAuthConfig`], [`LeverClientConfig`]
+//! settings (`LEVER_*`, docs/contract/settings.md) into [`OAuthConfig`], [`LeverClientConfig`]
 //! and [`new_limiter`], and implements [`TokenSource`] against its database.
 
 pub use lever_api::*;

@@ -1,5 +1,5 @@
 //! The actor pipeline: from a stage change to a live link, and from a
-//! completion to results on the Lever opportunity (ARCHITECTURE.md).
+//! completion to results on the Lever opportunity (docs/ARCHITECTURE.md).
 //!
 //! `Registry` (one per process) → `AccountSupervisor` (one per connected
 //! account) → `LinkGenerator` / `TagUpdater`. Postgres is the source of truth

@@ -9,7 +9,7 @@
 //! opportunity runs (a link step, completion, cancel or replay), no other
 //! unit of it is handed out, so overlapping deliveries, a cancel during a
 //! link step or a replay during a completion run one after the other, each
-//! from a fresh read, and end with exactly one link, tag and note (SPEC §4).
+//! from a fresh read, and end with exactly one link, tag and note (docs/contract/lever-calls.md).
 //! Across instances the lease gives one owner, and every Lever write is
 //! fenced by it (`context::AccountCtx::begin`).
 //!

@@ -1,7 +1,7 @@
 //! Lever writes that never duplicate: each add is made only when a fresh read
 //! shows it missing, and a write whose outcome is unknown (5xx, timeout, cut
 //! connection after sending) is checked by reading the opportunity before it
-//! is sent again (SPEC §4).
+//! is sent again (docs/contract/lever-calls.md).
 
 use super::context::AccountCtx;
 use super::outcome::StepError;

@@ -102,7 +102,7 @@ where
     Ok(List::from_page(rows, view))
 }
 
-/// `limit` as an integer of any size: SPEC §3.0 clamps it, so a number past
+/// `limit` as an integer of any size: docs/contract/http-api.md clamps it, so a number past
 /// `i64` (`9223372036854775808`) is "very large", not malformed. Anything
 /// else that is not an integer is a 400.
 pub fn saturating_limit<'de, D>(de: D) -> Result<Option<i64>, D::Error>

@@ -1,4 +1,4 @@
-//! The sweep (SPEC §4 "What Lever did not deliver"): the safety net for
+//! The sweep (docs/contract/sweep.md): the safety net for
 //! candidates whose `candidateStageChange` never reached us (Lever gave up
 //! after five tries, a Super Admin turned the webhook group off, our webhook
 //! was deleted). Each active connection is swept every

@@ -1,5 +1,4 @@
-//! One sweep of one connection against Lever (SPEC §4 "What Lever did not
-//! deliver"), self-contained so the account supervisor only decides when:
+//! One sweep of one connection against Lever (docs/contract/sweep.md), self-contained so the account supervisor only decides when:
 //!
 //! 1. list the opportunities now in the stage, `GET /opportunities?stage_id=`,
 //!    100 a page, following `next` (one call per 100 candidates and nothing

@@ -1,4 +1,4 @@
-//! The sweep's webhook check (SPEC §4): `GET /webhooks`, then in managed
+//! The sweep's webhook check (docs/contract/sweep.md): `GET /webhooks`, then in managed
 //! mode a missing or disabled `candidateStageChange` webhook of ours is
 //! registered again with the code connecting uses
 //! ([`crate::connections::setup::register_webhook`]), its new signature token

@@ -10,11 +10,11 @@ use crate::helpers::{TestApp, spawn_app};
 use crate::lever_flow::{seed_account, spawn_with_sim};
 
 /// A page as the browser got it.
-struct Page {
-    status: u16,
-    headers: awc::http::header::HeaderMap,
-    body: String,
-    set_cookies: Vec<String>,
+pub struct Page {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: String,
+    pub set_cookies: Vec<String>,
 }
 
 impl Page {
@@ -26,12 +26,12 @@ impl Page {
             .to_owned()
     }
 
-    fn location(&self) -> String {
+    pub fn location(&self) -> String {
         self.header("location")
     }
 
     /// The first CSRF field's value on the page.
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         let at = self
             .body
             .find("name=\"csrf\" value=\"")
@@ -42,14 +42,14 @@ impl Page {
 }
 
 /// A cookie-keeping client for one user of the console.
-struct Browser {
+pub struct Browser {
     base: String,
     client: awc::Client,
     cookies: HashMap<String, String>,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub fn new(app: &TestApp) -> Self {
         Self {
             base: app.address.clone(),
             client: awc::Client::builder().disable_redirects().finish(),
@@ -113,7 +113,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         let url = if path.starts_with("http") {
             path.to_owned()
         } else {
@@ -129,7 +129,20 @@ impl Browser {
         self.read(res).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    /// Posts an urlencoded body exactly as given (it may hold any bytes).
+    pub async fn post_raw(&mut self, path: &str, body: String) -> Page {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header(("Cookie", self.cookie_header()))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .send_body(body)
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let res = self
             .client
             .post(format!("{}{path}", self.base))
@@ -141,7 +154,7 @@ impl Browser {
     }
 
     /// Signs in with `key`; returns the sign-in POST's answer.
-    async fn sign_in(&mut self, key: &str) -> Page {
+    pub async fn sign_in(&mut self, key: &str) -> Page {
         let form = self.get("/console/sign-in").await;
         assert_eq!(form.status, 200);
         let csrf = form.csrf();

@@ -1,4 +1,4 @@
-//! Every error status of SPEC §3.0 the org and key routes can produce, each
+//! Every error status of docs/contract/http-api.md the org and key routes can produce, each
 //! with the one error shape.
 
 use serde_json::json;
@@ -82,7 +82,7 @@ async fn unknown_ids_routes_and_methods() {
     app.get("/no/such/route", None)
         .await
         .assert_error(404, "not_found");
-    // An unsupported method on a known path: 405 (issue 16), with `Allow`
+    // An unsupported method on a known path: 405, with `Allow`
     // (checked in hostile::contract).
     app.request("PUT", "/api/v1/orgs", Some(&admin), None)
         .await

@@ -349,7 +349,7 @@ pub struct Resp {
 }
 
 impl Resp {
-    /// Asserts the status and the SPEC §3.0 error shape with `code`.
+    /// Asserts the status and the docs/contract/http-api.md error shape with `code`.
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "body: {}", self.body);
         assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);

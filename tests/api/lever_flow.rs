@@ -60,7 +60,7 @@ pub async fn scenario(app: &TestApp, sim: &SimHandle) -> Scenario {
     assert_eq!(r.status, 201, "{}", r.body);
     let done = app.connect_lever(&org, &key).await;
     assert_eq!(done.body["connection_status"], "active", "{}", done.body);
-    // Connecting makes a sweep due at once (SPEC §4): let it finish, so the
+    // Connecting makes a sweep due at once (docs/contract/sweep.md): let it finish, so the
     // calls a test counts are the ones its own steps cause.
     crate::helpers::poll_until(30, "the sweep after connecting", || async {
         let h = app

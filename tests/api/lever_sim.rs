@@ -1,4 +1,4 @@
-//! The simulator against lever-api.md: envelopes and error shapes compared
+//! The simulator against docs/contract/lever-facts.md: envelopes and error shapes compared
 //! with the golden fixtures, links on the contact, signed deliveries that
 //! the client's verifier accepts, the rate limit, OAuth, the control API.
 
@@ -75,7 +75,7 @@ fn assert_within(actual: &Value, documented: &Value, at: &str) {
     }
 }
 
-/// Same keys both ways (for the exact examples of lever-api.md §6).
+/// Same keys both ways (for the exact examples of docs/contract/lever-facts.md).
 fn assert_same_shape(actual: &Value, documented: &Value, at: &str) {
     assert_within(actual, documented, at);
     assert_within(documented, actual, at);

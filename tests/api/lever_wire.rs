@@ -1,4 +1,4 @@
-//! Golden fixtures (lever-api.md §6 and the documented field lists) parsed by
+//! Golden fixtures (docs/contract/lever-facts.md and the documented field lists) parsed by
 //! the wire types and round-tripped; signature vectors computed with
 //! `openssl dgst -sha256 -hmac KEY`; property tests of the verifier.
 
@@ -192,7 +192,7 @@ fn independent_signature_vectors_verify() {
             signature::verify(key, token, at, Some(expected), at),
             Ok(())
         );
-        // SPEC §4: lowercase hex; the same bytes in uppercase are refused.
+        // docs/contract/webhooks.md: lowercase hex; the same bytes in uppercase are refused.
         let upper = expected.to_uppercase();
         assert_eq!(
             signature::verify(key, token, at, Some(&upper), at),

@@ -6,6 +6,7 @@ mod proxy;
 mod support;
 
 mod console;
+mod console_input;
 mod crash;
 mod db_pool;
 mod demo;

@@ -1,4 +1,4 @@
-//! One candidate, one link (issue 12): work on one opportunity is
+//! One candidate, one link: work on one opportunity is
 //! serialised, so overlapping deliveries, a cancel during a link step, a
 //! replay during a completion and a completion whose link step died all end
 //! with exactly one interview, link, tag and note, and nothing loops. Counts

@@ -1,4 +1,4 @@
-//! Roles and their ATS job mappings: every rule and edge of SPEC §3.3.
+//! Roles and their ATS job mappings: every rule and edge of docs/contract/roles.md.
 
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 //! Several instances on one Postgres: each account owned by exactly one,
 //! spread across them, taken over when one dies or stalls, and never worked
-//! twice (issue 7). The instances are child processes behind a load balancer
+//! twice. The instances are child processes behind a load balancer
 //! that sends each delivery to a random one.
 
 use std::collections::HashMap;

@@ -76,7 +76,7 @@ pub enum LeverError {
     #[error("invalid Lever configuration: {0}")]
     Config(String),
     /// A write was not sent because this instance no longer holds the
-    /// connection's lease (SPEC §6: writes are fenced end to end).
+    /// connection's lease (docs/contract/guarantees.md: writes are fenced end to end).
     #[error("not sent: this instance no longer holds the connection's lease")]
     Fenced,
 }

@@ -1,10 +1,11 @@
 //! Everything that speaks to Lever: the wire format ([`wire`]), the webhook
 //! signature ([`signature`]), OAuth with PKCE ([`oauth`]), and the
 //! per-connection API client ([`LeverClient`]) with its rate limiter, retries
-//! and metrics.
+//! and metrics. Without its default `client` feature it is only the wire
+//! format and the signature (what the fuzz targets build).
 //!
 //! The crate reads no settings and no database. A caller converts its own
-//! settings (`LEVER_*` in arkiter-lever, SPEC §2) into [`OAuthConfig`],
+//! settings (`LEVER_*` in arkiter-lever, docs/contract/settings.md) into [`OAuthConfig`],
 //! [`LeverClientConfig`] and [`new_limiter`], and implements [`TokenSource`]
 //! against its own storage ([`InMemoryTokenSource`] and [`StaticToken`] are
 //! ready-made ones). Both arkiter-lever and the `lever-sim` simulator depend
@@ -24,21 +25,35 @@
 //! .is_ok());
 //! ```
 
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
 pub mod errors;
+#[cfg(feature = "client")]
 pub mod http;
+#[cfg(feature = "client")]
 pub mod metrics;
+#[cfg(feature = "client")]
 pub mod oauth;
+#[cfg(feature = "client")]
 pub mod retry;
 pub mod signature;
+#[cfg(feature = "client")]
 pub mod token;
 pub mod wire;
 
+#[cfg(feature = "client")]
 pub use client::{LeverClient, LeverClientConfig, OutcomeObserver, new_limiter};
+#[cfg(feature = "client")]
 pub use errors::{Failure, LeverError};
+#[cfg(feature = "client")]
 pub use http::HttpSettings;
+#[cfg(feature = "client")]
 pub use metrics::CallOutcome;
+#[cfg(feature = "client")]
 pub use oauth::{AuthorizeCallback, CallbackError, OAuthConfig, SCOPES, TokenGrant};
+#[cfg(feature = "client")]
 pub use retry::RetryPolicy;
 pub use signature::SignatureError;
+#[cfg(feature = "client")]
 pub use token::{InMemoryTokenSource, RotationCallback, StaticToken, TokenSource};

@@ -1,4 +1,4 @@
-//! Lever OAuth (lever-api.md §2, SPEC §4): the authorize URL, the code
+//! Lever OAuth (docs/contract/lever-facts.md, docs/contract/lever-calls.md): the authorize URL, the code
 //! exchange, refresh with rotation, and the error Lever puts on the callback.
 //!
 //! Settings used (converted by the app): `LEVER_CLIENT_ID`,
@@ -13,7 +13,7 @@ use super::errors::LeverError;
 use super::http::HttpSettings;
 use super::wire::{TokenResponse, decode_access_token_claims};
 
-/// The scopes SPEC §4 requests.
+/// The scopes docs/contract/lever-calls.md requests.
 pub const SCOPES: &str = "offline_access opportunities:write:admin notes:write:admin \
 stages:read:admin postings:read:admin webhooks:read:admin webhooks:write:admin";
 
@@ -255,9 +255,9 @@ impl CallbackError {
 /// PKCE (RFC 7636, S256) keyed to the flow's `state`: the verifier is an HMAC
 /// of the state under the client secret, so nothing more is stored, only this
 /// service can compute it, and a code obtained in one org's flow cannot be
-/// redeemed with another org's state (issue 16).
+/// redeemed with another org's state.
 ///
-/// lever-api.md does not list PKCE among Lever's authorize parameters
+/// docs/contract/lever-facts.md does not list PKCE among Lever's authorize parameters
 /// (UNCONFIRMED with Lever). Lever's authorization server is Auth0
 /// (`auth.lever.co`, `sandbox-lever.auth0.com`), which implements RFC 7636
 /// for every application type; the simulator enforces it.

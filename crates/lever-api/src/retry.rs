@@ -1,5 +1,5 @@
 //! Retry policy: exponential backoff with full jitter, `Retry-After`,
-//! bounded in attempts and in total time (SPEC §4 "Calling Lever").
+//! bounded in attempts and in total time (docs/contract/lever-calls.md).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Lever's webhook signature (lever-api.md §1.3, SPEC §4 "Receiving").
+//! Lever's webhook signature (docs/contract/lever-facts.md, docs/contract/webhooks.md).
 //!
 //! signature = lowercase hex HMAC-SHA256, keyed by the webhook's signature
 //! token, of `token + triggeredAt` (the decimal epoch-ms string). The body is
@@ -67,7 +67,7 @@ pub fn verify(
     now_ms: i64,
 ) -> Result<(), SignatureError> {
     let signature = signature.ok_or(SignatureError::Missing)?;
-    // Lowercase hex exactly, as SPEC §4 says (hex::decode alone would also
+    // Lowercase hex exactly, as docs/contract/webhooks.md says (hex::decode alone would also
     // take uppercase).
     let lowercase_hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
     if signature.len() != 64 || !signature.bytes().all(lowercase_hex) {

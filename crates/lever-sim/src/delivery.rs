@@ -1,5 +1,5 @@
 //! Webhook deliveries: what Lever POSTs when a candidate moves, signed as
-//! lever-api.md §1.3 says, retried with growing gaps on non-2xx answers.
+//! docs/contract/lever-facts.md says, retried with growing gaps on non-2xx answers.
 //!
 //! Deliveries are planned while the state is locked (so the record exists
 //! before the move call answers) and sent from spawned tasks, so a move of

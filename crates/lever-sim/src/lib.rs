@@ -1,7 +1,7 @@
 //! An in-memory Lever for tests, the demo and benchmarks
 //! (`arkiter-lever lever-sim --listen ADDR` runs it as a server).
 //!
-//! It speaks the wire format of lever-api.md: OAuth (`/authorize`,
+//! It speaks the wire format of docs/contract/lever-facts.md: OAuth (`/authorize`,
 //! `/oauth/token`), the Data API under `/v1` (Bearer auth, a token bucket per
 //! account, `{data}` envelopes, `{code,message}` errors), signed webhook
 //! deliveries, and a control API under `/_sim/` to seed data, move

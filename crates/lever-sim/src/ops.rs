@@ -195,7 +195,7 @@ fn list_users(account: &Account, query: &Query) -> Reply {
     paginate(users, query)
 }
 
-/// `GET /opportunities` with Lever's filters (lever-api.md §3.1): `tag`,
+/// `GET /opportunities` with Lever's filters (docs/contract/lever-facts.md): `tag`,
 /// `stage_id`, `posting_id`, `contact_id` and `email` (each repeatable: a
 /// union), and the time ranges `created_at_*`, `updated_at_*` and
 /// `advanced_at_*` (`_start`/`_end`, epoch ms, inclusive), paged as every list.

@@ -2,7 +2,7 @@
 //! client connects through the simulator's OAuth over HTTPS (consent,
 //! code, PKCE token exchange), reads and writes the Data API, and the
 //! handle sees what it wrote. The service's own tests (`tests/api/`) cover
-//! the simulator's every route against lever-api.md.
+//! the simulator's every route against docs/contract/lever-facts.md.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The embedded cluster, supervised (arkiter-lever issue 16): if the
+//! The embedded cluster, supervised: if the
 //! postmaster dies (killed, out of memory, crashed), it is started again on
 //! the same port, retrying with backoff while the old one's processes wind
 //! down. Meanwhile clients cannot connect (arkiter-lever's `/readyz` answers

@@ -1,5 +1,5 @@
 //! The `connection_health` and `connection_counters` tables: their one
-//! writer, and the counter read the health endpoint needs (SPEC §5).
+//! writer, and the counter read the health endpoint needs (docs/contract/health.md).
 //!
 //! What is written: the supervisor's heartbeat and restarts, the last Lever
 //! success and error and throttling (account supervisors and the registry),

@@ -1,11 +1,11 @@
 //! `POST /api/v1/orgs/{org}/lever/connect`: starts (or restarts) the OAuth
 //! authorisation (`service::connection::connect`).
 
-use actix_web::{HttpRequest, post, web};
+use actix_web::{post, web};
 use uuid::Uuid;
 
 use crate::domain::ids::OrgId;
-use crate::http::body::optional_json;
+use crate::http::body::OptionalJson;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::service::access::Caller;
 use crate::service::connection::connect::{self as connecting, ConnectRequest, ConnectResponse};
@@ -23,11 +23,10 @@ pub async fn connect(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    req: HttpRequest,
-    body: web::Bytes,
+    body: OptionalJson<ConnectRequest>,
 ) -> Result<web::Json<ConnectResponse>, ApiError> {
     let org = OrgId(path.into_inner());
-    let body: ConnectRequest = optional_json(&req, &body)?;
+    let OptionalJson(body) = body;
     Ok(web::Json(
         connecting::start(&state, &caller, org, body, false).await?,
     ))

@@ -91,7 +91,7 @@ async fn rejected_deliveries_of_the_last_hour_are_counted() {
     assert_eq!(h["webhook"]["rejected_last_hour"], 5);
     assert_eq!(
         h["status"], "healthy",
-        "rejections alone do not degrade (SPEC §5)"
+        "rejections alone do not degrade (docs/contract/health.md)"
     );
     assert_eq!(codes(&h), ["signature_failures"]);
     let m = message(&h, "signature_failures");

@@ -1,4 +1,4 @@
-//! `GET /api/v1/orgs/{org}/lever/health` (SPEC §5): over what the
+//! `GET /api/v1/orgs/{org}/lever/health` (docs/contract/health.md): over what the
 //! supervisor wrote while it worked a real account (`driven`), and over rows
 //! seeded as the supervisor, ingest and the pipeline write them, for the
 //! statuses, figures and problems that need exact figures or ages a test

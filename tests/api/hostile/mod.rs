@@ -1,4 +1,4 @@
-//! Hostile clients and a database that goes away (issue 16): input Postgres
+//! Hostile clients and a database that goes away: input Postgres
 //! cannot hold, stalled connections, and pools that heal.
 
 mod contract;

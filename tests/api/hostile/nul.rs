@@ -1,5 +1,5 @@
-//! A NUL (`\u0000`) anywhere a request carries text is a 4xx with the SPEC
-//! §3.0 error shape, never a 500. Walks the OpenAPI document so every route
+//! A NUL (`\u0000`) anywhere a request carries text is a 4xx with the
+//! contract's error shape, never a 500. Walks the OpenAPI document so every route
 //! and every string field is covered, including routes added later.
 
 use serde_json::{Value, json};

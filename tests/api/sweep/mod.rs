@@ -1,4 +1,4 @@
-//! The sweep's parts (issue 13): the simulator's opportunity list, silent
+//! The sweep's parts: the simulator's opportunity list, silent
 //! moves and webhook controls; the client's stage listing; the store that
 //! records what a sweep finds; `POST .../lever/sweep`; the health figures
 //! and problems; `ARKITER_SWEEP_INTERVAL`.

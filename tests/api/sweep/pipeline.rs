@@ -1,4 +1,4 @@
-//! The sweep run by the account's supervisor (issue 13): on demand and
+//! The sweep run by the account's supervisor: on demand and
 //! periodically, candidates Lever never delivered get their link, with
 //! `source: sweep`; one that a delivery also brings gets one link and tag.
 

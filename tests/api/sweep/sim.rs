@@ -1,5 +1,5 @@
 //! The simulator's side of the sweep: `GET /opportunities` filters and
-//! paging as lever-api.md §3.1 has them, moves that deliver nothing, and
+//! paging as docs/contract/lever-facts.md has them, moves that deliver nothing, and
 //! deleting or disabling an account's webhooks.
 
 use arkiter_lever::lever::sim::{NewOpportunity, SimHandle};

@@ -1,4 +1,4 @@
-//! Webhook ingest (SPEC §4 "Receiving") and the events list (SPEC §3.2):
+//! Webhook ingest (docs/contract/webhooks.md) and the events list (docs/contract/http-api.md):
 //! every rule, each refusal checked for its status, its error shape, and that
 //! nothing was stored.
 

@@ -1,6 +1,6 @@
 //! One logical Lever call: limiter, bearer token, retries, typed outcome.
 //!
-//! Rules (SPEC §4): every attempt first waits on the connection's limiter.
+//! Rules (docs/contract/lever-calls.md): every attempt first waits on the connection's limiter.
 //! 429, 5xx, timeouts and cut connections are retried with full-jitter
 //! exponential backoff (`Retry-After` honoured), bounded by the policy's
 //! attempts and total time. Writes are resent only after a 429 or when the

@@ -1,4 +1,4 @@
-//! The Lever endpoints the service uses (SPEC §4 hot path, connect and
+//! The Lever endpoints the service uses (docs/contract/lever-calls.md hot path, connect and
 //! disconnect), each a thin typed wrapper over [`LeverClient::call`].
 
 use awc::http::Method;

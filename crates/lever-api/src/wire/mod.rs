@@ -1,4 +1,4 @@
-//! Lever's wire format as typed serde structs (lever-api.md §1-§3, §6).
+//! Lever's wire format as typed serde structs (docs/contract/lever-facts.md).
 //!
 //! Everything here is shared by the client and the simulator, so the two can
 //! only agree on shapes that Lever documents. Rules for every type:
@@ -8,6 +8,7 @@
 //! - resource types keep unknown fields in `extra` so a parse/serialise round
 //!   trip is lossless (the golden-fixture tests rely on that).
 
+pub mod delivery;
 mod envelope;
 mod oauth;
 mod resources;

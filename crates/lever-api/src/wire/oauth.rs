@@ -1,8 +1,7 @@
-//! The OAuth token response and the access token's claims (lever-api.md §2.2).
+//! The OAuth token response and the access token's claims (docs/contract/lever-facts.md).
 //!
 //! The claims are read WITHOUT verifying the JWT signature: they are used only
-//! to identify which Lever account a token belongs to (SPEC §4, "Two orgs
-//! cannot connect the same Lever account"), never to grant anything.
+//! to identify which Lever account a token belongs to (docs/contract/lever-calls.md), never to grant anything.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

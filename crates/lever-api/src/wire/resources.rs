@@ -1,6 +1,6 @@
 //! Lever resources the service reads or writes: stages, postings,
 //! opportunities (with `expand=applications`), users and notes
-//! (lever-api.md §3). Only the fields SPEC §4 needs are typed; the rest are
+//! (docs/contract/lever-facts.md). Only the fields docs/contract/lever-calls.md needs are typed; the rest are
 //! kept verbatim in `extra`.
 
 use serde::{Deserialize, Serialize};

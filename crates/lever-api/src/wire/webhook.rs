@@ -1,4 +1,4 @@
-//! The body Lever POSTs to a webhook URL (lever-api.md §1.1-§1.2).
+//! The body Lever POSTs to a webhook URL (docs/contract/lever-facts.md).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
 //! Managing webhooks through the API: `GET/POST /webhooks`,
-//! `DELETE /webhooks/:id` (lever-api.md §1.5).
+//! `DELETE /webhooks/:id` (docs/contract/lever-facts.md).
 
 use serde::{Deserialize, Serialize};
 
