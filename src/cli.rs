@@ -129,7 +129,8 @@ fn serve(mut settings: Settings) -> anyhow::Result<()> {
         .database_url
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no database"))?;
-    migrate::run_pending(&url)?;
+    let applied = migrate::run_pending(&url)?;
+    tracing::info!(applied, "migrations are up to date");
     let instance = settings.instance.id.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -15,6 +15,7 @@ use arkiter_lever::lever::{
 use futures_util::future::join_all;
 use secrecy::{ExposeSecret as _, SecretString};
 
+use crate::helpers::poll_until;
 use crate::lever_support::*;
 
 fn calls_to(
@@ -317,7 +318,7 @@ async fn a_read_timing_out_or_cut_is_retried() {
     // there, the slow call (which waits 5 s) not yet.
     let answered = statuses_of(&sim, &c.account, &opp);
     assert_eq!(answered, [200], "did not wait for the slow answer");
-    poll_until(Duration::from_secs(30), || {
+    poll_until(30, "both calls for the opportunity", || async {
         (calls_to(&sim, &c.account, &opp).len() == 2).then_some(())
     })
     .await;
@@ -413,7 +414,7 @@ async fn writes_with_unknown_outcome_are_returned_not_resent() {
         panic!("{:#?}", sim.calls_for(&c.account))
     };
     assert!(err.is_outcome_unknown(), "{err}");
-    poll_until(Duration::from_secs(30), || {
+    poll_until(30, "the removeTags call", || async {
         (calls_to(&sim, &c.account, "/removeTags").len() == 1).then_some(())
     })
     .await;

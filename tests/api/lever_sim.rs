@@ -15,6 +15,7 @@ use arkiter_lever::lever::{AuthorizeCallback, LeverError, oauth, signature};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
+use crate::helpers::poll_until;
 use crate::lever_support::*;
 use crate::lever_wire::fixture_json;
 use crate::support::sim_control::SimControl;
@@ -367,7 +368,7 @@ async fn webhook_delivery_is_signed_and_the_client_verifier_accepts_it() {
 
     sim.move_opportunities(&c.account, std::slice::from_ref(&opp), &target)
         .unwrap();
-    let (ua, bytes) = poll_until(Duration::from_secs(30), || {
+    let (ua, bytes) = poll_until(30, "the first delivery", || async {
         rx.bodies.lock().unwrap().first().cloned()
     })
     .await;
@@ -408,7 +409,7 @@ async fn webhook_delivery_is_signed_and_the_client_verifier_accepts_it() {
     rx.fail_next.store(2, Ordering::SeqCst);
     sim.move_opportunities(&c.account, std::slice::from_ref(&opp), &stage)
         .unwrap();
-    let record = poll_until(Duration::from_secs(30), || {
+    let record = poll_until(30, "the second delivery record", || async {
         sim.deliveries(&c.account)
             .unwrap()
             .get(1)
@@ -423,7 +424,7 @@ async fn webhook_delivery_is_signed_and_the_client_verifier_accepts_it() {
 
     // The "Test" button: candidateHired with empty data, also signed.
     sim.test_ping(&c.account, &hook.id).unwrap();
-    let (_, bytes) = poll_until(Duration::from_secs(30), || {
+    let (_, bytes) = poll_until(30, "the fifth delivery", || async {
         rx.bodies.lock().unwrap().get(4).cloned()
     })
     .await;
@@ -461,7 +462,7 @@ async fn webhook_delivery_is_signed_and_the_client_verifier_accepts_it() {
     .unwrap();
     sim.move_opportunities(&c.account, std::slice::from_ref(&opp), &stage)
         .unwrap();
-    poll_until(Duration::from_secs(30), || {
+    poll_until(30, "six deliveries", || async {
         (rx.bodies.lock().unwrap().len() == 6).then_some(())
     })
     .await;
@@ -850,7 +851,7 @@ async fn put_stage_notifies_and_a_bulk_move_of_1000_answers_at_once() {
     )
     .await;
     assert_eq!(r.status, 400);
-    poll_until(Duration::from_secs(30), || {
+    poll_until(30, "one delivery", || async {
         (rx.bodies.lock().unwrap().len() == 1).then_some(())
     })
     .await;
@@ -881,7 +882,7 @@ async fn put_stage_notifies_and_a_bulk_move_of_1000_answers_at_once() {
         moved.iter().all(|d| !d.delivered && d.attempts == 0),
         "the move does not wait on deliveries"
     );
-    poll_until(Duration::from_secs(30), || {
+    poll_until(30, "the delivery to finish", || async {
         let done = sim
             .deliveries(&c.account)
             .unwrap()

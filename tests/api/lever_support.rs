@@ -2,7 +2,7 @@
 //! run the OAuth dance against it, build a client, poll with a deadline.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arkiter_lever::lever::sim::{LeverSim, SimConfig, SimHandle};
 use arkiter_lever::lever::{
@@ -163,23 +163,6 @@ pub async fn connect_account(sim: &SimHandle, account: &str, opts: ClientOptions
         tokens,
         client,
         rotations,
-    }
-}
-
-/// Polls `check` until it returns `Some`, or panics at the deadline.
-pub async fn poll_until<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let least = Duration::from_secs(crate::helpers::LEAST_DEADLINE_SECS);
-    assert!(timeout >= least, "a {timeout:?} deadline is a speed claim");
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met within {timeout:?}"
-        );
-        actix_rt::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

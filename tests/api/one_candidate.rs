@@ -152,11 +152,33 @@ async fn a_cancel_during_the_link_step_leaves_neither_link_nor_tag() {
     sim.add_fault(&s.account, hold).unwrap();
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
-    // The interview exists before its link is sent, which is held.
+    // The interview exists before its link is sent, which is held: wait
+    // until the held `addLinks` has reached Lever, then cancel.
     let iv = creating(&app, &s, &opp[0]).await;
+    poll_until(30, "the held addLinks in flight", || async {
+        sim.in_flight(&s.account)
+            .iter()
+            .any(|p| p.ends_with("/addLinks"))
+            .then_some(())
+    })
+    .await;
+    let sent_ms = chrono::Utc::now().timestamp_millis();
     let r = act(&app, &s, iv["id"].as_str().unwrap(), "cancel", json!({})).await;
     assert_eq!(r.status, 202, "{}", r.body);
+    let accepted_ms = chrono::Utc::now().timestamp_millis();
     settled(&app).await;
+    // The cancel was accepted while the link step's `addLinks` was at Lever.
+    let calls = sim.calls_for(&s.account);
+    let add = calls
+        .iter()
+        .find(|c| c.path.ends_with("/addLinks"))
+        .expect("addLinks was sent");
+    assert!(
+        add.received_ms <= sent_ms && accepted_ms <= add.at_ms,
+        "the cancel ({sent_ms}..{accepted_ms}) did not overlap addLinks ({}..{})",
+        add.received_ms,
+        add.at_ms
+    );
     let view = sim.opportunity(&s.account, &opp[0]).unwrap();
     assert!(view.links.iter().all(|l| !l.contains("/live/")), "{view:?}");
     assert!(!view.tags.iter().any(|t| t == LINK_TAG), "{view:?}");

@@ -69,13 +69,13 @@ pub(crate) struct CallInfo {
 
 /// Logs and answers a call that never reached `apply` (401, 429, bad input).
 pub(crate) fn refuse(sim: &Sim, req: &HttpRequest, info: &CallInfo, reply: Reply) -> HttpResponse {
-    log(&mut sim.lock(), req, info, reply.status);
+    log(&mut sim.lock(), req, info, reply.status, now_ms());
     respond(reply)
 }
 
 /// Logs a call answered outside [`execute`] (e.g. the authorize redirect).
 pub(crate) fn record(sim: &Sim, req: &HttpRequest, info: &CallInfo, status: u16) {
-    log(&mut sim.lock(), req, info, status);
+    log(&mut sim.lock(), req, info, status, now_ms());
 }
 
 /// Applies `apply` to the state under the account's faults.
@@ -85,6 +85,7 @@ pub(crate) async fn execute(
     info: CallInfo,
     apply: impl FnOnce(&mut SimState) -> Reply,
 ) -> HttpResponse {
+    let received_ms = now_ms();
     let fault = info.account_id.as_ref().and_then(|id| {
         let mut state = sim.lock();
         let account = state.accounts.get_mut(id)?;
@@ -97,13 +98,19 @@ pub(crate) async fn execute(
     });
     match &fault {
         Some(FaultAction::Latency { ms }) => {
+            let held = (
+                info.account_id.clone(),
+                req.method().to_string(),
+                req.path().to_owned(),
+            );
+            let _held = Held::new(sim, held);
             actix_rt::time::sleep(std::time::Duration::from_millis(*ms)).await;
         }
         Some(FaultAction::Status { status }) => {
             return refuse(sim, req, &info, fault_reply(*status));
         }
         Some(FaultAction::Drop) => {
-            log(&mut sim.lock(), req, &info, 0);
+            log(&mut sim.lock(), req, &info, 0, received_ms);
             return dropped(req);
         }
         _ => {}
@@ -116,7 +123,7 @@ pub(crate) async fn execute(
             Some(FaultAction::ApplyThenDrop) => 0,
             _ => reply.status,
         };
-        log(&mut state, req, &info, logged);
+        log(&mut state, req, &info, logged, received_ms);
         reply
     };
     let Reply {
@@ -136,6 +143,29 @@ pub(crate) async fn execute(
     }
 }
 
+/// A call held by a latency fault, listed in [`SimState::held`] until it is
+/// answered or its client goes away (the handler's future is dropped).
+struct Held<'a> {
+    sim: &'a Sim,
+    entry: (Option<String>, String, String),
+}
+
+impl<'a> Held<'a> {
+    fn new(sim: &'a Sim, entry: (Option<String>, String, String)) -> Self {
+        sim.lock().held.push(entry.clone());
+        Self { sim, entry }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut state = self.sim.lock();
+        if let Some(i) = state.held.iter().position(|h| *h == self.entry) {
+            state.held.remove(i);
+        }
+    }
+}
+
 fn fault_reply(status: u16) -> Reply {
     let code = match status {
         429 => "TooManyRequests",
@@ -146,9 +176,10 @@ fn fault_reply(status: u16) -> Reply {
     Reply::error(status, code, format!("simulated fault {status}"))
 }
 
-fn log(state: &mut SimState, req: &HttpRequest, info: &CallInfo, status: u16) {
+fn log(state: &mut SimState, req: &HttpRequest, info: &CallInfo, status: u16, received_ms: i64) {
     state.log_call(CallRecord {
         seq: 0,
+        received_ms,
         at_ms: now_ms(),
         method: req.method().to_string(),
         path: req.path().to_owned(),

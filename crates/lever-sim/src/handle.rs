@@ -164,6 +164,12 @@ impl SimHandle {
         self.sim.calls(Some(account))
     }
 
+    /// The paths of `account`'s calls a latency fault is holding right now
+    /// (arrived, not yet answered).
+    pub fn in_flight(&self, account: &str) -> Vec<String> {
+        self.sim.held_calls(account)
+    }
+
     pub fn clear_call_log(&self) {
         self.sim.clear_calls();
     }

@@ -20,6 +20,16 @@ impl Sim {
             .collect()
     }
 
+    /// The paths of `account`'s calls a latency fault is holding now.
+    pub(crate) fn held_calls(&self, account: &str) -> Vec<String> {
+        self.lock()
+            .held
+            .iter()
+            .filter(|(a, _, _)| a.as_deref() == Some(account))
+            .map(|(_, _, path)| path.clone())
+            .collect()
+    }
+
     pub(crate) fn clear_calls(&self) {
         self.lock().calls.clear();
     }

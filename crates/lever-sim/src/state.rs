@@ -199,6 +199,8 @@ pub struct RefreshGrant {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallRecord {
     pub seq: u64,
+    /// Epoch milliseconds when the request arrived (before any held latency).
+    pub received_ms: i64,
     /// Epoch milliseconds when the answer was decided.
     pub at_ms: i64,
     pub method: String,
@@ -223,6 +225,8 @@ pub struct SimState {
     /// still attributed to its account in the call log.
     pub dead_refresh: HashMap<String, String>,
     pub calls: Vec<CallRecord>,
+    /// Calls held by a latency fault right now: (account, method, path).
+    pub held: Vec<(Option<String>, String, String)>,
     pub next_seq: u64,
     pub next_delivery: u64,
 }

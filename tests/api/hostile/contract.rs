@@ -140,3 +140,41 @@ async fn the_super_admin_on_an_unknown_org_gets_404_not_500() {
             .assert_error(404, "not_found");
     }
 }
+
+#[actix_web::test]
+async fn a_body_too_large_is_413_in_the_error_envelope_on_every_body_route() {
+    let app = spawn_app().await;
+    let (org, key) = app.new_org("Acme").await;
+    let big = {
+        let mut b = br#"{"stage_name":""#.to_vec();
+        b.extend(std::iter::repeat_n(b'x', 1024 * 1024));
+        b.extend(br#""}"#);
+        b
+    };
+    for (method, path) in [
+        ("POST", format!("/api/v1/orgs/{org}/lever/connect")),
+        ("POST", format!("/api/v1/orgs/{org}/roles")),
+        ("POST", format!("/api/v1/orgs/{org}/keys")),
+        ("PATCH", format!("/api/v1/orgs/{org}/lever")),
+    ] {
+        let r = app
+            .request(
+                method,
+                &path,
+                Some(&key),
+                Some(("application/json", big.clone())),
+            )
+            .await;
+        r.assert_error(413, "payload_too_large");
+    }
+    // An empty body is still "all defaults" on connect (here: Lever is not configured).
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/orgs/{org}/lever/connect"),
+            Some(&key),
+            None,
+        )
+        .await;
+    r.assert_error(503, "lever_not_configured");
+}

@@ -88,7 +88,7 @@ async fn opportunities_filter_by_stage_posting_tag_and_time() {
 
     // updated_at_start: only what changed since (a move updates).
     let since = chrono::Utc::now().timestamp_millis() + 1;
-    poll_until(std::time::Duration::from_secs(30), || {
+    crate::helpers::poll_until(30, "the clock to pass the change time", || async {
         (chrono::Utc::now().timestamp_millis() >= since).then_some(())
     })
     .await;
