@@ -1,16 +1,19 @@
 //! Browser tests of the console: real headless Chromium driven over WebDriver
 //! (chromedriver) with fantoccini, against the service and the in-process
-//! Lever simulator. A separate target, built and run only on request:
+//! Lever simulator. A separate target that `cargo test` leaves out
+//! (`test = false`), built and run on request with the same build:
 //!
 //! ```text
 //! apt-get install -y chromium chromium-driver
-//! cargo test --features browser-tests --test browser -- --test-threads=1
+//! cargo test --test browser -- --test-threads=1
 //! ```
 //!
 //! `CHROMEDRIVER` and `CHROMIUM` override the binaries' paths. Each test
 //! saves a screenshot when it fails (under the target's tmp dir,
-//! `browser-failures/`); the journey saves one of each page under
-//! `docs/console/`.
+//! `browser-failures/`); the journey saves one of each page under the
+//! target's tmp dir, `console-screenshots/`. To refresh the README's
+//! pictures: `CONSOLE_SCREENSHOTS=docs/console cargo test --test browser --
+//! --test-threads=1`.
 #![allow(clippy::unwrap_used, dead_code)]
 
 #[path = "../api/helpers.rs"]
@@ -292,9 +295,14 @@ impl Browser {
         }
     }
 
-    /// Saves the page as `docs/console/{file}.png`.
+    /// Saves the page as `{file}.png` in the screenshots folder: the
+    /// target's tmp dir, or `CONSOLE_SCREENSHOTS` (relative to the package)
+    /// when set, which is how `docs/console/` is refreshed.
     async fn shot(&self, file: &str) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/console");
+        let dir = match std::env::var_os("CONSOLE_SCREENSHOTS") {
+            Some(d) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d),
+            None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots"),
+        };
         let _ = std::fs::create_dir_all(&dir);
         let r = self.client.screenshot().await;
         let png = self.ok(r, "screenshot").await;
