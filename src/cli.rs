@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use crate::config::Settings;
 use crate::db::embedded::EmbeddedPostgres;
 use crate::db::migrate;
+use crate::domain::errors::Chain;
 use crate::domain::secrets::EncryptionKey;
 use crate::server::Application;
 use crate::telemetry;
@@ -157,7 +158,7 @@ fn release_leases(url: &SecretString, instance: &str) {
         .map_err(anyhow::Error::from)
         .and_then(|mut c| Ok(crate::db::models::lease::release_all(&mut c, instance)?));
     if let Err(e) = released {
-        tracing::warn!(error = %e, "could not release leases; they expire by themselves");
+        tracing::warn!(error = %Chain(e.as_ref()), "could not release leases; they expire by themselves");
     }
 }
 

@@ -4,18 +4,19 @@
 //!
 //! Within a process the wake-up is a channel message. Across instances the
 //! writing transaction also sends `NOTIFY arkiter_work, '<connection id>'`,
-//! delivered at commit; every instance listens on a dedicated connection and
-//! feeds what it hears into its own channel (its registry ignores accounts it
-//! does not own). Webhook ingest, the hot path, skips the `NOTIFY` for
+//! delivered at commit; every instance listens on a dedicated connection (an
+//! async client, `tokio-postgres`, so a notification is handed on as it
+//! arrives rather than found by polling) and feeds what it hears into its
+//! own channel (its registry ignores accounts it does not own). Webhook ingest, the hot path, skips the `NOTIFY` for
 //! accounts whose supervisor runs in this process ([`LocalAccounts`]).
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
+use tokio_postgres::AsyncMessage;
 
 use crate::db::notify::CHANNEL;
 use crate::domain::ids::ConnectionId;
@@ -76,34 +77,75 @@ impl Wake {
     }
 }
 
-/// How often the listening connection is checked for notifications.
-const LISTEN_POLL: Duration = Duration::from_millis(20);
-
-/// Listens for other instances' wake-ups on a thread of its own, reconnecting
-/// after a failure. Ends when the receiving side is gone.
+/// Listens for other instances' wake-ups on a thread of its own (with a
+/// one-thread runtime, so a busy service runtime never delays them),
+/// reconnecting a second after a failure. Ends when the receiving side is
+/// gone. A notification is handed on the moment the server sends it.
 pub fn spawn_listener(database_url: SecretString, wake: Wake) {
-    std::thread::spawn(move || {
-        while !wake.tx.is_closed() {
-            if let Err(e) = listen(&database_url, &wake)
-                && let Some(suppressed) = crate::db::errlog::allow("wake_listener")
+    let started = std::thread::Builder::new()
+        .name("wake-listener".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
             {
-                tracing::warn!(error = %e, suppressed, "wake-up listener lost its connection; reconnecting");
-            }
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    });
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = ?e, "wake-up listener cannot start; work is found by polling only");
+                    return;
+                }
+            };
+            runtime.block_on(listen_forever(database_url, wake));
+        });
+    if let Err(e) = started {
+        tracing::error!(error = ?e, "wake-up listener cannot start; work is found by polling only");
+    }
 }
 
-fn listen(database_url: &SecretString, wake: &Wake) -> anyhow::Result<()> {
-    let mut conn = PgConnection::establish(database_url.expose_secret())?;
-    diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn)?;
+async fn listen_forever(database_url: SecretString, wake: Wake) {
     while !wake.tx.is_closed() {
-        for n in conn.notifications_iter() {
-            if let Ok(id) = n?.payload.parse::<uuid::Uuid>() {
-                wake.wake(ConnectionId(id));
+        if let Err(e) = listen(&database_url, &wake).await
+            && let Some(suppressed) = crate::db::errlog::allow("wake_listener")
+        {
+            tracing::warn!(error = ?e, suppressed, "wake-up listener lost its connection; reconnecting");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = wake.tx.closed() => {}
+        }
+    }
+}
+
+/// One listening connection, until it fails or the receiver is gone.
+async fn listen(database_url: &SecretString, wake: &Wake) -> anyhow::Result<()> {
+    let (client, mut connection) =
+        tokio_postgres::connect(database_url.expose_secret(), tokio_postgres::NoTls).await?;
+    // The connection is driven by its own task, which hands notifications over.
+    let (heard, mut payloads) = mpsc::unbounded_channel::<String>();
+    let driver = tokio::spawn(async move {
+        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let AsyncMessage::Notification(n) = message?
+                && heard.send(n.payload().to_owned()).is_err()
+            {
+                break;
             }
         }
-        std::thread::sleep(LISTEN_POLL);
+        Ok::<(), tokio_postgres::Error>(())
+    });
+    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    loop {
+        tokio::select! {
+            payload = payloads.recv() => match payload {
+                Some(p) => {
+                    if let Ok(id) = p.parse::<uuid::Uuid>() {
+                        wake.wake(ConnectionId(id));
+                    }
+                }
+                None => break,
+            },
+            _ = wake.tx.closed() => return Ok(()),
+        }
     }
-    Ok(())
+    driver.await??;
+    anyhow::bail!("the listening connection was closed")
 }

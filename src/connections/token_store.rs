@@ -23,6 +23,7 @@ use tokio::sync::Mutex;
 use super::env::LeverEnv;
 use crate::db::models::connection::Connection;
 use crate::db::{DbError, HeldConnection, Pool};
+use crate::domain::errors::Chain;
 use crate::domain::ids::ConnectionId;
 use crate::domain::secrets::SecretBox;
 use crate::domain::status::ConnectionStatus;
@@ -285,7 +286,7 @@ impl DbTokenSource {
             match stored {
                 Ok(_) => return Ok(self.use_grant(grant)),
                 Err(e) => {
-                    tracing::warn!(connection_id = %self.id, error = %e, "storing a refreshed Lever token failed again")
+                    tracing::warn!(connection_id = %self.id, error = %Chain(&e), "storing a refreshed Lever token failed again")
                 }
             }
         }

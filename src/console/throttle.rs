@@ -3,6 +3,8 @@
 //! [`REFILL`]); once an address runs out, every sign-in from it, right or
 //! wrong, is refused until the limiter lets it through again, so guessing
 //! cannot go on and cannot tell a right key from a wrong one meanwhile.
+//! The count is per instance: behind a balancer of N instances an address
+//! gets about N times the burst, harmless against keys of 256 random bits.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -58,6 +60,10 @@ impl SignInThrottle {
 
     /// Counts a failed sign-in; returns the wait when this one used up the allowance.
     pub fn failed(&self, ip: IpAddr) -> Option<u64> {
+        // Forget addresses whose allowance has refilled, so the limiter's
+        // map holds only recent failures, not every address that ever failed.
+        self.failures.retain_recent();
+        self.failures.shrink_to_fit();
         match self.failures.check_key(&ip) {
             Ok(()) => None,
             Err(not_until) => {

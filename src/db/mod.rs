@@ -21,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use crate::config::PoolOptions;
+use crate::domain::errors::Chain;
 pub use conn::PgConn;
 use conn::{Manager, is_connection_lost};
 pub use pg_embedded as embedded;
@@ -302,7 +303,7 @@ pub fn supervise_embedded(
 ) -> std::io::Result<embedded::supervise::Supervised> {
     embedded::supervise::supervise(pg, |e| {
         if let Some(suppressed) = errlog::allow("embedded_restart") {
-            tracing::warn!(error = %e, suppressed, "embedded PostgreSQL did not start yet; retrying");
+            tracing::warn!(error = %Chain(e), suppressed, "embedded PostgreSQL did not start yet; retrying");
         }
     })
 }

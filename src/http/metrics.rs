@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 use std::time::Instant;
 
+use crate::domain::errors::Chain;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -41,7 +42,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 async fn metrics() -> HttpResponse {
     let mut buf = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&prometheus::gather(), &mut buf) {
-        tracing::warn!(error = %e, "metrics encoding failed");
+        tracing::warn!(error = %Chain(&e), "metrics encoding failed");
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::db::models::lever_webhook::{self, IngestConnection};
 use crate::db::{DbError, Pool};
+use crate::domain::errors::Chain;
 use crate::domain::ids::{ConnectionId, OrgId};
 use crate::domain::secrets::SecretBox;
 
@@ -57,7 +58,7 @@ impl ConnectionKeys {
                 Ok(t) => Some(SecretString::from(t)),
                 Err(e) => {
                     // Never log the value; the connection id is enough to act on.
-                    tracing::warn!(connection_id = %row.id, error = %e, "skipping a webhook signature token");
+                    tracing::warn!(connection_id = %row.id, error = %Chain(&e), "skipping a webhook signature token");
                     None
                 }
             })

@@ -50,6 +50,7 @@ use super::IngestError;
 use super::store::{self, OwnedEvent};
 use crate::db::conn::is_connection_lost;
 use crate::db::{DbError, Pool};
+use crate::domain::errors::Chain;
 use crate::domain::ids::ConnectionId;
 use crate::domain::status::EventStatus;
 use crate::wake::{LocalAccounts, Wake};
@@ -275,7 +276,7 @@ fn write(pool: &Pool, wake: &Wake, guess: &store::DuplicateGuess, batch: Vec<Pen
         Err(e) => {
             let e = IngestError::from(e);
             if let Some(suppressed) = crate::db::errlog::allow("ingest_batch") {
-                tracing::warn!(rows = rows.len(), error = %e, suppressed, "an ingest batch could not be written");
+                tracing::warn!(rows = rows.len(), error = %Chain(&e), suppressed, "an ingest batch could not be written");
             }
             for reply in replies {
                 let _ = reply.send(Err(copy(&e)));

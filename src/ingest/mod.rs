@@ -40,6 +40,7 @@ use store::OwnedEvent;
 
 use crate::db::models::health_record::{self, CounterKind};
 use crate::db::{DbError, Pool};
+use crate::domain::errors::Chain;
 use crate::domain::secrets::SecretBox;
 use crate::domain::status::EventStatus;
 use crate::lever::signature::SignatureError;
@@ -238,7 +239,7 @@ async fn record_rejected(state: &Ingest, connection_id: Uuid) {
     if let Err(e) = res
         && let Some(suppressed) = crate::db::errlog::allow("count_rejected")
     {
-        tracing::warn!(%connection_id, error = %e, suppressed, "could not count a rejected delivery");
+        tracing::warn!(%connection_id, error = %Chain(&e), suppressed, "could not count a rejected delivery");
     }
 }
 
@@ -252,6 +253,6 @@ async fn touch_received(state: &Ingest, connection_id: Uuid) {
     if let Err(e) = res
         && let Some(suppressed) = crate::db::errlog::allow("touch_received")
     {
-        tracing::warn!(%connection_id, error = %e, suppressed, "could not record last_received_at");
+        tracing::warn!(%connection_id, error = %Chain(&e), suppressed, "could not record last_received_at");
     }
 }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 pub use crate::db::models::lever_event::insert::OwnedEvent;
 use crate::db::models::lever_event::insert::{self as events, Duplicates};
+use crate::domain::errors::Chain;
 use crate::domain::ids::ConnectionId;
 use crate::domain::status::EventStatus;
 use crate::wake::LocalAccounts;
@@ -142,6 +143,6 @@ fn notify(c: &mut PgConnection, woken: &HashSet<Uuid>) {
     if let Err(e) = sent
         && let Some(suppressed) = crate::db::errlog::allow("ingest_notify")
     {
-        tracing::warn!(error = %e, suppressed, "could not send wake-ups; the pipeline's polling finds the work");
+        tracing::warn!(error = %Chain(&e), suppressed, "could not send wake-ups; the pipeline's polling finds the work");
     }
 }

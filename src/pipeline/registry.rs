@@ -42,6 +42,7 @@ use crate::connections::Handles;
 use crate::db::Pool;
 use crate::db::models::health_record;
 use crate::db::models::work as store;
+use crate::domain::errors::Chain;
 use crate::domain::ids::ConnectionId;
 use crate::domain::status::ConnectionStatus;
 use crate::lease::LeaseCell;
@@ -239,7 +240,7 @@ impl Registry {
         let handle = match self.handles.get(id) {
             Ok(h) => h,
             Err(e) => {
-                tracing::error!(connection_id = %id, error = %e, "cannot build the connection's handle");
+                tracing::error!(connection_id = %id, error = %Chain(&e), "cannot build the connection's handle");
                 return;
             }
         };
@@ -291,7 +292,7 @@ impl Registry {
         actix::spawn(async move {
             let found = db.run(move |c| Ok(cycle(c, &me, lease)?)).await;
             if let Err(e) = &found {
-                tracing::warn!(error = %e, "lease cycle failed");
+                tracing::warn!(error = %Chain(e), "lease cycle failed");
             }
             addr.do_send(Checked {
                 found: found.ok(),
@@ -320,7 +321,7 @@ impl Registry {
                 .run(move |c| Ok(health_record::heartbeat_all(c, &ids, &me)?))
                 .await
             {
-                tracing::warn!(supervisors = n, error = %e, "heartbeat failed");
+                tracing::warn!(supervisors = n, error = %Chain(&e), "heartbeat failed");
             }
         });
     }
@@ -346,7 +347,7 @@ impl Registry {
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "token freshness check failed"),
+            Err(e) => tracing::warn!(error = %Chain(&e), "token freshness check failed"),
         }));
     }
 

@@ -40,6 +40,7 @@ use super::workers::{LinkGenerator, TagUpdater};
 use crate::config::PipelineSettings;
 use crate::db::models::health_record;
 use crate::db::models::work::{self as store, Settle};
+use crate::domain::errors::Chain;
 
 /// Tokens are refreshed when they have less than this left.
 pub(crate) const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
@@ -203,7 +204,7 @@ impl AccountSupervisor {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(connection_id = %act.ctx.id, error = %e, "polling for work failed");
+                    tracing::warn!(connection_id = %act.ctx.id, error = %Chain(&e), "polling for work failed");
                     act.schedule_poll(Duration::from_secs(1), ctx);
                 }
             }
@@ -285,7 +286,7 @@ impl AccountSupervisor {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(connection_id = %act.ctx.id, error = %e, "sweep failed");
+                    tracing::warn!(connection_id = %act.ctx.id, error = %Chain(&e), "sweep failed");
                 }
             }
         }));
@@ -395,7 +396,7 @@ impl AccountSupervisor {
                 .run(move |c| Ok(health_record::heartbeat(c, id, &instance, true, restarts)?))
                 .await;
             if let Err(e) = beat {
-                tracing::warn!(connection_id = %id, error = %e, "recording a restart failed");
+                tracing::warn!(connection_id = %id, error = %Chain(&e), "recording a restart failed");
             }
         });
     }
@@ -474,7 +475,7 @@ impl Actor for AccountSupervisor {
         };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             if let Err(e) = res {
-                tracing::warn!(connection_id = %act.ctx.id, error = %e, "scheduling the sweep failed");
+                tracing::warn!(connection_id = %act.ctx.id, error = %Chain(&e), "scheduling the sweep failed");
             }
             act.poll(ctx);
         }));

@@ -83,6 +83,7 @@ pub fn bad_credentials() -> ServiceError {
 }
 
 /// Who `token` is: the super-admin, or an org key (its last use recorded).
+#[tracing::instrument(skip_all)]
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ServiceError> {
     if let Some(admin) = &state.settings.admin_token
         && api_keys::tokens_equal(token, admin.expose_secret())

@@ -57,6 +57,7 @@ impl Completion {
 /// Stores the platform's result for an interview of `org` and queues the
 /// swap of link and tag on Lever. The same result again changes nothing; a
 /// different one for a completed interview is a conflict (the first stands).
+#[tracing::instrument(skip_all, fields(org = %org, interview_id = %id))]
 pub async fn complete(
     state: &AppState,
     caller: &Caller,
@@ -71,6 +72,7 @@ pub async fn complete(
 
 /// Cancels an open interview of `org`: its link and tag leave Lever, `/live`
 /// answers 410.
+#[tracing::instrument(skip_all, fields(org = %org, interview_id = %id))]
 pub async fn cancel(
     state: &AppState,
     caller: &Caller,
@@ -84,6 +86,7 @@ pub async fn cancel(
 /// Runs a `dead` or `done` event of `org` again. It never makes a second
 /// interview for the same stage entry: it re-ensures what that interview's
 /// status calls for.
+#[tracing::instrument(skip_all, fields(org = %org, event_id = %id))]
 pub async fn replay(
     state: &AppState,
     caller: &Caller,

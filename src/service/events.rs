@@ -84,6 +84,7 @@ impl From<EventSummary> for EventView {
 }
 
 /// One page of `org`'s events, newest first.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn list(
     state: &AppState,
     caller: &Caller,

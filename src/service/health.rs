@@ -9,6 +9,7 @@ use crate::service::access::{Caller, KeyRole};
 use crate::state::AppState;
 
 /// `org`'s health report.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn report(
     state: &AppState,
     caller: &Caller,

@@ -104,6 +104,7 @@ impl InterviewView {
 }
 
 /// One page of `org`'s interviews, newest first.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -126,6 +127,7 @@ pub async fn list(
 }
 
 /// One interview of `org`.
+#[tracing::instrument(skip_all, fields(org = %org, interview_id = %id))]
 pub async fn get(
     state: &AppState,
     caller: &Caller,

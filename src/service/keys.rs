@@ -84,6 +84,7 @@ pub struct CreatedKey {
 }
 
 /// The org's keys as `caller` may see them (admins only).
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -104,6 +105,7 @@ pub async fn list(
 }
 
 /// Creates a key of `org`; the returned text is the only copy.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn create(
     state: &AppState,
     caller: &Caller,
@@ -141,6 +143,7 @@ pub async fn create(
 
 /// Deletes a key of `org`; it (and every console session signed in with it)
 /// stops working at once.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn delete(
     state: &AppState,
     caller: &Caller,

@@ -50,6 +50,7 @@ pub struct CreatedOrg {
 }
 
 /// Creates an org and its first admin key; only the super-admin may.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: &AppState,
     caller: &Caller,
@@ -87,6 +88,7 @@ pub async fn create(
 }
 
 /// One page of orgs; only the super-admin may list them.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -99,6 +101,7 @@ pub async fn list(
 }
 
 /// The org as `caller` may see it.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn get(state: &AppState, caller: &Caller, org: OrgId) -> Result<OrgView, ServiceError> {
     caller.require_org(org, KeyRole::Member)?;
     let found = state

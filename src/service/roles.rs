@@ -132,6 +132,7 @@ fn check_conflicts(
 }
 
 /// Creates a role of `org`.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn create(
     state: &AppState,
     caller: &Caller,
@@ -158,6 +159,7 @@ pub async fn create(
 }
 
 /// One page of `org`'s roles.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -197,6 +199,7 @@ async fn load_role(state: &AppState, org: OrgId, id: Uuid) -> Result<RoleWithJob
 }
 
 /// One role of `org`.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn get(
     state: &AppState,
     caller: &Caller,
@@ -208,6 +211,7 @@ pub async fn get(
 }
 
 /// Changes a role of `org`.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn update(
     state: &AppState,
     caller: &Caller,
@@ -247,6 +251,7 @@ pub async fn update(
 }
 
 /// Deletes a role of `org`.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn delete(
     state: &AppState,
     caller: &Caller,
@@ -265,6 +270,7 @@ pub async fn delete(
 }
 
 /// Which role a posting of `org` would get.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn resolve_posting(
     state: &AppState,
     caller: &Caller,

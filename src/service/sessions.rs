@@ -42,6 +42,7 @@ pub fn random_token() -> String {
 
 /// Signs in with `key` (an org key or the super-admin token). A wrong key is
 /// `unauthorized`.
+#[tracing::instrument(skip_all)]
 pub async fn sign_in(state: &AppState, key: &str) -> Result<Started, ServiceError> {
     let caller = authenticate(state, key.trim()).await?;
     let cookie = random_token();
@@ -75,6 +76,7 @@ pub async fn sign_in(state: &AppState, key: &str) -> Result<Started, ServiceErro
 
 /// The live session behind a cookie value, if any. A super-admin session
 /// no longer counts once the super-admin token is unset.
+#[tracing::instrument(skip_all)]
 pub async fn find(state: &AppState, cookie: &str) -> Result<Option<Session>, ServiceError> {
     let id = digest(cookie);
     let Some(row) = state.db.run(move |c| Ok(table::find_live(c, &id)?)).await? else {
@@ -99,6 +101,7 @@ pub async fn find(state: &AppState, cookie: &str) -> Result<Option<Session>, Ser
 }
 
 /// Ends the session behind a cookie value now.
+#[tracing::instrument(skip_all)]
 pub async fn sign_out(state: &AppState, cookie: &str) -> Result<(), ServiceError> {
     let id = digest(cookie);
     state.db.run(move |c| Ok(table::delete(c, &id)?)).await?;

@@ -360,7 +360,11 @@ async fn instances_starting_together_migrate_once() {
         .collect();
     let mut sorted = applied.clone();
     sorted.sort();
-    assert_eq!(sorted, vec![0, 0, files], "applied per instance: {applied:?}");
+    assert_eq!(
+        sorted,
+        vec![0, 0, files],
+        "applied per instance: {applied:?}"
+    );
     drop(fleet.app());
 }
 

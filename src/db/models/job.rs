@@ -57,6 +57,7 @@ pub fn due_jobs(
 }
 
 /// Stores how an attempt at the job ended (`Ignored` ends it as done).
+#[tracing::instrument(level = "debug", skip_all, fields(job_id = %id))]
 pub fn settle_job(conn: &mut PgConnection, id: JobId, s: &Settle) -> QueryResult<usize> {
     let t = jobs::table.find(id);
     let now = Utc::now();
@@ -96,6 +97,7 @@ pub fn settle_job(conn: &mut PgConnection, id: JobId, s: &Settle) -> QueryResult
 }
 
 /// Queues a job on the interview, due now.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn add(
     conn: &mut PgConnection,
     connection: ConnectionId,

@@ -59,6 +59,7 @@ pub fn workable(conn: &mut PgConnection) -> QueryResult<i64> {
 }
 
 /// Extends every lease this instance still owns; returns them.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn renew(
     conn: &mut PgConnection,
     me: &str,
@@ -79,6 +80,7 @@ pub fn renew(
 /// Gives leases up: no longer ours (our late writes are refused at once), and
 /// free for another instance once `grace` has passed, so that requests this
 /// one has in flight land first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn release(
     conn: &mut PgConnection,
     me: &str,
@@ -110,6 +112,7 @@ pub fn release_all(conn: &mut PgConnection, me: &str) -> QueryResult<usize> {
 
 /// Takes up to `n` free or expired leases, bumping their epoch (fencing
 /// whoever held them before).
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn acquire(
     conn: &mut PgConnection,
     me: &str,

@@ -58,6 +58,7 @@ struct At {
 /// sweep was asked for: a request while one is queued, or while one runs,
 /// is not doubled. Sends the cross-instance wake-up at commit (the caller
 /// also wakes this process's supervisor: [`wake_for_sweep`]).
+#[tracing::instrument(level = "debug", skip_all, fields(connection_id = %connection_id))]
 pub fn request_sweep(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<DateTime<Utc>> {
     conn.transaction(|c| {
         let row: At = diesel::sql_query(format!(
@@ -172,6 +173,7 @@ pub fn connections_with_due_sweeps(conn: &mut PgConnection) -> QueryResult<Vec<U
 /// Claims a due sweep: marks it running and takes the request off the
 /// queue (a request arriving from now on is answered with this sweep's
 /// time). `None`: nothing is due.
+#[tracing::instrument(level = "debug", skip_all, fields(connection_id = %connection_id))]
 pub fn begin(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Option<DateTime<Utc>>> {
     diesel::sql_query(
         "INSERT INTO connection_sweeps (connection_id, started_at) VALUES ($1, now()) \
@@ -189,6 +191,7 @@ pub fn begin(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Option
 
 /// Records a finished sweep: its figures, and the next periodic one
 /// (`interval` after now; none when the periodic sweep is off).
+#[tracing::instrument(level = "debug", skip_all, fields(connection_id = %connection_id))]
 pub fn finish(
     conn: &mut PgConnection,
     connection_id: Uuid,

@@ -41,6 +41,7 @@ fn invalid_state(message: &str) -> ServiceError {
 }
 
 /// Completes the authorisation Lever's redirect brings back.
+#[tracing::instrument(skip_all)]
 pub async fn complete(state: &AppState, cb: AuthorizeCallback) -> Returned {
     let mut from_console = None;
     let outcome = authorise(state, cb, &mut from_console).await;

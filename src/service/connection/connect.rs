@@ -35,6 +35,7 @@ pub struct ConnectResponse {
 
 /// Starts connecting `org`'s Lever account. With `from_console`, Lever's
 /// redirect brings a browser back to the console's Lever page.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn start(
     state: &AppState,
     caller: &Caller,

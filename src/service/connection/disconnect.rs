@@ -12,6 +12,7 @@ use crate::service::access::{Caller, KeyRole};
 use crate::state::AppState;
 
 /// Disconnects `org`'s Lever account.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn disconnect(state: &AppState, caller: &Caller, org: OrgId) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
     let current = load(state, org).await?;

@@ -43,6 +43,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 }
 
 /// Changes `org`'s connection.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn update(
     state: &AppState,
     caller: &Caller,
@@ -155,6 +156,7 @@ pub struct WebhookSecret {
 }
 
 /// Manual webhook mode: stores a pasted signature token.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn set_webhook_secret(
     state: &AppState,
     caller: &Caller,

@@ -33,6 +33,7 @@ fn not_active(status: Option<ConnectionStatus>) -> ServiceError {
 }
 
 /// Asks for a sweep of `org`'s connection; returns when it was asked for.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn request(
     state: &AppState,
     caller: &Caller,

@@ -50,6 +50,7 @@ pub struct ConnectionView {
 }
 
 /// `org`'s connection as `caller` (a member at least) may see it.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn get(
     state: &AppState,
     caller: &Caller,
@@ -60,6 +61,7 @@ pub async fn get(
 }
 
 /// The org's connection row, or `not_connected`.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn load(state: &AppState, org: OrgId) -> Result<Connection, ServiceError> {
     state
         .db
@@ -69,6 +71,7 @@ pub async fn load(state: &AppState, org: OrgId) -> Result<Connection, ServiceErr
 }
 
 /// The view of `org`'s connection as stored now.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, ServiceError> {
     let c = load(state, org).await?;
     let id = c.id;

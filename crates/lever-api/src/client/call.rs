@@ -69,6 +69,14 @@ struct Progress {
 }
 
 impl LeverClient {
+    /// One logical call, in a span that names the endpoint and its method
+    /// (never the URL: it holds candidate ids; never a token).
+    #[tracing::instrument(
+        name = "lever_call",
+        level = "debug",
+        skip_all,
+        fields(endpoint = req.endpoint, method = %req.method)
+    )]
     pub(crate) async fn call(&self, mut req: Request) -> Result<(u16, Bytes), LeverError> {
         if req.is_write()
             && let Some(user) = &self.inner.config.perform_as

@@ -46,6 +46,7 @@ pub struct NewInterview<'a> {
 /// stage entry, or creates one; ties the event to it. One transaction; the
 /// unique "one open interview" index settles a race (only possible across a lease takeover): the loser's insert fails,
 /// and the retry finds and reuses the winner's interview.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn open_interview(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryResult<InterviewId> {
     match open_interview_once(conn, n) {
         Err(diesel::result::Error::DatabaseError(
@@ -119,6 +120,7 @@ pub enum Step<'a> {
 }
 
 /// Stores one step of the interview (each is safe to repeat).
+#[tracing::instrument(level = "debug", skip_all, fields(interview_id = %id))]
 pub fn record(conn: &mut PgConnection, id: InterviewId, step: Step<'_>) -> QueryResult<usize> {
     let t = interviews::table.find(id);
     let now = Utc::now();
@@ -189,6 +191,7 @@ fn shown_once_linked() -> diesel::expression::SqlLiteral<Text> {
 }
 
 /// An event that went `dead`: its interview, if its link never got posted, is `failed`.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id))]
 pub fn fail_event_interview(conn: &mut PgConnection, event_id: EventId) -> QueryResult<usize> {
     match events::interview_of(conn, event_id)? {
         Some(id) => record(conn, id, Step::Failed),
@@ -240,6 +243,7 @@ pub fn interview_for_entry(
 
 /// The platform's result for an open interview. Before its link is posted
 /// it stays `creating` (the link step shows it completed once it lands).
+#[tracing::instrument(level = "debug", skip_all, fields(interview_id = %id))]
 pub fn store_result(
     conn: &mut PgConnection,
     id: InterviewId,
@@ -258,6 +262,7 @@ pub fn store_result(
 }
 
 /// The admin cancelled the interview.
+#[tracing::instrument(level = "debug", skip_all, fields(interview_id = %id))]
 pub fn cancel(conn: &mut PgConnection, id: InterviewId) -> QueryResult<usize> {
     let now = Utc::now();
     diesel::update(interviews::table.find(id))

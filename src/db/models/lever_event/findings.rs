@@ -65,6 +65,7 @@ struct Found {
 /// current entry (see the module doc) and returns their opportunity ids, in
 /// one statement. Candidates listed twice count once. The caller wakes the
 /// connection's worker (nothing here sends a wake-up).
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn record_findings(
     conn: &mut PgConnection,
     target: Target<'_>,

@@ -47,6 +47,7 @@ pub struct OwnedEvent {
 /// prepares it once per ending and Postgres never re-parses or re-plans it. In
 /// autocommit it is its own transaction, and its rows come back only after
 /// the commit (and its WAL flush).
+#[tracing::instrument(level = "debug", skip_all, fields(rows = rows.len()))]
 pub fn insert_deliveries(
     c: &mut PgConnection,
     rows: &[OwnedEvent],

@@ -76,6 +76,7 @@ pub fn due_events_query(
 }
 
 /// Stores how an attempt at the event ended.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %id))]
 pub fn settle_event(conn: &mut PgConnection, id: EventId, s: &Settle) -> QueryResult<usize> {
     let t = lever_events::table.find(id);
     let now = Utc::now();
@@ -158,6 +159,7 @@ pub fn find_for_org(
 }
 
 /// Sends a finished event round again: `pending`, due now, attempts reset.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %id))]
 pub fn reopen(conn: &mut PgConnection, id: EventId) -> QueryResult<usize> {
     let now = Utc::now();
     diesel::update(lever_events::table.find(id))
