@@ -309,8 +309,26 @@ async fn cancel_removes_link_and_tag() {
 
 #[actix_web::test]
 async fn faults_never_duplicate_links_tags_or_notes() {
-    let (app, sim) = spawn_with_sim().await;
+    // What is tested is idempotence under faults, not pacing: Lever's bucket
+    // and ours are ten times the defaults, so 40 candidates' 500-odd calls
+    // and their retries take seconds, not a minute.
+    let sim = crate::lever_support::start_sim().await;
+    let app = crate::helpers::spawn_app_with(|set| {
+        crate::lever_flow::point_at(set, &sim);
+        set.lever.rate_per_sec = std::num::NonZeroU32::new(100).unwrap();
+        set.lever.burst = std::num::NonZeroU32::new(150).unwrap();
+    })
+    .await;
     let s = scenario(&app, &sim).await;
+    sim.patch_account(
+        &s.account,
+        arkiter_lever::lever::sim::AccountPatch {
+            rate_per_sec: Some(100.0),
+            rate_capacity: Some(200.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let opps = s.candidates(&sim, 40);
     for path in ["/addLinks", "/addTags"] {
         sim.add_fault(
