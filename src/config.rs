@@ -5,7 +5,8 @@
 //! `ARKITER_ADMIN_TOKEN`, `ARKITER_ENCRYPTION_KEY`, `LEVER_CLIENT_ID`,
 //! `LEVER_CLIENT_SECRET`, `LEVER_AUTH_URL`, `LEVER_API_URL`, `LEVER_RATE_PER_SEC`,
 //! `LEVER_BURST`, `ARKITER_LIVE_URL`, `ARKITER_RESULTS_URL`,
-//! `ARKITER_SWEEP_INTERVAL` (see [`Settings::sweep_interval`]), `RUST_LOG`,
+//! `ARKITER_SWEEP_INTERVAL` (see [`Settings::sweep_interval`]),
+//! `ARKITER_SHUTDOWN_GRACE` (see [`Settings::shutdown_grace`]), `RUST_LOG`,
 //! `ARKITER_LOG_FORMAT`; plus the operational knobs `ARKITER_OAUTH_STATE_TTL_SECS`
 //! (default 600) and `ARKITER_NO_DELIVERIES_AFTER_SECS` (default 86400), and for
 //! scale-out `ARKITER_INSTANCE_ID`, `ARKITER_LEASE_SECS` and
@@ -106,6 +107,9 @@ pub struct Settings {
     /// periodic sweeps of a connection (docs/contract/sweep.md). `None` (`0`): no periodic sweep; sweeps after (re)connect
     /// and on demand still run.
     pub sweep_interval: Option<Duration>,
+    /// `ARKITER_SHUTDOWN_GRACE` (seconds, default 20): how long a stopping
+    /// instance gives requests and units in flight to finish.
+    pub shutdown_grace: Duration,
     /// Not from the environment: fixed production values, shortened by tests.
     pub pipeline: PipelineSettings,
     /// This process among several sharing one database.
@@ -198,6 +202,11 @@ pub struct PipelineSettings {
     pub per_account_concurrency: usize,
     /// How often the registry re-checks the database for work and accounts.
     pub poll_interval: Duration,
+    /// How long after a Lever write was cut (a timeout, a dropped connection)
+    /// its checking read waits: the write may still land meanwhile.
+    pub late_landing: Duration,
+    /// Token refreshes of idle connections running at once on one instance.
+    pub refresh_concurrency: usize,
 }
 
 impl Default for PipelineSettings {
@@ -212,6 +221,8 @@ impl Default for PipelineSettings {
             account_pause_max: Duration::from_secs(60),
             per_account_concurrency: 8,
             poll_interval: Duration::from_secs(2),
+            late_landing: crate::lever::LATE_LANDING,
+            refresh_concurrency: 4,
         }
     }
 }
@@ -279,6 +290,7 @@ impl Settings {
             oauth_state_ttl: parse_secs(&get, "ARKITER_OAUTH_STATE_TTL_SECS", 600)?,
             no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
             sweep_interval: parse_sweep_interval(get("ARKITER_SWEEP_INTERVAL").as_deref())?,
+            shutdown_grace: parse_secs(&get, "ARKITER_SHUTDOWN_GRACE", 20)?,
             pipeline: PipelineSettings::default(),
             pools: PoolSettings::default(),
             instance: parse_instance(&get)?,

@@ -20,13 +20,35 @@ use crate::domain::secrets::SecretBox;
 use crate::ingest::Ingest;
 use crate::pipeline::Registry;
 use crate::pipeline::hooks::Hooks;
+use crate::pipeline::refresh::Refresher;
+use crate::pipeline::registry::StopRegistry;
 use crate::pipeline::registry::{RegistryParts, RegistryPulse};
 use crate::state::{AppState, Urls};
 use crate::wake::Wake;
 use crate::{console, http};
 
+/// SIGTERM (an orchestrator's stop) or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
 /// A built, bound, not yet running service.
 pub struct Application {
+    pulse: Arc<RegistryPulse>,
     port: u16,
     server: Server,
     urls: Urls,
@@ -69,6 +91,12 @@ impl Application {
         let env = LeverEnv::new(&settings.lever, &urls.public)?;
         let handles = Arc::new(Handles::new(env, db.clone(), secrets.clone()));
         let pulse = RegistryPulse::new(settings.instance.renew_every);
+        let refresher = Arc::new(Refresher::new(
+            handles.clone(),
+            settings.pipeline.refresh_concurrency,
+        ));
+        let write_lands_within = crate::lever::write_lands_within(&handles.env().http);
+        let grace = settings.shutdown_grace;
         let registry = Registry::launch(
             RegistryParts {
                 db: db.clone(),
@@ -83,6 +111,9 @@ impl Application {
                 secrets: secrets.clone(),
                 sweep_interval: settings.sweep_interval,
                 pulse: pulse.clone(),
+                shutdown_grace: grace,
+                write_lands_within,
+                refresher,
             },
             wake_rx,
             wake.local(),
@@ -96,7 +127,7 @@ impl Application {
             secrets,
             urls: urls.clone(),
             handles,
-            pulse,
+            pulse: pulse.clone(),
         });
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         let blocking_threads = state.settings.pools.blocking_threads();
@@ -115,7 +146,10 @@ impl Application {
                 .configure(console::config)
                 .default_service(web::to(http::fallback::unknown_route))
         })
-        .shutdown_timeout(10)
+        // Signals are this application's to handle (see `run_until_stopped`):
+        // the pipeline drains before the server stops taking requests.
+        .disable_signals()
+        .shutdown_timeout(grace.as_secs())
         // Slow or stalled clients: bounded head and body times
         // (see http::limits) and a connection cap under the descriptor limit.
         .workers(workers)
@@ -127,6 +161,7 @@ impl Application {
         .listen(listener)?
         .run();
         Ok(Self {
+            pulse,
             port: bound.port(),
             server,
             urls,
@@ -147,9 +182,25 @@ impl Application {
         self.registry.clone()
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM stop it gracefully).
+    /// Serves until SIGTERM or SIGINT, then stops gracefully: `/readyz`
+    /// answers 503 at once and the pipeline claims nothing more; units in
+    /// flight may finish within `ARKITER_SHUTDOWN_GRACE` while the leases
+    /// are still renewed; then the leases are released and the HTTP server
+    /// finishes the requests it has, within what is left of the grace.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let server = actix_rt::spawn(self.server);
+        stop_signal().await;
+        tracing::info!("stopping: draining the work in flight");
+        self.pulse.stopping();
+        let started = std::time::Instant::now();
+        let _ = self.registry.send(StopRegistry).await;
+        tracing::info!(
+            drained_in_ms = started.elapsed().as_millis() as u64,
+            "pipeline drained; leases released"
+        );
+        handle.stop(true).await;
+        server.await.unwrap_or(Ok(()))
     }
 
     pub fn into_server(self) -> Server {

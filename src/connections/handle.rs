@@ -23,55 +23,13 @@ pub struct ConnectionHandle {
     env: LeverEnv,
     limiter: Arc<DefaultDirectRateLimiter>,
     tokens: Arc<DbTokenSource>,
-    /// Posting id → title: postings rarely change and every interview needs one.
-    posting_titles: Mutex<HashMap<String, String>>,
-    /// Held while a missing title is read from Lever, so units missing at
-    /// once read it once (see [`ConnectionHandle::posting_read`]).
-    posting_read: tokio::sync::Mutex<()>,
-    /// The Lever account the cached titles came from.
-    titles_account: Mutex<Option<String>>,
 }
 
 impl ConnectionHandle {
-    /// Drops what is cached from an older state of the connection, seen in
-    /// `row` as just read: a token refreshed or reconnected elsewhere, or
-    /// postings of another Lever account.
+    /// Drops a token cached from an older state of the connection, seen in
+    /// `row` as just read: refreshed or reconnected elsewhere.
     pub fn observe(&self, row: &Connection) {
         self.tokens.observe(row);
-        let mut account = self
-            .titles_account
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if *account != row.lever_account_id {
-            self.posting_titles
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clear();
-            account.clone_from(&row.lever_account_id);
-        }
-    }
-
-    pub fn cached_posting_title(&self, posting: &str) -> Option<String> {
-        let map = self
-            .posting_titles
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        map.get(posting).cloned()
-    }
-
-    /// Taken before reading a posting the cache misses; the holder reads,
-    /// the others then find the title cached. Misses are rare (once per
-    /// posting per connection), so one lock for all postings is enough.
-    pub async fn posting_read(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.posting_read.lock().await
-    }
-
-    pub fn cache_posting_title(&self, posting: &str, title: &str) {
-        let mut map = self
-            .posting_titles
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        map.insert(posting.to_owned(), title.to_owned());
     }
 
     fn config(&self, perform_as: Option<String>) -> LeverClientConfig {
@@ -151,9 +109,6 @@ impl Handles {
                 self.secrets.clone(),
                 self.env.clone(),
             )),
-            posting_titles: Mutex::new(HashMap::new()),
-            posting_read: tokio::sync::Mutex::new(()),
-            titles_account: Mutex::new(None),
         });
         map.insert(id, handle.clone());
         Ok(handle)

@@ -2,27 +2,34 @@
 //! client's [`TokenSource`].
 //!
 //! The access token is cached in memory until a minute before it expires.
-//! A refresh runs one at a time in this process (an async mutex) and one at a
-//! time across instances: under `SELECT ... FOR NO KEY UPDATE` on the
-//! connection row (which leaves inserts referencing the connection free),
-//! re-reading it first in case another refresh just finished, and storing the
-//! rotated refresh token in the same transaction (never dropping the stored
-//! one when Lever's answer omits it). If that store fails, the rotated token
-//! is stored again on fresh connections, or the connection says
-//! `needs_reauth` at once. `invalid_grant` turns the connection `needs_reauth`.
+//! A refresh is one flight per connection in this process: a task of its
+//! own, not a future owned by whichever caller came first, so a caller that
+//! goes away (a request cancelled, a unit stopped) cannot drop a rotated
+//! refresh token between Lever's answer and its storing; every caller waits
+//! for the flight's answer. Across instances it is one at a time too: the
+//! flight marks the row (`refreshing_until`, `token_state = refreshing`) in
+//! a short statement, calls Lever holding no database connection, then
+//! stores the new grant and clears the mark. A row marked by another
+//! instance is re-read until the mark clears or runs out, and its new token
+//! used. The stored refresh token is never dropped when Lever's answer omits
+//! it. If storing fails, the rotated token is stored again on fresh
+//! connections, or the connection says `needs_reauth` at once.
+//! `invalid_grant` turns the connection `needs_reauth`.
 //!
 //! The cache remembers which sealed token it holds: [`DbTokenSource::observe`]
 //! drops it when the row (read by every unit of work) stores another one,
 //! so a reconnect or refresh on another instance is seen at the next unit.
 
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::LocalBoxFuture;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Mutex;
+use tokio::sync::watch;
 
 use super::env::LeverEnv;
 use crate::db::models::connection::Connection;
-use crate::db::{DbError, HeldConnection, Pool};
+use crate::db::{DbError, Pool};
 use crate::domain::errors::Chain;
 use crate::domain::ids::ConnectionId;
 use crate::domain::secrets::SecretBox;
@@ -31,20 +38,17 @@ use crate::lever::{LeverError, TokenSource, oauth};
 
 /// Refresh this long before expiry so no request leaves with a dying token.
 const EARLY: Duration = Duration::seconds(60);
+/// How long a refresh's mark on the row holds off other instances: longer
+/// than Lever's answer may take (its request timeout).
+const MARK_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a row marked by another instance is read again.
+const MARKED_RECHECK: std::time::Duration = std::time::Duration::from_millis(200);
 /// Waits before each new try at storing a rotated token whose first store failed.
 const STORE_RETRIES: [std::time::Duration; 3] = [
     std::time::Duration::from_millis(100),
     std::time::Duration::from_millis(500),
     std::time::Duration::from_secs(2),
 ];
-
-/// What a refresh under the row lock found.
-enum Refreshed {
-    /// Another caller or instance already refreshed: this token is current.
-    Current(SecretString),
-    /// Lever issued a new grant, not stored yet.
-    New(SealedGrant),
-}
 
 /// A new grant, sealed for storage.
 #[derive(Clone)]
@@ -64,13 +68,20 @@ struct Cached {
     sealed: Vec<u8>,
 }
 
+/// A refresh in flight: its answer, once there.
+type Flight = watch::Receiver<Option<Result<SecretString, LeverError>>>;
+
 pub struct DbTokenSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     id: ConnectionId,
     db: Pool,
     secrets: SecretBox,
     env: LeverEnv,
-    cache: std::sync::Mutex<Option<Cached>>,
-    refreshing: Mutex<()>,
+    cache: Mutex<Option<Cached>>,
+    flight: Mutex<Option<Flight>>,
 }
 
 fn db_err(e: DbError) -> LeverError {
@@ -80,26 +91,20 @@ fn db_err(e: DbError) -> LeverError {
 impl DbTokenSource {
     pub fn new(id: ConnectionId, db: Pool, secrets: SecretBox, env: LeverEnv) -> Self {
         Self {
-            id,
-            db,
-            secrets,
-            env,
-            cache: std::sync::Mutex::new(None),
-            refreshing: Mutex::new(()),
+            inner: Arc::new(Inner {
+                id,
+                db,
+                secrets,
+                env,
+                cache: Mutex::new(None),
+                flight: Mutex::new(None),
+            }),
         }
-    }
-
-    fn cached(&self) -> Option<Cached> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn remember(&self, c: Option<Cached>) {
-        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = c;
     }
 
     /// Forgets the cached token (after a disconnect or reconnect).
     pub fn forget(&self) {
-        self.remember(None);
+        self.inner.remember(None);
     }
 
     /// Forgets the cached token if `row` (just read) stores another one:
@@ -107,13 +112,58 @@ impl DbTokenSource {
     /// again, perhaps to another Lever account. Costs no query: callers pass
     /// the row they read anyway.
     pub fn observe(&self, row: &Connection) {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache
             .as_ref()
             .is_some_and(|c| row.access_token_enc.as_deref() != Some(c.sealed.as_slice()))
         {
             *cache = None;
         }
+    }
+
+    /// Refreshes the token now, unless another refresh just did (the daily
+    /// refresh of idle connections, and one about to expire).
+    pub async fn refresh_now(&self) -> Result<SecretString, LeverError> {
+        let current = self.inner.load().await?;
+        self.inner.remember(None);
+        self.refresh(Some(current.token)).await
+    }
+
+    /// Joins the connection's refresh in flight, or starts one, and waits
+    /// for its answer.
+    async fn refresh(&self, stale: Option<SecretString>) -> Result<SecretString, LeverError> {
+        let mut flight = self.join_or_start(stale);
+        let answer = flight
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| LeverError::Transport("the token refresh ended without an answer".into()))?
+            .clone();
+        answer.unwrap_or_else(|| Err(LeverError::Transport("no refresh answer".into())))
+    }
+
+    fn join_or_start(&self, stale: Option<SecretString>) -> Flight {
+        let mut slot = self.inner.flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(running) = slot.as_ref().filter(|f| f.borrow().is_none()) {
+            return running.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        *slot = Some(rx.clone());
+        let inner = self.inner.clone();
+        actix_rt::spawn(async move {
+            let answer = inner.fly(stale.as_ref()).await;
+            let _ = tx.send(Some(answer));
+        });
+        rx
+    }
+}
+
+impl Inner {
+    fn cached(&self) -> Option<Cached> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn remember(&self, c: Option<Cached>) {
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = c;
     }
 
     fn open(&self, sealed: &Option<Vec<u8>>) -> Option<SecretString> {
@@ -158,116 +208,103 @@ impl DbTokenSource {
         self.usable(&row)
     }
 
-    /// Refreshes unless the stored token already differs from `stale` and is
-    /// fresh (another caller or instance refreshed meanwhile).
-    async fn refresh(&self, stale: Option<&SecretString>) -> Result<SecretString, LeverError> {
-        let _one = self.refreshing.lock().await;
+    /// One refresh flight: unless the stored token already differs from
+    /// `stale` and is fresh (another caller or instance refreshed meanwhile),
+    /// marks the row, asks Lever, and stores the new grant.
+    async fn fly(&self, stale: Option<&SecretString>) -> Result<SecretString, LeverError> {
         if let Some(c) = self.cached()
             && is_newer(&c, stale)
         {
             return Ok(c.token);
         }
-        let mut held = self.db.hold().await.map_err(db_err)?;
-        held.begin().await.map_err(db_err)?;
-        let out = self.refresh_locked(&mut held, stale).await;
-        match out {
-            Ok(Refreshed::Current(token)) => held.commit().await.map(|()| token).map_err(db_err),
-            Ok(Refreshed::New(grant)) => {
-                let stored = self.store(&mut held, &grant).await;
-                let committed = match stored {
-                    Ok(()) => held.commit().await,
-                    Err(e) => Err(e),
-                };
-                match committed {
-                    Ok(()) => Ok(self.use_grant(grant)),
-                    Err(e) => {
-                        let _ = held.rollback().await;
-                        self.store_after_failure(grant, e).await
+        let row = loop {
+            let id = self.id.0;
+            let marked = self
+                .db
+                .run(move |c| Ok(Connection::mark_refreshing(c, id, MARK_FOR)?))
+                .await
+                .map_err(db_err)?;
+            let row = match marked {
+                Ok(row) => row,
+                // Another instance is refreshing: its token is used once stored.
+                Err(row) => {
+                    let current = self.usable(&row)?;
+                    if is_newer(&current, stale) {
+                        let token = current.token.clone();
+                        self.remember(Some(current));
+                        return Ok(token);
                     }
+                    actix_rt::time::sleep(MARKED_RECHECK).await;
+                    continue;
                 }
+            };
+            let current = match self.usable(&row) {
+                Ok(current) => current,
+                Err(e) => {
+                    self.unmark().await;
+                    return Err(e);
+                }
+            };
+            if is_newer(&current, stale) {
+                self.unmark().await;
+                let token = current.token.clone();
+                self.remember(Some(current));
+                return Ok(token);
             }
-            Err(e @ LeverError::NeedsReauth(_)) => held.commit().await.map_err(db_err).and(Err(e)),
-            Err(e) => {
-                let _ = held.rollback().await;
-                Err(e)
+            break row;
+        };
+        match self.ask_lever(&row).await {
+            Ok(grant) => self.store(grant).await,
+            Err(LeverError::NeedsReauth(reason)) => self.give_up(&reason).await,
+            Err(other) => {
+                self.unmark().await;
+                Err(other)
             }
         }
     }
 
-    /// Under the row lock (`FOR NO KEY UPDATE`: inserts that reference the
-    /// connection, such as a completion's job, are not blocked while Lever
-    /// answers), re-reads the row and refreshes unless another refresh
-    /// already did.
-    async fn refresh_locked(
-        &self,
-        held: &mut HeldConnection,
-        stale: Option<&SecretString>,
-    ) -> Result<Refreshed, LeverError> {
-        let id = self.id.0;
-        let row = held
-            .run(move |c| Ok(Connection::lock(c, id)?))
-            .await
-            .map_err(db_err)?;
-        let current = self.usable(&row)?;
-        if is_newer(&current, stale) {
-            let token = current.token.clone();
-            self.remember(Some(current));
-            return Ok(Refreshed::Current(token));
-        }
+    /// Lever's new grant for the row's refresh token, sealed for storage.
+    async fn ask_lever(&self, row: &Connection) -> Result<SealedGrant, LeverError> {
         let oauth_cfg = self
             .env
             .oauth
             .as_ref()
             .ok_or_else(|| LeverError::Config("LEVER_CLIENT_ID/SECRET are not set".into()))?;
-        let Some(refresh) = self.open(&row.refresh_token_enc) else {
-            return self.give_up(held, "no refresh token is stored").await;
-        };
-        match oauth::refresh(&self.env.http, oauth_cfg, &refresh).await {
-            Ok(grant) => Ok(Refreshed::New(SealedGrant {
-                access_enc: self.secrets.seal(grant.access_token.expose_secret()),
-                refresh_enc: grant
-                    .refresh_token
-                    .as_ref()
-                    .map(|r| self.secrets.seal(r.expose_secret())),
-                expires_at: grant.expires_at,
-                token: grant.access_token,
-            })),
-            Err(LeverError::NeedsReauth(reason)) => self.give_up(held, &reason).await,
-            Err(other) => Err(other),
+        let refresh = self
+            .open(&row.refresh_token_enc)
+            .ok_or_else(|| LeverError::NeedsReauth("no refresh token is stored".into()))?;
+        let grant = oauth::refresh(&self.env.http, oauth_cfg, &refresh).await?;
+        Ok(SealedGrant {
+            access_enc: self.secrets.seal(grant.access_token.expose_secret()),
+            refresh_enc: grant
+                .refresh_token
+                .as_ref()
+                .map(|r| self.secrets.seal(r.expose_secret())),
+            expires_at: grant.expires_at,
+            token: grant.access_token,
+        })
+    }
+
+    /// Clears this flight's mark when it ends without a new grant.
+    async fn unmark(&self) {
+        let id = self.id.0;
+        if let Err(e) = self
+            .db
+            .run(move |c| Ok(Connection::unmark_refreshing(c, id)?))
+            .await
+        {
+            tracing::warn!(connection_id = %self.id, error = %Chain(&e), "clearing a refresh mark failed; it runs out by itself");
         }
     }
 
-    async fn store(&self, held: &mut HeldConnection, g: &SealedGrant) -> Result<(), DbError> {
-        let (id, access, rotated, expires_at) = (
-            self.id.0,
-            g.access_enc.clone(),
-            g.refresh_enc.clone(),
-            g.expires_at,
-        );
-        held.run(move |c| {
-            Ok(Connection::store_tokens(
-                c,
-                id,
-                &access,
-                rotated.as_deref(),
-                expires_at,
-            )?)
-        })
-        .await
-        .map(|_| ())
-    }
-
-    /// Lever rotated the refresh token but storing it failed: the used one
-    /// is dead, so the new one must not be lost. Store it again on fresh
-    /// connections; if that keeps failing, say `needs_reauth` at once rather
-    /// than leave a connection that fails later for no visible reason.
-    async fn store_after_failure(
-        &self,
-        grant: SealedGrant,
-        first: DbError,
-    ) -> Result<SecretString, LeverError> {
-        tracing::warn!(connection_id = %self.id, error = %first, "storing a refreshed Lever token failed; storing it again");
-        for wait in STORE_RETRIES {
+    /// Stores a rotated grant (and clears the mark). Lever has already
+    /// retired the refresh token it replaced, so the new one must not be
+    /// lost: a failed store is tried again on fresh connections, and if that
+    /// keeps failing the connection says `needs_reauth` at once rather than
+    /// fail later for no visible reason.
+    async fn store(&self, grant: SealedGrant) -> Result<SecretString, LeverError> {
+        let waits = std::iter::once(std::time::Duration::ZERO).chain(STORE_RETRIES);
+        for (n, wait) in waits.enumerate() {
             actix_rt::time::sleep(wait).await;
             let g = grant.clone();
             let id = self.id.0;
@@ -285,6 +322,9 @@ impl DbTokenSource {
                 .await;
             match stored {
                 Ok(_) => return Ok(self.use_grant(grant)),
+                Err(e) if n == 0 => {
+                    tracing::warn!(connection_id = %self.id, error = %Chain(&e), "storing a refreshed Lever token failed; storing it again")
+                }
                 Err(e) => {
                     tracing::warn!(connection_id = %self.id, error = %Chain(&e), "storing a refreshed Lever token failed again")
                 }
@@ -297,7 +337,7 @@ impl DbTokenSource {
             .run(move |c| Ok(Connection::mark_needs_reauth(c, id, why)?))
             .await;
         tracing::error!(connection_id = %self.id, marked = marked.is_ok(), "a refreshed Lever token was lost; the connection needs re-authorisation");
-        self.forget();
+        self.remember(None);
         Err(LeverError::NeedsReauth(why.to_owned()))
     }
 
@@ -312,38 +352,16 @@ impl DbTokenSource {
         g.token
     }
 
-    async fn give_up<T>(&self, held: &mut HeldConnection, reason: &str) -> Result<T, LeverError> {
+    async fn give_up<T>(&self, reason: &str) -> Result<T, LeverError> {
         let id = self.id.0;
         let why = reason.to_owned();
-        held.run(move |c| Ok(Connection::mark_needs_reauth(c, id, &why)?))
+        self.db
+            .run(move |c| Ok(Connection::mark_needs_reauth(c, id, &why)?))
             .await
             .map_err(db_err)?;
         tracing::warn!(connection_id = %self.id, "Lever refused the grant; connection needs re-authorisation");
-        self.forget();
+        self.remember(None);
         Err(LeverError::NeedsReauth(reason.to_owned()))
-    }
-
-    /// Refreshes when the token expires within `ahead`, or was last refreshed
-    /// longer than `every` ago (Lever refresh tokens die after 90 days unused).
-    pub async fn refresh_if_stale(
-        &self,
-        ahead: Duration,
-        every: Duration,
-    ) -> Result<(), LeverError> {
-        let id = self.id.0;
-        let row = self
-            .db
-            .run(move |c| Ok(Connection::find(c, id)?))
-            .await
-            .map_err(db_err)?;
-        let current = self.usable(&row)?;
-        let now = Utc::now();
-        let old = row.last_refreshed_at.is_none_or(|t| t + every <= now);
-        if current.expires_at - ahead <= now || old {
-            self.remember(None);
-            self.refresh(Some(&current.token)).await?;
-        }
-        Ok(())
     }
 }
 
@@ -356,15 +374,19 @@ fn is_newer(c: &Cached, stale: Option<&SecretString>) -> bool {
 impl TokenSource for DbTokenSource {
     fn access_token(&self) -> LocalBoxFuture<'_, Result<SecretString, LeverError>> {
         Box::pin(async move {
-            if let Some(c) = self.cached().filter(|c| c.expires_at - EARLY > Utc::now()) {
+            if let Some(c) = self
+                .inner
+                .cached()
+                .filter(|c| c.expires_at - EARLY > Utc::now())
+            {
                 return Ok(c.token);
             }
-            let stored = self.load().await?;
+            let stored = self.inner.load().await?;
             if stored.expires_at - EARLY > Utc::now() {
-                self.remember(Some(stored.clone()));
+                self.inner.remember(Some(stored.clone()));
                 return Ok(stored.token);
             }
-            self.refresh(Some(&stored.token)).await
+            self.refresh(Some(stored.token)).await
         })
     }
 
@@ -374,8 +396,8 @@ impl TokenSource for DbTokenSource {
     ) -> LocalBoxFuture<'a, Result<SecretString, LeverError>> {
         Box::pin(async move {
             // The rejected token is stale whatever its expiry says.
-            self.remember(None);
-            self.refresh(Some(rejected)).await
+            self.inner.remember(None);
+            self.refresh(Some(rejected.clone())).await
         })
     }
 }

@@ -1,4 +1,4 @@
-// @generated shape: mirrors `diesel print-schema` for migrations/ (see diesel.toml).
+// @generated automatically by Diesel CLI.
 
 diesel::table! {
     api_keys (id) {
@@ -9,6 +9,17 @@ diesel::table! {
         secret_sha256 -> Bytea,
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    candidate_claims (connection_id, opportunity_id) {
+        connection_id -> Uuid,
+        opportunity_id -> Text,
+        unit_id -> Uuid,
+        owner -> Text,
+        epoch -> Int8,
+        until -> Timestamptz,
     }
 }
 
@@ -40,6 +51,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    connection_leases (connection_id) {
+        connection_id -> Uuid,
+        owner -> Nullable<Text>,
+        epoch -> Int8,
+        expires_at -> Timestamptz,
+        claims_epoch -> Int8,
+    }
+}
+
+diesel::table! {
     connection_sweeps (connection_id) {
         connection_id -> Uuid,
         last_at -> Nullable<Timestamptz>,
@@ -52,34 +73,6 @@ diesel::table! {
         webhook_repaired_at -> Nullable<Timestamptz>,
         webhook_missing_url -> Nullable<Text>,
         updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    connection_leases (connection_id) {
-        connection_id -> Uuid,
-        owner -> Nullable<Text>,
-        epoch -> Int8,
-        expires_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    console_sessions (id_sha256) {
-        id_sha256 -> Bytea,
-        key_id -> Nullable<Uuid>,
-        org_id -> Nullable<Uuid>,
-        role -> Text,
-        csrf_token -> Text,
-        created_at -> Timestamptz,
-        expires_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    instances (id) {
-        id -> Text,
-        heartbeat_at -> Timestamptz,
     }
 }
 
@@ -105,6 +98,26 @@ diesel::table! {
         connected_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        refreshing_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    console_sessions (id_sha256) {
+        id_sha256 -> Bytea,
+        key_id -> Nullable<Uuid>,
+        org_id -> Nullable<Uuid>,
+        role -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    instances (id) {
+        id -> Text,
+        heartbeat_at -> Timestamptz,
     }
 }
 
@@ -239,6 +252,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> orgs (org_id));
+diesel::joinable!(candidate_claims -> connections (connection_id));
 diesel::joinable!(connection_counters -> connections (connection_id));
 diesel::joinable!(connection_health -> connections (connection_id));
 diesel::joinable!(connection_leases -> connections (connection_id));
@@ -261,6 +275,7 @@ diesel::joinable!(roles -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    candidate_claims,
     connection_counters,
     connection_health,
     connection_leases,

@@ -1,11 +1,23 @@
 //! What a worker needs for one account: its Lever client (through the
 //! connection's handle, so its limiter and token store), the database, the
-//! public link bases, and the connection's settings as stored now.
+//! lease it works under, the public link bases, and the connection's
+//! settings as stored now.
+//!
+//! Every unit of work runs under its candidate's claim (`db::models::claim`).
+//! The client a unit gets writes only after extending that claim, in the
+//! database, to cover the longest time the write may take to land
+//! (`lever::write_lands_within`): if the lease or the claim moved on, or the
+//! lease is about to end by this instance's clock, nothing is sent.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::connections::ConnectionHandle;
 use crate::db::Pool;
+use crate::db::models::claim::{self, LeaseRef};
 use crate::db::models::connection::Connection;
 use crate::domain::ids::ConnectionId;
 use crate::domain::status::ConnectionStatus;
@@ -30,7 +42,24 @@ pub struct AccountCtx {
     /// Seals a repaired webhook's signature token.
     pub secrets: crate::domain::secrets::SecretBox,
     /// `ARKITER_SWEEP_INTERVAL` (`None`: no periodic sweep).
-    pub sweep_interval: Option<std::time::Duration>,
+    pub sweep_interval: Option<Duration>,
+    /// How long a claim lasts without renewal (the lease's duration).
+    pub claim_hold: Duration,
+    /// The longest a Lever write may take to land: each write's claim
+    /// extension.
+    pub write_lands_within: Duration,
+    /// How long a checking read waits after a cut write.
+    pub late_landing: Duration,
+    /// Cancelled when this instance must stop working for the account at
+    /// once (its lease was lost, or the drain's grace ran out).
+    pub stop: CancellationToken,
+}
+
+/// The claim a unit of work runs under: its candidate and its own id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitClaim {
+    pub key: String,
+    pub unit: Uuid,
 }
 
 /// The connection's settings for one unit of work.
@@ -58,20 +87,78 @@ pub fn settled(attempt: Result<Outcome, StepError>) -> Outcome {
 }
 
 impl AccountCtx {
+    /// The lease as the claims' statements name it.
+    pub fn lease_ref(&self) -> LeaseRef<'_> {
+        LeaseRef {
+            connection_id: self.id.0,
+            owner: self.lease.owner(),
+            epoch: self.lease.epoch(),
+        }
+    }
+
     /// Loads the connection and builds a client with its `perform_as`,
-    /// whose every write send is fenced by the lease. The row read here also
-    /// tells the handle whether another instance changed the connection
-    /// (reconnected, refreshed its token) since its caches were filled.
-    pub async fn begin(&self) -> Result<Work, StepError> {
+    /// whose every write send first extends `claim` (see the module doc).
+    /// The row read here also tells the handle whether another instance
+    /// changed the connection (reconnected, refreshed its token) since its
+    /// caches were filled.
+    pub async fn begin(&self, claim: &UnitClaim) -> Result<Work, StepError> {
         let id = self.id.0;
         let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
         self.handle.observe(&conn);
-        let lease = self.lease.clone();
+        let fence = self.write_fence(claim.clone());
         let client = self
             .handle
             .client(conn.perform_as.clone())
-            .with_fence(Arc::new(move || lease.writable()));
+            .with_fence(fence);
         Ok(Work { client, conn })
+    }
+
+    /// Like [`Self::begin`] for work on the account as a whole, which takes
+    /// no candidate's claim (the sweep's listing and webhook repair): its
+    /// writes are fenced by the lease alone.
+    pub async fn begin_unclaimed(&self) -> Result<Work, StepError> {
+        let id = self.id.0;
+        let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
+        self.handle.observe(&conn);
+        let (lease, stop) = (self.lease.clone(), self.stop.clone());
+        let fence: crate::lever::WriteFence = Arc::new(move || {
+            let open = lease.writable() && !stop.is_cancelled();
+            Box::pin(async move { open })
+        });
+        let client = self
+            .handle
+            .client(conn.perform_as.clone())
+            .with_fence(fence);
+        Ok(Work { client, conn })
+    }
+
+    /// Asked before each write send: the lease is safely ours by this
+    /// instance's clock, and the claim could be extended in the database.
+    fn write_fence(&self, claim: UnitClaim) -> crate::lever::WriteFence {
+        let account = self.clone();
+        Arc::new(move || {
+            let account = account.clone();
+            let claim = claim.clone();
+            Box::pin(async move {
+                if !account.lease.writable() || account.stop.is_cancelled() {
+                    return false;
+                }
+                let (owner, epoch) = (account.lease.owner().to_owned(), account.lease.epoch());
+                let (id, by) = (account.id.0, account.write_lands_within);
+                let extended = account
+                    .db
+                    .run(move |c| {
+                        let lease = LeaseRef {
+                            connection_id: id,
+                            owner: &owner,
+                            epoch,
+                        };
+                        Ok(claim::extend(c, lease, &claim.key, claim.unit, by)?)
+                    })
+                    .await;
+                extended.unwrap_or(false)
+            })
+        })
     }
 
     /// Runs a worker's database write in a transaction that first checks the
@@ -93,9 +180,10 @@ impl AccountCtx {
             .await
     }
 
-    /// A Lever write may start only while the lease is safely ours.
+    /// A Lever write may start only while the lease is safely ours and the
+    /// account is not stopping.
     pub fn may_write(&self) -> Result<(), StepError> {
-        if self.lease.writable() {
+        if self.lease.writable() && !self.stop.is_cancelled() {
             Ok(())
         } else {
             Err(StepError::Fenced)

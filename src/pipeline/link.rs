@@ -8,7 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 
-use super::context::{AccountCtx, Work, settled};
+use super::caches::LinkCaches;
+use super::context::{AccountCtx, UnitClaim, Work, settled};
 use super::outcome::{Outcome, StepError};
 use super::results;
 use super::writes::{Has, ensure};
@@ -27,12 +28,22 @@ pub fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
-pub async fn run(ctx: &AccountCtx, ev: &EventWork) -> Outcome {
-    settled(attempt(ctx, ev).await)
+pub async fn run(
+    ctx: &AccountCtx,
+    caches: &LinkCaches,
+    ev: &EventWork,
+    claim: &UnitClaim,
+) -> Outcome {
+    settled(attempt(ctx, caches, ev, claim).await)
 }
 
-async fn attempt(ctx: &AccountCtx, ev: &EventWork) -> Result<Outcome, StepError> {
-    let work = ctx.begin().await?;
+async fn attempt(
+    ctx: &AccountCtx,
+    caches: &LinkCaches,
+    ev: &EventWork,
+    claim: &UnitClaim,
+) -> Result<Outcome, StepError> {
+    let work = ctx.begin(claim).await?;
     if let Some(paused) = work.paused() {
         return Ok(paused);
     }
@@ -43,7 +54,7 @@ async fn attempt(ctx: &AccountCtx, ev: &EventWork) -> Result<Outcome, StepError>
     let opp = work.client.get_opportunity(&opp_id).await?;
     let interview = match ev.interview_id {
         Some(id) => id,
-        None => match open(ctx, &work, ev, &opp).await? {
+        None => match open(ctx, caches, &work, ev, &opp).await? {
             Some(id) => id,
             None => return Ok(Outcome::Ignored(crate::domain::status::reasons::LEFT_STAGE)),
         },
@@ -76,6 +87,7 @@ async fn ensure_state(
 /// Resolves the role and opens the interview; `None` if the opportunity left the stage.
 async fn open(
     ctx: &AccountCtx,
+    caches: &LinkCaches,
     work: &Work,
     ev: &EventWork,
     opp: &Opportunity,
@@ -88,15 +100,22 @@ async fn open(
     }
     let posting_id = opp.posting_id().map(str::to_owned);
     let title = match &posting_id {
-        Some(p) => posting_title(ctx, work, p).await?,
+        Some(p) => posting_title(caches, work, p).await?,
         None => None,
     };
     let org = ev.org_id;
-    let roles = ctx
-        .db
-        .run(move |c| Ok(Role::all_with_jobs(c, org.0)?))
-        .await?;
-    let entries: Vec<RoleEntry> = roles.into_iter().map(RoleEntry::from).collect();
+    let entries = match caches.roles(org) {
+        Some(entries) => entries,
+        None => {
+            let roles = ctx
+                .db
+                .run(move |c| Ok(Role::all_with_jobs(c, org.0)?))
+                .await?;
+            let entries: Vec<RoleEntry> = roles.into_iter().map(RoleEntry::from).collect();
+            caches.keep_roles(org, &entries);
+            entries
+        }
+    };
     let r = resolve(&entries, posting_id.as_deref(), title.as_deref());
     if r.rule == Rule::None {
         return Err(StepError::Job(
@@ -136,24 +155,25 @@ async fn open(
     Ok(Some(id))
 }
 
-/// The posting's title, cached per connection (postings rarely change).
+/// The posting's title, cached by the link generator (postings rarely change).
 async fn posting_title(
-    ctx: &AccountCtx,
+    caches: &LinkCaches,
     work: &Work,
     posting: &str,
 ) -> Result<Option<String>, StepError> {
-    if let Some(t) = ctx.handle.cached_posting_title(posting) {
+    let account = work.conn.lever_account_id.as_deref();
+    if let Some(t) = caches.title(account, posting) {
         return Ok(Some(t));
     }
     // Units of a burst all miss at once: one reads, the rest find it cached.
-    let _reading = ctx.handle.posting_read().await;
-    if let Some(t) = ctx.handle.cached_posting_title(posting) {
+    let _reading = caches.title_read().await;
+    if let Some(t) = caches.title(account, posting) {
         return Ok(Some(t));
     }
     match work.client.get_posting(posting).await {
         Ok(p) => {
             if let Some(t) = &p.text {
-                ctx.handle.cache_posting_title(posting, t);
+                caches.keep_title(posting, t);
             }
             Ok(p.text)
         }

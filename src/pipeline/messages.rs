@@ -4,6 +4,7 @@
 use actix::Message;
 use uuid::Uuid;
 
+use super::context::UnitClaim;
 use super::outcome::Outcome;
 use crate::db::models::work::{EventWork, JobWork};
 use crate::domain::ids::{ConnectionId, EventId, JobId};
@@ -13,15 +14,23 @@ use crate::domain::ids::{ConnectionId, EventId, JobId};
 #[rtype(result = "()")]
 pub struct Wake(pub ConnectionId);
 
-/// Generate the link for a stage-change event (to a link generator).
+/// Generate the link for a stage-change event (to a link generator), under
+/// the claim of its candidate; answers how the unit ended.
 #[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct GenerateLink(pub EventWork);
+#[rtype(result = "Outcome")]
+pub struct GenerateLink {
+    pub event: EventWork,
+    pub claim: UnitClaim,
+}
 
-/// Post results or cancel (to a tag updater).
+/// Post results or cancel (to a tag updater), under the claim of its
+/// candidate; answers how the unit ended.
 #[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct UpdateTags(pub JobWork);
+#[rtype(result = "Outcome")]
+pub struct UpdateTags {
+    pub job: JobWork,
+    pub claim: UnitClaim,
+}
 
 /// A unit of work: an event (link step) or a job (results, cancel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,13 +60,4 @@ impl std::fmt::Display for UnitId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.uuid().fmt(f)
     }
-}
-
-/// A worker finished one unit (told to the supervisor with `do_send`).
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct Finished {
-    pub unit: UnitId,
-    pub attempts: i32,
-    pub outcome: Outcome,
 }

@@ -5,12 +5,14 @@
 //! account) → `LinkGenerator` / `TagUpdater`. Postgres is the source of truth
 //! (the table modules under `db::models`); messages are wake-ups.
 
+pub mod caches;
 pub mod context;
 pub mod hooks;
 pub mod link;
 pub mod messages;
 pub mod metrics;
 pub mod outcome;
+pub mod refresh;
 pub mod registry;
 pub mod results;
 pub mod supervisor;

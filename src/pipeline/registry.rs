@@ -2,75 +2,83 @@
 //! instance, renews the leases it holds, gives up leases above its fair share
 //! (so accounts spread across live instances), takes free or expired ones
 //! (a dead instance's accounts), and runs exactly one account supervisor per
-//! lease held: started on taking, retired on losing. It routes wake-ups to
-//! its supervisors and wakes any with due work, so a lost wake-up (or a
-//! NOTIFY from another instance that never came) only delays work.
+//! lease held: started on taking, drained and stopped on giving up, stopped
+//! at once on losing. It routes wake-ups to its supervisors and wakes any
+//! with due work, so a lost wake-up (or a NOTIFY from another instance that
+//! never came) only delays work.
+//!
+//! Stopping is one cancellation token per account, children of the
+//! registry's own:
+//! - a lease given up (a rebalance) or a shutdown first *drains*: its
+//!   supervisor claims nothing more, its units in flight may finish within
+//!   `ARKITER_SHUTDOWN_GRACE` while the lease keeps being renewed, then the
+//!   token is cancelled (what still runs ends at once) and the lease is
+//!   released;
+//! - a lease lost (another instance took it, or it expired) cancels the
+//!   token at once: nothing more is sent for the account;
+//! - a registry that died has its token cancelled by its watchdog, which
+//!   waits for its supervisors to stop before starting the next registry.
 //!
 //! It also does, in batches, what would otherwise cost every idle supervisor
 //! a database round trip: one statement writes the heartbeat of every
 //! supervisor it runs (every [`HEARTBEAT`], and at once for new ones), and
-//! one query every [`TOKEN_CHECK`] finds the accounts whose token expires
-//! soon or was not refreshed for a day, whose supervisors are then told to
-//! refresh it.
+//! one query every [`TOKEN_CHECK`] finds the accounts whose token needs
+//! refreshing (see [`super::refresh`]).
 //!
 //! Supervision: a supervisor whose address died is started again at the
-//! next cycle, its restart count carried on (health's `restarts`). The
-//! registry itself is watched: every completed cycle beats its
-//! [`RegistryPulse`], which `/readyz` reads, and the task that feeds it
-//! wake-ups starts a new registry if the old one died. Lease cycles run on
-//! their own small pool, so saturated workers cannot cost an instance its
-//! leases.
+//! next cycle, its restart count carried on (health's `restarts`). Every
+//! completed cycle beats the [`RegistryPulse`], which `/readyz` reads. Lease
+//! cycles run on their own small pool, so saturated workers cannot cost an
+//! instance its leases.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use diesel::prelude::*;
-use diesel::sql_types::{Array, Double, Text, Uuid as SqlUuid};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::context::AccountCtx;
 use super::hooks::Hooks;
 use super::messages::Wake;
-use super::supervisor::{
-    AccountSupervisor, REFRESH_AHEAD, REFRESH_AT_LEAST_EVERY, RefreshToken, Retire,
-};
+use super::refresh::Refresher;
+use super::supervisor::{AccountSupervisor, Drain};
 use crate::config::{InstanceSettings, PipelineSettings};
 use crate::connections::Handles;
 use crate::db::Pool;
 use crate::db::models::health_record;
+use crate::db::models::lease;
 use crate::db::models::work as store;
 use crate::domain::errors::Chain;
 use crate::domain::ids::ConnectionId;
-use crate::domain::status::ConnectionStatus;
 use crate::lease::LeaseCell;
 use crate::wake::{LocalAccounts, WakeReceiver};
 
-/// How long a lease given up (above the fair share) stays ours, so requests
-/// in flight land before another instance takes over.
-const RELEASE_GRACE: Duration = Duration::from_secs(2);
 /// The least time between lease cycles started by wake-ups.
 const MIN_CHECK_GAP: Duration = Duration::from_millis(250);
 /// How often every supervisor's heartbeat is written (stale after a minute).
 const HEARTBEAT: Duration = Duration::from_secs(10);
-/// How often tokens are checked for freshness (they are refreshed 10
-/// minutes before expiry, and a client refreshes an expired one on use).
-const TOKEN_CHECK: Duration = Duration::from_secs(60);
+/// How long a watchdog waits for a dead registry's supervisors to stop
+/// before it starts the next registry anyway.
+const ORPHANS_STOP_WITHIN: Duration = Duration::from_secs(5);
 
 struct Running {
     lease: Arc<LeaseCell>,
     addr: Addr<AccountSupervisor>,
+    /// Cancelled to stop the account's units at once.
+    stop: CancellationToken,
 }
 
-/// When the registry last completed a lease cycle, for `/readyz`; and
-/// whether it was told to stop for good.
+/// When the registry last completed a lease cycle, for `/readyz`; whether
+/// the instance is stopping; and whether the registry was stopped for good.
 #[derive(Debug)]
 pub struct RegistryPulse {
     started: Instant,
     /// Milliseconds after `started` of the last completed cycle (0: none).
     last_cycle_ms: AtomicU64,
+    stopping: AtomicBool,
     stopped: AtomicBool,
     /// Older than this, the last cycle means the registry is stuck.
     stale_after: Duration,
@@ -81,6 +89,7 @@ impl RegistryPulse {
         Arc::new(Self {
             started: Instant::now(),
             last_cycle_ms: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             stale_after: (renew_every * 3).max(Duration::from_secs(5)),
         })
@@ -91,8 +100,17 @@ impl RegistryPulse {
         self.last_cycle_ms.store(ms.max(1), Ordering::Release);
     }
 
+    /// The instance is stopping: `/readyz` says so at once, so the balancer
+    /// sends no more requests while the work in flight drains.
+    pub fn stopping(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
     /// `None` while the registry works; else why it does not.
     pub fn problem(&self) -> Option<String> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Some("the instance is stopping".to_owned());
+        }
         if self.stopped.load(Ordering::Acquire) {
             return Some("the pipeline registry is stopped".to_owned());
         }
@@ -125,41 +143,45 @@ pub struct RegistryParts {
     pub secrets: crate::domain::secrets::SecretBox,
     pub sweep_interval: Option<Duration>,
     pub pulse: Arc<RegistryPulse>,
+    /// `ARKITER_SHUTDOWN_GRACE`: how long units may drain.
+    pub shutdown_grace: Duration,
+    /// The longest a Lever write may take to land.
+    pub write_lands_within: Duration,
+    /// Refreshes idle connections' tokens, a bounded number at once.
+    pub refresher: Arc<Refresher>,
 }
 
 pub struct Registry {
-    db: Pool,
-    lease_db: Pool,
-    pulse: Arc<RegistryPulse>,
+    parts: RegistryParts,
     /// Restarts per account, carried across its supervisor's restarts.
     restarts: HashMap<ConnectionId, i32>,
-    handles: Arc<Handles>,
-    settings: PipelineSettings,
-    hooks: Hooks,
-    instance: InstanceSettings,
-    live_base: String,
-    results_base: String,
-    public_url: String,
-    secrets: crate::domain::secrets::SecretBox,
-    sweep_interval: Option<Duration>,
     running: HashMap<ConnectionId, Running>,
+    /// Accounts given up and draining: their leases are still renewed.
+    draining: HashSet<ConnectionId>,
     /// The ids in `running`, shared with webhook ingest (see [`LocalAccounts`]).
     local: Arc<LocalAccounts>,
+    /// This registry's token: every account's token is its child.
+    root: CancellationToken,
+    /// How many of this registry's supervisors are alive (the watchdog
+    /// waits for none before starting another registry).
+    live: Arc<AtomicUsize>,
+    /// Shutting down: no lease is taken any more.
+    shutting_down: bool,
     checking: bool,
     /// A wake-up for an account not running here arrived during a check.
     recheck: bool,
     last_check: Instant,
     /// A cycle is already scheduled for the end of the minimum gap.
     check_pending: bool,
-    /// When every supervisor's heartbeat / token was last written / checked.
+    /// When every supervisor's heartbeat was last written.
     last_beat: Option<Instant>,
-    last_token_check: Option<Instant>,
 }
 
 /// One lease cycle's findings.
 struct Cycle {
-    held: Vec<crate::db::models::lease::Held>,
-    released: Vec<Uuid>,
+    held: Vec<lease::Held>,
+    /// Held leases above the fair share, to be drained and given up.
+    shed: Vec<Uuid>,
     due: Vec<Uuid>,
 }
 
@@ -173,47 +195,41 @@ struct Checked {
 }
 
 impl Registry {
-    pub fn new(parts: RegistryParts) -> Self {
+    fn new(parts: RegistryParts, local: Arc<LocalAccounts>, live: Arc<AtomicUsize>) -> Self {
         Self {
-            db: parts.db,
-            lease_db: parts.lease_db,
-            pulse: parts.pulse,
+            parts,
             restarts: HashMap::new(),
-            handles: parts.handles,
-            settings: parts.settings,
-            hooks: parts.hooks,
-            instance: parts.instance,
-            live_base: parts.live_base,
-            results_base: parts.results_base,
-            public_url: parts.public_url,
-            secrets: parts.secrets,
-            sweep_interval: parts.sweep_interval,
             running: HashMap::new(),
-            local: Arc::default(),
+            draining: HashSet::new(),
+            local,
+            root: CancellationToken::new(),
+            live,
+            shutting_down: false,
             checking: false,
             recheck: false,
             last_check: Instant::now(),
             check_pending: false,
             last_beat: None,
-            last_token_check: None,
         }
     }
 
     /// Starts a registry and feeds it the process's wake-ups; it keeps
     /// `local` as the set of accounts it runs. The same task watches it:
-    /// a registry that died (not one told to [`StopRegistry`]) is replaced.
+    /// a registry that died (not one stopped for good) has its supervisors
+    /// stopped, then is replaced.
     pub fn launch(
         parts: RegistryParts,
         mut wakes: WakeReceiver,
         local: Arc<LocalAccounts>,
     ) -> Addr<Self> {
         let start = move |parts: &RegistryParts| {
-            let mut reg = Registry::new(parts.clone());
-            reg.local = local.clone();
-            reg.start()
+            let live = Arc::new(AtomicUsize::new(0));
+            let reg = Registry::new(parts.clone(), local.clone(), live.clone());
+            let root = reg.root.clone();
+            (reg.start(), root, live)
         };
-        let addr = start(&parts);
-        let mut to = addr.clone();
+        let (addr, root, live) = start(&parts);
+        let (mut to, mut root, mut live) = (addr.clone(), root, live);
         let every = parts.instance.renew_every;
         actix::spawn(async move {
             let mut tick = actix_rt::time::interval(every);
@@ -225,9 +241,11 @@ impl Registry {
                     },
                     _ = tick.tick() => {
                         if !to.connected() && !parts.pulse.stopped.load(Ordering::Acquire) {
-                            tracing::error!("the pipeline registry died; starting a new one");
+                            tracing::error!("the pipeline registry died; stopping its supervisors and starting a new one");
                             super::metrics::registry_restarted();
-                            to = start(&parts);
+                            root.cancel();
+                            stop_orphans(&live).await;
+                            (to, root, live) = start(&parts);
                         }
                     }
                 }
@@ -236,44 +254,93 @@ impl Registry {
         addr
     }
 
-    fn start_supervisor(&mut self, id: ConnectionId, lease: Arc<LeaseCell>) {
-        let handle = match self.handles.get(id) {
+    fn start_supervisor(&mut self, id: ConnectionId, held: Arc<LeaseCell>, hold_off: Hold) {
+        let handle = match self.parts.handles.get(id) {
             Ok(h) => h,
             Err(e) => {
                 tracing::error!(connection_id = %id, error = %Chain(&e), "cannot build the connection's handle");
                 return;
             }
         };
+        let p = &self.parts;
+        let stop = self.root.child_token();
         let ctx = AccountCtx {
             id,
-            lease: lease.clone(),
-            db: self.db.clone(),
+            lease: held.clone(),
+            db: p.db.clone(),
             handle,
-            live_base: self.live_base.clone(),
-            results_base: self.results_base.clone(),
-            public_url: self.public_url.clone(),
-            secrets: self.secrets.clone(),
-            sweep_interval: self.sweep_interval,
+            live_base: p.live_base.clone(),
+            results_base: p.results_base.clone(),
+            public_url: p.public_url.clone(),
+            secrets: p.secrets.clone(),
+            sweep_interval: p.sweep_interval,
+            claim_hold: p.instance.lease,
+            write_lands_within: p.write_lands_within,
+            late_landing: p.settings.late_landing,
+            stop: stop.clone(),
         };
         let restarts = self.restarts.get(&id).copied().unwrap_or(0);
         let sup = AccountSupervisor::new(
             ctx,
-            self.settings.clone(),
-            self.hooks.clone(),
-            self.instance.id.clone(),
+            p.settings.clone(),
+            p.hooks.clone(),
+            p.instance.id.clone(),
             restarts,
+            hold_off,
         );
-        let addr = sup.start();
-        self.running.insert(id, Running { lease, addr });
+        let addr = sup.counted_in(self.live.clone()).start();
+        self.running.insert(
+            id,
+            Running {
+                lease: held,
+                addr,
+                stop,
+            },
+        );
         self.local.insert(id);
     }
 
-    fn stop_supervisor(&mut self, id: &ConnectionId) {
+    /// Stops an account's supervisor at once: its units end, nothing more
+    /// is sent (its lease was lost, or a drain is over).
+    fn abort_supervisor(&mut self, id: &ConnectionId) {
+        self.draining.remove(id);
         if let Some(r) = self.running.remove(id) {
             self.local.remove(id);
             r.lease.release();
-            r.addr.do_send(Retire);
+            r.stop.cancel();
         }
+    }
+
+    /// Gives an account up gently: its supervisor claims nothing more, its
+    /// units drain within the grace (the lease is still renewed meanwhile),
+    /// then the lease is released for another instance.
+    fn drain(&mut self, id: ConnectionId, ctx: &mut Context<Self>) {
+        let Some(r) = self.running.get(&id) else {
+            return;
+        };
+        if !self.draining.insert(id) {
+            return;
+        }
+        let drained = r.addr.send(Drain);
+        let grace = self.parts.shutdown_grace;
+        let fut = async move {
+            let _ = actix_rt::time::timeout(grace, drained).await;
+        };
+        ctx.spawn(fut.into_actor(self).map(move |(), act, _| {
+            if !act.draining.contains(&id) {
+                return; // lost meanwhile: already stopped
+            }
+            act.abort_supervisor(&id);
+            let (db, me) = (act.parts.lease_db.clone(), act.parts.instance.id.clone());
+            actix::spawn(async move {
+                let released = db
+                    .run(move |c| Ok(lease::release(c, &me, &[id.0], Duration::ZERO)?))
+                    .await;
+                if let Err(e) = released {
+                    tracing::warn!(connection_id = %id, error = %Chain(&e), "releasing a drained lease failed; it expires by itself");
+                }
+            });
+        }));
     }
 
     fn check(&mut self, ctx: &mut Context<Self>) {
@@ -281,16 +348,24 @@ impl Registry {
             self.recheck = true;
             return;
         }
+        if self.parts.hooks.registry_should_die() {
+            ctx.stop();
+            return;
+        }
         self.checking = true;
         self.recheck = false;
         self.last_check = Instant::now();
-        let db = self.lease_db.clone();
-        let me = self.instance.id.clone();
-        let lease = self.instance.lease;
+        let db = self.parts.lease_db.clone();
+        let me = self.parts.instance.id.clone();
+        let lease = self.parts.instance.lease;
+        let writes = self.parts.write_lands_within;
+        let take = !self.shutting_down;
         let addr = ctx.address();
         let sent = Instant::now();
         actix::spawn(async move {
-            let found = db.run(move |c| Ok(cycle(c, &me, lease)?)).await;
+            let found = db
+                .run(move |c| Ok(cycle(c, &me, lease, writes, take)?))
+                .await;
             if let Err(e) = &found {
                 tracing::warn!(error = %Chain(e), "lease cycle failed");
             }
@@ -314,7 +389,7 @@ impl Registry {
         if ids.is_empty() {
             return;
         }
-        let (db, me) = (self.db.clone(), self.instance.id.clone());
+        let (db, me) = (self.parts.db.clone(), self.parts.instance.id.clone());
         actix::spawn(async move {
             let n = ids.len();
             if let Err(e) = db
@@ -326,44 +401,18 @@ impl Registry {
         });
     }
 
-    /// Every [`TOKEN_CHECK`], finds the accounts here whose token needs
-    /// refreshing (one query) and tells their supervisors.
-    fn check_tokens(&mut self, ctx: &mut Context<Self>) {
-        if self
-            .last_token_check
-            .is_some_and(|t| t.elapsed() < TOKEN_CHECK)
-        {
-            return;
-        }
-        self.last_token_check = Some(Instant::now());
-        let ids: Vec<Uuid> = self.running.keys().map(|id| id.0).collect();
-        let db = self.db.clone();
-        let fut = async move { db.run(move |c| Ok(stale_tokens(c, &ids)?)).await };
-        ctx.spawn(fut.into_actor(self).map(|res, act, _| match res {
-            Ok(stale) => {
-                for id in stale {
-                    if let Some(r) = act.running.get(&ConnectionId(id)) {
-                        r.addr.do_send(RefreshToken);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %Chain(&e), "token freshness check failed"),
-        }));
-    }
-
-    fn apply(&mut self, cycle: Cycle, sent: Instant) {
-        for id in &cycle.released {
-            self.stop_supervisor(&ConnectionId(*id));
-        }
-        let held: HashMap<ConnectionId, i64> = cycle
+    fn apply(&mut self, cycle: Cycle, sent: Instant, ctx: &mut Context<Self>) {
+        let held: HashMap<ConnectionId, (i64, Hold)> = cycle
             .held
             .iter()
-            .map(|h| (ConnectionId(h.connection_id), h.epoch))
+            .map(|h| (ConnectionId(h.connection_id), (h.epoch, h.hold_off_until)))
             .collect();
         let lost: Vec<ConnectionId> = self
             .running
             .iter()
-            .filter(|(id, r)| held.get(id) != Some(&r.lease.epoch()) || !r.addr.connected())
+            .filter(|(id, r)| {
+                held.get(id).map(|(e, _)| *e) != Some(r.lease.epoch()) || !r.addr.connected()
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in &lost {
@@ -373,78 +422,70 @@ impl Registry {
                 tracing::error!(connection_id = %id, "an account supervisor died; starting it again");
                 *self.restarts.entry(*id).or_default() += 1;
             }
-        }
-        for id in &lost {
-            self.stop_supervisor(id);
+            self.abort_supervisor(id);
         }
         let mut started = Vec::new();
-        for (id, epoch) in held {
+        for (id, (epoch, hold_off)) in held {
             match self.running.get(&id) {
-                Some(r) => r.lease.renewed(epoch, sent, self.instance.lease),
-                None => {
-                    let cell =
-                        LeaseCell::new(self.instance.id.clone(), epoch, sent + self.instance.lease);
-                    self.start_supervisor(id, Arc::new(cell));
+                Some(r) => r.lease.renewed(epoch, sent, self.parts.instance.lease),
+                None if !self.shutting_down && !self.draining.contains(&id) => {
+                    let cell = LeaseCell::new(
+                        self.parts.instance.id.clone(),
+                        epoch,
+                        sent + self.parts.instance.lease,
+                    );
+                    self.start_supervisor(id, Arc::new(cell), hold_off);
                     started.push(id.0);
                 }
+                None => {}
             }
         }
         self.beat(started);
+        for id in cycle.shed.into_iter().map(ConnectionId) {
+            self.drain(id, ctx);
+        }
         for id in cycle.due.into_iter().map(ConnectionId) {
             if let Some(r) = self.running.get(&id) {
                 r.addr.do_send(Wake(id));
             }
         }
+        let ids: Vec<ConnectionId> = self.running.keys().copied().collect();
+        self.parts.refresher.check(&self.parts.db, ids);
     }
 }
 
-/// Heartbeat, renew, shed above the fair share, take what is free.
-fn cycle(c: &mut diesel::PgConnection, me: &str, lease: Duration) -> diesel::QueryResult<Cycle> {
-    let alive = crate::db::models::lease::heartbeat(c, me, lease)?.max(1);
-    let total = crate::db::models::lease::workable(c)?;
-    let mut held = crate::db::models::lease::renew(c, me, lease)?;
-    let fair = usize::try_from((total + alive - 1) / alive).unwrap_or(usize::MAX);
-    let mut released = Vec::new();
-    if held.len() > fair {
-        let extra = held.split_off(fair);
-        released = extra.iter().map(|h| h.connection_id).collect();
-        crate::db::models::lease::release(c, me, &released, RELEASE_GRACE)?;
+/// When a lease taken from an instance that took no claims may be worked on.
+type Hold = Option<chrono::DateTime<chrono::Utc>>;
+
+/// Waits (bounded) until a dead registry's supervisors have stopped.
+async fn stop_orphans(live: &AtomicUsize) {
+    let deadline = Instant::now() + ORPHANS_STOP_WITHIN;
+    while live.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
     }
-    let want = i64::try_from(fair.saturating_sub(held.len())).unwrap_or(0);
-    held.extend(crate::db::models::lease::acquire(c, me, want, lease)?);
+}
+
+/// Heartbeat, renew, find what is above the fair share, take what is free
+/// (unless `take` is false: the instance is stopping).
+fn cycle(
+    c: &mut diesel::PgConnection,
+    me: &str,
+    lease_for: Duration,
+    write_lands_within: Duration,
+    take: bool,
+) -> diesel::QueryResult<Cycle> {
+    let alive = lease::heartbeat(c, me, lease_for)?.max(1);
+    let total = lease::workable(c)?;
+    let mut held = lease::renew(c, me, lease_for)?;
+    let fair = usize::try_from((total + alive - 1) / alive).unwrap_or(usize::MAX);
+    let shed: Vec<Uuid> = held.iter().skip(fair).map(|h| h.connection_id).collect();
+    if take {
+        let want = i64::try_from(fair.saturating_sub(held.len())).unwrap_or(0);
+        held.extend(lease::acquire(c, me, want, lease_for, write_lands_within)?);
+    }
     let mut due = store::connections_with_due_work(c)?;
     due.extend(crate::db::models::sweep::connections_with_due_sweeps(c)?);
-    Ok(Cycle {
-        held,
-        released,
-        due,
-    })
-}
-
-/// Marks every supervisor in `ids` as running here, now (its restart count
-/// is left as its supervisor recorded it).
-#[derive(QueryableByName)]
-struct Stale {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-}
-
-/// Which of `ids` hold a token that expires within [`REFRESH_AHEAD`] or was
-/// last refreshed more than [`REFRESH_AT_LEAST_EVERY`] ago.
-fn stale_tokens(c: &mut diesel::PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
-    let secs = |d: chrono::Duration| d.num_seconds() as f64;
-    let rows: Vec<Stale> = diesel::sql_query(
-        "SELECT id FROM connections WHERE id = ANY($1) AND status = ANY($4) \
-         AND refresh_token_enc IS NOT NULL \
-         AND (token_expires_at IS NULL OR token_expires_at < now() + make_interval(secs => $2) \
-              OR last_refreshed_at IS NULL OR last_refreshed_at < now() - make_interval(secs => $3))",
-    )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Double, _>(secs(REFRESH_AHEAD))
-    .bind::<Double, _>(secs(REFRESH_AT_LEAST_EVERY))
-    .bind::<Array<Text>, _>(ConnectionStatus::RUNNING)
-    .load(c)?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    Ok(Cycle { held, shed, due })
 }
 
 impl Actor for Registry {
@@ -452,8 +493,16 @@ impl Actor for Registry {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.check(ctx);
-        let every = self.instance.renew_every.min(self.settings.poll_interval);
+        let every = self
+            .parts
+            .instance
+            .renew_every
+            .min(self.parts.settings.poll_interval);
         ctx.run_interval(every, |act, ctx| act.check(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.root.cancel();
     }
 }
 
@@ -489,9 +538,8 @@ impl Handler<Checked> for Registry {
     fn handle(&mut self, msg: Checked, ctx: &mut Context<Self>) {
         self.checking = false;
         if let Some(cycle) = msg.found {
-            self.pulse.beat();
-            self.apply(cycle, msg.sent);
-            self.check_tokens(ctx);
+            self.parts.pulse.beat();
+            self.apply(cycle, msg.sent, ctx);
         }
         if self.recheck {
             self.check(ctx);
@@ -499,21 +547,43 @@ impl Handler<Checked> for Registry {
     }
 }
 
-/// Stops the registry for good (it is not restarted): its supervisors are
-/// retired and `/readyz` says not ready. Used on shutdown and by tests.
+/// Stops the registry for good (it is not restarted), draining first: no
+/// lease is taken any more, every account's units may finish within the
+/// grace while the leases are still renewed, then whatever still runs is
+/// stopped and every lease is released. `/readyz` says not ready from the
+/// start. Used on SIGTERM and by tests.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopRegistry;
 
 impl Handler<StopRegistry> for Registry {
-    type Result = ();
+    type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, _: StopRegistry, ctx: &mut Context<Self>) {
-        self.pulse.stopped.store(true, Ordering::Release);
-        let ids: Vec<ConnectionId> = self.running.keys().copied().collect();
-        for id in &ids {
-            self.stop_supervisor(id);
-        }
-        ctx.stop();
+    fn handle(&mut self, _: StopRegistry, _: &mut Context<Self>) -> Self::Result {
+        self.parts.pulse.stopping();
+        self.shutting_down = true;
+        let drains: Vec<_> = self.running.values().map(|r| r.addr.send(Drain)).collect();
+        let grace = self.parts.shutdown_grace;
+        let wait = async move {
+            let _ = actix_rt::time::timeout(grace, futures_util::future::join_all(drains)).await;
+        };
+        Box::pin(wait.into_actor(self).then(|(), act, ctx| {
+            act.parts.pulse.stopped.store(true, Ordering::Release);
+            let ids: Vec<ConnectionId> = act.running.keys().copied().collect();
+            for id in &ids {
+                act.abort_supervisor(id);
+            }
+            let (db, me) = (act.parts.lease_db.clone(), act.parts.instance.id.clone());
+            ctx.stop();
+            async move {
+                if let Err(e) = db
+                    .run(move |c| Ok(lease::release_all(c, &me)?))
+                    .await
+                {
+                    tracing::warn!(error = %Chain(&e), "could not release leases; they expire by themselves");
+                }
+            }
+            .into_actor(act)
+        }))
     }
 }

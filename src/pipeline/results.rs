@@ -5,7 +5,7 @@
 //! step is checked against a fresh read, and a note whose outcome is unknown
 //! is looked for among the opportunity's notes before it is sent again.
 
-use super::context::{AccountCtx, Work, settled};
+use super::context::{AccountCtx, UnitClaim, Work, settled};
 use super::outcome::{Outcome, StepError};
 use super::writes::{Has, ensure};
 use crate::db::models::interview::Interview;
@@ -15,12 +15,12 @@ use crate::domain::status::{InterviewStatus, JobKind};
 use crate::lever::LeverClient;
 use crate::lever::wire::{NoteCreate, Opportunity};
 
-pub async fn run(ctx: &AccountCtx, job: &JobWork) -> Outcome {
-    settled(attempt(ctx, job).await)
+pub async fn run(ctx: &AccountCtx, job: &JobWork, claim: &UnitClaim) -> Outcome {
+    settled(attempt(ctx, job, claim).await)
 }
 
-async fn attempt(ctx: &AccountCtx, job: &JobWork) -> Result<Outcome, StepError> {
-    let work = ctx.begin().await?;
+async fn attempt(ctx: &AccountCtx, job: &JobWork, claim: &UnitClaim) -> Result<Outcome, StepError> {
+    let work = ctx.begin(claim).await?;
     if let Some(paused) = work.paused() {
         return Ok(paused);
     }
@@ -175,6 +175,9 @@ async fn post_note(
     match c.create_note(&iv.opportunity_id, &note).await {
         Ok(id) => Ok(id),
         Err(e) if e.is_outcome_unknown() => {
+            if e.is_cut_write() {
+                actix_rt::time::sleep(ctx.late_landing).await;
+            }
             match find_note(c, &iv.opportunity_id, results).await? {
                 Some(id) => Ok(id),
                 None => {

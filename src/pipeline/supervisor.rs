@@ -1,30 +1,36 @@
 //! One `AccountSupervisor` per connected Lever account. It owns nothing the
-//! database does not also hold: on every wake-up (and on a timer) it reads the
-//! account's due work, routes stage changes to its link generator and
+//! database does not also hold: on every wake-up (and on a timer) it claims
+//! the account's due work, routes stage changes to its link generator and
 //! completions/cancellations to its tag updater (at most
 //! `per_account_concurrency` at once), settles each unit's outcome and pauses
 //! the account with backoff when Lever as a whole fails.
 //!
-//! Work is claimed per candidate, not per row: while one unit of an
-//! opportunity runs (a link step, completion, cancel or replay), no other
-//! unit of it is handed out, so overlapping deliveries, a cancel during a
-//! link step or a replay during a completion run one after the other, each
-//! from a fresh read, and end with exactly one link, tag and note (docs/contract/lever-calls.md).
-//! Across instances the lease gives one owner, and every Lever write is
-//! fenced by it (`context::AccountCtx::begin`).
+//! Work is claimed per candidate, in Postgres (`db::models::claim`): the
+//! statement that selects due work claims each unit's candidate under the
+//! lease, and a candidate with a live claim is not due, here or on any
+//! other instance. So overlapping deliveries, a cancel during a link step or
+//! a replay during a completion run one after the other, each from a fresh
+//! read, and end with exactly one link, tag and note
+//! (docs/contract/lever-calls.md). Every Lever write first extends its
+//! unit's claim (`context::AccountCtx::begin`), and settling a unit deletes
+//! the claim.
 //!
 //! It also runs the account's sweep when one is due (periodic, after
 //! (re)connect, or asked for), behind the hot path (`sweeping`).
 //!
 //! Idle, it costs nothing: the registry writes the heartbeats of all its
-//! supervisors in one statement and finds, in one query, the accounts whose
-//! token needs refreshing, which it tells with [`RefreshToken`]. A supervisor
-//! writes its own health row only after a restart (the count) and on stop.
+//! supervisors in one statement, and its refresher keeps idle tokens fresh
+//! (`super::refresh`). A supervisor writes its own health row only after a
+//! restart (the count) and on stop. While units run it renews their claims
+//! every third of a lease's duration, one statement for all of them.
 //!
-//! It never awaits a worker: workers report with `do_send(Finished)`.
+//! It never awaits a worker in a handler: it `send`s a unit and handles the
+//! reply in a spawned future. A [`Drain`] stops it claiming and answers
+//! once its units in flight have settled.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -32,21 +38,18 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::context::AccountCtx;
+use super::context::UnitClaim;
 use super::hooks::Hooks;
-use super::messages::{Finished, GenerateLink, UnitId, UpdateTags, Wake};
+use super::messages::{GenerateLink, UnitId, UpdateTags, Wake};
 use super::outcome::{Outcome, SettleRules};
 use super::sweeping::{self, HotPath};
 use super::workers::{LinkGenerator, TagUpdater};
 use crate::config::PipelineSettings;
+use crate::db::models::claim;
 use crate::db::models::health_record;
 use crate::db::models::work::{self as store, Settle};
 use crate::domain::errors::Chain;
 
-/// Tokens are refreshed when they have less than this left.
-pub(crate) const REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
-/// Idle refresh tokens die after 90 days unused: refresh at least daily.
-pub(crate) const REFRESH_AT_LEAST_EVERY: chrono::Duration = chrono::Duration::hours(24);
-/// How soon a completion waiting for its link step looks again.
 /// How often a poll asks whether the account's sweep is due.
 const SWEEP_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// `last_success_at` is shown to the second: written at most this often.
@@ -59,10 +62,13 @@ pub struct AccountSupervisor {
     instance: String,
     link: Option<Addr<LinkGenerator>>,
     tags: Option<Addr<TagUpdater>>,
-    /// Units running now, with the opportunity each one claims.
-    in_flight: HashMap<Uuid, String>,
-    /// Opportunities with a unit running: nothing else of theirs starts.
-    claimed: HashSet<String>,
+    /// Units running now, with the claim each one holds.
+    in_flight: HashMap<Uuid, UnitClaim>,
+    /// Told to drain: nothing new is claimed; these wait for the last unit.
+    drained: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// No unit is claimed before this (a lease taken from an instance that
+    /// took no claims: a write of its may still land).
+    hold_off_until: Option<chrono::DateTime<Utc>>,
     /// `in_flight`'s size, for a sweep waiting its turn.
     hot: Arc<HotPath>,
     /// A sweep of the account runs now.
@@ -76,9 +82,11 @@ pub struct AccountSupervisor {
     paused_until: Option<std::time::Instant>,
     pause: Duration,
     next_poll: Option<SpawnHandle>,
-    /// Told to stop (the account was disconnected): no new work is started.
+    /// Told to stop or drain: no new work is claimed.
     stopping: bool,
     restarts: i32,
+    /// Counts this supervisor among its registry's live ones while it exists.
+    live: Option<LiveGuard>,
     /// When a settle last wrote `last_success_at`; and whether an error was
     /// recorded since (the next success must then clear `throttled_until`).
     success_written: Option<std::time::Instant>,
@@ -94,6 +102,7 @@ impl AccountSupervisor {
         hooks: Hooks,
         instance: String,
         restarts: i32,
+        hold_off_until: Option<chrono::DateTime<Utc>>,
     ) -> Self {
         Self {
             ctx,
@@ -103,7 +112,8 @@ impl AccountSupervisor {
             link: None,
             tags: None,
             in_flight: HashMap::new(),
-            claimed: HashSet::new(),
+            drained: Vec::new(),
+            hold_off_until,
             hot: Arc::default(),
             sweeping: false,
             sweep_checked: None,
@@ -114,9 +124,50 @@ impl AccountSupervisor {
             next_poll: None,
             stopping: false,
             restarts,
+            live: None,
             success_written: None,
             error_since: false,
         }
+    }
+
+    /// Counts the supervisor in `live` for as long as it exists (a registry's
+    /// watchdog waits for a dead registry's supervisors to be gone).
+    pub fn counted_in(mut self, live: Arc<AtomicUsize>) -> Self {
+        live.fetch_add(1, Ordering::AcqRel);
+        self.live = Some(LiveGuard(live));
+        self
+    }
+
+    /// Renews the claims of the units in flight, so they last as long as
+    /// they run (one statement; none while idle).
+    fn renew_claims(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight.is_empty() {
+            return;
+        }
+        let keys: Vec<String> = self.in_flight.values().map(|c| c.key.clone()).collect();
+        let (db, id, owner, epoch, hold) = (
+            self.ctx.db.clone(),
+            self.ctx.id.0,
+            self.ctx.lease.owner().to_owned(),
+            self.ctx.lease.epoch(),
+            self.ctx.claim_hold,
+        );
+        let fut = async move {
+            db.run(move |c| {
+                let lease = claim::LeaseRef {
+                    connection_id: id,
+                    owner: &owner,
+                    epoch,
+                };
+                Ok(claim::renew(c, lease, &keys, hold)?)
+            })
+            .await
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, _| {
+            if let Err(e) = res {
+                tracing::warn!(connection_id = %act.ctx.id, error = %Chain(&e), "renewing claims failed");
+            }
+        }));
     }
 
     /// Whether this settle writes the account's health: always for errors;
@@ -152,10 +203,18 @@ impl AccountSupervisor {
             .is_some_and(|t| t > std::time::Instant::now())
     }
 
-    /// Reads due work and hands it out (one poll at a time).
+    /// Claims due work and hands it out (one poll at a time).
     fn poll(&mut self, ctx: &mut Context<Self>) {
         if self.paused() || self.stopping {
             return;
+        }
+        if let Some(until) = self.hold_off_until {
+            let wait = (until - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            if !wait.is_zero() {
+                self.schedule_poll(wait, ctx);
+                return;
+            }
+            self.hold_off_until = None;
         }
         if self.polling {
             self.poll_again = true;
@@ -170,22 +229,28 @@ impl AccountSupervisor {
         }
         self.polling = true;
         let db = self.ctx.db.clone();
-        let id = self.ctx.id.0;
+        let (id, owner, epoch) = (
+            self.ctx.id.0,
+            self.ctx.lease.owner().to_owned(),
+            self.ctx.lease.epoch(),
+        );
+        let hold = self.ctx.claim_hold;
         let check_sweep = self
             .sweep_checked
             .is_none_or(|t| t.elapsed() >= SWEEP_CHECK_EVERY);
         if check_sweep {
             self.sweep_checked = Some(std::time::Instant::now());
         }
-        let skip = store::Claimed {
-            units: self.in_flight.keys().copied().collect(),
-            opportunities: self.claimed.iter().cloned().collect(),
-        };
         let fut = async move {
             db.run(move |c| {
-                let events = store::due_events(c, id, &skip, room)?;
-                let jobs = store::due_jobs(c, id, &skip, room - events.len() as i64)?;
-                let next = store::next_due_at(c, id)?;
+                let lease = claim::LeaseRef {
+                    connection_id: id,
+                    owner: &owner,
+                    epoch,
+                };
+                let events = claim::claim_events(c, lease, hold, room)?;
+                let jobs = claim::claim_jobs(c, lease, hold, room - events.len() as i64)?;
+                let next = claim::next_due_at(c, id)?;
                 let sweep = match check_sweep {
                     true => crate::db::models::sweep::due_at(c, id)?,
                     false => None,
@@ -214,6 +279,7 @@ impl AccountSupervisor {
         }));
     }
 
+    /// Sends each claimed unit to its worker; its reply settles it.
     fn dispatch(
         &mut self,
         events: Vec<store::EventWork>,
@@ -221,21 +287,34 @@ impl AccountSupervisor {
         next: Option<chrono::DateTime<Utc>>,
         ctx: &mut Context<Self>,
     ) {
-        // Events first: a link step claims its candidate before a completion
-        // of the same candidate would find no link yet. A unit whose
-        // candidate is claimed waits: the claim's settle polls again.
         let (Some(link), Some(tags)) = (self.link.clone(), self.tags.clone()) else {
             return;
         };
-        for ev in events {
-            if self.claim(ev.id.0, ev.opportunity_id.clone().unwrap_or_default()) {
-                link.do_send(GenerateLink(ev));
+        for event in events {
+            let unit = UnitId::Event(event.id);
+            let claim = UnitClaim {
+                key: claim::claim_key(event.opportunity_id.as_deref(), event.id.0),
+                unit: event.id.0,
+            };
+            if !self.start(unit, &claim) {
+                continue;
             }
+            let attempts = event.attempts;
+            let sent = link.send(GenerateLink { event, claim });
+            self.await_unit(unit, attempts, sent, ctx);
         }
         for job in jobs {
-            if self.claim(job.id.0, job.opportunity_id.clone()) {
-                tags.do_send(UpdateTags(job));
+            let unit = UnitId::Job(job.id);
+            let claim = UnitClaim {
+                key: job.opportunity_id.clone(),
+                unit: job.id.0,
+            };
+            if !self.start(unit, &claim) {
+                continue;
             }
+            let attempts = job.attempts;
+            let sent = tags.send(UpdateTags { job, claim });
+            self.await_unit(unit, attempts, sent, ctx);
         }
         // Sleep until the earliest future attempt (a wake-up may come sooner).
         if let Some(at) = next {
@@ -244,27 +323,42 @@ impl AccountSupervisor {
         }
     }
 
-    /// Claims `unit` and its opportunity; false if either is taken. (An
-    /// event without an opportunity claims none: it is ignored at once.)
-    fn claim(&mut self, unit: Uuid, opportunity: String) -> bool {
-        if self.in_flight.contains_key(&unit)
-            || (!opportunity.is_empty() && self.claimed.contains(&opportunity))
-        {
+    /// Records a claimed unit as in flight; false if it already runs here
+    /// (its claim was taken again after running out: it is not started twice).
+    fn start(&mut self, unit: UnitId, claim: &UnitClaim) -> bool {
+        if self.in_flight.contains_key(&unit.uuid()) {
             return false;
         }
-        if !opportunity.is_empty() {
-            self.claimed.insert(opportunity.clone());
-        }
-        self.in_flight.insert(unit, opportunity);
+        self.in_flight.insert(unit.uuid(), claim.clone());
         self.hot.set(self.in_flight.len());
         true
     }
 
+    /// Settles a unit once its worker answers (a worker that died answers
+    /// nothing: the unit retries like one that panicked).
+    fn await_unit(
+        &mut self,
+        unit: UnitId,
+        attempts: i32,
+        sent: impl std::future::Future<Output = Result<Outcome, MailboxError>> + 'static,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.spawn(sent.into_actor(self).map(move |answer, act, ctx| {
+            let outcome = answer.unwrap_or_else(|e| {
+                Outcome::Panicked(format!("internal error: its worker did not answer ({e})"))
+            });
+            act.settle(unit, attempts, outcome, ctx);
+        }));
+    }
+
     fn release(&mut self, unit: Uuid) {
-        if let Some(opp) = self.in_flight.remove(&unit) {
-            self.claimed.remove(&opp);
-        }
+        self.in_flight.remove(&unit);
         self.hot.set(self.in_flight.len());
+        if self.in_flight.is_empty() {
+            for waiting in self.drained.drain(..) {
+                let _ = waiting.send(());
+            }
+        }
     }
 
     /// Runs the account's due sweep (one at a time), behind the hot path.
@@ -302,15 +396,17 @@ impl AccountSupervisor {
         }));
     }
 
-    /// Stores how a unit ended (under the lease's fencing check).
-    fn settle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
-        if matches!(msg.outcome, Outcome::Fenced) {
-            // Another instance holds the account now; it carries on.
-            self.release(msg.unit.uuid());
+    /// Stores how a unit ended and deletes its claim, under the lease's
+    /// fencing check.
+    fn settle(&mut self, unit: UnitId, attempts: i32, outcome: Outcome, ctx: &mut Context<Self>) {
+        if matches!(outcome, Outcome::Fenced) {
+            // The lease moved on, or the account stops: whoever works it
+            // next carries on once the claim runs out.
+            self.release(unit.uuid());
             return;
         }
-        if let Outcome::Panicked(why) = &msg.outcome {
-            tracing::error!(connection_id = %self.ctx.id, unit_id = %msg.unit, panic = %why, "a unit of work panicked; it will be retried");
+        if let Outcome::Panicked(why) = &outcome {
+            tracing::error!(connection_id = %self.ctx.id, unit_id = %unit, panic = %why, "a unit of work panicked; it will be retried");
             self.restarts += 1;
             self.record_restart();
         }
@@ -319,19 +415,22 @@ impl AccountSupervisor {
             settings: &self.settings,
             pause: self.pause,
         };
-        let Some(settle) = msg.outcome.plan(msg.attempts, now, &rules) else {
+        let Some(settle) = outcome.plan(attempts, now, &rules) else {
+            self.release(unit.uuid());
             return;
         };
         let throttled_until = now + chrono::Duration::from_std(self.pause).unwrap_or_default();
-        self.account_state(&msg.outcome, ctx);
-        super::metrics::unit(msg.unit.label(), settle.label());
+        self.account_state(&outcome, ctx);
+        super::metrics::unit(unit.label(), settle.label());
         let account = self.ctx.clone();
         let id = self.ctx.id.0;
-        let outcome = self.health_due(&msg.outcome).then(|| msg.outcome.clone());
+        let claim = self.in_flight.get(&unit.uuid()).cloned();
+        let health = self.health_due(&outcome).then(|| outcome.clone());
         let fut = async move {
+            let (owner, epoch) = (account.lease.owner().to_owned(), account.lease.epoch());
             account
                 .write(move |c| {
-                    match msg.unit {
+                    match unit {
                         UnitId::Event(id) => {
                             store::settle_event(c, id, &settle)?;
                             if matches!(settle, Settle::Dead { .. }) {
@@ -342,7 +441,15 @@ impl AccountSupervisor {
                             store::settle_job(c, id, &settle)?;
                         }
                     }
-                    match &outcome {
+                    if let Some(claim) = &claim {
+                        let lease = claim::LeaseRef {
+                            connection_id: id,
+                            owner: &owner,
+                            epoch,
+                        };
+                        claim::release(c, lease, &claim.key, claim.unit)?;
+                    }
+                    match &health {
                         Some(o) => record_health(c, id, o, throttled_until),
                         None => Ok(()),
                     }
@@ -351,9 +458,9 @@ impl AccountSupervisor {
         };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             if let Err(e) = res {
-                tracing::warn!(connection_id = %act.ctx.id, error = ?e, "settling a job failed");
+                tracing::warn!(connection_id = %act.ctx.id, error = ?e, "settling a unit failed");
             }
-            act.release(msg.unit.uuid());
+            act.release(unit.uuid());
             act.poll(ctx);
         }));
     }
@@ -399,18 +506,6 @@ impl AccountSupervisor {
                 tracing::warn!(connection_id = %id, error = %Chain(&e), "recording a restart failed");
             }
         });
-    }
-
-    /// Refreshes the token if it expires soon or was not refreshed for a
-    /// day; failures surface through the work itself.
-    fn refresh_token(&self, ctx: &mut Context<Self>) {
-        let tokens = self.ctx.handle.tokens().clone();
-        let fut = async move {
-            let _ = tokens
-                .refresh_if_stale(REFRESH_AHEAD, REFRESH_AT_LEAST_EVERY)
-                .await;
-        };
-        ctx.spawn(fut.into_actor(self));
     }
 }
 
@@ -459,10 +554,20 @@ impl Actor for AccountSupervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let done = ctx.address().recipient();
-        let hooks = self.hooks.clone();
-        self.link = Some(LinkGenerator::new(self.ctx.clone(), done.clone(), hooks.clone()).start());
-        self.tags = Some(TagUpdater::new(self.ctx.clone(), done, hooks).start());
+        // The account's stop token ends the supervisor (its units end too).
+        let stop = self.ctx.stop.clone();
+        ctx.spawn(
+            async move { stop.cancelled().await }
+                .into_actor(self)
+                .map(|(), _, ctx| ctx.stop()),
+        );
+        let renew = self.ctx.claim_hold / 3;
+        ctx.run_interval(renew.max(Duration::from_millis(100)), |act, ctx| {
+            act.renew_claims(ctx)
+        });
+        let (n, hooks) = (self.settings.per_account_concurrency, self.hooks.clone());
+        self.link = Some(LinkGenerator::new(self.ctx.clone(), n, hooks.clone()).start());
+        self.tags = Some(TagUpdater::new(self.ctx.clone(), n, hooks).start());
         if self.restarts > 0 {
             self.record_restart();
         }
@@ -482,6 +587,9 @@ impl Actor for AccountSupervisor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        // Units still in flight end at once (the lease is lost or the grace
+        // ran out); their claims keep others away until they run out.
+        self.ctx.stop.cancel();
         self.record_stopped();
     }
 }
@@ -500,24 +608,30 @@ impl AccountSupervisor {
     }
 }
 
-/// Stop working for this account (it was disconnected or re-authorising).
-/// Units in flight finish and settle; nothing new starts. The actor ends once
-/// its workers and the registry have let go of it.
+/// Stop claiming work for this account (the lease is given up, the
+/// instance stops, the account was disconnected). Answers once the units in
+/// flight have settled; the registry then stops the supervisor.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Retire;
+pub struct Drain;
 
-impl Handler<Retire> for AccountSupervisor {
-    type Result = ();
+impl Handler<Drain> for AccountSupervisor {
+    type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+    fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) -> Self::Result {
         self.stopping = true;
         if let Some(h) = self.next_poll.take() {
             ctx.cancel_future(h);
         }
-        self.link = None;
-        self.tags = None;
-        self.record_stopped();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.in_flight.is_empty() {
+            let _ = tx.send(());
+        } else {
+            self.drained.push(tx);
+        }
+        Box::pin(async move {
+            let _ = rx.await;
+        })
     }
 }
 
@@ -529,26 +643,11 @@ impl Handler<Wake> for AccountSupervisor {
     }
 }
 
-impl Handler<Finished> for AccountSupervisor {
-    type Result = ();
+/// Counts one live supervisor; uncounts it when the supervisor is dropped.
+struct LiveGuard(Arc<AtomicUsize>);
 
-    fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
-        self.settle(msg, ctx);
-    }
-}
-
-/// The token expires soon or was not refreshed for a day (found by the
-/// registry's batched check): refresh it now.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RefreshToken;
-
-impl Handler<RefreshToken> for AccountSupervisor {
-    type Result = ();
-
-    fn handle(&mut self, _: RefreshToken, ctx: &mut Context<Self>) {
-        if !self.stopping {
-            self.refresh_token(ctx);
-        }
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -52,7 +52,7 @@ pub async fn run_if_due(
     let Some(target) = SweepTarget::load(&ctx.db, ctx.id, &ctx.public_url).await? else {
         return Ok(None);
     };
-    let work = ctx.begin().await.map_err(|e| match e {
+    let work = ctx.begin_unclaimed().await.map_err(|e| match e {
         super::outcome::StepError::Db(e) => SweepError::Db(e),
         _ => SweepError::Fenced,
     })?;

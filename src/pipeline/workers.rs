@@ -1,64 +1,87 @@
-//! The account's two workers. A link generator turns stage changes into
-//! interview links; a tag updater posts results and cancellations. Each runs
-//! its units concurrently inside its own context (the supervisor claims them
-//! per candidate and caps how many) and tells the supervisor how each ended
-//! with `do_send`, never awaiting it.
+//! The account's two workers, actors that own their units. A link
+//! generator turns stage changes into interview links; a tag updater posts
+//! results and cancellations. Each answers a unit through the message's
+//! response (it holds no address of the supervisor), runs at most
+//! `per_account_concurrency` units at once, and keeps its own caches: the
+//! link generator the posting titles and the org's roles
+//! ([`caches`](super::caches)).
+//!
+//! A unit ends early, as `Fenced`, when the account's stop token is
+//! cancelled (the lease was lost, or a drain's grace ran out): nothing more
+//! is sent for it, and the candidate's claim keeps anyone else away until
+//! a write it may have in flight has landed.
 //!
 //! A unit that panics is caught here: it ends as [`Outcome::Panicked`], so
-//! its claim is freed and it retries like a failed job, while the worker and
-//! the account's other units carry on; the supervisor counts it as a restart
-//! (health's `supervisor.restarts`).
+//! it retries like a failed job, while the worker and the account's other
+//! units carry on; the supervisor counts it as a restart (health's
+//! `supervisor.restarts`).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 
-use actix::{Actor, AsyncContext, Context, Handler, Recipient, WrapFuture};
+use actix::{Actor, Context, Handler, ResponseFuture};
 use futures_util::FutureExt as _;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use super::caches::LinkCaches;
 use super::context::AccountCtx;
 use super::hooks::Hooks;
-use super::messages::{Finished, GenerateLink, UnitId, UpdateTags};
+use super::messages::{GenerateLink, UpdateTags};
 use super::outcome::Outcome;
 use super::{link, results};
 
-/// What both workers share: the account, where to report, the test hooks.
+/// What both workers share: the account, its slots, the test hooks.
 struct Crew {
     ctx: AccountCtx,
-    done: Recipient<Finished>,
+    slots: Rc<Semaphore>,
     hooks: Hooks,
 }
 
 impl Crew {
-    /// One unit as a future that catches a panic and reports how it ended.
+    fn new(ctx: AccountCtx, concurrency: usize, hooks: Hooks) -> Self {
+        Self {
+            ctx,
+            slots: Rc::new(Semaphore::new(concurrency.max(1))),
+            hooks,
+        }
+    }
+
+    /// One unit as a future: it waits for a slot, runs until it ends or the
+    /// account stops, catches a panic, and answers how it ended.
     fn unit<F>(
         &self,
-        finished: Finished,
         opportunity: String,
         span: tracing::Span,
         make: impl FnOnce(AccountCtx) -> F,
-    ) -> impl Future<Output = ()> + 'static
+    ) -> ResponseFuture<Outcome>
     where
         F: Future<Output = Outcome> + 'static,
     {
-        let done = self.done.clone();
-        let hooks = self.hooks.clone();
+        let (slots, hooks, stop) = (
+            self.slots.clone(),
+            self.hooks.clone(),
+            self.ctx.stop.clone(),
+        );
         let unit = make(self.ctx.clone());
-        async move {
-            let guarded = async move {
-                hooks.run_before_unit(&opportunity);
-                unit.await
-            };
-            let outcome = AssertUnwindSafe(guarded)
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| Outcome::Panicked(panic_message(panic.as_ref())));
-            done.do_send(Finished {
-                outcome,
-                ..finished
-            });
-        }
-        .instrument(span)
+        Box::pin(
+            async move {
+                let Ok(_slot) = slots.acquire().await else {
+                    return Outcome::Fenced;
+                };
+                let guarded = async move {
+                    hooks.run_before_unit(&opportunity);
+                    unit.await
+                };
+                tokio::select! {
+                    outcome = AssertUnwindSafe(guarded).catch_unwind() => outcome
+                        .unwrap_or_else(|panic| Outcome::Panicked(panic_message(panic.as_ref()))),
+                    () = stop.cancelled() => Outcome::Fenced,
+                }
+            }
+            .instrument(span),
+        )
     }
 }
 
@@ -73,12 +96,14 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 pub struct LinkGenerator {
     crew: Crew,
+    caches: Rc<LinkCaches>,
 }
 
 impl LinkGenerator {
-    pub fn new(ctx: AccountCtx, done: Recipient<Finished>, hooks: Hooks) -> Self {
+    pub fn new(ctx: AccountCtx, concurrency: usize, hooks: Hooks) -> Self {
         Self {
-            crew: Crew { ctx, done, hooks },
+            crew: Crew::new(ctx, concurrency, hooks),
+            caches: Rc::new(LinkCaches::default()),
         }
     }
 }
@@ -88,24 +113,17 @@ impl Actor for LinkGenerator {
 }
 
 impl Handler<GenerateLink> for LinkGenerator {
-    type Result = ();
+    type Result = ResponseFuture<Outcome>;
 
-    fn handle(&mut self, msg: GenerateLink, ctx: &mut Context<Self>) {
-        let ev = msg.0;
-        let span = tracing::info_span!("link", connection_id = %ev.connection_id, event_id = %ev.id,
-            opportunity_id = ev.opportunity_id.as_deref().unwrap_or(""));
-        let finished = Finished {
-            unit: UnitId::Event(ev.id),
-            attempts: ev.attempts,
-            outcome: Outcome::NotYet,
-        };
-        let opportunity = ev.opportunity_id.clone().unwrap_or_default();
-        let fut = self
-            .crew
-            .unit(finished, opportunity, span, |account| async move {
-                link::run(&account, &ev).await
-            });
-        ctx.spawn(fut.into_actor(self));
+    fn handle(&mut self, msg: GenerateLink, _: &mut Context<Self>) -> Self::Result {
+        let GenerateLink { event, claim } = msg;
+        let span = tracing::info_span!("link", connection_id = %event.connection_id, event_id = %event.id,
+            opportunity_id = event.opportunity_id.as_deref().unwrap_or(""));
+        let opportunity = event.opportunity_id.clone().unwrap_or_default();
+        let caches = self.caches.clone();
+        self.crew.unit(opportunity, span, |account| async move {
+            link::run(&account, &caches, &event, &claim).await
+        })
     }
 }
 
@@ -114,9 +132,9 @@ pub struct TagUpdater {
 }
 
 impl TagUpdater {
-    pub fn new(ctx: AccountCtx, done: Recipient<Finished>, hooks: Hooks) -> Self {
+    pub fn new(ctx: AccountCtx, concurrency: usize, hooks: Hooks) -> Self {
         Self {
-            crew: Crew { ctx, done, hooks },
+            crew: Crew::new(ctx, concurrency, hooks),
         }
     }
 }
@@ -126,23 +144,15 @@ impl Actor for TagUpdater {
 }
 
 impl Handler<UpdateTags> for TagUpdater {
-    type Result = ();
+    type Result = ResponseFuture<Outcome>;
 
-    fn handle(&mut self, msg: UpdateTags, ctx: &mut Context<Self>) {
-        let job = msg.0;
+    fn handle(&mut self, msg: UpdateTags, _: &mut Context<Self>) -> Self::Result {
+        let UpdateTags { job, claim } = msg;
         let span = tracing::info_span!("results", connection_id = %job.connection_id, job_id = %job.id,
             interview_id = %job.interview_id);
-        let finished = Finished {
-            unit: UnitId::Job(job.id),
-            attempts: job.attempts,
-            outcome: Outcome::NotYet,
-        };
         let opportunity = job.opportunity_id.clone();
-        let fut = self
-            .crew
-            .unit(finished, opportunity, span, |account| async move {
-                results::run(&account, &job).await
-            });
-        ctx.spawn(fut.into_actor(self));
+        self.crew.unit(opportunity, span, |account| async move {
+            results::run(&account, &job, &claim).await
+        })
     }
 }

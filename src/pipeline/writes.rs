@@ -1,7 +1,9 @@
 //! Lever writes that never duplicate: each add is made only when a fresh read
 //! shows it missing, and a write whose outcome is unknown (5xx, timeout, cut
 //! connection after sending) is checked by reading the opportunity before it
-//! is sent again (docs/contract/lever-calls.md).
+//! is sent again (docs/contract/lever-calls.md). After a cut write the
+//! checking read waits `late_landing` first: a write can land at Lever after
+//! the client gave up on it.
 
 use super::context::AccountCtx;
 use super::outcome::StepError;
@@ -56,6 +58,9 @@ pub async fn ensure(
     match send(client, &seen.id, what, add, value).await {
         Ok(()) => Ok(true),
         Err(e) if e.is_outcome_unknown() => {
+            if e.is_cut_write() {
+                actix_rt::time::sleep(ctx.late_landing).await;
+            }
             let now = client.get_opportunity(&seen.id).await?;
             if shows(&now, what, value) == add {
                 return Ok(true);

@@ -41,6 +41,10 @@ pub enum LeverError {
     OutcomeUnknown {
         endpoint: &'static str,
         detail: String,
+        /// Cut (a timeout, a dropped connection) rather than answered with a
+        /// 5xx: the write may still land for a while
+        /// ([`crate::LATE_LANDING`]).
+        cut: bool,
     },
     /// A 4xx other than 401/429, with Lever's `{code,message}`. Not retried.
     #[error("Lever answered {status} to {endpoint}: {}: {}", code.as_deref().unwrap_or("-"), message.as_deref().unwrap_or("-"))]
@@ -107,6 +111,12 @@ impl LeverError {
 
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, LeverError::OutcomeUnknown { .. })
+    }
+
+    /// A write whose outcome is unknown because it was cut, not answered:
+    /// it may land later, so a checking read must wait first.
+    pub fn is_cut_write(&self) -> bool {
+        matches!(self, LeverError::OutcomeUnknown { cut: true, .. })
     }
 
     /// True when the failure says nothing about this one request but about

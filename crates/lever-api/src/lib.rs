@@ -43,7 +43,10 @@ pub mod token;
 pub mod wire;
 
 #[cfg(feature = "client")]
-pub use client::{LeverClient, LeverClientConfig, OutcomeObserver, new_limiter};
+pub use client::{
+    LATE_LANDING, LeverClient, LeverClientConfig, OutcomeObserver, WriteFence, new_limiter,
+    write_lands_within,
+};
 #[cfg(feature = "client")]
 pub use errors::{Failure, LeverError};
 #[cfg(feature = "client")]

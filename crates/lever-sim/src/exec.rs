@@ -69,21 +69,26 @@ pub(crate) struct CallInfo {
 
 /// Logs and answers a call that never reached `apply` (401, 429, bad input).
 pub(crate) fn refuse(sim: &Sim, req: &HttpRequest, info: &CallInfo, reply: Reply) -> HttpResponse {
-    log(&mut sim.lock(), req, info, reply.status, now_ms());
+    log(&mut sim.lock(), req, info, reply.status);
     respond(reply)
 }
 
 /// Logs a call answered outside [`execute`] (e.g. the authorize redirect).
 pub(crate) fn record(sim: &Sim, req: &HttpRequest, info: &CallInfo, status: u16) {
-    log(&mut sim.lock(), req, info, status, now_ms());
+    log(&mut sim.lock(), req, info, status);
 }
 
 /// Applies `apply` to the state under the account's faults.
+///
+/// A call held by a latency fault runs, from the hold to the apply, in a
+/// task of its own: if the client gives up (a timeout, a crash), the write
+/// still lands when the hold ends, as a request already accepted by Lever's
+/// servers would, and the call log shows when.
 pub(crate) async fn execute(
     sim: &Arc<Sim>,
     req: &HttpRequest,
     info: CallInfo,
-    apply: impl FnOnce(&mut SimState) -> Reply,
+    apply: impl FnOnce(&mut SimState) -> Reply + 'static,
 ) -> HttpResponse {
     let received_ms = now_ms();
     let fault = info.account_id.as_ref().and_then(|id| {
@@ -96,34 +101,86 @@ pub(crate) async fn execute(
             now_ms(),
         )
     });
-    match &fault {
+    let call = Logged::new(req, info, received_ms);
+    match fault {
         Some(FaultAction::Latency { ms }) => {
-            let held = (
-                info.account_id.clone(),
-                req.method().to_string(),
-                req.path().to_owned(),
-            );
-            let _held = Held::new(sim, held);
-            actix_rt::time::sleep(std::time::Duration::from_millis(*ms)).await;
+            let held = actix_rt::spawn(hold_then_apply(sim.clone(), call, ms, apply));
+            match held.await {
+                Ok(reply) => respond(reply),
+                Err(_) => respond(Reply::error(
+                    500,
+                    "InternalServerError",
+                    "the held call failed",
+                )),
+            }
         }
         Some(FaultAction::Status { status }) => {
-            return refuse(sim, req, &info, fault_reply(*status));
+            call.log(&mut sim.lock(), status);
+            respond(fault_reply(status))
         }
         Some(FaultAction::Drop) => {
-            log(&mut sim.lock(), req, &info, 0, received_ms);
-            return dropped(req);
+            call.log(&mut sim.lock(), 0);
+            dropped(req)
         }
-        _ => {}
+        Some(FaultAction::ApplyThenStatus { status }) => {
+            let _ = apply_and_log(sim, &call, apply, Some(status));
+            respond(fault_reply(status))
+        }
+        Some(FaultAction::ApplyThenDrop) => {
+            let _ = apply_and_log(sim, &call, apply, Some(0));
+            dropped(req)
+        }
+        None => respond(apply_and_log(sim, &call, apply, None)),
     }
+}
+
+/// What the call log records of a request, taken before any hold.
+struct Logged {
+    method: String,
+    path: String,
+    query: String,
+    info: CallInfo,
+    received_ms: i64,
+}
+
+impl Logged {
+    fn new(req: &HttpRequest, info: CallInfo, received_ms: i64) -> Self {
+        Self {
+            method: req.method().to_string(),
+            path: req.path().to_owned(),
+            query: req.query_string().to_owned(),
+            info,
+            received_ms,
+        }
+    }
+
+    fn log(&self, state: &mut SimState, status: u16) {
+        state.log_call(CallRecord {
+            seq: 0,
+            received_ms: self.received_ms,
+            at_ms: now_ms(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            status,
+            account_id: self.info.account_id.clone(),
+            perform_as: self.info.perform_as.clone(),
+        });
+    }
+}
+
+/// Applies the call and logs it (`logged` overrides the status the log
+/// shows, for faults that answer otherwise), then sends its deliveries.
+fn apply_and_log(
+    sim: &Arc<Sim>,
+    call: &Logged,
+    apply: impl FnOnce(&mut SimState) -> Reply,
+    logged: Option<u16>,
+) -> Reply {
     let reply = {
         let mut state = sim.lock();
         let reply = apply(&mut state);
-        let logged = match &fault {
-            Some(FaultAction::ApplyThenStatus { status }) => *status,
-            Some(FaultAction::ApplyThenDrop) => 0,
-            _ => reply.status,
-        };
-        log(&mut state, req, &info, logged, received_ms);
+        call.log(&mut state, logged.unwrap_or(reply.status));
         reply
     };
     let Reply {
@@ -132,19 +189,34 @@ pub(crate) async fn execute(
         deliveries,
     } = reply;
     delivery::spawn_all(sim, deliveries);
-    match fault {
-        Some(FaultAction::ApplyThenStatus { status }) => respond(fault_reply(status)),
-        Some(FaultAction::ApplyThenDrop) => dropped(req),
-        _ => respond(Reply {
-            status,
-            body,
-            deliveries: Vec::new(),
-        }),
+    Reply {
+        status,
+        body,
+        deliveries: Vec::new(),
     }
 }
 
-/// A call held by a latency fault, listed in [`SimState::held`] until it is
-/// answered or its client goes away (the handler's future is dropped).
+/// A held call: waits out the hold (listed as in flight meanwhile), then
+/// applies it.
+async fn hold_then_apply(
+    sim: Arc<Sim>,
+    call: Logged,
+    ms: u64,
+    apply: impl FnOnce(&mut SimState) -> Reply,
+) -> Reply {
+    let entry = (
+        call.info.account_id.clone(),
+        call.method.clone(),
+        call.path.clone(),
+    );
+    let held = Held::new(&sim, entry);
+    actix_rt::time::sleep(std::time::Duration::from_millis(ms)).await;
+    drop(held);
+    apply_and_log(&sim, &call, apply, None)
+}
+
+/// A call held by a latency fault, listed in [`SimState::held`] until the
+/// hold ends.
 struct Held<'a> {
     sim: &'a Sim,
     entry: (Option<String>, String, String),
@@ -176,18 +248,16 @@ fn fault_reply(status: u16) -> Reply {
     Reply::error(status, code, format!("simulated fault {status}"))
 }
 
-fn log(state: &mut SimState, req: &HttpRequest, info: &CallInfo, status: u16, received_ms: i64) {
-    state.log_call(CallRecord {
-        seq: 0,
-        received_ms,
-        at_ms: now_ms(),
-        method: req.method().to_string(),
-        path: req.path().to_owned(),
-        query: req.query_string().to_owned(),
-        status,
-        account_id: info.account_id.clone(),
-        perform_as: info.perform_as.clone(),
-    });
+fn log(state: &mut SimState, req: &HttpRequest, info: &CallInfo, status: u16) {
+    let call = Logged::new(
+        req,
+        CallInfo {
+            account_id: info.account_id.clone(),
+            perform_as: info.perform_as.clone(),
+        },
+        now_ms(),
+    );
+    call.log(state, status);
 }
 
 pub(crate) fn respond(reply: Reply) -> HttpResponse {

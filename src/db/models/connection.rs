@@ -111,8 +111,61 @@ impl Connection {
                 connections::token_expires_at.eq(expires_at),
                 connections::token_state.eq(crate::domain::status::TokenState::Valid),
                 connections::last_refreshed_at.eq(now),
+                connections::refreshing_until.eq(None::<DateTime<Utc>>),
                 connections::updated_at.eq(now),
             ))
+            .execute(conn)
+    }
+
+    /// Marks the row as being refreshed by the caller for `hold` (no other
+    /// instance starts a refresh meanwhile) and returns it: `Ok` if the mark
+    /// is the caller's, `Err` with the row as it is if another refresh
+    /// holds a mark that has not run out.
+    pub fn mark_refreshing(
+        conn: &mut PgConnection,
+        id: Uuid,
+        hold: std::time::Duration,
+    ) -> QueryResult<Result<Connection, Connection>> {
+        use crate::domain::status::TokenState;
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(hold).unwrap_or_default();
+        let marked = diesel::update(
+            connections::table.find(id).filter(
+                connections::refreshing_until
+                    .is_null()
+                    .or(connections::refreshing_until.lt(now)),
+            ),
+        )
+        .set(connections::refreshing_until.eq(until))
+        .returning(Connection::as_returning())
+        .get_result(conn)
+        .optional()?;
+        match marked {
+            Some(mut row) => {
+                if row.token_state == TokenState::Valid {
+                    diesel::update(connections::table.find(id))
+                        .set(connections::token_state.eq(TokenState::Refreshing))
+                        .execute(conn)?;
+                    row.token_state = TokenState::Refreshing;
+                }
+                Ok(Ok(row))
+            }
+            None => Ok(Err(Self::find(conn, id)?)),
+        }
+    }
+
+    /// Clears a refresh's mark when it ended without a new grant.
+    pub fn unmark_refreshing(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+        use crate::domain::status::TokenState;
+        diesel::update(
+            connections::table
+                .find(id)
+                .filter(connections::token_state.eq(TokenState::Refreshing)),
+        )
+        .set(connections::token_state.eq(TokenState::Valid))
+        .execute(conn)?;
+        diesel::update(connections::table.find(id))
+            .set(connections::refreshing_until.eq(None::<DateTime<Utc>>))
             .execute(conn)
     }
 
@@ -135,6 +188,7 @@ impl Connection {
         .set((
             connections::status.eq(crate::domain::status::ConnectionStatus::NeedsReauth),
             connections::token_state.eq(crate::domain::status::TokenState::Invalid),
+            connections::refreshing_until.eq(None::<DateTime<Utc>>),
             connections::problems.eq(serde_json::json!([problem("token_revoked", &message)])),
             connections::updated_at.eq(Utc::now()),
         ))

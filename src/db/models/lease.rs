@@ -3,7 +3,7 @@
 //! alive), and the fencing check every worker write runs first.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::domain::status::{ConnectionStatus, in_list};
@@ -15,6 +15,11 @@ pub struct Held {
     pub connection_id: Uuid,
     #[diesel(sql_type = BigInt)]
     pub epoch: i64,
+    /// Set when the lease was just taken from a holder that took no claims
+    /// (an instance of the previous version): until then, a write it had in
+    /// flight may still land, so nothing is done for the account.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub hold_off_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(QueryableByName)]
@@ -66,10 +71,11 @@ pub fn renew(
     lease: std::time::Duration,
 ) -> QueryResult<Vec<Held>> {
     diesel::sql_query(format!(
-        "UPDATE connection_leases l SET expires_at = now() + make_interval(secs => $2) \
+        "UPDATE connection_leases l SET expires_at = now() + make_interval(secs => $2), \
+         claims_epoch = l.epoch \
          FROM connections c WHERE c.id = l.connection_id AND l.owner = $1 \
          AND c.status IN ({}) \
-         RETURNING l.connection_id, l.epoch",
+         RETURNING l.connection_id, l.epoch, NULL::timestamptz AS hold_off_until",
         running()
     ))
     .bind::<Text, _>(me)
@@ -111,31 +117,42 @@ pub fn release_all(conn: &mut PgConnection, me: &str) -> QueryResult<usize> {
 }
 
 /// Takes up to `n` free or expired leases, bumping their epoch (fencing
-/// whoever held them before).
+/// whoever held them before) and marking them as held by an instance that
+/// takes claims. A lease last held by one that took none (the previous
+/// version, during a rolling deploy) comes with `hold_off_until`: its
+/// expiry plus `write_lands_within`, the longest a write it sent before
+/// then may take to land.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn acquire(
     conn: &mut PgConnection,
     me: &str,
     n: i64,
     lease: std::time::Duration,
+    write_lands_within: std::time::Duration,
 ) -> QueryResult<Vec<Held>> {
     if n <= 0 {
         return Ok(Vec::new());
     }
     diesel::sql_query(format!(
         "UPDATE connection_leases l SET owner = $1, epoch = l.epoch + 1, \
-         expires_at = now() + make_interval(secs => $3) \
-         WHERE l.connection_id IN ( \
-           SELECT f.connection_id FROM connection_leases f \
+         claims_epoch = l.epoch + 1, expires_at = now() + make_interval(secs => $3) \
+         FROM ( \
+           SELECT f.connection_id, f.epoch AS old_epoch, f.claims_epoch AS old_claims, \
+                  f.expires_at AS old_expires \
+           FROM connection_leases f \
            JOIN connections c ON c.id = f.connection_id \
            WHERE f.expires_at < now() AND c.status IN ({}) \
-           ORDER BY f.connection_id LIMIT $2 FOR UPDATE OF f SKIP LOCKED) \
-         RETURNING l.connection_id, l.epoch",
+           ORDER BY f.connection_id LIMIT $2 FOR UPDATE OF f SKIP LOCKED) o \
+         WHERE l.connection_id = o.connection_id \
+         RETURNING l.connection_id, l.epoch, \
+           CASE WHEN o.old_epoch > 0 AND o.old_claims <> o.old_epoch \
+                THEN o.old_expires + make_interval(secs => $4) END AS hold_off_until",
         running()
     ))
     .bind::<Text, _>(me)
     .bind::<BigInt, _>(n)
     .bind::<diesel::sql_types::Double, _>(secs(lease))
+    .bind::<diesel::sql_types::Double, _>(secs(write_lands_within))
     .load(conn)
 }
 

@@ -4,6 +4,7 @@
 //! here calls Lever, sends a wake-up or knows about HTTP.
 
 pub mod api_key;
+pub mod claim;
 pub mod connection;
 pub mod console_session;
 pub mod health_record;

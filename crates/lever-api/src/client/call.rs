@@ -29,7 +29,7 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 /// well inside a lease (6 s by default): a write that cannot get through
 /// gives up and its unit retries later from a fresh read, instead of
 /// chasing an old decision across a takeover.
-const WRITE_RETRY_BUDGET: Duration = Duration::from_secs(4);
+pub(crate) const WRITE_RETRY_BUDGET: Duration = Duration::from_secs(4);
 
 pub(crate) struct Request {
     pub endpoint: &'static str,
@@ -109,7 +109,7 @@ impl LeverClient {
             metrics::record_limiter_wait(waited.elapsed());
             // Checked after the limiter's wait, before every send (retries
             // included): the lease may have moved on meanwhile.
-            if req.is_write() && !self.fence_open() {
+            if req.is_write() && !self.fence_open().await {
                 return Err(LeverError::Fenced);
             }
 
@@ -139,20 +139,20 @@ impl LeverClient {
                     ..
                 } if status >= 500 => {
                     if req.is_write() {
-                        return Err(unknown(req, format!("HTTP {status}")));
+                        return Err(unknown(req, format!("HTTP {status}"), false));
                     }
                     (Failure::Status(status), retry_after)
                 }
                 Attempt::Answer { status, body, .. } => return Err(api_error(req, status, &body)),
                 Attempt::Timeout => {
                     if req.is_write() {
-                        return Err(unknown(req, "timed out after sending".to_owned()));
+                        return Err(unknown(req, "timed out after sending".to_owned(), true));
                     }
                     (Failure::Timeout, None)
                 }
                 Attempt::Cut { sent, detail } => {
                     if req.is_write() && sent {
-                        return Err(unknown(req, format!("connection cut: {detail}")));
+                        return Err(unknown(req, format!("connection cut: {detail}"), true));
                     }
                     (Failure::Connection(detail), None)
                 }
@@ -177,8 +177,11 @@ impl LeverClient {
         }
     }
 
-    fn fence_open(&self) -> bool {
-        self.inner.config.fence.as_ref().is_none_or(|f| f())
+    async fn fence_open(&self) -> bool {
+        match &self.inner.config.fence {
+            Some(fence) => fence().await,
+            None => true,
+        }
     }
 
     async fn attempt(&self, req: &Request, token: &SecretString) -> Attempt {
@@ -290,10 +293,11 @@ fn send_error(e: SendRequestError) -> Attempt {
     }
 }
 
-fn unknown(req: &Request, detail: String) -> LeverError {
+fn unknown(req: &Request, detail: String, cut: bool) -> LeverError {
     LeverError::OutcomeUnknown {
         endpoint: req.endpoint,
         detail,
+        cut,
     }
 }
 

@@ -11,6 +11,9 @@ mod endpoints;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -24,8 +27,20 @@ use super::token::TokenSource;
 pub type OutcomeObserver = Arc<dyn Fn(&CallOutcome) + Send + Sync>;
 
 /// Asked before every send of a write, retries included: false means this
-/// instance may no longer write for the connection (its lease moved on).
-pub type WriteFence = Arc<dyn Fn() -> bool + Send + Sync>;
+/// instance may no longer write for the connection (its lease or its claim
+/// on the candidate moved on). It may ask a database, hence a future.
+pub type WriteFence = Arc<dyn Fn() -> LocalBoxFuture<'static, bool> + Send + Sync>;
+
+/// After a write was cut (a timeout, a dropped connection) it may still land
+/// at Lever for this long: a request already accepted by Lever's servers is
+/// not undone by the client giving up. A checking read waits this long.
+pub const LATE_LANDING: Duration = Duration::from_secs(10);
+
+/// The longest a write may take to land once it is sent: resends within
+/// the write budget, each up to the request timeout, and a late landing.
+pub fn write_lands_within(http: &HttpSettings) -> Duration {
+    call::WRITE_RETRY_BUDGET + http.request_timeout + LATE_LANDING
+}
 
 /// What a connection's client needs; the app builds it from its settings.
 #[derive(Clone)]

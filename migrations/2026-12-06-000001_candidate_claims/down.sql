@@ -1,0 +1,3 @@
+ALTER TABLE connections DROP COLUMN refreshing_until;
+ALTER TABLE connection_leases DROP COLUMN claims_epoch;
+DROP TABLE candidate_claims;
