@@ -50,7 +50,6 @@ use crate::connections::Handles;
 use crate::db::Pool;
 use crate::db::models::health_record;
 use crate::db::models::lease;
-use crate::db::models::work as store;
 use crate::domain::errors::Chain;
 use crate::domain::ids::ConnectionId;
 use crate::lease::LeaseCell;
@@ -483,7 +482,7 @@ fn cycle(
         let want = i64::try_from(fair.saturating_sub(held.len())).unwrap_or(0);
         held.extend(lease::acquire(c, me, want, lease_for, write_lands_within)?);
     }
-    let mut due = store::connections_with_due_work(c)?;
+    let mut due = crate::db::models::claim::connections_with_claimable_work(c)?;
     due.extend(crate::db::models::sweep::connections_with_due_sweeps(c)?);
     Ok(Cycle { held, shed, due })
 }

@@ -1,17 +1,15 @@
-//! The inbox and due-work queries at the database level: the pipeline's due
-//! query keeps to the partial index under a generic plan, ingest's batch
+//! The inbox and due-work queries at the database level: the pipeline's
+//! claim of due work keeps to the partial index under a generic plan, ingest's batch
 //! insert dedupes (also when it first tries as if there were no duplicates)
 //! and sends cross-instance wake-ups only for accounts not running here,
 //! and deleting a connection still takes its events along.
 
 use arkiter_lever::db::models::lever_event::insert::{Duplicates, insert_deliveries};
-use arkiter_lever::db::models::work::{Claimed, due_events, due_events_query};
+use arkiter_lever::db::models::claim::{LeaseRef, claim_events, claim_events_sql};
 use arkiter_lever::domain::ids::ConnectionId;
 use arkiter_lever::domain::status::EventStatus;
 use arkiter_lever::ingest::store::{DuplicateGuess, OwnedEvent, insert_batch};
 use arkiter_lever::wake::LocalAccounts;
-use chrono::Utc;
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use uuid::Uuid;
@@ -83,9 +81,16 @@ fn seed_events(c: &mut PgConnection, org: Uuid, conn: Uuid, n: usize) {
 }
 
 #[test]
-fn due_events_keep_to_the_due_index_under_a_generic_plan() {
+fn claiming_due_events_keeps_to_the_due_index_and_to_one_unit_per_candidate() {
     let (name, mut c, org, conn) = bed();
     seed_events(&mut c, org, conn, 20_000);
+    exec(
+        &mut c,
+        &format!(
+            "UPDATE connection_leases SET owner = 'me', epoch = 1, \
+             expires_at = now() + interval '1 minute' WHERE connection_id = '{conn}'"
+        ),
+    );
     // What the pooled connections end up with after a few executions.
     exec(&mut c, "SET plan_cache_mode = force_generic_plan");
     let expected: Vec<String> = diesel::sql_query(format!(
@@ -99,41 +104,29 @@ fn due_events_keep_to_the_due_index_under_a_generic_plan() {
     .map(|o| o.opportunity_id)
     .collect();
     assert_eq!(expected.len(), 4);
-    // Longest due first, skipping the one in flight.
-    let first = due_events(&mut c, conn, &Claimed::default(), 1).unwrap();
-    assert_eq!(
-        first[0].opportunity_id.as_deref(),
-        Some(expected[0].as_str())
-    );
-    let in_flight = Claimed {
-        units: vec![first[0].id.0],
-        opportunities: vec![],
+    let hold = std::time::Duration::from_secs(30);
+    let me = LeaseRef {
+        connection_id: conn,
+        owner: "me",
+        epoch: 1,
     };
-    // Claiming the candidate skips every unit of it, not only the one in flight.
-    let by_candidate = Claimed {
-        units: vec![],
-        opportunities: vec![expected[0].clone()],
+    let opps = |got: Vec<arkiter_lever::db::models::work::EventWork>| -> Vec<String> {
+        got.into_iter().filter_map(|e| e.opportunity_id).collect()
     };
-    for skip in [&in_flight, &by_candidate] {
-        let got = due_events(&mut c, conn, skip, 3).unwrap();
-        let opps: Vec<_> = got
-            .iter()
-            .filter_map(|e| e.opportunity_id.clone())
-            .collect();
-        assert_eq!(opps, expected[1..].to_vec());
+    // Longest due first; a claimed candidate is no longer due.
+    assert_eq!(opps(claim_events(&mut c, me, hold, 1).unwrap()), expected[..1]);
+    assert_eq!(opps(claim_events(&mut c, me, hold, 3).unwrap()), expected[1..]);
+    // A lease not held (another owner, or an old epoch) claims nothing.
+    for stranger in [
+        LeaseRef { owner: "other", ..me },
+        LeaseRef { epoch: 0, ..me },
+    ] {
+        assert!(claim_events(&mut c, stranger, hold, 3).unwrap().is_empty());
     }
-    // The generic plan walks the partial index in order: no scan, no sort.
-    let skip = Claimed {
-        units: vec![Uuid::new_v4()],
-        opportunities: vec!["opp-in-flight".to_owned()],
-    };
-    let q = due_events_query(conn, Utc::now(), &skip, 8);
-    let sql = diesel::debug_query::<Pg, _>(&q).to_string();
-    let sql = sql.split(" -- binds:").next().unwrap();
-    exec(&mut c, &format!("PREPARE due AS {sql}"));
+    // The generic plan walks the partial index in order: no scan of the table.
+    exec(&mut c, &format!("PREPARE claim AS {}", claim_events_sql()));
     let plan: Vec<String> = diesel::sql_query(format!(
-        "EXPLAIN EXECUTE due('{conn}', now(), ARRAY['{}']::uuid[], ARRAY['opp-in-flight'], 8)",
-        skip.units[0]
+        "EXPLAIN EXECUTE claim('{conn}', 'me', 1, 8, 30.0)"
     ))
     .load::<Line>(&mut c)
     .unwrap()
@@ -142,8 +135,7 @@ fn due_events_keep_to_the_due_index_under_a_generic_plan() {
     .collect();
     let plan = plan.join("\n");
     assert!(plan.contains("lever_events_due"), "{plan}");
-    assert!(!plan.contains("Sort"), "{plan}");
-    assert!(!plan.contains("Seq Scan"), "{plan}");
+    assert!(!plan.contains("Seq Scan on lever_events"), "{plan}");
     drop(c);
     test_db().drop_database(&name);
 }

@@ -68,7 +68,20 @@ pub fn claim_events(
     hold: Duration,
     limit: i64,
 ) -> QueryResult<Vec<EventWork>> {
-    let sql = format!(
+    let ids = run_claim(conn, &claim_events_sql(), lease, hold, limit)?;
+    lever_events::table
+        .filter(lever_events::id.eq_any(&ids))
+        .order(lever_events::next_attempt_at)
+        .select(EventWork::as_select())
+        .load(conn)
+}
+
+/// The statement [`claim_events`] runs, apart so that its plan can be
+/// checked: it walks the partial `lever_events_due` index in order and
+/// stops after a few times `limit` rows, however many events are open.
+/// Binds: connection, owner, epoch, limit, hold (seconds).
+pub fn claim_events_sql() -> String {
+    format!(
         "WITH due AS ( \
            SELECT e.id, coalesce(e.opportunity_id, 'event:' || e.id::text) AS claim_key, \
                   e.next_attempt_at \
@@ -84,13 +97,7 @@ pub fn claim_events(
          picked AS (SELECT id, claim_key FROM one ORDER BY next_attempt_at LIMIT $4) \
          {INSERT_CLAIMS}",
         open = in_list(EventStatus::OPEN, EventStatus::as_str),
-    );
-    let ids = run_claim(conn, &sql, lease, hold, limit)?;
-    lever_events::table
-        .filter(lever_events::id.eq_any(&ids))
-        .order(lever_events::next_attempt_at)
-        .select(EventWork::as_select())
-        .load(conn)
+    )
 }
 
 /// Due jobs of the lease's connection, as [`claim_events`] for events (a
@@ -256,4 +263,33 @@ pub fn next_due_at(
     .bind::<SqlUuid, _>(connection_id)
     .get_result(conn)?;
     Ok(at.at)
+}
+
+#[derive(QueryableByName)]
+struct ConnectionRow {
+    #[diesel(sql_type = SqlUuid)]
+    connection_id: Uuid,
+}
+
+/// Connections with work due now that no live claim holds back (the
+/// registry's safety-net poll wakes their supervisors).
+pub fn connections_with_claimable_work(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<ConnectionRow> = diesel::sql_query(format!(
+        "SELECT e.connection_id FROM lever_events e \
+         WHERE e.status IN ({events}) AND e.next_attempt_at <= now() \
+           AND NOT EXISTS (SELECT 1 FROM candidate_claims k \
+               WHERE k.connection_id = e.connection_id \
+                 AND k.opportunity_id = coalesce(e.opportunity_id, 'event:' || e.id::text) \
+                 AND k.until > now()) \
+         UNION \
+         SELECT j.connection_id FROM jobs j JOIN interviews i ON i.id = j.interview_id \
+         WHERE j.status IN ({jobs}) AND j.next_attempt_at <= now() \
+           AND NOT EXISTS (SELECT 1 FROM candidate_claims k \
+               WHERE k.connection_id = j.connection_id AND k.opportunity_id = i.opportunity_id \
+                 AND k.until > now())",
+        events = in_list(EventStatus::OPEN, EventStatus::as_str),
+        jobs = in_list(JobStatus::OPEN, JobStatus::as_str),
+    ))
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.connection_id).collect())
 }

@@ -6,10 +6,10 @@ use chrono::Utc;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::unit::{Claimed, Settle};
+use super::unit::Settle;
 use crate::db::schema::{interviews, jobs};
 use crate::domain::ids::{ConnectionId, InterviewId, JobId};
-use crate::domain::status::{JobKind, JobStatus, in_list};
+use crate::domain::status::{JobKind, JobStatus};
 
 /// A follow-up job the tag updater works on, with its interview's
 /// opportunity (work is claimed per opportunity).
@@ -24,36 +24,6 @@ pub struct JobWork {
     #[diesel(select_expression = interviews::opportunity_id)]
     #[diesel(select_expression_type = interviews::opportunity_id)]
     pub opportunity_id: String,
-}
-
-/// `status IN ('pending', 'retrying')` spelled as literals, the partial
-/// `jobs_due` index's predicate (see `events::open_events`).
-pub(super) fn open_jobs() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql(&format!(
-        "jobs.status IN ({})",
-        in_list(JobStatus::OPEN, JobStatus::as_str)
-    ))
-}
-
-/// Due jobs of a connection, longest due first, skipping claimed units and
-/// the opportunities of claimed units.
-pub fn due_jobs(
-    conn: &mut PgConnection,
-    connection_id: Uuid,
-    skip: &Claimed,
-    limit: i64,
-) -> QueryResult<Vec<JobWork>> {
-    jobs::table
-        .inner_join(interviews::table)
-        .filter(jobs::connection_id.eq(connection_id))
-        .filter(open_jobs())
-        .filter(jobs::next_attempt_at.le(Utc::now()))
-        .filter(jobs::id.ne_all(&skip.units))
-        .filter(interviews::opportunity_id.ne_all(&skip.opportunities))
-        .order(jobs::next_attempt_at)
-        .limit(limit)
-        .select(JobWork::as_select())
-        .load(conn)
 }
 
 /// Stores how an attempt at the job ended (`Ignored` ends it as done).
@@ -126,27 +96,3 @@ pub(super) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> QueryResul
     .execute(conn)
 }
 
-/// Connections with jobs due at `now`.
-pub(super) fn due_connections(
-    conn: &mut PgConnection,
-    now: chrono::DateTime<Utc>,
-) -> QueryResult<Vec<Uuid>> {
-    jobs::table
-        .filter(open_jobs())
-        .filter(jobs::next_attempt_at.le(now))
-        .select(jobs::connection_id)
-        .distinct()
-        .load(conn)
-}
-
-/// The earliest attempt of the connection's open jobs.
-pub(super) fn next_due_at(
-    conn: &mut PgConnection,
-    connection_id: Uuid,
-) -> QueryResult<Option<chrono::DateTime<Utc>>> {
-    jobs::table
-        .filter(jobs::connection_id.eq(connection_id))
-        .filter(open_jobs())
-        .select(diesel::dsl::min(jobs::next_attempt_at))
-        .first(conn)
-}

@@ -1,19 +1,9 @@
-//! A unit of work's bookkeeping, shared by the pipeline's two queues
-//! (`lever_events` and `jobs`): what a poll must skip, and how an attempt
-//! ended as it is stored.
+//! How an attempt at a unit of work ended as it is stored, for both of the
+//! pipeline's queues (`lever_events` and `jobs`).
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::domain::status::EventStatus;
-
-/// What a poll must not hand out again: units in flight, and every unit of
-/// an opportunity that has one in flight (work is serialised per candidate).
-#[derive(Debug, Default, Clone)]
-pub struct Claimed {
-    pub units: Vec<Uuid>,
-    pub opportunities: Vec<String>,
-}
 
 /// How an attempt at a unit of work ended, as stored.
 #[derive(Debug, Clone)]

@@ -3,15 +3,13 @@
 //! resuming a paused account.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::{AsSelect, SqlTypeOf};
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::models::unit::{Claimed, Settle};
+use crate::db::models::unit::Settle;
 use crate::db::schema::lever_events;
 use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
-use crate::domain::status::{EventStatus, in_list};
+use crate::domain::status::EventStatus;
 
 /// An event the link generator works on.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -26,53 +24,6 @@ pub struct EventWork {
     pub attempts: i32,
     pub interview_id: Option<InterviewId>,
     pub received_at: DateTime<Utc>,
-}
-
-/// `status IN ('pending', 'retrying')` spelled as literals, exactly the
-/// predicate of the partial `lever_events_due` index: a bound array (`=
-/// ANY($n)`) cannot prove it once Postgres switches a prepared statement to
-/// its generic plan, and the query then scans and sorts every open row.
-pub(in crate::db) fn open_events() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql(&format!(
-        "lever_events.status IN ({})",
-        in_list(EventStatus::OPEN, EventStatus::as_str)
-    ))
-}
-
-/// Due events of a connection, longest due first (a new event is due from
-/// its arrival), skipping claimed units and opportunities.
-pub fn due_events(
-    conn: &mut PgConnection,
-    connection_id: Uuid,
-    skip: &Claimed,
-    limit: i64,
-) -> QueryResult<Vec<EventWork>> {
-    due_events_query(connection_id, Utc::now(), skip, limit).load(conn)
-}
-
-/// The query [`due_events`] runs, apart so that its plan can be checked: it
-/// walks the `lever_events_due` index in order and stops after `limit` rows,
-/// however many events are open.
-pub fn due_events_query(
-    connection_id: Uuid,
-    now: DateTime<Utc>,
-    skip: &Claimed,
-    limit: i64,
-) -> lever_events::BoxedQuery<'_, Pg, SqlTypeOf<AsSelect<EventWork, Pg>>> {
-    lever_events::table
-        .filter(lever_events::connection_id.eq(connection_id))
-        .filter(open_events())
-        .filter(lever_events::next_attempt_at.le(now))
-        .filter(lever_events::id.ne_all(&skip.units))
-        .filter(
-            lever_events::opportunity_id
-                .ne_all(&skip.opportunities)
-                .or(lever_events::opportunity_id.is_null()),
-        )
-        .order(lever_events::next_attempt_at)
-        .limit(limit)
-        .select(EventWork::as_select())
-        .into_boxed()
 }
 
 /// Stores how an attempt at the event ended.
@@ -184,27 +135,3 @@ pub(in crate::db) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> Que
     .execute(conn)
 }
 
-/// Connections with events due at `now`.
-pub(in crate::db) fn due_connections(
-    conn: &mut PgConnection,
-    now: chrono::DateTime<Utc>,
-) -> QueryResult<Vec<Uuid>> {
-    lever_events::table
-        .filter(open_events())
-        .filter(lever_events::next_attempt_at.le(now))
-        .select(lever_events::connection_id)
-        .distinct()
-        .load(conn)
-}
-
-/// The earliest attempt of the connection's open events.
-pub(in crate::db) fn next_due_at(
-    conn: &mut PgConnection,
-    connection_id: Uuid,
-) -> QueryResult<Option<chrono::DateTime<Utc>>> {
-    lever_events::table
-        .filter(lever_events::connection_id.eq(connection_id))
-        .filter(open_events())
-        .select(diesel::dsl::min(lever_events::next_attempt_at))
-        .first(conn)
-}
