@@ -103,7 +103,7 @@ impl Application {
                 lease_db,
                 handles: handles.clone(),
                 settings: settings.pipeline.clone(),
-                hooks,
+                hooks: hooks.clone(),
                 instance: settings.instance.clone(),
                 live_base: urls.live.clone(),
                 results_base: urls.results.clone(),
@@ -128,6 +128,7 @@ impl Application {
             urls: urls.clone(),
             handles,
             pulse: pulse.clone(),
+            hooks,
         });
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         let blocking_threads = state.settings.pools.blocking_threads();

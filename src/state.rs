@@ -11,6 +11,7 @@ use crate::connections::Handles;
 use crate::db::Pool;
 use crate::domain::secrets::SecretBox;
 use crate::ingest::Ingest;
+use crate::pipeline::hooks::Hooks;
 use crate::pipeline::registry::RegistryPulse;
 use crate::wake::Wake;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub handles: Arc<Handles>,
     /// The pipeline registry's last lease cycle, for `/readyz`.
     pub pulse: Arc<RegistryPulse>,
+    /// Test hooks ([`Hooks::none`] in production).
+    pub hooks: Hooks,
 }
 
 /// Public URLs the service hands out, resolved once from the settings.

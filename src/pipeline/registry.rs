@@ -566,14 +566,13 @@ impl Handler<StopRegistry> for Registry {
         let wait = async move {
             let _ = actix_rt::time::timeout(grace, futures_util::future::join_all(drains)).await;
         };
-        Box::pin(wait.into_actor(self).then(|(), act, ctx| {
+        Box::pin(wait.into_actor(self).then(|(), act, _| {
             act.parts.pulse.stopped.store(true, Ordering::Release);
             let ids: Vec<ConnectionId> = act.running.keys().copied().collect();
             for id in &ids {
                 act.abort_supervisor(id);
             }
             let (db, me) = (act.parts.lease_db.clone(), act.parts.instance.id.clone());
-            ctx.stop();
             async move {
                 if let Err(e) = db
                     .run(move |c| Ok(lease::release_all(c, &me)?))
@@ -583,6 +582,11 @@ impl Handler<StopRegistry> for Registry {
                 }
             }
             .into_actor(act)
+        })
+        // Stopped only once the reply is on its way: a context stopped
+        // while this future runs would drop it, and the caller with it.
+        .map(|(), _, ctx| {
+            ctx.run_later(Duration::ZERO, |_, ctx| ctx.stop());
         }))
     }
 }

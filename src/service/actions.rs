@@ -14,6 +14,7 @@ use crate::db::models::job as jobs;
 use crate::db::models::lever_event::work as events;
 use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
 use crate::domain::status::{EventStatus, InterviewStatus, JobKind};
+use crate::pipeline::hooks::{ActionPoint, Hooks};
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
 use crate::service::validate;
@@ -67,7 +68,8 @@ pub async fn complete(
 ) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
     let result = completion.into_result()?;
-    act(state, move |c| store_completion(c, org, id, result)).await
+    let hooks = state.hooks.clone();
+    act(state, move |c| store_completion(c, &hooks, org, id, result)).await
 }
 
 /// Cancels an open interview of `org`: its link and tag leave Lever, `/live`
@@ -80,7 +82,8 @@ pub async fn cancel(
     id: InterviewId,
 ) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
-    act(state, move |c| store_cancel(c, org, id).map(Some)).await
+    let hooks = state.hooks.clone();
+    act(state, move |c| store_cancel(c, &hooks, org, id).map(Some)).await
 }
 
 /// Runs a `dead` or `done` event of `org` again. It never makes a second
@@ -113,12 +116,12 @@ where
 /// `None`: the same result was already stored (a repeat changes nothing).
 fn store_completion(
     c: &mut PgConnection,
+    hooks: &Hooks,
     org: OrgId,
     id: InterviewId,
     result: Value,
 ) -> Result<Option<ConnectionId>, ServiceError> {
-    let iv = interviews::find_for_action(c, org, id)?
-        .ok_or_else(|| ServiceError::not_found("interview"))?;
+    let iv = lock_interview(c, hooks, org, id)?;
     if iv.completed {
         return match iv.result == Some(result) {
             true => Ok(None),
@@ -142,11 +145,11 @@ fn store_completion(
 
 fn store_cancel(
     c: &mut PgConnection,
+    hooks: &Hooks,
     org: OrgId,
     id: InterviewId,
 ) -> Result<ConnectionId, ServiceError> {
-    let iv = interviews::find_for_action(c, org, id)?
-        .ok_or_else(|| ServiceError::not_found("interview"))?;
+    let iv = lock_interview(c, hooks, org, id)?;
     if iv.completed || !iv.status.is_open() {
         let now = if iv.completed {
             InterviewStatus::Completed
@@ -159,6 +162,23 @@ fn store_cancel(
     }
     interviews::cancel(c, id)?;
     queue(c, iv.connection_id, id, JobKind::Cancel)
+}
+
+/// The interview of `org`, its row locked until the transaction ends: two
+/// actions on one interview (two completions, a completion and a cancel)
+/// take turns, and the second sees what the first stored.
+fn lock_interview(
+    c: &mut PgConnection,
+    hooks: &Hooks,
+    org: OrgId,
+    id: InterviewId,
+) -> Result<interviews::ActionView, ServiceError> {
+    let key = id.to_string();
+    hooks.run_in_action(ActionPoint::Began, &key);
+    let iv = interviews::find_for_action(c, org, id)?
+        .ok_or_else(|| ServiceError::not_found("interview"))?;
+    hooks.run_in_action(ActionPoint::Read, &key);
+    Ok(iv)
 }
 
 fn reopen_event(

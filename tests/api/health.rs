@@ -95,7 +95,7 @@ async fn openapi_covers_every_admin_route() {
 }
 
 #[actix_web::test]
-async fn readyz_turns_503_when_the_registry_is_stopped() {
+async fn readyz_turns_503_when_the_instance_stops() {
     let app = crate::helpers::spawn_app().await;
     poll_until(30, "ready", || async {
         (app.readyz().await.status == 200).then_some(())
@@ -114,7 +114,7 @@ async fn readyz_turns_503_when_the_registry_is_stopped() {
         r.body["reason"]
             .as_str()
             .unwrap_or_default()
-            .contains("registry"),
+            .contains("stopping"),
         "{}",
         r.body
     );

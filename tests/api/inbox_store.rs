@@ -4,8 +4,8 @@
 //! and sends cross-instance wake-ups only for accounts not running here,
 //! and deleting a connection still takes its events along.
 
-use arkiter_lever::db::models::lever_event::insert::{Duplicates, insert_deliveries};
 use arkiter_lever::db::models::claim::{LeaseRef, claim_events, claim_events_sql};
+use arkiter_lever::db::models::lever_event::insert::{Duplicates, insert_deliveries};
 use arkiter_lever::domain::ids::ConnectionId;
 use arkiter_lever::domain::status::EventStatus;
 use arkiter_lever::ingest::store::{DuplicateGuess, OwnedEvent, insert_batch};
@@ -114,25 +114,33 @@ fn claiming_due_events_keeps_to_the_due_index_and_to_one_unit_per_candidate() {
         got.into_iter().filter_map(|e| e.opportunity_id).collect()
     };
     // Longest due first; a claimed candidate is no longer due.
-    assert_eq!(opps(claim_events(&mut c, me, hold, 1).unwrap()), expected[..1]);
-    assert_eq!(opps(claim_events(&mut c, me, hold, 3).unwrap()), expected[1..]);
+    assert_eq!(
+        opps(claim_events(&mut c, me, hold, 1).unwrap()),
+        expected[..1]
+    );
+    assert_eq!(
+        opps(claim_events(&mut c, me, hold, 3).unwrap()),
+        expected[1..]
+    );
     // A lease not held (another owner, or an old epoch) claims nothing.
     for stranger in [
-        LeaseRef { owner: "other", ..me },
+        LeaseRef {
+            owner: "other",
+            ..me
+        },
         LeaseRef { epoch: 0, ..me },
     ] {
         assert!(claim_events(&mut c, stranger, hold, 3).unwrap().is_empty());
     }
     // The generic plan walks the partial index in order: no scan of the table.
     exec(&mut c, &format!("PREPARE claim AS {}", claim_events_sql()));
-    let plan: Vec<String> = diesel::sql_query(format!(
-        "EXPLAIN EXECUTE claim('{conn}', 'me', 1, 8, 30.0)"
-    ))
-    .load::<Line>(&mut c)
-    .unwrap()
-    .into_iter()
-    .map(|l| l.line)
-    .collect();
+    let plan: Vec<String> =
+        diesel::sql_query(format!("EXPLAIN EXECUTE claim('{conn}', 'me', 1, 8, 30.0)"))
+            .load::<Line>(&mut c)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.line)
+            .collect();
     let plan = plan.join("\n");
     assert!(plan.contains("lever_events_due"), "{plan}");
     assert!(!plan.contains("Seq Scan on lever_events"), "{plan}");

@@ -7,6 +7,7 @@ use arkiter_lever::db::{Pool, PoolOptions};
 use arkiter_lever::domain::ids::ConnectionId;
 use arkiter_lever::domain::secrets::{EncryptionKey, SecretBox};
 use arkiter_lever::lever::TokenSource;
+use arkiter_lever::lever::sim::SimHandle;
 use base64::Engine;
 use diesel::RunQueryDsl;
 use secrecy::{ExposeSecret, SecretString};
@@ -239,17 +240,22 @@ async fn every_connection_and_role_route_is_tenant_isolated() {
     assert_eq!(view.body["tags"]["completed"], "Arkiter Live: Completed");
 }
 
-/// Waits until a session holds the connection row locked for a refresh
-/// (idle in its transaction while Lever answers).
-async fn refresh_holds_the_row(app: &crate::helpers::TestApp) {
-    crate::helpers::poll_until(30, "a refresh holding the row", || async {
-        let n = app.count(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction' \
-             AND query LIKE '%FROM \"connections\"%UPDATE%'",
-        );
-        (n > 0).then_some(())
+/// Waits until the refresh's call to Lever is in flight (held by the
+/// simulator), then checks that it holds no database connection meanwhile:
+/// nothing of this app sits idle in a transaction.
+async fn refresh_is_at_lever(app: &crate::helpers::TestApp, sim: &SimHandle, account: &str) {
+    crate::helpers::poll_until(30, "the refresh at Lever", || async {
+        sim.in_flight(account)
+            .iter()
+            .any(|p| p == "/oauth/token")
+            .then_some(())
     })
     .await;
+    let idle = app.count(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction' \
+         AND datname = current_database()",
+    );
+    assert_eq!(idle, 0, "a connection is held across the call to Lever");
 }
 
 #[actix_web::test]
@@ -288,7 +294,7 @@ async fn a_refresh_in_progress_does_not_block_a_completion() {
         r
     };
     let complete = async {
-        refresh_holds_the_row(&app).await;
+        refresh_is_at_lever(&app, &sim, &s.account).await;
         let r = app
             .post_json(
                 &format!("/api/v1/orgs/{}/interviews/{iv}/complete", s.org),

@@ -30,6 +30,7 @@ mod one_candidate;
 mod orgs_and_keys;
 mod pipeline;
 mod pipeline_outages;
+mod races;
 mod roles;
 mod scale_out;
 mod settings;

@@ -95,4 +95,3 @@ pub(super) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> QueryResul
     .set(jobs::next_attempt_at.eq(Utc::now()))
     .execute(conn)
 }
-

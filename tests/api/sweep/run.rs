@@ -260,7 +260,9 @@ async fn a_completed_candidate_back_in_the_stage_gets_a_second_interview() {
 
 #[actix_web::test]
 async fn manual_mode_reports_a_missing_webhook() {
-    let (app, sim) = spawn_with_sim().await;
+    // No pipeline: its own sweeps would race the ones this test runs.
+    let sim = crate::lever_support::start_sim().await;
+    let app = crate::helpers::spawn_app_without_pipeline_with(|s| point_at(s, &sim)).await;
     let account = sim.create_account("Manual");
     sim.add_stage(&account, "Arkiter Live").unwrap();
     sim.patch_account(

@@ -283,7 +283,9 @@ pub struct ActionView {
     pub completed: bool,
 }
 
-/// An interview of `org`, as the complete and cancel actions see it.
+/// An interview of `org`, as the complete and cancel actions see it, its
+/// row locked (`FOR UPDATE`) until the caller's transaction ends, so that
+/// racing actions on one interview decide one after the other.
 pub fn find_for_action(
     conn: &mut PgConnection,
     org: OrgId,
@@ -298,6 +300,7 @@ pub fn find_for_action(
             interviews::result,
             interviews::completed_at.is_not_null(),
         ))
+        .for_update()
         .first(conn)
         .optional()
 }

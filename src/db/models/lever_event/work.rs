@@ -134,4 +134,3 @@ pub(in crate::db) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> Que
     .set(lever_events::next_attempt_at.eq(Utc::now()))
     .execute(conn)
 }
-
