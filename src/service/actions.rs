@@ -194,6 +194,11 @@ fn reopen_event(
         )));
     }
     events::reopen(c, id)?;
+    // A link step that went dead left its interview `failed`: the replay
+    // runs that step again, and the swap of a completion stored meanwhile.
+    if let Some((interview, true)) = interviews::revive_event_interview(c, id)? {
+        jobs::add(c, connection, interview, JobKind::Complete)?;
+    }
     crate::db::notify::work_due(c, connection.0)?;
     Ok(connection)
 }

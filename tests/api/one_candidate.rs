@@ -1,6 +1,7 @@
 //! One candidate, one link: work on one opportunity is
 //! serialised, so overlapping deliveries, a cancel during a link step, a
-//! replay during a completion and a completion whose link step died all end
+//! replay during a completion, a completion whose link step died and the
+//! replay of a link step that went dead all end
 //! with exactly one interview, link, tag and note, and nothing loops. Counts
 //! come from the simulator's call log and the database, never from the clock.
 
@@ -388,4 +389,94 @@ async fn the_link_removed_is_the_one_posted_even_after_the_live_url_changed() {
     let iv = interviews_of(&app, &s, &opp[0]).await.remove(0);
     assert_eq!(iv["live_url"].as_str(), Some(posted[0].as_str()));
     assert_eq!(iv["results_url"].as_str(), Some(links[0].as_str()));
+}
+
+/// Calls to `suffix` for one opportunity, whatever Lever answered.
+fn calls(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize {
+    sim.calls_for(&s.account)
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.contains(opp) && c.path.ends_with(suffix))
+        .count()
+}
+
+/// Replays the org's one dead event once it is dead; returns it.
+async fn replay_the_dead_event(app: &TestApp, s: &Scenario) -> String {
+    let dead = app
+        .wait_for_events((&s.org, &s.key), "?status=dead", "the event is dead", |e| {
+            e.len() == 1
+        })
+        .await;
+    let event = dead[0]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/events/{event}/replay", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    event
+}
+
+#[actix_web::test]
+async fn a_replay_after_a_failed_link_step_posts_the_link_once() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let refuse = FaultRule::always(FaultAction::Status { status: 403 }).on("POST", "/addLinks");
+    sim.add_fault(&s.account, refuse).unwrap();
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    app.wait_for_interviews((&s.org, &s.key), "", "the interview failed", |i| {
+        i.len() == 1 && i[0]["status"] == "failed"
+    })
+    .await;
+    sim.clear_faults(&s.account).unwrap();
+    let refused = calls(&sim, &s, &opp[0], "/addLinks");
+    assert!(refused >= 1);
+    replay_the_dead_event(&app, &s).await;
+    wait_for_tag(&sim, &s.account, &opp, LINK_TAG, 30).await;
+    settled(&app).await;
+    assert_eq!(calls(&sim, &s, &opp[0], "/addLinks"), refused + 1);
+    assert_eq!(writes(&sim, &s, &opp[0], "/addLinks"), 1);
+    assert_eq!(calls(&sim, &s, &opp[0], "/addTags"), 1);
+    let view = sim.opportunity(&s.account, &opp[0]).unwrap();
+    assert_eq!(view.links.len(), 1, "{:?}", view.links);
+    let ivs = interviews_of(&app, &s, &opp[0]).await;
+    assert_eq!(ivs.len(), 1, "the same interview, not a second one");
+    assert_eq!(ivs[0]["status"], "link_posted", "{}", ivs[0]);
+    assert_eq!(ivs[0]["live_url"].as_str(), Some(view.links[0].as_str()));
+}
+
+#[actix_web::test]
+async fn a_replay_after_a_failed_link_step_also_swaps_a_stored_completion() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let refuse = FaultRule::always(FaultAction::Status { status: 404 }).on("POST", "/addLinks");
+    sim.add_fault(&s.account, refuse).unwrap();
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    let iv = creating(&app, &s, &opp[0]).await;
+    let id = iv["id"].as_str().unwrap().to_owned();
+    let r = act(&app, &s, &id, "complete", json!({"score": 64})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    settled(&app).await;
+    sim.clear_faults(&s.account).unwrap();
+    replay_the_dead_event(&app, &s).await;
+    wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Completed", 30).await;
+    settled(&app).await;
+    let view = sim.opportunity(&s.account, &opp[0]).unwrap();
+    assert_eq!(view.notes.len(), 1, "{:?}", view.notes);
+    assert!(view.notes[0].value.contains("Score: 64/100"));
+    assert_eq!(
+        view.links.len(),
+        1,
+        "the results link only: {:?}",
+        view.links
+    );
+    assert_eq!(
+        writes(&sim, &s, &opp[0], "/addLinks"),
+        2,
+        "live, then results"
+    );
+    assert_eq!(writes(&sim, &s, &opp[0], "/notes"), 1);
 }

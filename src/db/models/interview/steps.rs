@@ -199,6 +199,44 @@ pub fn fail_event_interview(conn: &mut PgConnection, event_id: EventId) -> Query
     }
 }
 
+/// A replayed event whose interview is `failed` (its link step went dead):
+/// the interview becomes `creating` again, so that the link step runs once
+/// more for that stage entry. Left as it is when the candidate has another
+/// open interview by now (one open interview per candidate). `Some(true)`:
+/// revived, with a completion stored while it was failing, whose swap must
+/// be queued again.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id))]
+pub fn revive_event_interview(
+    conn: &mut PgConnection,
+    event_id: EventId,
+) -> QueryResult<Option<(InterviewId, bool)>> {
+    let Some(id) = events::interview_of(conn, event_id)? else {
+        return Ok(None);
+    };
+    let revived: Option<bool> = diesel::sql_query(format!(
+        "UPDATE interviews i SET status = '{creating}', updated_at = now() \
+         WHERE i.id = $1 AND i.status = '{failed}' \
+           AND NOT EXISTS (SELECT 1 FROM interviews o \
+               WHERE o.connection_id = i.connection_id AND o.opportunity_id = i.opportunity_id \
+                 AND o.id <> i.id AND o.status IN ({open})) \
+         RETURNING i.completed_at IS NOT NULL AS completed",
+        creating = InterviewStatus::Creating,
+        failed = InterviewStatus::Failed,
+        open = crate::domain::status::in_list(InterviewStatus::OPEN, InterviewStatus::as_str),
+    ))
+    .bind::<SqlUuid, _>(id.0)
+    .get_result::<Revived>(conn)
+    .optional()?
+    .map(|r| r.completed);
+    Ok(revived.map(|completed| (id, completed)))
+}
+
+#[derive(QueryableByName)]
+struct Revived {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    completed: bool,
+}
+
 #[derive(QueryableByName)]
 struct FoundInterview {
     #[diesel(sql_type = SqlUuid)]
