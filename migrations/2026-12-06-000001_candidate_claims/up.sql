@@ -29,3 +29,13 @@ ALTER TABLE connection_leases ADD COLUMN claims_epoch BIGINT NOT NULL DEFAULT 0;
 -- the row until this time, calls Lever, then stores the new grant and
 -- clears the mark. A mark past its time is free to take again.
 ALTER TABLE connections ADD COLUMN refreshing_until TIMESTAMPTZ;
+
+-- A sweep that could not finish is not a sweep that ran: it leaves `last_at`
+-- and the figures alone, counts its failures since the last sweep that ran
+-- (the retry backs off with them), says since when (`failing_since`, with
+-- the error in `last_error`), and is due again at `retry_at`. An on-demand
+-- request stays queued until a sweep completes.
+ALTER TABLE connection_sweeps
+    ADD COLUMN failures INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN failing_since TIMESTAMPTZ,
+    ADD COLUMN retry_at TIMESTAMPTZ;

@@ -73,6 +73,9 @@ diesel::table! {
         webhook_repaired_at -> Nullable<Timestamptz>,
         webhook_missing_url -> Nullable<Text>,
         updated_at -> Timestamptz,
+        failures -> Int4,
+        failing_since -> Nullable<Timestamptz>,
+        retry_at -> Nullable<Timestamptz>,
     }
 }
 

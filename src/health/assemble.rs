@@ -103,6 +103,8 @@ fn sweep(c: &ConnectionRows) -> SweepHealth {
         next_at: c.sweep.next_at,
         found_last: i64::from(c.sweep.found_last),
         found_total: c.sweep.found_total,
+        failing_since: c.sweep.failing_since,
+        last_error: c.sweep.failing_since.and(c.sweep.last_error.clone()),
     }
 }
 

@@ -21,6 +21,7 @@ pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<
         no_deliveries_yet(c, now, policy),
         supervisor_stale(c, now, policy),
         missed_deliveries(c),
+        sweep_failing(c),
         webhook_repaired(c, now),
         webhook_missing(c),
     ];
@@ -166,6 +167,20 @@ fn missed_deliveries(c: &ConnectionRows) -> Option<Problem> {
             at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             plural(found, "candidate", "candidates"),
             noun(found, "it is", "they are"),
+        ),
+    ))
+}
+
+fn sweep_failing(c: &ConnectionRows) -> Option<Problem> {
+    let since = c.sweep.failing_since?;
+    let why = c.sweep.last_error.as_deref().unwrap_or("unknown error");
+    Some(Problem::new(
+        "sweep_failing",
+        format!(
+            "The sweep for candidates Lever did not deliver has been failing since {}: {why}. \
+             It is retried automatically and runs as soon as Lever answers again; candidates \
+             it would find are linked then.",
+            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ),
     ))
 }

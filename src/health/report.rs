@@ -116,6 +116,12 @@ pub struct SweepHealth {
     pub found_last: i64,
     /// The same, over every sweep of this connection.
     pub found_total: i64,
+    /// Since when sweeps have been failing (each is retried, backing off);
+    /// null when the last one ran. A failed sweep changes neither `last_at`
+    /// nor the figures.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Why the last sweep failed; null when it ran.
+    pub last_error: Option<String>,
 }
 
 /// A Lever posting that fell through to the fallback or oldest role.

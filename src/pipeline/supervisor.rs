@@ -376,13 +376,17 @@ impl AccountSupervisor {
             match res {
                 Ok(Some(o)) if !o.found.is_empty() => {
                     tracing::info!(connection_id = %act.ctx.id, found = o.found.len(), "the sweep found candidates Lever did not deliver");
-                    act.poll(ctx);
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(connection_id = %act.ctx.id, error = %Chain(&e), "sweep failed");
+                    tracing::warn!(connection_id = %act.ctx.id, error = %Chain(&e), "sweep failed; it is retried");
                 }
             }
+            // Its findings are work, and its next time (the next period,
+            // or a failed sweep's retry) is to be slept until: poll now,
+            // asking again when the sweep is due.
+            act.sweep_checked = None;
+            act.poll(ctx);
         }));
     }
 

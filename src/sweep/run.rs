@@ -38,8 +38,19 @@ use crate::domain::ids::ConnectionId;
 use crate::domain::secrets::SecretBox;
 use crate::lever::{LeverClient, LeverError};
 
-/// A failed sweep is tried again after at most this long.
-pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(300);
+/// How a sweep that met a passing trouble (Lever throttling or down, the
+/// network, the database, a lease move) is retried: soon, so that it runs
+/// within seconds of Lever answering again.
+pub const RETRY_TRANSIENT: schedule::Backoff = schedule::Backoff {
+    first: Duration::from_secs(2),
+    max: Duration::from_secs(15),
+};
+/// How a sweep that failed for a reason a person must fix (a revoked grant,
+/// a refused call) is retried.
+pub const RETRY_AFTER_FAILURE: schedule::Backoff = schedule::Backoff {
+    first: Duration::from_secs(60),
+    max: Duration::from_secs(300),
+};
 
 /// The lease a sweep's database writes are fenced by.
 #[derive(Debug, Clone)]
@@ -75,6 +86,10 @@ pub struct SweepTarget {
     /// webhook's Lever id; manual mode (an admin pasted a token) otherwise.
     pub managed: bool,
     pub lever_webhook_id: Option<String>,
+    /// Lever ids of the webhooks whose signature tokens are stored (retired
+    /// ones too): a webhook of ours at Lever that is not among them sends
+    /// deliveries nobody can verify.
+    pub known_lever_ids: Vec<String>,
 }
 
 impl SweepTarget {
@@ -101,6 +116,7 @@ impl SweepTarget {
                 webhook_url,
                 managed: ours.is_some(),
                 lever_webhook_id: ours.and_then(|h| h.lever_webhook_id.clone()),
+                known_lever_ids: webhooks::known_lever_ids(c, id)?,
             }))
         })
         .await
@@ -128,10 +144,12 @@ pub enum SweepError {
     Fenced,
 }
 
-/// Claims a due sweep of `target` ([`schedule::begin`]), runs it and records
-/// its figures ([`schedule::finish`]: the next periodic sweep `interval`
-/// later, or sooner after a failure). `Ok(None)`: none was due. The caller
-/// wakes the connection's workers when the outcome found candidates.
+/// Claims a due sweep of `target` ([`schedule::begin`]), runs it and
+/// records it: its figures and the next periodic sweep `interval` later
+/// ([`schedule::finish`]), or, when it could not finish, the error and a
+/// retry with backoff, the on-demand request kept ([`schedule::failed`]).
+/// `Ok(None)`: none was due. The caller wakes the connection's workers when
+/// the outcome found candidates.
 pub async fn run_if_due<Y, F>(
     deps: &SweepDeps,
     target: &SweepTarget,
@@ -143,25 +161,36 @@ where
     F: Future<Output = ()>,
 {
     let id = target.connection_id;
-    let begun = deps.db.run(move |c| Ok(schedule::begin(c, id)?)).await?;
-    if begun.is_none() {
+    let Some(begun) = deps.db.run(move |c| Ok(schedule::begin(c, id)?)).await? else {
         return Ok(None);
-    }
-    let result = sweep(deps, target, yield_now).await;
-    let (found, error, next) = match &result {
-        Ok(o) => (o.found.len(), None, interval),
-        Err(e) => (
-            0,
-            Some(e.to_string()),
-            Some(interval.map_or(RETRY_AFTER_FAILURE, |i| i.min(RETRY_AFTER_FAILURE))),
-        ),
     };
-    let found = i32::try_from(found).unwrap_or(i32::MAX);
-    deps.db
-        .run(move |c| Ok(schedule::finish(c, id, found, error.as_deref(), next)?))
-        .await?;
+    let result = sweep(deps, target, yield_now).await;
+    match &result {
+        Ok(o) => {
+            let found = i32::try_from(o.found.len()).unwrap_or(i32::MAX);
+            deps.db
+                .run(move |c| Ok(schedule::finish(c, id, found, interval)?))
+                .await?;
+        }
+        Err(e) => {
+            let (error, backoff) = (e.to_string(), retry_for(e));
+            deps.db
+                .run(move |c| Ok(schedule::failed(c, id, &begun, &error, backoff)?))
+                .await?;
+        }
+    }
     super::metrics::sweep(&result);
     result.map(Some)
+}
+
+/// How soon a sweep that failed so is tried again.
+fn retry_for(e: &SweepError) -> schedule::Backoff {
+    match e {
+        SweepError::Lever(e) if e.is_needs_reauth() => RETRY_AFTER_FAILURE,
+        SweepError::Lever(e) if e.is_account_wide() || e.is_outcome_unknown() => RETRY_TRANSIENT,
+        SweepError::Lever(_) => RETRY_AFTER_FAILURE,
+        SweepError::Db(_) | SweepError::Fenced => RETRY_TRANSIENT,
+    }
 }
 
 /// The sweep itself (see the module doc). Records findings and webhook

@@ -5,6 +5,12 @@
 //! kept beside the old ones (`webhook_repaired` on the health page for 24
 //! hours); in manual mode a webhook missing from Lever is recorded
 //! (`webhook_missing`, whose message says what to paste where).
+//!
+//! In managed mode our webhook is the one whose Lever id is stored, and it
+//! is stored only together with its signature token: a webhook that Lever
+//! made but whose token we failed to store is never taken for ours. It is
+//! deleted (at once, and by the next repair if that failed too), because
+//! every delivery it sends would be refused as unsigned.
 
 use super::run::{SweepDeps, SweepError, SweepTarget, fenced_write};
 use crate::connections::setup::{self, WebhookSetup};
@@ -30,13 +36,27 @@ pub enum WebhookCheck {
     Skipped,
 }
 
-/// Ours, and delivering: our stored Lever id, or (manual mode, or a
-/// managed row without an id) our URL for stage changes.
+/// Ours, and delivering. Managed: the webhook whose Lever id we stored with
+/// its token. Manual (we know no id): one delivering stage changes to our URL.
 fn delivering(hooks: &[WebhookSubscription], target: &SweepTarget) -> bool {
-    hooks.iter().filter(|h| !h.is_disabled()).any(|h| {
-        target.lever_webhook_id.as_deref() == Some(h.id.as_str())
-            || (h.url == target.webhook_url && h.event == events::CANDIDATE_STAGE_CHANGE)
-    })
+    hooks
+        .iter()
+        .filter(|h| !h.is_disabled())
+        .any(|h| match target.managed {
+            true => target.lever_webhook_id.as_deref() == Some(h.id.as_str()),
+            false => h.url == target.webhook_url && h.event == events::CANDIDATE_STAGE_CHANGE,
+        })
+}
+
+/// Webhooks at Lever that deliver to our URL but whose tokens we never
+/// stored: left behind by a repair or a connect whose store failed.
+fn unverifiable<'a>(hooks: &'a [WebhookSubscription], target: &SweepTarget) -> Vec<&'a str> {
+    hooks
+        .iter()
+        .filter(|h| h.url == target.webhook_url)
+        .filter(|h| !target.known_lever_ids.iter().any(|k| k == &h.id))
+        .map(|h| h.id.as_str())
+        .collect()
 }
 
 pub(super) async fn check(
@@ -73,7 +93,24 @@ pub(super) async fn check(
     if !(deps.may_write)() {
         return Ok(WebhookCheck::Skipped);
     }
-    repair(deps, target).await
+    let repaired = repair(deps, target).await?;
+    for stray in unverifiable(&hooks, target) {
+        delete_stray(deps, target, stray).await;
+    }
+    Ok(repaired)
+}
+
+/// Deletes a webhook of ours whose token is not stored. Best effort: one
+/// left behind is found and deleted by the next repair.
+async fn delete_stray(deps: &SweepDeps, target: &SweepTarget, lever_id: &str) {
+    match deps.client.delete_webhook(lever_id).await {
+        Ok(()) => {
+            tracing::info!(connection_id = %target.connection_id, "deleted a Lever webhook whose signature token was never stored")
+        }
+        Err(e) => {
+            tracing::warn!(connection_id = %target.connection_id, error = %e, "could not delete a Lever webhook whose signature token was never stored")
+        }
+    }
 }
 
 /// Registers our webhook again and keeps its token beside the old ones.
@@ -100,14 +137,19 @@ async fn repair(deps: &SweepDeps, target: &SweepTarget) -> Result<WebhookCheck, 
         target.webhook_url.clone(),
         lever_id.clone(),
     );
-    fenced_write(deps, id, move |c| {
+    let stored = fenced_write(deps, id, move |c| {
         // The old rows are retired, not deleted: their tokens still verify
         // late deliveries and Lever's "Rerun" of old ones.
         webhooks::retire_managed(c, id)?;
         webhooks::insert(c, id, Some(&lid), &url, true, &sealed)?;
         schedule::webhook_repaired(c, id)
     })
-    .await?;
+    .await;
+    if let Err(e) = stored {
+        // Left at Lever, it would deliver with a token nobody knows.
+        delete_stray(deps, target, &lever_id).await;
+        return Err(e);
+    }
     crate::ingest::invalidate(ConnectionId(target.connection_id));
     tracing::info!(connection_id = %target.connection_id, "the sweep registered the Lever webhook again");
     Ok(WebhookCheck::Repaired { lever_id })

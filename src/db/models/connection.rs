@@ -330,6 +330,19 @@ pub mod webhooks {
             .load(conn)
     }
 
+    /// The Lever ids of every webhook of the connection whose signature
+    /// token is stored, retired ones included.
+    pub fn known_lever_ids(
+        conn: &mut PgConnection,
+        connection_id: Uuid,
+    ) -> QueryResult<Vec<String>> {
+        lever_webhooks::table
+            .filter(lever_webhooks::connection_id.eq(connection_id))
+            .filter(lever_webhooks::lever_webhook_id.is_not_null())
+            .select(lever_webhooks::lever_webhook_id.assume_not_null())
+            .load(conn)
+    }
+
     /// Marks managed webhooks gone from Lever. Their signature tokens are
     /// kept: late deliveries and Lever's "Rerun" still verify.
     pub fn retire_managed(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<usize> {

@@ -6,7 +6,8 @@
 //! - `POST .../lever/sweep` → [`request_sweep`] (then a wake-up);
 //! - connecting → [`due_now`] (a sweep right after (re)connect);
 //! - the account supervisor → [`on_start`] when it takes the connection,
-//!   [`due_at`] to know when to sweep, [`begin`] / [`finish`] around a sweep;
+//!   [`due_at`] to know when to sweep, [`begin`] and then [`finish`] or
+//!   [`failed`] around a sweep;
 //! - the sweep itself (`sweep::run`) → [`webhook_repaired`],
 //!   [`webhook_missing`].
 
@@ -36,6 +37,8 @@ pub struct SweepRecord {
     pub last_error: Option<String>,
     pub webhook_repaired_at: Option<DateTime<Utc>>,
     pub webhook_missing_url: Option<String>,
+    /// Since when sweeps have failed (`None`: the last one ran).
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// The connection's row, or the defaults when it was never swept.
@@ -133,14 +136,20 @@ pub fn on_start(
     Ok(())
 }
 
+/// When a sweep is due, as SQL over a `connection_sweeps` row `s`: a queued
+/// request (unless a failed sweep's retry is still ahead), or the periodic
+/// (or retry) time.
+const DUE_AT: &str = "LEAST(CASE WHEN s.requested_at IS NOT NULL \
+                                 THEN GREATEST(s.requested_at, s.retry_at) END, \
+                            s.next_at)";
+
 /// When the connection's next sweep is due: now or earlier when one was
-/// requested or never ran, the periodic time otherwise, `None` when none is
-/// due (periodic sweep off and nothing asked).
+/// requested or never ran, the periodic or retry time otherwise, `None`
+/// when none is due (periodic sweep off and nothing asked).
 pub fn due_at(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Option<DateTime<Utc>>> {
-    let r: Option<At> = diesel::sql_query(
-        "SELECT COALESCE(requested_at, next_at) AS at FROM connection_sweeps \
-         WHERE connection_id = $1",
-    )
+    let r: Option<At> = diesel::sql_query(format!(
+        "SELECT {DUE_AT} AS at FROM connection_sweeps s WHERE s.connection_id = $1"
+    ))
     .bind::<SqlUuid, _>(connection_id)
     .get_result(conn)
     .optional()?;
@@ -159,59 +168,122 @@ pub fn connections_with_due_sweeps(conn: &mut PgConnection) -> QueryResult<Vec<U
         #[diesel(sql_type = SqlUuid)]
         id: Uuid,
     }
-    let ids: Vec<Id> = diesel::sql_query(
+    let ids: Vec<Id> = diesel::sql_query(format!(
         "SELECT k.id FROM connections k \
          LEFT JOIN connection_sweeps s ON s.connection_id = k.id \
-         WHERE k.status = $1 \
-           AND (s.connection_id IS NULL OR s.requested_at IS NOT NULL OR s.next_at <= now())",
-    )
+         WHERE k.status = $1 AND (s.connection_id IS NULL OR {DUE_AT} <= now())"
+    ))
     .bind::<diesel::sql_types::Text, _>(crate::domain::status::ConnectionStatus::Active)
     .load(conn)?;
     Ok(ids.into_iter().map(|i| i.id).collect())
+}
+
+/// A sweep claimed by [`begin`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Begun {
+    pub started_at: DateTime<Utc>,
+    /// The on-demand request it took off the queue, put back by [`failed`].
+    pub requested_at: Option<DateTime<Utc>>,
+}
+
+#[derive(QueryableByName)]
+struct BegunRow {
+    #[diesel(sql_type = Timestamptz)]
+    started_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    requested_at: Option<DateTime<Utc>>,
 }
 
 /// Claims a due sweep: marks it running and takes the request off the
 /// queue (a request arriving from now on is answered with this sweep's
 /// time). `None`: nothing is due.
 #[tracing::instrument(level = "debug", skip_all, fields(connection_id = %connection_id))]
-pub fn begin(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Option<DateTime<Utc>>> {
-    diesel::sql_query(
-        "INSERT INTO connection_sweeps (connection_id, started_at) VALUES ($1, now()) \
+pub fn begin(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Option<Begun>> {
+    diesel::sql_query(format!(
+        "WITH old AS (SELECT requested_at FROM connection_sweeps \
+                      WHERE connection_id = $1 FOR UPDATE) \
+         INSERT INTO connection_sweeps AS s (connection_id, started_at) VALUES ($1, now()) \
          ON CONFLICT (connection_id) DO UPDATE SET \
            started_at = now(), requested_at = NULL, updated_at = now() \
-         WHERE connection_sweeps.requested_at IS NOT NULL \
-            OR connection_sweeps.next_at <= now() \
-         RETURNING started_at AS at",
-    )
+         WHERE {DUE_AT} <= now() \
+         RETURNING s.started_at, (SELECT requested_at FROM old) AS requested_at"
+    ))
     .bind::<SqlUuid, _>(connection_id)
-    .get_result::<At>(conn)
+    .get_result::<BegunRow>(conn)
     .optional()
-    .map(|r| r.and_then(|r| r.at))
+    .map(|r| {
+        r.map(|r| Begun {
+            started_at: r.started_at,
+            requested_at: r.requested_at,
+        })
+    })
 }
 
-/// Records a finished sweep: its figures, and the next periodic one
-/// (`interval` after now; none when the periodic sweep is off).
+/// Records a sweep that ran: its figures, and the next periodic one
+/// (`interval` after now; none when the periodic sweep is off). It ends a
+/// run of failures.
 #[tracing::instrument(level = "debug", skip_all, fields(connection_id = %connection_id))]
 pub fn finish(
     conn: &mut PgConnection,
     connection_id: Uuid,
     found: i32,
-    error: Option<&str>,
     interval: Option<Duration>,
 ) -> QueryResult<()> {
     let next = interval.map(|i| format!("now() + interval '{} seconds'", i.as_secs()));
     diesel::sql_query(format!(
-        "INSERT INTO connection_sweeps (connection_id, last_at, next_at, found_last, found_total, \
-           last_error) VALUES ($1, now(), {n}, $2, $2, $3) \
+        "INSERT INTO connection_sweeps (connection_id, last_at, next_at, found_last, found_total) \
+         VALUES ($1, now(), {n}, $2, $2) \
          ON CONFLICT (connection_id) DO UPDATE SET \
            last_at = now(), next_at = {n}, found_last = $2, \
-           found_total = connection_sweeps.found_total + $2, last_error = $3, \
+           found_total = connection_sweeps.found_total + $2, last_error = NULL, \
+           failures = 0, failing_since = NULL, retry_at = NULL, \
            started_at = NULL, updated_at = now()",
         n = next.as_deref().unwrap_or("NULL"),
     ))
     .bind::<SqlUuid, _>(connection_id)
     .bind::<diesel::sql_types::Integer, _>(found)
-    .bind::<Nullable<Text>, _>(error)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// How a failed sweep backs off: `first` after the first failure, doubling
+/// with each further one, never more than `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+/// Records a sweep that could not finish. It is not a sweep that ran:
+/// `last_at` and the figures stay; the error and since when are kept for
+/// the health page; the sweep is due again after the backoff, and the
+/// on-demand request it took (`begun.requested_at`) is queued again.
+#[tracing::instrument(level = "debug", skip_all, fields(connection_id = %connection_id))]
+pub fn failed(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    begun: &Begun,
+    error: &str,
+    backoff: Backoff,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE connection_sweeps SET \
+           last_error = $2, failing_since = COALESCE(failing_since, $3), \
+           retry_at = now() + make_interval(secs => \
+             LEAST($5, $4 * power(2, LEAST(failures, 30)))), \
+           next_at = now() + make_interval(secs => \
+             LEAST($5, $4 * power(2, LEAST(failures, 30)))), \
+           failures = failures + 1, \
+           requested_at = COALESCE(requested_at, $6), \
+           started_at = NULL, updated_at = now() \
+         WHERE connection_id = $1",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<Text, _>(error)
+    .bind::<Timestamptz, _>(begun.started_at)
+    .bind::<diesel::sql_types::Double, _>(backoff.first.as_secs_f64())
+    .bind::<diesel::sql_types::Double, _>(backoff.max.as_secs_f64())
+    .bind::<Nullable<Timestamptz>, _>(begun.requested_at)
     .execute(conn)?;
     Ok(())
 }

@@ -99,12 +99,15 @@ async fn a_sweep_is_queued_once_for_an_active_connection() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(during_at.timestamp_micros(), started.timestamp_micros());
+    assert_eq!(
+        during_at.timestamp_micros(),
+        started.started_at.timestamp_micros()
+    );
     assert!(schedule::load(&mut db, c).unwrap().requested_at.is_none());
 
     // Finished: the figures are kept, the next periodic sweep is planned,
     // and a new request queues a new sweep.
-    schedule::finish(&mut db, c, 3, None, Some(Duration::from_secs(900))).unwrap();
+    schedule::finish(&mut db, c, 3, Some(Duration::from_secs(900))).unwrap();
     let rec = schedule::load(&mut db, c).unwrap();
     assert_eq!(
         (rec.found_last, rec.found_total, rec.started_at),
@@ -120,7 +123,7 @@ async fn a_sweep_is_queued_once_for_an_active_connection() {
     let (_, later) = sweep(&app, &org, &admin).await;
     assert_ne!(later["sweep_requested_at"].as_str(), Some(at.as_str()));
     assert!(schedule::begin(&mut db, c).unwrap().is_some());
-    schedule::finish(&mut db, c, 2, None, None).unwrap();
+    schedule::finish(&mut db, c, 2, None).unwrap();
     let rec = schedule::load(&mut db, c).unwrap();
     assert_eq!((rec.found_last, rec.found_total, rec.next_at), (2, 5, None));
     assert_eq!(
@@ -165,7 +168,7 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
     schedule::on_start(&mut db, c, Some(interval)).unwrap();
     assert!(schedule::due_at(&mut db, c).unwrap().unwrap() <= chrono::Utc::now());
     assert!(schedule::begin(&mut db, c).unwrap().is_some());
-    schedule::finish(&mut db, c, 0, None, Some(interval)).unwrap();
+    schedule::finish(&mut db, c, 0, Some(interval)).unwrap();
     // Overdue after downtime: moved to the connection's phase in the interval.
     exec(
         &app,
@@ -234,7 +237,8 @@ async fn health_shows_the_sweep_and_what_it_found() {
     let before = health(&app, &org, &member).await;
     assert_eq!(
         before["sweep"],
-        serde_json::json!({"last_at": null, "next_at": null, "found_last": 0, "found_total": 0})
+        serde_json::json!({"last_at": null, "next_at": null, "found_last": 0, "found_total": 0,
+                           "failing_since": null, "last_error": null})
     );
     let conn = seed::connection(&app, &org, Conn::default());
     crate::health_report::record(&app, &conn, 1.0, Some(30.0));
@@ -244,8 +248,8 @@ async fn health_shows_the_sweep_and_what_it_found() {
 
     let c = uuid(&conn);
     let mut db = app.db();
-    schedule::finish(&mut db, c, 4, None, Some(Duration::from_secs(900))).unwrap();
-    schedule::finish(&mut db, c, 2, None, Some(Duration::from_secs(900))).unwrap();
+    schedule::finish(&mut db, c, 4, Some(Duration::from_secs(900))).unwrap();
+    schedule::finish(&mut db, c, 2, Some(Duration::from_secs(900))).unwrap();
     schedule::webhook_repaired(&mut db, c).unwrap();
     let r = health(&app, &org, &member).await;
     assert_eq!(r["sweep"]["found_last"], 2);
@@ -263,7 +267,7 @@ async fn health_shows_the_sweep_and_what_it_found() {
             "UPDATE connection_sweeps SET webhook_repaired_at = now() - interval '25 hours' WHERE connection_id = '{conn}'"
         ),
     );
-    schedule::finish(&mut db, c, 0, None, Some(Duration::from_secs(900))).unwrap();
+    schedule::finish(&mut db, c, 0, Some(Duration::from_secs(900))).unwrap();
     assert!(codes(&health(&app, &org, &member).await).is_empty());
 
     // Manual mode: the webhook is gone from Lever.
@@ -283,6 +287,88 @@ async fn health_shows_the_sweep_and_what_it_found() {
     );
     schedule::webhook_missing(&mut db, c, None).unwrap();
     assert!(codes(&health(&app, &org, &member).await).is_empty());
+}
+
+#[actix_web::test]
+async fn a_failed_sweep_is_not_a_sweep_that_ran_and_its_request_stays_queued() {
+    let app = spawn_app_without_pipeline().await;
+    let (org, admin, member) = org_with_member(&app, "Outage").await;
+    let conn = seed::connection(&app, &org, Conn::default());
+    let c = uuid(&conn);
+    let mut db = app.db();
+    schedule::finish(&mut db, c, 1, Some(Duration::from_secs(900))).unwrap();
+    let ran = schedule::load(&mut db, c).unwrap();
+
+    // Asked for, begun, failed: last_at and the figures stay, the request
+    // is queued again, and it is due only once the backoff has passed.
+    let (s, asked) = sweep(&app, &org, &admin).await;
+    assert_eq!(s, 202, "{asked}");
+    let begun = schedule::begin(&mut db, c).unwrap().expect("due");
+    assert!(begun.requested_at.is_some());
+    let backoff = schedule::Backoff {
+        first: Duration::from_secs(60),
+        max: Duration::from_secs(100),
+    };
+    let why = "list_opportunities gave up after 8 attempts: HTTP 503";
+    schedule::failed(&mut db, c, &begun, why, backoff).unwrap();
+    let rec = schedule::load(&mut db, c).unwrap();
+    assert_eq!(rec.last_at, ran.last_at, "a failed sweep did not run");
+    assert_eq!((rec.found_last, rec.found_total), (1, 1));
+    assert_eq!(rec.requested_at, begun.requested_at, "still requested");
+    assert_eq!(rec.failing_since, Some(begun.started_at));
+    assert!(
+        schedule::begin(&mut db, c).unwrap().is_none(),
+        "backing off"
+    );
+    let due = schedule::due_at(&mut db, c).unwrap().unwrap();
+    let ahead = (due - chrono::Utc::now()).num_seconds();
+    assert!(
+        (55..=60).contains(&ahead),
+        "first retry after 60 s: {ahead}"
+    );
+    let (_, again) = sweep(&app, &org, &admin).await;
+    assert_eq!(again["sweep_requested_at"], asked["sweep_requested_at"]);
+
+    let r = health(&app, &org, &member).await;
+    assert_eq!(r["sweep"]["last_error"], why, "{r}");
+    assert!(r["sweep"]["failing_since"].is_string(), "{r}");
+    assert!(message(&r, "sweep_failing").contains(why), "{r}");
+
+    // The retry comes due, fails again: the backoff doubles up to its cap
+    // and the failure keeps its first time.
+    exec(
+        &app,
+        &format!(
+            "UPDATE connection_sweeps SET retry_at = now(), next_at = now() WHERE connection_id = '{conn}'"
+        ),
+    );
+    let second = schedule::begin(&mut db, c).unwrap().expect("due again");
+    schedule::failed(&mut db, c, &second, why, backoff).unwrap();
+    let rec = schedule::load(&mut db, c).unwrap();
+    assert_eq!(rec.failing_since, Some(begun.started_at));
+    let ahead = (rec.next_at.unwrap() - chrono::Utc::now()).num_seconds();
+    assert!(
+        (95..=100).contains(&ahead),
+        "doubled, capped at 100 s: {ahead}"
+    );
+
+    // A sweep that runs ends it all: the request is served, the problem goes.
+    exec(
+        &app,
+        &format!(
+            "UPDATE connection_sweeps SET retry_at = now(), next_at = now() WHERE connection_id = '{conn}'"
+        ),
+    );
+    assert!(schedule::begin(&mut db, c).unwrap().is_some());
+    schedule::finish(&mut db, c, 0, Some(Duration::from_secs(900))).unwrap();
+    let rec = schedule::load(&mut db, c).unwrap();
+    assert!(rec.last_at > ran.last_at);
+    assert_eq!(
+        (rec.requested_at, rec.failing_since, rec.last_error),
+        (None, None, None)
+    );
+    let r = health(&app, &org, &member).await;
+    assert!(!codes(&r).contains(&"sweep_failing".to_owned()), "{r}");
 }
 
 #[test]
