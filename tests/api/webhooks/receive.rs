@@ -179,9 +179,13 @@ async fn a_database_that_cannot_take_the_write_gives_503() {
         .await
         .assert_error(503, "unavailable");
     proxy.restore();
-    // Lever's retry of the same delivery then goes through.
+    // Lever's retry of the same delivery then goes through. When the cut
+    // fell between the commit and its acknowledgement, the first attempt was
+    // stored after all, and the retry is answered as its duplicate: either
+    // way the event is there exactly once.
     let r = app.post_webhook(&conn, &body).await;
-    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+    let status = r.body["status"].as_str().unwrap_or_default();
+    assert!(status == "accepted" || status == "duplicate", "{}", r.body);
     assert_eq!(footprint(&app, &conn).0, 2);
 }
 
