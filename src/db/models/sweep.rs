@@ -199,22 +199,33 @@ struct BegunRow {
 /// time). `None`: nothing is due.
 #[tracing::instrument(level = "debug", skip_all, fields(connection_id = %connection_id))]
 pub fn begin(conn: &mut PgConnection, connection_id: Uuid) -> QueryResult<Option<Begun>> {
-    diesel::sql_query(format!(
-        "WITH old AS (SELECT requested_at FROM connection_sweeps \
-                      WHERE connection_id = $1 FOR UPDATE) \
-         INSERT INTO connection_sweeps AS s (connection_id, started_at) VALUES ($1, now()) \
-         ON CONFLICT (connection_id) DO UPDATE SET \
-           started_at = now(), requested_at = NULL, updated_at = now() \
-         WHERE {DUE_AT} <= now() \
-         RETURNING s.started_at, (SELECT requested_at FROM old) AS requested_at"
-    ))
-    .bind::<SqlUuid, _>(connection_id)
-    .get_result::<BegunRow>(conn)
-    .optional()
-    .map(|r| {
-        r.map(|r| Begun {
-            started_at: r.started_at,
-            requested_at: r.requested_at,
+    conn.transaction(|c| {
+        // A connection never swept has no row yet, and is due.
+        diesel::sql_query(
+            "INSERT INTO connection_sweeps (connection_id, next_at) VALUES ($1, now()) \
+             ON CONFLICT (connection_id) DO NOTHING",
+        )
+        .bind::<SqlUuid, _>(connection_id)
+        .execute(c)?;
+        // The request is read (and the row locked) before the update clears
+        // it: a locking read of the row in the update's own RETURNING would
+        // see the row as already changed by this statement, and skip it.
+        diesel::sql_query(format!(
+            "UPDATE connection_sweeps s SET \
+               started_at = now(), requested_at = NULL, updated_at = now() \
+             FROM (SELECT requested_at FROM connection_sweeps \
+                   WHERE connection_id = $1 FOR UPDATE) old \
+             WHERE s.connection_id = $1 AND {DUE_AT} <= now() \
+             RETURNING s.started_at, old.requested_at"
+        ))
+        .bind::<SqlUuid, _>(connection_id)
+        .get_result::<BegunRow>(c)
+        .optional()
+        .map(|r| {
+            r.map(|r| Begun {
+                started_at: r.started_at,
+                requested_at: r.requested_at,
+            })
         })
     })
 }
