@@ -75,6 +75,9 @@ pub struct PoolOptions {
     pub max_size: u32,
     pub checkout_timeout: Duration,
     pub statement_timeout: Duration,
+    /// How long a statement may wait for a lock (`None`: as long as its
+    /// statement timeout allows).
+    pub lock_timeout: Option<Duration>,
     /// Whether a connection is checked (`SELECT 1`) each time it is handed
     /// out. Without it, a connection is checked only when it has not proved
     /// itself lately or the pool lost another one meanwhile (`db::conn`); a
@@ -150,6 +153,7 @@ impl Default for PoolSettings {
                 max_size: 16,
                 checkout_timeout: Duration::from_secs(5),
                 statement_timeout: Duration::from_secs(30),
+                lock_timeout: None,
                 test_on_check_out: true,
             },
             ingest: PoolOptions {
@@ -161,6 +165,10 @@ impl Default for PoolSettings {
                 // and let Lever retry rather than hang.
                 checkout_timeout: Duration::from_secs(2),
                 statement_timeout: Duration::from_secs(10),
+                // A batch waiting on a table lock (a migration, an operator's
+                // LOCK TABLE) answers 503 within about a second, and Lever
+                // retries, instead of every delivery hanging behind it.
+                lock_timeout: Some(Duration::from_secs(1)),
                 // No round trip per batch: a dropped connection fails one
                 // batch with 503 (Lever retries it) and is discarded.
                 test_on_check_out: false,
@@ -169,6 +177,7 @@ impl Default for PoolSettings {
                 max_size: 2,
                 checkout_timeout: Duration::from_secs(2),
                 statement_timeout: Duration::from_secs(5),
+                lock_timeout: None,
                 test_on_check_out: true,
             },
         }

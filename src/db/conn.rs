@@ -66,6 +66,30 @@ impl DerefMut for PgConn {
     }
 }
 
+/// Whether `e` is the database's state rather than the statement's data:
+/// the connection is gone, a lock or statement timeout cancelled it, a
+/// deadlock or serialization conflict, a read-only (recovering) server, or
+/// a server shutting down. Trying the same rows again later may succeed;
+/// trying them one by one now would only wait the same way for each.
+pub fn is_transient(e: &Q) -> bool {
+    match e {
+        Q::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _)
+        | Q::DatabaseError(K::SerializationFailure | K::ReadOnlyTransaction, _)
+        | Q::BrokenTransactionManager => true,
+        // Postgres names these only by SQLSTATE, which diesel does not
+        // pass on: 55P03 (lock timeout), 57014 (statement timeout or
+        // cancel), 40P01 (deadlock), 57P01 (administrator shutdown).
+        Q::DatabaseError(K::Unknown, info) => {
+            let m = info.message();
+            m.starts_with("canceling statement")
+                || m.starts_with("could not obtain lock")
+                || m.starts_with("deadlock detected")
+                || m.starts_with("terminating connection")
+        }
+        _ => false,
+    }
+}
+
 /// Whether `e` means the connection itself is gone.
 pub fn is_connection_lost(e: &Q) -> bool {
     matches!(

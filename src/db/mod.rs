@@ -64,17 +64,22 @@ pub struct Pool {
 #[derive(Debug)]
 struct SessionSettings {
     statement_timeout_ms: u128,
+    lock_timeout_ms: Option<u128>,
 }
 
 impl CustomizeConnection<PgConn, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut PgConn) -> Result<(), diesel::r2d2::Error> {
         // A runaway query must not hold a pooled connection forever.
-        diesel::sql_query(format!(
-            "SET statement_timeout = {}",
-            self.statement_timeout_ms
-        ))
-        .execute(&mut **conn)
-        .map(|_| ())
+        let lock = self
+            .lock_timeout_ms
+            .map_or_else(String::new, |ms| format!("; SET lock_timeout = {ms}"));
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut **conn,
+            &format!(
+                "SET statement_timeout = {}{lock}",
+                self.statement_timeout_ms
+            ),
+        )
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -107,6 +112,7 @@ impl Pool {
             .error_handler(Box::new(SparseErrorLog))
             .connection_customizer(Box::new(SessionSettings {
                 statement_timeout_ms: opts.statement_timeout.as_millis(),
+                lock_timeout_ms: opts.lock_timeout.map(|t| t.as_millis()),
             }))
             .build_unchecked(manager);
         Self {

@@ -48,7 +48,7 @@ use uuid::Uuid;
 
 use super::IngestError;
 use super::store::{self, OwnedEvent};
-use crate::db::conn::is_connection_lost;
+use crate::db::conn::{is_connection_lost, is_transient};
 use crate::db::{DbError, Pool};
 use crate::domain::errors::Chain;
 use crate::domain::ids::ConnectionId;
@@ -285,9 +285,12 @@ fn write(pool: &Pool, wake: &Wake, guess: &store::DuplicateGuess, batch: Vec<Pen
     }
 }
 
-/// One transaction for all rows; one transaction each if that fails for a
-/// reason other than the connection. A lost connection is returned as the
-/// error, for the caller to try another.
+/// One transaction for all rows. When that fails on the rows' data (a
+/// row the table refuses), one transaction each, so that one bad row does
+/// not cost the others their write. When it fails on the database's state
+/// (a lost connection, a lock or statement timeout: `is_transient`), every
+/// row shares the error, answered 503 for Lever to retry: trying the rows
+/// one by one would only wait the same way for each.
 fn write_rows(
     c: &mut diesel::PgConnection,
     rows: &[OwnedEvent],
@@ -296,25 +299,19 @@ fn write_rows(
 ) -> Result<Vec<Answer>, DbError> {
     match store::insert_batch(c, rows, local, guess) {
         Ok(inserted) => Ok(answers(rows, &inserted)),
-        Err(e) if is_connection_lost(&e) => Err(DbError::Query(e)),
-        Err(e) => Ok(one_by_one(c, rows, local, IngestError::from(e))),
+        Err(e) if is_transient(&e) => Err(DbError::Query(e)),
+        Err(e) if rows.len() == 1 => Ok(vec![Err(IngestError::from(e))]),
+        Err(_) => Ok(one_by_one(c, rows, local)),
     }
 }
 
-/// After a batch failed with `e`: each row in its own transaction, unless
-/// the failure was the database's (then every row shares it).
+/// After a batch failed on its data: each row in its own transaction.
 fn one_by_one(
     c: &mut diesel::PgConnection,
     rows: &[OwnedEvent],
     local: &LocalAccounts,
-    e: IngestError,
 ) -> Vec<Answer> {
-    if rows.len() == 1 {
-        return vec![Err(e)];
-    }
-    if matches!(e, IngestError::Unavailable(_)) {
-        return rows.iter().map(|_| Err(copy(&e))).collect();
-    }
+    super::metrics::row_by_row();
     rows.iter()
         .map(|r| store::insert_one(c, r, local).map_err(IngestError::from))
         .collect()

@@ -1,8 +1,10 @@
-//! `arkiter_webhooks_total{outcome}`: every webhook request by how it ended.
+//! `arkiter_webhooks_total{outcome}`: every webhook request by how it ended;
+//! `arkiter_ingest_row_by_row_total`: batches written again one row at a
+//! time because a row's data failed the batch.
 
 use std::sync::LazyLock;
 
-use prometheus::IntCounterVec;
+use prometheus::{IntCounter, IntCounterVec};
 
 /// How one webhook request ended, as the metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,5 +49,20 @@ static WEBHOOKS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
 pub fn count(outcome: Outcome) {
     if let Some(c) = WEBHOOKS.as_ref() {
         c.with_label_values(&[outcome.as_str()]).inc();
+    }
+}
+
+static ROW_BY_ROW: LazyLock<Option<IntCounter>> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "arkiter_ingest_row_by_row_total",
+        "Ingest batches written again one row at a time after a data error"
+    )
+    .ok()
+});
+
+/// A batch failed on a row's data and is written again row by row.
+pub fn row_by_row() {
+    if let Some(c) = ROW_BY_ROW.as_ref() {
+        c.inc();
     }
 }

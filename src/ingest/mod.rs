@@ -84,15 +84,13 @@ impl IngestError {
 }
 
 impl From<DbError> for IngestError {
-    /// A pool that cannot hand out a connection, or a connection lost under
-    /// the write, is "try again later" for Lever; anything else is a bug.
+    /// A pool that cannot hand out a connection, a connection lost under
+    /// the write, a lock or statement timeout: "try again later" for Lever
+    /// ([`crate::db::conn::is_transient`]); anything else is a bug.
     fn from(e: DbError) -> Self {
-        use diesel::result::{DatabaseErrorKind as K, Error as Q};
         match e {
-            DbError::Unavailable(_)
-            | DbError::Saturated(_)
-            | DbError::Query(Q::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _))
-            | DbError::Query(Q::BrokenTransactionManager) => Self::Unavailable(e),
+            DbError::Unavailable(_) | DbError::Saturated(_) => Self::Unavailable(e),
+            DbError::Query(ref q) if crate::db::conn::is_transient(q) => Self::Unavailable(e),
             other => Self::Internal(other),
         }
     }

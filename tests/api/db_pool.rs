@@ -34,6 +34,7 @@ fn waiters_need_no_thread_and_held_connections_are_released() {
             max_size: CONNECTIONS,
             checkout_timeout: Duration::from_secs(3),
             statement_timeout: Duration::from_secs(10),
+            lock_timeout: None,
             test_on_check_out: true,
         },
     );
@@ -86,6 +87,7 @@ fn a_connection_set_aside_for_a_thread_is_not_an_async_slot() {
             max_size: 2,
             checkout_timeout: Duration::from_millis(500),
             statement_timeout: Duration::from_secs(10),
+            lock_timeout: None,
             test_on_check_out: true,
         },
     );

@@ -40,14 +40,7 @@ async fn metrics_count_requests_by_route() {
     let app = spawn_app().await;
     app.get_org(&uuid::Uuid::new_v4().to_string(), Some(&app.admin()))
         .await;
-    let mut res = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    let text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    let text = app.get_text("/metrics").await;
     assert!(
         text.contains(r#"route="/api/v1/orgs/{org}""#),
         "route label missing"

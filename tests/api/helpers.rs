@@ -408,6 +408,19 @@ impl TestApp {
         PgConnection::establish(&self.db_url).expect("test db connection")
     }
 
+    /// `GET path` as text (for `/metrics`).
+    pub async fn get_text(&self, path: &str) -> String {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status().as_u16(), 200, "GET {path}");
+        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
     /// Sends a request with an optional bearer and raw body.
     pub async fn request(
         &self,

@@ -46,6 +46,7 @@ fn other_instance(
             max_size: 4,
             checkout_timeout: std::time::Duration::from_secs(5),
             statement_timeout: std::time::Duration::from_secs(10),
+            lock_timeout: None,
             test_on_check_out: true,
         },
     );

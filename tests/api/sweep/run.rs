@@ -34,6 +34,7 @@ fn deps(app: &TestApp, sim: &SimHandle, connection: Uuid) -> SweepDeps {
             max_size: 2,
             checkout_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
+            lock_timeout: None,
             test_on_check_out: false,
         },
     );

@@ -212,3 +212,66 @@ async fn a_stage_change_takes_effect_once_the_cache_is_invalidated() {
         .await;
     assert_eq!(r.body["status"], "accepted", "{}", r.body);
 }
+
+/// `arkiter_ingest_row_by_row_total` as `/metrics` shows it (absent: 0).
+async fn row_by_row_batches(app: &crate::helpers::TestApp) -> u64 {
+    let text = app.get_text("/metrics").await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("arkiter_ingest_row_by_row_total "))
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}
+
+#[actix_web::test]
+async fn a_locked_events_table_answers_503_at_once_and_splits_nothing() {
+    use diesel::connection::SimpleConnection;
+    let s = setup("active").await;
+    let before = row_by_row_batches(&s.app).await;
+    // An operator (or a migration) holds the table for about 15 s.
+    let (locked_tx, locked) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let mut db = s.app.db();
+    let holder = std::thread::spawn(move || {
+        db.batch_execute("BEGIN; LOCK TABLE lever_events IN EXCLUSIVE MODE")
+            .unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = release_rx.recv_timeout(std::time::Duration::from_secs(30));
+        db.batch_execute("COMMIT").unwrap();
+    });
+    locked.recv().unwrap();
+    let held_since = std::time::Instant::now();
+    let bodies: Vec<_> = (0..6)
+        .map(|i| stage_change(KEY, &format!("opp-{i}"), STAGE))
+        .collect();
+    // Rounds of deliveries arriving together (so that they share batches),
+    // for as long as the lock is surely held.
+    let mut rounds = 0;
+    while held_since.elapsed() < std::time::Duration::from_millis(12_500) {
+        let started = std::time::Instant::now();
+        let answers =
+            futures_util::future::join_all(bodies.iter().map(|b| s.app.post_webhook(&s.conn, b)))
+                .await;
+        let took = started.elapsed();
+        for r in answers {
+            r.assert_error(503, "unavailable");
+        }
+        assert!(
+            took <= std::time::Duration::from_millis(2500),
+            "a delivery waited {took:?} behind the lock"
+        );
+        rounds += 1;
+    }
+    assert!(rounds >= 3, "{rounds} rounds");
+    assert_eq!(
+        row_by_row_batches(&s.app).await,
+        before,
+        "a batch that met a lock was tried again row by row"
+    );
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    // Lever's retries go through as soon as the lock is gone.
+    for b in &bodies {
+        let r = s.app.post_webhook(&s.conn, b).await;
+        assert_eq!(r.body["status"], "accepted", "{}", r.body);
+    }
+    assert_eq!(footprint(&s.app, &s.conn).0, 6);
+}
