@@ -163,3 +163,84 @@ async fn lever_s_late_delivery_of_a_swept_and_completed_entry_makes_no_second_in
     );
     assert_eq!(post_writes(&sim, &s, &opp[0], "/notes"), 1);
 }
+
+#[actix_web::test]
+async fn a_repaired_webhook_whose_token_failed_to_store_is_replaced_and_signs_for_us() {
+    use diesel::RunQueryDsl;
+    let (app, sim, s) = connected(None).await;
+    poll_until(30, "the first sweep", || async {
+        let n = app.count("SELECT count(*) AS n FROM connection_sweeps WHERE last_at IS NOT NULL");
+        (n == 1).then_some(())
+    })
+    .await;
+    let ours = sim.webhooks(&s.account).unwrap();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    let url = ours[0].url.clone();
+    // The first store of a repaired webhook's token fails (once).
+    let mut c = app.db();
+    for sql in [
+        "CREATE SEQUENCE fault_once",
+        "CREATE FUNCTION fail_once() RETURNS trigger AS $$ BEGIN \
+         IF nextval('fault_once') = 1 THEN RAISE EXCEPTION 'injected store failure'; END IF; \
+         RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER fail_once BEFORE INSERT ON lever_webhooks FOR EACH ROW EXECUTE FUNCTION fail_once()",
+    ] {
+        diesel::sql_query(sql).execute(&mut c).unwrap();
+    }
+    // Someone deletes our webhook at Lever; an admin asks for a sweep.
+    assert_eq!(sim.delete_webhooks(&s.account).unwrap(), 1);
+    sweep_now(&app, &s).await;
+    // The repair whose store failed deletes what it registered; the next
+    // sweep registers again and keeps the token.
+    let stored = poll_until(60, "the webhook registered again and stored", || async {
+        let hooks = sim.webhooks(&s.account).unwrap();
+        let n = app.count(&format!(
+            "SELECT count(*) AS n FROM lever_webhooks w WHERE deleted_at IS NULL AND lever_webhook_id IN ({})",
+            hooks
+                .iter()
+                .map(|h| format!("'{}'", h.id))
+                .chain(["''".to_owned()])
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        (hooks.len() == 1 && n == 1).then_some(hooks)
+    })
+    .await;
+    assert_eq!(app.count("SELECT last_value AS n FROM fault_once"), 2);
+    assert_eq!(stored[0].url, url);
+    let calls = sim.calls_for(&s.account);
+    let registered: Vec<_> = calls
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with("/webhooks") && c.status / 100 == 2)
+        .collect();
+    let deleted: Vec<_> = calls
+        .iter()
+        .filter(|c| c.method == "DELETE" && c.path.contains("/webhooks/") && c.status / 100 == 2)
+        .collect();
+    // Connecting registered one, each repair one; the unstored one is gone.
+    assert_eq!(registered.len(), 3, "{calls:?}");
+    assert_eq!(deleted.len(), 1, "{calls:?}");
+    assert!(!deleted[0].path.ends_with(&stored[0].id));
+    // A delivery signed with the new token is accepted and linked.
+    let opps = s.candidates(&sim, 1);
+    s.move_to(&sim, &opps, &s.stage);
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
+    let delivered = sim.deliveries(&s.account).unwrap();
+    let to_new: Vec<_> = delivered
+        .iter()
+        .filter(|d| d.webhook_id == stored[0].id && d.opportunity_id.as_deref() == Some(&opps[0]))
+        .collect();
+    assert_eq!(to_new.len(), 1, "{delivered:?}");
+    poll_until(30, "the delivery answered", || async {
+        let d = sim.deliveries(&s.account).unwrap();
+        d.iter()
+            .find(|d| d.webhook_id == stored[0].id && d.finished)
+            .map(|d| assert_eq!((d.delivered, d.status), (true, Some(200)), "{d:?}"))
+    })
+    .await;
+    let sources = sources(&app, &s).await;
+    assert!(
+        sources.iter().any(|e| e["source"] == "webhook"),
+        "{sources:?}"
+    );
+}
