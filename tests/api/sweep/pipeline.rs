@@ -244,3 +244,82 @@ async fn a_repaired_webhook_whose_token_failed_to_store_is_replaced_and_signs_fo
         "{sources:?}"
     );
 }
+
+async fn health(app: &TestApp, s: &Scenario) -> Value {
+    app.get(
+        &format!("/api/v1/orgs/{}/lever/health", s.org),
+        Some(&s.key),
+    )
+    .await
+    .body
+}
+
+fn problem_codes(h: &Value) -> Vec<String> {
+    h["problems"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .filter_map(|p| p["code"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn a_sweep_through_a_lever_outage_is_retried_until_it_runs() {
+    use arkiter_lever::lever::sim::{FaultAction, FaultRule};
+    let (app, sim, s) = connected(None).await;
+    let before = poll_until(30, "the first sweep", || async {
+        let h = health(&app, &s).await;
+        (!h["sweep"]["last_at"].is_null()).then(|| h["sweep"]["last_at"].clone())
+    })
+    .await;
+    let opps = s.candidates(&sim, 20);
+    sim.move_without_delivery(&s.account, &opps, &s.stage)
+        .unwrap();
+    // Lever answers 429 for 30 s, then 503 for 30 s; meanwhile a sweep is
+    // asked for.
+    let t0 = chrono::Utc::now().timestamp_millis();
+    let recovered_at = t0 + 60_000;
+    for (status, until) in [(429, t0 + 30_000), (503, recovered_at)] {
+        sim.add_fault(
+            &s.account,
+            FaultRule::always(FaultAction::Status { status }).until(until),
+        )
+        .unwrap();
+    }
+    sweep_now(&app, &s).await;
+    // Throughout the outage: never reported as a sweep that ran.
+    let mut saw_failing = false;
+    while chrono::Utc::now().timestamp_millis() < recovered_at {
+        let h = health(&app, &s).await;
+        assert_eq!(h["sweep"]["last_at"], before, "{h}");
+        assert_eq!(h["sweep"]["found_last"], 0, "{h}");
+        if problem_codes(&h).iter().any(|c| c == "sweep_failing") {
+            assert!(h["sweep"]["failing_since"].is_string(), "{h}");
+            assert!(h["sweep"]["last_error"].is_string(), "{h}");
+            saw_failing = true;
+        }
+        // Sampling the health page, not waiting for a state.
+        actix_rt::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(
+        saw_failing,
+        "a minute of outage never showed the sweep failing"
+    );
+    // Within 30 s of Lever answering again, every candidate is linked.
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 30).await;
+    for opp in &opps {
+        assert_eq!(post_writes(&sim, &s, opp, "/addLinks"), 1, "{opp}");
+    }
+    let h = poll_until(30, "the sweep recorded", || async {
+        let h = health(&app, &s).await;
+        (h["sweep"]["found_last"] == 20).then_some(h)
+    })
+    .await;
+    assert!(h["sweep"]["failing_since"].is_null(), "{h}");
+    assert!(
+        !problem_codes(&h).iter().any(|c| c == "sweep_failing"),
+        "{h}"
+    );
+}
