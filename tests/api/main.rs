@@ -32,6 +32,7 @@ mod pipeline;
 mod pipeline_outages;
 mod races;
 mod roles;
+mod rolling;
 mod scale_out;
 mod settings;
 mod sweep;

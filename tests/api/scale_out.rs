@@ -18,21 +18,21 @@ use crate::lever_support::start_sim_with;
 use crate::proxy::LoadBalancer;
 use crate::support::child::{ServiceChild, env_for_sim};
 
-const ADMIN: &str = "scale-out-admin";
-const LINK_TAG: &str = "Arkiter Live: Link Created";
+pub(crate) const ADMIN: &str = "scale-out-admin";
+pub(crate) const LINK_TAG: &str = "Arkiter Live: Link Created";
 
-struct Fleet {
-    sim: SimHandle,
+pub(crate) struct Fleet {
+    pub sim: SimHandle,
     db_name: String,
-    db_url: String,
+    pub db_url: String,
     key: EncryptionKey,
     /// Instance `i` once started, on a port it bound itself.
-    children: Vec<Option<ServiceChild>>,
+    pub children: Vec<Option<ServiceChild>>,
     lb: LoadBalancer,
 }
 
 impl Fleet {
-    async fn new(n: usize, migrated: bool) -> Self {
+    pub async fn new(n: usize, migrated: bool) -> Self {
         let sim = start_sim_with(SimConfig {
             workers: 2,
             delivery_retry_base: Duration::from_millis(500),
@@ -57,16 +57,16 @@ impl Fleet {
         }
     }
 
-    fn public(&self) -> String {
+    pub fn public(&self) -> String {
         self.lb.address()
     }
 
-    async fn start(&mut self, i: usize) {
+    pub async fn start(&mut self, i: usize) {
         self.start_with(i, &[]).await;
     }
 
     /// Starts instance `i` (bound, behind the balancer; not yet ready).
-    async fn start_with(&mut self, i: usize, extra: &[(&'static str, &str)]) {
+    pub async fn start_with(&mut self, i: usize, extra: &[(&'static str, &str)]) {
         let mut env = env_for_sim(&self.sim, &self.db_url, ADMIN, &self.key);
         env.extend([
             ("ARKITER_PUBLIC_URL", self.public()),
@@ -78,19 +78,19 @@ impl Fleet {
         self.children[i] = Some(child);
     }
 
-    fn child(&self, i: usize) -> &ServiceChild {
+    pub fn child(&self, i: usize) -> &ServiceChild {
         self.children[i].as_ref().expect("instance started")
     }
 
-    async fn wait_ready(&self, i: usize) {
+    pub async fn wait_ready(&self, i: usize) {
         self.child(i).wait_ready().await;
     }
 
-    fn signal(&self, i: usize, sig: nix::sys::signal::Signal) {
+    pub fn signal(&self, i: usize, sig: nix::sys::signal::Signal) {
         self.child(i).signal(sig);
     }
 
-    fn app(&self) -> TestApp {
+    pub fn app(&self) -> TestApp {
         TestApp::attached(
             &self.public(),
             ADMIN,
@@ -101,7 +101,7 @@ impl Fleet {
     }
 
     /// Live owner of each connection, per the lease table.
-    fn owners(&self) -> HashMap<uuid::Uuid, String> {
+    pub fn owners(&self) -> HashMap<uuid::Uuid, String> {
         lease_owners(&self.db_url)
     }
 }
@@ -130,16 +130,16 @@ fn lease_owners(url: &str) -> HashMap<uuid::Uuid, String> {
 }
 
 /// One connected account: its sim account, org, stages, posting.
-struct Account {
-    account: String,
-    org: String,
-    key: String,
-    start: String,
-    stage: String,
-    posting: String,
+pub(crate) struct Account {
+    pub account: String,
+    pub org: String,
+    pub key: String,
+    pub start: String,
+    pub stage: String,
+    pub posting: String,
 }
 
-async fn connect_accounts(app: &TestApp, sim: &SimHandle, n: usize) -> Vec<Account> {
+pub(crate) async fn connect_accounts(app: &TestApp, sim: &SimHandle, n: usize) -> Vec<Account> {
     let mut out = Vec::new();
     for i in 0..n {
         let account = sim.create_account(&format!("Lever {i}"));
@@ -168,7 +168,7 @@ async fn connect_accounts(app: &TestApp, sim: &SimHandle, n: usize) -> Vec<Accou
     out
 }
 
-fn move_candidates(sim: &SimHandle, a: &Account, n: usize) -> Vec<String> {
+pub(crate) fn move_candidates(sim: &SimHandle, a: &Account, n: usize) -> Vec<String> {
     let ids: Vec<String> = (0..n)
         .map(|i| {
             sim.add_opportunity(
@@ -191,7 +191,7 @@ fn move_candidates(sim: &SimHandle, a: &Account, n: usize) -> Vec<String> {
     ids
 }
 
-fn assert_exactly_one_each(sim: &SimHandle, a: &Account, opps: &[String]) {
+pub(crate) fn assert_exactly_one_each(sim: &SimHandle, a: &Account, opps: &[String]) {
     for o in opps {
         let v = sim.opportunity(&a.account, o).unwrap();
         assert_eq!(
@@ -380,7 +380,7 @@ fn direct(fleet: &Fleet, i: usize) -> TestApp {
 }
 
 /// Successful POSTs to `suffix` for one opportunity.
-fn sent(sim: &SimHandle, a: &Account, opp: &str, suffix: &str) -> usize {
+pub(crate) fn sent(sim: &SimHandle, a: &Account, opp: &str, suffix: &str) -> usize {
     sim.calls_for(&a.account)
         .iter()
         .filter(|c| c.method == "POST" && c.path.contains(opp) && c.path.ends_with(suffix))
