@@ -356,3 +356,56 @@ async fn a_rotated_refresh_token_survives_a_failed_store() {
     assert!(again.is_ok(), "{again:?}");
     assert_eq!(app.get_lever(&s.org, &s.key).await.body["status"], "active");
 }
+
+#[actix_web::test]
+async fn a_refresh_whose_caller_went_away_still_stores_the_rotated_token() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let row = sealed(&app);
+    let sb = SecretBox::new(&app.encryption_key);
+    let old = SecretString::from(sb.open(&row.access_token_enc).unwrap());
+    let old_refresh = sb.open(&row.refresh_token_enc).unwrap();
+    let hold = arkiter_lever::lever::sim::FaultRule::always(
+        arkiter_lever::lever::sim::FaultAction::Latency { ms: 2000 },
+    )
+    .on("POST", "/oauth/token")
+    .times(1);
+    sim.add_fault(&s.account, hold).unwrap();
+    let token_calls = || {
+        sim.calls_for(&s.account)
+            .iter()
+            .filter(|c| c.path == "/oauth/token" && c.status == 200)
+            .count()
+    };
+    let before = token_calls();
+    let other = other_instance(&app, &sim);
+    let handle = other.get(ConnectionId(row.id)).unwrap();
+    // The caller asks for a refresh and goes away while Lever answers.
+    let caller = {
+        let (handle, old) = (handle.clone(), old.clone());
+        actix_rt::spawn(async move { handle.tokens().refresh_after_unauthorized(&old).await })
+    };
+    refresh_is_at_lever(&app, &sim, &s.account).await;
+    caller.abort();
+    assert!(caller.await.is_err(), "the caller was dropped");
+    // Lever rotated the refresh token; the flight stores it anyway.
+    let rotated = crate::helpers::poll_until(30, "the rotated token stored", || async {
+        let now = sealed(&app);
+        let refresh = sb.open(&now.refresh_token_enc).unwrap();
+        (refresh != old_refresh)
+            .then(|| SecretString::from(sb.open(&now.access_token_enc).unwrap()))
+    })
+    .await;
+    assert_eq!(token_calls(), before + 1);
+    // The next refresh (a fresh instance, nothing cached) uses it.
+    let fresh = other_instance(&app, &sim);
+    let again = fresh
+        .get(ConnectionId(row.id))
+        .unwrap()
+        .tokens()
+        .refresh_after_unauthorized(&rotated)
+        .await;
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(token_calls(), before + 2);
+    assert_eq!(app.get_lever(&s.org, &s.key).await.body["status"], "active");
+}
