@@ -72,6 +72,8 @@ pub struct LeverSettings {
 /// Sizes and timeouts of one pool.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolOptions {
+    /// The pool's name in metrics (`pool` label).
+    pub label: &'static str,
     pub max_size: u32,
     pub checkout_timeout: Duration,
     pub statement_timeout: Duration,
@@ -150,6 +152,7 @@ impl Default for PoolSettings {
     fn default() -> Self {
         Self {
             main: PoolOptions {
+                label: "main",
                 max_size: 16,
                 checkout_timeout: Duration::from_secs(5),
                 statement_timeout: Duration::from_secs(30),
@@ -157,6 +160,7 @@ impl Default for PoolSettings {
                 test_on_check_out: true,
             },
             ingest: PoolOptions {
+                label: "ingest",
                 // The writer lanes' connections (`ingest::inbox::LANES`),
                 // opened only while a lane writes, and 8 for the requests'
                 // own calls (signature tokens on a cache miss, counters).
@@ -174,6 +178,7 @@ impl Default for PoolSettings {
                 test_on_check_out: false,
             },
             lease: PoolOptions {
+                label: "lease",
                 max_size: 2,
                 checkout_timeout: Duration::from_secs(2),
                 statement_timeout: Duration::from_secs(5),

@@ -98,15 +98,23 @@ pub fn is_connection_lost(e: &Q) -> bool {
     )
 }
 
-/// Sets `lost` when a statement fails for want of a connection.
-struct LossWatch(Arc<AtomicBool>);
+/// Counts every statement (`arkiter_db_statements_total`: how busy a
+/// process keeps the database when it has nothing new to do), and sets
+/// `lost` when one fails for want of a connection.
+struct StatementWatch {
+    lost: Arc<AtomicBool>,
+    statements: Option<prometheus::IntCounter>,
+}
 
-impl Instrumentation for LossWatch {
+impl Instrumentation for StatementWatch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::FinishQuery { error: Some(e), .. } = event
-            && is_connection_lost(e)
-        {
-            self.0.store(true, Ordering::SeqCst);
+        if let InstrumentationEvent::FinishQuery { error, .. } = event {
+            if let Some(c) = &self.statements {
+                c.inc();
+            }
+            if error.is_some_and(is_connection_lost) {
+                self.lost.store(true, Ordering::SeqCst);
+            }
         }
     }
 }
@@ -116,14 +124,17 @@ pub struct Manager {
     inner: ConnectionManager<PgConnection>,
     epoch: Arc<AtomicU64>,
     test_every_checkout: bool,
+    /// The pool's name in metrics.
+    label: &'static str,
 }
 
 impl Manager {
-    pub fn new(url: &str, test_every_checkout: bool) -> Self {
+    pub fn new(url: &str, test_every_checkout: bool, label: &'static str) -> Self {
         Self {
             inner: ConnectionManager::new(url),
             epoch: Arc::new(AtomicU64::new(0)),
             test_every_checkout,
+            label,
         }
     }
 
@@ -145,7 +156,10 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<PgConn, Error> {
         let mut conn = self.inner.connect()?;
         let lost = Arc::new(AtomicBool::new(false));
-        conn.set_instrumentation(LossWatch(lost.clone()));
+        conn.set_instrumentation(StatementWatch {
+            lost: lost.clone(),
+            statements: super::metrics::statements(self.label),
+        });
         Ok(PgConn {
             conn,
             lost,

@@ -102,7 +102,7 @@ impl Pool {
     /// Builds the pool without connecting, so the service can start (and report
     /// itself not ready) while the database is down.
     pub fn new(url: &SecretString, opts: PoolOptions) -> Self {
-        let manager = Manager::new(url.expose_secret(), opts.test_on_check_out);
+        let manager = Manager::new(url.expose_secret(), opts.test_on_check_out, opts.label);
         let inner = R2d2Pool::builder()
             .max_size(opts.max_size)
             .min_idle(Some(0))

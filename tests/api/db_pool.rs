@@ -31,6 +31,7 @@ fn waiters_need_no_thread_and_held_connections_are_released() {
     let pool = Pool::new(
         &SecretString::from(test_db().url("postgres")),
         PoolOptions {
+            label: "test",
             max_size: CONNECTIONS,
             checkout_timeout: Duration::from_secs(3),
             statement_timeout: Duration::from_secs(10),
@@ -84,6 +85,7 @@ fn a_connection_set_aside_for_a_thread_is_not_an_async_slot() {
     let pool = Pool::new(
         &SecretString::from(test_db().url("postgres")),
         PoolOptions {
+            label: "test",
             max_size: 2,
             checkout_timeout: Duration::from_millis(500),
             statement_timeout: Duration::from_secs(10),

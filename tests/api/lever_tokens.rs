@@ -43,6 +43,7 @@ fn other_instance(
     let pool = Pool::new(
         &SecretString::from(app.db_url.clone()),
         PoolOptions {
+            label: "test",
             max_size: 4,
             checkout_timeout: std::time::Duration::from_secs(5),
             statement_timeout: std::time::Duration::from_secs(10),

@@ -274,3 +274,66 @@ async fn sigterm_under_a_delivery_stream_drains_and_hands_over() {
         }
     }
 }
+
+/// `arkiter_db_statements_total` of a child instance's main pool (the
+/// pipeline's; lease cycles have a pool of their own).
+async fn statements(fleet: &Fleet, i: usize) -> u64 {
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .finish();
+    let mut r = client
+        .get(format!("{}/metrics", fleet.child(i).address()))
+        .send()
+        .await
+        .unwrap();
+    let text = String::from_utf8(r.body().await.unwrap().to_vec()).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("arkiter_db_statements_total{pool=\"main\"} "))
+        .map(|n| n.trim().parse().unwrap())
+        .expect("the statement counter")
+}
+
+#[actix_web::test]
+async fn held_candidates_with_more_due_are_not_polled_again_and_again() {
+    let mut fleet = Fleet::new(1, true).await;
+    fleet.start(0).await;
+    fleet.wait_ready(0).await;
+    let app = fleet.app();
+    let a = connect_accounts(&app, &fleet.sim, 1).await.remove(0);
+    // Every link write is held for a minute.
+    let hold = FaultRule::always(FaultAction::Latency { ms: 60_000 }).on("POST", "/addLinks");
+    fleet.sim.add_fault(&a.account, hold).unwrap();
+    let opps = move_candidates(&fleet.sim, &a, 10);
+    // Four more entries into the stage each: due, behind their candidate's
+    // unit in flight (and two candidates wait for a slot of the eight).
+    for _ in 0..4 {
+        fleet
+            .sim
+            .move_opportunities(&a.account, &opps, &a.start)
+            .unwrap();
+        fleet
+            .sim
+            .move_opportunities(&a.account, &opps, &a.stage)
+            .unwrap();
+    }
+    poll_until(30, "every delivery stored", || async {
+        let d = fleet.sim.deliveries(&a.account).unwrap();
+        (d.len() == 90 && d.iter().all(|d| d.finished && d.delivered)).then_some(())
+    })
+    .await;
+    poll_until(30, "eight link writes held", || async {
+        (fleet.sim.in_flight(&a.account).len() == 8).then_some(())
+    })
+    .await;
+    let pending =
+        app.count("SELECT count(*) AS n FROM lever_events WHERE status IN ('pending', 'retrying')");
+    assert!(pending >= 42, "{pending} events due or running");
+    let (before, since) = (statements(&fleet, 0).await, Instant::now());
+    // The measuring window.
+    actix_rt::time::sleep(Duration::from_secs(30)).await;
+    let after = statements(&fleet, 0).await;
+    let per_sec = (after - before) as f64 / since.elapsed().as_secs_f64();
+    eprintln!("{per_sec:.2} statements/s on the main pool while every unit is held");
+    assert!(per_sec <= 5.0, "{per_sec:.2} statements/s");
+    assert_eq!(fleet.sim.in_flight(&a.account).len(), 8, "still held");
+}

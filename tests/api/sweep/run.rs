@@ -31,6 +31,7 @@ fn deps(app: &TestApp, sim: &SimHandle, connection: Uuid) -> SweepDeps {
     let db = Pool::new(
         &SecretString::from(app.db_url.clone()),
         PoolOptions {
+            label: "test",
             max_size: 2,
             checkout_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
