@@ -337,3 +337,93 @@ async fn held_candidates_with_more_due_are_not_polled_again_and_again() {
     assert!(per_sec <= 5.0, "{per_sec:.2} statements/s");
     assert_eq!(fleet.sim.in_flight(&a.account).len(), 8, "still held");
 }
+
+#[actix_web::test]
+async fn a_completion_longer_than_one_write_survives_a_takeover_in_the_middle() {
+    const WRITE_MS: u64 = 8_000;
+    let mut fleet = Fleet::new(2, true).await;
+    fleet.start(0).await;
+    fleet.wait_ready(0).await;
+    let app = fleet.app();
+    let a = connect_accounts(&app, &fleet.sim, 1).await.remove(0);
+    poll_until(30, "instance 0 owns the account", || async {
+        (fleet.owners().values().next().map(String::as_str) == Some("inst-0")).then_some(())
+    })
+    .await;
+    fleet.start(1).await;
+    fleet.wait_ready(1).await;
+    let opp = move_candidates(&fleet.sim, &a, 1).remove(0);
+    wait_for_tag(
+        &fleet.sim,
+        &a.account,
+        std::slice::from_ref(&opp),
+        LINK_TAG,
+        30,
+    )
+    .await;
+    let before = writes_for(&fleet.sim, &a, &opp).len();
+    let iv = app
+        .get(&format!("/api/v1/orgs/{}/interviews", a.org), Some(&a.key))
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Every write of the completion takes 8 s at Lever.
+    let slow =
+        FaultRule::always(FaultAction::Latency { ms: WRITE_MS }).on("POST", "/opportunities/");
+    fleet.sim.add_fault(&a.account, slow).unwrap();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/interviews/{iv}/complete", a.org),
+            Some(&a.key),
+            &serde_json::json!({"score": 91, "recommendation": "hire", "summary": "Clear."}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    // The owner dies while its second write is held.
+    poll_until(60, "the completion's second write held", || async {
+        let n = writes_for(&fleet.sim, &a, &opp).len() - before;
+        (n == 1 && !fleet.sim.in_flight(&a.account).is_empty()).then_some(())
+    })
+    .await;
+    fleet.signal(0, Signal::SIGKILL);
+    wait_for_tag(
+        &fleet.sim,
+        &a.account,
+        std::slice::from_ref(&opp),
+        "Arkiter Live: Completed",
+        150,
+    )
+    .await;
+    let done = poll_until(60, "the results posted", || async {
+        let v = fleet.sim.opportunity(&a.account, &opp).unwrap();
+        (!v.tags.iter().any(|t| t == LINK_TAG) && v.notes.len() == 1 && v.links.len() == 1)
+            .then_some(v)
+    })
+    .await;
+    assert!(done.links[0].contains("/results/"), "{done:?}");
+    // The log lists a call when it is answered: by arrival here.
+    let mut writes: Vec<CallRecord> = writes_for(&fleet.sim, &a, &opp).split_off(before);
+    writes.sort_by_key(|w| w.received_ms);
+    // One of each, and never two in flight at once, across the takeover.
+    let mut kinds: Vec<&str> = writes
+        .iter()
+        .map(|w| w.path.rsplit('/').next().unwrap())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        ["addLinks", "addTags", "notes", "removeLinks", "removeTags"],
+        "{writes:#?}"
+    );
+    for pair in writes.windows(2) {
+        assert!(
+            pair[1].received_ms >= pair[0].at_ms,
+            "{} was sent while {} was in flight: {writes:#?}",
+            pair[1].path,
+            pair[0].path
+        );
+    }
+    assert!(writes.iter().all(|w| w.status / 100 == 2), "{writes:#?}");
+}
