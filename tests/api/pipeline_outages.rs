@@ -1,7 +1,8 @@
 //! The pipeline when Lever or the account is unwell: a revoked grant pauses
 //! the account (nothing lost, nothing dead) until the admin reconnects; a
 //! Lever outage pauses it without using up job attempts; and one org's
-//! trouble never holds up another's links.
+//! trouble never holds up another's links; a pipeline registry that dies
+//! with units in flight is replaced without any unit running twice.
 
 use arkiter_lever::lever::sim::{FaultAction, FaultRule};
 use serde_json::json;
@@ -147,5 +148,76 @@ async fn a_lever_outage_kills_no_job_and_another_org_keeps_going() {
     assert_eq!(dead.len(), 0, "{dead:?}");
     for o in &a_opps {
         assert_eq!(a.live_link_count(&sim, o), 1);
+    }
+}
+
+#[actix_web::test]
+async fn a_registry_that_dies_with_units_in_flight_runs_no_unit_twice() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    let sim = crate::lever_support::start_sim().await;
+    let die = Arc::new(AtomicBool::new(false));
+    // When the replacement registry first asked (epoch ms; 0: not yet).
+    let replaced_at = Arc::new(AtomicI64::new(0));
+    let hooks = {
+        let (die, replaced_at) = (die.clone(), replaced_at.clone());
+        let died = Arc::new(AtomicBool::new(false));
+        arkiter_lever::pipeline::hooks::Hooks::none().registry_dies_when(move || {
+            if die.swap(false, Ordering::SeqCst) {
+                died.store(true, Ordering::SeqCst);
+                return true;
+            }
+            if died.load(Ordering::SeqCst) {
+                let now = chrono::Utc::now().timestamp_millis();
+                let _ = replaced_at.compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst);
+            }
+            false
+        })
+    };
+    let app =
+        crate::helpers::spawn_app_with_hooks(|s| crate::lever_flow::point_at(s, &sim), hooks).await;
+    let s = scenario(&app, &sim).await;
+    let hold = FaultRule::always(FaultAction::Latency { ms: 5_000 })
+        .on("POST", "/addLinks")
+        .times(3);
+    sim.add_fault(&s.account, hold).unwrap();
+    let opps = s.candidates(&sim, 3);
+    s.move_to(&sim, &opps, &s.stage);
+    poll_until(30, "three link writes held", || async {
+        (sim.in_flight(&s.account).len() == 3).then_some(())
+    })
+    .await;
+    die.store(true, Ordering::SeqCst);
+    let replaced_at = poll_until(30, "a new registry", || async {
+        let at = replaced_at.load(Ordering::SeqCst);
+        (at > 0).then_some(at)
+    })
+    .await;
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 120).await;
+    let calls = sim.calls_for(&s.account);
+    for opp in &opps {
+        let writes: Vec<_> = calls
+            .iter()
+            .filter(|c| c.method == "POST" && c.path.contains(opp.as_str()))
+            .collect();
+        let links: Vec<_> = writes
+            .iter()
+            .filter(|c| c.path.ends_with("/addLinks"))
+            .collect();
+        assert_eq!(links.len(), 1, "{writes:#?}");
+        assert_eq!(
+            writes
+                .iter()
+                .filter(|c| c.path.ends_with("/addTags"))
+                .count(),
+            1,
+            "{writes:#?}"
+        );
+        // Whatever reached Lever for it once the new registry ran came after
+        // the dead registry's held write landed: its supervisor sent nothing.
+        for w in writes.iter().filter(|w| w.received_ms >= replaced_at) {
+            assert!(w.received_ms >= links[0].at_ms, "{writes:#?}");
+        }
+        assert_eq!(s.live_link_count(&sim, opp), 1);
     }
 }
