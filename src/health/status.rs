@@ -8,7 +8,7 @@ use super::rows::ConnectionRows;
 use crate::domain::status::ConnectionStatus;
 
 /// docs/contract/health.md: `degraded` means active but with dead jobs, unmapped postings,
-/// Lever errors in the last hour, or throttled now.
+/// Lever errors in the last hour, throttled now, or sweeps failing.
 pub fn status(c: Option<&ConnectionRows>, now: DateTime<Utc>) -> HealthStatus {
     let Some(c) = c else {
         return HealthStatus::NotConnected;
@@ -28,6 +28,7 @@ fn degraded(c: &ConnectionRows, now: DateTime<Utc>) -> bool {
         || !c.unmapped.is_empty()
         || c.lever_errors_last_hour > 0
         || throttled(c, now)
+        || c.sweep.failing_since.is_some()
 }
 
 /// Lever's rate limit holds the account back right now.

@@ -139,6 +139,19 @@ impl SimHandle {
         self.sim.set_webhooks_enabled(account, on)
     }
 
+    /// Seeds a refresh token of `account` for `client_id` with `scope`, as
+    /// if its Super Admin had consented (bulk set-ups skip the OAuth flow).
+    pub fn grant_refresh_token(
+        &self,
+        account: &str,
+        client_id: &str,
+        scope: &str,
+        token: &str,
+    ) -> Result<(), SimError> {
+        self.sim
+            .grant_refresh_token(account, client_id, scope, token)
+    }
+
     pub fn revoke(&self, account: &str) -> Result<(), SimError> {
         self.sim.revoke(account)
     }

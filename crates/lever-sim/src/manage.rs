@@ -307,6 +307,28 @@ impl Sim {
         Ok(ids.len())
     }
 
+    /// A refresh token for `account`, as a past consent to `client_id` with
+    /// `scope` would have left it (for seeding many connected accounts
+    /// without running each one's OAuth flow).
+    pub(crate) fn grant_refresh_token(
+        &self,
+        account: &str,
+        client_id: &str,
+        scope: &str,
+        token: &str,
+    ) -> Result<(), SimError> {
+        self.account(account)?;
+        self.lock().refresh.insert(
+            token.to_owned(),
+            crate::state::RefreshGrant {
+                account_id: account.to_owned(),
+                client_id: client_id.to_owned(),
+                scope: scope.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
     /// The Super Admin revokes the app: every token of the account dies.
     pub(crate) fn revoke(&self, account: &str) -> Result<(), SimError> {
         self.account(account)?;
