@@ -2,8 +2,8 @@
 //!
 //! Setup: the service runs as a child process of the release binary on a
 //! temporary Postgres, with the simulator in this process. 10,000 Lever
-//! accounts each get a refresh token at the simulator, as a past consent
-//! would have left them, and the same 10,000 connections are written
+//! accounts each get an access token (valid for an hour) and a refresh token
+//! at the simulator, as a past consent would have left them, and the same 10,000 connections are written
 //! straight into the database as connecting leaves them, but last
 //! refreshed 25 hours ago (every one due; access tokens still valid for an
 //! hour, so nothing else needs Lever). Every `/oauth/token` call is held
@@ -29,7 +29,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use arkiter_lever::domain::secrets::SecretBox;
-use arkiter_lever::lever::sim::{DEFAULT_CLIENT_ID, FaultAction, FaultRule, SimHandle};
+use arkiter_lever::lever::sim::{
+    DEFAULT_CLIENT_ID, FaultAction, FaultRule, SeededGrant, SimHandle,
+};
 use common::Samples;
 use common::bed::{Api, count};
 use common::child::{ChildBed, Service};
@@ -62,6 +64,7 @@ async fn bench() -> bool {
     svc.wait_ready(env, Instant::now()).await;
     let api = Rc::new(Api::new(env.address(), env.admin.clone()));
     let latency = Rc::new(RefCell::new(Samples::default()));
+    let failed = Rc::new(std::cell::Cell::new(0usize));
     let (cpu0, t0) = (svc.cpu(), Instant::now());
     // The admin API, sampled while the refreshes run.
     let mut next = Instant::now();
@@ -79,7 +82,7 @@ async fn bench() -> bool {
         }
         for _ in 0..10 {
             let scheduled = next;
-            let (api, latency) = (api.clone(), latency.clone());
+            let (api, latency, failed) = (api.clone(), latency.clone(), failed.clone());
             let org = orgs[(i * 7919) % orgs.len()];
             i += 1;
             actix_web::rt::spawn(async move {
@@ -91,8 +94,10 @@ async fn bench() -> bool {
                         None,
                     )
                     .await;
-                assert_eq!(status, 200, "admin GET");
                 latency.borrow_mut().push(scheduled.elapsed());
+                if status != 200 {
+                    failed.set(failed.get() + 1);
+                }
             });
             next += ADMIN_EVERY;
             actix_web::rt::time::sleep_until(next.into()).await;
@@ -116,8 +121,9 @@ async fn bench() -> bool {
         "most /oauth/token calls in flight at once: {in_flight}; active and valid afterwards: {active}"
     );
     println!(
-        "admin GET while refreshing ({} requests): {}",
+        "admin GET while refreshing ({} requests, {} not 200): {}",
         lat.len(),
+        failed.get(),
         lat.summary()
     );
     drop(svc);
@@ -135,7 +141,7 @@ async fn bench() -> bool {
         "admin API p99 while 10,000 refresh",
         format!("{:.1} ms", ms(p99)),
         "< 100 ms".into(),
-        p99 < Duration::from_millis(100) && !lat.is_empty(),
+        p99 < Duration::from_millis(100) && !lat.is_empty() && failed.get() == 0,
     );
     v.check(
         "P7",
@@ -147,21 +153,21 @@ async fn bench() -> bool {
     v.finish("p7_refresh")
 }
 
-/// Accounts at the simulator with refresh tokens, and their connections in
+/// Accounts at the simulator with their tokens, and their connections in
 /// the database, last refreshed 25 hours ago; the org ids.
 fn seed(db_url: &str, sim: &SimHandle, secrets: &SecretBox) -> Vec<uuid::Uuid> {
     let hold = FaultRule::always(FaultAction::Latency { ms: HOLD_MS }).on("POST", "/oauth/token");
     let accounts: Vec<String> = (0..N)
         .map(|i| {
             let account = sim.create_account(&format!("P7 {i}"));
-            let token = format!("p7-refresh-{i}");
-            sim.grant_refresh_token(
-                &account,
-                DEFAULT_CLIENT_ID,
-                arkiter_lever::lever::SCOPES,
-                &token,
-            )
-            .expect("grant");
+            let grant = SeededGrant {
+                client_id: DEFAULT_CLIENT_ID.to_owned(),
+                scope: arkiter_lever::lever::SCOPES.to_owned(),
+                access_token: format!("p7-access-{i}"),
+                access_ttl_ms: 3_600_000,
+                refresh_token: format!("p7-refresh-{i}"),
+            };
+            sim.grant_tokens(&account, &grant).expect("grant");
             sim.add_fault(&account, hold.clone()).expect("fault");
             account
         })

@@ -359,11 +359,12 @@ impl Registry {
         let lease = self.parts.instance.lease;
         let writes = self.parts.write_lands_within;
         let take = !self.shutting_down;
+        let sweeps = self.parts.sweep_interval;
         let addr = ctx.address();
         let sent = Instant::now();
         actix::spawn(async move {
             let found = db
-                .run(move |c| Ok(cycle(c, &me, lease, writes, take)?))
+                .run(move |c| Ok(cycle(c, &me, lease, writes, sweeps, take)?))
                 .await;
             if let Err(e) = &found {
                 tracing::warn!(error = %Chain(e), "lease cycle failed");
@@ -465,12 +466,14 @@ async fn stop_orphans(live: &AtomicUsize) {
 }
 
 /// Heartbeat, renew, find what is above the fair share, take what is free
-/// (unless `take` is false: the instance is stopping).
+/// (unless `take` is false: the instance is stopping) and schedule the
+/// sweeps of what was taken, then list the accounts with work due.
 fn cycle(
     c: &mut diesel::PgConnection,
     me: &str,
     lease_for: Duration,
     write_lands_within: Duration,
+    sweep_interval: Option<Duration>,
     take: bool,
 ) -> diesel::QueryResult<Cycle> {
     let alive = lease::heartbeat(c, me, lease_for)?.max(1);
@@ -480,7 +483,13 @@ fn cycle(
     let shed: Vec<Uuid> = held.iter().skip(fair).map(|h| h.connection_id).collect();
     if take {
         let want = i64::try_from(fair.saturating_sub(held.len())).unwrap_or(0);
-        held.extend(lease::acquire(c, me, want, lease_for, write_lands_within)?);
+        let taken = lease::acquire(c, me, want, lease_for, write_lands_within)?;
+        // Their sweeps are scheduled before due work is looked for, so that a
+        // restart taking 10,000 accounts spreads their sweeps instead of
+        // finding every one without a schedule due at once.
+        let ids: Vec<Uuid> = taken.iter().map(|h| h.connection_id).collect();
+        crate::db::models::sweep::on_start(c, &ids, sweep_interval)?;
+        held.extend(taken);
     }
     let mut due = crate::db::models::claim::connections_with_claimable_work(c)?;
     due.extend(crate::db::models::sweep::connections_with_due_sweeps(c)?);

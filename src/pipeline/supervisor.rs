@@ -575,19 +575,10 @@ impl Actor for AccountSupervisor {
         if self.restarts > 0 {
             self.record_restart();
         }
-        // Taking the account schedules its sweep (at once if never swept,
-        // spread over the interval if overdue after a restart).
-        let (db, id, interval) = (self.ctx.db.clone(), self.ctx.id.0, self.ctx.sweep_interval);
-        let fut = async move {
-            db.run(move |c| Ok(crate::db::models::sweep::on_start(c, id, interval)?))
-                .await
-        };
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
-            if let Err(e) = res {
-                tracing::warn!(connection_id = %act.ctx.id, error = %Chain(&e), "scheduling the sweep failed");
-            }
-            act.poll(ctx);
-        }));
+        // No poll here: the lease cycle that started this supervisor wakes
+        // it at once if it has work (or a sweep) due, and again whenever
+        // some comes due. 10,000 accounts taken together (a restart) polling
+        // at once kept every database connection busy for seconds.
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

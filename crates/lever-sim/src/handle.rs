@@ -7,7 +7,9 @@ use actix_web::dev::ServerHandle;
 
 use super::Sim;
 use super::faults::FaultRule;
-use super::manage::{AccountPatch, AccountView, NewOpportunity, OpportunityView, SimError};
+use super::manage::{
+    AccountPatch, AccountView, NewOpportunity, OpportunityView, SeededGrant, SimError,
+};
 use super::state::{
     CallRecord, DeliveryRecord, SimOpportunity, SimPosting, SimStage, SimUser, SimWebhook,
 };
@@ -139,17 +141,10 @@ impl SimHandle {
         self.sim.set_webhooks_enabled(account, on)
     }
 
-    /// Seeds a refresh token of `account` for `client_id` with `scope`, as
-    /// if its Super Admin had consented (bulk set-ups skip the OAuth flow).
-    pub fn grant_refresh_token(
-        &self,
-        account: &str,
-        client_id: &str,
-        scope: &str,
-        token: &str,
-    ) -> Result<(), SimError> {
-        self.sim
-            .grant_refresh_token(account, client_id, scope, token)
+    /// Seeds an access and a refresh token of `account`, as if its Super
+    /// Admin had consented (bulk set-ups skip the OAuth flow).
+    pub fn grant_tokens(&self, account: &str, grant: &SeededGrant) -> Result<(), SimError> {
+        self.sim.grant_tokens(account, grant)
     }
 
     pub fn revoke(&self, account: &str) -> Result<(), SimError> {

@@ -60,7 +60,9 @@ use lever_api::http::HttpSettings;
 
 pub use faults::{FaultAction, FaultRule};
 pub use handle::SimHandle;
-pub use manage::{AccountPatch, AccountView, NewOpportunity, OpportunityView, SimError};
+pub use manage::{
+    AccountPatch, AccountView, NewOpportunity, OpportunityView, SeededGrant, SimError,
+};
 pub use state::{
     AuthorizeMode, CallRecord, DeliveryRecord, SimNote, SimOpportunity, SimPosting, SimStage,
     SimUser, SimWebhook,

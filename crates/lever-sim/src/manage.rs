@@ -307,23 +307,26 @@ impl Sim {
         Ok(ids.len())
     }
 
-    /// A refresh token for `account`, as a past consent to `client_id` with
-    /// `scope` would have left it (for seeding many connected accounts
-    /// without running each one's OAuth flow).
-    pub(crate) fn grant_refresh_token(
-        &self,
-        account: &str,
-        client_id: &str,
-        scope: &str,
-        token: &str,
-    ) -> Result<(), SimError> {
+    /// An access token (valid for `access_ttl_ms`) and a refresh token for
+    /// `account`, as a past consent to `client_id` with `scope` would have
+    /// left them (for seeding many connected accounts without running each
+    /// one's OAuth flow).
+    pub(crate) fn grant_tokens(&self, account: &str, grant: &SeededGrant) -> Result<(), SimError> {
         self.account(account)?;
-        self.lock().refresh.insert(
-            token.to_owned(),
+        let mut state = self.lock();
+        state.access.insert(
+            grant.access_token.clone(),
+            crate::state::AccessGrant {
+                account_id: account.to_owned(),
+                expires_at_ms: now_ms().saturating_add(grant.access_ttl_ms),
+            },
+        );
+        state.refresh.insert(
+            grant.refresh_token.clone(),
             crate::state::RefreshGrant {
                 account_id: account.to_owned(),
-                client_id: client_id.to_owned(),
-                scope: scope.to_owned(),
+                client_id: grant.client_id.clone(),
+                scope: grant.scope.clone(),
             },
         );
         Ok(())
@@ -397,4 +400,14 @@ fn reply_error(reply: Reply) -> SimError {
     } else {
         SimError::BadRequest(message)
     }
+}
+
+/// Tokens to seed for an account ([`crate::SimHandle::grant_tokens`]).
+#[derive(Debug, Clone)]
+pub struct SeededGrant {
+    pub client_id: String,
+    pub scope: String,
+    pub access_token: String,
+    pub access_ttl_ms: i64,
+    pub refresh_token: String,
 }

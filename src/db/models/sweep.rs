@@ -5,8 +5,9 @@
 //! Who writes what:
 //! - `POST .../lever/sweep` → [`request_sweep`] (then a wake-up);
 //! - connecting → [`due_now`] (a sweep right after (re)connect);
-//! - the account supervisor → [`on_start`] when it takes the connection,
-//!   [`due_at`] to know when to sweep, [`begin`] and then [`finish`] or
+//! - the lease cycle → [`on_start`] for the connections it has just taken;
+//! - the account supervisor → [`due_at`] to know when to sweep, [`begin`]
+//!   and then [`finish`] or
 //!   [`failed`] around a sweep;
 //! - the sweep itself (`sweep::run`) → [`webhook_repaired`],
 //!   [`webhook_missing`].
@@ -107,31 +108,40 @@ pub fn phase(connection_id: Uuid, interval: Duration) -> Duration {
 /// A sweep due for less than this is "just made due", not overdue.
 const RECENT_SECS: u64 = 60;
 
-/// Called when a supervisor takes the connection. Connected but never swept:
-/// due now (the connect flow made it due, so a new connection is swept at
-/// once), and so is one made due moments ago (a reconnect). Overdue for
-/// longer (the service was down), or with no row at all (connected before
-/// sweeps existed): due at the connection's [`phase`] within the next
-/// interval, so a restart or an upgrade does not sweep every account at once
-/// (10,000 accounts sweeping together starved the admin API of database
-/// connections). A queued request stays due.
+/// Called for the connections an instance has just taken, in its lease
+/// cycle. Connected but never swept: due now (the connect flow made it due,
+/// so a new connection is swept at once), and so is one made due moments
+/// ago (a reconnect). Overdue for longer (the service was down), or with no
+/// row at all (connected before sweeps existed): due at the connection's
+/// [`phase`] within the next interval, so a restart or an upgrade does not
+/// sweep every account at once (10,000 accounts sweeping together starved
+/// the admin API of database connections). A queued request stays due. One
+/// statement for all of them.
 pub fn on_start(
     conn: &mut PgConnection,
-    connection_id: Uuid,
+    connection_ids: &[Uuid],
     interval: Option<Duration>,
 ) -> QueryResult<()> {
-    let spread = interval.map_or(0, |i| phase(connection_id, i).as_secs() as i64);
+    if connection_ids.is_empty() {
+        return Ok(());
+    }
+    let spreads: Vec<f64> = connection_ids
+        .iter()
+        .map(|id| interval.map_or(0.0, |i| phase(*id, i).as_secs_f64()))
+        .collect();
     diesel::sql_query(format!(
-        "INSERT INTO connection_sweeps (connection_id, next_at) \
-         VALUES ($1, now() + interval '{spread} seconds') \
+        "INSERT INTO connection_sweeps AS s (connection_id, next_at) \
+         SELECT id, now() + make_interval(secs => spread) \
+         FROM unnest($1::uuid[], $2::float8[]) AS t(id, spread) \
          ON CONFLICT (connection_id) DO UPDATE SET \
-           next_at = CASE WHEN connection_sweeps.last_at IS NULL \
-                            OR connection_sweeps.next_at >= now() - interval '{RECENT_SECS} seconds' \
-                          THEN connection_sweeps.next_at \
-                          ELSE now() + interval '{spread} seconds' END, \
+           next_at = CASE WHEN s.last_at IS NULL \
+                            OR s.next_at >= now() - interval '{RECENT_SECS} seconds' \
+                          THEN s.next_at \
+                          ELSE EXCLUDED.next_at END, \
            started_at = NULL, updated_at = now()"
     ))
-    .bind::<SqlUuid, _>(connection_id)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(connection_ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Double>, _>(&spreads)
     .execute(conn)?;
     Ok(())
 }

@@ -156,7 +156,7 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
     // No row at all (connected before sweeps existed, as this seed is): a
     // supervisor taking it spreads it like an overdue one, so an upgrade
     // does not sweep every account at once.
-    schedule::on_start(&mut db, c, Some(interval)).unwrap();
+    schedule::on_start(&mut db, &[c], Some(interval)).unwrap();
     let off = due_in(&mut db);
     assert!(
         (phase - 5..=phase + 1).contains(&off),
@@ -165,7 +165,7 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
     // Connected through the flow (which makes it due): due now, and taking
     // it keeps it due.
     schedule::due_now(&mut db, c).unwrap();
-    schedule::on_start(&mut db, c, Some(interval)).unwrap();
+    schedule::on_start(&mut db, &[c], Some(interval)).unwrap();
     assert!(schedule::due_at(&mut db, c).unwrap().unwrap() <= chrono::Utc::now());
     assert!(schedule::begin(&mut db, c).unwrap().is_some());
     schedule::finish(&mut db, c, 0, Some(interval)).unwrap();
@@ -176,7 +176,7 @@ async fn a_new_connection_is_due_at_once_and_a_restart_spreads_the_overdue() {
             "UPDATE connection_sweeps SET next_at = now() - interval '1 hour' WHERE connection_id = '{conn}'"
         ),
     );
-    schedule::on_start(&mut db, c, Some(interval)).unwrap();
+    schedule::on_start(&mut db, &[c], Some(interval)).unwrap();
     let off = due_in(&mut db);
     assert!(
         (phase - 5..=phase + 1).contains(&off),
@@ -333,6 +333,7 @@ async fn a_failed_sweep_is_not_a_sweep_that_ran_and_its_request_stays_queued() {
     assert_eq!(r["sweep"]["last_error"], why, "{r}");
     assert!(r["sweep"]["failing_since"].is_string(), "{r}");
     assert!(message(&r, "sweep_failing").contains(why), "{r}");
+    assert_eq!(r["status"], "degraded", "{r}");
 
     // The retry comes due, fails again: the backoff doubles up to its cap
     // and the failure keeps its first time.
