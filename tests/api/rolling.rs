@@ -427,3 +427,46 @@ async fn a_completion_longer_than_one_write_survives_a_takeover_in_the_middle() 
     }
     assert!(writes.iter().all(|w| w.status / 100 == 2), "{writes:#?}");
 }
+
+#[actix_web::test]
+async fn a_rolling_deploy_under_slow_writes_links_each_candidate_once() {
+    let mut fleet = Fleet::new(4, true).await;
+    fleet.start(0).await;
+    fleet.wait_ready(0).await;
+    let app = fleet.app();
+    let accounts = connect_accounts(&app, &fleet.sim, 3).await;
+    fleet.start(1).await;
+    fleet.wait_ready(1).await;
+    // Every link write takes 2 s at Lever.
+    let slow = FaultRule::always(FaultAction::Latency { ms: 2_000 }).on("POST", "/addLinks");
+    for a in &accounts {
+        fleet.sim.add_fault(&a.account, slow.clone()).unwrap();
+    }
+    let mut moved: Vec<Vec<String>> = vec![Vec::new(); accounts.len()];
+    let mut batch = |fleet: &Fleet| {
+        for (i, a) in accounts.iter().enumerate() {
+            moved[i].extend(move_candidates(&fleet.sim, a, 6));
+        }
+    };
+    // Deliveries arrive while each old instance is replaced in turn.
+    batch(&fleet);
+    fleet.signal(0, Signal::SIGTERM);
+    fleet.start(2).await;
+    batch(&fleet);
+    fleet.wait_ready(2).await;
+    fleet.signal(1, Signal::SIGTERM);
+    fleet.start(3).await;
+    batch(&fleet);
+    fleet.wait_ready(3).await;
+    for (a, opps) in accounts.iter().zip(&moved) {
+        assert_eq!(opps.len(), 18);
+        wait_for_tag(&fleet.sim, &a.account, opps, LINK_TAG, 180).await;
+    }
+    for (a, opps) in accounts.iter().zip(&moved) {
+        assert_exactly_one_each(&fleet.sim, a, opps);
+        for opp in opps {
+            assert_eq!(sent(&fleet.sim, a, opp, "/addLinks"), 1, "{opp}");
+            assert_eq!(sent(&fleet.sim, a, opp, "/addTags"), 1, "{opp}");
+        }
+    }
+}
