@@ -23,8 +23,6 @@ use arkiter_lever::domain::secrets::SecretBox;
 use common::bed::{Api, count};
 use common::child::{ChildBed, Service, ServiceEnv};
 use common::{Org, Verdicts};
-use diesel::RunQueryDsl;
-use diesel::sql_types::{Array, Bytea, Text, Uuid as SqlUuid};
 
 const IDLE: usize = 9_900;
 const MOVERS: usize = 100;
@@ -74,37 +72,17 @@ async fn bench() -> bool {
     report(idle, ready, rate)
 }
 
-/// Orgs and active connections with sealed tokens, straight into the database.
+/// Orgs and active connections with sealed tokens, straight into the
+/// database, for Lever accounts the simulator does not know.
 fn seed_idle(db_url: &str, secrets: &SecretBox, n: usize) {
-    let mut c = common::bed::connect(db_url);
-    let orgs: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::new_v4()).collect();
-    let conns: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::new_v4()).collect();
-    let names: Vec<String> = (0..n).map(|i| format!("P4 idle {i}")).collect();
-    let access: Vec<Vec<u8>> = (0..n)
-        .map(|i| secrets.seal(&format!("idle-access-{i}")))
+    let accounts: Vec<common::seed::Account> = (0..n)
+        .map(|i| common::seed::Account {
+            lever_account_id: format!("idle-{i}"),
+            access_token: format!("idle-access-{i}"),
+            refresh_token: format!("idle-refresh-{i}"),
+        })
         .collect();
-    let refresh: Vec<Vec<u8>> = (0..n)
-        .map(|i| secrets.seal(&format!("idle-refresh-{i}")))
-        .collect();
-    diesel::sql_query("INSERT INTO orgs (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])")
-        .bind::<Array<SqlUuid>, _>(&orgs)
-        .bind::<Array<Text>, _>(&names)
-        .execute(&mut c)
-        .expect("orgs");
-    diesel::sql_query(
-        "INSERT INTO connections (id, org_id, status, lever_account_id, stage_id, stage_found, \
-         access_token_enc, refresh_token_enc, token_expires_at, token_state, last_refreshed_at, \
-         scopes, connected_at) \
-         SELECT c, o, 'active', 'idle-' || c, 'idle-stage', true, a, r, now() + interval '1 hour', \
-         'valid', now(), 'offline_access', now() \
-         FROM unnest($1::uuid[], $2::uuid[], $3::bytea[], $4::bytea[]) AS t(c, o, a, r)",
-    )
-    .bind::<Array<SqlUuid>, _>(&conns)
-    .bind::<Array<SqlUuid>, _>(&orgs)
-    .bind::<Array<Bytea>, _>(&access)
-    .bind::<Array<Bytea>, _>(&refresh)
-    .execute(&mut c)
-    .expect("connections");
+    common::seed::connected(db_url, secrets, "P4 idle", "idle-stage", &accounts, 0.0);
 }
 
 async fn wait_leases(db_url: &str, want: usize) -> i64 {

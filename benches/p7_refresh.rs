@@ -36,8 +36,6 @@ use common::Samples;
 use common::bed::{Api, count};
 use common::child::{ChildBed, Service};
 use common::stats::ms;
-use diesel::RunQueryDsl;
-use diesel::sql_types::{Array, Bytea, Text, Uuid as SqlUuid};
 
 const N: usize = 10_000;
 const BOUND: usize = 4;
@@ -172,38 +170,16 @@ fn seed(db_url: &str, sim: &SimHandle, secrets: &SecretBox) -> Vec<uuid::Uuid> {
             account
         })
         .collect();
-    let mut c = common::bed::connect(db_url);
-    let orgs: Vec<uuid::Uuid> = (0..N).map(|_| uuid::Uuid::new_v4()).collect();
-    let conns: Vec<uuid::Uuid> = (0..N).map(|_| uuid::Uuid::new_v4()).collect();
-    let names: Vec<String> = (0..N).map(|i| format!("P7 org {i}")).collect();
-    let access: Vec<Vec<u8>> = (0..N)
-        .map(|i| secrets.seal(&format!("p7-access-{i}")))
+    let seeded: Vec<common::seed::Account> = accounts
+        .into_iter()
+        .enumerate()
+        .map(|(i, lever_account_id)| common::seed::Account {
+            lever_account_id,
+            access_token: format!("p7-access-{i}"),
+            refresh_token: format!("p7-refresh-{i}"),
+        })
         .collect();
-    let refresh: Vec<Vec<u8>> = (0..N)
-        .map(|i| secrets.seal(&format!("p7-refresh-{i}")))
-        .collect();
-    diesel::sql_query("INSERT INTO orgs (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])")
-        .bind::<Array<SqlUuid>, _>(&orgs)
-        .bind::<Array<Text>, _>(&names)
-        .execute(&mut c)
-        .expect("orgs");
-    diesel::sql_query(
-        "INSERT INTO connections (id, org_id, status, lever_account_id, stage_id, stage_found, \
-         access_token_enc, refresh_token_enc, token_expires_at, token_state, last_refreshed_at, \
-         scopes, connected_at) \
-         SELECT c, o, 'active', a, 'p7-stage', true, t, r, now() + interval '1 hour', \
-         'valid', now() - interval '25 hours', $6, now() - interval '25 hours' \
-         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::bytea[]) AS x(c, o, a, t, r)",
-    )
-    .bind::<Array<SqlUuid>, _>(&conns)
-    .bind::<Array<SqlUuid>, _>(&orgs)
-    .bind::<Array<Text>, _>(&accounts)
-    .bind::<Array<Bytea>, _>(&access)
-    .bind::<Array<Bytea>, _>(&refresh)
-    .bind::<Text, _>(arkiter_lever::lever::SCOPES)
-    .execute(&mut c)
-    .expect("connections");
-    orgs
+    common::seed::connected(db_url, secrets, "P7 org", "p7-stage", &seeded, 25.0)
 }
 
 /// The most `/oauth/token` calls between arrival and answer at one moment.

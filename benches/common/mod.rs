@@ -12,6 +12,7 @@ pub mod child;
 pub mod hook;
 pub mod load;
 pub mod org;
+pub mod seed;
 pub mod stats;
 pub mod wrk;
 

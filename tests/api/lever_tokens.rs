@@ -31,6 +31,27 @@ fn sealed(app: &crate::helpers::TestApp) -> Sealed {
         .unwrap()
 }
 
+/// The connection's stored tokens, opened.
+struct Stored {
+    row: Sealed,
+    sb: SecretBox,
+    access: SecretString,
+    refresh: String,
+}
+
+fn stored(app: &crate::helpers::TestApp) -> Stored {
+    let row = sealed(app);
+    let sb = SecretBox::new(&app.encryption_key);
+    let access = SecretString::from(sb.open(&row.access_token_enc).unwrap());
+    let refresh = sb.open(&row.refresh_token_enc).unwrap();
+    Stored {
+        row,
+        sb,
+        access,
+        refresh,
+    }
+}
+
 /// A second process's view of the same connection: its own handles (own
 /// limiter, own token cache) over the same database.
 fn other_instance(
@@ -58,10 +79,12 @@ fn other_instance(
 async fn concurrent_refreshes_from_two_instances_make_one_lever_call() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    let row = sealed(&app);
-    let sb = SecretBox::new(&app.encryption_key);
-    let old = SecretString::from(sb.open(&row.access_token_enc).unwrap());
-    let old_refresh = sb.open(&row.refresh_token_enc).unwrap();
+    let Stored {
+        row,
+        sb,
+        access: old,
+        refresh: old_refresh,
+    } = stored(&app);
     let (a, b) = (other_instance(&app, &sim), other_instance(&app, &sim));
     let id = ConnectionId(row.id);
     let (ha, hb) = (a.get(id).unwrap(), b.get(id).unwrap());
@@ -316,10 +339,12 @@ async fn a_refresh_in_progress_does_not_block_a_completion() {
 async fn a_rotated_refresh_token_survives_a_failed_store() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    let row = sealed(&app);
-    let sb = SecretBox::new(&app.encryption_key);
-    let old = SecretString::from(sb.open(&row.access_token_enc).unwrap());
-    let old_refresh = sb.open(&row.refresh_token_enc).unwrap();
+    let Stored {
+        row,
+        sb,
+        access: old,
+        refresh: old_refresh,
+    } = stored(&app);
     // The first store of a rotated refresh token fails (once).
     let mut c = app.db();
     for sql in [
@@ -362,10 +387,12 @@ async fn a_rotated_refresh_token_survives_a_failed_store() {
 async fn a_refresh_whose_caller_went_away_still_stores_the_rotated_token() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    let row = sealed(&app);
-    let sb = SecretBox::new(&app.encryption_key);
-    let old = SecretString::from(sb.open(&row.access_token_enc).unwrap());
-    let old_refresh = sb.open(&row.refresh_token_enc).unwrap();
+    let Stored {
+        row,
+        sb,
+        access: old,
+        refresh: old_refresh,
+    } = stored(&app);
     let hold = arkiter_lever::lever::sim::FaultRule::always(
         arkiter_lever::lever::sim::FaultAction::Latency { ms: 2000 },
     )

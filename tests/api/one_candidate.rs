@@ -250,20 +250,30 @@ async fn a_replay_during_a_completion_posts_one_note() {
     );
 }
 
-#[actix_web::test]
-async fn a_completion_for_an_interview_whose_link_step_died_ends_failed() {
+/// One candidate whose every link add is refused (its link step goes
+/// dead), completed with `score` while the interview is `creating`; once
+/// all settled: the app, the simulator, the scenario, the candidate and the
+/// interview id.
+async fn completed_while_the_link_step_dies(
+    score: u32,
+) -> (TestApp, SimHandle, Scenario, Vec<String>, String) {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    // Every link add is refused for this opportunity: its link step goes dead.
     let refuse = FaultRule::always(FaultAction::Status { status: 404 }).on("POST", "/addLinks");
     sim.add_fault(&s.account, refuse).unwrap();
     let opp = s.candidates(&sim, 1);
     s.move_to(&sim, &opp, &s.stage);
     let iv = creating(&app, &s, &opp[0]).await;
     let id = iv["id"].as_str().unwrap().to_owned();
-    let r = act(&app, &s, &id, "complete", json!({"score": 70})).await;
+    let r = act(&app, &s, &id, "complete", json!({"score": score})).await;
     assert_eq!(r.status, 202, "{}", r.body);
     settled(&app).await;
+    (app, sim, s, opp, id)
+}
+
+#[actix_web::test]
+async fn a_completion_for_an_interview_whose_link_step_died_ends_failed() {
+    let (app, _sim, s, _opp, id) = completed_while_the_link_step_dies(70).await;
     let iv = app
         .get(
             &format!("/api/v1/orgs/{}/interviews/{id}", s.org),
@@ -449,17 +459,7 @@ async fn a_replay_after_a_failed_link_step_posts_the_link_once() {
 
 #[actix_web::test]
 async fn a_replay_after_a_failed_link_step_also_swaps_a_stored_completion() {
-    let (app, sim) = spawn_with_sim().await;
-    let s = scenario(&app, &sim).await;
-    let refuse = FaultRule::always(FaultAction::Status { status: 404 }).on("POST", "/addLinks");
-    sim.add_fault(&s.account, refuse).unwrap();
-    let opp = s.candidates(&sim, 1);
-    s.move_to(&sim, &opp, &s.stage);
-    let iv = creating(&app, &s, &opp[0]).await;
-    let id = iv["id"].as_str().unwrap().to_owned();
-    let r = act(&app, &s, &id, "complete", json!({"score": 64})).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    settled(&app).await;
+    let (app, sim, s, opp, _id) = completed_while_the_link_step_dies(64).await;
     sim.clear_faults(&s.account).unwrap();
     replay_the_dead_event(&app, &s).await;
     wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Completed", 30).await;
