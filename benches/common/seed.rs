@@ -52,7 +52,7 @@ pub fn connected(
          access_token_enc, refresh_token_enc, token_expires_at, token_state, last_refreshed_at, \
          scopes, connected_at) \
          SELECT c, o, 'active', a, $6, true, t, r, now() + interval '1 hour', 'valid', \
-                now() - make_interval(hours => $7), $8, now() - make_interval(hours => $7) \
+                now() - make_interval(secs => $7 * 3600), $8, now() - make_interval(secs => $7 * 3600) \
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::bytea[]) AS x(c, o, a, t, r)",
     )
     .bind::<Array<SqlUuid>, _>(&conns)

@@ -4,13 +4,19 @@
 //! settings as stored now.
 //!
 //! Every unit of work runs under its candidate's claim (`db::models::claim`).
-//! The client a unit gets writes only after extending that claim, in the
-//! database, to cover the longest time the write may take to land
+//! The client a unit gets writes only while that claim, in the database,
+//! covers the longest time the write may take to land
 //! (`lever::write_lands_within`): if the lease or the claim moved on, or the
 //! lease is about to end by this instance's clock, nothing is sent.
+//!
+//! Each extension reaches [`EXTENSION_SLACK`] further than that, so writes
+//! sent within the slack of an extension need no round trip of their own.
+//! The first extension is made with the unit's read of the connection row,
+//! in the same database call: a link step's two writes and a completion's
+//! five usually cost no extra round trip at all.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -26,6 +32,14 @@ use crate::lever::LeverClient;
 
 use super::outcome::{Outcome, StepError};
 use crate::db::models::interview::Interview;
+
+/// How far beyond the longest landing time each claim extension reaches:
+/// writes sent within this long of an extension are covered by it.
+pub const EXTENSION_SLACK: Duration = Duration::from_secs(5);
+
+/// Until when (this process's clock) the unit's claim surely covers a write
+/// sent now; `None` before the first extension, or after a failed one.
+type Cover = Arc<Mutex<Option<Instant>>>;
 
 /// Shared by the account's workers; cheap to clone.
 #[derive(Clone)]
@@ -103,9 +117,24 @@ impl AccountCtx {
     /// caches were filled.
     pub async fn begin(&self, claim: &UnitClaim) -> Result<Work, StepError> {
         let id = self.id.0;
-        let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
+        let (owner, epoch) = (self.lease.owner().to_owned(), self.lease.epoch());
+        let (key, unit, by) = (claim.key.clone(), claim.unit, self.extension());
+        let asked = Instant::now();
+        let (conn, extended) = self
+            .db
+            .run(move |c| {
+                let conn = Connection::find(c, id)?;
+                let lease = LeaseRef {
+                    connection_id: id,
+                    owner: &owner,
+                    epoch,
+                };
+                Ok((conn, claim::extend(c, lease, &key, unit, by)?))
+            })
+            .await?;
         self.handle.observe(&conn);
-        let fence = self.write_fence(claim.clone());
+        let cover: Cover = Arc::new(Mutex::new(extended.then(|| asked + EXTENSION_SLACK)));
+        let fence = self.write_fence(claim.clone(), cover);
         let client = self
             .handle
             .client(conn.perform_as.clone())
@@ -132,19 +161,39 @@ impl AccountCtx {
         Ok(Work { client, conn })
     }
 
+    /// How far each claim extension reaches beyond the database's `now()`.
+    fn extension(&self) -> Duration {
+        self.write_lands_within + EXTENSION_SLACK
+    }
+
     /// Asked before each write send: the lease is safely ours by this
-    /// instance's clock, and the claim could be extended in the database.
-    fn write_fence(&self, claim: UnitClaim) -> crate::lever::WriteFence {
+    /// instance's clock, and the claim covers the write: extended within
+    /// the slack, or now, in the database.
+    ///
+    /// Why the slack is safe: an extension sets `until` to at least the
+    /// database's `now()` plus the landing time plus the slack, and that
+    /// `now()` is no earlier than `asked`, taken before the extension was
+    /// sent; a write sent before `asked + slack` lands by `until`.
+    fn write_fence(&self, claim: UnitClaim, cover: Cover) -> crate::lever::WriteFence {
         let account = self.clone();
         Arc::new(move || {
             let account = account.clone();
             let claim = claim.clone();
+            let cover = cover.clone();
             Box::pin(async move {
                 if !account.lease.writable() || account.stop.is_cancelled() {
                     return false;
                 }
+                let now = Instant::now();
+                let covered = cover
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_some_and(|until| now < until);
+                if covered {
+                    return true;
+                }
                 let (owner, epoch) = (account.lease.owner().to_owned(), account.lease.epoch());
-                let (id, by) = (account.id.0, account.write_lands_within);
+                let (id, by) = (account.id.0, account.extension());
                 let extended = account
                     .db
                     .run(move |c| {
@@ -155,8 +204,11 @@ impl AccountCtx {
                         };
                         Ok(claim::extend(c, lease, &claim.key, claim.unit, by)?)
                     })
-                    .await;
-                extended.unwrap_or(false)
+                    .await
+                    .unwrap_or(false);
+                *cover.lock().unwrap_or_else(|p| p.into_inner()) =
+                    extended.then(|| now + EXTENSION_SLACK);
+                extended
             })
         })
     }

@@ -6,9 +6,11 @@
 //! - A claim is taken by the statement that selects due work ([`claim_events`],
 //!   [`claim_jobs`]), fenced by the lease: claimed candidates are no longer
 //!   due, so an account with busy candidates is not polled again and again.
-//! - Before each Lever write the worker extends its claim ([`extend`]) to the
-//!   database's `now()` plus the longest time the write may take to land; if
-//!   that fails (the lease or the claim moved on) the write is not sent.
+//! - Every Lever write is covered by the claim: the worker extends it
+//!   ([`extend`]) to the database's `now()` plus the longest time a write may
+//!   take to land and a few seconds of slack, when the unit starts and
+//!   before any write sent after the slack (`pipeline::context`); if that
+//!   fails (the lease or the claim moved on) the write is not sent.
 //! - The supervisor renews the claims of its units in flight ([`renew`]),
 //!   never shortening one; settling a unit deletes its claim ([`release`]).
 //!   A unit whose instance died or stopped keeps its claim until it runs out.
