@@ -250,7 +250,13 @@ impl AccountSupervisor {
                 };
                 let events = claim::claim_events(c, lease, hold, room)?;
                 let jobs = claim::claim_jobs(c, lease, hold, room - events.len() as i64)?;
-                let next = claim::next_due_at(c, id)?;
+                // With every slot taken, the poll after the next unit ends
+                // looks again: no need to know when more comes due.
+                let full = (events.len() + jobs.len()) as i64 >= room;
+                let next = match full {
+                    true => None,
+                    false => claim::next_due_at(c, id)?,
+                };
                 let sweep = match check_sweep {
                     true => crate::db::models::sweep::due_at(c, id)?,
                     false => None,

@@ -71,6 +71,9 @@ pub fn claim_events(
     limit: i64,
 ) -> QueryResult<Vec<EventWork>> {
     let ids = run_claim(conn, &claim_events_sql(), lease, hold, limit)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     lever_events::table
         .filter(lever_events::id.eq_any(&ids))
         .order(lever_events::next_attempt_at)
@@ -127,6 +130,9 @@ pub fn claim_jobs(
         open = in_list(JobStatus::OPEN, JobStatus::as_str),
     );
     let ids = run_claim(conn, &sql, lease, hold, limit)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     jobs::table
         .inner_join(interviews::table)
         .filter(jobs::id.eq_any(&ids))
