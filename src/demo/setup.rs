@@ -190,9 +190,12 @@ pub async fn connect(env: &DemoEnv, org: &Org) -> anyhow::Result<Value> {
 }
 
 /// Waits (up to `limit`) until our health endpoint says the account's
-/// supervisor runs, as it long has in a real deployment by the time a
-/// recruiter moves anyone: otherwise the first links' latency would be the
-/// worker's start-up, not the service's. Returns whether it did.
+/// supervisor runs and its sweep after connecting has run, as they long have
+/// in a real deployment by the time a recruiter moves anyone: otherwise the
+/// first links' latency would be the worker's start-up, not the service's,
+/// and the sweep's calls (made only once no candidate's work is waiting)
+/// could land after the report counted Lever's calls. Returns whether they
+/// did.
 pub async fn wait_until_running(
     env: &DemoEnv,
     org: &Org,
@@ -202,7 +205,7 @@ pub async fn wait_until_running(
     let until = std::time::Instant::now() + limit;
     loop {
         let health = env.http.get(&url, Some(&org.admin_key)).await?;
-        if health["supervisor"]["running"] == true {
+        if health["supervisor"]["running"] == true && !health["sweep"]["last_at"].is_null() {
             return Ok(true);
         }
         if std::time::Instant::now() >= until {

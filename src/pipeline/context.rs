@@ -10,10 +10,11 @@
 //! lease is about to end by this instance's clock, nothing is sent.
 //!
 //! Each extension reaches [`EXTENSION_SLACK`] further than that, so writes
-//! sent within the slack of an extension need no round trip of their own.
-//! The first extension is made with the unit's read of the connection row,
-//! in the same database call: a link step's two writes and a completion's
-//! five usually cost no extra round trip at all.
+//! sent within the slack of an extension need no round trip of their own: a
+//! link step's two writes, or a completion's five, usually cost one. The
+//! claim is not extended before the first write: a unit stopped before it
+//! writes (its lease lost, its account paused) keeps a claim that runs out
+//! with the lease, not after the longest landing time.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -117,24 +118,9 @@ impl AccountCtx {
     /// caches were filled.
     pub async fn begin(&self, claim: &UnitClaim) -> Result<Work, StepError> {
         let id = self.id.0;
-        let (owner, epoch) = (self.lease.owner().to_owned(), self.lease.epoch());
-        let (key, unit, by) = (claim.key.clone(), claim.unit, self.extension());
-        let asked = Instant::now();
-        let (conn, extended) = self
-            .db
-            .run(move |c| {
-                let conn = Connection::find(c, id)?;
-                let lease = LeaseRef {
-                    connection_id: id,
-                    owner: &owner,
-                    epoch,
-                };
-                Ok((conn, claim::extend(c, lease, &key, unit, by)?))
-            })
-            .await?;
+        let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
         self.handle.observe(&conn);
-        let cover: Cover = Arc::new(Mutex::new(extended.then(|| asked + EXTENSION_SLACK)));
-        let fence = self.write_fence(claim.clone(), cover);
+        let fence = self.write_fence(claim.clone(), Cover::default());
         let client = self
             .handle
             .client(conn.perform_as.clone())

@@ -8,9 +8,9 @@
 //!   due, so an account with busy candidates is not polled again and again.
 //! - Every Lever write is covered by the claim: the worker extends it
 //!   ([`extend`]) to the database's `now()` plus the longest time a write may
-//!   take to land and a few seconds of slack, when the unit starts and
-//!   before any write sent after the slack (`pipeline::context`); if that
-//!   fails (the lease or the claim moved on) the write is not sent.
+//!   take to land and a few seconds of slack, before the unit's first write
+//!   and before any write sent after the slack (`pipeline::context`); if
+//!   that fails (the lease or the claim moved on) the write is not sent.
 //! - The supervisor renews the claims of its units in flight ([`renew`]),
 //!   never shortening one; settling a unit deletes its claim ([`release`]).
 //!   A unit whose instance died or stopped keeps its claim until it runs out.
