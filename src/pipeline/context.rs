@@ -117,29 +117,28 @@ impl AccountCtx {
     /// changed the connection (reconnected, refreshed its token) since its
     /// caches were filled.
     pub async fn begin(&self, claim: &UnitClaim) -> Result<Work, StepError> {
-        let id = self.id.0;
-        let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
-        self.handle.observe(&conn);
         let fence = self.write_fence(claim.clone(), Cover::default());
-        let client = self
-            .handle
-            .client(conn.perform_as.clone())
-            .with_fence(fence);
-        Ok(Work { client, conn })
+        self.work_with(fence).await
     }
 
     /// Like [`Self::begin`] for work on the account as a whole, which takes
     /// no candidate's claim (the sweep's listing and webhook repair): its
     /// writes are fenced by the lease alone.
     pub async fn begin_unclaimed(&self) -> Result<Work, StepError> {
-        let id = self.id.0;
-        let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
-        self.handle.observe(&conn);
         let (lease, stop) = (self.lease.clone(), self.stop.clone());
         let fence: crate::lever::WriteFence = Arc::new(move || {
             let open = lease.writable() && !stop.is_cancelled();
             Box::pin(async move { open })
         });
+        self.work_with(fence).await
+    }
+
+    /// Reads the connection row (telling the handle of changes made
+    /// elsewhere) and builds its client, whose writes ask `fence` first.
+    async fn work_with(&self, fence: crate::lever::WriteFence) -> Result<Work, StepError> {
+        let id = self.id.0;
+        let conn = self.db.run(move |c| Ok(Connection::find(c, id)?)).await?;
+        self.handle.observe(&conn);
         let client = self
             .handle
             .client(conn.perform_as.clone())

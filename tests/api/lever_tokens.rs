@@ -39,6 +39,19 @@ struct Stored {
     refresh: String,
 }
 
+/// A connected scenario and its stored tokens.
+async fn connected_with_tokens() -> (
+    crate::helpers::TestApp,
+    SimHandle,
+    crate::lever_flow::Scenario,
+    Stored,
+) {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let tokens = stored(&app);
+    (app, sim, s, tokens)
+}
+
 fn stored(app: &crate::helpers::TestApp) -> Stored {
     let row = sealed(app);
     let sb = SecretBox::new(&app.encryption_key);
@@ -77,14 +90,13 @@ fn other_instance(
 
 #[actix_web::test]
 async fn concurrent_refreshes_from_two_instances_make_one_lever_call() {
-    let (app, sim) = spawn_with_sim().await;
-    let s = scenario(&app, &sim).await;
+    let (app, sim, s, tokens) = connected_with_tokens().await;
     let Stored {
         row,
         sb,
         access: old,
         refresh: old_refresh,
-    } = stored(&app);
+    } = tokens;
     let (a, b) = (other_instance(&app, &sim), other_instance(&app, &sim));
     let id = ConnectionId(row.id);
     let (ha, hb) = (a.get(id).unwrap(), b.get(id).unwrap());
@@ -337,14 +349,13 @@ async fn a_refresh_in_progress_does_not_block_a_completion() {
 
 #[actix_web::test]
 async fn a_rotated_refresh_token_survives_a_failed_store() {
-    let (app, sim) = spawn_with_sim().await;
-    let s = scenario(&app, &sim).await;
+    let (app, sim, s, tokens) = connected_with_tokens().await;
     let Stored {
         row,
         sb,
         access: old,
         refresh: old_refresh,
-    } = stored(&app);
+    } = tokens;
     // The first store of a rotated refresh token fails (once).
     let mut c = app.db();
     for sql in [
@@ -385,14 +396,13 @@ async fn a_rotated_refresh_token_survives_a_failed_store() {
 
 #[actix_web::test]
 async fn a_refresh_whose_caller_went_away_still_stores_the_rotated_token() {
-    let (app, sim) = spawn_with_sim().await;
-    let s = scenario(&app, &sim).await;
+    let (app, sim, s, tokens) = connected_with_tokens().await;
     let Stored {
         row,
         sb,
         access: old,
         refresh: old_refresh,
-    } = stored(&app);
+    } = tokens;
     let hold = arkiter_lever::lever::sim::FaultRule::always(
         arkiter_lever::lever::sim::FaultAction::Latency { ms: 2000 },
     )

@@ -223,14 +223,7 @@ async fn a_replay_during_a_completion_posts_one_note() {
         (writes(&sim, &s, &opp[0], "/removeTags") == 1).then_some(())
     })
     .await;
-    let r = app
-        .post_json(
-            &format!("/api/v1/orgs/{}/events/{event}/replay", s.org),
-            Some(&s.key),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
+    replay(&app, &s, &event).await;
     settled(&app).await;
     let calls: Vec<_> = sim
         .calls_for(&s.account)
@@ -410,13 +403,8 @@ fn calls(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize {
 }
 
 /// Replays the org's one dead event once it is dead; returns it.
-async fn replay_the_dead_event(app: &TestApp, s: &Scenario) -> String {
-    let dead = app
-        .wait_for_events((&s.org, &s.key), "?status=dead", "the event is dead", |e| {
-            e.len() == 1
-        })
-        .await;
-    let event = dead[0]["id"].as_str().unwrap().to_owned();
+/// Replays `event` as an admin would; accepted.
+async fn replay(app: &TestApp, s: &Scenario, event: &str) {
     let r = app
         .post_json(
             &format!("/api/v1/orgs/{}/events/{event}/replay", s.org),
@@ -425,6 +413,16 @@ async fn replay_the_dead_event(app: &TestApp, s: &Scenario) -> String {
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
+}
+
+async fn replay_the_dead_event(app: &TestApp, s: &Scenario) -> String {
+    let dead = app
+        .wait_for_events((&s.org, &s.key), "?status=dead", "the event is dead", |e| {
+            e.len() == 1
+        })
+        .await;
+    let event = dead[0]["id"].as_str().unwrap().to_owned();
+    replay(app, s, &event).await;
     event
 }
 
