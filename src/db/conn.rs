@@ -72,30 +72,34 @@ impl DerefMut for PgConn {
 /// a server shutting down. Trying the same rows again later may succeed;
 /// trying them one by one now would only wait the same way for each.
 pub fn is_transient(e: &Q) -> bool {
+    if is_connection_lost(e) {
+        return true;
+    }
     match e {
-        Q::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _)
-        | Q::DatabaseError(K::SerializationFailure | K::ReadOnlyTransaction, _)
+        Q::DatabaseError(K::SerializationFailure | K::ReadOnlyTransaction, _)
         | Q::BrokenTransactionManager => true,
         // Postgres names these only by SQLSTATE, which diesel does not
         // pass on: 55P03 (lock timeout), 57014 (statement timeout or
-        // cancel), 40P01 (deadlock), 57P01 (administrator shutdown).
+        // cancel), 40P01 (deadlock).
         Q::DatabaseError(K::Unknown, info) => {
             let m = info.message();
             m.starts_with("canceling statement")
                 || m.starts_with("could not obtain lock")
                 || m.starts_with("deadlock detected")
-                || m.starts_with("terminating connection")
         }
         _ => false,
     }
 }
 
-/// Whether `e` means the connection itself is gone.
+/// Whether `e` means the connection itself is gone: closed, or ended by
+/// the server (`terminating connection ...`, 57P01 and its kin, which
+/// arrive as the first statement's error before the socket closes).
 pub fn is_connection_lost(e: &Q) -> bool {
-    matches!(
-        e,
-        Q::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _)
-    )
+    match e {
+        Q::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => true,
+        Q::DatabaseError(K::Unknown, info) => info.message().starts_with("terminating connection"),
+        _ => false,
+    }
 }
 
 /// Counts every statement (`arkiter_db_statements_total`: how busy a
