@@ -115,6 +115,9 @@ pub struct Settings {
     /// `ARKITER_SHUTDOWN_GRACE` (seconds, default 20): how long a stopping
     /// instance gives requests and units in flight to finish.
     pub shutdown_grace: Duration,
+    /// `ARKITER_RETENTION_DAYS` (default 30, at least [`MIN_RETENTION_DAYS`]):
+    /// how long finished rows are kept (the `retention` module).
+    pub retention_days: u32,
     /// Not from the environment: fixed production values, shortened by tests.
     pub pipeline: PipelineSettings,
     /// This process among several sharing one database.
@@ -305,6 +308,7 @@ impl Settings {
             no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
             sweep_interval: parse_sweep_interval(get("ARKITER_SWEEP_INTERVAL").as_deref())?,
             shutdown_grace: parse_secs(&get, "ARKITER_SHUTDOWN_GRACE", 20)?,
+            retention_days: parse_retention_days(get("ARKITER_RETENTION_DAYS").as_deref())?,
             pipeline: PipelineSettings::default(),
             pools: PoolSettings::default(),
             instance: parse_instance(&get)?,
@@ -400,6 +404,24 @@ fn parse_nonzero(
                 format!("`{}` is not a whole number from 1 to 10000", v.trim()),
             )
         })
+}
+
+/// The shortest `ARKITER_RETENTION_DAYS`: a day more than Lever's 15-day
+/// Rerun window, so a rerun delivery always finds the row that dedupes it.
+pub const MIN_RETENTION_DAYS: u32 = 16;
+
+fn parse_retention_days(v: Option<&str>) -> Result<u32, ConfigError> {
+    let Some(v) = v else { return Ok(30) };
+    match v.trim().parse::<u32>() {
+        Ok(n) if n >= MIN_RETENTION_DAYS => Ok(n),
+        _ => Err(ConfigError::new(
+            "ARKITER_RETENTION_DAYS",
+            format!(
+                "`{}` is not a whole number of days of at least {MIN_RETENTION_DAYS} (deliveries are deduplicated across Lever's 15-day Rerun window)",
+                v.trim()
+            ),
+        )),
+    }
 }
 
 fn parse_secs(

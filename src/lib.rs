@@ -9,7 +9,7 @@
 //! - the application functions both front doors use: [`service`], over the
 //!   shared [`state`], and the [`health`] report;
 //! - the machinery: [`ingest`], [`pipeline`], [`sweep`], [`lease`],
-//!   [`connections`], [`wake`], [`memory`]; beneath them the tables ([`db`]);
+//!   [`connections`], [`wake`], [`memory`], [`retention`]; beneath them the tables ([`db`]);
 //!   and at the bottom the Lever client ([`lever`]), the settings
 //!   ([`config`]) and the pure types and rules ([`domain`]).
 
@@ -27,6 +27,7 @@ pub mod lease;
 pub mod lever;
 pub mod memory;
 pub mod pipeline;
+pub mod retention;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -87,6 +87,7 @@ impl Application {
         let lease_db = Pool::new(&database_url, settings.pools.lease);
         let (wake, wake_rx) = Wake::channel();
         crate::wake::spawn_listener(database_url.clone(), wake.clone());
+        crate::retention::spawn(database_url.clone(), settings.retention_days);
         let secrets = SecretBox::new(&key);
         let env = LeverEnv::new(&settings.lever, &urls.public)?;
         let handles = Arc::new(Handles::new(env, db.clone(), secrets.clone()));

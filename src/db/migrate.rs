@@ -18,9 +18,30 @@ pub fn run_pending(url: &SecretString) -> anyhow::Result<usize> {
     run_pending_on(&mut conn)
 }
 
+/// How often an instance waiting for another's migrations tries the lock.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+#[derive(diesel::QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
 /// Applies pending migrations on `conn`, holding the advisory lock meanwhile.
+///
+/// The lock is tried, not waited for: a session blocked in
+/// `pg_advisory_lock` holds a snapshot all the while, and `CREATE INDEX
+/// CONCURRENTLY` in the holder's migration waits for every such snapshot
+/// to end, which would be a deadlock.
 pub fn run_pending_on(conn: &mut PgConnection) -> anyhow::Result<usize> {
-    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(conn)?;
+    while !diesel::sql_query(format!(
+        "SELECT pg_try_advisory_lock({MIGRATION_LOCK_KEY}) AS locked"
+    ))
+    .get_result::<Locked>(conn)?
+    .locked
+    {
+        std::thread::sleep(LOCK_RETRY);
+    }
     let result = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|applied| applied.len())

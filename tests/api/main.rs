@@ -31,6 +31,7 @@ mod orgs_and_keys;
 mod pipeline;
 mod pipeline_outages;
 mod races;
+mod retention;
 mod roles;
 mod rolling;
 mod scale_out;

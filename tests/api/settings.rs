@@ -63,6 +63,14 @@ fn each_bad_setting_fails_with_one_line_and_exit_2() {
             "LEVER_API_URL",
         ),
         (
+            vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_RETENTION_DAYS", "15")],
+            "ARKITER_RETENTION_DAYS",
+        ),
+        (
+            vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_RETENTION_DAYS", "a month")],
+            "ARKITER_RETENTION_DAYS",
+        ),
+        (
             vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("LEVER_AUTH_URL", "x")],
             "LEVER_AUTH_URL",
         ),
@@ -121,6 +129,11 @@ fn settings_defaults_follow_the_spec() {
     assert_eq!(s.lever.api_url, "https://api.lever.co/v1");
     assert_eq!(s.lever.auth_url, "https://auth.lever.co");
     assert_eq!((s.lever.rate_per_sec.get(), s.lever.burst.get()), (10, 15));
+    assert_eq!(s.retention_days, 30);
+    let at_least = arkiter_lever::config::Settings::from_lookup(|k| {
+        (k == "ARKITER_RETENTION_DAYS").then(|| "16".to_owned())
+    });
+    assert_eq!(at_least.unwrap().retention_days, 16);
     assert!(s.admin_token.is_none() && s.database_url.is_none());
     assert!(s.insecure_public_url_for_production("http://127.0.0.1:8080"));
     assert!(!s.insecure_public_url_for_production("https://x.example"));

@@ -301,3 +301,15 @@ pub fn connections_with_claimable_work(conn: &mut PgConnection) -> QueryResult<V
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.connection_id).collect())
 }
+
+/// Retention: deletes up to `limit` claims that ran out before `cutoff`
+/// (a unit whose instance died keeps its claim until then).
+pub fn prune_stale(c: &mut PgConnection, cutoff: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+    super::prune::delete_batch(
+        c,
+        "DELETE FROM candidate_claims WHERE (connection_id, opportunity_id) IN \
+         (SELECT connection_id, opportunity_id FROM candidate_claims WHERE until < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+}

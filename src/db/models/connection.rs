@@ -376,3 +376,21 @@ pub mod webhooks {
             .execute(conn)
     }
 }
+
+/// Retention: deletes up to `limit` webhooks (and so their signature tokens)
+/// deleted before `cutoff`. Deleted webhooks are kept a while because Lever
+/// retries a delivery, and a Rerun resends it, signed with the token of the
+/// webhook that first sent it.
+pub fn prune_deleted_webhooks(
+    c: &mut PgConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
+    super::prune::delete_batch(
+        c,
+        "DELETE FROM lever_webhooks WHERE id IN (SELECT id FROM lever_webhooks \
+         WHERE deleted_at < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+}

@@ -62,3 +62,14 @@ pub fn insert(c: &mut PgConnection, s: &NewSession<'_>) -> QueryResult<usize> {
 pub fn delete(c: &mut PgConnection, id_sha256: &[u8]) -> QueryResult<usize> {
     diesel::delete(console_sessions::table.find(id_sha256)).execute(c)
 }
+
+/// Retention: deletes up to `limit` sessions that expired before `cutoff`.
+pub fn prune(c: &mut PgConnection, cutoff: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+    super::prune::delete_batch(
+        c,
+        "DELETE FROM console_sessions WHERE id_sha256 IN (SELECT id_sha256 FROM console_sessions \
+         WHERE expires_at < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+}

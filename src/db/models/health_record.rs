@@ -158,3 +158,14 @@ pub fn heartbeat_all(conn: &mut PgConnection, ids: &[Uuid], instance: &str) -> Q
     .bind::<Text, _>(instance)
     .execute(conn)
 }
+
+/// Retention: deletes up to `limit` counter rows of minutes before `cutoff`.
+pub fn prune_counters(c: &mut PgConnection, cutoff: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+    super::prune::delete_batch(
+        c,
+        "DELETE FROM connection_counters WHERE ctid IN (SELECT ctid FROM connection_counters \
+         WHERE minute < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+}

@@ -95,3 +95,26 @@ pub(super) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> QueryResul
     .set(jobs::next_attempt_at.eq(Utc::now()))
     .execute(conn)
 }
+
+/// Retention: deletes up to `limit` jobs that finished (`done`) before
+/// `cutoff`.
+pub fn prune_done(c: &mut PgConnection, cutoff: chrono::DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+    super::prune::delete_batch(
+        c,
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+         WHERE status = 'done' AND updated_at < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+}
+
+/// Retention: deletes up to `limit` jobs that went `dead` before `cutoff`.
+pub fn prune_dead(c: &mut PgConnection, cutoff: chrono::DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+    super::prune::delete_batch(
+        c,
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+         WHERE status = 'dead' AND updated_at < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+}

@@ -191,3 +191,19 @@ pub fn still_held(
 fn running() -> String {
     in_list(ConnectionStatus::RUNNING, ConnectionStatus::as_str)
 }
+
+/// Retention: deletes up to `limit` rows of instances whose last heartbeat
+/// was before `cutoff` (each crash leaves one behind).
+pub fn prune_instances(
+    c: &mut PgConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
+    super::prune::delete_batch(
+        c,
+        "DELETE FROM instances WHERE id IN (SELECT id FROM instances \
+         WHERE heartbeat_at < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+}

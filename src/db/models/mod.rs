@@ -16,6 +16,7 @@ pub mod lever_webhook;
 pub mod oauth_state;
 pub mod org;
 pub mod page;
+pub mod prune;
 pub mod role;
 pub mod sweep;
 pub mod unit;

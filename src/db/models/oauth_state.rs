@@ -64,3 +64,14 @@ impl OAuthState {
         Ok(n == 1)
     }
 }
+
+/// Retention: deletes up to `limit` authorisations that expired before `cutoff`.
+pub fn prune(c: &mut PgConnection, cutoff: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+    super::prune::delete_batch(
+        c,
+        "DELETE FROM oauth_states WHERE state_sha256 IN (SELECT state_sha256 FROM oauth_states \
+         WHERE expires_at < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+}

@@ -23,6 +23,11 @@ impl Org {
             .get_result(conn)
     }
 
+    /// Every org's id (retention works through the inbox org by org).
+    pub fn ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+        orgs::table.select(orgs::id).order(orgs::id).load(conn)
+    }
+
     pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Org> {
         orgs::table.find(id).select(Org::as_select()).first(conn)
     }

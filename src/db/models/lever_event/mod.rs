@@ -2,12 +2,14 @@
 //! verified Lever deliveries (and sweep findings), listed newest first.
 //!
 //! Its writes are in the submodules: [`insert`] (ingest's batch insert),
-//! [`work`] (the pipeline's updates) and [`findings`] (the sweep's events).
+//! [`work`] (the pipeline's updates), [`findings`] (the sweep's events) and
+//! [`prune`] (retention's deletes).
 //! Both dedupe identities of a delivery are unique indexes, so "already had
 //! it" is a row not inserted, never an error.
 
 pub mod findings;
 pub mod insert;
+pub mod prune;
 pub mod work;
 
 use chrono::{DateTime, Utc};

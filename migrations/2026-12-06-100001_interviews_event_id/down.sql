@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS interviews_event_id;

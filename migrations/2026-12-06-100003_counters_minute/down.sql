@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS connection_counters_minute;
