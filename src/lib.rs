@@ -9,7 +9,7 @@
 //! - the application functions both front doors use: [`service`], over the
 //!   shared [`state`], and the [`health`] report;
 //! - the machinery: [`ingest`], [`pipeline`], [`sweep`], [`lease`],
-//!   [`connections`], [`wake`], [`memory`], [`retention`]; beneath them the tables ([`db`]);
+//!   [`connections`], [`wake`], [`memory`], [`retention`], [`roster`]; beneath them the tables ([`db`]);
 //!   and at the bottom the Lever client ([`lever`]), the settings
 //!   ([`config`]) and the pure types and rules ([`domain`]).
 
@@ -28,6 +28,7 @@ pub mod lever;
 pub mod memory;
 pub mod pipeline;
 pub mod retention;
+pub mod roster;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -28,8 +28,8 @@ use diesel::sql_types::Bool;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::models::{
-    claim, connection, console_session, health_record, job, lease, lever_event,
-    oauth_state, org::Org,
+    claim, connection, console_session, health_record, job, lease, lever_event, oauth_state,
+    org::Org,
 };
 
 /// How often a pass runs (on whichever instance gets the lock).
@@ -95,8 +95,9 @@ struct Locked {
 /// One pass on `c`, keeping `days` days; `None` when another instance's
 /// pass holds the lock.
 pub fn pass(c: &mut PgConnection, days: u32) -> QueryResult<Option<Pruned>> {
-    let locked: Locked = diesel::sql_query(format!("SELECT pg_try_advisory_lock({LOCK_KEY}) AS locked"))
-        .get_result(c)?;
+    let locked: Locked =
+        diesel::sql_query(format!("SELECT pg_try_advisory_lock({LOCK_KEY}) AS locked"))
+            .get_result(c)?;
     if !locked.locked {
         return Ok(None);
     }
@@ -106,7 +107,9 @@ pub fn pass(c: &mut PgConnection, days: u32) -> QueryResult<Option<Pruned>> {
 }
 
 fn prune_all(c: &mut PgConnection, days: u32) -> QueryResult<Pruned> {
-    let now: DateTime<Utc> = diesel::select(diesel::dsl::now.into_sql::<diesel::sql_types::Timestamptz>()).get_result(c)?;
+    let now: DateTime<Utc> =
+        diesel::select(diesel::dsl::now.into_sql::<diesel::sql_types::Timestamptz>())
+            .get_result(c)?;
     let cutoff = now - chrono::Duration::days(i64::from(days));
     let dead_cutoff = now - chrono::Duration::days(DEAD_KEPT_DAYS);
     let webhook_cutoff = now - chrono::Duration::days(WEBHOOK_TOKENS_KEPT_DAYS);
@@ -122,7 +125,9 @@ fn prune_all(c: &mut PgConnection, days: u32) -> QueryResult<Pruned> {
     p.console_sessions = drain(c, |c| console_session::prune(c, cutoff, BATCH))?;
     p.oauth_states = drain(c, |c| oauth_state::prune(c, cutoff, BATCH))?;
     p.claims = drain(c, |c| claim::prune_stale(c, cutoff, BATCH))?;
-    p.webhooks = drain(c, |c| connection::prune_deleted_webhooks(c, webhook_cutoff, BATCH))?;
+    p.webhooks = drain(c, |c| {
+        connection::prune_deleted_webhooks(c, webhook_cutoff, BATCH)
+    })?;
     Ok(p)
 }
 
@@ -156,8 +161,13 @@ pub fn spawn(database_url: SecretString, days: u32) {
             let ran = tokio::task::spawn_blocking(move || run_once(&url, days)).await;
             match ran {
                 Ok(Ok(Some(p))) => tracing::info!(deleted = p.total(), ?p, "retention pass done"),
-                Ok(Ok(None)) => tracing::debug!("retention pass skipped: another instance runs one"),
-                Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "retention pass failed; trying again at the next one"),
+                Ok(Ok(None)) => {
+                    tracing::debug!("retention pass skipped: another instance runs one")
+                }
+                Ok(Err(e)) => tracing::warn!(
+                    error = format!("{e:#}"),
+                    "retention pass failed; trying again at the next one"
+                ),
                 Err(e) => tracing::warn!(error = %e, "retention pass panicked"),
             }
         }

@@ -23,6 +23,7 @@ use crate::pipeline::hooks::Hooks;
 use crate::pipeline::refresh::Refresher;
 use crate::pipeline::registry::StopRegistry;
 use crate::pipeline::registry::{RegistryParts, RegistryPulse};
+use crate::roster::Roster;
 use crate::state::{AppState, Urls};
 use crate::wake::Wake;
 use crate::{console, http};
@@ -53,6 +54,7 @@ pub struct Application {
     server: Server,
     urls: Urls,
     registry: actix::Addr<Registry>,
+    roster: Arc<Roster>,
 }
 
 impl Application {
@@ -86,7 +88,9 @@ impl Application {
         let ingest_db = Pool::new(&database_url, settings.pools.ingest);
         let lease_db = Pool::new(&database_url, settings.pools.lease);
         let (wake, wake_rx) = Wake::channel();
-        crate::wake::spawn_listener(database_url.clone(), wake.clone());
+        let roster = Roster::new();
+        roster.spawn_reloader(db.clone());
+        crate::wake::spawn_listener(database_url.clone(), wake.clone(), roster.clone());
         crate::retention::spawn(database_url.clone(), settings.retention_days);
         let secrets = SecretBox::new(&key);
         let env = LeverEnv::new(&settings.lever, &urls.public)?;
@@ -122,7 +126,7 @@ impl Application {
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
-            ingest: Ingest::start(ingest_db, secrets.clone(), wake.clone())
+            ingest: Ingest::start(ingest_db, secrets.clone(), wake.clone(), roster.clone())
                 .context("starting the ingest writers")?,
             wake,
             secrets,
@@ -168,6 +172,7 @@ impl Application {
             server,
             urls,
             registry,
+            roster,
         })
     }
 
@@ -177,6 +182,12 @@ impl Application {
 
     pub fn urls(&self) -> &Urls {
         &self.urls
+    }
+
+    /// The ids of every connection, as this instance knows them (a test that
+    /// writes a connection row directly adds it, as the connect flow does).
+    pub fn roster(&self) -> Arc<Roster> {
+        self.roster.clone()
     }
 
     /// The pipeline registry this application started.

@@ -18,8 +18,9 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
 
-use crate::db::notify::CHANNEL;
+use crate::db::notify::{CHANNEL, NEW_CONNECTION_CHANNEL};
 use crate::domain::ids::ConnectionId;
+use crate::roster::Roster;
 
 /// The sending side, shared by every request handler.
 #[derive(Debug, Clone)]
@@ -77,11 +78,12 @@ impl Wake {
     }
 }
 
-/// Listens for other instances' wake-ups on a thread of its own (with a
-/// one-thread runtime, so a busy service runtime never delays them),
-/// reconnecting a second after a failure. Ends when the receiving side is
-/// gone. A notification is handed on the moment the server sends it.
-pub fn spawn_listener(database_url: SecretString, wake: Wake) {
+/// Listens for other instances' wake-ups, and for new connections (added
+/// to `roster`), on a thread of its own (with a one-thread runtime, so a
+/// busy service runtime never delays them), reconnecting a second after a
+/// failure. Ends when the receiving side is gone. A notification is handed
+/// on the moment the server sends it.
+pub fn spawn_listener(database_url: SecretString, wake: Wake, roster: Arc<Roster>) {
     let started = std::thread::Builder::new()
         .name("wake-listener".into())
         .spawn(move || {
@@ -95,16 +97,16 @@ pub fn spawn_listener(database_url: SecretString, wake: Wake) {
                     return;
                 }
             };
-            runtime.block_on(listen_forever(database_url, wake));
+            runtime.block_on(listen_forever(database_url, wake, roster));
         });
     if let Err(e) = started {
         tracing::error!(error = ?e, "wake-up listener cannot start; work is found by polling only");
     }
 }
 
-async fn listen_forever(database_url: SecretString, wake: Wake) {
+async fn listen_forever(database_url: SecretString, wake: Wake, roster: Arc<Roster>) {
     while !wake.tx.is_closed() {
-        if let Err(e) = listen(&database_url, &wake).await
+        if let Err(e) = listen(&database_url, &wake, &roster).await
             && let Some(suppressed) = crate::db::errlog::allow("wake_listener")
         {
             tracing::warn!(error = ?e, suppressed, "wake-up listener lost its connection; reconnecting");
@@ -117,28 +119,43 @@ async fn listen_forever(database_url: SecretString, wake: Wake) {
 }
 
 /// One listening connection, until it fails or the receiver is gone.
-async fn listen(database_url: &SecretString, wake: &Wake) -> anyhow::Result<()> {
+async fn listen(database_url: &SecretString, wake: &Wake, roster: &Roster) -> anyhow::Result<()> {
     let (client, mut connection) =
         tokio_postgres::connect(database_url.expose_secret(), tokio_postgres::NoTls).await?;
     // The connection is driven by its own task, which hands notifications over.
-    let (heard, mut payloads) = mpsc::unbounded_channel::<String>();
+    let (heard, mut payloads) = mpsc::unbounded_channel::<(bool, String)>();
     let driver = tokio::spawn(async move {
         while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             if let AsyncMessage::Notification(n) = message?
-                && heard.send(n.payload().to_owned()).is_err()
+                && heard
+                    .send((
+                        n.channel() == NEW_CONNECTION_CHANNEL,
+                        n.payload().to_owned(),
+                    ))
+                    .is_err()
             {
                 break;
             }
         }
         Ok::<(), tokio_postgres::Error>(())
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    client
+        .batch_execute(&format!(
+            "LISTEN {CHANNEL}; LISTEN {NEW_CONNECTION_CHANNEL}"
+        ))
+        .await?;
+    // Connections created while nobody listened are read afresh.
+    roster.reload_soon();
     loop {
         tokio::select! {
             payload = payloads.recv() => match payload {
-                Some(p) => {
+                Some((new_connection, p)) => {
                     if let Ok(id) = p.parse::<uuid::Uuid>() {
-                        wake.wake(ConnectionId(id));
+                        if new_connection {
+                            roster.add(id);
+                        } else {
+                            wake.wake(ConnectionId(id));
+                        }
                     }
                 }
                 None => break,

@@ -8,6 +8,10 @@ use diesel::prelude::*;
 /// The channel every instance listens on.
 pub const CHANNEL: &str = "arkiter_work";
 
+/// The channel on which the `connections` table's insert trigger announces
+/// a new connection's id (every instance adds it to its roster).
+pub const NEW_CONNECTION_CHANNEL: &str = "arkiter_connections";
+
 /// Sends the cross-instance wake-up for `connection` when the caller's
 /// transaction commits.
 pub fn work_due(conn: &mut PgConnection, connection: uuid::Uuid) -> QueryResult<()> {

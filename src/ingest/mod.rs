@@ -2,9 +2,10 @@
 //! in the durable inbox `lever_events`, committed before Lever gets its 2xx.
 //!
 //! Order of checks: body size, then the body's shape (400), the connection
-//! (404), the signature against every signature token the connection ever had
-//! (401, counted on the health page, nothing stored), and only then what the
-//! event is. Stored as:
+//! (404: an id not in the instance's [`Roster`] is refused from memory), the
+//! signature against every signature token the connection ever had (401,
+//! counted in memory and written in batches: [`rejected`]; nothing stored),
+//! and only then what the event is. Stored as:
 //! - `pending` (and the connection's worker woken after the commit, once
 //!   per batch): a `candidateStageChange` into the connection's Arkiter
 //!   Live stage. Also
@@ -27,7 +28,10 @@ pub mod cache;
 pub mod delivery;
 pub mod inbox;
 pub mod metrics;
+pub mod rejected;
 pub mod store;
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -38,12 +42,14 @@ pub use inbox::Inbox;
 pub use metrics::Outcome;
 use store::OwnedEvent;
 
-use crate::db::models::health_record::{self, CounterKind};
+use crate::db::models::health_record;
 use crate::db::{DbError, Pool};
 use crate::domain::errors::Chain;
 use crate::domain::secrets::SecretBox;
 use crate::domain::status::EventStatus;
 use crate::lever::signature::SignatureError;
+use crate::roster::Roster;
+use rejected::Rejections;
 
 /// Largest body accepted (docs/contract/webhooks.md).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -110,21 +116,43 @@ pub struct Receipt {
 }
 
 /// What ingest needs, and nothing more: its own pool (so workers can never
-/// starve deliveries of connections), the key to open signature tokens, and
-/// the inbox whose writers group-commit the rows.
+/// starve deliveries of connections), the key to open signature tokens, the
+/// inbox whose writers group-commit the rows, the ids of every connection,
+/// and the refusal counts not yet written.
 #[derive(Clone)]
 pub struct Ingest {
     db: Pool,
     secrets: SecretBox,
     inbox: Inbox,
+    roster: Arc<Roster>,
+    rejections: Arc<Rejections>,
 }
 
 impl Ingest {
-    /// Starts the inbox's writer threads on `db`; they wake the accounts
-    /// they stored pending work for through `wake`.
-    pub fn start(db: Pool, secrets: SecretBox, wake: crate::wake::Wake) -> std::io::Result<Self> {
+    /// Starts the inbox's writer threads on `db` (they wake the accounts
+    /// they stored pending work for through `wake`) and the task that
+    /// writes refusal counts.
+    pub fn start(
+        db: Pool,
+        secrets: SecretBox,
+        wake: crate::wake::Wake,
+        roster: Arc<Roster>,
+    ) -> std::io::Result<Self> {
         let inbox = Inbox::start(db.clone(), wake)?;
-        Ok(Self { db, secrets, inbox })
+        let rejections = Arc::new(Rejections::default());
+        rejections.spawn_flusher(db.clone());
+        Ok(Self {
+            db,
+            secrets,
+            inbox,
+            roster,
+            rejections,
+        })
+    }
+
+    /// The ids of every connection, as this instance knows them.
+    pub fn roster(&self) -> &Arc<Roster> {
+        &self.roster
     }
 
     /// The ingest pool, for readiness checks.
@@ -140,12 +168,15 @@ impl Ingest {
 
 async fn ingest(state: &Ingest, connection_id: Uuid, bytes: &[u8]) -> Result<Receipt, IngestError> {
     let delivery = Delivery::parse(bytes).map_err(IngestError::BadBody)?;
+    if state.roster.knows(connection_id) == Some(false) {
+        return Err(IngestError::UnknownConnection);
+    }
     let keys = cache::lookup(&state.db, &state.secrets, connection_id)
         .await?
         .ok_or(IngestError::UnknownConnection)?;
     let now_ms = Utc::now().timestamp_millis();
     if let Err(e) = verify(&keys, &delivery, now_ms) {
-        record_rejected(state, connection_id).await;
+        state.rejections.record(connection_id);
         return Err(e);
     }
     let decision = delivery::decide(&delivery.body, keys.stage_id.as_deref());
@@ -218,26 +249,6 @@ fn owned_event(
         event: b.event.clone().into_owned(),
         token: b.token.clone().into_owned(),
         payload: delivery.raw.to_owned(),
-    }
-}
-
-/// Counts a refused delivery for the health page. Best effort: the answer is
-/// 401 whether or not the counter could be written.
-async fn record_rejected(state: &Ingest, connection_id: Uuid) {
-    let res = state
-        .db
-        .run(move |conn| {
-            Ok(health_record::bump_counter(
-                conn,
-                connection_id,
-                CounterKind::Rejected,
-            )?)
-        })
-        .await;
-    if let Err(e) = res
-        && let Some(suppressed) = crate::db::errlog::allow("count_rejected")
-    {
-        tracing::warn!(%connection_id, error = %Chain(&e), suppressed, "could not count a rejected delivery");
     }
 }
 

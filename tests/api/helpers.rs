@@ -678,6 +678,11 @@ impl TestApp {
         for token in signature_tokens {
             self.add_signature_token(&id.to_string(), token, false);
         }
+        // As the connect flow does: this instance accepts deliveries to it at
+        // once (an app in another process hears of it from the insert trigger).
+        if let Some(server) = &self.server {
+            server.roster().add(id);
+        }
         id.to_string()
     }
 

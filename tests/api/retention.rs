@@ -15,7 +15,11 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Stores one ignored delivery; its row id.
 async fn event(app: &TestApp, conn: &str) -> String {
-    let body = stage_change(KEY, &format!("opp-{}", uuid::Uuid::new_v4()), "stage-elsewhere");
+    let body = stage_change(
+        KEY,
+        &format!("opp-{}", uuid::Uuid::new_v4()),
+        "stage-elsewhere",
+    );
     let r = app.post_webhook(conn, &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let token = body["token"].as_str().unwrap();
@@ -64,8 +68,11 @@ async fn figures(app: &TestApp, org: &str, key: &str) -> Value {
     assert_eq!(h.status, 200, "{}", h.body);
     let b = &h.body;
     json!([
-        b["queue"]["pending"], b["queue"]["retrying"], b["webhook"]["rejected_last_hour"],
-        b["lever_api"]["errors_last_hour"], b["sweep"]["found_total"],
+        b["queue"]["pending"],
+        b["queue"]["retrying"],
+        b["webhook"]["rejected_last_hour"],
+        b["lever_api"]["errors_last_hour"],
+        b["sweep"]["found_total"],
     ])
 }
 
@@ -164,10 +171,18 @@ async fn one_pass_deletes_what_is_old_and_keeps_the_rest() {
             "a {status} event {days} days old"
         );
     }
-    assert!(exists(&app, "interviews", &format!("id = '{interview}' AND event_id IS NULL")));
+    assert!(exists(
+        &app,
+        "interviews",
+        &format!("id = '{interview}' AND event_id IS NULL")
+    ));
     for (i, (status, days, kept)) in jobs.iter().enumerate() {
         assert_eq!(
-            exists(&app, "jobs", &format!("id = '00000000-0000-0000-0000-00000000000{i}'")),
+            exists(
+                &app,
+                "jobs",
+                &format!("id = '00000000-0000-0000-0000-00000000000{i}'")
+            ),
             *kept,
             "a {status} job {days} days old"
         );
@@ -181,10 +196,19 @@ async fn one_pass_deletes_what_is_old_and_keeps_the_rest() {
     assert!(exists(&app, "console_sessions", "csrf_token = 'c2'"));
     assert_eq!(left("oauth_states"), 1);
     assert_eq!(left("candidate_claims"), 1);
-    assert!(exists(&app, "candidate_claims", "opportunity_id = 'opp-claimed-lately'"));
-    assert_eq!(left(&format!("lever_webhooks WHERE connection_id = '{conn}'")), 2);
+    assert!(exists(
+        &app,
+        "candidate_claims",
+        "opportunity_id = 'opp-claimed-lately'"
+    ));
     assert_eq!(
-        left(&format!("lever_webhooks WHERE connection_id = '{conn}' AND deleted_at IS NULL")),
+        left(&format!("lever_webhooks WHERE connection_id = '{conn}'")),
+        2
+    );
+    assert_eq!(
+        left(&format!(
+            "lever_webhooks WHERE connection_id = '{conn}' AND deleted_at IS NULL"
+        )),
         1
     );
     assert_eq!(
@@ -220,7 +244,10 @@ async fn a_rerun_14_days_after_the_first_delivery_stores_nothing_new() {
         "candidateStageChange",
         json!({"opportunityId": "opp-rerun", "toStageId": STAGE, "fromStageId": "stage-x"}),
     );
-    assert_eq!(app.post_webhook(&conn, &body).await.body["status"], "accepted");
+    assert_eq!(
+        app.post_webhook(&conn, &body).await.body["status"],
+        "accepted"
+    );
     let token = body["token"].as_str().unwrap();
     exec(
         &app,

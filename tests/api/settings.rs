@@ -63,11 +63,19 @@ fn each_bad_setting_fails_with_one_line_and_exit_2() {
             "LEVER_API_URL",
         ),
         (
-            vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_RETENTION_DAYS", "15")],
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_RETENTION_DAYS", "15"),
+            ],
             "ARKITER_RETENTION_DAYS",
         ),
         (
-            vec![db, ("ARKITER_ENCRYPTION_KEY", key), ("ARKITER_RETENTION_DAYS", "a month")],
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("ARKITER_RETENTION_DAYS", "a month"),
+            ],
             "ARKITER_RETENTION_DAYS",
         ),
         (

@@ -75,6 +75,11 @@ impl Connection {
             .first(conn)
     }
 
+    /// Every connection's id (each instance's roster of known ids).
+    pub fn all_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+        connections::table.select(connections::id).load(conn)
+    }
+
     /// Connections whose work should run (not disconnected, holding tokens).
     pub fn workable_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
         connections::table

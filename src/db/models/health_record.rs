@@ -36,6 +36,30 @@ pub fn bump_counter(
     Ok(())
 }
 
+/// Adds `(connection, minute, count)` rows to the `kind` counters in one
+/// statement. Rows of connections deleted meanwhile are skipped.
+pub fn add_counts(
+    conn: &mut PgConnection,
+    kind: CounterKind,
+    rows: &[(Uuid, DateTime<Utc>, i32)],
+) -> QueryResult<usize> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    let minutes: Vec<DateTime<Utc>> = rows.iter().map(|r| r.1).collect();
+    let counts: Vec<i32> = rows.iter().map(|r| r.2).collect();
+    diesel::sql_query(
+        "INSERT INTO connection_counters (connection_id, kind, minute, count) \
+         SELECT t.c, $1, t.m, t.n FROM unnest($2::uuid[], $3::timestamptz[], $4::int4[]) AS t(c, m, n) \
+         JOIN connections ON connections.id = t.c \
+         ON CONFLICT (connection_id, kind, minute) \
+         DO UPDATE SET count = connection_counters.count + excluded.count",
+    )
+    .bind::<Text, _>(kind)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<diesel::sql_types::Timestamptz>, _>(minutes)
+    .bind::<Array<diesel::sql_types::Integer>, _>(counts)
+    .execute(conn)
+}
+
 #[derive(QueryableByName)]
 struct Total {
     #[diesel(sql_type = BigInt)]
@@ -160,7 +184,11 @@ pub fn heartbeat_all(conn: &mut PgConnection, ids: &[Uuid], instance: &str) -> Q
 }
 
 /// Retention: deletes up to `limit` counter rows of minutes before `cutoff`.
-pub fn prune_counters(c: &mut PgConnection, cutoff: DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+pub fn prune_counters(
+    c: &mut PgConnection,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
     super::prune::delete_batch(
         c,
         "DELETE FROM connection_counters WHERE ctid IN (SELECT ctid FROM connection_counters \

@@ -98,7 +98,11 @@ pub(super) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> QueryResul
 
 /// Retention: deletes up to `limit` jobs that finished (`done`) before
 /// `cutoff`.
-pub fn prune_done(c: &mut PgConnection, cutoff: chrono::DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+pub fn prune_done(
+    c: &mut PgConnection,
+    cutoff: chrono::DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
     super::prune::delete_batch(
         c,
         "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
@@ -109,7 +113,11 @@ pub fn prune_done(c: &mut PgConnection, cutoff: chrono::DateTime<Utc>, limit: i6
 }
 
 /// Retention: deletes up to `limit` jobs that went `dead` before `cutoff`.
-pub fn prune_dead(c: &mut PgConnection, cutoff: chrono::DateTime<Utc>, limit: i64) -> QueryResult<usize> {
+pub fn prune_dead(
+    c: &mut PgConnection,
+    cutoff: chrono::DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
     super::prune::delete_batch(
         c,
         "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \

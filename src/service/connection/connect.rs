@@ -86,6 +86,9 @@ pub async fn start(
             Ok(c)
         })
         .await?;
+    // Deliveries to it are accepted here at once; other instances hear of
+    // it from the table's insert trigger.
+    state.ingest.roster().add(connection.id);
     Ok(ConnectResponse {
         authorize_url: oauth.authorize_url(&state_text)?,
         connection_id: connection.id,

@@ -9,6 +9,7 @@ use actix_web::dev::ServerHandle;
 use arkiter_lever::config::Settings;
 use arkiter_lever::pipeline::Registry;
 use arkiter_lever::pipeline::hooks::Hooks;
+use arkiter_lever::roster::Roster;
 use arkiter_lever::server::Application;
 
 /// How long a drop waits for the app's thread to wind down.
@@ -17,6 +18,7 @@ const STOP_WAIT: Duration = Duration::from_secs(10);
 pub struct InProcess {
     port: u16,
     registry: actix::Addr<Registry>,
+    roster: std::sync::Arc<Roster>,
     server: ServerHandle,
     stopped: mpsc::Receiver<()>,
 }
@@ -43,21 +45,22 @@ impl InProcess {
                             return;
                         }
                     };
-                    let (port, registry) = (app.port(), app.registry());
+                    let (port, registry, roster) = (app.port(), app.registry(), app.roster());
                     let server = app.into_server();
-                    let _ = built_tx.send(Ok((port, registry, server.handle())));
+                    let _ = built_tx.send(Ok((port, registry, roster, server.handle())));
                     let _ = server.await;
                 });
                 let _ = stopped_tx.send(());
             })
             .expect("app thread");
-        let (port, registry, server) = built
+        let (port, registry, roster, server) = built
             .recv()
             .expect("the app thread answers")
             .expect("build app");
         Self {
             port,
             registry,
+            roster,
             server,
             stopped,
         }
@@ -69,6 +72,11 @@ impl InProcess {
 
     pub fn registry(&self) -> actix::Addr<Registry> {
         self.registry.clone()
+    }
+
+    /// The app's roster of connection ids.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
     }
 }
 

@@ -1,9 +1,21 @@
 //! Deliveries that are refused: 401 (counted, nothing stored), 413, 400, 404,
-//! each with the error shape and no trace in the database.
+//! each with the error shape and no trace in the database. Refusing costs
+//! no database round trip: unknown ids are refused from memory, refusals
+//! are counted in memory and written every few seconds.
 
 use serde_json::json;
 
 use super::{KEY, STAGE, footprint, new_token, now_ms, setup, signed, stage_change};
+use crate::helpers::{TestApp, poll_until, spawn_app_behind_proxy};
+
+/// Waits until the connection's footprint is `want` (refusal counts are
+/// written every few seconds), then checks it stays so.
+async fn footprint_becomes(app: &TestApp, conn: &str, want: (i64, i64, i64)) {
+    poll_until(30, "the refusal counts written", || async {
+        (footprint(app, conn) == want).then_some(())
+    })
+    .await;
+}
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -40,7 +52,7 @@ async fn bad_signatures_are_401_and_only_counted() {
         let message = r.body["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{message}");
     }
-    assert_eq!(footprint(&s.app, &s.conn), (0, 4, 0));
+    footprint_becomes(&s.app, &s.conn, (0, 4, 0)).await;
 }
 
 #[actix_web::test]
@@ -52,7 +64,7 @@ async fn a_connection_without_signature_tokens_refuses_everything() {
         .post_webhook(&conn, &stage_change(KEY, "opp-1", STAGE))
         .await
         .assert_error(401, "invalid_signature");
-    assert_eq!(footprint(&s.app, &conn), (0, 1, 0));
+    footprint_becomes(&s.app, &conn, (0, 1, 0)).await;
 }
 
 #[actix_web::test]
@@ -129,4 +141,69 @@ async fn a_streamed_body_over_64_kib_is_413_too() {
     let body: serde_json::Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
     assert_eq!(footprint(&s.app, &s.conn), (0, 0, 0));
+}
+
+#[actix_web::test]
+async fn forged_deliveries_are_refused_while_the_database_is_away() {
+    let app = spawn_app_behind_proxy().await;
+    let (org, _) = app.new_org("Acme").await;
+    let conn = app.insert_connection(&org, "active", Some(STAGE), &[KEY]);
+    let ok = app
+        .post_webhook(&conn, &stage_change(KEY, "opp-1", "stage-x"))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    app.proxy.as_ref().unwrap().cut();
+    // Unknown ids: 404 from memory, not 503 for want of a database.
+    for _ in 0..50 {
+        let id = uuid::Uuid::new_v4().to_string();
+        app.post_webhook(&id, &stage_change(KEY, "opp-1", STAGE))
+            .await
+            .assert_error(404, "not_found");
+    }
+    // Bad signatures: refused from the cached keys while they last (then
+    // 503: the keys cannot be read); each 401 is counted in memory.
+    let mut refused = 0;
+    for _ in 0..20 {
+        let r = app
+            .post_webhook(&conn, &stage_change("forged", "opp-1", STAGE))
+            .await;
+        match r.status {
+            401 => refused += 1,
+            503 => break,
+            other => panic!("{other}: {}", r.body),
+        }
+    }
+    // Counts that could not be written meanwhile are written once it is back.
+    app.proxy.as_ref().unwrap().restore();
+    footprint_becomes(&app, &conn, (1, refused, 1)).await;
+}
+
+#[actix_web::test]
+async fn a_connection_created_elsewhere_is_heard_of() {
+    let s = setup("active").await;
+    // Written as another instance's connect flow would: only the table's
+    // trigger tells this instance.
+    let id = uuid::Uuid::new_v4();
+    let (org, _) = s.app.new_org("Elsewhere").await;
+    crate::interviews_read::seed::exec(
+        &s.app,
+        &format!(
+            "INSERT INTO connections (id, org_id, status, stage_id, stage_found) \
+             VALUES ('{id}', '{org}', 'active', '{STAGE}', true)"
+        ),
+    );
+    let conn = id.to_string();
+    s.app.add_signature_token(&conn, KEY, false);
+    poll_until(30, "a delivery to the new connection accepted", || async {
+        let r = s
+            .app
+            .post_webhook(&conn, &stage_change(KEY, "opp-2", "stage-x"))
+            .await;
+        match r.status {
+            200 => Some(()),
+            404 => None,
+            other => panic!("{other}: {}", r.body),
+        }
+    })
+    .await;
 }

@@ -1,0 +1,2 @@
+DROP TRIGGER IF EXISTS connections_announce ON connections;
+DROP FUNCTION IF EXISTS connections_announce();
