@@ -27,10 +27,11 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::db::models::lever_event::prune::{self, Old};
 use crate::db::models::{
-    claim, connection, console_session, health_record, job, lease, lever_event, oauth_state,
-    org::Org,
+    claim, connection, console_session, health_record, job, lease, oauth_state, org::Org,
 };
+use crate::domain::status::JobStatus;
 
 /// How often a pass runs (on whichever instance gets the lock).
 pub const EVERY: Duration = Duration::from_secs(3600);
@@ -115,11 +116,11 @@ fn prune_all(c: &mut PgConnection, days: u32) -> QueryResult<Pruned> {
     let webhook_cutoff = now - chrono::Duration::days(WEBHOOK_TOKENS_KEPT_DAYS);
     let mut p = Pruned::default();
     for org in Org::ids(c)? {
-        p.events += drain(c, |c| lever_event::prune::finished(c, org, cutoff, BATCH))?;
-        p.dead_events += drain(c, |c| lever_event::prune::dead(c, org, dead_cutoff, BATCH))?;
+        p.events += drain(c, |c| prune::old(c, org, Old::Finished, cutoff, BATCH))?;
+        p.dead_events += drain(c, |c| prune::old(c, org, Old::Dead, dead_cutoff, BATCH))?;
     }
-    p.jobs = drain(c, |c| job::prune_done(c, cutoff, BATCH))?;
-    p.dead_jobs = drain(c, |c| job::prune_dead(c, dead_cutoff, BATCH))?;
+    p.jobs = drain(c, |c| job::prune(c, JobStatus::Done, cutoff, BATCH))?;
+    p.dead_jobs = drain(c, |c| job::prune(c, JobStatus::Dead, dead_cutoff, BATCH))?;
     p.counters = drain(c, |c| health_record::prune_counters(c, cutoff, BATCH))?;
     p.instances = drain(c, |c| lease::prune_instances(c, cutoff, BATCH))?;
     p.console_sessions = drain(c, |c| console_session::prune(c, cutoff, BATCH))?;

@@ -96,33 +96,17 @@ pub(super) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> QueryResul
     .execute(conn)
 }
 
-/// Retention: deletes up to `limit` jobs that finished (`done`) before
-/// `cutoff`.
-pub fn prune_done(
+/// Retention: deletes up to `limit` jobs in `status` (`done` or `dead`)
+/// whose last change was before `cutoff`.
+pub fn prune(
     c: &mut PgConnection,
+    status: JobStatus,
     cutoff: chrono::DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<usize> {
-    super::prune::delete_batch(
-        c,
+    let sql = format!(
         "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
-         WHERE status = 'done' AND updated_at < $1 LIMIT $2)",
-        cutoff,
-        limit,
-    )
-}
-
-/// Retention: deletes up to `limit` jobs that went `dead` before `cutoff`.
-pub fn prune_dead(
-    c: &mut PgConnection,
-    cutoff: chrono::DateTime<Utc>,
-    limit: i64,
-) -> QueryResult<usize> {
-    super::prune::delete_batch(
-        c,
-        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
-         WHERE status = 'dead' AND updated_at < $1 LIMIT $2)",
-        cutoff,
-        limit,
-    )
+         WHERE status = '{status}' AND updated_at < $1 LIMIT $2)"
+    );
+    super::prune::delete_batch(c, &sql, cutoff, limit)
 }

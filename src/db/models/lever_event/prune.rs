@@ -7,52 +7,35 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
-/// Deletes up to `limit` of the org's finished events (`done`, `ignored`)
-/// that arrived before `cutoff`.
-pub fn finished(
-    c: &mut PgConnection,
-    org: Uuid,
-    cutoff: DateTime<Utc>,
-    limit: i64,
-) -> QueryResult<usize> {
-    batch(
-        c,
-        "DELETE FROM lever_events WHERE id IN (SELECT id FROM lever_events \
-         WHERE org_id = $3 AND received_at < $1 AND status IN ('done', 'ignored') LIMIT $2)",
-        org,
-        cutoff,
-        limit,
-    )
+/// Which events a batch deletes.
+#[derive(Debug, Clone, Copy)]
+pub enum Old {
+    /// `done` and `ignored`.
+    Finished,
+    /// `dead` (kept longer: an admin may still replay them).
+    Dead,
 }
 
-/// Deletes up to `limit` of the org's `dead` events that arrived before
-/// `cutoff` (kept longer than finished ones: an admin may still replay them).
-pub fn dead(
+/// Deletes up to `limit` of the org's `which` events that arrived before
+/// `cutoff`. The status test is written out (not bound) so that the
+/// planner can use the partial index of dead events.
+pub fn old(
     c: &mut PgConnection,
     org: Uuid,
+    which: Old,
     cutoff: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<usize> {
-    batch(
-        c,
+    let status = match which {
+        Old::Finished => "status IN ('done', 'ignored')",
+        Old::Dead => "status = 'dead'",
+    };
+    diesel::sql_query(format!(
         "DELETE FROM lever_events WHERE id IN (SELECT id FROM lever_events \
-         WHERE org_id = $3 AND status = 'dead' AND received_at < $1 LIMIT $2)",
-        org,
-        cutoff,
-        limit,
-    )
-}
-
-fn batch(
-    c: &mut PgConnection,
-    sql: &str,
-    org: Uuid,
-    cutoff: DateTime<Utc>,
-    limit: i64,
-) -> QueryResult<usize> {
-    diesel::sql_query(sql)
-        .bind::<Timestamptz, _>(cutoff)
-        .bind::<BigInt, _>(limit)
-        .bind::<SqlUuid, _>(org)
-        .execute(c)
+         WHERE org_id = $3 AND {status} AND received_at < $1 LIMIT $2)"
+    ))
+    .bind::<Timestamptz, _>(cutoff)
+    .bind::<BigInt, _>(limit)
+    .bind::<SqlUuid, _>(org)
+    .execute(c)
 }
