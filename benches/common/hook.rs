@@ -32,9 +32,19 @@ impl Hook {
         }
     }
 
+    /// The connection id in the webhook's path.
+    pub fn connection_id(&self) -> &str {
+        self.path.rsplit('/').next().expect("connection id")
+    }
+
     /// A signed `candidateStageChange` numbered `seq` (its token and
     /// opportunity are unique per `seq`), into the live stage or another.
     pub fn delivery(&self, seq: usize, now: i64, live: bool) -> Value {
+        self.delivery_for(seq, now, live, &format!("bench-opp-{seq:08}"))
+    }
+
+    /// [`Self::delivery`] for the opportunity `opp`.
+    pub fn delivery_for(&self, seq: usize, now: i64, live: bool, opp: &str) -> Value {
         let token = format!("{:048x}", seq as u128 * 0x9e37_79b9_7f4a_7c15 + 1);
         let signature = signature::sign(&self.key, &token, now);
         let to = if live {
@@ -42,7 +52,6 @@ impl Hook {
         } else {
             &self.org.other_stage
         };
-        let opp = format!("bench-opp-{seq:08}");
         json!({
             "event": "candidateStageChange", "triggeredAt": now, "token": token,
             "signature": signature,

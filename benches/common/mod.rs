@@ -9,9 +9,11 @@
 
 pub mod bed;
 pub mod child;
+pub mod fill;
 pub mod hook;
 pub mod load;
 pub mod org;
+pub mod pgstat;
 pub mod seed;
 pub mod stats;
 pub mod wrk;

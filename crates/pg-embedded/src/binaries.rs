@@ -24,6 +24,25 @@ impl Binaries {
     pub(super) fn postgres(&self) -> PathBuf {
         self.bindir.join("postgres")
     }
+
+    /// Whether `wal_compression` may be `lz4`: Postgres 15 or later (where
+    /// the setting takes a method) built with LZ4, as its `pg_config`
+    /// says; no when it cannot say.
+    pub(super) fn wal_lz4(&self) -> bool {
+        let ask = |arg: &str| {
+            std::process::Command::new(self.bindir.join("pg_config"))
+                .arg(arg)
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default()
+        };
+        let major = ask("--version")
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+            .unwrap_or(0);
+        major >= 15 && ask("--configure").contains("--with-lz4")
+    }
 }
 
 /// Finds the binaries: those of `cluster_major` first when an existing cluster

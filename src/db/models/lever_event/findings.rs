@@ -95,7 +95,11 @@ pub fn record_findings(
                       OR i.created_at >= to_timestamp(c.entered_at / 1000.0))) \
              AND NOT EXISTS ( \
                SELECT 1 FROM lever_events e \
-               WHERE e.connection_id = $4 AND e.event = $6 \
+               WHERE arkiter_move_key(e.connection_id, e.opportunity_id, e.event, \
+                                      e.to_stage_id, e.triggered_at) \
+                     BETWEEN arkiter_candidate_low($4, c.opportunity_id) \
+                         AND arkiter_candidate_high($4, c.opportunity_id) \
+                 AND e.connection_id = $4 AND e.event = $6 \
                  AND e.opportunity_id = c.opportunity_id AND e.to_stage_id = $7 \
                  AND (e.status = ANY($9) \
                       OR (e.status = ANY($10) AND e.triggered_at >= c.entered_at)))) \
