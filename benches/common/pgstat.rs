@@ -104,9 +104,9 @@ pub fn pgbench(bed: &Bed, secs: u64) -> f64 {
     let postmaster = postmaster_pid(&mut conn);
     let (cpu0, client0) = (Cpu::now(postmaster), children_ticks());
     let out = std::process::Command::new(PGBENCH)
-        .args(["-n", "-c", "32", "-j", "2", "-M", "prepared", "-f"])
-        .arg("-T")
+        .args(["-n", "-c", "32", "-j", "2", "-M", "prepared", "-T"])
         .arg(secs.to_string())
+        .arg("-f")
         .arg(&script)
         .args(["-h", url.host_str().expect("host"), "-p"])
         .arg(url.port().expect("port").to_string())
@@ -126,6 +126,9 @@ pub fn pgbench(bed: &Bed, secs: u64) -> f64 {
     let client1 = children_ticks();
     let text = String::from_utf8_lossy(&out.stdout);
     print!("pgbench:\n{text}");
+    if !out.status.success() {
+        print!("{}", String::from_utf8_lossy(&out.stderr));
+    }
     let processed: usize = text
         .lines()
         .find_map(|l| l.strip_prefix("number of transactions actually processed: "))

@@ -51,11 +51,15 @@ function init(args)
     pos = stop + 1
   end
   n = 0
+  pause = tonumber(args[2]) or 0
 end
 function request()
   n = n + 1
   if n > #reqs then n = 1 end
   return reqs[n]
+end
+function delay()
+  return pause
 end
 "#;
 
@@ -67,6 +71,18 @@ pub fn available() -> bool {
 /// Runs `wrk` against `addr` for `secs` seconds with `threads` threads and
 /// `conns` connections; thread `i` sends `requests[i]` in order.
 pub fn run(addr: &str, requests: &[Arc<Vec<Vec<u8>>>], conns: usize, secs: u64) -> WrkResult {
+    run_paced(addr, requests, conns, secs, 0)
+}
+
+/// [`run`], each connection pausing `pause_ms` after every answer: at most
+/// `conns * 1000 / pause_ms` requests a second.
+pub fn run_paced(
+    addr: &str,
+    requests: &[Arc<Vec<Vec<u8>>>],
+    conns: usize,
+    secs: u64,
+    pause_ms: u32,
+) -> WrkResult {
     let dir = std::env::temp_dir().join(format!("p1-wrk-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("wrk directory");
     let prefix = dir.join("requests");
@@ -85,6 +101,7 @@ pub fn run(addr: &str, requests: &[Arc<Vec<Vec<u8>>>], conns: usize, secs: u64) 
         .arg(format!("http://{addr}/"))
         .arg("--")
         .arg(&prefix)
+        .arg(pause_ms.to_string())
         .output()
         .expect("run wrk");
     let _ = std::fs::remove_dir_all(&dir);

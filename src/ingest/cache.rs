@@ -3,10 +3,17 @@
 //!
 //! Why: opening every sealed token on every delivery (and reading them) would
 //! cost a database round trip and AES work per request, at thousands of
-//! deliveries a second. Entries live [`TTL`]; the connect flow calls
+//! deliveries a second. Entries are fresh for [`TTL`]; the connect flow calls
 //! [`invalidate`] whenever a connection's webhooks or stage change, so this
 //! instance sees the change at once and other instances within the TTL.
-//! Unknown connections are not cached: random ids would only churn it.
+//! Unknown connections are not cached: random ids would only churn it (the
+//! roster refuses them before this cache is asked).
+//!
+//! An expired entry is read again by one request only: the others that
+//! arrive meanwhile keep using it (for at most [`STALE_FOR`]). Without that,
+//! every request in flight when an entry expired read the database at once:
+//! a flood of forged requests at one real connection cost dozens of reads
+//! every 2 s.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -24,6 +31,9 @@ use crate::domain::secrets::SecretBox;
 
 /// How long an entry is trusted without re-reading the database.
 pub const TTL: Duration = Duration::from_secs(2);
+/// How long an expired entry may still serve while one request reads it
+/// again (a read that keeps failing ends it).
+const STALE_FOR: Duration = Duration::from_secs(30);
 /// Above this many entries, expired ones are swept (and, if that is not
 /// enough, everything is dropped) before inserting.
 const MAX_ENTRIES: usize = 20_000;
@@ -88,6 +98,17 @@ impl ConnectionKeys {
 struct Entry {
     loaded: Instant,
     keys: Arc<ConnectionKeys>,
+    /// A request is reading the entry again.
+    refreshing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What the cache has for an id.
+enum Cached {
+    Fresh(Arc<ConnectionKeys>),
+    /// Expired, and another request is reading it again: use these.
+    Stale(Arc<ConnectionKeys>),
+    /// Absent, or expired and this caller is to read it again.
+    Load,
 }
 
 struct Cache {
@@ -107,11 +128,28 @@ impl Cache {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn get(&self, id: Uuid) -> Option<Arc<ConnectionKeys>> {
-        self.lock()
-            .get(&id)
-            .filter(|e| e.loaded.elapsed() < TTL)
-            .map(|e| e.keys.clone())
+    fn get(&self, id: Uuid) -> Cached {
+        let map = self.lock();
+        let Some(e) = map.get(&id) else {
+            return Cached::Load;
+        };
+        let age = e.loaded.elapsed();
+        if age < TTL {
+            return Cached::Fresh(e.keys.clone());
+        }
+        let first = !e.refreshing.swap(true, Ordering::AcqRel);
+        if first || age >= STALE_FOR {
+            Cached::Load
+        } else {
+            Cached::Stale(e.keys.clone())
+        }
+    }
+
+    /// A read meant to refresh `id` failed: let the next request try.
+    fn refresh_failed(&self, id: Uuid) {
+        if let Some(e) = self.lock().get(&id) {
+            e.refreshing.store(false, Ordering::Release);
+        }
     }
 
     fn insert(&self, id: Uuid, keys: Arc<ConnectionKeys>, epoch: u64) {
@@ -130,6 +168,7 @@ impl Cache {
             Entry {
                 loaded: Instant::now(),
                 keys,
+                refreshing: Arc::default(),
             },
         );
     }
@@ -151,14 +190,18 @@ pub async fn lookup(
     secrets: &SecretBox,
     id: Uuid,
 ) -> Result<Option<Arc<ConnectionKeys>>, DbError> {
-    if let Some(keys) = CACHE.get(id) {
-        return Ok(Some(keys));
+    match CACHE.get(id) {
+        Cached::Fresh(keys) | Cached::Stale(keys) => return Ok(Some(keys)),
+        Cached::Load => {}
     }
     let epoch = CACHE.epoch.load(Ordering::Acquire);
-    let Some((row, sealed)) = pool
+    let read = pool
         .run(move |conn| Ok(lever_webhook::ingest_view(conn, id)?))
-        .await?
-    else {
+        .await
+        .inspect_err(|_| CACHE.refresh_failed(id))?;
+    let Some((row, sealed)) = read else {
+        // Deleted meanwhile: nothing stale may serve it any longer.
+        invalidate(ConnectionId(id));
         return Ok(None);
     };
     let keys = Arc::new(ConnectionKeys::open(row, &sealed, secrets));
