@@ -11,14 +11,16 @@
 //! 3. Phases of 10 s: idle; forged only; then 30 s of forged traffic with
 //!    1,000 real deliveries/s from the project's open-loop generator (in
 //!    this process) to the real tenant.
-//! 4. `pg_stat_database.xact_commit` of the service's database over the idle
-//!    and the forged-only phases; the service's own count of 401s against
-//!    the forged-at org's health `rejected_last_hour`.
+//! 4. The statements the ingest pool sent during the forged-only phase,
+//!    and `pg_stat_database.xact_commit` over the idle and the forged-only
+//!    phases (which also counts the service's background work); the
+//!    service's own count of 401s against the forged-at org's health
+//!    `rejected_last_hour`.
 //!
-//! Targets: the real tenant's ack p99 < 20 ms with 0 non-2xx; the
-//! forged-only phase commits no more than the idle one plus the refusal
-//! counts' flushes (one per 5 s); health counts every 401 within a flush
-//! interval.
+//! Targets: the real tenant's ack p99 < 20 ms with 0 non-2xx; forged
+//! traffic causes no more statements than the refusal counts' flushes (one
+//! per 5 s) and the attacked connection's key reads (one per 2 s); health
+//! counts every 401 within a flush interval.
 //!
 //! Run: `cargo bench --bench p1_floods` (about 2 minutes after the build).
 
@@ -64,13 +66,16 @@ async fn bench() -> bool {
     let mut conn = bed.db();
     let addr = bed.api.address.trim_start_matches("http://").to_owned();
 
-    let c0 = commits(&mut conn);
+    let (c0, s0) = (commits(&mut conn), ingest_statements());
     actix_rt::time::sleep(PHASE).await;
     let idle = commits(&mut conn) - c0;
+    let idle_statements = ingest_statements() - s0;
 
     let forged = forged(&target);
     let rejected0 = rejected();
     let (c1, a) = (commits(&mut conn), addr.clone());
+    let s1 = ingest_statements();
+    let k1 = counter("arkiter_ingest_key_reads_total");
     let f = forged.clone();
     let alone = std::thread::spawn(move || {
         wrk::run_paced(&a, &f, FORGER_CONNS, PHASE.as_secs(), FORGER_PAUSE_MS)
@@ -78,6 +83,8 @@ async fn bench() -> bool {
     .join()
     .expect("wrk");
     let forged_only = commits(&mut conn) - c1;
+    let statements = ingest_statements() - s1;
+    let key_reads = counter("arkiter_ingest_key_reads_total") - k1;
 
     let a = addr.clone();
     let f = forged.clone();
@@ -107,7 +114,7 @@ async fn bench() -> bool {
     );
 
     println!(
-        "forged only: {:.0} requests/s ({} answered), {forged_only} commits in {} s (idle: {idle})",
+        "forged only: {:.0} requests/s ({} answered), {statements} statements on the ingest pool (idle: {idle_statements}; {key_reads} key reads), {forged_only} commits in {} s (idle: {idle})",
         alone.requests as f64 / alone.elapsed.as_secs_f64(),
         alone.requests,
         PHASE.as_secs()
@@ -133,13 +140,23 @@ async fn bench() -> bool {
         "p99 < 20 ms, 0 non-2xx".into(),
         real_run.failed == 0 && p99 < Duration::from_millis(20) && stored as usize == real_run.ok,
     );
-    let flushes = PHASE.as_secs() / 5 + 1;
+    // The database work forged requests cause: the refusal counts' flush
+    // every 5 s, and one read of the attacked connection's keys every 2 s
+    // (the cache's lifetime); 2 and 3 statements each with the pool's
+    // check of a connection idle for over a second. The commits of the
+    // whole database also count the service's background work (lease
+    // cycles, heartbeats, polls), which the flood's CPU load slows: shown,
+    // not a target.
+    let reads_allowed = PHASE.as_secs() / 2 + 1;
+    let allowed = reads_allowed * 3 + (PHASE.as_secs() / 5 + 1) * 2;
     v.check(
         "P1",
-        "commits in a forged-only phase",
-        format!("{forged_only} (idle {idle})"),
-        format!("<= idle + {flushes} refusal-count flushes"),
-        forged_only <= idle + flushes as i64,
+        "database work caused by 10 s of forged traffic",
+        format!(
+            "{key_reads} key reads, {statements} statements on the ingest pool; {forged_only} commits in the database (idle: {idle})"
+        ),
+        format!("<= {reads_allowed} key reads and {allowed} statements, whatever the request count"),
+        key_reads <= reads_allowed as i64 && statements <= allowed as i64,
     );
     v.check(
         "P1",
@@ -174,6 +191,28 @@ fn forged(target: &Hook) -> Vec<Arc<Vec<Vec<u8>>>> {
             Arc::new(reqs)
         })
         .collect()
+}
+
+/// Statements the ingest pool has sent so far (requests' own reads, batch
+/// writes, refusal-count flushes).
+fn ingest_statements() -> i64 {
+    prometheus::gather()
+        .iter()
+        .filter(|f| f.get_name() == "arkiter_db_statements_total")
+        .flat_map(|f| f.get_metric())
+        .filter(|m| m.get_label().iter().any(|l| l.get_value() == "ingest"))
+        .map(|m| m.get_counter().get_value() as i64)
+        .sum()
+}
+
+/// A counter's value.
+fn counter(name: &str) -> i64 {
+    prometheus::gather()
+        .iter()
+        .filter(|f| f.get_name() == name)
+        .flat_map(|f| f.get_metric())
+        .map(|m| m.get_counter().get_value() as i64)
+        .sum()
 }
 
 /// The service's count of deliveries it answered 401.

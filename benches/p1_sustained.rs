@@ -28,7 +28,8 @@
 //! step below 85 % of the median step; rows = 2xx; ack p99 < 20 ms and 0
 //! non-2xx in both paced phases; the pass deletes the million rows.
 //!
-//! Run: `cargo bench --bench p1_sustained`. At 10 million rows it takes
+//! Run: `cargo bench --bench p1_sustained` (`P1_PGBENCH_ONLY=1`: step 6
+//! alone). At 10 million rows it takes
 //! about 40 minutes (two fills of about 5 minutes, 60 s of wrk, two
 //! 10-minute paced phases, 60 s of pgbench) and needs the disk figures the
 //! run prints. `P1_ROWS=1000000 P1_LATENCY_SECS=60` for a quicker look.
@@ -109,6 +110,12 @@ async fn bench() -> bool {
     let mut hooks = Vec::new();
     for i in 0..4 {
         hooks.push(Hook::connect(&bed, &format!("P1 org {i}")).await);
+    }
+    if std::env::var("P1_PGBENCH_ONLY").is_ok() {
+        // The yardstick alone (its run needs no service phase first).
+        let tps = yardstick(&bed, &mut conn, &hooks, rows);
+        println!("pgbench alone at {rows} rows: {tps:.0} tps");
+        return true;
     }
     common::fill::deliveries(&mut conn, "lever_events", &hooks, rows);
     let before = Stored::of(&mut conn, "lever_events");
@@ -202,18 +209,7 @@ async fn bench() -> bool {
     // The yardstick: pgbench alone, on a table of the same size.
     exec(&mut conn, "TRUNCATE lever_events CASCADE");
     exec(&mut conn, "CHECKPOINT");
-    create_pgbench_table(&mut conn);
-    common::fill::deliveries(&mut conn, "pgbench_deliveries", &hooks, rows);
-    let pg_before = Stored::of(&mut conn, "pgbench_deliveries");
-    let wal2 = wal_lsn(&mut conn);
-    let tps = pgbench(&bed, SECS);
-    let wal3 = wal_lsn(&mut conn);
-    let pg_after = Stored::of(&mut conn, "pgbench_deliveries");
-    let pg_rows = (pg_after.rows - pg_before.rows).max(1);
-    println!(
-        "pgbench: {tps:.0} tps; WAL {:.0} B per row",
-        (wal3 - wal2) as f64 / pg_rows as f64
-    );
+    let tps = yardstick(&bed, &mut conn, &hooks, rows);
 
     v.check(
         "P1",
@@ -296,6 +292,23 @@ fn corpus(hooks: &[Hook], n: usize) -> Vec<Arc<Vec<Vec<u8>>>> {
             Arc::new(reqs)
         })
         .collect()
+}
+
+/// pgbench alone for [`SECS`] on `pgbench_deliveries` filled to `rows`;
+/// its tps.
+fn yardstick(bed: &Bed, conn: &mut PgConnection, hooks: &[Hook], rows: i64) -> f64 {
+    create_pgbench_table(conn);
+    common::fill::deliveries(conn, "pgbench_deliveries", hooks, rows);
+    let before = Stored::of(conn, "pgbench_deliveries");
+    let wal0 = wal_lsn(conn);
+    let tps = pgbench(bed, SECS);
+    let wal1 = wal_lsn(conn);
+    let added = (Stored::of(conn, "pgbench_deliveries").rows - before.rows).max(1);
+    println!(
+        "pgbench: {tps:.0} tps; WAL {:.0} B per row",
+        (wal1 - wal0) as f64 / added as f64
+    );
+    tps
 }
 
 /// A paced phase's figures.

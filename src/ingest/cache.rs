@@ -113,12 +113,15 @@ enum Cached {
 
 struct Cache {
     map: Mutex<HashMap<Uuid, Entry>>,
+    /// Per connection being read, the lock its readers queue on.
+    gates: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
     epoch: AtomicU64,
 }
 
 static CACHE: LazyLock<Cache> = LazyLock::new(|| Cache {
     map: Mutex::new(HashMap::new()),
+    gates: Mutex::new(HashMap::new()),
     epoch: AtomicU64::new(0),
 });
 
@@ -142,6 +145,22 @@ impl Cache {
             Cached::Load
         } else {
             Cached::Stale(e.keys.clone())
+        }
+    }
+
+    /// The lock that readers of `id` queue on.
+    fn gate(&self, id: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+        gates.entry(id).or_default().clone()
+    }
+
+    /// Drops `id`'s lock once no reader holds or waits for it (the map only
+    /// holds connections being read).
+    fn ungate(&self, id: Uuid, gate: Arc<tokio::sync::Mutex<()>>) {
+        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+        // The map's copy, the caller's and this one.
+        if Arc::strong_count(&gate) <= 3 {
+            gates.remove(&id);
         }
     }
 
@@ -194,7 +213,26 @@ pub async fn lookup(
         Cached::Fresh(keys) | Cached::Stale(keys) => return Ok(Some(keys)),
         Cached::Load => {}
     }
+    // One read per connection at a time: requests that find nothing to
+    // serve wait for the read under way, then take what it cached.
+    let gate = CACHE.gate(id);
+    let _reading = gate.lock().await;
+    if let Cached::Fresh(keys) = CACHE.get(id) {
+        CACHE.ungate(id, gate.clone());
+        return Ok(Some(keys));
+    }
+    let result = read(pool, secrets, id).await;
+    CACHE.ungate(id, gate.clone());
+    result
+}
+
+async fn read(
+    pool: &Pool,
+    secrets: &SecretBox,
+    id: Uuid,
+) -> Result<Option<Arc<ConnectionKeys>>, DbError> {
     let epoch = CACHE.epoch.load(Ordering::Acquire);
+    super::metrics::key_read();
     let read = pool
         .run(move |conn| Ok(lever_webhook::ingest_view(conn, id)?))
         .await

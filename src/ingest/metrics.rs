@@ -66,3 +66,18 @@ pub fn row_by_row() {
         c.inc();
     }
 }
+
+static KEY_READS: LazyLock<Option<IntCounter>> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "arkiter_ingest_key_reads_total",
+        "Reads of a connection's signature tokens from the database (cache misses and refreshes)"
+    )
+    .ok()
+});
+
+/// Ingest read a connection's signature tokens from the database.
+pub fn key_read() {
+    if let Some(c) = KEY_READS.as_ref() {
+        c.inc();
+    }
+}
