@@ -75,7 +75,7 @@ async fn bench() -> bool {
     let rejected0 = rejected();
     let (c1, a) = (commits(&mut conn), addr.clone());
     let s1 = ingest_statements();
-    let k1 = counter("arkiter_ingest_key_reads_total");
+    let k1 = common::metrics::counter("arkiter_ingest_key_reads_total", &[]);
     let f = forged.clone();
     let alone = std::thread::spawn(move || {
         wrk::run_paced(&a, &f, FORGER_CONNS, PHASE.as_secs(), FORGER_PAUSE_MS)
@@ -84,7 +84,7 @@ async fn bench() -> bool {
     .expect("wrk");
     let forged_only = commits(&mut conn) - c1;
     let statements = ingest_statements() - s1;
-    let key_reads = counter("arkiter_ingest_key_reads_total") - k1;
+    let key_reads = common::metrics::counter("arkiter_ingest_key_reads_total", &[]) - k1;
 
     let a = addr.clone();
     let f = forged.clone();
@@ -196,38 +196,12 @@ fn forged(target: &Hook) -> Vec<Arc<Vec<Vec<u8>>>> {
 /// Statements the ingest pool has sent so far (requests' own reads, batch
 /// writes, refusal-count flushes).
 fn ingest_statements() -> i64 {
-    prometheus::gather()
-        .iter()
-        .filter(|f| f.get_name() == "arkiter_db_statements_total")
-        .flat_map(|f| f.get_metric())
-        .filter(|m| m.get_label().iter().any(|l| l.get_value() == "ingest"))
-        .map(|m| m.get_counter().get_value() as i64)
-        .sum()
-}
-
-/// A counter's value.
-fn counter(name: &str) -> i64 {
-    prometheus::gather()
-        .iter()
-        .filter(|f| f.get_name() == name)
-        .flat_map(|f| f.get_metric())
-        .map(|m| m.get_counter().get_value() as i64)
-        .sum()
+    common::metrics::counter("arkiter_db_statements_total", &["ingest"])
 }
 
 /// The service's count of deliveries it answered 401.
 fn rejected() -> i64 {
-    prometheus::gather()
-        .iter()
-        .filter(|f| f.get_name() == "arkiter_webhooks_total")
-        .flat_map(|f| f.get_metric())
-        .filter(|m| {
-            m.get_label()
-                .iter()
-                .any(|l| l.get_value() == "rejected_signature")
-        })
-        .map(|m| m.get_counter().get_value() as i64)
-        .sum()
+    common::metrics::counter("arkiter_webhooks_total", &["rejected_signature"])
 }
 
 /// Health's `rejected_last_hour` for `hook`'s org once it reaches `want`,

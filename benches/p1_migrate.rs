@@ -39,10 +39,7 @@ fn main() {
 }
 
 async fn bench() -> bool {
-    let rows: i64 = std::env::var("P1_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_ROWS);
+    let rows: i64 = common::env_or("P1_ROWS", DEFAULT_ROWS);
     let bed = Bed::start(BedOptions {
         durable: true,
         ..BedOptions::default()

@@ -28,7 +28,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use arkiter_lever::lever::signature;
-use common::bed::{count, exec};
+use common::bed::{count, exec, strings};
 use common::stats::ms;
 use common::{Bed, BedOptions, Hook, Samples, Verdicts};
 use diesel::PgConnection;
@@ -209,22 +209,6 @@ fn fill(conn: &mut PgConnection, hook: &Hook, rows: i64) {
 
 fn connection_id(hook: &Hook) -> &str {
     hook.path.rsplit('/').next().expect("connection id")
-}
-
-/// A single text column `s` of every row.
-fn strings(conn: &mut PgConnection, sql: &str) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct S {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        s: String,
-    }
-    use diesel::RunQueryDsl;
-    diesel::sql_query(sql)
-        .load::<S>(conn)
-        .expect(sql)
-        .into_iter()
-        .map(|r| r.s)
-        .collect()
 }
 
 async fn get(bed: &Bed, hook: &Hook, path: &str) -> (u16, Value) {

@@ -70,10 +70,7 @@ fn main() {
 }
 
 async fn bench() -> bool {
-    let rows: i64 = std::env::var("P1_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_ROWS);
+    let rows: i64 = common::env_or("P1_ROWS", DEFAULT_ROWS);
     if !wrk::available() {
         println!("wrk is not installed: apt-get install wrk");
         return false;
@@ -170,10 +167,7 @@ async fn bench() -> bool {
 
     // Ack latency under steady load, then the same while a retention pass
     // deletes a million rows.
-    let lat_secs: u64 = std::env::var("P1_LATENCY_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(LATENCY_SECS);
+    let lat_secs: u64 = common::env_or("P1_LATENCY_SECS", LATENCY_SECS);
     let mut seq = (WARMUP + SECS) as usize * BODIES_PER_SEC;
     let steady = paced(&bed, &hooks, lat_secs, &mut seq).await;
     println!(
@@ -358,17 +352,10 @@ fn request(hooks: &[Hook], seq: usize, now: i64) -> Vec<u8> {
 
 /// 2xx answers the service has given so far (accepted, ignored, duplicate).
 fn answered() -> u64 {
-    prometheus::gather()
-        .iter()
-        .filter(|f| f.get_name() == "arkiter_webhooks_total")
-        .flat_map(|f| f.get_metric())
-        .filter(|m| {
-            m.get_label()
-                .iter()
-                .any(|l| matches!(l.get_value(), "accepted" | "ignored" | "duplicate"))
-        })
-        .map(|m| m.get_counter().get_value() as u64)
-        .sum()
+    common::metrics::counter(
+        "arkiter_webhooks_total",
+        &["accepted", "ignored", "duplicate"],
+    ) as u64
 }
 
 /// The server's WAL position, in bytes.

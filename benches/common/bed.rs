@@ -222,3 +222,18 @@ pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
     }
     diesel::sql_query(sql).get_result::<N>(conn).expect(sql).n
 }
+
+/// A single text column `s` of every row.
+pub fn strings(conn: &mut PgConnection, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+    }
+    diesel::sql_query(sql)
+        .load::<S>(conn)
+        .expect(sql)
+        .into_iter()
+        .map(|r| r.s)
+        .collect()
+}

@@ -11,7 +11,7 @@ use std::time::Instant;
 use diesel::PgConnection;
 
 use super::Hook;
-use super::bed::exec;
+use super::bed::{exec, strings};
 
 /// Rows per fill statement (progress is printed after each).
 const CHUNK: i64 = 1_000_000;
@@ -117,20 +117,4 @@ pub fn deliveries(conn: &mut PgConnection, table: &str, hooks: &[Hook], rows: i6
         "  {table}: {rows} rows and their indexes in {:.0} s",
         started.elapsed().as_secs_f64()
     );
-}
-
-/// A single text column `s` of every row.
-fn strings(conn: &mut PgConnection, sql: &str) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct S {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        s: String,
-    }
-    use diesel::RunQueryDsl;
-    diesel::sql_query(sql)
-        .load::<S>(conn)
-        .expect(sql)
-        .into_iter()
-        .map(|r| r.s)
-        .collect()
 }

@@ -12,6 +12,7 @@ pub mod child;
 pub mod fill;
 pub mod hook;
 pub mod load;
+pub mod metrics;
 pub mod org;
 pub mod pgstat;
 pub mod seed;
@@ -48,4 +49,13 @@ pub fn header(name: &str) {
         chrono::Utc::now().format("%Y-%m-%d %H:%M:%S"),
         std::thread::available_parallelism().map_or(0, usize::from)
     );
+}
+
+/// The value of environment variable `name`, or `default` when unset or
+/// unparseable (the benches' size knobs).
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
