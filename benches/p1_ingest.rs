@@ -100,7 +100,7 @@ async fn bench() -> bool {
     let wrk = cross_check(&hooks, &addr, &mut seq);
     let wrk_rows = count(&mut conn, "SELECT count(*) AS n FROM lever_events") - before - rows;
     create_pgbench_table(&mut bed.db());
-    let tps = pgbench(&bed, 10);
+    let tps = pgbench(&bed, 10, 32);
     let mut v = report(&other, &live, &paced, rows, tps);
     if let Some(w) = &wrk {
         println!(

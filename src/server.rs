@@ -90,7 +90,12 @@ impl Application {
         let (wake, wake_rx) = Wake::channel();
         let roster = Roster::new();
         roster.spawn_reloader(db.clone());
-        crate::wake::spawn_listener(database_url.clone(), wake.clone(), roster.clone());
+        crate::wake::spawn_listener(
+            database_url.clone(),
+            wake.clone(),
+            roster.clone(),
+            crate::ingest::forget,
+        );
         crate::retention::spawn(database_url.clone(), settings.retention_days);
         let secrets = SecretBox::new(&key);
         let env = LeverEnv::new(&settings.lever, &urls.public)?;

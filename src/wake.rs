@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
 
-use crate::db::notify::{CHANNEL, NEW_CONNECTION_CHANNEL};
+use crate::db::notify::{CHANGED_CONNECTION_CHANNEL, CHANNEL, NEW_CONNECTION_CHANNEL};
 use crate::domain::ids::ConnectionId;
 use crate::roster::Roster;
 
@@ -78,12 +78,23 @@ impl Wake {
     }
 }
 
-/// Listens for other instances' wake-ups, and for new connections (added
-/// to `roster`), on a thread of its own (with a one-thread runtime, so a
-/// busy service runtime never delays them), reconnecting a second after a
-/// failure. Ends when the receiving side is gone. A notification is handed
-/// on the moment the server sends it.
-pub fn spawn_listener(database_url: SecretString, wake: Wake, roster: Arc<Roster>) {
+/// What a changed connection's announcement is handed to: `Some(id)` for
+/// one connection, `None` for all of them (announcements may have been
+/// missed while the listener was reconnecting).
+pub type OnChange = fn(Option<ConnectionId>);
+
+/// Listens for other instances' wake-ups, for new connections (added to
+/// `roster`) and for changed ones (handed to `on_change`), on a thread of
+/// its own (with a one-thread runtime, so a busy service runtime never
+/// delays them), reconnecting a second after a failure. Ends when the
+/// receiving side is gone. A notification is handed on the moment the
+/// server sends it.
+pub fn spawn_listener(
+    database_url: SecretString,
+    wake: Wake,
+    roster: Arc<Roster>,
+    on_change: OnChange,
+) {
     let started = std::thread::Builder::new()
         .name("wake-listener".into())
         .spawn(move || {
@@ -97,16 +108,21 @@ pub fn spawn_listener(database_url: SecretString, wake: Wake, roster: Arc<Roster
                     return;
                 }
             };
-            runtime.block_on(listen_forever(database_url, wake, roster));
+            runtime.block_on(listen_forever(database_url, wake, roster, on_change));
         });
     if let Err(e) = started {
         tracing::error!(error = ?e, "wake-up listener cannot start; work is found by polling only");
     }
 }
 
-async fn listen_forever(database_url: SecretString, wake: Wake, roster: Arc<Roster>) {
+async fn listen_forever(
+    database_url: SecretString,
+    wake: Wake,
+    roster: Arc<Roster>,
+    on_change: OnChange,
+) {
     while !wake.tx.is_closed() {
-        if let Err(e) = listen(&database_url, &wake, &roster).await
+        if let Err(e) = listen(&database_url, &wake, &roster, on_change).await
             && let Some(suppressed) = crate::db::errlog::allow("wake_listener")
         {
             tracing::warn!(error = ?e, suppressed, "wake-up listener lost its connection; reconnecting");
@@ -118,43 +134,57 @@ async fn listen_forever(database_url: SecretString, wake: Wake, roster: Arc<Rost
     }
 }
 
+/// Which channel a notification came on.
+#[derive(Debug, Clone, Copy)]
+enum Heard {
+    Work,
+    NewConnection,
+    ChangedConnection,
+}
+
 /// One listening connection, until it fails or the receiver is gone.
-async fn listen(database_url: &SecretString, wake: &Wake, roster: &Roster) -> anyhow::Result<()> {
+async fn listen(
+    database_url: &SecretString,
+    wake: &Wake,
+    roster: &Roster,
+    on_change: OnChange,
+) -> anyhow::Result<()> {
     let (client, mut connection) =
         tokio_postgres::connect(database_url.expose_secret(), tokio_postgres::NoTls).await?;
     // The connection is driven by its own task, which hands notifications over.
-    let (heard, mut payloads) = mpsc::unbounded_channel::<(bool, String)>();
+    let (heard, mut payloads) = mpsc::unbounded_channel::<(Heard, String)>();
     let driver = tokio::spawn(async move {
         while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            if let AsyncMessage::Notification(n) = message?
-                && heard
-                    .send((
-                        n.channel() == NEW_CONNECTION_CHANNEL,
-                        n.payload().to_owned(),
-                    ))
-                    .is_err()
-            {
-                break;
+            if let AsyncMessage::Notification(n) = message? {
+                let channel = match n.channel() {
+                    NEW_CONNECTION_CHANNEL => Heard::NewConnection,
+                    CHANGED_CONNECTION_CHANNEL => Heard::ChangedConnection,
+                    _ => Heard::Work,
+                };
+                if heard.send((channel, n.payload().to_owned())).is_err() {
+                    break;
+                }
             }
         }
         Ok::<(), tokio_postgres::Error>(())
     });
     client
         .batch_execute(&format!(
-            "LISTEN {CHANNEL}; LISTEN {NEW_CONNECTION_CHANNEL}"
+            "LISTEN {CHANNEL}; LISTEN {NEW_CONNECTION_CHANNEL}; LISTEN {CHANGED_CONNECTION_CHANNEL}"
         ))
         .await?;
-    // Connections created while nobody listened are read afresh.
+    // Connections created, and changes made, while nobody listened.
     roster.reload_soon();
+    on_change(None);
     loop {
         tokio::select! {
             payload = payloads.recv() => match payload {
-                Some((new_connection, p)) => {
+                Some((channel, p)) => {
                     if let Ok(id) = p.parse::<uuid::Uuid>() {
-                        if new_connection {
-                            roster.add(id);
-                        } else {
-                            wake.wake(ConnectionId(id));
+                        match channel {
+                            Heard::Work => wake.wake(ConnectionId(id)),
+                            Heard::NewConnection => roster.add(id),
+                            Heard::ChangedConnection => on_change(Some(ConnectionId(id))),
                         }
                     }
                 }

@@ -93,10 +93,10 @@ pub fn create_pgbench_table(conn: &mut PgConnection) {
     );
 }
 
-/// pgbench's tps, 32 clients for `secs` seconds, each transaction one
-/// durable single-row insert of a delivery-sized row into
+/// pgbench's tps, `clients` clients for `secs` seconds, each transaction
+/// one durable single-row insert of a delivery-sized row into
 /// `pgbench_deliveries` ([`create_pgbench_table`]).
-pub fn pgbench(bed: &Bed, secs: u64) -> f64 {
+pub fn pgbench(bed: &Bed, secs: u64, clients: usize) -> f64 {
     let mut conn = bed.db();
     let script = std::env::temp_dir().join(format!("p1-pgbench-{}.sql", std::process::id()));
     std::fs::write(&script, PGBENCH_SCRIPT).expect("write the pgbench script");
@@ -104,7 +104,9 @@ pub fn pgbench(bed: &Bed, secs: u64) -> f64 {
     let postmaster = postmaster_pid(&mut conn);
     let (cpu0, client0) = (Cpu::now(postmaster), children_ticks());
     let out = std::process::Command::new(PGBENCH)
-        .args(["-n", "-c", "32", "-j", "2", "-M", "prepared", "-T"])
+        .args(["-n", "-c"])
+        .arg(clients.to_string())
+        .args(["-j", "2", "-M", "prepared", "-T"])
         .arg(secs.to_string())
         .arg("-f")
         .arg(&script)
@@ -155,6 +157,54 @@ pub fn pgbench(bed: &Bed, secs: u64) -> f64 {
         .and_then(|l| l.split_whitespace().nth(2))
         .and_then(|v| v.parse().ok())
         .expect("pgbench tps")
+}
+
+/// Waits until no autovacuum worker runs (at most `limit`): a vacuum of a
+/// freshly filled table beside a measured phase would be measured with it.
+pub fn wait_for_autovacuum(conn: &mut PgConnection, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline
+        && super::bed::count(
+            conn,
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
+        ) > 0
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The machine's CPU time so far, from `/proc/stat`: all of it, and the
+/// part the hypervisor gave to other guests ("steal"). This machine is a
+/// shared virtual one; a phase with much steal measured less than the
+/// service can do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Machine {
+    total: u64,
+    steal: u64,
+}
+
+impl Machine {
+    pub fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        Self {
+            total: ticks.iter().take(8).sum(),
+            steal: ticks.get(7).copied().unwrap_or(0),
+        }
+    }
+
+    /// Percent of the machine's CPU time stolen since `before`.
+    pub fn steal_since(&self, before: &Machine) -> f64 {
+        let total = self.total.saturating_sub(before.total).max(1);
+        100.0 * self.steal.saturating_sub(before.steal) as f64 / total as f64
+    }
 }
 
 /// CPU ticks used by this process itself (every thread).

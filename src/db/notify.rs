@@ -12,6 +12,11 @@ pub const CHANNEL: &str = "arkiter_work";
 /// a new connection's id (every instance adds it to its roster).
 pub const NEW_CONNECTION_CHANNEL: &str = "arkiter_connections";
 
+/// The channel on which triggers on `connections` and `lever_webhooks`
+/// announce that what ingest caches of a connection changed (its status,
+/// stage or signature tokens): every instance forgets its copy.
+pub const CHANGED_CONNECTION_CHANNEL: &str = "arkiter_connection_changed";
+
 /// Sends the cross-instance wake-up for `connection` when the caller's
 /// transaction commits.
 pub fn work_due(conn: &mut PgConnection, connection: uuid::Uuid) -> QueryResult<()> {

@@ -3,9 +3,14 @@
 //!
 //! Why: opening every sealed token on every delivery (and reading them) would
 //! cost a database round trip and AES work per request, at thousands of
-//! deliveries a second. Entries are fresh for [`TTL`]; the connect flow calls
-//! [`invalidate`] whenever a connection's webhooks or stage change, so this
-//! instance sees the change at once and other instances within the TTL.
+//! deliveries a second. A change to what is cached (a connection's status,
+//! stage or webhooks) is announced by Postgres triggers to every instance
+//! at commit, and the `wake` listener hands it to [`forget`]; the writer's
+//! own instance also calls [`invalidate`] at once. [`TTL`] only bounds how
+//! old a copy can be should an announcement be lost (the listener forgets
+//! everything when it reconnects, for what it may have missed meanwhile).
+//! A long lifetime matters under a flood of forged requests at a real
+//! connection: each re-read is a database round trip they caused.
 //! Unknown connections are not cached: random ids would only churn it (the
 //! roster refuses them before this cache is asked).
 //!
@@ -29,11 +34,12 @@ use crate::domain::errors::Chain;
 use crate::domain::ids::{ConnectionId, OrgId};
 use crate::domain::secrets::SecretBox;
 
-/// How long an entry is trusted without re-reading the database.
-pub const TTL: Duration = Duration::from_secs(2);
-/// How long an expired entry may still serve while one request reads it
-/// again (a read that keeps failing ends it).
-const STALE_FOR: Duration = Duration::from_secs(30);
+/// How long an entry is trusted without re-reading the database (changes
+/// are announced; this is the fallback).
+pub const TTL: Duration = Duration::from_secs(60);
+/// Up to what age (30 s past [`TTL`]) an expired entry may still serve
+/// while one request reads it again (a read that keeps failing ends it).
+const STALE_FOR: Duration = Duration::from_secs(90);
 /// Above this many entries, expired ones are swept (and, if that is not
 /// enough, everything is dropped) before inserting.
 const MAX_ENTRIES: usize = 20_000;
@@ -200,6 +206,20 @@ pub fn invalidate(connection: ConnectionId) {
     let mut map = cache.lock();
     cache.epoch.fetch_add(1, Ordering::AcqRel);
     map.remove(&connection.0);
+}
+
+/// What the `wake` listener hands a changed connection's announcement to:
+/// forgets `Some` connection, or every connection for `None`.
+pub fn forget(which: Option<ConnectionId>) {
+    match which {
+        Some(id) => invalidate(id),
+        None => {
+            let cache = &*CACHE;
+            let mut map = cache.lock();
+            cache.epoch.fetch_add(1, Ordering::AcqRel);
+            map.clear();
+        }
+    }
 }
 
 /// The connection's keys, from the cache or loaded through `pool`;

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use uuid::Uuid;
 
-pub use cache::invalidate;
+pub use cache::{forget, invalidate};
 use delivery::{Decision, Delivery};
 pub use inbox::Inbox;
 pub use metrics::Outcome;

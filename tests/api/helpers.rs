@@ -689,6 +689,14 @@ impl TestApp {
     /// Adds a webhook with `token` to a connection (`deleted`: soft-deleted,
     /// as a replaced webhook is), and drops the app's cached copy.
     pub fn add_signature_token(&self, connection: &str, token: &str, deleted: bool) {
+        self.insert_webhook(connection, token, deleted);
+        let id = uuid::Uuid::parse_str(connection).expect("connection id");
+        arkiter_lever::ingest::invalidate(id.into());
+    }
+
+    /// Adds a webhook with `token` as another instance would: only the
+    /// table's trigger tells this app.
+    pub fn insert_webhook(&self, connection: &str, token: &str, deleted: bool) {
         let id = uuid::Uuid::parse_str(connection).expect("connection id");
         let sealed =
             arkiter_lever::domain::secrets::SecretBox::new(&self.encryption_key).seal(token);
@@ -702,7 +710,6 @@ impl TestApp {
         .bind::<diesel::sql_types::Bool, _>(deleted)
         .execute(&mut self.db())
         .expect("insert webhook");
-        arkiter_lever::ingest::invalidate(id.into());
     }
 
     /// A single number from SQL (`SELECT ... AS n`).

@@ -213,6 +213,36 @@ async fn a_stage_change_takes_effect_once_the_cache_is_invalidated() {
     assert_eq!(r.body["status"], "accepted", "{}", r.body);
 }
 
+/// A webhook added by another instance (a reconnect there) is heard of
+/// through the table's trigger: its token verifies here before the cached
+/// copy's 60-s lifetime runs out (the poll's deadline is 30 s).
+#[actix_web::test]
+async fn a_signature_token_added_elsewhere_verifies_at_once() {
+    let s = setup("active").await;
+    let r = s
+        .app
+        .post_webhook(&s.conn, &stage_change(KEY2, "opp-1", STAGE))
+        .await;
+    assert_eq!(
+        r.status, 401,
+        "not yet a token of this connection: {}",
+        r.body
+    );
+    s.app.insert_webhook(&s.conn, KEY2, false);
+    crate::helpers::poll_until(30, "the new token verifies", || async {
+        let r = s
+            .app
+            .post_webhook(&s.conn, &stage_change(KEY2, "opp-1", STAGE))
+            .await;
+        match r.status {
+            200 => Some(()),
+            401 => None,
+            other => panic!("{other}: {}", r.body),
+        }
+    })
+    .await;
+}
+
 /// `arkiter_ingest_row_by_row_total` as `/metrics` shows it (absent: 0).
 async fn row_by_row_batches(app: &crate::helpers::TestApp) -> u64 {
     let text = app.get_text("/metrics").await;
