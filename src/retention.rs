@@ -40,9 +40,8 @@ pub const EVERY: Duration = Duration::from_secs(3600);
 const FIRST_AFTER: Duration = Duration::from_secs(60);
 /// Rows per delete statement. Small: the first change to an old page after
 /// a checkpoint writes the whole page to the WAL, and a delivery's commit
-/// waits for whatever WAL is ahead of its own. 200 rows are about 25 pages,
-/// 100 KB of WAL; 1,000 rows raised the ack p99 at 10 million rows to 49 to
-/// 118 ms (docs/BENCHMARKS.md).
+/// waits for whatever WAL is ahead of its own, so each batch's WAL should
+/// be a short burst (docs/BENCHMARKS.md, P1 sustained).
 pub const BATCH: i64 = 200;
 /// A pass pauses this many times as long as each batch took.
 const PAUSE_PER_BATCH_TIME: u32 = 4;
