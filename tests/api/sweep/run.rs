@@ -108,7 +108,6 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
         .unwrap();
     sim.move_without_delivery(&s.account, std::slice::from_ref(elsewhere), &s.other_stage)
         .unwrap();
-    sim.clear_call_log();
 
     // Connecting made a sweep due, and the supervisor ran it at once
     // (`scenario` waits for it).
@@ -119,9 +118,16 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     assert_eq!(out.listed, 3);
     assert_eq!(out.found, std::slice::from_ref(missed));
     assert_eq!(out.webhook, WebhookCheck::Present);
-    // One list call and the webhook check: nothing read for anyone.
+    // One list call and the webhook check: nothing read for anyone. The
+    // finding is handed to the pipeline before the webhook check, so its
+    // link step may already be reading `missed`; those calls are the
+    // pipeline's, not the sweep's, and are left out here.
+    let own: Vec<String> = calls(&sim, &s.account)
+        .into_iter()
+        .filter(|c| !c.contains(missed.as_str()))
+        .collect();
     assert_eq!(
-        calls(&sim, &s.account)[..2],
+        own[..2],
         [
             "GET /v1/opportunities".to_owned(),
             "GET /v1/webhooks".to_owned()
