@@ -1,7 +1,7 @@
 //! The steps that make a Lever account ready to work with: find the customer's
 //! "Arkiter Live" stage (stages are custom to each customer) and register our
-//! `candidateStageChange` webhook through the Lever API, replacing any webhook
-//! of ours for the same URL rather than adding a second.
+//! webhooks (stage change, archive, hired, deleted) through the Lever API,
+//! replacing any webhook of ours for the same URL rather than adding more.
 
 use crate::lever::wire::{Stage, WebhookCreate, events};
 use crate::lever::{LeverClient, LeverError};
@@ -22,11 +22,36 @@ pub async fn find_stage(
     })
 }
 
-/// What registering the webhook came to.
+/// The events the service registers a webhook for, in order. The stage
+/// change is the one it cannot work without; Lever may refuse the others
+/// over the API (then the console shows how to add them by hand, and the
+/// sweep covers what they would have said).
+pub const MANAGED_EVENTS: [&str; 4] = [
+    events::CANDIDATE_STAGE_CHANGE,
+    events::CANDIDATE_ARCHIVE_CHANGE,
+    events::CANDIDATE_HIRED,
+    events::CANDIDATE_DELETED,
+];
+
+/// How long a webhook setup (a connect's, or a sweep's repair) holds its
+/// mark on the connection: longer than a listing, the deletes and the
+/// creates take, retries included. A mark left by a crash runs out.
+pub const SETUP_HOLD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// One webhook Lever created for us.
+pub struct Registered {
+    pub event: &'static str,
+    pub lever_id: String,
+    pub signature_token: String,
+}
+
+/// What registering the webhooks came to.
 pub enum WebhookSetup {
+    /// The stage-change webhook and those of the other events Lever took;
+    /// `refused`: the events it would not take, with its answer.
     Registered {
-        lever_id: String,
-        signature_token: String,
+        hooks: Vec<Registered>,
+        refused: Vec<(&'static str, String)>,
     },
     /// The account's Lever package has no webhook API (or refused us): the
     /// admin pastes the URL into Lever and the signature token into Arkiter.
@@ -44,8 +69,12 @@ fn refused(e: &LeverError) -> bool {
     )
 }
 
-/// Deletes our existing webhooks for `url`, then creates a fresh one.
-pub async fn register_webhook(client: &LeverClient, url: &str) -> Result<WebhookSetup, LeverError> {
+/// Deletes our existing webhooks for `url`, then creates one per event of
+/// [`MANAGED_EVENTS`] (a reconnect or repair replaces, never adds).
+pub async fn register_webhooks(
+    client: &LeverClient,
+    url: &str,
+) -> Result<WebhookSetup, LeverError> {
     let existing = match client.list_webhooks().await {
         Ok(list) => list,
         Err(e) if refused(&e) => return Ok(WebhookSetup::Unavailable(e.to_string())),
@@ -58,24 +87,37 @@ pub async fn register_webhook(client: &LeverClient, url: &str) -> Result<Webhook
             Err(e) => return Err(e),
         }
     }
-    let create = WebhookCreate {
-        url: url.to_owned(),
-        event: events::CANDIDATE_STAGE_CHANGE.to_owned(),
-        configuration: None,
-    };
-    match client.create_webhook(&create).await {
-        Ok(hook) => match hook.signature_token() {
-            Some(token) => Ok(WebhookSetup::Registered {
-                lever_id: hook.id.clone(),
-                signature_token: token.to_owned(),
-            }),
-            None => Ok(WebhookSetup::Unavailable(
-                "Lever created the webhook but returned no signature token".into(),
-            )),
-        },
-        Err(e) if refused(&e) => Ok(WebhookSetup::Unavailable(e.to_string())),
-        Err(e) => Err(e),
+    let (mut hooks, mut refusals) = (Vec::new(), Vec::new());
+    for event in MANAGED_EVENTS {
+        let create = WebhookCreate {
+            url: url.to_owned(),
+            event: event.to_owned(),
+            configuration: None,
+        };
+        let why = match client.create_webhook(&create).await {
+            Ok(hook) => match hook.signature_token() {
+                Some(token) => {
+                    hooks.push(Registered {
+                        event,
+                        lever_id: hook.id.clone(),
+                        signature_token: token.to_owned(),
+                    });
+                    continue;
+                }
+                None => "Lever created the webhook but returned no signature token".to_owned(),
+            },
+            Err(e) if refused(&e) => e.to_string(),
+            Err(e) => return Err(e),
+        };
+        if event == events::CANDIDATE_STAGE_CHANGE {
+            return Ok(WebhookSetup::Unavailable(why));
+        }
+        refusals.push((event, why));
     }
+    Ok(WebhookSetup::Registered {
+        hooks,
+        refused: refusals,
+    })
 }
 
 /// Status and problems from what setup found.

@@ -101,7 +101,10 @@ async fn interviews(
                                     td { (when(Some(i.created_at))) }
                                     td { (i.role_name.as_deref().unwrap_or("—")) " " small { "(" (i.rule) ")" } }
                                     td { code { (i.opportunity_id) } }
-                                    td { span class={ "badge s-" (i.status) } { (i.status) } }
+                                    td {
+                                        span class={ "badge s-" (i.status) } { (i.status) }
+                                        @if let Some(r) = i.close_reason { " " small.close-reason { "closed: " (r) } }
+                                    }
                                     td {
                                         a.live-link href=(i.live_url) { "Live link" }
                                         @if let Some(r) = &i.results_url { " · " a.results-link href=(r) { "Results" } }

@@ -1,5 +1,6 @@
 //! Lever · Live: the connection's status, stage, webhook mode and URL, the
-//! signature-token form for manual mode, tags, perform_as, problems, Connect
+//! signature-token form for manual mode, tags, perform_as, what happens when
+//! candidates move on, the webhooks per event, problems, Connect
 //! (the real OAuth flow, back here with its outcome), Sweep now, and
 //! Disconnect behind a confirmation.
 
@@ -13,11 +14,13 @@ use super::form::Fields;
 use super::layout::{self, FormError, OrgCtx, csrf, field_error, notice};
 use super::session::{Post, User};
 use super::{ConsoleError, html, html_status, org_ctx, see_other};
+use crate::connections::setup;
+use crate::domain::status::LifecyclePolicy;
 use crate::service::ServiceError;
 use crate::service::access::KeyRole;
 use crate::service::connection::connect::{self as connecting, ConnectRequest};
 use crate::service::connection::settings::{
-    self as changing, ConnectionPatch, TagsPatch, WebhookSecret,
+    self as changing, ConnectionPatch, LifecyclePatch, TagsPatch, WebhookSecret,
 };
 use crate::service::connection::view::{self as viewing, ConnectionView};
 use crate::service::connection::{disconnect as disconnecting, sweep as sweeping};
@@ -28,6 +31,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{org}/lever", web::get().to(page))
         .route("/orgs/{org}/lever/connect", web::post().to(connect))
         .route("/orgs/{org}/lever/settings", web::post().to(settings))
+        .route("/orgs/{org}/lever/lifecycle", web::post().to(lifecycle))
         .route(
             "/orgs/{org}/lever/webhook-secret",
             web::post().to(webhook_secret),
@@ -78,6 +82,9 @@ fn connect_error_text(code: &str) -> &'static str {
 fn done_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "settings" => "Settings saved.",
+        "lifecycle" => {
+            "Saved. It applies to Lever's deliveries from now on; open interviews are not closed in bulk."
+        }
         "webhook_secret" => {
             "Signature token saved. Lever's deliveries to this webhook are now accepted."
         }
@@ -190,6 +197,7 @@ async fn view(
                     }
                 }
             }
+            (lifecycle_card(c, write, &base, user, err, &typed_or))
             @if write && !c.webhook.managed {
                 section.card aria-labelledby="manual-h" {
                     h2 #manual-h { "Manual webhook" }
@@ -227,6 +235,77 @@ async fn view(
         }
     };
     Ok(layout::page(user, Some(org), "lever", "Lever · Live", body))
+}
+
+/// The lifecycle settings (a form for admins) and the webhooks per event,
+/// with how to add by hand one that Lever would not take over the API.
+fn lifecycle_card(
+    c: &ConnectionView,
+    write: bool,
+    base: &str,
+    user: &User,
+    err: Option<&FormError>,
+    typed_or: &dyn Fn(&str, &str) -> String,
+) -> Markup {
+    let policy = |name: &str, now: LifecyclePolicy| -> Markup {
+        let chosen = typed_or(name, now.as_str());
+        html! {
+            select #(name) name=(name) {
+                @for p in LifecyclePolicy::ALL {
+                    option value=(p.as_str()) selected[chosen == p.as_str()] {
+                        @match p { LifecyclePolicy::Close => "Close the interview", LifecyclePolicy::Keep => "Keep it open" }
+                    }
+                }
+            }
+        }
+    };
+    let missing: Vec<&str> = setup::MANAGED_EVENTS
+        .iter()
+        .copied()
+        .filter(|e| !c.webhooks.iter().any(|w| w.event == *e))
+        .collect();
+    html! {
+        section.card aria-labelledby="lifecycle-h" {
+            h2 #lifecycle-h { "When candidates move on" }
+            @if write {
+                (field_error("lifecycle", FormError::general(err, "lifecycle").as_deref()))
+                form method="post" action={ (base) "/lever/lifecycle" } {
+                    (csrf(user))
+                    label for="on_archive" { "When Lever archives the candidate" }
+                    (policy("on_archive", c.lifecycle.on_archive))
+                    (field_error("on_archive", FormError::on(err, "lifecycle", "lifecycle.on_archive").as_deref()))
+                    label for="on_hired" { "When Lever hires the candidate" }
+                    (policy("on_hired", c.lifecycle.on_hired))
+                    (field_error("on_hired", FormError::on(err, "lifecycle", "lifecycle.on_hired").as_deref()))
+                    label for="closed" { "Tag when an interview closes (empty for none)" }
+                    input #closed type="text" name="closed"
+                        value=(typed_or("closed", c.tags.closed.as_deref().unwrap_or("")));
+                    (field_error("closed", FormError::on(err, "lifecycle", "tags.closed").as_deref()))
+                    button type="submit" { "Save" }
+                }
+            } @else {
+                dl {
+                    dt { "When archived" } dd { (c.lifecycle.on_archive) }
+                    dt { "When hired" } dd { (c.lifecycle.on_hired) }
+                    dt { "Tag when closed" } dd { (c.tags.closed.as_deref().unwrap_or("—")) }
+                }
+            }
+            h3 { "Webhooks" }
+            ul #webhooks {
+                @for w in &c.webhooks {
+                    li { code { (w.event) } " — " @if w.managed { "registered by Arkiter" } @else { "added by hand" } }
+                }
+            }
+            @if c.webhook.managed && !missing.is_empty() {
+                p { "Lever did not let Arkiter register these events over its API: "
+                    @for (i, e) in missing.iter().enumerate() { @if i > 0 { ", " } code { (e) } }
+                    ". In Lever, under Settings › Integrations and API › Webhooks, add each with this URL, then paste its signature token under Manual webhook:" }
+                p { code.url { (c.webhook.url) } }
+                p { "Until then the sweep finds what they would have said." }
+            }
+            p { "A Lever Super Admin must also turn each event's webhook group on in Lever." }
+        }
+    }
 }
 
 fn status_block(c: &ConnectionView) -> Markup {
@@ -325,7 +404,9 @@ async fn settings(
         tags: Some(TagsPatch {
             link_created: Some(f.get("link_created").to_owned()),
             completed: Some(f.get("completed").to_owned()),
+            ..TagsPatch::default()
         }),
+        lifecycle: None,
         perform_as: Some((!perform_as.is_empty()).then(|| perform_as.to_owned())),
     };
     match changing::update(&state, &post.user.caller, org.id, patch).await {
@@ -333,6 +414,36 @@ async fn settings(
         Err(e) => {
             let fields = ["tags.link_created", "tags.completed", "perform_as"];
             again(&state, &post.user, &org, "settings", &fields, f, e).await
+        }
+    }
+}
+
+async fn lifecycle(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &post.user, path.into_inner()).await?;
+    let f = &post.fields;
+    let closed = f.get("closed").trim();
+    let patch = ConnectionPatch {
+        stage: None,
+        tags: Some(TagsPatch {
+            closed: Some((!closed.is_empty()).then(|| closed.to_owned())),
+            ..TagsPatch::default()
+        }),
+        lifecycle: Some(LifecyclePatch {
+            on_archive: Some(f.get("on_archive").to_owned()),
+            on_hired: Some(f.get("on_hired").to_owned()),
+            ..LifecyclePatch::default()
+        }),
+        perform_as: None,
+    };
+    match changing::update(&state, &post.user.caller, org.id, patch).await {
+        Ok(_) => Ok(see_other(&format!("{}/lever?done=lifecycle", org.base()))),
+        Err(e) => {
+            let fields = ["lifecycle.on_archive", "lifecycle.on_hired", "tags.closed"];
+            again(&state, &post.user, &org, "lifecycle", &fields, f, e).await
         }
     }
 }

@@ -102,6 +102,13 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         refreshing_until -> Nullable<Timestamptz>,
+        on_archive -> Text,
+        on_hired -> Text,
+        on_stage_exit -> Text,
+        link_ttl_days -> Nullable<Int4>,
+        tag_closed -> Nullable<Text>,
+        tag_expired -> Nullable<Text>,
+        webhooks_setup_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -156,6 +163,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         live_url -> Nullable<Text>,
         results_url -> Nullable<Text>,
+        close_reason -> Nullable<Text>,
+        closed_tag -> Nullable<Text>,
     }
 }
 
@@ -208,6 +217,7 @@ diesel::table! {
         signature_token_enc -> Bytea,
         created_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        event -> Text,
     }
 }
 

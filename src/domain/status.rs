@@ -148,6 +148,34 @@ text_enum!(
 );
 
 text_enum!(
+    /// Why an interview closed (`interviews.close_reason`;
+    /// docs/contract/lifecycle.md).
+    CloseReason {
+        /// An admin cancelled it.
+        Admin => "admin",
+        /// Lever archived the candidate (a reason not of the hired type).
+        Archived => "archived",
+        /// Lever archived the candidate with a reason of the hired type.
+        Hired => "hired",
+        /// The candidate left every trigger stage.
+        LeftStage => "left_stage",
+        /// The link went unopened past its time to live.
+        Expired => "expired",
+        /// The candidate was deleted, or an admin erased its data.
+        Erased => "erased",
+    }
+);
+
+text_enum!(
+    /// What a connection does with an open interview when its candidate
+    /// moves on (`connections.on_archive`, `on_hired`, `on_stage_exit`).
+    LifecyclePolicy {
+        Close => "close",
+        Keep => "keep",
+    }
+);
+
+text_enum!(
     /// What a job does to an interview on Lever (`jobs.kind`).
     JobKind {
         /// Swap the link and tag for the results.
@@ -203,6 +231,15 @@ impl EventStatus {
     pub const FINISHED: &'static [EventStatus] = &[Self::Done, Self::Dead];
 }
 
+impl CloseReason {
+    /// A completion is still accepted after this close (recruiters often
+    /// archive right after the interview); only an admin's cancel and an
+    /// erase refuse one.
+    pub fn accepts_completion(self) -> bool {
+        !matches!(self, Self::Admin | Self::Erased)
+    }
+}
+
 impl JobStatus {
     /// Still to be worked by the pipeline.
     pub const OPEN: &'static [JobStatus] = &[Self::Pending, Self::Retrying];
@@ -241,6 +278,12 @@ pub mod reasons {
     pub const NO_OPPORTUNITY: &str = "no_opportunity";
     /// The candidate was no longer in the stage when the event was worked.
     pub const LEFT_STAGE: &str = "left_stage";
+    /// A lifecycle event for a candidate with no open interview.
+    pub const NO_INTERVIEW: &str = "no_interview";
+    /// A lifecycle event the connection's policy keeps open.
+    pub const POLICY_KEEP: &str = "policy_keep";
+    /// An archive event, but Lever shows the candidate active (unarchived).
+    pub const NOT_ARCHIVED: &str = "not_archived";
 }
 
 /// `'a', 'b'` for raw SQL: the values spelled as literals, for predicates

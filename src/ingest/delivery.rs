@@ -95,6 +95,16 @@ pub fn decide(body: &Envelope<'_>, stage_id: Option<&str>) -> Decision {
     if body.is_test_ping() {
         return Decision::ignored(reasons::TEST_PING);
     }
+    // `candidateDeleted` is not worked yet: stored `other_event`, with its
+    // opportunity id, like any event the service does not act on.
+    if body.is_lifecycle() && body.event != events::CANDIDATE_DELETED {
+        // Worked whatever the policy says now: the unit reads the policy
+        // when it runs, and leaves Lever alone unless it says close.
+        return match body.lifecycle_opportunity() {
+            Some(_) => Decision::PENDING,
+            None => Decision::ignored(reasons::NO_OPPORTUNITY),
+        };
+    }
     if body.event != events::CANDIDATE_STAGE_CHANGE {
         return Decision::ignored(reasons::OTHER_EVENT);
     }
@@ -180,6 +190,13 @@ mod tests {
                         // The rules of `decide`, on the full wire type.
                         if wire.is_test_ping() {
                             Some(reasons::TEST_PING)
+                        } else if wire.event == events::CANDIDATE_HIRED {
+                            let d = serde_json::from_str::<serde_json::Value>(data).unwrap();
+                            let id = d.get("opportunityId").or(d.get("candidateId"));
+                            match id.and_then(|v| v.as_str()) {
+                                Some(_) => None,
+                                None => Some(reasons::NO_OPPORTUNITY),
+                            }
                         } else if wire.event != events::CANDIDATE_STAGE_CHANGE {
                             Some(reasons::OTHER_EVENT)
                         } else {
@@ -240,7 +257,26 @@ mod tests {
         let ping = body("candidateHired", serde_json::json!({}));
         assert_eq!(decide(&ping, Some("s")).reason, Some(reasons::TEST_PING));
         let hired = body("candidateHired", serde_json::json!({"opportunityId": "o"}));
-        assert_eq!(decide(&hired, Some("s")).reason, Some(reasons::OTHER_EVENT));
+        assert_eq!(decide(&hired, Some("s")), Decision::PENDING);
+        let archived = body(
+            "candidateArchiveChange",
+            serde_json::json!({"candidateId": "o", "toArchived": {"reason": "r"}}),
+        );
+        assert_eq!(decide(&archived, Some("s")), Decision::PENDING);
+        assert_eq!(archived.lifecycle_opportunity(), Some("o"));
+        let nameless = body(
+            "candidateArchiveChange",
+            serde_json::json!({"toArchived": null}),
+        );
+        assert_eq!(
+            decide(&nameless, Some("s")).reason,
+            Some(reasons::NO_OPPORTUNITY)
+        );
+        let other = body(
+            "applicationCreated",
+            serde_json::json!({"opportunityId": "o"}),
+        );
+        assert_eq!(decide(&other, Some("s")).reason, Some(reasons::OTHER_EVENT));
         assert_eq!(decide(&stage("s"), Some("s")), Decision::PENDING);
         assert_eq!(decide(&stage("x"), None), Decision::PENDING);
         assert_eq!(

@@ -240,7 +240,10 @@ fn owned_event(
         id: Uuid::now_v7(),
         connection_id: keys.connection_id.0,
         org_id: keys.org_id.0,
-        opportunity_id: b.data.opportunity_id.as_str().map(str::to_owned),
+        opportunity_id: b
+            .lifecycle_opportunity()
+            .or(b.data.opportunity_id.as_str())
+            .map(str::to_owned),
         to_stage_id: b.data.to_stage_id.as_str().map(str::to_owned),
         from_stage_id: b.data.from_stage_id.as_str().map(str::to_owned),
         triggered_at: b.triggered_at,

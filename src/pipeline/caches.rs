@@ -7,6 +7,9 @@
 //!   burst of deliveries resolves against one read of them. An empty list
 //!   is never kept, so a role just added is found by the next unit; an edit
 //!   to a role applies to units starting up to [`ROLES_FRESH_FOR`] later.
+//! - **Archive reasons**, by id: whether each is of Lever's hired type. Kept
+//!   per Lever account like the titles; a reason not seen yet makes the
+//!   next close read the list again.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -24,6 +27,14 @@ pub struct LinkCaches {
     /// Held while a missing title is read from Lever.
     title_read: tokio::sync::Mutex<()>,
     roles: RefCell<Option<(OrgId, Instant, Vec<RoleEntry>)>>,
+    hired_reasons: RefCell<HiredReasons>,
+}
+
+#[derive(Default)]
+struct HiredReasons {
+    account: Option<String>,
+    /// Archive reason id → whether its type is `hired`.
+    by_id: HashMap<String, bool>,
 }
 
 #[derive(Default)]
@@ -65,6 +76,22 @@ impl LinkCaches {
             .as_ref()
             .filter(|(o, at, _)| *o == org && at.elapsed() < ROLES_FRESH_FOR)
             .map(|(_, _, r)| r.clone())
+    }
+
+    /// Whether archive reason `reason` of Lever account `account` is of the
+    /// hired type, if known.
+    pub fn hired_reason(&self, account: Option<&str>, reason: &str) -> Option<bool> {
+        let mut known = self.hired_reasons.borrow_mut();
+        if known.account.as_deref() != account {
+            known.account = account.map(str::to_owned);
+            known.by_id.clear();
+        }
+        known.by_id.get(reason).copied()
+    }
+
+    /// Keeps a fresh read of the account's archive reasons.
+    pub fn keep_hired_reasons(&self, reasons: impl IntoIterator<Item = (String, bool)>) {
+        self.hired_reasons.borrow_mut().by_id.extend(reasons);
     }
 
     pub fn keep_roles(&self, org: OrgId, roles: &[RoleEntry]) {

@@ -1,4 +1,5 @@
-//! Link generation for one stage-change event: read the opportunity, check it
+//! Link generation for one stage-change event (archive and hired events
+//! take the same road to [`super::close`]): read the opportunity, check it
 //! is still in the stage, resolve its posting to a role, open (or reuse) the
 //! interview, then add the live link and the link-created tag. Every step is
 //! recorded, and every attempt starts from a fresh read, so a retry or replay
@@ -19,7 +20,7 @@ use crate::db::models::work::{self as store, EventWork, NewInterview, Step};
 use crate::domain::ids::{InterviewId, RoleId};
 use crate::domain::roles::{RoleEntry, Rule, resolve};
 use crate::domain::status::InterviewStatus;
-use crate::lever::wire::Opportunity;
+use crate::lever::wire::{Opportunity, events};
 
 /// 128 random bits, URL-safe: an unguessable link token.
 pub fn new_token() -> String {
@@ -46,6 +47,9 @@ async fn attempt(
     let work = ctx.begin(claim).await?;
     if let Some(paused) = work.paused() {
         return Ok(paused);
+    }
+    if ev.event != events::CANDIDATE_STAGE_CHANGE {
+        return super::close::attempt(ctx, caches, &work, ev).await;
     }
     let opp_id = ev
         .opportunity_id

@@ -6,6 +6,7 @@
 //! (the table modules under `db::models`); messages are wake-ups.
 
 pub mod caches;
+pub mod close;
 pub mod context;
 pub mod hooks;
 pub mod link;

@@ -1,7 +1,8 @@
 //! The tag updater's work. Completion: add the results link, remove the
 //! interview link, add the completed tag, remove the link-created tag the
 //! interview actually posted, and leave one note with the score and summary.
-//! Cancellation: remove the interview link and the link-created tag. Each
+//! Cancellation: remove the interview link and the link-created tag
+//! ([`super::close::take_link_off`]). Each
 //! step is checked against a fresh read, and a note whose outcome is unknown
 //! is looked for among the opportunity's notes before it is sent again.
 
@@ -41,9 +42,10 @@ async fn complete(ctx: &AccountCtx, work: &Work, iv: &Interview) -> Result<Outco
                 .into(),
         ));
     }
-    if iv.link_posted_at.is_none() {
+    if iv.link_posted_at.is_none() && iv.close_reason.is_none() {
         // The completion came before the link step finished: wait for it
         // (it runs before this job, which the per-candidate claim ensures).
+        // A closed interview's link step never finishes: it goes ahead.
         return Ok(Outcome::NotYet);
     }
     let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
@@ -192,13 +194,6 @@ async fn post_note(
 
 async fn cancel(ctx: &AccountCtx, work: &Work, iv: &Interview) -> Result<Outcome, StepError> {
     let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
-    ensure(ctx, &work.client, &opp, Has::Link, false, &ctx.live_url(iv)).await?;
-    // A link step that posted the tag but was cut before recording it
-    // used the connection's setting: remove that one then.
-    let tag = iv
-        .link_tag
-        .clone()
-        .unwrap_or_else(|| work.conn.tag_link_created.clone());
-    ensure(ctx, &work.client, &opp, Has::Tag, false, &tag).await?;
+    super::close::take_link_off(ctx, work, iv, &opp).await?;
     Ok(Outcome::Done)
 }

@@ -13,7 +13,7 @@ use crate::db::models::interview::steps as interviews;
 use crate::db::models::job as jobs;
 use crate::db::models::lever_event::work as events;
 use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
-use crate::domain::status::{EventStatus, InterviewStatus, JobKind};
+use crate::domain::status::{CloseReason, EventStatus, InterviewStatus, JobKind};
 use crate::pipeline::hooks::{ActionPoint, Hooks};
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
@@ -135,6 +135,18 @@ fn store_completion(
         // it completed once the link lands.
         InterviewStatus::Creating => InterviewStatus::Creating,
         InterviewStatus::LinkPosted => InterviewStatus::Completed,
+        // Closed because the candidate moved on (archived, hired, ...): the
+        // result is still written to Lever; the live link stays off.
+        InterviewStatus::Cancelled
+            if iv.close_reason.is_some_and(CloseReason::accepts_completion) =>
+        {
+            InterviewStatus::Completed
+        }
+        InterviewStatus::Cancelled => {
+            return Err(ServiceError::conflict(
+                "the interview was cancelled by an admin; no result is taken",
+            ));
+        }
         other => {
             return Err(ServiceError::conflict(format!("the interview is {other}")));
         }

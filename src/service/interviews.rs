@@ -60,6 +60,10 @@ pub struct InterviewView {
     pub posting_id: Option<String>,
     /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled` or `failed`.
     pub status: crate::domain::status::InterviewStatus,
+    /// Why it closed: `admin`, `archived`, `hired`, `left_stage`, `expired`
+    /// or `erased`; null while it never closed. Kept when a completion came
+    /// after the close.
+    pub close_reason: Option<crate::domain::status::CloseReason>,
     /// The candidate's interview link.
     pub live_url: String,
     /// The results link; null until the interview is completed.
@@ -68,6 +72,8 @@ pub struct InterviewView {
     pub link_posted_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub results_posted_at: Option<DateTime<Utc>>,
+    /// When it closed (see `close_reason`).
+    pub closed_at: Option<DateTime<Utc>>,
     /// `{"score","recommendation","summary"}` once completed, else null.
     #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
@@ -94,6 +100,8 @@ impl InterviewView {
             opportunity_id: i.opportunity_id,
             posting_id: i.posting_id,
             status: i.status,
+            close_reason: i.close_reason,
+            closed_at: i.cancelled_at,
             created_at: i.created_at,
             link_posted_at: i.link_posted_at,
             completed_at: i.completed_at,

@@ -82,10 +82,11 @@ pub struct SweepTarget {
     pub stage_id: Option<String>,
     /// Where Lever must deliver: `{ARKITER_PUBLIC_URL}/webhooks/lever/{id}`.
     pub webhook_url: String,
-    /// Managed mode (we registered a webhook through the API) and our
-    /// webhook's Lever id; manual mode (an admin pasted a token) otherwise.
+    /// Managed mode (we registered webhooks through the API) and their
+    /// Lever ids, one per event; manual mode (an admin pasted a token)
+    /// otherwise.
     pub managed: bool,
-    pub lever_webhook_id: Option<String>,
+    pub lever_webhook_ids: Vec<String>,
     /// Lever ids of the webhooks whose signature tokens are stored (retired
     /// ones too): a webhook of ours at Lever that is not among them sends
     /// deliveries nobody can verify.
@@ -108,14 +109,18 @@ impl SweepTarget {
                 return Ok(None);
             }
             let hooks = webhooks::live(c, id)?;
-            let ours = hooks.iter().find(|h| h.managed);
+            let ours: Vec<String> = hooks
+                .iter()
+                .filter(|h| h.managed)
+                .filter_map(|h| h.lever_webhook_id.clone())
+                .collect();
             Ok(Some(SweepTarget {
                 connection_id: id,
                 org_id: k.org_id,
                 stage_id: k.stage_id,
                 webhook_url,
-                managed: ours.is_some(),
-                lever_webhook_id: ours.and_then(|h| h.lever_webhook_id.clone()),
+                managed: hooks.iter().any(|h| h.managed),
+                lever_webhook_ids: ours,
                 known_lever_ids: webhooks::known_lever_ids(c, id)?,
             }))
         })

@@ -1,8 +1,8 @@
 //! The sweep's webhook check (docs/contract/sweep.md): `GET /webhooks`, then in managed
-//! mode a missing or disabled `candidateStageChange` webhook of ours is
-//! registered again with the code connecting uses
-//! ([`crate::connections::setup::register_webhook`]), its new signature token
-//! kept beside the old ones (`webhook_repaired` on the health page for 24
+//! mode, when any webhook of ours (one per event) is missing or disabled,
+//! all are registered again with the code connecting uses
+//! ([`crate::connections::setup::register_webhooks`]), their new signature
+//! tokens kept beside the old ones (`webhook_repaired` on the health page for 24
 //! hours); in manual mode a webhook missing from Lever is recorded
 //! (`webhook_missing`, whose message says what to paste where).
 //!
@@ -14,9 +14,10 @@
 
 use super::run::{SweepDeps, SweepError, SweepTarget, fenced_write};
 use crate::connections::setup::{self, WebhookSetup};
-use crate::db::models::connection::webhooks;
+use crate::db::models::connection::{Connection, webhooks};
 use crate::db::models::sweep as schedule;
 use crate::domain::ids::ConnectionId;
+use crate::domain::status::ConnectionStatus;
 use crate::lever::LeverError;
 use crate::lever::wire::{WebhookSubscription, events};
 
@@ -32,20 +33,30 @@ pub enum WebhookCheck {
     /// Manual mode: no webhook delivers to our URL.
     Missing,
     /// Not checked: Lever does not let this account list webhooks (manual
-    /// mode without the API), or the lease no longer allows writes.
+    /// mode without the API), the lease no longer allows writes, or a
+    /// connect is replacing the webhooks right now.
     Skipped,
 }
 
-/// Ours, and delivering. Managed: the webhook whose Lever id we stored with
-/// its token. Manual (we know no id): one delivering stage changes to our URL.
+/// Ours, and delivering. Managed: every webhook whose Lever id we stored
+/// with its token. Manual (we know no id): one delivering stage changes to
+/// our URL.
 fn delivering(hooks: &[WebhookSubscription], target: &SweepTarget) -> bool {
-    hooks
-        .iter()
-        .filter(|h| !h.is_disabled())
-        .any(|h| match target.managed {
-            true => target.lever_webhook_id.as_deref() == Some(h.id.as_str()),
-            false => h.url == target.webhook_url && h.event == events::CANDIDATE_STAGE_CHANGE,
-        })
+    let live = |wanted: &dyn Fn(&WebhookSubscription) -> bool| {
+        hooks.iter().filter(|h| !h.is_disabled()).any(wanted)
+    };
+    match target.managed {
+        true => {
+            !target.lever_webhook_ids.is_empty()
+                && target
+                    .lever_webhook_ids
+                    .iter()
+                    .all(|id| live(&|h| &h.id == id))
+        }
+        false => {
+            live(&|h| h.url == target.webhook_url && h.event == events::CANDIDATE_STAGE_CHANGE)
+        }
+    }
 }
 
 /// Webhooks at Lever that deliver to our URL but whose tokens we never
@@ -93,11 +104,57 @@ pub(super) async fn check(
     if !(deps.may_write)() {
         return Ok(WebhookCheck::Skipped);
     }
-    let repaired = repair(deps, target).await?;
-    for stray in unverifiable(&hooks, target) {
-        delete_stray(deps, target, stray).await;
+    // A connect (or another instance's repair) replacing the webhooks now
+    // is why they look missing: leave it to finish.
+    let (id, hold) = (target.connection_id, setup::SETUP_HOLD);
+    let marked = deps
+        .db
+        .run(move |c| Ok(Connection::mark_webhook_setup(c, id, hold)?))
+        .await?;
+    if !marked {
+        return Ok(WebhookCheck::Skipped);
     }
-    Ok(repaired)
+    let repaired = repair_unless_changed(deps, target).await;
+    if repaired.is_ok() {
+        for stray in unverifiable(&hooks, target) {
+            delete_stray(deps, target, stray).await;
+        }
+    }
+    let cleared = deps
+        .db
+        .run(move |c| Ok(Connection::unmark_webhook_setup(c, id)?))
+        .await;
+    if let Err(e) = cleared {
+        tracing::warn!(connection_id = %id, error = %e, "could not clear the webhook-setup mark; it runs out by itself");
+    }
+    repaired
+}
+
+/// Repairs, unless what this sweep saw changed while it took the mark: a
+/// connect or disconnect that held it has just replaced or removed the
+/// webhooks, and they are theirs to keep.
+async fn repair_unless_changed(
+    deps: &SweepDeps,
+    target: &SweepTarget,
+) -> Result<WebhookCheck, SweepError> {
+    let id = target.connection_id;
+    let now = deps
+        .db
+        .run(move |c| {
+            let active = Connection::find(c, id)?.status == ConnectionStatus::Active;
+            let ids: Vec<Option<String>> = webhooks::live(c, id)?
+                .into_iter()
+                .filter(|h| h.managed)
+                .map(|h| h.lever_webhook_id)
+                .collect();
+            Ok((active, ids))
+        })
+        .await?;
+    let seen: Vec<Option<String>> = target.lever_webhook_ids.iter().cloned().map(Some).collect();
+    if !now.0 || now.1 != seen {
+        return Ok(WebhookCheck::Skipped);
+    }
+    repair(deps, target).await
 }
 
 /// Deletes a webhook of ours whose token is not stored. Best effort: one
@@ -113,14 +170,10 @@ async fn delete_stray(deps: &SweepDeps, target: &SweepTarget, lever_id: &str) {
     }
 }
 
-/// Registers our webhook again and keeps its token beside the old ones.
+/// Registers our webhooks again and keeps their tokens beside the old ones.
 async fn repair(deps: &SweepDeps, target: &SweepTarget) -> Result<WebhookCheck, SweepError> {
-    let (lever_id, token) = match setup::register_webhook(&deps.client, &target.webhook_url).await?
-    {
-        WebhookSetup::Registered {
-            lever_id,
-            signature_token,
-        } => (lever_id, signature_token),
+    let hooks = match setup::register_webhooks(&deps.client, &target.webhook_url).await? {
+        WebhookSetup::Registered { hooks, .. } => hooks,
         WebhookSetup::Unavailable(why) => {
             tracing::warn!(connection_id = %target.connection_id, reason = %why, "the sweep could not register the webhook again");
             let (id, url) = (target.connection_id, target.webhook_url.clone());
@@ -131,26 +184,40 @@ async fn repair(deps: &SweepDeps, target: &SweepTarget) -> Result<WebhookCheck, 
             return Ok(WebhookCheck::RepairRefused(why));
         }
     };
-    let sealed = deps.secrets.seal(&token);
-    let (id, url, lid) = (
-        target.connection_id,
-        target.webhook_url.clone(),
-        lever_id.clone(),
-    );
+    let sealed: Vec<(&'static str, String, Vec<u8>)> = hooks
+        .iter()
+        .map(|h| {
+            (
+                h.event,
+                h.lever_id.clone(),
+                deps.secrets.seal(&h.signature_token),
+            )
+        })
+        .collect();
+    let (id, url) = (target.connection_id, target.webhook_url.clone());
     let stored = fenced_write(deps, id, move |c| {
         // The old rows are retired, not deleted: their tokens still verify
         // late deliveries and Lever's "Rerun" of old ones.
         webhooks::retire_managed(c, id)?;
-        webhooks::insert(c, id, Some(&lid), &url, true, &sealed)?;
+        for (event, lid, token) in &sealed {
+            webhooks::insert(c, id, Some(lid), event, &url, true, token)?;
+        }
         schedule::webhook_repaired(c, id)
     })
     .await;
     if let Err(e) = stored {
-        // Left at Lever, it would deliver with a token nobody knows.
-        delete_stray(deps, target, &lever_id).await;
+        // Left at Lever, they would deliver with tokens nobody knows.
+        for h in &hooks {
+            delete_stray(deps, target, &h.lever_id).await;
+        }
         return Err(e);
     }
     crate::ingest::invalidate(ConnectionId(target.connection_id));
-    tracing::info!(connection_id = %target.connection_id, "the sweep registered the Lever webhook again");
+    tracing::info!(connection_id = %target.connection_id, "the sweep registered the Lever webhooks again");
+    let lever_id = hooks
+        .iter()
+        .find(|h| h.event == events::CANDIDATE_STAGE_CHANGE)
+        .map(|h| h.lever_id.clone())
+        .unwrap_or_default();
     Ok(WebhookCheck::Repaired { lever_id })
 }

@@ -16,7 +16,7 @@ fn query_pairs(url: &str) -> std::collections::HashMap<String, String> {
 }
 
 #[actix_web::test]
-async fn full_connect_registers_exactly_one_webhook() {
+async fn full_connect_registers_one_webhook_per_event() {
     let (app, sim) = spawn_with_sim().await;
     let (account, stage_id) = seed_account(&sim, "Acme Lever");
     let (org, key) = app.new_org("Acme").await;
@@ -61,23 +61,48 @@ async fn full_connect_registers_exactly_one_webhook() {
     assert_eq!(view.body["webhook"]["url"], hook_url.as_str());
     assert_eq!(
         view.body["tags"],
-        json!({"link_created": "Arkiter Live: Link Created", "completed": "Arkiter Live: Completed"})
+        json!({
+            "link_created": "Arkiter Live: Link Created",
+            "completed": "Arkiter Live: Completed",
+            "closed": "Arkiter Live: Closed",
+            "expired": "Arkiter Live: Expired",
+        })
     );
     assert!(!view.body.to_string().contains("signature"));
     let hooks = sim.webhooks(&account).unwrap();
-    assert_eq!(hooks.len(), 1);
+    let registered: Vec<(&str, &str)> = hooks
+        .iter()
+        .map(|h| (h.url.as_str(), h.event.as_str()))
+        .collect();
     assert_eq!(
-        (hooks[0].url.as_str(), hooks[0].event.as_str()),
-        (hook_url.as_str(), "candidateStageChange")
+        registered,
+        [
+            (hook_url.as_str(), "candidateStageChange"),
+            (hook_url.as_str(), "candidateArchiveChange"),
+            (hook_url.as_str(), "candidateHired"),
+            (hook_url.as_str(), "candidateDeleted"),
+        ]
     );
     assert_eq!(view.body["webhook"]["id"], hooks[0].id.as_str());
+    let listed: Vec<(&str, &str)> = view.body["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["event"].as_str().unwrap(), w["id"].as_str().unwrap()))
+        .collect();
+    for h in &hooks {
+        assert!(
+            listed.contains(&(h.event.as_str(), h.id.as_str())),
+            "{listed:?}"
+        );
+    }
     let log = sim.calls_for(&account);
     let exchanges = log.iter().filter(|c| c.path == "/oauth/token").count();
     let creates = log
         .iter()
         .filter(|c| c.method == "POST" && c.path == "/v1/webhooks")
         .count();
-    assert_eq!((exchanges, creates), (1, 1), "{log:#?}");
+    assert_eq!((exchanges, creates), (1, 4), "{log:#?}");
 }
 
 #[actix_web::test]
@@ -97,7 +122,7 @@ async fn reconnect_keeps_the_id_and_one_managed_webhook() {
     let second = app.callback(&location).await;
     assert_eq!(second.status, 200, "{}", second.body);
     assert_eq!(second.body["connection_id"], first.body["connection_id"]);
-    assert_eq!(sim.webhooks(&account).unwrap().len(), 1);
+    assert_eq!(sim.webhooks(&account).unwrap().len(), 4);
 }
 
 #[actix_web::test]
@@ -290,7 +315,7 @@ async fn a_lever_account_belongs_to_one_org() {
         app.get_lever(&org_b, &key_b).await.body["status"],
         "pending"
     );
-    assert_eq!(sim.webhooks(&account).unwrap().len(), 1);
+    assert_eq!(sim.webhooks(&account).unwrap().len(), 4);
 }
 
 #[actix_web::test]
@@ -364,12 +389,12 @@ async fn manual_webhook_mode_and_disconnect() {
 }
 
 #[actix_web::test]
-async fn disconnect_deletes_the_managed_webhook() {
+async fn disconnect_deletes_the_managed_webhooks() {
     let (app, sim) = spawn_with_sim().await;
     let (account, _) = seed_account(&sim, "Acme Lever");
     let (org, key) = app.new_org("Acme").await;
     app.connect_lever(&org, &key).await;
-    assert_eq!(sim.webhooks(&account).unwrap().len(), 1);
+    assert_eq!(sim.webhooks(&account).unwrap().len(), 4);
     assert_eq!(
         app.delete(&format!("/api/v1/orgs/{org}/lever"), Some(&key))
             .await
@@ -379,9 +404,9 @@ async fn disconnect_deletes_the_managed_webhook() {
     assert_eq!(sim.webhooks(&account).unwrap().len(), 0);
     let view = app.get_lever(&org, &key).await;
     assert_eq!(view.body["status"], "disconnected");
-    // Reconnecting brings it back to exactly one.
+    // Reconnecting brings them back, one per event.
     sim.login(&account).unwrap();
     let again = app.connect_lever(&org, &key).await;
     assert_eq!(again.body["connection_status"], "active", "{}", again.body);
-    assert_eq!(sim.webhooks(&account).unwrap().len(), 1);
+    assert_eq!(sim.webhooks(&account).unwrap().len(), 4);
 }

@@ -142,7 +142,8 @@ async fn secrets_at_rest_are_sealed() {
     let hooks: Vec<Hook> = diesel::sql_query("SELECT signature_token_enc FROM lever_webhooks")
         .load(&mut app.db())
         .unwrap();
-    assert_eq!(hooks.len(), 1);
+    // One per event: stage change, archive, hired, deleted.
+    assert_eq!(hooks.len(), 4);
     let raw = [
         row.access_token_enc.clone(),
         row.refresh_token_enc.clone(),

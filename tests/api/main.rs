@@ -24,6 +24,7 @@ mod lever_sim;
 mod lever_support;
 mod lever_tokens;
 mod lever_wire;
+mod lifecycle;
 mod log_secrets;
 mod migrations;
 mod one_candidate;

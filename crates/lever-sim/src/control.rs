@@ -12,6 +12,7 @@
 //! | `POST /_sim/accounts/{a}/users` | `{id?, name, email}` → user |
 //! | `POST /_sim/accounts/{a}/opportunities` | `{id?, name?, contact?, emails?, stage_id, posting_id?, tags?}` → opportunity |
 //! | `GET /_sim/accounts/{a}/opportunities/{o}` | → `{id, contact, stage, tags, links, notes}` |
+//! | `POST /_sim/accounts/{a}/opportunities/{o}/archive` | `{reason}` (an archive reason id, or `null` to unarchive) → 204; the archive (and hired) webhooks follow |
 //! | `POST /_sim/accounts/{a}/move` | `{opportunity_ids, stage_id, deliver?}` → `{moved}`; `deliver: false` moves with no webhook at all |
 //! | `POST /_sim/accounts/{a}/revoke`, `/expire-tokens` | → 204 |
 //! | `POST/DELETE /_sim/accounts/{a}/faults` | a fault rule (see faults.rs) → 204 |
@@ -52,6 +53,10 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             .route(
                 "/accounts/{a}/opportunities/{o}",
                 web::get().to(get_opportunity),
+            )
+            .route(
+                "/accounts/{a}/opportunities/{o}/archive",
+                web::post().to(archive_opportunity),
             )
             .route("/accounts/{a}/move", web::post().to(move_opportunities))
             .route("/accounts/{a}/revoke", web::post().to(revoke))
@@ -214,6 +219,25 @@ async fn move_opportunities(
         sim.move_without_delivery(&a, &body.opportunity_ids, &body.stage_id)
     };
     answer(moved.map(|moved| json!({ "moved": moved })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Archive {
+    reason: Option<String>,
+}
+
+async fn archive_opportunity(
+    sim: Data,
+    path: web::Path<(String, String)>,
+    body: web::Json<Archive>,
+) -> HttpResponse {
+    let sim: Arc<Sim> = sim.into_inner();
+    let (a, o) = path.into_inner();
+    done(
+        sim.archive_opportunity(&a, &o, body.reason.as_deref()),
+        HttpResponse::NoContent().finish(),
+    )
 }
 
 async fn revoke(sim: Data, a: web::Path<String>) -> HttpResponse {

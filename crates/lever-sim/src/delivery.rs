@@ -14,7 +14,7 @@ use lever_api::wire::events;
 use serde_json::{Value, json};
 
 use super::Sim;
-use super::state::{DeliveryRecord, SimState, now_ms, random_hex};
+use super::state::{DeliveryRecord, SimArchived, SimState, now_ms, random_hex};
 
 /// A delivery planned under the lock, sent after it is released.
 pub(crate) struct PendingDelivery {
@@ -47,6 +47,59 @@ pub(crate) fn plan_stage_change(
         state,
         account_id,
         events::CANDIDATE_STAGE_CHANGE,
+        None,
+        &data,
+        true,
+    )
+}
+
+/// Plans `candidateArchiveChange` for an archive (`to` set), an unarchive
+/// (`to` empty) or a change of reason. The `toArchived`/`fromArchived`
+/// objects follow the UNCONFIRMED shape of docs/contract/lever-facts-lifecycle.md.
+pub(crate) fn plan_archive_change(
+    state: &mut SimState,
+    account_id: &str,
+    opportunity_id: &str,
+    contact_id: &str,
+    from: Option<&SimArchived>,
+    to: Option<&SimArchived>,
+) -> Vec<PendingDelivery> {
+    let shown = |a: Option<&SimArchived>| {
+        a.map(|a| json!({"archivedAt": a.archived_at, "reason": a.reason}))
+    };
+    let data = json!({
+        "opportunityId": opportunity_id,
+        "candidateId": opportunity_id,
+        "contactId": contact_id,
+        "toArchived": shown(to),
+        "fromArchived": shown(from),
+    });
+    plan(
+        state,
+        account_id,
+        events::CANDIDATE_ARCHIVE_CHANGE,
+        None,
+        &data,
+        true,
+    )
+}
+
+/// Plans `candidateHired` (an archive with a reason of the hired type).
+pub(crate) fn plan_hired(
+    state: &mut SimState,
+    account_id: &str,
+    opportunity_id: &str,
+    contact_id: &str,
+) -> Vec<PendingDelivery> {
+    let data = json!({
+        "opportunityId": opportunity_id,
+        "candidateId": opportunity_id,
+        "contactId": contact_id,
+    });
+    plan(
+        state,
+        account_id,
+        events::CANDIDATE_HIRED,
         None,
         &data,
         true,

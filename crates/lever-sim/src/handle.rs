@@ -114,6 +114,13 @@ impl SimHandle {
         self.sim.move_opportunities(account, ids, stage)
     }
 
+    /// Archives a candidate with an archive reason id (`None` unarchives),
+    /// as a recruiter would; webhooks follow asynchronously. Must be called
+    /// on an actix System.
+    pub fn archive(&self, account: &str, opp: &str, reason: Option<&str>) -> Result<(), SimError> {
+        self.sim.archive_opportunity(account, opp, reason)
+    }
+
     /// Moves candidates with no webhook delivery at all (what the sweep is
     /// for): Lever gave up, or the webhook was off or gone.
     pub fn move_without_delivery(

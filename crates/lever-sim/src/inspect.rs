@@ -51,6 +51,7 @@ impl Sim {
                 tags: o.tags.clone(),
                 links: a.contact_links.get(&o.contact).cloned().unwrap_or_default(),
                 notes: a.notes.get(opp).cloned().unwrap_or_default(),
+                archived: o.archived.clone(),
             })
         })
     }

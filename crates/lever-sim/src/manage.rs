@@ -80,6 +80,8 @@ pub struct OpportunityView {
     pub tags: Vec<String>,
     pub links: Vec<String>,
     pub notes: Vec<SimNote>,
+    /// `None` while active.
+    pub archived: Option<crate::state::SimArchived>,
 }
 
 fn view(account: &Account) -> AccountView {
@@ -121,6 +123,7 @@ impl Sim {
             contact_links: HashMap::new(),
             notes: HashMap::new(),
             webhooks: Vec::new(),
+            archive_reasons: crate::state::default_archive_reasons(),
             webhooks_enabled: true,
             webhooks_api: true,
             authorize_mode: AuthorizeMode::Consent,
@@ -257,6 +260,7 @@ impl Sim {
                     })
                     .into_iter()
                     .collect(),
+                archived: None,
                 created_at: now,
                 updated_at: now,
                 id: id.clone(),
@@ -288,6 +292,23 @@ impl Sim {
         };
         delivery::spawn_all(self, planned);
         Ok(ids.len())
+    }
+
+    /// Archives an opportunity with `reason` (an archive reason id), or
+    /// unarchives it with `None`, as a recruiter in the UI would, and sends
+    /// the archive (and, for a hired reason, hired) webhooks.
+    pub(crate) fn archive_opportunity(
+        self: &Arc<Self>,
+        account: &str,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<(), SimError> {
+        let planned = {
+            let mut state = self.lock();
+            ops::archive_opportunity(&mut state, account, id, reason).map_err(reply_error)?
+        };
+        delivery::spawn_all(self, planned);
+        Ok(())
     }
 
     /// Moves opportunities with no webhook at all, as when Lever gave up

@@ -8,11 +8,22 @@ use super::delivery;
 use super::exec::Reply;
 use super::render;
 use super::state::{
-    Account, SimNote, SimOpportunity, SimState, SimWebhook, StageChange, new_id, now_ms, random_hex,
+    Account, SimArchived, SimNote, SimOpportunity, SimState, SimWebhook, StageChange, new_id,
+    now_ms, random_hex,
 };
 
-/// Events Lever lets you subscribe to through the API.
-const CONFIGURABLE_EVENTS: [&str; 4] = [
+/// Events the simulator lets you subscribe to through the API (Lever's list
+/// also has the interview and contact events, which nothing here sends).
+const API_EVENTS: [&str; 5] = [
+    events::APPLICATION_CREATED,
+    events::CANDIDATE_ARCHIVE_CHANGE,
+    events::CANDIDATE_HIRED,
+    events::CANDIDATE_STAGE_CHANGE,
+    events::CANDIDATE_DELETED,
+];
+
+/// Of those, the events that take `configuration.conditions`.
+const CONDITIONED_EVENTS: [&str; 4] = [
     events::APPLICATION_CREATED,
     events::CANDIDATE_ARCHIVE_CHANGE,
     events::CANDIDATE_HIRED,
@@ -116,6 +127,28 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
             find(found, "opportunities", id)
         }
         ("PUT", ["opportunities", id, "stage"]) => put_stage(state, call, id),
+        ("PUT", ["opportunities", id, "archived"]) => put_archived(state, call, id),
+        ("GET", ["archive_reasons"]) => {
+            let wanted = call.query.get("type");
+            paginate(
+                account
+                    .archive_reasons
+                    .iter()
+                    .filter(|r| wanted.is_none_or(|t| r.kind == t))
+                    .map(render::archive_reason)
+                    .collect(),
+                &call.query,
+            )
+        }
+        ("GET", ["archive_reasons", id]) => find(
+            account
+                .archive_reasons
+                .iter()
+                .find(|r| r.id == *id)
+                .map(render::archive_reason),
+            "archive_reasons",
+            id,
+        ),
         (
             "POST",
             [
@@ -222,6 +255,8 @@ struct OpportunityFilter<'q> {
     postings: Vec<&'q str>,
     contacts: Vec<&'q str>,
     emails: Vec<&'q str>,
+    /// `archived=true` only archived, `false` only active, unset both.
+    archived: Option<bool>,
     /// (field, start, end) in epoch ms.
     ranges: Vec<(TimeField, Option<i64>, Option<i64>)>,
 }
@@ -231,17 +266,21 @@ enum TimeField {
     Created,
     Updated,
     Advanced,
+    /// Only archived opportunities have one: an active one never matches.
+    Archived,
 }
 
 impl TimeField {
-    fn of(self, o: &SimOpportunity) -> i64 {
+    fn of(self, o: &SimOpportunity) -> Option<i64> {
         match self {
-            Self::Created => o.created_at,
-            Self::Updated => o.updated_at,
-            Self::Advanced => o
-                .stage_changes
-                .last()
-                .map_or(o.created_at, |c| c.updated_at),
+            Self::Created => Some(o.created_at),
+            Self::Updated => Some(o.updated_at),
+            Self::Advanced => Some(
+                o.stage_changes
+                    .last()
+                    .map_or(o.created_at, |c| c.updated_at),
+            ),
+            Self::Archived => o.archived.as_ref().map(|a| a.archived_at),
         }
     }
 }
@@ -253,6 +292,7 @@ impl<'q> OpportunityFilter<'q> {
             (TimeField::Created, "created_at"),
             (TimeField::Updated, "updated_at"),
             (TimeField::Advanced, "advanced_at"),
+            (TimeField::Archived, "archived_at"),
         ] {
             let start = epoch_ms(query, &format!("{name}_start"))?;
             let end = epoch_ms(query, &format!("{name}_end"))?;
@@ -266,6 +306,12 @@ impl<'q> OpportunityFilter<'q> {
             postings: query.all("posting_id"),
             contacts: query.all("contact_id"),
             emails: query.all("email"),
+            archived: match query.get("archived") {
+                None => None,
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(_) => return Err(Reply::bad_request("archived must be true or false")),
+            },
             ranges,
         })
     }
@@ -285,9 +331,11 @@ impl<'q> OpportunityFilter<'q> {
                     .iter()
                     .any(|a| a.posting.as_deref() == Some(p))
             })
+            && self.archived.is_none_or(|a| a == o.archived.is_some())
             && self.ranges.iter().all(|(field, start, end)| {
-                let t = field.of(o);
-                start.is_none_or(|s| t >= s) && end.is_none_or(|e| t <= e)
+                field
+                    .of(o)
+                    .is_some_and(|t| start.is_none_or(|s| t >= s) && end.is_none_or(|e| t <= e))
             })
     }
 }
@@ -332,6 +380,87 @@ fn put_stage(state: &mut SimState, call: &ApiCall, id: &str) -> Reply {
         }
         Err(reply) => reply,
     }
+}
+
+/// `PUT /opportunities/:id/archived`: `{"reason": id}` archives (or changes
+/// the reason), `{"reason": null}` unarchives; `cleanInterviews` and
+/// `requisitionId` are accepted and have nothing to act on here.
+fn put_archived(state: &mut SimState, call: &ApiCall, id: &str) -> Reply {
+    let Ok(body) = serde_json::from_slice::<Value>(&call.body) else {
+        return Reply::bad_request("body must be JSON");
+    };
+    let reason = match body.get("reason") {
+        Some(Value::String(r)) => Some(r.as_str()),
+        Some(Value::Null) => None,
+        _ => return Reply::bad_request("reason is required (an archive reason id, or null)"),
+    };
+    match archive_opportunity(state, &call.account_id, id, reason) {
+        Ok(deliveries) => {
+            let mut reply = state
+                .accounts
+                .get(&call.account_id)
+                .and_then(|a| {
+                    a.opportunities
+                        .get(id)
+                        .map(|o| render::opportunity(a, o, false))
+                })
+                .map_or_else(|| Reply::not_found("opportunities", id), Reply::data);
+            reply.deliveries = deliveries;
+            reply
+        }
+        Err(reply) => reply,
+    }
+}
+
+/// Archives (`Some(reason)`) or unarchives (`None`) one opportunity and
+/// plans `candidateArchiveChange`, plus `candidateHired` when the reason is
+/// of the hired type. Shared by the API and the control API.
+pub(crate) fn archive_opportunity(
+    state: &mut SimState,
+    account_id: &str,
+    opp_id: &str,
+    reason: Option<&str>,
+) -> Result<Vec<delivery::PendingDelivery>, Reply> {
+    let account = state
+        .accounts
+        .get_mut(account_id)
+        .ok_or_else(|| Reply::not_found("accounts", account_id))?;
+    let hired = match reason {
+        None => false,
+        Some(r) => match account.archive_reasons.iter().find(|a| a.id == r) {
+            Some(found) => found.is_hired(),
+            None => {
+                return Err(Reply::bad_request(format!(
+                    "archive reason {r} was not found"
+                )));
+            }
+        },
+    };
+    let opp = account
+        .opportunities
+        .get_mut(opp_id)
+        .ok_or_else(|| Reply::not_found("opportunities", opp_id))?;
+    let now = now_ms().max(opp.updated_at + 1);
+    let from = opp.archived.clone();
+    opp.archived = reason.map(|r| SimArchived {
+        archived_at: now,
+        reason: r.to_owned(),
+    });
+    opp.updated_at = now;
+    let to = opp.archived.clone();
+    let contact = opp.contact.clone();
+    let mut planned = delivery::plan_archive_change(
+        state,
+        account_id,
+        opp_id,
+        &contact,
+        from.as_ref(),
+        to.as_ref(),
+    );
+    if hired {
+        planned.extend(delivery::plan_hired(state, account_id, opp_id, &contact));
+    }
+    Ok(planned)
 }
 
 /// Moves one opportunity and plans the stage-change deliveries. Shared by
@@ -467,8 +596,15 @@ fn create_webhook(account: &mut Account, call: &ApiCall) -> Reply {
     if url::Url::parse(&req.url).is_err() {
         return Reply::bad_request("url must be an absolute URL");
     }
-    if !CONFIGURABLE_EVENTS.contains(&req.event.as_str()) {
+    if !API_EVENTS.contains(&req.event.as_str()) {
         return Reply::bad_request(format!("event {} cannot be configured", req.event));
+    }
+    let conditions = req.configuration.and_then(|c| c.conditions);
+    if conditions.is_some() && !CONDITIONED_EVENTS.contains(&req.event.as_str()) {
+        return Reply::bad_request(format!(
+            "event {} can not currently be configured with conditions",
+            req.event
+        ));
     }
     let now = now_ms();
     let hook = SimWebhook {
@@ -476,7 +612,7 @@ fn create_webhook(account: &mut Account, call: &ApiCall) -> Reply {
         url: req.url,
         event: req.event,
         signature_token: Some(random_hex(24)),
-        conditions: req.configuration.and_then(|c| c.conditions),
+        conditions,
         via_api: true,
         created_at: now,
         updated_at: now,

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::state::{Account, SimNote, SimOpportunity, SimPosting, SimStage, SimUser, SimWebhook};
+use super::state::{
+    Account, SimArchiveReason, SimNote, SimOpportunity, SimPosting, SimStage, SimUser, SimWebhook,
+};
 
 pub(crate) fn stage(s: &SimStage) -> Value {
     json!({ "id": s.id, "text": s.text })
@@ -92,6 +94,12 @@ pub(crate) fn opportunity(
         .stage_changes
         .last()
         .map_or(o.created_at, |c| c.updated_at);
+    let archived = o.archived.as_ref().map(|a| {
+        json!({
+            "archivedAt": a.archived_at,
+            "reason": a.reason,
+        })
+    });
     json!({
         "id": o.id,
         "name": o.name,
@@ -104,7 +112,7 @@ pub(crate) fn opportunity(
         "sources": [],
         "origin": "applied",
         "applications": applications,
-        "archived": null,
+        "archived": archived,
         "createdAt": o.created_at,
         "updatedAt": o.updated_at,
         "lastAdvancedAt": last_advanced,
@@ -113,6 +121,16 @@ pub(crate) fn opportunity(
             "show": format!("https://hire.lever.co/candidates/{}", o.id),
         },
         "confidentiality": "non-confidential",
+    })
+}
+
+/// `GET /archive_reasons` items.
+pub(crate) fn archive_reason(r: &SimArchiveReason) -> Value {
+    json!({
+        "id": r.id,
+        "text": r.text,
+        "status": r.status,
+        "type": r.kind,
     })
 }
 

@@ -60,6 +60,47 @@ pub struct StageChange {
     pub updated_at: i64,
 }
 
+/// An opportunity's archive state: when, and with which archive reason.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimArchived {
+    pub archived_at: i64,
+    pub reason: String,
+}
+
+/// One of the account's archive reasons; `kind` is Lever's `type`
+/// (`hired` or `non-hired`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimArchiveReason {
+    pub id: String,
+    pub text: String,
+    pub status: String,
+    pub kind: String,
+}
+
+impl SimArchiveReason {
+    /// Lever's hired type: an archive with it is a hire.
+    pub fn is_hired(&self) -> bool {
+        self.kind == "hired"
+    }
+}
+
+/// The archive reasons every new account has, one of them of the hired type.
+pub fn default_archive_reasons() -> Vec<SimArchiveReason> {
+    [
+        ("archive-hired", "Hired", "hired"),
+        ("archive-underqualified", "Underqualified", "non-hired"),
+        ("archive-withdrew", "Withdrew", "non-hired"),
+    ]
+    .into_iter()
+    .map(|(id, text, kind)| SimArchiveReason {
+        id: id.to_owned(),
+        text: text.to_owned(),
+        status: "active".to_owned(),
+        kind: kind.to_owned(),
+    })
+    .collect()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimOpportunity {
     pub id: String,
@@ -70,6 +111,9 @@ pub struct SimOpportunity {
     pub stage_changes: Vec<StageChange>,
     pub tags: Vec<String>,
     pub applications: Vec<SimApplication>,
+    /// `None` while active.
+    #[serde(default)]
+    pub archived: Option<SimArchived>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -161,6 +205,7 @@ pub struct Account {
     pub contact_links: HashMap<String, Vec<String>>,
     pub notes: HashMap<String, Vec<SimNote>>,
     pub webhooks: Vec<SimWebhook>,
+    pub archive_reasons: Vec<SimArchiveReason>,
     /// The Super Admin's toggle of the webhook group: off → nothing sent.
     pub webhooks_enabled: bool,
     /// Whether the account's package includes the webhooks API.

@@ -30,6 +30,44 @@ pub struct Connection {
     pub connected_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub on_archive: crate::domain::status::LifecyclePolicy,
+    pub on_hired: crate::domain::status::LifecyclePolicy,
+    pub on_stage_exit: crate::domain::status::LifecyclePolicy,
+    pub link_ttl_days: Option<i32>,
+    /// `None`: the setting is off (no tag on a close).
+    pub tag_closed: Option<String>,
+    pub tag_expired: Option<String>,
+}
+
+/// What an admin may change on a connection, besides its stage.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub tag_link_created: String,
+    pub tag_completed: String,
+    pub tag_closed: Option<String>,
+    pub tag_expired: Option<String>,
+    pub perform_as: Option<String>,
+    pub on_archive: crate::domain::status::LifecyclePolicy,
+    pub on_hired: crate::domain::status::LifecyclePolicy,
+    pub on_stage_exit: crate::domain::status::LifecyclePolicy,
+    pub link_ttl_days: Option<i32>,
+}
+
+impl Connection {
+    /// The settings as stored now.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            tag_link_created: self.tag_link_created.clone(),
+            tag_completed: self.tag_completed.clone(),
+            tag_closed: self.tag_closed.clone(),
+            tag_expired: self.tag_expired.clone(),
+            perform_as: self.perform_as.clone(),
+            on_archive: self.on_archive,
+            on_hired: self.on_hired,
+            on_stage_exit: self.on_stage_exit,
+            link_ttl_days: self.link_ttl_days,
+        }
+    }
 }
 
 impl Connection {
@@ -159,6 +197,34 @@ impl Connection {
         }
     }
 
+    /// Marks the connection's webhooks as being replaced at Lever by the
+    /// caller for `hold`. `false`: another instance's mark has not run out.
+    pub fn mark_webhook_setup(
+        conn: &mut PgConnection,
+        id: Uuid,
+        hold: std::time::Duration,
+    ) -> QueryResult<bool> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(hold).unwrap_or_default();
+        let marked = diesel::update(
+            connections::table.find(id).filter(
+                connections::webhooks_setup_until
+                    .is_null()
+                    .or(connections::webhooks_setup_until.lt(now)),
+            ),
+        )
+        .set(connections::webhooks_setup_until.eq(until))
+        .execute(conn)?;
+        Ok(marked == 1)
+    }
+
+    /// Clears the caller's webhook-setup mark.
+    pub fn unmark_webhook_setup(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+        diesel::update(connections::table.find(id))
+            .set(connections::webhooks_setup_until.eq(None::<DateTime<Utc>>))
+            .execute(conn)
+    }
+
     /// Clears a refresh's mark when it ended without a new grant.
     pub fn unmark_refreshing(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
         use crate::domain::status::TokenState;
@@ -271,18 +337,20 @@ impl Connection {
             .execute(conn)
     }
 
-    pub fn set_tags_and_perform_as(
-        conn: &mut PgConnection,
-        id: Uuid,
-        link_created: &str,
-        completed: &str,
-        perform_as: Option<&str>,
-    ) -> QueryResult<usize> {
+    /// Stores the settings an admin may change (all at once: the service
+    /// merges a patch into the current values first).
+    pub fn set_settings(conn: &mut PgConnection, id: Uuid, s: &Settings) -> QueryResult<usize> {
         diesel::update(connections::table.find(id))
             .set((
-                connections::tag_link_created.eq(link_created),
-                connections::tag_completed.eq(completed),
-                connections::perform_as.eq(perform_as),
+                connections::tag_link_created.eq(&s.tag_link_created),
+                connections::tag_completed.eq(&s.tag_completed),
+                connections::tag_closed.eq(&s.tag_closed),
+                connections::tag_expired.eq(&s.tag_expired),
+                connections::perform_as.eq(&s.perform_as),
+                connections::on_archive.eq(s.on_archive),
+                connections::on_hired.eq(s.on_hired),
+                connections::on_stage_exit.eq(s.on_stage_exit),
+                connections::link_ttl_days.eq(s.link_ttl_days),
                 connections::updated_at.eq(Utc::now()),
             ))
             .execute(conn)
@@ -313,6 +381,8 @@ impl Connection {
 #[diesel(table_name = lever_webhooks, check_for_backend(diesel::pg::Pg))]
 pub struct WebhookRow {
     pub id: Uuid,
+    /// The Lever event it delivers.
+    pub event: String,
     pub lever_webhook_id: Option<String>,
     pub managed: bool,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -365,6 +435,7 @@ pub mod webhooks {
         conn: &mut PgConnection,
         connection_id: Uuid,
         lever_webhook_id: Option<&str>,
+        event: &str,
         url: &str,
         managed: bool,
         signature_token_enc: &[u8],
@@ -372,6 +443,7 @@ pub mod webhooks {
         diesel::insert_into(lever_webhooks::table)
             .values((
                 lever_webhooks::id.eq(Uuid::new_v4()),
+                lever_webhooks::event.eq(event),
                 lever_webhooks::connection_id.eq(connection_id),
                 lever_webhooks::lever_webhook_id.eq(lever_webhook_id),
                 lever_webhooks::url.eq(url),

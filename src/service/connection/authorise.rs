@@ -3,6 +3,7 @@
 //! stage, registers the webhook, and only then stores everything in one
 //! transaction, so a failure at any step leaves the connection as it was.
 
+use super::webhook_setup;
 use crate::connections::setup::{self, WebhookSetup};
 use crate::db::models::connection::{Authorised, Connection, webhooks};
 use crate::db::models::oauth_state::OAuthState;
@@ -144,7 +145,17 @@ async fn authorise(
         .unwrap_or(existing.stage_name.clone());
     let stage = setup::find_stage(&client, wanted_id.as_deref(), &wanted_name).await?;
     let url = state.urls.webhook(conn_id);
-    let hook = setup::register_webhook(&client, &url).await?;
+    // A sweep's repair may be replacing the webhooks right now: wait for
+    // it, so the two never interleave and leave two webhooks per event.
+    webhook_setup::hold(state, conn_id).await?;
+    let hook = setup::register_webhooks(&client, &url).await;
+    let hook = match hook {
+        Ok(hook) => hook,
+        Err(e) => {
+            webhook_setup::release(state, conn_id).await;
+            return Err(e.into());
+        }
+    };
     let has_manual = state
         .db
         .run(move |c| Ok(webhooks::live(c, conn_id)?.iter().any(|w| !w.managed)))
@@ -157,7 +168,7 @@ async fn authorise(
         registered || has_manual,
         &url,
     );
-    store(
+    let stored = store(
         state,
         conn_id,
         &grant,
@@ -166,7 +177,9 @@ async fn authorise(
         hook,
         url,
     )
-    .await?;
+    .await;
+    webhook_setup::release(state, conn_id).await;
+    stored?;
     handle.tokens().forget();
     crate::ingest::invalidate(ConnectionId(conn_id));
     state.wake.wake(ConnectionId(conn_id));
@@ -211,12 +224,15 @@ async fn store(
         .refresh_token
         .as_ref()
         .map(|r| state.secrets.seal(r.expose_secret()));
-    let hook_enc = match &hook {
-        WebhookSetup::Registered {
-            lever_id,
-            signature_token,
-        } => Some((lever_id.clone(), state.secrets.seal(signature_token))),
-        WebhookSetup::Unavailable(_) => None,
+    let hooks_enc: Vec<(&'static str, String, Vec<u8>)> = match &hook {
+        WebhookSetup::Registered { hooks, .. } => hooks
+            .iter()
+            .map(|h| {
+                let sealed = state.secrets.seal(&h.signature_token);
+                (h.event, h.lever_id.clone(), sealed)
+            })
+            .collect(),
+        WebhookSetup::Unavailable(_) => Vec::new(),
     };
     let expires_at = grant.expires_at;
     let scopes = grant.scope.clone();
@@ -241,9 +257,11 @@ async fn store(
                     setup: &setup_state,
                 },
             )?;
-            if let Some((lever_id, sealed)) = hook_enc {
+            if !hooks_enc.is_empty() {
                 webhooks::retire_managed(c, conn_id)?;
-                webhooks::insert(c, conn_id, Some(&lever_id), &url, true, &sealed)?;
+            }
+            for (event, lever_id, sealed) in &hooks_enc {
+                webhooks::insert(c, conn_id, Some(lever_id), event, &url, true, sealed)?;
             }
             // Work kept while disconnected or re-authorising is due again now.
             crate::db::models::work::resume_account(c, conn_id)?;

@@ -5,6 +5,7 @@
 //! unfinished work for when the org reconnects.
 
 use super::view::load;
+use super::webhook_setup;
 use crate::db::models::connection::{Connection, problem, webhooks};
 use crate::domain::ids::{ConnectionId, OrgId};
 use crate::service::ServiceError;
@@ -16,6 +17,15 @@ use crate::state::AppState;
 pub async fn disconnect(state: &AppState, caller: &Caller, org: OrgId) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
     let current = load(state, org).await?;
+    let id = current.id;
+    // No sweep may repair what this removes while it removes it.
+    webhook_setup::hold(state, id).await?;
+    let done = remove(state, &current).await;
+    webhook_setup::release(state, id).await;
+    done
+}
+
+async fn remove(state: &AppState, current: &Connection) -> Result<(), ServiceError> {
     let id = current.id;
     let hooks = state.db.run(move |c| Ok(webhooks::live(c, id)?)).await?;
     let mut problems = Vec::new();

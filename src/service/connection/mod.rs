@@ -8,3 +8,4 @@ pub mod disconnect;
 pub mod settings;
 pub mod sweep;
 pub mod view;
+pub mod webhook_setup;

@@ -1,11 +1,13 @@
-//! Changing a connection: its stage, tag names and `perform_as` (a new stage
+//! Changing a connection: its stage, tag names, lifecycle policy and
+//! `perform_as` (a new stage
 //! is looked up in Lever again), and, in manual mode, the signature token an
 //! admin pasted from the webhook they created in Lever by hand.
 
 use super::view::{ConnectionView, load, render};
 use crate::connections::setup;
-use crate::db::models::connection::{Connection, webhooks};
+use crate::db::models::connection::{Connection, Settings, webhooks};
 use crate::domain::ids::{ConnectionId, OrgId};
+use crate::domain::status::LifecyclePolicy;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
 use crate::service::validate;
@@ -20,11 +22,32 @@ pub struct StagePatch {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagsPatch {
     pub link_created: Option<String>,
     pub completed: Option<String>,
+    /// Added when an interview closes (archived, hired); null turns it off.
+    #[serde(default, deserialize_with = "present")]
+    pub closed: Option<Option<String>>,
+    /// Added when a link expires unopened; null turns it off.
+    #[serde(default, deserialize_with = "present")]
+    pub expired: Option<Option<String>>,
+}
+
+/// What happens to an open interview when its candidate moves on.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LifecyclePatch {
+    /// `close` (default) or `keep`.
+    pub on_archive: Option<String>,
+    /// `close` (default) or `keep`.
+    pub on_hired: Option<String>,
+    /// `keep` (default) or `close`.
+    pub on_stage_exit: Option<String>,
+    /// 1-365, or null for links that never expire.
+    #[serde(default, deserialize_with = "present_days")]
+    pub link_ttl_days: Option<Option<i64>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -32,6 +55,7 @@ pub struct TagsPatch {
 pub struct ConnectionPatch {
     pub stage: Option<StagePatch>,
     pub tags: Option<TagsPatch>,
+    pub lifecycle: Option<LifecyclePatch>,
     /// A Lever user id to attribute writes to; null clears it.
     #[serde(default, deserialize_with = "present")]
     pub perform_as: Option<Option<String>>,
@@ -40,6 +64,81 @@ pub struct ConnectionPatch {
 /// Tells "absent" (None) from "null" (Some(None)).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
+}
+
+/// [`present`] for a number.
+fn present_days<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// A policy value, or 422 naming the field.
+fn policy(
+    field: &str,
+    value: Option<String>,
+    now: LifecyclePolicy,
+) -> Result<LifecyclePolicy, ServiceError> {
+    match value {
+        None => Ok(now),
+        Some(v) => LifecyclePolicy::parse(&v).ok_or_else(|| {
+            ServiceError::invalid(field, format!("`{field}` must be `close` or `keep`"))
+        }),
+    }
+}
+
+/// A tag that may be turned off: absent keeps it, null turns it off.
+fn optional_tag(
+    field: &str,
+    value: Option<Option<String>>,
+    now: Option<String>,
+) -> Result<Option<String>, ServiceError> {
+    match value {
+        None => Ok(now),
+        Some(None) => Ok(None),
+        Some(Some(t)) => validate::name(field, &t).map(Some),
+    }
+}
+
+/// The stored settings with the patch's tags, lifecycle and `perform_as`.
+fn merged(current: &Connection, body: &mut ConnectionPatch) -> Result<Settings, ServiceError> {
+    let now = current.settings();
+    let tags = body.tags.take().unwrap_or_default();
+    let life = body.lifecycle.take().unwrap_or_default();
+    let link_ttl_days = match life.link_ttl_days {
+        None => now.link_ttl_days,
+        Some(None) => None,
+        Some(Some(d)) if (1..=365).contains(&d) => i32::try_from(d).ok(),
+        Some(Some(_)) => {
+            return Err(ServiceError::invalid(
+                "lifecycle.link_ttl_days",
+                "`lifecycle.link_ttl_days` must be from 1 to 365, or null",
+            ));
+        }
+    };
+    Ok(Settings {
+        tag_link_created: match tags.link_created {
+            Some(t) => validate::name("tags.link_created", &t)?,
+            None => now.tag_link_created,
+        },
+        tag_completed: match tags.completed {
+            Some(t) => validate::name("tags.completed", &t)?,
+            None => now.tag_completed,
+        },
+        tag_closed: optional_tag("tags.closed", tags.closed, now.tag_closed)?,
+        tag_expired: optional_tag("tags.expired", tags.expired, now.tag_expired)?,
+        perform_as: match body.perform_as.take() {
+            Some(Some(p)) => Some(validate::bounded_text("perform_as", &p, 1, 200)?),
+            Some(None) => None,
+            None => now.perform_as,
+        },
+        on_archive: policy("lifecycle.on_archive", life.on_archive, now.on_archive)?,
+        on_hired: policy("lifecycle.on_hired", life.on_hired, now.on_hired)?,
+        on_stage_exit: policy(
+            "lifecycle.on_stage_exit",
+            life.on_stage_exit,
+            now.on_stage_exit,
+        )?,
+        link_ttl_days,
+    })
 }
 
 /// Changes `org`'s connection.
@@ -52,23 +151,8 @@ pub async fn update(
 ) -> Result<ConnectionView, ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
     let current = load(state, org).await?;
-    let tags = body.tags.unwrap_or(TagsPatch {
-        link_created: None,
-        completed: None,
-    });
-    let link_created = match tags.link_created {
-        Some(t) => validate::name("tags.link_created", &t)?,
-        None => current.tag_link_created.clone(),
-    };
-    let completed = match tags.completed {
-        Some(t) => validate::name("tags.completed", &t)?,
-        None => current.tag_completed.clone(),
-    };
-    let perform_as = match body.perform_as {
-        Some(Some(p)) => Some(validate::bounded_text("perform_as", &p, 1, 200)?),
-        Some(None) => None,
-        None => current.perform_as.clone(),
-    };
+    let mut body = body;
+    let settings = merged(&current, &mut body)?;
     let new_stage = match body.stage {
         Some(s) => Some(resolve_stage(state, &current, s).await?),
         None => None,
@@ -77,13 +161,7 @@ pub async fn update(
     state
         .db
         .transaction(move |c| -> Result<(), ServiceError> {
-            Connection::set_tags_and_perform_as(
-                c,
-                id,
-                &link_created,
-                &completed,
-                perform_as.as_deref(),
-            )?;
+            Connection::set_settings(c, id, &settings)?;
             if let Some(s) = &new_stage {
                 Connection::store_setup(c, id, s)?;
                 crate::db::models::work::resume_account(c, id)?;
@@ -172,7 +250,8 @@ pub async fn set_webhook_secret(
     state
         .db
         .transaction(move |c| -> Result<(), ServiceError> {
-            webhooks::insert(c, id, None, &url, false, &sealed)?;
+            let event = crate::lever::wire::events::CANDIDATE_STAGE_CHANGE;
+            webhooks::insert(c, id, None, event, &url, false, &sealed)?;
             // The admin has just added the webhook in Lever: clear what the
             // last sweep reported, and check again soon.
             crate::db::models::sweep::webhook_missing(c, id, None)?;

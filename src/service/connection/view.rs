@@ -3,6 +3,8 @@
 
 use crate::db::models::connection::{Connection, webhooks};
 use crate::domain::ids::OrgId;
+use crate::domain::status::LifecyclePolicy;
+use crate::lever::wire::events;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
 use crate::state::AppState;
@@ -30,6 +32,31 @@ pub struct WebhookView {
 pub struct TagsView {
     pub link_created: String,
     pub completed: String,
+    /// Added when an interview closes because its candidate was archived
+    /// or hired; null: off.
+    pub closed: Option<String>,
+    /// Added when a link expires unopened; null: off.
+    pub expired: Option<String>,
+}
+
+/// What happens to an open interview when its candidate moves on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LifecycleView {
+    pub on_archive: LifecyclePolicy,
+    pub on_hired: LifecyclePolicy,
+    pub on_stage_exit: LifecyclePolicy,
+    /// Days an unopened link lives; null: forever.
+    pub link_ttl_days: Option<i32>,
+}
+
+/// One webhook registered for the connection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventWebhookView {
+    /// The Lever event it delivers, for example `candidateArchiveChange`.
+    pub event: String,
+    /// Lever's id; null for a pasted (manual) one.
+    pub id: Option<String>,
+    pub managed: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,8 +66,12 @@ pub struct ConnectionView {
     pub status: crate::domain::status::ConnectionStatus,
     pub lever_account_id: Option<String>,
     pub stage: StageView,
+    /// The `candidateStageChange` webhook.
     pub webhook: WebhookView,
+    /// Every live webhook, one per event.
+    pub webhooks: Vec<EventWebhookView>,
     pub tags: TagsView,
+    pub lifecycle: LifecycleView,
     pub perform_as: Option<String>,
     pub connected_at: Option<DateTime<Utc>>,
     pub scopes: Vec<String>,
@@ -79,7 +110,10 @@ pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, Serv
         .db
         .run(move |conn| Ok(webhooks::live(conn, id)?))
         .await?;
-    let hook = hooks.first();
+    let hook = hooks
+        .iter()
+        .find(|h| h.event == events::CANDIDATE_STAGE_CHANGE)
+        .or(hooks.first());
     Ok(ConnectionView {
         id: c.id,
         status: c.status,
@@ -93,9 +127,25 @@ pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, Serv
             url: state.urls.webhook(c.id),
             managed: hook.is_some_and(|h| h.managed),
         },
+        webhooks: hooks
+            .iter()
+            .map(|h| EventWebhookView {
+                event: h.event.clone(),
+                id: h.lever_webhook_id.clone(),
+                managed: h.managed,
+            })
+            .collect(),
         tags: TagsView {
             link_created: c.tag_link_created,
             completed: c.tag_completed,
+            closed: c.tag_closed,
+            expired: c.tag_expired,
+        },
+        lifecycle: LifecycleView {
+            on_archive: c.on_archive,
+            on_hired: c.on_hired,
+            on_stage_exit: c.on_stage_exit,
+            link_ttl_days: c.link_ttl_days,
         },
         perform_as: c.perform_as,
         connected_at: c.connected_at,

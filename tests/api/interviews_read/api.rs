@@ -108,12 +108,14 @@ async fn the_view_shows_every_field_and_the_results_link_only_after_completion()
         "opportunity_id",
         "posting_id",
         "status",
+        "close_reason",
         "live_url",
         "results_url",
         "created_at",
         "link_posted_at",
         "completed_at",
         "results_posted_at",
+        "closed_at",
         "result",
     ];
     want.sort_unstable();

@@ -174,7 +174,7 @@ async fn a_repaired_webhook_whose_token_failed_to_store_is_replaced_and_signs_fo
     })
     .await;
     let ours = sim.webhooks(&s.account).unwrap();
-    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(ours.len(), 4, "one per event: {ours:?}");
     let url = ours[0].url.clone();
     // The first store of a repaired webhook's token fails (once).
     let mut c = app.db();
@@ -187,12 +187,12 @@ async fn a_repaired_webhook_whose_token_failed_to_store_is_replaced_and_signs_fo
     ] {
         diesel::sql_query(sql).execute(&mut c).unwrap();
     }
-    // Someone deletes our webhook at Lever; an admin asks for a sweep.
-    assert_eq!(sim.delete_webhooks(&s.account).unwrap(), 1);
+    // Someone deletes our webhooks at Lever; an admin asks for a sweep.
+    assert_eq!(sim.delete_webhooks(&s.account).unwrap(), 4);
     sweep_now(&app, &s).await;
     // The repair whose store failed deletes what it registered; the next
-    // sweep registers again and keeps the token.
-    let stored = poll_until(60, "the webhook registered again and stored", || async {
+    // sweep registers again and keeps the tokens.
+    let stored = poll_until(60, "the webhooks registered again and stored", || async {
         let hooks = sim.webhooks(&s.account).unwrap();
         let n = app.count(&format!(
             "SELECT count(*) AS n FROM lever_webhooks w WHERE deleted_at IS NULL AND lever_webhook_id IN ({})",
@@ -203,11 +203,18 @@ async fn a_repaired_webhook_whose_token_failed_to_store_is_replaced_and_signs_fo
                 .collect::<Vec<_>>()
                 .join(",")
         ));
-        (hooks.len() == 1 && n == 1).then_some(hooks)
+        (hooks.len() == 4 && n == 4).then_some(hooks)
     })
     .await;
-    assert_eq!(app.count("SELECT last_value AS n FROM fault_once"), 2);
-    assert_eq!(stored[0].url, url);
+    // One failed insert, then the second repair's four.
+    assert_eq!(app.count("SELECT last_value AS n FROM fault_once"), 5);
+    assert!(stored.iter().all(|h| h.url == url), "{stored:?}");
+    let stage_hook = stored
+        .iter()
+        .find(|h| h.event == "candidateStageChange")
+        .unwrap()
+        .id
+        .clone();
     let calls = sim.calls_for(&s.account);
     let registered: Vec<_> = calls
         .iter()
@@ -217,10 +224,12 @@ async fn a_repaired_webhook_whose_token_failed_to_store_is_replaced_and_signs_fo
         .iter()
         .filter(|c| c.method == "DELETE" && c.path.contains("/webhooks/") && c.status / 100 == 2)
         .collect();
-    // Connecting registered one, each repair one; the unstored one is gone.
-    assert_eq!(registered.len(), 3, "{calls:?}");
-    assert_eq!(deleted.len(), 1, "{calls:?}");
-    assert!(!deleted[0].path.ends_with(&stored[0].id));
+    // Connecting registered four, each repair four; the unstored ones are gone.
+    assert_eq!(registered.len(), 12, "{calls:?}");
+    assert_eq!(deleted.len(), 4, "{calls:?}");
+    for d in &deleted {
+        assert!(!stored.iter().any(|h| d.path.ends_with(&h.id)), "{d:?}");
+    }
     // A delivery signed with the new token is accepted and linked.
     let opps = s.candidates(&sim, 1);
     s.move_to(&sim, &opps, &s.stage);
@@ -228,13 +237,13 @@ async fn a_repaired_webhook_whose_token_failed_to_store_is_replaced_and_signs_fo
     let delivered = sim.deliveries(&s.account).unwrap();
     let to_new: Vec<_> = delivered
         .iter()
-        .filter(|d| d.webhook_id == stored[0].id && d.opportunity_id.as_deref() == Some(&opps[0]))
+        .filter(|d| d.webhook_id == stage_hook && d.opportunity_id.as_deref() == Some(&opps[0]))
         .collect();
     assert_eq!(to_new.len(), 1, "{delivered:?}");
     poll_until(30, "the delivery answered", || async {
         let d = sim.deliveries(&s.account).unwrap();
         d.iter()
-            .find(|d| d.webhook_id == stored[0].id && d.finished)
+            .find(|d| d.webhook_id == stage_hook && d.finished)
             .map(|d| assert_eq!((d.delivered, d.status), (true, Some(200)), "{d:?}"))
     })
     .await;

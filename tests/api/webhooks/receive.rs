@@ -97,17 +97,17 @@ async fn every_signature_token_verifies_including_replaced_ones() {
 async fn pings_other_events_and_other_stages_are_ignored() {
     let s = setup("active").await;
     let ping = signed(KEY, &new_token(), now_ms(), "candidateHired", json!({}));
-    let hired = signed(
+    let other = signed(
         KEY,
         &new_token(),
         now_ms(),
-        "candidateHired",
+        "applicationCreated",
         json!({"opportunityId": "opp-1"}),
     );
     let elsewhere = stage_change(KEY, "opp-2", "stage-onsite");
     for (body, reason) in [
         (&ping, "test_ping"),
-        (&hired, "other_event"),
+        (&other, "other_event"),
         (&elsewhere, "other_stage"),
     ] {
         let r = s.app.post_webhook(&s.conn, body).await;

@@ -9,8 +9,9 @@ use super::LeverClient;
 use super::call::Request;
 use crate::errors::LeverError;
 use crate::wire::{
-    LinksBody, ListEnvelope, Note, NoteCreate, NoteCreated, Opportunity, Posting, Stage, TagsBody,
-    User, WebhookCreate, WebhookSubscription, parse_data, parse_list, parse_webhook_created,
+    ArchiveReason, LinksBody, ListEnvelope, Note, NoteCreate, NoteCreated, Opportunity, Posting,
+    Stage, TagsBody, User, WebhookCreate, WebhookSubscription, parse_data, parse_list,
+    parse_webhook_created,
 };
 
 /// Lever's largest page size.
@@ -35,6 +36,13 @@ impl LeverClient {
     /// All stages, following `next` while `hasNext`.
     pub async fn list_stages(&self) -> Result<Vec<Stage>, LeverError> {
         self.fetch_all("list_stages", "/stages", &[]).await
+    }
+
+    /// Every archive reason of the account (`GET /archive_reasons`), inactive
+    /// ones included: old archives use them.
+    pub async fn list_archive_reasons(&self) -> Result<Vec<ArchiveReason>, LeverError> {
+        self.fetch_all("list_archive_reasons", "/archive_reasons", &[])
+            .await
     }
 
     /// Users, optionally filtered by email (to pick `perform_as`).

@@ -88,6 +88,28 @@ impl<'a> Envelope<'a> {
             && matches!(self.data.shape, Shape::Null | Shape::Object { empty: true })
     }
 
+    /// `candidateArchiveChange`, `candidateHired` or `candidateDeleted`: the
+    /// events about the candidate as a whole.
+    pub fn is_lifecycle(&self) -> bool {
+        [
+            events::CANDIDATE_ARCHIVE_CHANGE,
+            events::CANDIDATE_HIRED,
+            events::CANDIDATE_DELETED,
+        ]
+        .contains(&self.event.as_ref())
+    }
+
+    /// For a lifecycle event ([`Self::is_lifecycle`]) whose `data` is an
+    /// object: `opportunityId`, else the deprecated `candidateId` (the same
+    /// id, per Lever). Their other fields are UNCONFIRMED and never read:
+    /// what happened is learned by reading the opportunity again.
+    pub fn lifecycle_opportunity(&self) -> Option<&str> {
+        let d = &self.data;
+        (self.is_lifecycle() && matches!(d.shape, Shape::Object { .. }))
+            .then(|| d.opportunity_id.as_str().or(d.candidate_id.as_str()))
+            .flatten()
+    }
+
     /// For a `candidateStageChange` whose `data` is a stage change (an
     /// object with a string `opportunityId`, and its other documented fields
     /// strings or null): the stage it moved to, if given. `None` otherwise.

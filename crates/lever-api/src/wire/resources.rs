@@ -17,6 +17,33 @@ pub struct Stage {
     pub extra: JsonMap,
 }
 
+/// An archive reason (`GET /archive_reasons`): `type` is `hired` or
+/// `non-hired`; names are the account's own, so only `type` classifies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchiveReason {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+impl ArchiveReason {
+    /// Lever's hired type: an archive with this reason is a hire.
+    pub fn is_hired(&self) -> bool {
+        self.kind.as_deref() == Some("hired")
+    }
+}
+
+/// What an opportunity shows of its archive state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archived {
+    /// The archive reason id, when Lever gives one.
+    pub reason: Option<String>,
+}
+
 /// A job posting. `text` is the posting's title.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Posting {
@@ -162,6 +189,25 @@ impl Opportunity {
 
     pub fn stage_id(&self) -> Option<&str> {
         self.stage.as_ref().map(StageRef::id)
+    }
+
+    /// `Some` when archived: `archived` is an object (its `reason`, else
+    /// `reasonId`), or, without one, the documented examples' top-level
+    /// `archivedAt`/`archiveReason` are set. `None` while active.
+    pub fn archived(&self) -> Option<Archived> {
+        let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+        match self.extra.get("archived") {
+            Some(serde_json::Value::Object(a)) => Some(Archived {
+                reason: text(a.get("reason")).or_else(|| text(a.get("reasonId"))),
+            }),
+            // Not the documented object, but not "active" either.
+            Some(v) if !v.is_null() => Some(Archived { reason: None }),
+            _ => {
+                let reason = text(self.extra.get("archiveReason"));
+                let at = self.extra.get("archivedAt").is_some_and(|v| !v.is_null());
+                (at || reason.is_some()).then_some(Archived { reason })
+            }
+        }
     }
 
     /// The posting of the (at most one, per Lever) application.

@@ -50,6 +50,10 @@ pub struct Interview {
     pub live_url: Option<String>,
     /// The results link as posted to Lever.
     pub results_url: Option<String>,
+    /// Why it closed (`cancelled`; kept when a completion came after).
+    pub close_reason: Option<crate::domain::status::CloseReason>,
+    /// The closed or expired tag, once posted (the name as posted).
+    pub closed_tag: Option<String>,
 }
 
 /// An interview with the name of its org, for the pages and the platform.

@@ -14,7 +14,7 @@ use crate::db::models::lever_event::work as events;
 use crate::db::schema::interviews;
 use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId, RoleId};
 use crate::domain::roles::Rule;
-use crate::domain::status::InterviewStatus;
+use crate::domain::status::{CloseReason, InterviewStatus};
 
 /// The interview row the workers act on.
 pub fn interview(conn: &mut PgConnection, id: InterviewId) -> QueryResult<Interview> {
@@ -117,6 +117,8 @@ pub enum Step<'a> {
     NotePosted(&'a str),
     ResultsPosted,
     Failed,
+    /// The closed or expired tag, as posted.
+    ClosedTagged(&'a str),
 }
 
 /// Stores one step of the interview (each is safe to repeat).
@@ -176,6 +178,9 @@ pub fn record(conn: &mut PgConnection, id: InterviewId, step: Step<'_>) -> Query
         }
         Step::Failed => diesel::update(t.filter(interviews::status.eq(InterviewStatus::Creating)))
             .set((interviews::status.eq(InterviewStatus::Failed), touched))
+            .execute(conn),
+        Step::ClosedTagged(tag) => diesel::update(t)
+            .set((interviews::closed_tag.eq(tag), touched))
             .execute(conn),
     }
 }
@@ -306,16 +311,69 @@ pub fn cancel(conn: &mut PgConnection, id: InterviewId) -> QueryResult<usize> {
     diesel::update(interviews::table.find(id))
         .set((
             interviews::status.eq(InterviewStatus::Cancelled),
+            interviews::close_reason.eq(CloseReason::Admin),
             interviews::cancelled_at.eq(now),
             interviews::updated_at.eq(now),
         ))
         .execute(conn)
 }
 
+/// The candidate's open interview on this connection, if any (at most one:
+/// a unique index keeps it so).
+pub fn open_of_candidate(
+    conn: &mut PgConnection,
+    connection_id: ConnectionId,
+    opportunity_id: &str,
+) -> QueryResult<Option<InterviewId>> {
+    interviews::table
+        .filter(interviews::connection_id.eq(connection_id))
+        .filter(interviews::opportunity_id.eq(opportunity_id))
+        .filter(interviews::status.eq_any(InterviewStatus::OPEN))
+        .select(interviews::id)
+        .first(conn)
+        .optional()
+}
+
+/// Closes an open interview that has no result, for `reason`, and ties the
+/// closing event to it (so a retry of that event finishes this close).
+/// `false`: it was no longer open, or a completion was stored first
+/// (completed interviews are never closed). The update's own condition
+/// decides, after any completion holding the row lock has committed.
+#[tracing::instrument(level = "debug", skip_all, fields(interview_id = %id))]
+pub fn close(
+    conn: &mut PgConnection,
+    id: InterviewId,
+    reason: CloseReason,
+    event: EventId,
+) -> QueryResult<bool> {
+    conn.transaction(|conn| {
+        let now = Utc::now();
+        let closed = diesel::update(
+            interviews::table
+                .find(id)
+                .filter(interviews::status.eq_any(InterviewStatus::OPEN))
+                .filter(interviews::completed_at.is_null()),
+        )
+        .set((
+            interviews::status.eq(InterviewStatus::Cancelled),
+            interviews::close_reason.eq(reason),
+            interviews::cancelled_at.eq(now),
+            interviews::updated_at.eq(now),
+        ))
+        .execute(conn)?
+            == 1;
+        if closed {
+            events::tie_to_interview(conn, event, id)?;
+        }
+        Ok(closed)
+    })
+}
+
 /// What the complete and cancel actions decide on.
 #[derive(Debug, Clone, Queryable)]
 pub struct ActionView {
     pub status: InterviewStatus,
+    pub close_reason: Option<CloseReason>,
     pub connection_id: ConnectionId,
     pub result: Option<serde_json::Value>,
     pub completed: bool,
@@ -334,6 +392,7 @@ pub fn find_for_action(
         .filter(interviews::org_id.eq(org))
         .select((
             interviews::status,
+            interviews::close_reason,
             interviews::connection_id,
             interviews::result,
             interviews::completed_at.is_not_null(),

@@ -18,6 +18,8 @@ pub struct EventWork {
     pub id: EventId,
     pub connection_id: ConnectionId,
     pub org_id: OrgId,
+    /// Lever's event name: a stage change, or a lifecycle event.
+    pub event: String,
     pub opportunity_id: Option<String>,
     pub to_stage_id: Option<String>,
     pub status: crate::domain::status::EventStatus,

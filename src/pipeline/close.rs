@@ -1,0 +1,184 @@
+//! Closing an open interview when Lever archives or hires its candidate
+//! (docs/contract/lifecycle.md). The delivery is a hint, since its `data` is
+//! not signed: the unit reads the opportunity and acts only on what Lever
+//! shows. A hire is an archive whose reason is of Lever's hired type,
+//! whichever event (archive change or hired) brought the news.
+//!
+//! The close is stored first (one conditional update: an interview with a
+//! result is never closed, whichever committed first), then the live link
+//! and the link-created tag come off and the closed tag goes on, each only
+//! if a fresh read shows it still to do. A retry of the event finds the
+//! interview it closed and finishes the writes.
+
+use super::caches::LinkCaches;
+use super::context::{AccountCtx, Work};
+use super::outcome::{Outcome, StepError};
+use super::writes::{Has, ensure};
+use crate::db::models::interview::Interview;
+use crate::db::models::work::{self as store, EventWork, Step};
+use crate::domain::status::{CloseReason, InterviewStatus, LifecyclePolicy, reasons};
+use crate::lever::wire::Opportunity;
+
+/// Works one archive or hired event.
+pub async fn attempt(
+    ctx: &AccountCtx,
+    caches: &LinkCaches,
+    work: &Work,
+    ev: &EventWork,
+) -> Result<Outcome, StepError> {
+    let opp_id = ev
+        .opportunity_id
+        .clone()
+        .ok_or_else(|| StepError::Job("the event names no opportunity".into()))?;
+    if let Some(id) = ev.interview_id {
+        // A retry or replay: this event closed that interview already.
+        let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
+        if iv.status != InterviewStatus::Cancelled {
+            // A completion came after the close: its swap owns Lever now.
+            return Ok(Outcome::Done);
+        }
+        let opp = work.client.get_opportunity(&opp_id).await?;
+        return take_off_and_tag(ctx, work, &iv, &opp).await;
+    }
+    let (conn_id, opp_key) = (ev.connection_id, opp_id.clone());
+    let open = ctx
+        .db
+        .run(move |c| Ok(store::open_of_candidate(c, conn_id, &opp_key)?))
+        .await?;
+    let Some(id) = open else {
+        return Ok(Outcome::Ignored(reasons::NO_INTERVIEW));
+    };
+    let keep = LifecyclePolicy::Keep;
+    if work.conn.on_archive == keep && work.conn.on_hired == keep {
+        return Ok(Outcome::Ignored(reasons::POLICY_KEEP));
+    }
+    let opp = work.client.get_opportunity(&opp_id).await?;
+    let Some(archived) = opp.archived() else {
+        // Unarchived since, or the event was not an archive: nothing to close.
+        return Ok(Outcome::Ignored(reasons::NOT_ARCHIVED));
+    };
+    let hired = match archived.reason.as_deref() {
+        Some(reason) => hired_reason(caches, work, reason).await?,
+        None => None,
+    };
+    let Some(reason) = close_reason(hired, work.conn.on_archive, work.conn.on_hired) else {
+        return Ok(Outcome::Ignored(reasons::POLICY_KEEP));
+    };
+    let event = ev.id;
+    let closed = ctx
+        .write(move |c| store::close(c, id, reason, event))
+        .await?;
+    if !closed {
+        // A completion was stored first: completed interviews stay as they are.
+        return Ok(Outcome::Ignored(reasons::NO_INTERVIEW));
+    }
+    let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
+    tracing::info!(interview_id = %id, reason = %reason, "interview closed");
+    take_off_and_tag(ctx, work, &iv, &opp).await
+}
+
+/// What closes, given whether the archive reason is of the hired type
+/// (`None`: unknown, for example without the archive-reasons scope) and the
+/// connection's two policies. `None`: the policy keeps the interview open.
+/// An unknown type closes only when both policies agree on closing.
+fn close_reason(
+    hired: Option<bool>,
+    on_archive: LifecyclePolicy,
+    on_hired: LifecyclePolicy,
+) -> Option<CloseReason> {
+    let close = LifecyclePolicy::Close;
+    match hired {
+        Some(true) => (on_hired == close).then_some(CloseReason::Hired),
+        Some(false) => (on_archive == close).then_some(CloseReason::Archived),
+        None => (on_archive == close && on_hired == close).then_some(CloseReason::Archived),
+    }
+}
+
+/// Whether archive reason `reason` is of the hired type: cached, else one
+/// read of the account's reasons. Unknown when Lever does not say (a reason
+/// missing from the list, or the list refused for want of its scope).
+async fn hired_reason(
+    caches: &LinkCaches,
+    work: &Work,
+    reason: &str,
+) -> Result<Option<bool>, StepError> {
+    let account = work.conn.lever_account_id.as_deref();
+    if let Some(hired) = caches.hired_reason(account, reason) {
+        return Ok(Some(hired));
+    }
+    match work.client.list_archive_reasons().await {
+        Ok(list) => {
+            caches.keep_hired_reasons(list.iter().map(|r| (r.id.clone(), r.is_hired())));
+            Ok(caches.hired_reason(account, reason))
+        }
+        Err(e) if e.status() == Some(403) || e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The close's Lever writes: the live link and the link-created tag off,
+/// then the closed tag on (an admin's cancel adds none).
+async fn take_off_and_tag(
+    ctx: &AccountCtx,
+    work: &Work,
+    iv: &Interview,
+    opp: &Opportunity,
+) -> Result<Outcome, StepError> {
+    take_link_off(ctx, work, iv, opp).await?;
+    let tag = match iv.close_reason {
+        Some(CloseReason::Archived | CloseReason::Hired) => work.conn.tag_closed.clone(),
+        _ => None,
+    };
+    if let (Some(tag), None) = (tag, &iv.closed_tag) {
+        ensure(ctx, &work.client, opp, Has::Tag, true, &tag).await?;
+        let id = iv.id;
+        ctx.write(move |c| store::record(c, id, Step::ClosedTagged(&tag)))
+            .await?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// Takes the interview's live link and link-created tag off the candidate.
+pub async fn take_link_off(
+    ctx: &AccountCtx,
+    work: &Work,
+    iv: &Interview,
+    opp: &Opportunity,
+) -> Result<(), StepError> {
+    ensure(ctx, &work.client, opp, Has::Link, false, &ctx.live_url(iv)).await?;
+    // A link step that posted the tag but was cut before recording it
+    // used the connection's setting: remove that one then.
+    let tag = iv
+        .link_tag
+        .clone()
+        .unwrap_or_else(|| work.conn.tag_link_created.clone());
+    ensure(ctx, &work.client, opp, Has::Tag, false, &tag).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use LifecyclePolicy::{Close, Keep};
+
+    #[test]
+    fn the_policy_for_the_reason_type_decides() {
+        assert_eq!(
+            close_reason(Some(true), Close, Close),
+            Some(CloseReason::Hired)
+        );
+        assert_eq!(close_reason(Some(true), Close, Keep), None);
+        assert_eq!(
+            close_reason(Some(false), Close, Keep),
+            Some(CloseReason::Archived)
+        );
+        assert_eq!(close_reason(Some(false), Keep, Close), None);
+        // Unknown type: only when both say close.
+        assert_eq!(
+            close_reason(None, Close, Close),
+            Some(CloseReason::Archived)
+        );
+        assert_eq!(close_reason(None, Close, Keep), None);
+        assert_eq!(close_reason(None, Keep, Close), None);
+    }
+}

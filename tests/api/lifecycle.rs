@@ -1,0 +1,359 @@
+//! When candidates move on: Lever archives or hires a linked candidate, and
+//! the connection's policy closes its interview (the live link and the
+//! link-created tag come off, the closed tag goes on, `/live` answers 410)
+//! or keeps it. A completion after such a close still lands. Every fact
+//! is read from the simulator and the API, never from the clock.
+
+use arkiter_lever::lever::sim::SimHandle;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, poll_until};
+use crate::lever_flow::{Scenario, scenario, spawn_with_sim, wait_for_tag};
+use crate::one_candidate::{act, settled};
+
+const LINK_TAG: &str = "Arkiter Live: Link Created";
+const CLOSED_TAG: &str = "Arkiter Live: Closed";
+const NOT_HIRED: &str = "archive-underqualified";
+const HIRED: &str = "archive-hired";
+
+async fn the_interview(app: &TestApp, s: &Scenario, opp: &str) -> Value {
+    let r = app
+        .get(
+            &format!("/api/v1/orgs/{}/interviews?opportunity_id={opp}", s.org),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let items = r.body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{items:?}");
+    items[0].clone()
+}
+
+/// A candidate with a posted link, everything settled.
+async fn linked(app: &TestApp, sim: &SimHandle, s: &Scenario) -> String {
+    let opp = s.candidates(sim, 1).remove(0);
+    s.move_to(sim, std::slice::from_ref(&opp), &s.stage);
+    wait_for_tag(sim, &s.account, std::slice::from_ref(&opp), LINK_TAG, 30).await;
+    settled(app).await;
+    opp
+}
+
+/// Lever calls that changed `opp` (writes), as `METHOD path`.
+fn writes_to(sim: &SimHandle, s: &Scenario, opp: &str) -> Vec<String> {
+    sim.calls_for(&s.account)
+        .iter()
+        .filter(|c| c.method != "GET" && c.path.contains(opp))
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect()
+}
+
+/// The archive events received for `opp`, once all of them are worked.
+async fn archive_events(app: &TestApp, s: &Scenario, opp: &str, n: usize) -> Vec<Value> {
+    poll_until(30, "the archive deliveries worked", || async {
+        let r = app
+            .list_events(&s.org, &format!("?opportunity_id={opp}"), Some(&s.key))
+            .await;
+        let items: Vec<Value> = r.body["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["event"] == "candidateArchiveChange" || e["event"] == "candidateHired")
+            .collect();
+        let worked = items
+            .iter()
+            .all(|e| e["status"] != "pending" && e["status"] != "retrying");
+        (items.len() >= n && worked).then_some(items)
+    })
+    .await
+}
+
+async fn live_status(app: &TestApp, iv: &Value) -> u16 {
+    let url = iv["live_url"].as_str().unwrap();
+    let token = url.rsplit('/').next().unwrap();
+    app.get(&format!("/live/{token}"), None).await.status
+}
+
+#[actix_web::test]
+async fn archiving_closes_the_interview_and_a_later_completion_still_lands() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = linked(&app, &sim, &s).await;
+    let iv = the_interview(&app, &s, &opp).await;
+    assert_eq!(live_status(&app, &iv).await, 200);
+
+    sim.archive(&s.account, &opp, Some(NOT_HIRED)).unwrap();
+    let shown = wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), CLOSED_TAG, 30)
+        .await
+        .remove(0);
+    settled(&app).await;
+    assert_eq!(s.live_link_count(&sim, &opp), 0, "{shown:?}");
+    assert!(!shown.tags.iter().any(|t| t == LINK_TAG), "{shown:?}");
+    let iv = the_interview(&app, &s, &opp).await;
+    assert_eq!(iv["status"], "cancelled", "{iv}");
+    assert_eq!(iv["close_reason"], "archived", "{iv}");
+    assert!(!iv["closed_at"].is_null(), "{iv}");
+    assert_eq!(live_status(&app, &iv).await, 410);
+
+    // Unarchiving reopens nothing.
+    sim.clear_call_log();
+    sim.archive(&s.account, &opp, None).unwrap();
+    let events = archive_events(&app, &s, &opp, 2).await;
+    assert!(
+        events.iter().any(|e| e["reason"] == "no_interview"),
+        "{events:?}"
+    );
+    assert_eq!(writes_to(&sim, &s, &opp), Vec::<String>::new());
+    assert_eq!(s.live_link_count(&sim, &opp), 0);
+
+    // The platform reports the interview done after the archive: accepted,
+    // and Lever gets the results link, the completed tag and the note.
+    let id = iv["id"].as_str().unwrap();
+    let r = act(
+        &app,
+        &s,
+        id,
+        "complete",
+        json!({"score": 91, "summary": "Solid"}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let done = wait_for_tag(
+        &sim,
+        &s.account,
+        std::slice::from_ref(&opp),
+        "Arkiter Live: Completed",
+        30,
+    )
+    .await
+    .remove(0);
+    settled(&app).await;
+    let done = sim.opportunity(&s.account, &opp).unwrap_or(done);
+    assert!(
+        done.links.iter().any(|l| l.contains("/results/")),
+        "{done:?}"
+    );
+    assert_eq!(s.live_link_count(&sim, &opp), 0, "{done:?}");
+    assert_eq!(done.notes.len(), 1, "{done:?}");
+    let iv = the_interview(&app, &s, &opp).await;
+    assert_eq!(iv["status"], "results_posted", "{iv}");
+    assert_eq!(iv["close_reason"], "archived", "{iv}");
+    // The same result again changes nothing; an admin cancel now is refused.
+    let again = act(
+        &app,
+        &s,
+        id,
+        "complete",
+        json!({"score": 91, "summary": "Solid"}),
+    )
+    .await;
+    assert_eq!(again.status, 202, "{}", again.body);
+}
+
+#[actix_web::test]
+async fn with_keep_an_archive_changes_nothing_in_lever() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let r = app
+        .patch_lever(
+            &s.org,
+            &s.key,
+            json!({"lifecycle": {"on_archive": "keep", "on_hired": "keep"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["lifecycle"]["on_archive"], "keep", "{}", r.body);
+    let opp = linked(&app, &sim, &s).await;
+    sim.clear_call_log();
+    sim.archive(&s.account, &opp, Some(NOT_HIRED)).unwrap();
+    let events = archive_events(&app, &s, &opp, 1).await;
+    assert_eq!(events[0]["status"], "ignored", "{events:?}");
+    assert_eq!(events[0]["reason"], "policy_keep", "{events:?}");
+    // Not even a read: the policy decided before Lever was asked.
+    let calls: Vec<String> = sim
+        .calls_for(&s.account)
+        .iter()
+        .filter(|c| c.path.contains(opp.as_str()))
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect();
+    assert_eq!(calls, Vec::<String>::new());
+    assert_eq!(s.live_link_count(&sim, &opp), 1);
+    assert_eq!(the_interview(&app, &s, &opp).await["status"], "link_posted");
+}
+
+#[actix_web::test]
+async fn a_hire_follows_on_hired_and_an_archive_follows_on_archive() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let r = app
+        .patch_lever(&s.org, &s.key, json!({"lifecycle": {"on_hired": "keep"}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let hired = linked(&app, &sim, &s).await;
+    sim.clear_call_log();
+    sim.archive(&s.account, &hired, Some(HIRED)).unwrap();
+    // Both the archive change and the hired delivery arrive; neither closes.
+    let events = archive_events(&app, &s, &hired, 2).await;
+    assert!(
+        events.iter().all(|e| e["reason"] == "policy_keep"),
+        "{events:?}"
+    );
+    assert_eq!(writes_to(&sim, &s, &hired), Vec::<String>::new());
+    assert_eq!(s.live_link_count(&sim, &hired), 1);
+    assert_eq!(
+        the_interview(&app, &s, &hired).await["status"],
+        "link_posted"
+    );
+
+    // Now hires close, and a plain archive still does (the default).
+    let r = app
+        .patch_lever(
+            &s.org,
+            &s.key,
+            json!({"lifecycle": {"on_hired": "close"}, "tags": {"closed": "Moved on"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let next = linked(&app, &sim, &s).await;
+    sim.archive(&s.account, &next, Some(HIRED)).unwrap();
+    wait_for_tag(
+        &sim,
+        &s.account,
+        std::slice::from_ref(&next),
+        "Moved on",
+        30,
+    )
+    .await;
+    settled(&app).await;
+    let iv = the_interview(&app, &s, &next).await;
+    assert_eq!(iv["close_reason"], "hired", "{iv}");
+    assert_eq!(s.live_link_count(&sim, &next), 0);
+    // Exactly one close, though two deliveries came.
+    let tags = writes_to(&sim, &s, &next)
+        .into_iter()
+        .filter(|c| c.ends_with("/addTags"))
+        .count();
+    assert_eq!(tags, 2, "the link-created tag, then the closed tag once");
+}
+
+#[actix_web::test]
+async fn a_completed_interview_is_never_closed() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = linked(&app, &sim, &s).await;
+    let id = the_interview(&app, &s, &opp).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = act(&app, &s, &id, "complete", json!({"score": 40})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    wait_for_tag(
+        &sim,
+        &s.account,
+        std::slice::from_ref(&opp),
+        "Arkiter Live: Completed",
+        30,
+    )
+    .await;
+    settled(&app).await;
+    sim.clear_call_log();
+    sim.archive(&s.account, &opp, Some(NOT_HIRED)).unwrap();
+    let events = archive_events(&app, &s, &opp, 1).await;
+    assert_eq!(events[0]["reason"], "no_interview", "{events:?}");
+    assert_eq!(writes_to(&sim, &s, &opp), Vec::<String>::new());
+    let iv = the_interview(&app, &s, &opp).await;
+    assert_eq!(iv["status"], "results_posted", "{iv}");
+    assert!(iv["close_reason"].is_null(), "{iv}");
+}
+
+#[actix_web::test]
+async fn an_admin_cancel_still_refuses_a_completion() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = linked(&app, &sim, &s).await;
+    let id = the_interview(&app, &s, &opp).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(act(&app, &s, &id, "cancel", json!({})).await.status, 202);
+    let r = act(&app, &s, &id, "complete", json!({"score": 40})).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(the_interview(&app, &s, &opp).await["close_reason"], "admin");
+}
+
+#[actix_web::test]
+async fn reconnecting_twice_leaves_one_webhook_per_event() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    for _ in 0..2 {
+        let done = app.connect_lever(&s.org, &s.key).await;
+        assert_eq!(done.body["connection_status"], "active", "{}", done.body);
+    }
+    let mut events: Vec<String> = sim
+        .webhooks(&s.account)
+        .unwrap()
+        .into_iter()
+        .map(|w| w.event)
+        .collect();
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "candidateArchiveChange",
+            "candidateDeleted",
+            "candidateHired",
+            "candidateStageChange"
+        ]
+    );
+    let r = app.get_lever(&s.org, &s.key).await;
+    let listed = r.body["webhooks"].as_array().unwrap();
+    assert_eq!(listed.len(), 4, "{}", r.body);
+    assert!(listed.iter().all(|w| w["managed"] == true), "{}", r.body);
+}
+
+#[actix_web::test]
+async fn lifecycle_settings_are_checked() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let before = app.get_lever(&s.org, &s.key).await.body;
+    assert_eq!(
+        before["lifecycle"],
+        json!({"on_archive": "close", "on_hired": "close", "on_stage_exit": "keep", "link_ttl_days": null})
+    );
+    assert_eq!(before["tags"]["closed"], CLOSED_TAG);
+    for (body, field) in [
+        (
+            json!({"lifecycle": {"on_archive": "sometimes"}}),
+            "lifecycle.on_archive",
+        ),
+        (
+            json!({"lifecycle": {"link_ttl_days": 0}}),
+            "lifecycle.link_ttl_days",
+        ),
+        (
+            json!({"lifecycle": {"link_ttl_days": 366}}),
+            "lifecycle.link_ttl_days",
+        ),
+        (json!({"tags": {"closed": ""}}), "tags.closed"),
+    ] {
+        let r = app.patch_lever(&s.org, &s.key, body.clone()).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert!(r.body.to_string().contains(field), "{body}: {}", r.body);
+    }
+    let r = app
+        .patch_lever(&s.org, &s.key, json!({"lifecycle": {"bulk_close": true}}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(app.get_lever(&s.org, &s.key).await.body, before);
+    let r = app
+        .patch_lever(
+            &s.org,
+            &s.key,
+            json!({"tags": {"closed": null}, "lifecycle": {"link_ttl_days": 30}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["tags"]["closed"].is_null(), "{}", r.body);
+    assert_eq!(r.body["lifecycle"]["link_ttl_days"], 30);
+    assert_eq!(r.body["lifecycle"]["on_archive"], "close");
+}
