@@ -277,7 +277,8 @@ fn authorize_url_carries_every_parameter() {
     assert_eq!(
         SCOPES,
         "offline_access opportunities:write:admin notes:write:admin stages:read:admin \
-         postings:read:admin webhooks:read:admin webhooks:write:admin"
+         postings:read:admin webhooks:read:admin webhooks:write:admin \
+         archive_reasons:read:admin"
     );
     assert!(!url.as_str().contains("secret"));
 }

@@ -357,3 +357,50 @@ async fn lifecycle_settings_are_checked() {
     assert_eq!(r.body["lifecycle"]["link_ttl_days"], 30);
     assert_eq!(r.body["lifecycle"]["on_archive"], "close");
 }
+
+/// Without `archive_reasons:read:admin` (a grant from before it was asked
+/// for) the simulator refuses the list, and the reason's type is unknown.
+#[actix_web::test]
+async fn archive_reasons_need_their_scope() {
+    use arkiter_lever::lever::sim::SeededGrant;
+    let sim = crate::lever_support::start_sim().await;
+    let account = sim.create_account("Old grant");
+    let client = awc::Client::default();
+    let mut answers = Vec::new();
+    for (token, scope) in [
+        ("old", "offline_access opportunities:write:admin"),
+        ("new", "offline_access archive_reasons:read:admin"),
+    ] {
+        sim.grant_tokens(
+            &account,
+            &SeededGrant {
+                client_id: "c".into(),
+                scope: scope.into(),
+                access_token: token.into(),
+                access_ttl_ms: 60_000,
+                refresh_token: format!("r-{token}"),
+            },
+        )
+        .unwrap();
+        let mut r = client
+            .get(format!("{}/archive_reasons", sim.api_url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        answers.push((r.status().as_u16(), body));
+    }
+    assert_eq!(answers[0].0, 403, "{:?}", answers[0].1);
+    assert_eq!(answers[1].0, 200, "{:?}", answers[1].1);
+    let types: Vec<&str> = answers[1].1["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"hired") && types.contains(&"non-hired"),
+        "{types:?}"
+    );
+}

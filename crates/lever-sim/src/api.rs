@@ -24,14 +24,14 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// The account a valid, unexpired token belongs to; `Err` carries the
-/// account of an expired token (for the log) or nothing.
-fn authenticate(state: &SimState, token: Option<&str>) -> Result<String, Option<String>> {
+/// The account a valid, unexpired token belongs to, and its scopes; `Err`
+/// carries the account of an expired token (for the log) or nothing.
+fn authenticate(state: &SimState, token: Option<&str>) -> Result<(String, String), Option<String>> {
     let grant = token.and_then(|t| state.access.get(t)).ok_or(None)?;
     if grant.expires_at_ms <= now_ms() || !state.accounts.contains_key(&grant.account_id) {
         return Err(Some(grant.account_id.clone()));
     }
-    Ok(grant.account_id.clone())
+    Ok((grant.account_id.clone(), grant.scope.clone()))
 }
 
 async fn dispatch(req: HttpRequest, body: web::Bytes, sim: web::Data<Sim>) -> HttpResponse {
@@ -40,8 +40,8 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, sim: web::Data<Sim>) -> Ht
     let perform_as = query.get("perform_as").map(str::to_owned);
     let token = bearer(&req);
     let auth = authenticate(&sim.lock(), token.as_deref());
-    let account_id = match auth {
-        Ok(id) => id,
+    let (account_id, scope) = match auth {
+        Ok(granted) => granted,
         Err(account_id) => {
             let info = CallInfo {
                 account_id,
@@ -75,6 +75,7 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, sim: web::Data<Sim>) -> Ht
     let double_data = sim.config.webhook_create_double_data;
     let call = ops::ApiCall {
         account_id,
+        scope,
         method,
         path,
         query,

@@ -339,6 +339,7 @@ impl Sim {
             grant.access_token.clone(),
             crate::state::AccessGrant {
                 account_id: account.to_owned(),
+                scope: grant.scope.clone(),
                 expires_at_ms: now_ms().saturating_add(grant.access_ttl_ms),
             },
         );

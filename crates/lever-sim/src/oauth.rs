@@ -332,6 +332,7 @@ fn issue(
         access.clone(),
         AccessGrant {
             account_id: account_id.to_owned(),
+            scope: scope.to_owned(),
             expires_at_ms,
         },
     );

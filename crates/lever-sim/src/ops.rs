@@ -66,6 +66,8 @@ impl Query {
 
 pub(crate) struct ApiCall {
     pub account_id: String,
+    /// The token's scopes, space-separated.
+    pub scope: String,
     pub method: String,
     pub path: Vec<String>,
     pub query: Query,
@@ -128,6 +130,20 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
         }
         ("PUT", ["opportunities", id, "stage"]) => put_stage(state, call, id),
         ("PUT", ["opportunities", id, "archived"]) => put_archived(state, call, id),
+        // "View all archived reasons" needs its own scope; nothing else is
+        // checked by scope here (the core seven are always asked for).
+        ("GET", ["archive_reasons", ..])
+            if !call
+                .scope
+                .split_whitespace()
+                .any(|s| s == "archive_reasons:read:admin") =>
+        {
+            Reply::error(
+                403,
+                "ForbiddenError",
+                "This token lacks the archive_reasons:read:admin scope",
+            )
+        }
         ("GET", ["archive_reasons"]) => {
             let wanted = call.query.get("type");
             paginate(

@@ -230,6 +230,8 @@ pub struct CodeGrant {
 #[derive(Debug, Clone)]
 pub struct AccessGrant {
     pub account_id: String,
+    /// The scopes granted, space-separated.
+    pub scope: String,
     pub expires_at_ms: i64,
 }
 
