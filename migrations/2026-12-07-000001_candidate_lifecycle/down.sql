@@ -1,3 +1,9 @@
+DROP TRIGGER connection_changed_announce ON connections;
+CREATE TRIGGER connection_changed_announce
+    AFTER UPDATE OF status, stage_id ON connections
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.stage_id IS DISTINCT FROM NEW.stage_id)
+    EXECUTE FUNCTION connection_changed_announce();
 ALTER TABLE lever_webhooks DROP COLUMN event;
 ALTER TABLE interviews
     DROP COLUMN close_reason,

@@ -31,3 +31,15 @@ UPDATE interviews SET close_reason = 'admin' WHERE status = 'cancelled';
 
 ALTER TABLE lever_webhooks
     ADD COLUMN event TEXT NOT NULL DEFAULT 'candidateStageChange';
+
+-- Ingest keeps `on_stage_exit` with the connection's stage and status (a
+-- move out of the stage is stored only when it is `close`): a change to it
+-- is announced like theirs.
+DROP TRIGGER connection_changed_announce ON connections;
+CREATE TRIGGER connection_changed_announce
+    AFTER UPDATE OF status, stage_id, on_stage_exit ON connections
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status
+          OR OLD.stage_id IS DISTINCT FROM NEW.stage_id
+          OR OLD.on_stage_exit IS DISTINCT FROM NEW.on_stage_exit)
+    EXECUTE FUNCTION connection_changed_announce();

@@ -284,6 +284,8 @@ pub mod reasons {
     pub const POLICY_KEEP: &str = "policy_keep";
     /// An archive event, but Lever shows the candidate active (unarchived).
     pub const NOT_ARCHIVED: &str = "not_archived";
+    /// A move out of the stage, but Lever shows the candidate back in it.
+    pub const IN_STAGE: &str = "in_stage";
 }
 
 /// `'a', 'b'` for raw SQL: the values spelled as literals, for predicates

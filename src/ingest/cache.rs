@@ -52,6 +52,8 @@ pub struct ConnectionKeys {
     pub org_id: OrgId,
     pub status: crate::domain::status::ConnectionStatus,
     pub stage_id: Option<String>,
+    /// `on_stage_exit` is `close`: moves out of the stage are worked.
+    pub close_on_exit: bool,
     pub tokens: Vec<SecretString>,
     last_touch_ms: AtomicI64,
 }
@@ -84,6 +86,7 @@ impl ConnectionKeys {
             org_id: OrgId(row.org_id),
             status: row.status,
             stage_id: row.stage_id,
+            close_on_exit: row.on_stage_exit == crate::domain::status::LifecyclePolicy::Close,
             tokens,
             last_touch_ms: AtomicI64::new(0),
         }

@@ -90,8 +90,10 @@ impl Decision {
 }
 
 /// Decides the fate of a verified delivery for a connection whose Arkiter
-/// Live stage is `stage_id` (`None` while setup has not found it).
-pub fn decide(body: &Envelope<'_>, stage_id: Option<&str>) -> Decision {
+/// Live stage is `stage_id` (`None` while setup has not found it). With
+/// `close_on_exit` (`on_stage_exit` is `close`), a move out of the stage is
+/// kept too: its unit closes the candidate's open interview.
+pub fn decide(body: &Envelope<'_>, stage_id: Option<&str>, close_on_exit: bool) -> Decision {
     if body.is_test_ping() {
         return Decision::ignored(reasons::TEST_PING);
     }
@@ -116,6 +118,9 @@ pub fn decide(body: &Envelope<'_>, stage_id: Option<&str>) -> Decision {
         // opportunity's stage once setup has found it.
         None => Decision::PENDING,
         Some(stage) if to_stage_id == Some(stage) => Decision::PENDING,
+        Some(stage) if close_on_exit && body.data.from_stage_id.as_str() == Some(stage) => {
+            Decision::PENDING
+        }
         Some(_) => Decision::ignored(reasons::OTHER_STAGE),
     }
 }
@@ -210,7 +215,7 @@ mod tests {
                             }
                         }
                     };
-                    assert_eq!(decide(&env, stage).reason, want, "{raw} {stage:?}");
+                    assert_eq!(decide(&env, stage, false).reason, want, "{raw} {stage:?}");
                 }
                 assert_eq!(
                     env.data.opportunity_id.as_str(),
@@ -255,37 +260,57 @@ mod tests {
             )
         };
         let ping = body("candidateHired", serde_json::json!({}));
-        assert_eq!(decide(&ping, Some("s")).reason, Some(reasons::TEST_PING));
+        assert_eq!(
+            decide(&ping, Some("s"), false).reason,
+            Some(reasons::TEST_PING)
+        );
         let hired = body("candidateHired", serde_json::json!({"opportunityId": "o"}));
-        assert_eq!(decide(&hired, Some("s")), Decision::PENDING);
+        assert_eq!(decide(&hired, Some("s"), false), Decision::PENDING);
         let archived = body(
             "candidateArchiveChange",
             serde_json::json!({"candidateId": "o", "toArchived": {"reason": "r"}}),
         );
-        assert_eq!(decide(&archived, Some("s")), Decision::PENDING);
+        assert_eq!(decide(&archived, Some("s"), false), Decision::PENDING);
         assert_eq!(archived.lifecycle_opportunity(), Some("o"));
         let nameless = body(
             "candidateArchiveChange",
             serde_json::json!({"toArchived": null}),
         );
         assert_eq!(
-            decide(&nameless, Some("s")).reason,
+            decide(&nameless, Some("s"), false).reason,
             Some(reasons::NO_OPPORTUNITY)
         );
         let other = body(
             "applicationCreated",
             serde_json::json!({"opportunityId": "o"}),
         );
-        assert_eq!(decide(&other, Some("s")).reason, Some(reasons::OTHER_EVENT));
-        assert_eq!(decide(&stage("s"), Some("s")), Decision::PENDING);
-        assert_eq!(decide(&stage("x"), None), Decision::PENDING);
         assert_eq!(
-            decide(&stage("x"), Some("s")).reason,
+            decide(&other, Some("s"), false).reason,
+            Some(reasons::OTHER_EVENT)
+        );
+        assert_eq!(decide(&stage("s"), Some("s"), false), Decision::PENDING);
+        assert_eq!(decide(&stage("x"), None, false), Decision::PENDING);
+        assert_eq!(
+            decide(&stage("x"), Some("s"), false).reason,
+            Some(reasons::OTHER_STAGE)
+        );
+        // A move out of the stage: kept only when exits close interviews.
+        let exit = body(
+            "candidateStageChange",
+            serde_json::json!({"opportunityId": "o1", "toStageId": "x", "fromStageId": "s"}),
+        );
+        assert_eq!(decide(&exit, Some("s"), true), Decision::PENDING);
+        assert_eq!(
+            decide(&exit, Some("s"), false).reason,
+            Some(reasons::OTHER_STAGE)
+        );
+        assert_eq!(
+            decide(&stage("x"), Some("s"), true).reason,
             Some(reasons::OTHER_STAGE)
         );
         let bare = body("candidateStageChange", serde_json::json!({}));
         assert_eq!(
-            decide(&bare, Some("s")).reason,
+            decide(&bare, Some("s"), false).reason,
             Some(reasons::NO_OPPORTUNITY)
         );
     }

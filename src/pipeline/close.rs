@@ -1,4 +1,5 @@
-//! Closing an open interview when Lever archives or hires its candidate
+//! Closing an open interview when Lever archives or hires its candidate, or
+//! (with `on_stage_exit: close`) when it moves out of the trigger stage
 //! (docs/contract/lifecycle.md). The delivery is a hint, since its `data` is
 //! not signed: the unit reads the opportunity and acts only on what Lever
 //! shows. A hire is an archive whose reason is of Lever's hired type,
@@ -16,6 +17,7 @@ use super::outcome::{Outcome, StepError};
 use super::writes::{Has, ensure};
 use crate::db::models::interview::Interview;
 use crate::db::models::work::{self as store, EventWork, Step};
+use crate::domain::ids::InterviewId;
 use crate::domain::status::{CloseReason, InterviewStatus, LifecyclePolicy, reasons};
 use crate::lever::wire::Opportunity;
 
@@ -26,33 +28,15 @@ pub async fn attempt(
     work: &Work,
     ev: &EventWork,
 ) -> Result<Outcome, StepError> {
-    let opp_id = ev
-        .opportunity_id
-        .clone()
-        .ok_or_else(|| StepError::Job("the event names no opportunity".into()))?;
-    if let Some(id) = ev.interview_id {
-        // A retry or replay: this event closed that interview already.
-        let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
-        if iv.status != InterviewStatus::Cancelled {
-            // A completion came after the close: its swap owns Lever now.
-            return Ok(Outcome::Done);
-        }
-        let opp = work.client.get_opportunity(&opp_id).await?;
-        return take_off_and_tag(ctx, work, &iv, &opp).await;
-    }
-    let (conn_id, opp_key) = (ev.connection_id, opp_id.clone());
-    let open = ctx
-        .db
-        .run(move |c| Ok(store::open_of_candidate(c, conn_id, &opp_key)?))
-        .await?;
-    let Some(id) = open else {
-        return Ok(Outcome::Ignored(reasons::NO_INTERVIEW));
+    let open = match begin(ctx, work, ev).await? {
+        Begun::Open(id) => id,
+        Begun::Settled(outcome) => return Ok(outcome),
     };
     let keep = LifecyclePolicy::Keep;
     if work.conn.on_archive == keep && work.conn.on_hired == keep {
         return Ok(Outcome::Ignored(reasons::POLICY_KEEP));
     }
-    let opp = work.client.get_opportunity(&opp_id).await?;
+    let opp = work.client.get_opportunity(&open.1).await?;
     let Some(archived) = opp.archived() else {
         // Unarchived since, or the event was not an archive: nothing to close.
         return Ok(Outcome::Ignored(reasons::NOT_ARCHIVED));
@@ -64,6 +48,77 @@ pub async fn attempt(
     let Some(reason) = close_reason(hired, work.conn.on_archive, work.conn.on_hired) else {
         return Ok(Outcome::Ignored(reasons::POLICY_KEEP));
     };
+    close(ctx, work, ev, open.0, reason, &opp).await
+}
+
+/// Works a move out of the trigger stage while `on_stage_exit` is `close`:
+/// closes the open interview once a read shows the candidate out of the
+/// stage.
+pub async fn attempt_exit(
+    ctx: &AccountCtx,
+    work: &Work,
+    ev: &EventWork,
+) -> Result<Outcome, StepError> {
+    let open = match begin(ctx, work, ev).await? {
+        Begun::Open(id) => id,
+        Begun::Settled(outcome) => return Ok(outcome),
+    };
+    let opp = work.client.get_opportunity(&open.1).await?;
+    if opp.stage_id().is_some() && opp.stage_id() == work.conn.stage_id.as_deref() {
+        // Moved back in since: the interview is still the one to take.
+        return Ok(Outcome::Ignored(reasons::IN_STAGE));
+    }
+    close(ctx, work, ev, open.0, CloseReason::LeftStage, &opp).await
+}
+
+/// Where a close unit stands before it decides.
+enum Begun {
+    /// The candidate's open interview, and the opportunity id.
+    Open((InterviewId, String)),
+    /// Nothing to decide: finished a retry's writes, or nothing is open.
+    Settled(Outcome),
+}
+
+/// A retry (the event already closed its interview) finishes the writes;
+/// otherwise the candidate's open interview, if any. No Lever call before
+/// there is something to close.
+async fn begin(ctx: &AccountCtx, work: &Work, ev: &EventWork) -> Result<Begun, StepError> {
+    let opp_id = ev
+        .opportunity_id
+        .clone()
+        .ok_or_else(|| StepError::Job("the event names no opportunity".into()))?;
+    if let Some(id) = ev.interview_id {
+        let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
+        if iv.status != InterviewStatus::Cancelled {
+            // A completion came after the close: its swap owns Lever now.
+            return Ok(Begun::Settled(Outcome::Done));
+        }
+        let opp = work.client.get_opportunity(&opp_id).await?;
+        return take_off_and_tag(ctx, work, &iv, &opp)
+            .await
+            .map(Begun::Settled);
+    }
+    let (conn_id, key) = (ev.connection_id, opp_id.clone());
+    let open = ctx
+        .db
+        .run(move |c| Ok(store::open_of_candidate(c, conn_id, &key)?))
+        .await?;
+    Ok(match open {
+        Some(id) => Begun::Open((id, opp_id)),
+        None => Begun::Settled(Outcome::Ignored(reasons::NO_INTERVIEW)),
+    })
+}
+
+/// Stores the close (unless a completion came first), then makes Lever
+/// show it.
+async fn close(
+    ctx: &AccountCtx,
+    work: &Work,
+    ev: &EventWork,
+    id: InterviewId,
+    reason: CloseReason,
+    opp: &Opportunity,
+) -> Result<Outcome, StepError> {
     let event = ev.id;
     let closed = ctx
         .write(move |c| store::close(c, id, reason, event))
@@ -74,7 +129,7 @@ pub async fn attempt(
     }
     let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
     tracing::info!(interview_id = %id, reason = %reason, "interview closed");
-    take_off_and_tag(ctx, work, &iv, &opp).await
+    take_off_and_tag(ctx, work, &iv, opp).await
 }
 
 /// What closes, given whether the archive reason is of the hired type
@@ -126,7 +181,9 @@ async fn take_off_and_tag(
 ) -> Result<Outcome, StepError> {
     take_link_off(ctx, work, iv, opp).await?;
     let tag = match iv.close_reason {
-        Some(CloseReason::Archived | CloseReason::Hired) => work.conn.tag_closed.clone(),
+        Some(CloseReason::Archived | CloseReason::Hired | CloseReason::LeftStage) => {
+            work.conn.tag_closed.clone()
+        }
         _ => None,
     };
     if let (Some(tag), None) = (tag, &iv.closed_tag) {

@@ -19,7 +19,7 @@ use crate::db::models::role::Role;
 use crate::db::models::work::{self as store, EventWork, NewInterview, Step};
 use crate::domain::ids::{InterviewId, RoleId};
 use crate::domain::roles::{RoleEntry, Rule, resolve};
-use crate::domain::status::InterviewStatus;
+use crate::domain::status::{InterviewStatus, LifecyclePolicy};
 use crate::lever::wire::{Opportunity, events};
 
 /// 128 random bits, URL-safe: an unguessable link token.
@@ -50,6 +50,15 @@ async fn attempt(
     }
     if ev.event != events::CANDIDATE_STAGE_CHANGE {
         return super::close::attempt(ctx, caches, &work, ev).await;
+    }
+    // A move out of the stage (kept only under `on_stage_exit: close`; one
+    // kept before the policy went back to `keep` is worked as any event
+    // for another stage: ignored once a read shows it).
+    if let (Some(to), Some(stage)) = (ev.to_stage_id.as_deref(), work.conn.stage_id.as_deref())
+        && to != stage
+        && work.conn.on_stage_exit == LifecyclePolicy::Close
+    {
+        return super::close::attempt_exit(ctx, &work, ev).await;
     }
     let opp_id = ev
         .opportunity_id

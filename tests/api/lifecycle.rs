@@ -404,3 +404,64 @@ async fn archive_reasons_need_their_scope() {
         "{types:?}"
     );
 }
+
+#[actix_web::test]
+async fn leaving_the_stage_closes_only_under_on_stage_exit_close() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    // The default `keep`: a move out costs no Lever call at all.
+    let kept = linked(&app, &sim, &s).await;
+    sim.clear_call_log();
+    s.move_to(&sim, std::slice::from_ref(&kept), &s.other_stage);
+    let moved = poll_until(30, "the move out stored", || async {
+        let r = app
+            .list_events(&s.org, &format!("?opportunity_id={kept}"), Some(&s.key))
+            .await;
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["to_stage_id"] == s.other_stage.as_str())
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        (moved["status"].as_str(), moved["reason"].as_str()),
+        (Some("ignored"), Some("other_stage"))
+    );
+    assert!(sim.calls_for(&s.account).is_empty());
+    assert_eq!(s.live_link_count(&sim, &kept), 1);
+
+    let r = app
+        .patch_lever(
+            &s.org,
+            &s.key,
+            json!({"lifecycle": {"on_stage_exit": "close"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let leaving = linked(&app, &sim, &s).await;
+    s.move_to(&sim, std::slice::from_ref(&leaving), &s.other_stage);
+    wait_for_tag(
+        &sim,
+        &s.account,
+        std::slice::from_ref(&leaving),
+        CLOSED_TAG,
+        30,
+    )
+    .await;
+    settled(&app).await;
+    assert_eq!(s.live_link_count(&sim, &leaving), 0);
+    let iv = the_interview(&app, &s, &leaving).await;
+    assert_eq!(
+        (iv["status"].as_str(), iv["close_reason"].as_str()),
+        (Some("cancelled"), Some("left_stage")),
+        "{iv}"
+    );
+    assert_eq!(live_status(&app, &iv).await, 410);
+    // The one kept open before stays open: a change applies from then on.
+    assert_eq!(
+        the_interview(&app, &s, &kept).await["status"],
+        "link_posted"
+    );
+}

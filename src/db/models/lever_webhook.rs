@@ -15,6 +15,8 @@ pub struct IngestConnection {
     pub org_id: Uuid,
     pub status: crate::domain::status::ConnectionStatus,
     pub stage_id: Option<String>,
+    /// Whether a move out of the stage is stored to be worked.
+    pub on_stage_exit: crate::domain::status::LifecyclePolicy,
 }
 
 /// The connection and the sealed signature tokens of ALL its webhooks,
