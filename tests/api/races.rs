@@ -172,3 +172,121 @@ async fn a_completion_racing_a_cancel_one_wins_and_lever_matches_it() {
         );
     }
 }
+
+/// Holds a completion, after it has read (and locked) its interview, until
+/// a close of the same interview is waiting for that lock in Postgres: the
+/// two are proven to overlap. The database is the test's own, known once
+/// the app is spawned.
+#[derive(Default)]
+struct CloseGate {
+    db_url: std::sync::OnceLock<String>,
+    overlapped: Mutex<HashSet<String>>,
+}
+
+impl CloseGate {
+    fn hooks(self: &Arc<Self>) -> Hooks {
+        let gate = self.clone();
+        Hooks::none().in_action(move |at, id| {
+            if at == ActionPoint::Read {
+                gate.hold_until_a_close_waits(id);
+            }
+        })
+    }
+
+    fn hold_until_a_close_waits(&self, id: &str) {
+        use diesel::{Connection, PgConnection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let Some(url) = self.db_url.get() else {
+            return;
+        };
+        let mut c = PgConnection::establish(url).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let w: Waiting = diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE \"interviews\"%cancelled%'",
+            )
+            .get_result(&mut c)
+            .unwrap();
+            if w.n > 0 {
+                self.overlapped.lock().unwrap().insert(id.to_owned());
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_completion_racing_a_close_wins_and_lever_matches_it() {
+    let gate = Arc::new(CloseGate::default());
+    let sim = crate::lever_support::start_sim().await;
+    let app = crate::helpers::spawn_app_with_hooks(|s| point_at(s, &sim), gate.hooks()).await;
+    gate.db_url.set(app.db_url.clone()).unwrap();
+    let s = scenario(&app, &sim).await;
+    let opps = s.candidates(&sim, PAIRS);
+    s.move_to(&sim, &opps, &s.stage);
+    wait_for_tag(&sim, &s.account, &opps, LINK_TAG, 60).await;
+    settled(&app).await;
+    for opp in &opps {
+        let r = app
+            .get(
+                &format!("/api/v1/orgs/{}/interviews?opportunity_id={opp}", s.org),
+                Some(&s.key),
+            )
+            .await;
+        let id = r.body["items"][0]["id"].as_str().unwrap().to_owned();
+        // The archive goes out once the completion is under way; its close
+        // then waits for the completion's row lock, which the gate holds
+        // until Postgres shows the close waiting.
+        let (done, ()) = futures_util::join!(
+            act(&app, &s, &id, "complete", json!({"score": 70})),
+            async {
+                crate::helpers::poll_until(30, "the completion under way", || async {
+                (app.count(&format!(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction' \
+                     AND datname = '{}'",
+                    app.db_name
+                )) > 0)
+                    .then_some(())
+            })
+            .await;
+                sim.archive(&s.account, opp, Some("archive-underqualified"))
+                    .unwrap();
+            }
+        );
+        assert_eq!(done.status, 202, "{}", done.body);
+    }
+    assert_eq!(
+        gate.overlapped.lock().unwrap().len(),
+        PAIRS,
+        "every completion overlapped a close"
+    );
+    wait_for_tag(&sim, &s.account, &opps, DONE_TAG, 60).await;
+    settled(&app).await;
+    // The completion committed first, so no close took effect: never
+    // closed, no closed tag, the results as for any completion.
+    for opp in &opps {
+        let view = sim.opportunity(&s.account, opp).unwrap();
+        assert_eq!(view.notes.len(), 1, "{opp}: {:?}", view.notes);
+        assert_eq!(view.links.len(), 1, "{opp}: {:?}", view.links);
+        assert!(view.links[0].contains("/results/"), "{:?}", view.links);
+        assert!(
+            !view.tags.iter().any(|t| t == "Arkiter Live: Closed"),
+            "{opp}: {:?}",
+            view.tags
+        );
+    }
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM interviews WHERE close_reason IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM interviews WHERE status = 'results_posted'"),
+        PAIRS as i64
+    );
+}
