@@ -602,3 +602,55 @@ async fn the_operator_page_lists_two_orgs_worst_first() {
     b.check(second.contains("Aardvark"), &format!("second row {second}"))
         .await;
 }
+
+#[actix_web::test]
+async fn an_archived_candidate_shows_closed_on_the_interviews_page() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = lever_flow::scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1).remove(0);
+    s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
+    s.wait_for_links(&sim, std::slice::from_ref(&opp), 1).await;
+    let base = format!("/console/orgs/{}", s.org);
+    let b = Browser::start("archived_closes", &app).await;
+    b.sign_in(&s.key).await;
+
+    // Lever · Live: archives close the interview, with a tag of our own.
+    b.goto(&format!("{base}/lever")).await;
+    let r = b.find("#on_archive").await.select_by_value("close").await;
+    b.ok(r, "choose on_archive").await;
+    let r = b.find("#on_hired").await.select_by_value("keep").await;
+    b.ok(r, "choose on_hired").await;
+    let r = b.find("#closed").await.clear().await;
+    b.ok(r, "clear the closed tag").await;
+    b.type_into("#closed", "Interview closed").await;
+    b.click_button("Save").await;
+    b.wait_here("Saved.", 30).await;
+    let listed = b.text("#webhooks").await;
+    b.check(
+        listed.contains("candidateArchiveChange") && listed.contains("candidateHired"),
+        &format!("webhooks listed: {listed}"),
+    )
+    .await;
+    b.shot("lever-lifecycle").await;
+
+    // A recruiter archives the candidate in Lever.
+    sim.archive(&s.account, &opp, Some("archive-withdrew"))
+        .unwrap();
+    b.wait_for_css(&format!("{base}/interviews"), "span.s-cancelled", 30)
+        .await;
+    let reason = b.text("small.close-reason").await;
+    b.check(reason == "closed: archived", &format!("reason {reason}"))
+        .await;
+    b.shot("interviews-closed").await;
+    let view = sim.opportunity(&s.account, &opp).unwrap();
+    b.check(
+        view.tags.iter().any(|t| t == "Interview closed"),
+        &format!("tags {:?}", view.tags),
+    )
+    .await;
+    b.check(
+        !view.links.iter().any(|l| l.contains("/live/")),
+        &format!("links {:?}", view.links),
+    )
+    .await;
+}
