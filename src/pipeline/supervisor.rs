@@ -380,8 +380,8 @@ impl AccountSupervisor {
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             act.sweeping = false;
             match res {
-                Ok(Some(o)) if !o.found.is_empty() => {
-                    tracing::info!(connection_id = %act.ctx.id, found = o.found.len(), "the sweep found candidates Lever did not deliver");
+                Ok(Some(o)) if !o.found.is_empty() || !o.archived.is_empty() => {
+                    tracing::info!(connection_id = %act.ctx.id, found = o.found.len(), archived = o.archived.len(), "the sweep found what Lever did not deliver");
                 }
                 Ok(_) => {}
                 Err(e) => {

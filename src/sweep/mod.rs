@@ -10,14 +10,16 @@
 //!   module `db::models::lever_event::findings`; the `connection_sweeps` row
 //!   (on-demand requests, when a sweep is due, the figures the health page
 //!   shows, webhook findings) is `db::models::sweep`.
-//! - [`run`]: one sweep of one connection against Lever; [`webhook`]: its
-//!   check (and repair) of our Lever webhook.
+//! - [`run`]: one sweep of one connection against Lever; [`reconcile`]: its
+//!   list of archives Lever did not deliver; [`webhook`]: its check (and
+//!   repair) of our Lever webhooks.
 //!
 //! The account supervisor decides *when* (it owns the connection's lease and
 //! its priority: a sweep yields to webhook and completion work); this module
 //! only says *what*.
 
 pub mod metrics;
+pub mod reconcile;
 pub mod run;
 pub mod webhook;
 

@@ -7,7 +7,9 @@
 //!    `stageChanges` entry into it) and record those handled neither by an
 //!    interview for that entry nor by an open event (`db::models::lever_event::findings`); the
 //!    pipeline then works them as deliveries;
-//! 3. check the account's webhooks (`GET /webhooks`): in managed mode a
+//! 3. list the archives since the previous sweep and record those of
+//!    candidates with an open interview (`super::reconcile`);
+//! 4. check the account's webhooks (`GET /webhooks`): in managed mode a
 //!    missing or disabled `candidateStageChange` webhook of ours is
 //!    registered again, with the code connecting uses, its new signature
 //!    token joining the kept ones (`webhook_repaired`); in manual mode a
@@ -135,6 +137,9 @@ pub struct SweepOutcome {
     pub listed: usize,
     /// Opportunities recorded as `sweep` events (Lever did not deliver them).
     pub found: Vec<String>,
+    /// Archived candidates with an open interview, recorded as `sweep`
+    /// archive events for the close unit.
+    pub archived: Vec<String>,
     pub webhook: WebhookCheck,
 }
 
@@ -217,11 +222,13 @@ where
         }
         None => (0, Vec::new()),
     };
+    let archived = super::reconcile::archives(deps, target, &mut yield_now).await?;
     yield_now().await;
     let webhook = super::webhook::check(deps, target).await?;
     Ok(SweepOutcome {
         listed,
         found,
+        archived,
         webhook,
     })
 }

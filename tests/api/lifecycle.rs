@@ -465,3 +465,123 @@ async fn leaving_the_stage_closes_only_under_on_stage_exit_close() {
         "link_posted"
     );
 }
+
+async fn sweep_now(app: &TestApp, s: &Scenario) {
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+}
+
+#[actix_web::test]
+async fn a_sweep_closes_an_archive_lever_did_not_deliver() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = linked(&app, &sim, &s).await;
+    // The Super Admin turned the webhook groups off: the archive is never
+    // delivered.
+    sim.set_webhooks_enabled(&s.account, false).unwrap();
+    sim.archive(&s.account, &opp, Some(NOT_HIRED)).unwrap();
+    assert!(
+        !sim.deliveries(&s.account)
+            .unwrap()
+            .iter()
+            .any(|d| d.event == "candidateArchiveChange"),
+        "nothing delivered"
+    );
+    sweep_now(&app, &s).await;
+    wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), CLOSED_TAG, 30).await;
+    settled(&app).await;
+    assert_eq!(s.live_link_count(&sim, &opp), 0);
+    let iv = the_interview(&app, &s, &opp).await;
+    assert_eq!(iv["close_reason"], "archived", "{iv}");
+    let events = archive_events(&app, &s, &opp, 1).await;
+    assert_eq!(
+        (events[0]["source"].as_str(), events[0]["status"].as_str()),
+        (Some("sweep"), Some("done")),
+        "{events:?}"
+    );
+    // The next sweep finds nothing more to do for it.
+    sim.clear_call_log();
+    sweep_now(&app, &s).await;
+    poll_until(30, "the second sweep", || async {
+        sim.calls_for(&s.account)
+            .iter()
+            .any(|c| c.path == "/v1/webhooks")
+            .then_some(())
+    })
+    .await;
+    settled(&app).await;
+    assert_eq!(archive_events(&app, &s, &opp, 1).await.len(), 1);
+}
+
+/// 2,000 open interviews whose candidates sit in another stage: a sweep
+/// costs the stage listing plus at most 5 calls, and reads no single
+/// opportunity.
+#[actix_web::test]
+async fn reconciling_two_thousand_open_interviews_costs_a_few_calls() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let conn = app.get_lever(&s.org, &s.key).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let opps: Vec<String> = (0..2_000)
+        .map(|i| {
+            sim.add_opportunity(
+                &s.account,
+                arkiter_lever::lever::sim::NewOpportunity {
+                    id: Some(format!("idle-{i}")),
+                    name: None,
+                    contact: None,
+                    emails: vec![],
+                    stage_id: s.other_stage.clone(),
+                    posting_id: None,
+                    tags: vec![],
+                },
+            )
+            .unwrap()
+            .id
+        })
+        .collect();
+    assert_eq!(opps.len(), 2_000);
+    app.count(&format!(
+        "WITH made AS (INSERT INTO interviews (id, org_id, connection_id, opportunity_id, rule, \
+           status, live_token, results_token, link_posted_at) \
+         SELECT gen_random_uuid(), '{org}', '{conn}', 'idle-' || i, 'title', 'link_posted', \
+           md5('live' || i), md5('results' || i), now() FROM generate_series(0, 1999) i \
+         RETURNING 1) SELECT count(*) AS n FROM made",
+        org = s.org
+    ));
+    sim.clear_call_log();
+    sweep_now(&app, &s).await;
+    let calls = poll_until(30, "the sweep", || async {
+        let calls: Vec<String> = sim
+            .calls_for(&s.account)
+            .iter()
+            .map(|c| format!("{} {}?{}", c.method, c.path, c.query))
+            .collect();
+        calls
+            .iter()
+            .any(|c| c.starts_with("GET /v1/webhooks"))
+            .then_some(calls)
+    })
+    .await;
+    let beyond_listing: Vec<&String> = calls
+        .iter()
+        .filter(|c| !c.contains(&format!("stage_id={}", s.stage)))
+        .collect();
+    assert!(beyond_listing.len() <= 5, "{beyond_listing:#?}");
+    assert!(
+        calls.iter().all(|c| !c.contains("/v1/opportunities/")),
+        "no single opportunity read: {calls:#?}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM interviews WHERE status = 'link_posted'"),
+        2_000
+    );
+}

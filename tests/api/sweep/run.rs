@@ -62,9 +62,13 @@ async fn target(app: &TestApp, deps: &SweepDeps, id: Uuid) -> SweepTarget {
         .expect("an active connection")
 }
 
+/// The calls Lever took. This test's sweeps run without the service's
+/// rate limiter, so the simulator may refuse one with a 429 (Lever refused
+/// it before acting), and the client resends it: those refusals are left out.
 fn calls(sim: &SimHandle, account: &str) -> Vec<String> {
     sim.calls_for(account)
         .iter()
+        .filter(|c| c.status != 429)
         .map(|c| format!("{} {}", c.method, c.path))
         .collect()
 }
@@ -118,18 +122,31 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     assert_eq!(out.listed, 3);
     assert_eq!(out.found, std::slice::from_ref(missed));
     assert_eq!(out.webhook, WebhookCheck::Present);
-    // One list call and the webhook check: nothing read for anyone. The
-    // finding is handed to the pipeline before the webhook check, so its
-    // link step may already be reading `missed`; those calls are the
-    // pipeline's, not the sweep's, and are left out here.
-    let own: Vec<String> = calls(&sim, &s.account)
-        .into_iter()
-        .filter(|c| !c.contains(missed.as_str()))
+    assert_eq!(out.archived, Vec::<String>::new());
+    // The stage listing, the archives since (an interview is open) and the
+    // webhook check: nothing read for anyone. The finding is handed to the
+    // pipeline before the webhook check, so its link step may already be
+    // reading `missed`; those calls are the pipeline's, not the sweep's,
+    // and are left out here.
+    let own: Vec<String> = sim
+        .calls_for(&s.account)
+        .iter()
+        .filter(|c| c.status != 429 && !c.path.contains(missed.as_str()))
+        .map(|c| {
+            let archives = c.query.contains("archived=true");
+            format!(
+                "{} {}{}",
+                c.method,
+                c.path,
+                if archives { " (archives)" } else { "" }
+            )
+        })
         .collect();
     assert_eq!(
-        own[..2],
+        own[..3],
         [
             "GET /v1/opportunities".to_owned(),
+            "GET /v1/opportunities (archives)".to_owned(),
             "GET /v1/webhooks".to_owned()
         ]
     );
@@ -167,7 +184,7 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
         "{sources:?}"
     );
 
-    // Everything in the stage is handled now: only the list call is made
+    // Everything in the stage is handled now: only the list calls are made
     // for them, and nothing is recorded. A yield before each call is asked.
     sim.clear_call_log();
     let yields = std::cell::Cell::new(0);
@@ -178,10 +195,15 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     .await
     .unwrap();
     assert_eq!((out.listed, out.found.len()), (3, 0));
-    assert_eq!(yields.get(), 2, "one per Lever call");
+    assert_eq!(yields.get(), 3, "one per Lever call");
+    // The stage, the archives since (interviews are open), the webhooks.
     assert_eq!(
         calls(&sim, &s.account),
-        ["GET /v1/opportunities", "GET /v1/webhooks"]
+        [
+            "GET /v1/opportunities",
+            "GET /v1/opportunities",
+            "GET /v1/webhooks"
+        ]
     );
 
     // Webhooks deleted in Lever: the next sweep registers ours again, the

@@ -42,6 +42,8 @@ impl ArchiveReason {
 pub struct Archived {
     /// The archive reason id, when Lever gives one.
     pub reason: Option<String>,
+    /// When it was archived (epoch ms), when Lever gives it.
+    pub archived_at: Option<i64>,
 }
 
 /// A job posting. `text` is the posting's title.
@@ -196,16 +198,24 @@ impl Opportunity {
     /// `archivedAt`/`archiveReason` are set. `None` while active.
     pub fn archived(&self) -> Option<Archived> {
         let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+        let time = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_i64());
         match self.extra.get("archived") {
             Some(serde_json::Value::Object(a)) => Some(Archived {
                 reason: text(a.get("reason")).or_else(|| text(a.get("reasonId"))),
+                archived_at: time(a.get("archivedAt")),
             }),
             // Not the documented object, but not "active" either.
-            Some(v) if !v.is_null() => Some(Archived { reason: None }),
+            Some(v) if !v.is_null() => Some(Archived {
+                reason: None,
+                archived_at: None,
+            }),
             _ => {
                 let reason = text(self.extra.get("archiveReason"));
-                let at = self.extra.get("archivedAt").is_some_and(|v| !v.is_null());
-                (at || reason.is_some()).then_some(Archived { reason })
+                let archived_at = time(self.extra.get("archivedAt"));
+                (archived_at.is_some() || reason.is_some()).then_some(Archived {
+                    reason,
+                    archived_at,
+                })
             }
         }
     }

@@ -1,4 +1,7 @@
-//! What a sweep records in `lever_events`: given the candidates now in the stage with
+//! What a sweep records in `lever_events`. Archives the sweep's
+//! reconciliation listed, for candidates with an open interview, become
+//! `pending` `candidateArchiveChange` events ([`record_archive_findings`]).
+//! And given the candidates now in the stage with
 //! their current stage entry, the ones handled neither by an interview nor
 //! by an open event get a `pending` `candidateStageChange` event with
 //! `source = 'sweep'`, which the pipeline then works exactly as a delivery.
@@ -129,5 +132,85 @@ pub fn record_findings(
     .bind::<Text, _>(EventSource::Sweep)
     .load(conn)?;
     // $12 is also the payload's `source`, as the admin API shows it.
+    Ok(found.into_iter().map(|f| f.opportunity_id).collect())
+}
+
+#[derive(QueryableByName)]
+struct WindowStart {
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    start: Option<i64>,
+}
+
+/// Where the sweep's list of archives starts (epoch ms): the previous
+/// sweep's end less an hour (a sweep's own length and Lever's clock are
+/// covered by the overlap), but never before the oldest open interview
+/// (earlier archives close nothing). `None`: no interview is open, so
+/// there is nothing to reconcile and no call to make.
+pub fn archive_window_start(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+) -> QueryResult<Option<i64>> {
+    let w: WindowStart = diesel::sql_query(
+        "SELECT CASE WHEN o.first IS NULL THEN NULL ELSE \
+           (extract(epoch FROM greatest(o.first, s.last_at - interval '1 hour')) * 1000)::bigint \
+         END AS start \
+         FROM (SELECT min(created_at) AS first FROM interviews \
+               WHERE connection_id = $1 AND status = ANY($2) AND completed_at IS NULL) o \
+         LEFT JOIN connection_sweeps s ON s.connection_id = $1",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<Array<Text>, _>(InterviewStatus::OPEN)
+    .get_result(conn)?;
+    Ok(w.start)
+}
+
+/// Records a `pending` `candidateArchiveChange` event with `source = 'sweep'`
+/// for each archived opportunity (id, `archivedAt`) that has an open
+/// interview without a result, and returns their ids. The close unit then
+/// reads the opportunity and acts as for a delivery. One event per archive:
+/// its token is `sweep-archive:<opportunity>:<archivedAt>`.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn record_archive_findings(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    org_id: Uuid,
+    archived: &[(String, i64)],
+) -> QueryResult<Vec<String>> {
+    if archived.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = archived.iter().map(|_| Uuid::new_v4()).collect();
+    let opps: Vec<&str> = archived.iter().map(|(o, _)| o.as_str()).collect();
+    let at: Vec<i64> = archived.iter().map(|(_, t)| *t).collect();
+    let found: Vec<Found> = diesel::sql_query(
+        "WITH cand AS ( \
+           SELECT DISTINCT ON (opportunity_id) * \
+           FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS t(id, opportunity_id, archived_at)), \
+         open AS ( \
+           SELECT c.* FROM cand c WHERE EXISTS ( \
+               SELECT 1 FROM interviews i \
+               WHERE i.connection_id = $4 AND i.opportunity_id = c.opportunity_id \
+                 AND i.status = ANY($6) AND i.completed_at IS NULL)) \
+         INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
+             opportunity_id, payload, status, source) \
+         SELECT id, $4, $5, $7, 'sweep-archive:' || opportunity_id || ':' || archived_at, \
+             archived_at, opportunity_id, \
+             jsonb_build_object('source', $9::text, 'event', $7::text, 'data', \
+               jsonb_build_object('opportunityId', opportunity_id, 'archivedAt', archived_at)), \
+             $8, $9 \
+         FROM open \
+         ON CONFLICT DO NOTHING \
+         RETURNING opportunity_id",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Text>, _>(&opps)
+    .bind::<Array<BigInt>, _>(&at)
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Array<Text>, _>(InterviewStatus::OPEN)
+    .bind::<Text, _>(events::CANDIDATE_ARCHIVE_CHANGE)
+    .bind::<Text, _>(EventStatus::Pending)
+    .bind::<Text, _>(EventSource::Sweep)
+    .load(conn)?;
     Ok(found.into_iter().map(|f| f.opportunity_id).collect())
 }
