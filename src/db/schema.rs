@@ -169,6 +169,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    interview_links (interview_id) {
+        interview_id -> Uuid,
+        connection_id -> Uuid,
+        expires_at -> Nullable<Timestamptz>,
+        opened_at -> Nullable<Timestamptz>,
+        expiry_done -> Bool,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Uuid,
         connection_id -> Uuid,
@@ -273,6 +283,8 @@ diesel::joinable!(connection_sweeps -> connections (connection_id));
 diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(console_sessions -> api_keys (key_id));
 diesel::joinable!(console_sessions -> orgs (org_id));
+diesel::joinable!(interview_links -> connections (connection_id));
+diesel::joinable!(interview_links -> interviews (interview_id));
 diesel::joinable!(interviews -> connections (connection_id));
 diesel::joinable!(interviews -> lever_events (event_id));
 diesel::joinable!(interviews -> orgs (org_id));
@@ -296,6 +308,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connections,
     console_sessions,
     instances,
+    interview_links,
     interviews,
     jobs,
     lever_events,

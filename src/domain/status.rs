@@ -182,6 +182,8 @@ text_enum!(
         Complete => "complete",
         /// Take the link and tag off Lever.
         Cancel => "cancel",
+        /// Close an interview whose link went unopened past its time.
+        Expire => "expire",
     }
 );
 

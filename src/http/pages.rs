@@ -72,6 +72,8 @@ pub async fn live_lookup(
         interview: i,
         org_name,
     } = found.ok_or_else(|| ApiError::not_found("interview"))?;
+    // The platform resolving the link is the candidate opening it.
+    crate::service::interviews::opened(&state, i.id).await?;
     Ok(web::Json(LiveLookup {
         interview_id: i.id.0,
         org_id: i.org_id.0,

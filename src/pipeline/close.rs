@@ -1,5 +1,6 @@
 //! Closing an open interview when Lever archives or hires its candidate, or
-//! (with `on_stage_exit: close`) when it moves out of the trigger stage
+//! (with `on_stage_exit: close`) when it moves out of the trigger stage, or
+//! when its link expires unopened (an `expire` job)
 //! (docs/contract/lifecycle.md). The delivery is a hint, since its `data` is
 //! not signed: the unit reads the opportunity and acts only on what Lever
 //! shows. A hire is an archive whose reason is of Lever's hired type,
@@ -69,6 +70,27 @@ pub async fn attempt_exit(
         return Ok(Outcome::Ignored(reasons::IN_STAGE));
     }
     close(ctx, work, ev, open.0, CloseReason::LeftStage, &opp).await
+}
+
+/// Works an expire job: the interview closes (`expired`) unless it was
+/// opened, completed or closed meanwhile, then its link and link tag come
+/// off and the expired tag goes on. A retry finishes the writes.
+pub async fn expire(ctx: &AccountCtx, work: &Work, iv: &Interview) -> Result<Outcome, StepError> {
+    let expired =
+        iv.status == InterviewStatus::Cancelled && iv.close_reason == Some(CloseReason::Expired);
+    let iv = match expired {
+        true => iv.clone(),
+        false => {
+            let id = iv.id;
+            if !ctx.write(move |c| store::close_expired(c, id)).await? {
+                return Ok(Outcome::Ignored(reasons::NO_INTERVIEW));
+            }
+            tracing::info!(interview_id = %id, "interview link expired");
+            ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?
+        }
+    };
+    let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
+    take_off_and_tag(ctx, work, &iv, &opp).await
 }
 
 /// Where a close unit stands before it decides.
@@ -172,7 +194,7 @@ async fn hired_reason(
 }
 
 /// The close's Lever writes: the live link and the link-created tag off,
-/// then the closed tag on (an admin's cancel adds none).
+/// then the closed (or expired) tag on (an admin's cancel adds none).
 async fn take_off_and_tag(
     ctx: &AccountCtx,
     work: &Work,
@@ -184,6 +206,7 @@ async fn take_off_and_tag(
         Some(CloseReason::Archived | CloseReason::Hired | CloseReason::LeftStage) => {
             work.conn.tag_closed.clone()
         }
+        Some(CloseReason::Expired) => work.conn.tag_expired.clone(),
         _ => None,
     };
     if let (Some(tag), None) = (tag, &iv.closed_tag) {

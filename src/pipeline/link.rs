@@ -210,6 +210,18 @@ async fn post_link(
         .clone()
         .unwrap_or_else(|| work.conn.tag_link_created.clone());
     ensure(ctx, &work.client, opp, Has::Tag, true, &tag).await?;
+    if iv.link_posted_at.is_none() {
+        // A candidate back in the stage: what its earlier interviews left
+        // (completed, closed, expired tags) comes off, so Lever shows now.
+        let (conn_id, opp_id, id) = (iv.connection_id, iv.opportunity_id.clone(), iv.id);
+        let earlier = ctx
+            .db
+            .run(move |c| Ok(store::earlier_tags(c, conn_id, &opp_id, id)?))
+            .await?;
+        for old in earlier.iter().filter(|t| **t != tag) {
+            ensure(ctx, &work.client, opp, Has::Tag, false, old).await?;
+        }
+    }
     // Both steps recorded in one transaction once both are on Lever. If the
     // tag fails, the link goes unrecorded until the next attempt's fresh read
     // finds it there: nothing relies on the record to avoid a second write.
@@ -218,6 +230,8 @@ async fn post_link(
         iv.link_added_at.is_none(),
         iv.link_posted_at.is_none(),
     );
+    // The link's time to live starts when it is posted (the setting then).
+    let (conn_id, ttl) = (iv.connection_id, work.conn.link_ttl_days);
     if link_new || tag_new {
         ctx.write(move |c| {
             if link_new {
@@ -225,6 +239,9 @@ async fn post_link(
             }
             if tag_new {
                 store::record(c, id, Step::LinkTagged(&tag))?;
+                if let Some(days) = ttl {
+                    store::set_expiry(c, id, conn_id, days)?;
+                }
             }
             Ok(())
         })

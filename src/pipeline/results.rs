@@ -30,6 +30,7 @@ async fn attempt(ctx: &AccountCtx, job: &JobWork, claim: &UnitClaim) -> Result<O
     match job.kind {
         JobKind::Complete => complete(ctx, &work, &iv).await,
         JobKind::Cancel => cancel(ctx, &work, &iv).await,
+        JobKind::Expire => super::close::expire(ctx, &work, &iv).await,
     }
 }
 

@@ -47,8 +47,11 @@ use super::workers::{LinkGenerator, TagUpdater};
 use crate::config::PipelineSettings;
 use crate::db::models::claim;
 use crate::db::models::health_record;
+use crate::db::models::interview::steps;
 use crate::db::models::work::{self as store, Settle};
 use crate::domain::errors::Chain;
+use crate::domain::ids::ConnectionId;
+use crate::domain::status::JobKind;
 
 /// How often a poll asks whether the account's sweep is due.
 const SWEEP_CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -248,6 +251,12 @@ impl AccountSupervisor {
                     owner: &owner,
                     epoch,
                 };
+                if check_sweep {
+                    // Links past their time become expire jobs, claimed below.
+                    for iv in steps::take_due_expiries(c, id)? {
+                        crate::db::models::job::add(c, ConnectionId(id), iv, JobKind::Expire)?;
+                    }
+                }
                 let events = claim::claim_events(c, lease, hold, room)?;
                 let jobs = claim::claim_jobs(c, lease, hold, room - events.len() as i64)?;
                 // With every slot taken, the poll after the next unit ends
@@ -257,19 +266,23 @@ impl AccountSupervisor {
                     true => None,
                     false => claim::next_due_at(c, id)?,
                 };
-                let sweep = match check_sweep {
-                    true => crate::db::models::sweep::due_at(c, id)?,
-                    false => None,
+                let (sweep, expiry) = match check_sweep {
+                    true => (
+                        crate::db::models::sweep::due_at(c, id)?,
+                        steps::next_expiry(c, id)?,
+                    ),
+                    false => (None, None),
                 };
-                Ok((events, jobs, next, sweep))
+                Ok((events, jobs, next, sweep, expiry))
             })
             .await
         };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             act.polling = false;
             match res {
-                Ok((events, jobs, next, sweep)) => {
-                    act.dispatch(events, jobs, earliest(next, sweep), ctx);
+                Ok((events, jobs, next, sweep, expiry)) => {
+                    // The next expiry wakes the account like due work.
+                    act.dispatch(events, jobs, earliest(next, earliest(sweep, expiry)), ctx);
                     if sweep.is_some_and(|at| at <= Utc::now()) {
                         act.sweep(ctx);
                     }

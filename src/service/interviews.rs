@@ -2,7 +2,9 @@
 //! opportunity) and one interview. The live link is always shown; the results link only once a result
 //! exists (`completed`, `results_posted`): before that it leads nowhere.
 
+use crate::db::models::interview::steps::{self, LinkTimes};
 use crate::db::models::interview::{Interview, InterviewStatus};
+use crate::db::models::page::Page;
 use crate::domain::ids::{InterviewId, OrgId};
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
@@ -74,13 +76,18 @@ pub struct InterviewView {
     pub results_posted_at: Option<DateTime<Utc>>,
     /// When it closed (see `close_reason`).
     pub closed_at: Option<DateTime<Utc>>,
+    /// When its unopened link expires; null: never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the interview platform first resolved its live link (an opened
+    /// link never expires).
+    pub opened_at: Option<DateTime<Utc>>,
     /// `{"score","recommendation","summary"}` once completed, else null.
     #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
 }
 
 impl InterviewView {
-    pub fn new(i: Interview, urls: &Urls) -> Self {
+    pub fn new((i, times): (Interview, LinkTimes), urls: &Urls) -> Self {
         let has_result = i.status.has_result();
         Self {
             // As posted to Lever when it was; else as the settings build it.
@@ -102,6 +109,8 @@ impl InterviewView {
             status: i.status,
             close_reason: i.close_reason,
             closed_at: i.cancelled_at,
+            expires_at: times.expires_at,
+            opened_at: times.opened_at,
             created_at: i.created_at,
             link_posted_at: i.link_posted_at,
             completed_at: i.completed_at,
@@ -126,7 +135,8 @@ pub async fn list(
         cursor: query.cursor.clone(),
     };
     let load = move |conn: &mut diesel::PgConnection, page| {
-        Interview::list_for_org(conn, org.0, status, opportunity.as_deref(), page)
+        let page = Interview::list_for_org(conn, org.0, status, opportunity.as_deref(), page)?;
+        with_times(conn, page)
     };
     org_page(state, caller, org, KeyRole::Member, &list, load, |i| {
         InterviewView::new(i, &state.urls)
@@ -145,8 +155,42 @@ pub async fn get(
     caller.require_org(org, KeyRole::Member)?;
     let row = state
         .db
-        .run(move |conn| Ok(Interview::find_for_org(conn, org.0, id.0)?))
+        .run(move |conn| {
+            let i = Interview::find_for_org(conn, org.0, id.0)?;
+            let times = steps::link_times(conn, &[i.id])?;
+            Ok((i, times.get(&id).copied().unwrap_or_default()))
+        })
         .await
         .map_err(|e| ServiceError::from(e).naming("interview"))?;
     Ok(InterviewView::new(row, &state.urls))
+}
+
+/// Each interview of a page with its link times.
+fn with_times(
+    conn: &mut diesel::PgConnection,
+    page: Page<Interview>,
+) -> diesel::QueryResult<Page<(Interview, LinkTimes)>> {
+    let ids: Vec<InterviewId> = page.items.iter().map(|i| i.id).collect();
+    let times = steps::link_times(conn, &ids)?;
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|i| {
+                let t = times.get(&i.id).copied().unwrap_or_default();
+                (i, t)
+            })
+            .collect(),
+        next: page.next,
+    })
+}
+
+/// The interview platform resolved interview `id`'s live link: it is
+/// opened, and its link never expires from now on.
+pub async fn opened(state: &AppState, id: InterviewId) -> Result<(), ServiceError> {
+    state
+        .db
+        .run(move |conn| Ok(steps::mark_opened(conn, id)?))
+        .await?;
+    Ok(())
 }

@@ -585,3 +585,99 @@ async fn reconciling_two_thousand_open_interviews_costs_a_few_calls() {
         2_000
     );
 }
+
+const EXPIRED_TAG: &str = "Arkiter Live: Expired";
+
+#[actix_web::test]
+async fn an_unopened_link_expires_an_opened_one_never_and_a_new_entry_starts_afresh() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let r = app
+        .patch_lever(&s.org, &s.key, json!({"lifecycle": {"link_ttl_days": 3}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let unopened = linked(&app, &sim, &s).await;
+    let opened = linked(&app, &sim, &s).await;
+    let iv = the_interview(&app, &s, &unopened).await;
+    let expires = chrono::DateTime::parse_from_rfc3339(iv["expires_at"].as_str().unwrap()).unwrap();
+    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    assert!((71..=72).contains(&days), "{iv}");
+    assert!(iv["opened_at"].is_null(), "{iv}");
+    // The platform resolves the other one's link: the candidate opened it.
+    let seen = the_interview(&app, &s, &opened).await;
+    let token = seen["live_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .get(&format!("/api/v1/live/{token}"), Some(&app.admin()))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!the_interview(&app, &s, &opened).await["opened_at"].is_null());
+
+    // Three days pass (backdated), and anything wakes the account.
+    app.count(
+        "WITH b AS (UPDATE interview_links SET expires_at = now() - interval '1 minute' \
+         RETURNING 1) SELECT count(*) AS n FROM b",
+    );
+    sweep_now(&app, &s).await;
+    let shown = wait_for_tag(
+        &sim,
+        &s.account,
+        std::slice::from_ref(&unopened),
+        EXPIRED_TAG,
+        30,
+    )
+    .await
+    .remove(0);
+    settled(&app).await;
+    assert!(!shown.tags.iter().any(|t| t == LINK_TAG), "{shown:?}");
+    assert_eq!(s.live_link_count(&sim, &unopened), 0);
+    let iv = the_interview(&app, &s, &unopened).await;
+    assert_eq!(
+        (iv["status"].as_str(), iv["close_reason"].as_str()),
+        (Some("cancelled"), Some("expired")),
+        "{iv}"
+    );
+    assert_eq!(live_status(&app, &iv).await, 410);
+    // The opened one, due at the same time, stays open.
+    assert_eq!(
+        the_interview(&app, &s, &opened).await["status"],
+        "link_posted"
+    );
+    assert_eq!(s.live_link_count(&sim, &opened), 1);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM jobs WHERE kind = 'expire'"),
+        1
+    );
+
+    // Back into the stage: a new interview and link, and the old expired
+    // tag comes off.
+    s.move_to(&sim, std::slice::from_ref(&unopened), &s.other_stage);
+    s.move_to(&sim, std::slice::from_ref(&unopened), &s.stage);
+    s.wait_for_links(&sim, std::slice::from_ref(&unopened), 1)
+        .await;
+    settled(&app).await;
+    let view = sim.opportunity(&s.account, &unopened).unwrap();
+    assert!(!view.tags.iter().any(|t| t == EXPIRED_TAG), "{view:?}");
+    assert!(view.tags.iter().any(|t| t == LINK_TAG), "{view:?}");
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/orgs/{}/interviews?opportunity_id={unopened}",
+                s.org
+            ),
+            Some(&s.key),
+        )
+        .await;
+    let statuses: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["link_posted", "cancelled"], "{}", r.body);
+}

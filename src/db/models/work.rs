@@ -14,8 +14,8 @@ use super::lever_event::work as events;
 pub use super::unit::Settle;
 
 pub use super::interview::steps::{
-    NewInterview, Step, close, fail_event_interview, interview, open_interview, open_of_candidate,
-    record,
+    NewInterview, Step, close, close_expired, earlier_tags, fail_event_interview, interview,
+    open_interview, open_of_candidate, record, set_expiry,
 };
 pub use super::job::{JobWork, settle_job};
 pub use super::lever_event::work::{EventWork, settle_event};

@@ -116,6 +116,8 @@ async fn the_view_shows_every_field_and_the_results_link_only_after_completion()
         "completed_at",
         "results_posted_at",
         "closed_at",
+        "expires_at",
+        "opened_at",
         "result",
     ];
     want.sort_unstable();

@@ -401,3 +401,185 @@ pub fn find_for_action(
         .first(conn)
         .optional()
 }
+
+/// When an interview's link expires and when it was first opened.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LinkTimes {
+    pub expires_at: Option<chrono::DateTime<Utc>>,
+    pub opened_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Sets when the just-posted link of interview `id` expires (`days` after
+/// now); kept if already set, so a repeated link step does not move it.
+pub fn set_expiry(
+    conn: &mut PgConnection,
+    id: InterviewId,
+    connection_id: ConnectionId,
+    days: i32,
+) -> QueryResult<usize> {
+    use crate::db::schema::interview_links as l;
+    let at = Utc::now() + chrono::Duration::days(i64::from(days));
+    diesel::insert_into(l::table)
+        .values((
+            l::interview_id.eq(id),
+            l::connection_id.eq(connection_id),
+            l::expires_at.eq(at),
+        ))
+        .on_conflict(l::interview_id)
+        .do_update()
+        .set(l::expires_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >(
+            "coalesce(interview_links.expires_at, excluded.expires_at)",
+        )))
+        .execute(conn)
+}
+
+/// The interview platform resolved the live link: an opened link never
+/// expires. The first time counts.
+pub fn mark_opened(conn: &mut PgConnection, id: InterviewId) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO interview_links (interview_id, connection_id, opened_at) \
+         SELECT id, connection_id, now() FROM interviews WHERE id = $1 \
+         ON CONFLICT (interview_id) DO UPDATE \
+         SET opened_at = coalesce(interview_links.opened_at, excluded.opened_at)",
+    )
+    .bind::<SqlUuid, _>(id.0)
+    .execute(conn)
+}
+
+/// The link times of the given interviews (those without a row have none).
+pub fn link_times(
+    conn: &mut PgConnection,
+    ids: &[InterviewId],
+) -> QueryResult<std::collections::HashMap<InterviewId, LinkTimes>> {
+    use crate::db::schema::interview_links as l;
+    type Row = (
+        InterviewId,
+        Option<chrono::DateTime<Utc>>,
+        Option<chrono::DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = l::table
+        .filter(l::interview_id.eq_any(ids))
+        .select((l::interview_id, l::expires_at, l::opened_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, expires_at, opened_at)| {
+            (
+                id,
+                LinkTimes {
+                    expires_at,
+                    opened_at,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Closes an interview whose link expired unopened, unless it was opened,
+/// completed or closed meanwhile (re-checked here, in the update).
+pub fn close_expired(conn: &mut PgConnection, id: InterviewId) -> QueryResult<bool> {
+    let now = Utc::now();
+    let closed = diesel::update(
+        interviews::table
+            .find(id)
+            .filter(interviews::status.eq_any(InterviewStatus::OPEN))
+            .filter(interviews::completed_at.is_null())
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                crate::db::schema::interview_links::table
+                    .filter(crate::db::schema::interview_links::interview_id.eq(id))
+                    .filter(crate::db::schema::interview_links::opened_at.is_not_null()),
+            ))),
+    )
+    .set((
+        interviews::status.eq(InterviewStatus::Cancelled),
+        interviews::close_reason.eq(CloseReason::Expired),
+        interviews::cancelled_at.eq(now),
+        interviews::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(closed == 1)
+}
+
+#[derive(QueryableByName)]
+struct DueLink {
+    #[diesel(sql_type = SqlUuid)]
+    interview_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    open: bool,
+}
+
+/// The connection's links whose time has come: each is marked looked at
+/// (it leaves the due index), and the ids of those whose interview is still
+/// open without a result are returned, for an expire job each.
+pub fn take_due_expiries(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+) -> QueryResult<Vec<InterviewId>> {
+    let due: Vec<DueLink> = diesel::sql_query(
+        "UPDATE interview_links l SET expiry_done = true \
+         FROM interviews i \
+         WHERE l.connection_id = $1 AND NOT l.expiry_done AND l.opened_at IS NULL \
+           AND l.expires_at IS NOT NULL AND l.expires_at <= now() AND i.id = l.interview_id \
+         RETURNING l.interview_id, (i.status = ANY($2) AND i.completed_at IS NULL) AS open",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<diesel::sql_types::Array<Text>, _>(InterviewStatus::OPEN)
+    .load(conn)?;
+    Ok(due
+        .into_iter()
+        .filter(|d| d.open)
+        .map(|d| InterviewId(d.interview_id))
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct NextAt {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    at: Option<chrono::DateTime<Utc>>,
+}
+
+/// When the connection's next link expires (from the due index).
+pub fn next_expiry(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+) -> QueryResult<Option<chrono::DateTime<Utc>>> {
+    let n: NextAt = diesel::sql_query(
+        "SELECT min(expires_at) AS at FROM interview_links \
+         WHERE connection_id = $1 AND NOT expiry_done AND opened_at IS NULL \
+           AND expires_at IS NOT NULL",
+    )
+    .bind::<SqlUuid, _>(connection_id)
+    .get_result(conn)?;
+    Ok(n.at)
+}
+
+/// The tags earlier interviews of the candidate posted and that a new
+/// interview's link step takes off (completed, closed or expired), as they
+/// were posted.
+pub fn earlier_tags(
+    conn: &mut PgConnection,
+    connection_id: ConnectionId,
+    opportunity_id: &str,
+    current: InterviewId,
+) -> QueryResult<Vec<String>> {
+    let rows: Vec<(Option<String>, Option<String>)> = interviews::table
+        .filter(interviews::connection_id.eq(connection_id))
+        .filter(interviews::opportunity_id.eq(opportunity_id))
+        .filter(interviews::id.ne(current))
+        .filter(
+            interviews::completed_tag
+                .is_not_null()
+                .or(interviews::closed_tag.is_not_null()),
+        )
+        .select((interviews::completed_tag, interviews::closed_tag))
+        .load(conn)?;
+    let mut tags: Vec<String> = rows
+        .into_iter()
+        .flat_map(|(done, closed)| done.into_iter().chain(closed))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
+}
