@@ -50,14 +50,13 @@ fn writes_to(sim: &SimHandle, s: &Scenario, opp: &str) -> Vec<String> {
 /// The archive events received for `opp`, once all of them are worked.
 async fn archive_events(app: &TestApp, s: &Scenario, opp: &str, n: usize) -> Vec<Value> {
     poll_until(30, "the archive deliveries worked", || async {
-        let r = app
-            .list_events(&s.org, &format!("?opportunity_id={opp}"), Some(&s.key))
-            .await;
+        let r = app.list_events(&s.org, "?limit=200", Some(&s.key)).await;
         let items: Vec<Value> = r.body["items"]
             .as_array()
             .cloned()
             .unwrap_or_default()
             .into_iter()
+            .filter(|e| e["opportunity_id"] == opp)
             .filter(|e| e["event"] == "candidateArchiveChange" || e["event"] == "candidateHired")
             .collect();
         let worked = items
@@ -414,14 +413,12 @@ async fn leaving_the_stage_closes_only_under_on_stage_exit_close() {
     sim.clear_call_log();
     s.move_to(&sim, std::slice::from_ref(&kept), &s.other_stage);
     let moved = poll_until(30, "the move out stored", || async {
-        let r = app
-            .list_events(&s.org, &format!("?opportunity_id={kept}"), Some(&s.key))
-            .await;
+        let r = app.list_events(&s.org, "?limit=200", Some(&s.key)).await;
         r.body["items"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["to_stage_id"] == s.other_stage.as_str())
+            .find(|e| e["opportunity_id"] == kept && e["to_stage_id"] == s.other_stage.as_str())
             .cloned()
     })
     .await;
