@@ -1,4 +1,5 @@
-//! Interviews (status filter, live and results links, cancel) and Events
+//! Interviews (status filter, live and results links, cancel, re-invite of
+//! a closed one) and Events
 //! (status filter, reason, last error, replay), newest first, paginated.
 
 use actix_web::{HttpResponse, web};
@@ -19,6 +20,10 @@ use crate::state::AppState;
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/orgs/{org}/interviews", web::get().to(interviews))
         .route("/orgs/{org}/interviews/{id}/cancel", web::post().to(cancel))
+        .route(
+            "/orgs/{org}/interviews/{id}/reinvite",
+            web::post().to(reinvite),
+        )
         .route("/orgs/{org}/events", web::get().to(events))
         .route("/orgs/{org}/events/{id}/replay", web::post().to(replay));
 }
@@ -85,6 +90,7 @@ async fn interviews(
     let base = format!("{}/interviews", org.base());
     let note = match params.done.as_deref() {
         Some("cancelled") => Some("Cancelled: its link and tag leave Lever shortly."),
+        Some("reinvited") => Some("Re-invited: a new interview and link go to Lever shortly."),
         _ => None,
     };
     let body = html! {
@@ -115,6 +121,12 @@ async fn interviews(
                                                 form.inline method="post" action={ (base) "/" (i.id) "/cancel" } {
                                                     (csrf(&user))
                                                     button.danger type="submit" { "Cancel" }
+                                                }
+                                            }
+                                            @if i.status == InterviewStatus::Cancelled {
+                                                form.inline method="post" action={ (base) "/" (i.id) "/reinvite" } {
+                                                    (csrf(&user))
+                                                    button type="submit" { "Re-invite" }
                                                 }
                                             }
                                         }
@@ -214,6 +226,20 @@ async fn cancel(
     actions::cancel(&state, &post.user.caller, org.id, InterviewId(id)).await?;
     Ok(see_other(&format!(
         "{}/interviews?done=cancelled",
+        org.base()
+    )))
+}
+
+async fn reinvite(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let (org, id) = path.into_inner();
+    let org = org_ctx(&state, &post.user, org).await?;
+    actions::reinvite(&state, &post.user.caller, org.id, InterviewId(id)).await?;
+    Ok(see_other(&format!(
+        "{}/interviews?done=reinvited",
         org.base()
     )))
 }

@@ -132,6 +132,8 @@ text_enum!(
         Webhook => "webhook",
         /// Found by a sweep of the stage (docs/contract/sweep.md).
         Sweep => "sweep",
+        /// An admin re-invited a candidate whose interview closed.
+        Reinvite => "reinvite",
     }
 );
 

@@ -1,5 +1,5 @@
 //! What the interview platform and admins do to an interview and an event:
-//! `POST .../interviews/{id}/complete`, `POST .../interviews/{id}/cancel` and
+//! `POST .../interviews/{id}/complete`, `.../cancel`, `.../reinvite` and
 //! `POST .../events/{id}/replay` (`service::actions`). Each answers 202; the
 //! Lever writes follow in the pipeline.
 
@@ -15,7 +15,10 @@ use crate::service::actions::{self, Completion};
 use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(complete).service(cancel).service(replay);
+    cfg.service(complete)
+        .service(cancel)
+        .service(reinvite)
+        .service(replay);
 }
 
 /// Record the interview's result (the interview platform).
@@ -58,6 +61,24 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let (org, id) = path.into_inner();
     actions::cancel(&state, &caller, OrgId(org), InterviewId(id)).await?;
+    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+}
+
+/// Re-invite the candidate of a closed or expired interview who is still in
+/// the trigger stage: a new interview and link. Otherwise 409.
+#[utoipa::path(
+    params(("org" = Uuid, Path), ("id" = Uuid, Path)),
+    responses((status = 202), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/orgs/{org}/interviews/{id}/reinvite")]
+pub async fn reinvite(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, id) = path.into_inner();
+    actions::reinvite(&state, &caller, OrgId(org), InterviewId(id)).await?;
     Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
 }
 

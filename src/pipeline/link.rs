@@ -19,7 +19,7 @@ use crate::db::models::role::Role;
 use crate::db::models::work::{self as store, EventWork, NewInterview, Step};
 use crate::domain::ids::{InterviewId, RoleId};
 use crate::domain::roles::{RoleEntry, Rule, resolve};
-use crate::domain::status::{InterviewStatus, LifecyclePolicy};
+use crate::domain::status::{EventSource, InterviewStatus, LifecyclePolicy};
 use crate::lever::wire::{Opportunity, events};
 
 /// 128 random bits, URL-safe: an unguessable link token.
@@ -143,6 +143,7 @@ async fn open(
     let (event_id, conn_id, opp_id) = (ev.id, ev.connection_id, opp.id.clone());
     let (stage, entered_at) = (stage.to_owned(), opp.current_entry_at(stage));
     let rule = r.rule;
+    let reinvite = ev.source == EventSource::Reinvite;
     let id = ctx
         .write(move |c| {
             store::open_interview(
@@ -161,6 +162,7 @@ async fn open(
                     rule,
                     live_token: &live,
                     results_token: &results,
+                    fresh: reinvite,
                 },
             )
         })

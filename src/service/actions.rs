@@ -1,5 +1,5 @@
 //! What the interview platform and admins do to an interview or an event:
-//! complete, cancel and replay. Each runs in one transaction that writes
+//! complete, cancel, re-invite and replay. Each runs in one transaction that writes
 //! through the tables' own modules and queues a NOTIFY for the instance that
 //! runs the account; once it has committed, this process's supervisor is
 //! woken too. The Lever writes follow in the pipeline.
@@ -84,6 +84,74 @@ pub async fn cancel(
     caller.require_org(org, KeyRole::Admin)?;
     let hooks = state.hooks.clone();
     act(state, move |c| store_cancel(c, &hooks, org, id).map(Some)).await
+}
+
+/// Re-invites the candidate of a closed interview of `org` that is still
+/// in the trigger stage (read from Lever now): a new interview and link,
+/// as for a new stage entry. Anything else is a conflict.
+#[tracing::instrument(skip_all, fields(org = %org, interview_id = %id))]
+pub async fn reinvite(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    id: InterviewId,
+) -> Result<(), ServiceError> {
+    caller.require_org(org, KeyRole::Admin)?;
+    let iv = state
+        .db
+        .run(move |c| {
+            Ok(crate::db::models::interview::Interview::find_for_org(
+                c, org.0, id.0,
+            )?)
+        })
+        .await
+        .map_err(|e| ServiceError::from(e).naming("interview"))?;
+    let closed = iv.status == InterviewStatus::Cancelled
+        && iv.close_reason.is_some_and(|r| r != CloseReason::Erased);
+    if !closed {
+        return Err(ServiceError::conflict(format!(
+            "only a closed or expired interview can be re-invited; this one is {}",
+            iv.status
+        )));
+    }
+    let conn_id = iv.connection_id;
+    let conn = state
+        .db
+        .run(move |c| {
+            Ok(crate::db::models::connection::Connection::find(
+                c, conn_id.0,
+            )?)
+        })
+        .await?;
+    let Some(stage) = conn.stage_id.clone() else {
+        return Err(ServiceError::conflict(
+            "the connection has no trigger stage yet",
+        ));
+    };
+    if conn.status != crate::domain::status::ConnectionStatus::Active {
+        return Err(ServiceError::not_connected());
+    }
+    let client = state.handles.get(conn_id)?.client(None);
+    let opp = client.get_opportunity(&iv.opportunity_id).await?;
+    if opp.stage_id() != Some(stage.as_str()) {
+        return Err(ServiceError::conflict(
+            "the candidate is no longer in the Arkiter Live stage in Lever; move them back to invite them again",
+        ));
+    }
+    let opp_id = iv.opportunity_id.clone();
+    act(state, move |c| {
+        // Another interview opened meanwhile (a new stage entry, or a
+        // re-invite just before): that one is the candidate's interview.
+        if interviews::open_of_candidate(c, conn_id, &opp_id)?.is_some() {
+            return Err(ServiceError::conflict(
+                "the candidate already has an open interview",
+            ));
+        }
+        events::add_reinvite(c, conn_id, org, &opp_id, &stage, id)?;
+        crate::db::notify::work_due(c, conn_id.0)?;
+        Ok(Some(conn_id))
+    })
+    .await
 }
 
 /// Runs a `dead` or `done` event of `org` again. It never makes a second

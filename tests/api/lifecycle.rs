@@ -678,3 +678,68 @@ async fn an_unopened_link_expires_an_opened_one_never_and_a_new_entry_starts_afr
         .collect();
     assert_eq!(statuses, ["link_posted", "cancelled"], "{}", r.body);
 }
+
+#[actix_web::test]
+async fn a_closed_interview_is_re_invited_only_while_the_candidate_is_in_the_stage() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = linked(&app, &sim, &s).await;
+    let first = the_interview(&app, &s, &opp).await;
+    let id = first["id"].as_str().unwrap().to_owned();
+    // Open: nothing to re-invite.
+    let r = act(&app, &s, &id, "reinvite", json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(act(&app, &s, &id, "cancel", json!({})).await.status, 202);
+    wait_until_no_live_link(&sim, &s, &opp).await;
+    settled(&app).await;
+
+    let r = act(&app, &s, &id, "reinvite", json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    s.wait_for_links(&sim, std::slice::from_ref(&opp), 1).await;
+    settled(&app).await;
+    let r = app
+        .get(
+            &format!("/api/v1/orgs/{}/interviews?opportunity_id={opp}", s.org),
+            Some(&s.key),
+        )
+        .await;
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", r.body);
+    assert_eq!(items[0]["status"], "link_posted");
+    assert_ne!(items[0]["live_url"], first["live_url"]);
+    assert_eq!(s.live_link_count(&sim, &opp), 1);
+    // The closed one again, while the new one is open: a conflict.
+    let r = act(&app, &s, &id, "reinvite", json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+
+    // A candidate who left the stage is not re-invited.
+    let other = linked(&app, &sim, &s).await;
+    let oid = the_interview(&app, &s, &other).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(act(&app, &s, &oid, "cancel", json!({})).await.status, 202);
+    wait_until_no_live_link(&sim, &s, &other).await;
+    settled(&app).await;
+    s.move_to(&sim, std::slice::from_ref(&other), &s.other_stage);
+    let r = act(&app, &s, &oid, "reinvite", json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "conflict", "{}", r.body);
+    // Another org's key never sees it.
+    let (_, stranger) = app.new_org("Elsewhere").await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/interviews/{oid}/reinvite", s.org),
+            Some(&stranger),
+            &json!({}),
+        )
+        .await;
+    assert!(r.status == 403 || r.status == 404, "{}", r.body);
+}
+
+async fn wait_until_no_live_link(sim: &SimHandle, s: &Scenario, opp: &str) {
+    poll_until(30, "the live link off", || async {
+        (s.live_link_count(sim, opp) == 0).then_some(())
+    })
+    .await;
+}

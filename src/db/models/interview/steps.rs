@@ -40,6 +40,8 @@ pub struct NewInterview<'a> {
     pub rule: Rule,
     pub live_token: &'a str,
     pub results_token: &'a str,
+    /// An admin's re-invite: never the interview this entry already had.
+    pub fresh: bool,
 }
 
 /// Reuses the opportunity's open interview, or the interview of its current
@@ -70,7 +72,7 @@ fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryRe
         // the candidate, then Lever's retry arrived after the interview was
         // completed): it works that entry's interview, never a second one.
         let open = match (open, n.entered_at) {
-            (None, Some(at)) => {
+            (None, Some(at)) if !n.fresh => {
                 let connection = n.connection_id.0;
                 interview_for_entry(conn, connection, n.stage_id, n.opportunity_id, at)?
                     .map(InterviewId)

@@ -20,6 +20,8 @@ pub struct EventWork {
     pub org_id: OrgId,
     /// Lever's event name: a stage change, or a lifecycle event.
     pub event: String,
+    /// A delivery, a sweep's finding or an admin's re-invite.
+    pub source: crate::domain::status::EventSource,
     pub opportunity_id: Option<String>,
     pub to_stage_id: Option<String>,
     pub status: crate::domain::status::EventStatus,
@@ -135,4 +137,40 @@ pub(in crate::db) fn resume(conn: &mut PgConnection, connection_id: Uuid) -> Que
     )
     .set(lever_events::next_attempt_at.eq(Utc::now()))
     .execute(conn)
+}
+
+/// An admin's re-invite of `opportunity` (whose interview `closed` closed):
+/// a `pending` stage-change event into `stage`, which the link step works
+/// with a new interview, never the closed one.
+pub fn add_reinvite(
+    conn: &mut PgConnection,
+    connection_id: ConnectionId,
+    org_id: OrgId,
+    opportunity_id: &str,
+    stage_id: &str,
+    closed: InterviewId,
+) -> QueryResult<EventId> {
+    let now = Utc::now();
+    let id = EventId(Uuid::now_v7());
+    let payload = serde_json::json!({
+        "source": crate::domain::status::EventSource::Reinvite,
+        "data": {"opportunityId": opportunity_id, "toStageId": stage_id, "reinviteOf": closed.0},
+    })
+    .to_string();
+    diesel::insert_into(lever_events::table)
+        .values((
+            lever_events::id.eq(id),
+            lever_events::connection_id.eq(connection_id),
+            lever_events::org_id.eq(org_id),
+            lever_events::event.eq(crate::lever::wire::events::CANDIDATE_STAGE_CHANGE),
+            lever_events::token.eq(format!("reinvite:{}:{}", closed.0, id.0)),
+            lever_events::triggered_at.eq(now.timestamp_millis()),
+            lever_events::opportunity_id.eq(opportunity_id),
+            lever_events::to_stage_id.eq(stage_id),
+            lever_events::payload.eq(payload),
+            lever_events::status.eq(EventStatus::Pending),
+            lever_events::source.eq(crate::domain::status::EventSource::Reinvite),
+        ))
+        .execute(conn)?;
+    Ok(id)
 }
