@@ -7,6 +7,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod body;
+pub mod candidates;
 pub mod error;
 pub mod events;
 pub mod fallback;
@@ -44,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(lever::config)
         .configure(roles::config)
         .configure(interviews::config)
+        .configure(candidates::config)
         .configure(events::config)
         .configure(pages::config)
         .configure(health_report::config);

@@ -743,3 +743,90 @@ async fn wait_until_no_live_link(sim: &SimHandle, s: &Scenario, opp: &str) {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn an_export_holds_everything_of_the_candidate_and_nothing_of_another() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let a = linked(&app, &sim, &s).await;
+    let b = linked(&app, &sim, &s).await;
+    let id = the_interview(&app, &s, &a).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = act(
+        &app,
+        &s,
+        &id,
+        "complete",
+        json!({"score": 64, "summary": "Solid"}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    wait_for_tag(
+        &sim,
+        &s.account,
+        std::slice::from_ref(&a),
+        "Arkiter Live: Completed",
+        30,
+    )
+    .await;
+    sim.archive(&s.account, &a, Some(NOT_HIRED)).unwrap();
+    archive_events(&app, &s, &a, 1).await;
+    settled(&app).await;
+
+    let path = format!("/api/v1/orgs/{}/candidates/{a}/export", s.org);
+    let r = app.get(&path, Some(&s.key)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc = &r.body;
+    assert_eq!(doc["opportunity_id"], a.as_str());
+    let ivs = doc["interviews"].as_array().unwrap();
+    assert_eq!(ivs.len(), 1, "{doc}");
+    assert_eq!(ivs[0]["result"]["score"], 64.0, "{doc}");
+    let events: Vec<&str> = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"candidateStageChange"), "{events:?}");
+    assert!(events.contains(&"candidateArchiveChange"), "{events:?}");
+    assert!(
+        doc["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["payload"]["data"]["opportunityId"] == a.as_str()),
+        "{doc}"
+    );
+    let kinds: Vec<&str> = doc["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["complete"], "{doc}");
+    assert!(!doc.to_string().contains(b.as_str()), "{doc}");
+
+    // Unknown, a member, another org: refused, nothing shown.
+    let r = app
+        .get(
+            &format!("/api/v1/orgs/{}/candidates/nobody/export", s.org),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let member = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/keys", s.org),
+            Some(&s.key),
+            &json!({"role": "member", "label": "reader"}),
+        )
+        .await;
+    let member = member.body["key"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(&path, Some(&member)).await.status, 403);
+    let (_, stranger) = app.new_org("Elsewhere").await;
+    let r = app.get(&path, Some(&stranger)).await;
+    assert!(r.status == 403 || r.status == 404, "{}", r.body);
+    assert!(!r.body.to_string().contains(a.as_str()));
+}

@@ -110,3 +110,26 @@ pub fn prune(
     );
     super::prune::delete_batch(c, &sql, cutoff, limit)
 }
+
+/// A job as a candidate's export shows it.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg))]
+pub struct JobRecord {
+    pub id: JobId,
+    pub interview_id: InterviewId,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+/// The jobs of the given interviews, oldest first.
+pub fn of_interviews(conn: &mut PgConnection, ids: &[InterviewId]) -> QueryResult<Vec<JobRecord>> {
+    jobs::table
+        .filter(jobs::interview_id.eq_any(ids))
+        .order((jobs::created_at.asc(), jobs::id.asc()))
+        .select(JobRecord::as_select())
+        .load(conn)
+}

@@ -75,3 +75,60 @@ pub fn list_for_org(
         id: r.id,
     }))
 }
+
+/// One stored event of a candidate, with its payload, for the export.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CandidateEvent {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub event: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub source: EventSource,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: EventStatus,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub reason: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub to_stage_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub from_stage_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub triggered_at: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub received_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub interview_id: Option<Uuid>,
+    /// The body as received (or as the service recorded a finding).
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub payload: String,
+}
+
+/// Every stored event of opportunity `opportunity_id` on `org`'s
+/// connections, oldest first: stage changes through the move-key range of
+/// the candidate, the others through the partial index of events without a
+/// to-stage. Never a scan of the inbox.
+pub fn of_candidate(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    opportunity_id: &str,
+) -> QueryResult<Vec<CandidateEvent>> {
+    const COLUMNS: &str = "e.id, e.event, e.source, e.status, e.reason, e.to_stage_id, \
+        e.from_stage_id, e.triggered_at, e.received_at, e.interview_id, e.payload";
+    diesel::sql_query(format!(
+        "SELECT * FROM ( \
+           SELECT {COLUMNS} FROM connections c JOIN lever_events e \
+             ON arkiter_move_key(e.connection_id, e.opportunity_id, e.event, e.to_stage_id, \
+                                 e.triggered_at) \
+                BETWEEN arkiter_candidate_low(c.id, $2) AND arkiter_candidate_high(c.id, $2) \
+           WHERE c.org_id = $1 AND e.connection_id = c.id AND e.opportunity_id = $2 \
+           UNION ALL \
+           SELECT {COLUMNS} FROM connections c JOIN lever_events e \
+             ON e.connection_id = c.id AND e.opportunity_id = $2 AND e.to_stage_id IS NULL \
+           WHERE c.org_id = $1) x \
+         ORDER BY received_at, id"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(org_id)
+    .bind::<diesel::sql_types::Text, _>(opportunity_id)
+    .load(conn)
+}

@@ -1,0 +1,36 @@
+//! `GET /api/v1/orgs/{org}/candidates/{opportunity_id}/export`: everything
+//! the service holds about one candidate (`service::candidates`).
+
+use actix_web::{get, web};
+use uuid::Uuid;
+
+use super::error::{ApiError, ErrorBody};
+use crate::domain::ids::OrgId;
+use crate::service::access::Caller;
+use crate::service::candidates;
+use crate::state::AppState;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(export_candidate);
+}
+
+/// Everything held about one candidate: interviews with results, stored
+/// events with their payloads, and jobs.
+#[utoipa::path(
+    params(("org" = Uuid, Path), ("opportunity_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/orgs/{org}/candidates/{opportunity_id}/export")]
+pub async fn export_candidate(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+) -> Result<web::Json<serde_json::Value>, ApiError> {
+    let (org, opp) = path.into_inner();
+    Ok(web::Json(
+        candidates::export(&state, &caller, OrgId(org), &opp).await?,
+    ))
+}
