@@ -290,6 +290,8 @@ pub mod reasons {
     pub const NOT_ARCHIVED: &str = "not_archived";
     /// A move out of the stage, but Lever shows the candidate back in it.
     pub const IN_STAGE: &str = "in_stage";
+    /// (On `dead` events.) A confidential candidate the grant may not read.
+    pub const CONFIDENTIAL: &str = "confidential";
 }
 
 /// `'a', 'b'` for raw SQL: the values spelled as literals, for predicates

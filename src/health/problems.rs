@@ -16,6 +16,7 @@ pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<
     let mut out = stored(&c.stored_problems);
     let computed = [
         dead_jobs(c),
+        confidential_hidden(c),
         unmapped_postings(&c.unmapped),
         signature_failures(c.rejected_last_hour),
         no_deliveries_yet(c, now, policy),
@@ -44,6 +45,21 @@ pub fn stored(value: &serde_json::Value) -> Vec<Problem> {
             Some(Problem::new(code, message))
         })
         .collect()
+}
+
+fn confidential_hidden(c: &ConnectionRows) -> Option<Problem> {
+    let n = c.queue.hidden;
+    (n > 0).then(|| {
+        Problem::new(
+            "confidential_hidden",
+            format!(
+                "Lever would not show {} (most likely confidential). A Lever Super Admin can \
+                 grant Arkiter confidential access (the confidential:access:admin scope) by \
+                 connecting again; then replay the dead events.",
+                plural(n, "candidate", "candidates"),
+            ),
+        )
+    })
 }
 
 fn dead_jobs(c: &ConnectionRows) -> Option<Problem> {

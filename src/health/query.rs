@@ -116,6 +116,8 @@ struct QueueRow {
     #[diesel(sql_type = BigInt)]
     dead_jobs: i64,
     #[diesel(sql_type = BigInt)]
+    hidden: i64,
+    #[diesel(sql_type = BigInt)]
     oldest_pending_age_s: i64,
 }
 
@@ -126,15 +128,16 @@ fn queue(c: &mut PgConnection, connection_id: Uuid) -> QueryResult<QueueCounts> 
     use EventStatus::{Dead, Pending, Retrying};
     let r: QueueRow = diesel::sql_query(
         "WITH work AS ( \
-           SELECT status, received_at AS since, true AS is_event FROM lever_events \
+           SELECT status, received_at AS since, true AS is_event, reason FROM lever_events \
             WHERE connection_id = $1 AND status IN ($2, $3, $4) \
            UNION ALL \
-           SELECT status, created_at, false FROM jobs \
+           SELECT status, created_at, false, NULL FROM jobs \
             WHERE connection_id = $1 AND status IN ($2, $3, $4)) \
          SELECT COUNT(*) FILTER (WHERE status = $2) AS pending, \
                 COUNT(*) FILTER (WHERE status = $3) AS retrying, \
                 COUNT(*) FILTER (WHERE status = $4 AND is_event) AS dead_events, \
                 COUNT(*) FILTER (WHERE status = $4 AND NOT is_event) AS dead_jobs, \
+                COUNT(*) FILTER (WHERE status = $4 AND reason = $5) AS hidden, \
                 COALESCE(GREATEST(0, FLOOR(EXTRACT(EPOCH FROM \
                   now() - MIN(since) FILTER (WHERE status <> $4)))), 0)::BIGINT \
                   AS oldest_pending_age_s \
@@ -144,12 +147,14 @@ fn queue(c: &mut PgConnection, connection_id: Uuid) -> QueryResult<QueueCounts> 
     .bind::<Text, _>(Pending)
     .bind::<Text, _>(Retrying)
     .bind::<Text, _>(Dead)
+    .bind::<Text, _>(crate::domain::status::reasons::CONFIDENTIAL)
     .get_result(c)?;
     Ok(QueueCounts {
         pending: r.pending,
         retrying: r.retrying,
         dead_events: r.dead_events,
         dead_jobs: r.dead_jobs,
+        hidden: r.hidden,
         oldest_pending_age_s: r.oldest_pending_age_s,
     })
 }

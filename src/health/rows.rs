@@ -64,6 +64,8 @@ pub struct QueueCounts {
     pub retrying: i64,
     pub dead_events: i64,
     pub dead_jobs: i64,
+    /// Dead events of confidential candidates the grant may not read.
+    pub hidden: i64,
     pub oldest_pending_age_s: i64,
 }
 

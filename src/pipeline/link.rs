@@ -64,7 +64,19 @@ async fn attempt(
         .opportunity_id
         .clone()
         .ok_or_else(|| StepError::Job("the event names no opportunity".into()))?;
-    let opp = work.client.get_opportunity(&opp_id).await?;
+    let opp = match work.client.get_opportunity(&opp_id).await {
+        Ok(opp) => opp,
+        // Lever's access error for confidential data, to a grant without
+        // confidential access: no retry can read it.
+        Err(e) if e.status() == Some(403) && !work.conn.confidential_access() => {
+            return Ok(Outcome::Hidden(format!(
+                "Lever refused to show this candidate ({e}); it is likely confidential: grant \
+                 Arkiter {} by connecting again, then replay this event",
+                crate::db::models::connection::CONFIDENTIAL_SCOPE
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let interview = match ev.interview_id {
         Some(id) => id,
         None => match open(ctx, caches, &work, ev, &opp).await? {

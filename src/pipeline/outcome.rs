@@ -35,6 +35,9 @@ pub enum Outcome {
     /// Can never succeed (a completion for an interview whose link step
     /// failed): ends `dead` at once with this reason, without retries.
     Abandoned(String),
+    /// The candidate is confidential and the grant lacks confidential
+    /// access: `dead` at once, with reason `confidential`.
+    Hidden(String),
     /// The unit panicked: a bug, not Lever's fault. It retries like a job
     /// failure, and its worker counts a restart.
     Panicked(String),
@@ -66,11 +69,21 @@ impl Outcome {
                 error: None,
                 at: after(NOT_YET_DELAY),
             },
-            Outcome::Abandoned(e) => Settle::Dead { error: e.clone() },
+            Outcome::Abandoned(e) => Settle::Dead {
+                error: e.clone(),
+                reason: None,
+            },
+            Outcome::Hidden(e) => Settle::Dead {
+                error: e.clone(),
+                reason: Some(crate::domain::status::reasons::CONFIDENTIAL),
+            },
             Outcome::JobFailed(e) | Outcome::Panicked(e)
                 if attempt >= rules.settings.job_max_attempts =>
             {
-                Settle::Dead { error: e.clone() }
+                Settle::Dead {
+                    error: e.clone(),
+                    reason: None,
+                }
             }
             Outcome::JobFailed(e) | Outcome::Panicked(e) => Settle::Retry {
                 error: e.clone(),

@@ -195,9 +195,11 @@ impl AccountSupervisor {
                 self.error_since = true;
                 true
             }
-            Outcome::Ignored(_) | Outcome::NotYet | Outcome::Fenced | Outcome::Abandoned(_) => {
-                false
-            }
+            Outcome::Ignored(_)
+            | Outcome::NotYet
+            | Outcome::Fenced
+            | Outcome::Abandoned(_)
+            | Outcome::Hidden(_) => false,
         }
     }
 
@@ -510,6 +512,7 @@ impl AccountSupervisor {
             | Outcome::NotYet
             | Outcome::Fenced
             | Outcome::Abandoned(_)
+            | Outcome::Hidden(_)
             | Outcome::Panicked(_) => {}
         }
     }
@@ -568,7 +571,11 @@ fn record_health(
         Outcome::JobFailed(error) | Outcome::Panicked(error) => {
             health_record::error(c, id, error, None)?
         }
-        Outcome::Ignored(_) | Outcome::NotYet | Outcome::Fenced | Outcome::Abandoned(_) => {}
+        Outcome::Ignored(_)
+        | Outcome::NotYet
+        | Outcome::Fenced
+        | Outcome::Abandoned(_)
+        | Outcome::Hidden(_) => {}
     }
     Ok(())
 }

@@ -32,10 +32,10 @@ where
     let Some(start) = start else {
         return Ok(Vec::new());
     };
-    let filter = [
+    let filter = target.with_confidential(vec![
         ("archived", "true".to_owned()),
         ("archived_at_start", start.to_string()),
-    ];
+    ]);
     let mut offset: Option<String> = None;
     let mut archived = Vec::new();
     loop {

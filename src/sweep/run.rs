@@ -89,6 +89,9 @@ pub struct SweepTarget {
     /// otherwise.
     pub managed: bool,
     pub lever_webhook_ids: Vec<String>,
+    /// The grant holds confidential access: lists ask for every candidate
+    /// (`confidentiality=all`), never without it.
+    pub confidential: bool,
     /// Lever ids of the webhooks whose signature tokens are stored (retired
     /// ones too): a webhook of ours at Lever that is not among them sends
     /// deliveries nobody can verify.
@@ -96,6 +99,17 @@ pub struct SweepTarget {
 }
 
 impl SweepTarget {
+    /// A list filter, plus `confidentiality=all` when the grant allows it.
+    pub fn with_confidential(
+        &self,
+        mut filter: Vec<(&'static str, String)>,
+    ) -> Vec<(&'static str, String)> {
+        if self.confidential {
+            filter.push(("confidentiality", "all".to_owned()));
+        }
+        filter
+    }
+
     /// Reads the connection and its live webhooks; `None` for a connection
     /// that is not `active` (only active connections are swept).
     pub async fn load(
@@ -111,6 +125,7 @@ impl SweepTarget {
                 return Ok(None);
             }
             let hooks = webhooks::live(c, id)?;
+            let confidential = k.confidential_access();
             let ours: Vec<String> = hooks
                 .iter()
                 .filter(|h| h.managed)
@@ -123,6 +138,7 @@ impl SweepTarget {
                 webhook_url,
                 managed: hooks.iter().any(|h| h.managed),
                 lever_webhook_ids: ours,
+                confidential,
                 known_lever_ids: webhooks::known_lever_ids(c, id)?,
             }))
         })
@@ -216,7 +232,7 @@ where
 {
     let (listed, found) = match &target.stage_id {
         Some(stage) => {
-            let candidates = list_stage(deps, stage, &mut yield_now).await?;
+            let candidates = list_stage(deps, target, stage, &mut yield_now).await?;
             let listed = candidates.len();
             (listed, record(deps, target, stage, candidates).await?)
         }
@@ -236,6 +252,7 @@ where
 /// Every opportunity in the stage with its current entry, one page a call.
 async fn list_stage<Y, F>(
     deps: &SweepDeps,
+    target: &SweepTarget,
     stage: &str,
     yield_now: &mut Y,
 ) -> Result<Vec<Candidate>, SweepError>
@@ -243,7 +260,7 @@ where
     Y: FnMut() -> F,
     F: Future<Output = ()>,
 {
-    let filter = [("stage_id", stage.to_owned())];
+    let filter = target.with_confidential(vec![("stage_id", stage.to_owned())]);
     let mut offset: Option<String> = None;
     let mut out = Vec::new();
     loop {

@@ -44,6 +44,11 @@ pub struct Scenario {
 
 pub async fn scenario(app: &TestApp, sim: &SimHandle) -> Scenario {
     let account = sim.create_account("Acme Lever");
+    scenario_on(app, sim, account).await
+}
+
+/// [`scenario`] on an account the test made (and set up) itself.
+pub async fn scenario_on(app: &TestApp, sim: &SimHandle, account: String) -> Scenario {
     let start_stage = sim.add_stage(&account, "New applicant").unwrap().id;
     let other_stage = sim.add_stage(&account, "Phone screen").unwrap().id;
     let stage = sim.add_stage(&account, "Arkiter Live").unwrap().id;

@@ -278,7 +278,7 @@ fn authorize_url_carries_every_parameter() {
         SCOPES,
         "offline_access opportunities:write:admin notes:write:admin stages:read:admin \
          postings:read:admin webhooks:read:admin webhooks:write:admin \
-         archive_reasons:read:admin"
+         archive_reasons:read:admin confidential:access:admin"
     );
     assert!(!url.as_str().contains("secret"));
 }

@@ -830,3 +830,75 @@ async fn an_export_holds_everything_of_the_candidate_and_nothing_of_another() {
     assert!(r.status == 403 || r.status == 404, "{}", r.body);
     assert!(!r.body.to_string().contains(a.as_str()));
 }
+
+/// The scopes a connection made before the lifecycle work was granted.
+const OLD_SEVEN: [&str; 2] = ["confidential:access:admin", "archive_reasons:read:admin"];
+
+#[actix_web::test]
+async fn a_confidential_candidate_is_linked_with_the_scope_and_dead_without_it() {
+    use arkiter_lever::lever::sim::AccountPatch;
+    // With the scope (what connecting asks for now): linked, and found by
+    // a sweep when Lever did not deliver.
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let secret = s.candidates(&sim, 2);
+    for o in &secret {
+        sim.set_confidential(&s.account, o, true).unwrap();
+    }
+    s.move_to(&sim, &secret[..1], &s.stage);
+    sim.move_without_delivery(&s.account, &secret[1..], &s.stage)
+        .unwrap();
+    sweep_now(&app, &s).await;
+    wait_for_tag(&sim, &s.account, &secret, LINK_TAG, 30).await;
+    let listed = sim
+        .calls_for(&s.account)
+        .iter()
+        .any(|c| c.path == "/v1/opportunities" && c.query.contains("confidentiality=all"));
+    assert!(listed, "the sweep asked for confidential candidates too");
+
+    // A grant from before (the old seven scopes): the others are linked
+    // and swept as before; a confidential one is dead, and the health
+    // page says which scope to grant.
+    let (app, sim) = spawn_with_sim().await;
+    let account = sim.create_account("Old consent");
+    sim.patch_account(
+        &account,
+        AccountPatch {
+            withheld_scopes: Some(OLD_SEVEN.map(str::to_owned).to_vec()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let s = crate::lever_flow::scenario_on(&app, &sim, account).await;
+    let scopes = app.get_lever(&s.org, &s.key).await.body["scopes"].clone();
+    assert!(!scopes.to_string().contains("confidential"), "{scopes}");
+    let opps = s.candidates(&sim, 3);
+    sim.set_confidential(&s.account, &opps[0], true).unwrap();
+    s.move_to(&sim, &opps[..2], &s.stage);
+    sim.move_without_delivery(&s.account, &opps[2..], &s.stage)
+        .unwrap();
+    sweep_now(&app, &s).await;
+    wait_for_tag(&sim, &s.account, &opps[1..], LINK_TAG, 30).await;
+    let dead = poll_until(30, "the confidential one dead", || async {
+        let r = app.list_events(&s.org, "?status=dead", Some(&s.key)).await;
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["opportunity_id"] == opps[0].as_str())
+            .cloned()
+    })
+    .await;
+    assert_eq!(dead["reason"], "confidential", "{dead}");
+    assert!(
+        sim.calls_for(&s.account)
+            .iter()
+            .all(|c| !c.query.contains("confidentiality")),
+        "never asked for confidential data without the scope"
+    );
+    let health = crate::health_report::health(&app, &s.org, &s.key).await;
+    assert!(
+        health.to_string().contains("confidential_hidden"),
+        "{health}"
+    );
+}

@@ -16,7 +16,7 @@ use super::wire::{TokenResponse, decode_access_token_claims};
 /// The scopes docs/contract/lever-calls.md requests.
 pub const SCOPES: &str = "offline_access opportunities:write:admin notes:write:admin \
 stages:read:admin postings:read:admin webhooks:read:admin webhooks:write:admin \
-archive_reasons:read:admin";
+archive_reasons:read:admin confidential:access:admin";
 
 /// The registered OAuth app and the Lever hosts it talks to.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `POST /_sim/reset` | → 204 |
 //! | `POST /_sim/accounts` | `{id?, name?}` → account |
-//! | `GET/PATCH /_sim/accounts/{a}` | `{webhooks_enabled?, webhooks_api?, authorize_mode?, rate_per_sec?, rate_capacity?}` → account |
+//! | `GET/PATCH /_sim/accounts/{a}` | `{webhooks_enabled?, webhooks_api?, authorize_mode?, rate_per_sec?, rate_capacity?, withheld_scopes?}` → account |
 //! | `POST /_sim/accounts/{a}/login` | → 204 |
 //! | `POST /_sim/accounts/{a}/stages` | `{id?, text}` → stage |
 //! | `POST /_sim/accounts/{a}/postings` | `{id?, text}` → posting |

@@ -121,6 +121,11 @@ impl SimHandle {
         self.sim.archive_opportunity(account, opp, reason)
     }
 
+    /// Makes a candidate confidential (or not).
+    pub fn set_confidential(&self, account: &str, opp: &str, on: bool) -> Result<(), SimError> {
+        self.sim.set_confidential(account, opp, on)
+    }
+
     /// Moves candidates with no webhook delivery at all (what the sweep is
     /// for): Lever gave up, or the webhook was off or gone.
     pub fn move_without_delivery(

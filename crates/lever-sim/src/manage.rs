@@ -49,6 +49,10 @@ pub struct AccountPatch {
     pub rate_per_sec: Option<f64>,
     #[serde(default)]
     pub rate_capacity: Option<f64>,
+    /// Scopes the Super Admin's consent leaves out of the grant, whatever
+    /// the app asks for (an account whose consent predates a scope).
+    #[serde(default)]
+    pub withheld_scopes: Option<Vec<String>>,
 }
 
 /// A candidate to seed. Without `contact`, a new contact is made; give the
@@ -124,6 +128,7 @@ impl Sim {
             notes: HashMap::new(),
             webhooks: Vec::new(),
             archive_reasons: crate::state::default_archive_reasons(),
+            withheld_scopes: Vec::new(),
             webhooks_enabled: true,
             webhooks_api: true,
             authorize_mode: AuthorizeMode::Consent,
@@ -162,6 +167,9 @@ impl Sim {
             }
             if let Some(v) = patch.authorize_mode {
                 a.authorize_mode = v;
+            }
+            if let Some(v) = patch.withheld_scopes {
+                a.withheld_scopes = v;
             }
             if patch.rate_per_sec.is_some() || patch.rate_capacity.is_some() {
                 a.bucket = Bucket::new(
@@ -261,6 +269,7 @@ impl Sim {
                     .into_iter()
                     .collect(),
                 archived: None,
+                confidential: false,
                 created_at: now,
                 updated_at: now,
                 id: id.clone(),
@@ -309,6 +318,24 @@ impl Sim {
         };
         delivery::spawn_all(self, planned);
         Ok(())
+    }
+
+    /// Makes an opportunity confidential (or not), as tying it to a
+    /// confidential posting would.
+    pub(crate) fn set_confidential(
+        &self,
+        account: &str,
+        id: &str,
+        on: bool,
+    ) -> Result<(), SimError> {
+        self.with_account(account, |a| {
+            let o = a
+                .opportunities
+                .get_mut(id)
+                .ok_or_else(|| SimError::NotFound(format!("opportunity {id}")))?;
+            o.confidential = on;
+            Ok(())
+        })
     }
 
     /// Moves opportunities with no webhook at all, as when Lever gave up

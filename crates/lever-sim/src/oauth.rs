@@ -80,6 +80,16 @@ async fn authorize(req: HttpRequest, sim: web::Data<Sim>) -> HttpResponse {
             .get(&account_id)
             .map(|a| a.authorize_mode)
             .unwrap_or_default();
+        let withheld = state
+            .accounts
+            .get(&account_id)
+            .map(|a| a.withheld_scopes.clone())
+            .unwrap_or_default();
+        let scope = scope
+            .split_whitespace()
+            .filter(|s| !withheld.iter().any(|w| w == s))
+            .collect::<Vec<_>>()
+            .join(" ");
         let params: Vec<(&str, String)> = match mode {
             AuthorizeMode::Consent => {
                 let code = random_hex(16);

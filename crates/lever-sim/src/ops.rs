@@ -86,6 +86,25 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
         return Reply::bad_request(format!("perform_as user {user} was not found"));
     }
     let p: Vec<&str> = call.path.iter().map(String::as_str).collect();
+    let confidential_access = call
+        .scope
+        .split_whitespace()
+        .any(|s| s == "confidential:access:admin");
+    // A confidential opportunity, named in the path, without access: the
+    // access error Lever documents (its status is UNCONFIRMED; 403 here).
+    if let ["opportunities", id, ..] = p.as_slice()
+        && !confidential_access
+        && account
+            .opportunities
+            .get(*id)
+            .is_some_and(|o| o.confidential)
+    {
+        return Reply::error(
+            403,
+            "ForbiddenError",
+            "This token has no access to confidential data",
+        );
+    }
     match (call.method.as_str(), p.as_slice()) {
         ("GET", ["stages"]) => paginate(
             account.stages.iter().map(render::stage).collect(),
@@ -119,7 +138,7 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
             "users",
             id,
         ),
-        ("GET", ["opportunities"]) => list_opportunities(account, &call.query),
+        ("GET", ["opportunities"]) => list_opportunities(account, &call.query, confidential_access),
         ("GET", ["opportunities", id]) => {
             let expand = call.query.has("expand", "applications");
             let found = account
@@ -248,17 +267,37 @@ fn list_users(account: &Account, query: &Query) -> Reply {
 /// `stage_id`, `posting_id`, `contact_id` and `email` (each repeatable: a
 /// union), and the time ranges `created_at_*`, `updated_at_*` and
 /// `advanced_at_*` (`_start`/`_end`, epoch ms, inclusive), paged as every list.
-fn list_opportunities(account: &Account, query: &Query) -> Reply {
+fn list_opportunities(account: &Account, query: &Query, access: bool) -> Reply {
     let filter = match OpportunityFilter::parse(query) {
         Ok(f) => f,
         Err(reply) => return reply,
     };
+    // `non-confidential` by default; asking for more needs the access.
+    let shown = query.get("confidentiality").unwrap_or("non-confidential");
+    let (public, hidden) = match shown {
+        "non-confidential" => (true, false),
+        "confidential" => (false, true),
+        "all" => (true, true),
+        _ => {
+            return Reply::bad_request(
+                "confidentiality must be confidential, non-confidential or all",
+            );
+        }
+    };
+    if hidden && !access {
+        return Reply::error(
+            403,
+            "ForbiddenError",
+            "This token has no access to confidential data",
+        );
+    }
     let expand = query.has("expand", "applications");
     let items = account
         .opportunity_order
         .iter()
         .filter_map(|id| account.opportunities.get(id))
         .filter(|o| filter.matches(o))
+        .filter(|o| if o.confidential { hidden } else { public })
         .map(|o| render::opportunity(account, o, expand))
         .collect();
     paginate(items, query)

@@ -120,7 +120,7 @@ pub(crate) fn opportunity(
             "list": "https://hire.lever.co/candidates",
             "show": format!("https://hire.lever.co/candidates/{}", o.id),
         },
-        "confidentiality": "non-confidential",
+        "confidentiality": if o.confidential { "confidential" } else { "non-confidential" },
     })
 }
 

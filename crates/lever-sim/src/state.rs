@@ -114,6 +114,10 @@ pub struct SimOpportunity {
     /// `None` while active.
     #[serde(default)]
     pub archived: Option<SimArchived>,
+    /// Tied to a confidential posting: hidden from lists without
+    /// `confidentiality=all`, and unreadable without confidential access.
+    #[serde(default)]
+    pub confidential: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -206,6 +210,8 @@ pub struct Account {
     pub notes: HashMap<String, Vec<SimNote>>,
     pub webhooks: Vec<SimWebhook>,
     pub archive_reasons: Vec<SimArchiveReason>,
+    /// Scopes consent leaves out of every grant (see `AccountPatch`).
+    pub withheld_scopes: Vec<String>,
     /// The Super Admin's toggle of the webhook group: off → nothing sent.
     pub webhooks_enabled: bool,
     /// Whether the account's package includes the webhooks API.

@@ -39,6 +39,9 @@ pub struct Connection {
     pub tag_expired: Option<String>,
 }
 
+/// The Lever scope that lets the service read confidential candidates.
+pub const CONFIDENTIAL_SCOPE: &str = "confidential:access:admin";
+
 /// What an admin may change on a connection, besides its stage.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -54,6 +57,14 @@ pub struct Settings {
 }
 
 impl Connection {
+    /// The grant holds `confidential:access:admin`: lists may ask for
+    /// confidential candidates too.
+    pub fn confidential_access(&self) -> bool {
+        self.scopes
+            .as_deref()
+            .is_some_and(|s| s.split_whitespace().any(|s| s == CONFIDENTIAL_SCOPE))
+    }
+
     /// The settings as stored now.
     pub fn settings(&self) -> Settings {
         Settings {

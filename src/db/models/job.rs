@@ -48,7 +48,7 @@ pub fn settle_job(conn: &mut PgConnection, id: JobId, s: &Settle) -> QueryResult
                 jobs::updated_at.eq(now),
             ))
             .execute(conn),
-        Settle::Dead { error } => diesel::update(t)
+        Settle::Dead { error, .. } => diesel::update(t)
             .set((
                 jobs::status.eq(JobStatus::Dead),
                 jobs::attempts.eq(jobs::attempts + 1),

@@ -17,6 +17,8 @@ pub enum Settle {
     },
     Dead {
         error: String,
+        /// Why, when it has a stable name (an event's `reason`).
+        reason: Option<&'static str>,
     },
     /// The account is paused (Lever down, throttled, needs re-auth): no attempt used.
     Defer {

@@ -59,9 +59,10 @@ pub fn settle_event(conn: &mut PgConnection, id: EventId, s: &Settle) -> QueryRe
                 lever_events::updated_at.eq(now),
             ))
             .execute(conn),
-        Settle::Dead { error } => diesel::update(t)
+        Settle::Dead { error, reason } => diesel::update(t)
             .set((
                 lever_events::status.eq(EventStatus::Dead),
+                lever_events::reason.eq(reason),
                 lever_events::attempts.eq(lever_events::attempts + 1),
                 lever_events::last_error.eq(error),
                 lever_events::updated_at.eq(now),
