@@ -10,7 +10,7 @@
 
 use std::future::Future;
 
-use super::run::{SweepDeps, SweepError, SweepTarget, fenced_write};
+use super::run::{SweepDeps, SweepError, SweepTarget, fenced_write, list_each};
 use crate::db::models::lever_event::findings as store;
 
 /// Lists the archives since the window's start and records the findings;
@@ -36,23 +36,11 @@ where
         ("archived", "true".to_owned()),
         ("archived_at_start", start.to_string()),
     ]);
-    let mut offset: Option<String> = None;
-    let mut archived = Vec::new();
-    loop {
-        yield_now().await;
-        let page = deps
-            .client
-            .list_opportunities_page(&filter, offset.as_deref())
-            .await?;
-        offset = page.next_offset().map(str::to_owned);
-        archived.extend(page.data.iter().filter_map(|o| {
-            o.archived()
-                .map(|a| (o.id.clone(), a.archived_at.unwrap_or(start)))
-        }));
-        if offset.is_none() {
-            break;
-        }
-    }
+    let archived = list_each(deps, &filter, yield_now, |o| {
+        o.archived()
+            .map(|a| (o.id.clone(), a.archived_at.unwrap_or(start)))
+    })
+    .await?;
     if archived.is_empty() {
         return Ok(Vec::new());
     }

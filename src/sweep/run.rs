@@ -261,23 +261,39 @@ where
     F: Future<Output = ()>,
 {
     let filter = target.with_confidential(vec![("stage_id", stage.to_owned())]);
+    // One still listed in the stage whose entry time Lever does not give is
+    // left to the next sweep rather than guessed.
+    list_each(deps, &filter, yield_now, |o| {
+        o.current_entry_at(stage).map(|entered_at| Candidate {
+            opportunity_id: o.id.clone(),
+            entered_at,
+        })
+    })
+    .await
+}
+
+/// `GET /opportunities` with `filter`, 100 a page, following `next`; what
+/// `keep` takes from each opportunity. A yield before each call.
+pub(super) async fn list_each<Y, F, T>(
+    deps: &SweepDeps,
+    filter: &[(&'static str, String)],
+    yield_now: &mut Y,
+    mut keep: impl FnMut(&crate::lever::wire::Opportunity) -> Option<T>,
+) -> Result<Vec<T>, SweepError>
+where
+    Y: FnMut() -> F,
+    F: Future<Output = ()>,
+{
     let mut offset: Option<String> = None;
     let mut out = Vec::new();
     loop {
         yield_now().await;
         let page = deps
             .client
-            .list_opportunities_page(&filter, offset.as_deref())
+            .list_opportunities_page(filter, offset.as_deref())
             .await?;
         offset = page.next_offset().map(str::to_owned);
-        // One still listed in the stage whose entry time Lever does not
-        // give is left to the next sweep rather than guessed.
-        out.extend(page.data.iter().filter_map(|o| {
-            o.current_entry_at(stage).map(|entered_at| Candidate {
-                opportunity_id: o.id.clone(),
-                entered_at,
-            })
-        }));
+        out.extend(page.data.iter().filter_map(&mut keep));
         if offset.is_none() {
             return Ok(out);
         }

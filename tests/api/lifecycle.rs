@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, poll_until};
 use crate::lever_flow::{Scenario, scenario, spawn_with_sim, wait_for_tag};
 use crate::one_candidate::{act, settled};
+use crate::sweep::pipeline::sweep_now;
 
 const LINK_TAG: &str = "Arkiter Live: Link Created";
 const CLOSED_TAG: &str = "Arkiter Live: Closed";
@@ -461,17 +462,6 @@ async fn leaving_the_stage_closes_only_under_on_stage_exit_close() {
         the_interview(&app, &s, &kept).await["status"],
         "link_posted"
     );
-}
-
-async fn sweep_now(app: &TestApp, s: &Scenario) {
-    let r = app
-        .post_json(
-            &format!("/api/v1/orgs/{}/lever/sweep", s.org),
-            Some(&s.key),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
 }
 
 #[actix_web::test]

@@ -413,13 +413,25 @@ fn put_stage(state: &mut SimState, call: &ApiCall, id: &str) -> Reply {
     let Some(stage) = body.get("stage").and_then(Value::as_str) else {
         return Reply::bad_request("stage is required");
     };
-    match move_opportunity(
+    let planned = move_opportunity(
         state,
         &call.account_id,
         id,
         stage,
         call.perform_as.as_deref(),
-    ) {
+    );
+    changed(state, call, id, planned)
+}
+
+/// The answer to a write that changed opportunity `id`: the opportunity as
+/// it is now, with the deliveries the change planned (sent once answered).
+fn changed(
+    state: &SimState,
+    call: &ApiCall,
+    id: &str,
+    planned: Result<Vec<delivery::PendingDelivery>, Reply>,
+) -> Reply {
+    match planned {
         Ok(deliveries) => {
             let mut reply = state
                 .accounts
@@ -449,22 +461,8 @@ fn put_archived(state: &mut SimState, call: &ApiCall, id: &str) -> Reply {
         Some(Value::Null) => None,
         _ => return Reply::bad_request("reason is required (an archive reason id, or null)"),
     };
-    match archive_opportunity(state, &call.account_id, id, reason) {
-        Ok(deliveries) => {
-            let mut reply = state
-                .accounts
-                .get(&call.account_id)
-                .and_then(|a| {
-                    a.opportunities
-                        .get(id)
-                        .map(|o| render::opportunity(a, o, false))
-                })
-                .map_or_else(|| Reply::not_found("opportunities", id), Reply::data);
-            reply.deliveries = deliveries;
-            reply
-        }
-        Err(reply) => reply,
-    }
+    let planned = archive_opportunity(state, &call.account_id, id, reason);
+    changed(state, call, id, planned)
 }
 
 /// Archives (`Some(reason)`) or unarchives (`None`) one opportunity and

@@ -5,7 +5,7 @@
 
 mod api;
 mod client;
-mod pipeline;
+pub mod pipeline;
 mod run;
 mod sim;
 mod store;

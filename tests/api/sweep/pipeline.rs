@@ -29,7 +29,8 @@ async fn connected(interval: Option<std::time::Duration>) -> (TestApp, SimHandle
 }
 
 /// Asks for a sweep now, as an admin would.
-async fn sweep_now(app: &TestApp, s: &Scenario) {
+/// Asks for a sweep of the scenario's connection (`POST .../lever/sweep`).
+pub async fn sweep_now(app: &TestApp, s: &Scenario) {
     let r = app
         .post_json(
             &format!("/api/v1/orgs/{}/lever/sweep", s.org),
