@@ -16,7 +16,8 @@ CREATE INDEX interview_links_due ON interview_links (connection_id, expires_at)
     WHERE NOT expiry_done AND opened_at IS NULL AND expires_at IS NOT NULL;
 
 -- An expiry is worked as a job on its interview. The new check is
--- validated apart, which does not block writes to `jobs` meanwhile.
+-- validated apart, which does not block writes to `jobs` meanwhile (the
+-- migration runs outside a transaction: see metadata.toml).
 ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
 ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
     CHECK (kind IN ('complete', 'cancel', 'expire')) NOT VALID;
