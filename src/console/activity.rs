@@ -112,7 +112,7 @@ async fn interviews(
                                         @if let Some(r) = i.close_reason { " " small.close-reason { "closed: " (r) } }
                                     }
                                     td {
-                                        a.live-link href=(i.live_url) { "Live link" }
+                                        @if let Some(l) = &i.live_url { a.live-link href=(l) { "Live link" } }
                                         @if let Some(r) = &i.results_url { " · " a.results-link href=(r) { "Results" } }
                                     }
                                     @if write {

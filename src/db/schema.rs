@@ -125,6 +125,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    erased_candidates (connection_id, opportunity_key) {
+        connection_id -> Uuid,
+        opportunity_key -> Text,
+        erased_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     instances (id) {
         id -> Text,
         heartbeat_at -> Timestamptz,
@@ -283,6 +291,7 @@ diesel::joinable!(connection_sweeps -> connections (connection_id));
 diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(console_sessions -> api_keys (key_id));
 diesel::joinable!(console_sessions -> orgs (org_id));
+diesel::joinable!(erased_candidates -> connections (connection_id));
 diesel::joinable!(interview_links -> connections (connection_id));
 diesel::joinable!(interview_links -> interviews (interview_id));
 diesel::joinable!(interviews -> connections (connection_id));
@@ -307,6 +316,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connection_sweeps,
     connections,
     console_sessions,
+    erased_candidates,
     instances,
     interview_links,
     interviews,

@@ -14,9 +14,13 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 const NONCE_LEN: usize = 12;
+/// How an erased candidate's stand-in id begins ([`SecretBox::erased_key`]).
+pub const ERASED_PREFIX: &str = "erased:";
 const KEY_FILE: &str = "encryption.key";
 
 /// A 32-byte AES key. `Debug` never shows it.
@@ -93,10 +97,14 @@ impl EncryptionKey {
 #[error("a stored secret could not be decrypted (wrong ARKITER_ENCRYPTION_KEY or damaged value)")]
 pub struct UnsealError;
 
-/// Seals and opens secrets with one key.
+/// Seals and opens secrets with one key, and derives from it the keyed
+/// hash that stands for an erased candidate.
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// The HMAC key of [`SecretBox::erased_key`]: derived from the
+    /// encryption key, never the key itself.
+    hash_key: [u8; 32],
 }
 
 impl fmt::Debug for SecretBox {
@@ -107,9 +115,29 @@ impl fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: &EncryptionKey) -> Self {
+        let mut derive = Sha256::new();
+        derive.update(b"arkiter-lever erased candidate key v1");
+        derive.update(key.0);
         Self {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.0)),
+            hash_key: derive.finalize().into(),
         }
+    }
+
+    /// What stands for an erased candidate's opportunity id: `erased:` and
+    /// the hex of an HMAC-SHA256 of the connection and the id. The same
+    /// candidate always gets the same key (so later deliveries about it are
+    /// known), and the id cannot be read back or guessed without the key.
+    pub fn erased_key(&self, connection_id: uuid::Uuid, opportunity_id: &str) -> String {
+        // A key of any length is valid for HMAC.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.hash_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(connection_id.as_bytes());
+        mac.update(opportunity_id.as_bytes());
+        format!(
+            "{ERASED_PREFIX}{}",
+            hex::encode(mac.finalize().into_bytes())
+        )
     }
 
     pub fn seal(&self, plaintext: &str) -> Vec<u8> {
@@ -153,6 +181,20 @@ mod tests {
     fn two_seals_differ() {
         let b = SecretBox::new(&EncryptionKey::generate());
         assert_ne!(b.seal("same"), b.seal("same"));
+    }
+
+    #[test]
+    fn erased_keys_are_stable_per_candidate_and_hide_the_id() {
+        let key = EncryptionKey::generate();
+        let (a, b) = (SecretBox::new(&key), SecretBox::new(&key));
+        let conn = uuid::Uuid::new_v4();
+        let k = a.erased_key(conn, "opp-123");
+        assert_eq!(k, b.erased_key(conn, "opp-123"));
+        assert!(k.starts_with(ERASED_PREFIX) && !k.contains("opp-123"));
+        assert_ne!(k, a.erased_key(conn, "opp-124"));
+        assert_ne!(k, a.erased_key(uuid::Uuid::new_v4(), "opp-123"));
+        let other = SecretBox::new(&EncryptionKey::generate());
+        assert_ne!(k, other.erased_key(conn, "opp-123"));
     }
 
     #[test]

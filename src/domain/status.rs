@@ -134,6 +134,8 @@ text_enum!(
         Sweep => "sweep",
         /// An admin re-invited a candidate whose interview closed.
         Reinvite => "reinvite",
+        /// An admin asked for a candidate's data to be erased.
+        Erase => "erase",
     }
 );
 
@@ -146,6 +148,9 @@ text_enum!(
         ResultsPosted => "results_posted",
         Cancelled => "cancelled",
         Failed => "failed",
+        /// The candidate was deleted (or an admin erased it): nothing of
+        /// its content is left.
+        Erased => "erased",
     }
 );
 
@@ -290,6 +295,11 @@ pub mod reasons {
     pub const NOT_ARCHIVED: &str = "not_archived";
     /// A move out of the stage, but Lever shows the candidate back in it.
     pub const IN_STAGE: &str = "in_stage";
+    /// The candidate's data was erased: a later delivery or finding about
+    /// it, stored without its payload.
+    pub const ERASED: &str = "erased";
+    /// A deletion Lever does not confirm: the candidate is still there.
+    pub const NOT_DELETED: &str = "not_deleted";
     /// (On `dead` events.) A confidential candidate the grant may not read.
     pub const CONFIDENTIAL: &str = "confidential";
 }

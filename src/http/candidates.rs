@@ -1,7 +1,9 @@
 //! `GET /api/v1/orgs/{org}/candidates/{opportunity_id}/export`: everything
-//! the service holds about one candidate (`service::candidates`).
+//! the service holds about one candidate, and `DELETE
+//! /api/v1/orgs/{org}/candidates/{opportunity_id}`: erasing it
+//! (`service::candidates`).
 
-use actix_web::{get, web};
+use actix_web::{HttpResponse, delete, get, web};
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
@@ -11,7 +13,7 @@ use crate::service::candidates;
 use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(export_candidate);
+    cfg.service(export_candidate).service(erase_candidate);
 }
 
 /// Everything held about one candidate: interviews with results, stored
@@ -33,4 +35,24 @@ pub async fn export_candidate(
     Ok(web::Json(
         candidates::export(&state, &caller, OrgId(org), &opp).await?,
     ))
+}
+
+/// Erases what is held about one candidate: payloads, results, summaries,
+/// call records; its interviews stay as `erased` rows without content.
+#[utoipa::path(
+    params(("org" = Uuid, Path), ("opportunity_id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[delete("/api/v1/orgs/{org}/candidates/{opportunity_id}")]
+pub async fn erase_candidate(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, opp) = path.into_inner();
+    candidates::erase(&state, &caller, OrgId(org), &opp).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -18,7 +18,7 @@ use super::{candidates, interview_actions, keys, lever, orgs, roles};
         lever::connect::connect, lever::view::get_connection, lever::settings::patch_connection,
         lever::settings::put_webhook_secret, lever::sweep::request_sweep, lever::disconnect::disconnect,
         interview_actions::complete, interview_actions::cancel, interview_actions::reinvite,
-        candidates::export_candidate,
+        candidates::export_candidate, candidates::erase_candidate,
         interview_actions::replay,
         super::events::list_events,
         super::interviews::list_interviews, super::interviews::get_interview, super::pages::live_lookup, super::health_report::get_health,

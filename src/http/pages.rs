@@ -112,6 +112,8 @@ async fn live(state: &AppState, token: String, json: bool) -> Result<HttpRespons
         org_name,
     } = find(state, token, Interview::find_by_live_token)
         .await?
+        // An erased candidate's link is as unknown as one never given.
+        .filter(|f| f.interview.status != InterviewStatus::Erased)
         .ok_or_else(|| not_found("interview link"))?;
     if i.status.live_link_closed() {
         return Err(gone(i.status));
@@ -218,6 +220,8 @@ fn live_words(status: InterviewStatus) -> &'static str {
         | InterviewStatus::Completed
         | InterviewStatus::ResultsPosted
         | InterviewStatus::Cancelled => "Your interview is ready.",
+        // Never shown: an erased interview's link answers 404.
+        InterviewStatus::Erased => "",
     }
 }
 

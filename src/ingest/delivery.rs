@@ -97,11 +97,10 @@ pub fn decide(body: &Envelope<'_>, stage_id: Option<&str>, close_on_exit: bool) 
     if body.is_test_ping() {
         return Decision::ignored(reasons::TEST_PING);
     }
-    // `candidateDeleted` is not worked yet: stored `other_event`, with its
-    // opportunity id, like any event the service does not act on.
-    if body.is_lifecycle() && body.event != events::CANDIDATE_DELETED {
+    if body.is_lifecycle() {
         // Worked whatever the policy says now: the unit reads the policy
-        // when it runs, and leaves Lever alone unless it says close.
+        // when it runs, and leaves Lever alone unless it says close. A
+        // deletion is confirmed with Lever before anything is erased.
         return match body.lifecycle_opportunity() {
             Some(_) => Decision::PENDING,
             None => Decision::ignored(reasons::NO_OPPORTUNITY),

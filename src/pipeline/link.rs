@@ -1,5 +1,6 @@
 //! Link generation for one stage-change event (archive and hired events
-//! take the same road to [`super::close`]): read the opportunity, check it
+//! take the same road to [`super::close`], deletions to [`super::erase`],
+//! and every event about an erased candidate stops at [`super::erase::guard`]): read the opportunity, check it
 //! is still in the stage, resolve its posting to a role, open (or reuse) the
 //! interview, then add the live link and the link-created tag. Every step is
 //! recorded, and every attempt starts from a fresh read, so a retry or replay
@@ -47,6 +48,12 @@ async fn attempt(
     let work = ctx.begin(claim).await?;
     if let Some(paused) = work.paused() {
         return Ok(paused);
+    }
+    if let Some(erased) = super::erase::guard(ctx, &work, ev).await? {
+        return Ok(erased);
+    }
+    if ev.event == events::CANDIDATE_DELETED {
+        return super::erase::attempt(ctx, &work, ev).await;
     }
     if ev.event != events::CANDIDATE_STAGE_CHANGE {
         return super::close::attempt(ctx, caches, &work, ev).await;
@@ -105,7 +112,9 @@ async fn ensure_state(
         InterviewStatus::Completed | InterviewStatus::ResultsPosted => {
             results::ensure_completed(ctx, work, iv, opp).await
         }
-        InterviewStatus::Cancelled | InterviewStatus::Failed => Ok(Outcome::Done),
+        InterviewStatus::Cancelled | InterviewStatus::Failed | InterviewStatus::Erased => {
+            Ok(Outcome::Done)
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod caches;
 pub mod close;
 pub mod context;
+pub mod erase;
 pub mod hooks;
 pub mod link;
 pub mod messages;

@@ -1,15 +1,19 @@
 //! One candidate's data: everything the service holds about an opportunity
-//! of an org, as one document (a person's access request; docs/contract/lifecycle.md).
+//! of an org, as one document (a person's access request), and erasing it
+//! (docs/contract/lifecycle.md).
 
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use crate::db::models::connection::Connection;
+use crate::db::models::erased;
 use crate::db::models::interview::Interview;
 use crate::db::models::interview::steps;
 use crate::db::models::job;
 use crate::db::models::lever_event;
 use crate::db::models::page::PageRequest;
-use crate::domain::ids::{InterviewId, OrgId};
+use crate::domain::ids::{ConnectionId, InterviewId, OrgId};
+use crate::domain::status::ConnectionStatus;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
 use crate::service::interviews::InterviewView;
@@ -87,4 +91,41 @@ pub async fn export(
         "events": events,
         "jobs": jobs,
     }))
+}
+
+/// Erases what `org` holds about `opportunity`: for each connection holding
+/// it, an erase unit (which closes an open interview first, if Lever still
+/// has the candidate), or, for a connection not active (no unit runs
+/// there, and no Lever write may be made), the erase at once. 404 when the
+/// service holds nothing of it.
+#[tracing::instrument(skip_all, fields(org = %org))]
+pub async fn erase(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    opportunity: &str,
+) -> Result<(), ServiceError> {
+    caller.require_org(org, KeyRole::Admin)?;
+    let opp = validate::bounded_text("opportunity_id", opportunity, 1, 200)?;
+    let secrets = state.secrets.clone();
+    let found = state
+        .db
+        .transaction(move |c| {
+            let holding = erased::connections_holding(c, org.0, &opp)?;
+            for id in &holding {
+                let conn = Connection::find(c, *id)?;
+                if conn.status == ConnectionStatus::Active {
+                    lever_event::work::add_erase(c, ConnectionId(*id), org, &opp)?;
+                    crate::db::notify::work_due(c, *id)?;
+                } else {
+                    erased::erase(c, *id, &opp, &secrets.erased_key(*id, &opp))?;
+                }
+            }
+            Ok::<_, ServiceError>(!holding.is_empty())
+        })
+        .await?;
+    match found {
+        true => Ok(()),
+        false => Err(ServiceError::not_found("candidate")),
+    }
 }

@@ -21,7 +21,8 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InterviewsQuery {
-    /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled` or `failed`.
+    /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled`,
+    /// `failed` or `erased`.
     pub status: Option<String>,
     /// Only interviews of this Lever opportunity.
     pub opportunity_id: Option<String>,
@@ -60,14 +61,15 @@ pub struct InterviewView {
     pub rule: crate::domain::status::Rule,
     pub opportunity_id: String,
     pub posting_id: Option<String>,
-    /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled` or `failed`.
+    /// `creating`, `link_posted`, `completed`, `results_posted`, `cancelled`,
+    /// `failed` or `erased`.
     pub status: crate::domain::status::InterviewStatus,
     /// Why it closed: `admin`, `archived`, `hired`, `left_stage`, `expired`
     /// or `erased`; null while it never closed. Kept when a completion came
     /// after the close.
     pub close_reason: Option<crate::domain::status::CloseReason>,
-    /// The candidate's interview link.
-    pub live_url: String,
+    /// The candidate's interview link; null once erased.
+    pub live_url: Option<String>,
     /// The results link; null until the interview is completed.
     pub results_url: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -89,12 +91,14 @@ pub struct InterviewView {
 impl InterviewView {
     pub fn new((i, times): (Interview, LinkTimes), urls: &Urls) -> Self {
         let has_result = i.status.has_result();
+        let erased = i.status == crate::domain::status::InterviewStatus::Erased;
         Self {
             // As posted to Lever when it was; else as the settings build it.
-            live_url: i
-                .live_url
-                .clone()
-                .unwrap_or_else(|| format!("{}/{}", urls.live, i.live_token)),
+            live_url: (!erased).then(|| {
+                i.live_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{}/{}", urls.live, i.live_token))
+            }),
             results_url: has_result.then(|| {
                 i.results_url
                     .clone()

@@ -238,7 +238,7 @@ where
         }
         None => (0, Vec::new()),
     };
-    let archived = super::reconcile::archives(deps, target, &mut yield_now).await?;
+    let archived = super::reconcile::lifecycle(deps, target, &mut yield_now).await?;
     yield_now().await;
     let webhook = super::webhook::check(deps, target).await?;
     Ok(SweepOutcome {
@@ -344,16 +344,37 @@ async fn record(
         return Ok(Vec::new());
     }
     let (id, org, stage) = (target.connection_id, target.org_id, stage.to_owned());
+    let keyed: Vec<Candidate> = candidates
+        .iter()
+        .map(|c| Candidate {
+            opportunity_id: deps.secrets.erased_key(id, &c.opportunity_id),
+            entered_at: c.entered_at,
+        })
+        .collect();
     fenced_write(deps, id, move |c| {
-        let found = store::record_findings(
-            c,
-            Target {
-                connection_id: id,
-                org_id: org,
-                stage_id: &stage,
-            },
-            &candidates,
-        )?;
+        let target = Target {
+            connection_id: id,
+            org_id: org,
+            stage_id: &stage,
+        };
+        // Candidates erased since they entered the stage stay erased: their
+        // finding is stored without the id or anything else about them.
+        let keys: Vec<String> = keyed.iter().map(|k| k.opportunity_id.clone()).collect();
+        let erased: std::collections::HashMap<String, i64> =
+            crate::db::models::erased::erased_among(c, id, &keys)?
+                .into_iter()
+                .map(|(k, at)| (k, at.timestamp_millis()))
+                .collect();
+        let (gone, live): (Vec<_>, Vec<_>) =
+            candidates.into_iter().zip(keyed).partition(|(_, k)| {
+                erased
+                    .get(&k.opportunity_id)
+                    .is_some_and(|at| k.entered_at <= *at)
+            });
+        let gone: Vec<Candidate> = gone.into_iter().map(|(_, k)| k).collect();
+        let live: Vec<Candidate> = live.into_iter().map(|(c, _)| c).collect();
+        store::record_erased_findings(c, target, &gone)?;
+        let found = store::record_findings(c, target, &live)?;
         if !found.is_empty() {
             // Another instance may hold the account meanwhile: wake it too.
             crate::db::notify::work_due(c, id)?;

@@ -10,6 +10,7 @@ mod console_input;
 mod crash;
 mod db_pool;
 mod demo;
+mod erase;
 mod errors;
 mod health;
 mod health_report;

@@ -13,6 +13,7 @@
 //! | `POST /_sim/accounts/{a}/opportunities` | `{id?, name?, contact?, emails?, stage_id, posting_id?, tags?}` → opportunity |
 //! | `GET /_sim/accounts/{a}/opportunities/{o}` | → `{id, contact, stage, tags, links, notes}` |
 //! | `POST /_sim/accounts/{a}/opportunities/{o}/archive` | `{reason}` (an archive reason id, or `null` to unarchive) → 204; the archive (and hired) webhooks follow |
+//! | `DELETE /_sim/accounts/{a}/opportunities/{o}` | → 204; `candidateDeleted` follows |
 //! | `POST /_sim/accounts/{a}/move` | `{opportunity_ids, stage_id, deliver?}` → `{moved}`; `deliver: false` moves with no webhook at all |
 //! | `POST /_sim/accounts/{a}/revoke`, `/expire-tokens` | → 204 |
 //! | `POST/DELETE /_sim/accounts/{a}/faults` | a fault rule (see faults.rs) → 204 |
@@ -53,6 +54,10 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             .route(
                 "/accounts/{a}/opportunities/{o}",
                 web::get().to(get_opportunity),
+            )
+            .route(
+                "/accounts/{a}/opportunities/{o}",
+                web::delete().to(delete_opportunity),
             )
             .route(
                 "/accounts/{a}/opportunities/{o}/archive",
@@ -236,6 +241,15 @@ async fn archive_opportunity(
     let (a, o) = path.into_inner();
     done(
         sim.archive_opportunity(&a, &o, body.reason.as_deref()),
+        HttpResponse::NoContent().finish(),
+    )
+}
+
+async fn delete_opportunity(sim: Data, path: web::Path<(String, String)>) -> HttpResponse {
+    let sim: Arc<Sim> = sim.into_inner();
+    let (a, o) = path.into_inner();
+    done(
+        sim.delete_opportunity(&a, &o),
         HttpResponse::NoContent().finish(),
     )
 }

@@ -106,6 +106,29 @@ pub(crate) fn plan_hired(
     )
 }
 
+/// Plans `candidateDeleted` (its `data` fields are UNCONFIRMED; the ids
+/// are sent as the other candidate events send them).
+pub(crate) fn plan_deleted(
+    state: &mut SimState,
+    account_id: &str,
+    opportunity_id: &str,
+    contact_id: &str,
+) -> Vec<PendingDelivery> {
+    let data = json!({
+        "opportunityId": opportunity_id,
+        "candidateId": opportunity_id,
+        "contactId": contact_id,
+    });
+    plan(
+        state,
+        account_id,
+        events::CANDIDATE_DELETED,
+        None,
+        &data,
+        true,
+    )
+}
+
 /// Plans Lever's "Test" ping (`candidateHired`, empty `data`) to one
 /// webhook; sent even when the group is off, like the settings button.
 pub(crate) fn plan_test_ping(

@@ -121,6 +121,12 @@ impl SimHandle {
         self.sim.archive_opportunity(account, opp, reason)
     }
 
+    /// Deletes a candidate, as an admin would; `candidateDeleted` follows
+    /// asynchronously. Must be called on an actix System.
+    pub fn delete(&self, account: &str, opp: &str) -> Result<(), SimError> {
+        self.sim.delete_opportunity(account, opp)
+    }
+
     /// Makes a candidate confidential (or not).
     pub fn set_confidential(&self, account: &str, opp: &str, on: bool) -> Result<(), SimError> {
         self.sim.set_confidential(account, opp, on)

@@ -128,6 +128,7 @@ impl Sim {
             notes: HashMap::new(),
             webhooks: Vec::new(),
             archive_reasons: crate::state::default_archive_reasons(),
+            deleted: Vec::new(),
             withheld_scopes: Vec::new(),
             webhooks_enabled: true,
             webhooks_api: true,
@@ -315,6 +316,22 @@ impl Sim {
         let planned = {
             let mut state = self.lock();
             ops::archive_opportunity(&mut state, account, id, reason).map_err(reply_error)?
+        };
+        delivery::spawn_all(self, planned);
+        Ok(())
+    }
+
+    /// Deletes an opportunity, as an admin in the UI would: it leaves every
+    /// list and read, `GET /opportunities/deleted` lists it, and
+    /// `candidateDeleted` is sent.
+    pub(crate) fn delete_opportunity(
+        self: &Arc<Self>,
+        account: &str,
+        id: &str,
+    ) -> Result<(), SimError> {
+        let planned = {
+            let mut state = self.lock();
+            ops::delete_opportunity(&mut state, account, id).map_err(reply_error)?
         };
         delivery::spawn_all(self, planned);
         Ok(())

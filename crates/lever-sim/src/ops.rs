@@ -139,6 +139,7 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
             id,
         ),
         ("GET", ["opportunities"]) => list_opportunities(account, &call.query, confidential_access),
+        ("GET", ["opportunities", "deleted"]) => list_deleted(account, &call.query),
         ("GET", ["opportunities", id]) => {
             let expand = call.query.has("expand", "applications");
             let found = account
@@ -514,6 +515,53 @@ pub(crate) fn archive_opportunity(
         planned.extend(delivery::plan_hired(state, account_id, opp_id, &contact));
     }
     Ok(planned)
+}
+
+/// `GET /opportunities/deleted`: `{id, deletedAt}` of each deleted
+/// opportunity, filtered by `deleted_at_start` / `deleted_at_end` (epoch
+/// ms, inclusive), paged as every list.
+fn list_deleted(account: &Account, query: &Query) -> Reply {
+    let (start, end) = match (
+        epoch_ms(query, "deleted_at_start"),
+        epoch_ms(query, "deleted_at_end"),
+    ) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(reply), _) | (_, Err(reply)) => return reply,
+    };
+    let items = account
+        .deleted
+        .iter()
+        .filter(|(_, at)| start.is_none_or(|s| *at >= s) && end.is_none_or(|e| *at <= e))
+        .map(|(id, at)| json!({"id": id, "deletedAt": at, "deletedBy": null}))
+        .collect();
+    paginate(items, query)
+}
+
+/// Deletes one opportunity (its notes too) and plans `candidateDeleted`.
+pub(crate) fn delete_opportunity(
+    state: &mut SimState,
+    account_id: &str,
+    opp_id: &str,
+) -> Result<Vec<delivery::PendingDelivery>, Reply> {
+    let account = state
+        .accounts
+        .get_mut(account_id)
+        .ok_or_else(|| Reply::not_found("accounts", account_id))?;
+    let opp = account
+        .opportunities
+        .remove(opp_id)
+        .ok_or_else(|| Reply::not_found("opportunities", opp_id))?;
+    account.opportunity_order.retain(|o| o != opp_id);
+    account.notes.remove(opp_id);
+    account
+        .deleted
+        .push((opp_id.to_owned(), now_ms().max(opp.updated_at + 1)));
+    Ok(delivery::plan_deleted(
+        state,
+        account_id,
+        opp_id,
+        &opp.contact,
+    ))
 }
 
 /// Moves one opportunity and plans the stage-change deliveries. Shared by

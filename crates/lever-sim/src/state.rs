@@ -210,6 +210,8 @@ pub struct Account {
     pub notes: HashMap<String, Vec<SimNote>>,
     pub webhooks: Vec<SimWebhook>,
     pub archive_reasons: Vec<SimArchiveReason>,
+    /// Deleted opportunities, oldest first: `(id, deletedAt)`.
+    pub deleted: Vec<(String, i64)>,
     /// Scopes consent leaves out of every grant (see `AccountPatch`).
     pub withheld_scopes: Vec<String>,
     /// The Super Admin's toggle of the webhook group: off → nothing sent.

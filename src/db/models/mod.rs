@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod claim;
 pub mod connection;
 pub mod console_session;
+pub mod erased;
 pub mod health_record;
 pub mod interview;
 pub mod job;

@@ -9,9 +9,9 @@ use super::LeverClient;
 use super::call::Request;
 use crate::errors::LeverError;
 use crate::wire::{
-    ArchiveReason, LinksBody, ListEnvelope, Note, NoteCreate, NoteCreated, Opportunity, Posting,
-    Stage, TagsBody, User, WebhookCreate, WebhookSubscription, parse_data, parse_list,
-    parse_webhook_created,
+    ArchiveReason, DeletedOpportunity, LinksBody, ListEnvelope, Note, NoteCreate, NoteCreated,
+    Opportunity, Posting, Stage, TagsBody, User, WebhookCreate, WebhookSubscription, parse_data,
+    parse_list, parse_webhook_created,
 };
 
 /// Lever's largest page size.
@@ -43,6 +43,21 @@ impl LeverClient {
     pub async fn list_archive_reasons(&self) -> Result<Vec<ArchiveReason>, LeverError> {
         self.fetch_all("list_archive_reasons", "/archive_reasons", &[])
             .await
+    }
+
+    /// The opportunities deleted since `start_ms` (`GET
+    /// /opportunities/deleted?deleted_at_start=`, inclusive), every page.
+    pub async fn list_deleted_opportunities(
+        &self,
+        start_ms: i64,
+    ) -> Result<Vec<DeletedOpportunity>, LeverError> {
+        let filter = [("deleted_at_start", start_ms.to_string())];
+        self.fetch_all(
+            "list_deleted_opportunities",
+            "/opportunities/deleted",
+            &filter,
+        )
+        .await
     }
 
     /// Users, optionally filtered by email (to pick `perform_as`).

@@ -20,8 +20,8 @@ pub use envelope::{
 };
 pub use oauth::{AccessTokenClaims, JwtDecodeError, TokenResponse, decode_access_token_claims};
 pub use resources::{
-    Application, ApplicationRef, ArchiveReason, Archived, Note, NoteCreate, NoteCreated, NoteField,
-    Opportunity, Posting, Stage, StageChange, StageRef, User,
+    Application, ApplicationRef, ArchiveReason, Archived, DeletedOpportunity, Note, NoteCreate,
+    NoteCreated, NoteField, Opportunity, Posting, Stage, StageChange, StageRef, User,
 };
 pub use webhook::{StageChangeData, WebhookBody, events};
 pub use webhooks_api::{

@@ -30,6 +30,19 @@ pub struct ArchiveReason {
     pub extra: JsonMap,
 }
 
+/// One item of `GET /opportunities/deleted`. Its full shape is
+/// UNCONFIRMED: only `id` is needed (an item without one is skipped), and
+/// `deletedAt` is read when present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletedOpportunity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "deletedAt", default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
 impl ArchiveReason {
     /// Lever's hired type: an archive with this reason is a hire.
     pub fn is_hired(&self) -> bool {

@@ -141,12 +141,12 @@ struct WindowStart {
     start: Option<i64>,
 }
 
-/// Where the sweep's list of archives starts (epoch ms): the previous
+/// Where the sweep's lists of archives and deletions start (epoch ms): the previous
 /// sweep's end less an hour (a sweep's own length and Lever's clock are
 /// covered by the overlap), but never before the oldest open interview
 /// (earlier archives close nothing). `None`: no interview is open, so
 /// there is nothing to reconcile and no call to make.
-pub fn archive_window_start(
+pub fn lifecycle_window_start(
     conn: &mut PgConnection,
     connection_id: Uuid,
 ) -> QueryResult<Option<i64>> {
@@ -164,28 +164,64 @@ pub fn archive_window_start(
     Ok(w.start)
 }
 
-/// Records a `pending` `candidateArchiveChange` event with `source = 'sweep'`
-/// for each archived opportunity (id, `archivedAt`) that has an open
-/// interview without a result, and returns their ids. The close unit then
-/// reads the opportunity and acts as for a delivery. One event per archive:
-/// its token is `sweep-archive:<opportunity>:<archivedAt>`.
+/// What the sweep's reconciliation found changed in Lever for a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleFinding {
+    /// Listed by `GET /opportunities?archived=true&archived_at_start=`.
+    Archived,
+    /// Listed by `GET /opportunities/deleted?deleted_at_start=`.
+    Deleted,
+}
+
+impl LifecycleFinding {
+    /// The Lever event the finding stands for.
+    fn event(self) -> &'static str {
+        match self {
+            Self::Archived => events::CANDIDATE_ARCHIVE_CHANGE,
+            Self::Deleted => events::CANDIDATE_DELETED,
+        }
+    }
+
+    /// The token's prefix (with the opportunity and time, one event per change).
+    fn token_prefix(self) -> &'static str {
+        match self {
+            Self::Archived => "sweep-archive:",
+            Self::Deleted => "sweep-deleted:",
+        }
+    }
+
+    /// The payload's name for the time of the change.
+    fn time_field(self) -> &'static str {
+        match self {
+            Self::Archived => "archivedAt",
+            Self::Deleted => "deletedAt",
+        }
+    }
+}
+
+/// Records a `pending` event of `kind` with `source = 'sweep'` for each
+/// opportunity (id, time of the change) that has an open interview without
+/// a result, and returns their ids. The close (or erase) unit then reads
+/// Lever and acts as for a delivery. One event per change: its token is
+/// the kind's prefix, the opportunity and the time.
 #[tracing::instrument(level = "debug", skip_all)]
-pub fn record_archive_findings(
+pub fn record_lifecycle_findings(
     conn: &mut PgConnection,
     connection_id: Uuid,
     org_id: Uuid,
-    archived: &[(String, i64)],
+    kind: LifecycleFinding,
+    changed: &[(String, i64)],
 ) -> QueryResult<Vec<String>> {
-    if archived.is_empty() {
+    if changed.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = archived.iter().map(|_| Uuid::new_v4()).collect();
-    let opps: Vec<&str> = archived.iter().map(|(o, _)| o.as_str()).collect();
-    let at: Vec<i64> = archived.iter().map(|(_, t)| *t).collect();
+    let ids: Vec<Uuid> = changed.iter().map(|_| Uuid::new_v4()).collect();
+    let opps: Vec<&str> = changed.iter().map(|(o, _)| o.as_str()).collect();
+    let at: Vec<i64> = changed.iter().map(|(_, t)| *t).collect();
     let found: Vec<Found> = diesel::sql_query(
         "WITH cand AS ( \
            SELECT DISTINCT ON (opportunity_id) * \
-           FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS t(id, opportunity_id, archived_at)), \
+           FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS t(id, opportunity_id, changed_at)), \
          open AS ( \
            SELECT c.* FROM cand c WHERE EXISTS ( \
                SELECT 1 FROM interviews i \
@@ -193,10 +229,10 @@ pub fn record_archive_findings(
                  AND i.status = ANY($6) AND i.completed_at IS NULL)) \
          INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
              opportunity_id, payload, status, source) \
-         SELECT id, $4, $5, $7, 'sweep-archive:' || opportunity_id || ':' || archived_at, \
-             archived_at, opportunity_id, \
+         SELECT id, $4, $5, $7, $10 || opportunity_id || ':' || changed_at, \
+             changed_at, opportunity_id, \
              jsonb_build_object('source', $9::text, 'event', $7::text, 'data', \
-               jsonb_build_object('opportunityId', opportunity_id, 'archivedAt', archived_at)), \
+               jsonb_build_object('opportunityId', opportunity_id, $11::text, changed_at)), \
              $8, $9 \
          FROM open \
          ON CONFLICT DO NOTHING \
@@ -208,9 +244,49 @@ pub fn record_archive_findings(
     .bind::<SqlUuid, _>(connection_id)
     .bind::<SqlUuid, _>(org_id)
     .bind::<Array<Text>, _>(InterviewStatus::OPEN)
-    .bind::<Text, _>(events::CANDIDATE_ARCHIVE_CHANGE)
+    .bind::<Text, _>(kind.event())
     .bind::<Text, _>(EventStatus::Pending)
     .bind::<Text, _>(EventSource::Sweep)
+    .bind::<Text, _>(kind.token_prefix())
+    .bind::<Text, _>(kind.time_field())
     .load(conn)?;
     Ok(found.into_iter().map(|f| f.opportunity_id).collect())
+}
+
+/// Records the sweep's findings of erased candidates (`Candidate`s whose
+/// `opportunity_id` is already the erased key) as `ignored` (`erased`)
+/// events without payload, once per stage entry (the token names the key
+/// and the entry, never the id).
+pub fn record_erased_findings(
+    conn: &mut PgConnection,
+    target: Target<'_>,
+    erased: &[Candidate],
+) -> QueryResult<usize> {
+    use crate::db::schema::lever_events as e;
+    if erased.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = erased
+        .iter()
+        .map(|c| {
+            (
+                e::id.eq(Uuid::now_v7()),
+                e::connection_id.eq(target.connection_id),
+                e::org_id.eq(target.org_id),
+                e::event.eq(events::CANDIDATE_STAGE_CHANGE),
+                e::token.eq(finding_token(&c.opportunity_id, c.entered_at)),
+                e::triggered_at.eq(c.entered_at),
+                e::opportunity_id.eq(c.opportunity_id.as_str()),
+                e::to_stage_id.eq(target.stage_id),
+                e::payload.eq("{}"),
+                e::status.eq(EventStatus::Ignored),
+                e::reason.eq(crate::domain::status::reasons::ERASED),
+                e::source.eq(EventSource::Sweep),
+            )
+        })
+        .collect();
+    diesel::insert_into(e::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .execute(conn)
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::models::unit::Settle;
 use crate::db::schema::lever_events;
 use crate::domain::ids::{ConnectionId, EventId, InterviewId, OrgId};
-use crate::domain::status::EventStatus;
+use crate::domain::status::{EventSource, EventStatus};
 
 /// An event the link generator works on.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -24,6 +24,9 @@ pub struct EventWork {
     pub source: crate::domain::status::EventSource,
     pub opportunity_id: Option<String>,
     pub to_stage_id: Option<String>,
+    /// Lever's `triggeredAt` (ms; a finding's stage entry, an admin
+    /// action's time).
+    pub triggered_at: i64,
     pub status: crate::domain::status::EventStatus,
     pub attempts: i32,
     pub interview_id: Option<InterviewId>,
@@ -151,26 +154,77 @@ pub fn add_reinvite(
     stage_id: &str,
     closed: InterviewId,
 ) -> QueryResult<EventId> {
+    let payload = serde_json::json!({
+        "source": EventSource::Reinvite,
+        "data": {"opportunityId": opportunity_id, "toStageId": stage_id, "reinviteOf": closed.0},
+    });
+    add_admin_event(
+        conn,
+        AdminEvent {
+            connection_id,
+            org_id,
+            event: crate::lever::wire::events::CANDIDATE_STAGE_CHANGE,
+            source: EventSource::Reinvite,
+            opportunity_id,
+            to_stage_id: Some(stage_id),
+            token_of: &closed.0.to_string(),
+            payload,
+        },
+    )
+}
+
+/// An admin's erase of `opportunity`: a `pending` deletion of source
+/// `erase`, which the erase unit works without asking Lever to confirm.
+pub fn add_erase(
+    conn: &mut PgConnection,
+    connection_id: ConnectionId,
+    org_id: OrgId,
+    opportunity_id: &str,
+) -> QueryResult<EventId> {
+    add_admin_event(
+        conn,
+        AdminEvent {
+            connection_id,
+            org_id,
+            event: crate::lever::wire::events::CANDIDATE_DELETED,
+            source: EventSource::Erase,
+            opportunity_id,
+            to_stage_id: None,
+            token_of: "candidate",
+            payload: serde_json::json!({"source": EventSource::Erase}),
+        },
+    )
+}
+
+/// An event an admin's action makes, worked like a delivery.
+struct AdminEvent<'a> {
+    connection_id: ConnectionId,
+    org_id: OrgId,
+    event: &'a str,
+    source: EventSource,
+    opportunity_id: &'a str,
+    to_stage_id: Option<&'a str>,
+    /// What the token names beside the source and the event's own id.
+    token_of: &'a str,
+    payload: serde_json::Value,
+}
+
+fn add_admin_event(conn: &mut PgConnection, e: AdminEvent<'_>) -> QueryResult<EventId> {
     let now = Utc::now();
     let id = EventId(Uuid::now_v7());
-    let payload = serde_json::json!({
-        "source": crate::domain::status::EventSource::Reinvite,
-        "data": {"opportunityId": opportunity_id, "toStageId": stage_id, "reinviteOf": closed.0},
-    })
-    .to_string();
     diesel::insert_into(lever_events::table)
         .values((
             lever_events::id.eq(id),
-            lever_events::connection_id.eq(connection_id),
-            lever_events::org_id.eq(org_id),
-            lever_events::event.eq(crate::lever::wire::events::CANDIDATE_STAGE_CHANGE),
-            lever_events::token.eq(format!("reinvite:{}:{}", closed.0, id.0)),
+            lever_events::connection_id.eq(e.connection_id),
+            lever_events::org_id.eq(e.org_id),
+            lever_events::event.eq(e.event),
+            lever_events::token.eq(format!("{}:{}:{}", e.source, e.token_of, id.0)),
             lever_events::triggered_at.eq(now.timestamp_millis()),
-            lever_events::opportunity_id.eq(opportunity_id),
-            lever_events::to_stage_id.eq(stage_id),
-            lever_events::payload.eq(payload),
+            lever_events::opportunity_id.eq(e.opportunity_id),
+            lever_events::to_stage_id.eq(e.to_stage_id),
+            lever_events::payload.eq(e.payload.to_string()),
             lever_events::status.eq(EventStatus::Pending),
-            lever_events::source.eq(crate::domain::status::EventSource::Reinvite),
+            lever_events::source.eq(e.source),
         ))
         .execute(conn)?;
     Ok(id)
