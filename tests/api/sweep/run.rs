@@ -123,8 +123,8 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     assert_eq!(out.found, std::slice::from_ref(missed));
     assert_eq!(out.webhook, WebhookCheck::Present);
     assert_eq!(out.archived, Vec::<String>::new());
-    // The stage listing, the archives since (an interview is open) and the
-    // webhook check: nothing read for anyone. The finding is handed to the
+    // The stage listing, the archives and deletions since (an interview is
+    // open) and the webhook check: nothing read for anyone. The finding is handed to the
     // pipeline before the webhook check, so its link step may already be
     // reading `missed`; those calls are the pipeline's, not the sweep's,
     // and are left out here.
@@ -143,10 +143,11 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
         })
         .collect();
     assert_eq!(
-        own[..3],
+        own[..4],
         [
             "GET /v1/opportunities".to_owned(),
             "GET /v1/opportunities (archives)".to_owned(),
+            "GET /v1/opportunities/deleted".to_owned(),
             "GET /v1/webhooks".to_owned()
         ]
     );
@@ -195,13 +196,15 @@ async fn what_lever_did_not_deliver_is_found_once_and_linked() {
     .await
     .unwrap();
     assert_eq!((out.listed, out.found.len()), (3, 0));
-    assert_eq!(yields.get(), 3, "one per Lever call");
-    // The stage, the archives since (interviews are open), the webhooks.
+    assert_eq!(yields.get(), 4, "one per Lever call");
+    // The stage, the archives and deletions since (interviews are open),
+    // the webhooks.
     assert_eq!(
         calls(&sim, &s.account),
         [
             "GET /v1/opportunities",
             "GET /v1/opportunities",
+            "GET /v1/opportunities/deleted",
             "GET /v1/webhooks"
         ]
     );
