@@ -159,8 +159,8 @@ async fn events(
     let status = params.status.clone().unwrap_or_default();
     let q = EventsQuery {
         status: Some(status.clone()),
-        limit: None,
         cursor: params.cursor.clone(),
+        ..EventsQuery::default()
     };
     let (list, err) = filtered(events::list(&state, &user.caller, org.id, &q).await)?;
     let write = user.can_write(org.id);

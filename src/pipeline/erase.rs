@@ -77,10 +77,10 @@ pub async fn attempt(ctx: &AccountCtx, work: &Work, ev: &EventWork) -> Result<Ou
     } else if let Some(not_deleted) = confirm(work, ev, &opp_id).await? {
         return Ok(not_deleted);
     }
-    let conn_id = ev.connection_id.0;
+    let (conn_id, event) = (ev.connection_id.0, ev.id.0);
     let key = ctx.secrets.erased_key(conn_id, &opp_id);
     let done = ctx
-        .write(move |c| erased::erase(c, conn_id, &opp_id, &key))
+        .write(move |c| erased::erase(c, conn_id, &opp_id, &key, Some(event)))
         .await?;
     tracing::info!(
         event_id = %ev.id,

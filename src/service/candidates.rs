@@ -118,7 +118,7 @@ pub async fn erase(
                     lever_event::work::add_erase(c, ConnectionId(*id), org, &opp)?;
                     crate::db::notify::work_due(c, *id)?;
                 } else {
-                    erased::erase(c, *id, &opp, &secrets.erased_key(*id, &opp))?;
+                    erased::erase(c, *id, &opp, &secrets.erased_key(*id, &opp), None)?;
                 }
             }
             Ok::<_, ServiceError>(!holding.is_empty())

@@ -1,8 +1,10 @@
-//! An org's received Lever events (the inbox), newest first, optionally of
-//! one `status`.
+//! An org's received Lever events (the inbox), newest first, filtered by
+//! `status`, `opportunity_id`, `source`, `reason` and a `since`/`until`
+//! window of the time received, each combining with the others.
 
 use crate::db::models::lever_event::{self, EventStatus, EventSummary};
 use crate::domain::ids::OrgId;
+use crate::domain::status::EventSource;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
 use crate::service::list::{List, ListQuery, org_page};
@@ -12,13 +14,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// `status` plus the list conventions; one flat struct because
+/// The filters plus the list conventions; one flat struct because
 /// `serde(flatten)` breaks numeric query parameters.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// `pending`, `retrying`, `done`, `ignored` or `dead`.
     pub status: Option<String>,
+    /// Only this candidate's events.
+    pub opportunity_id: Option<String>,
+    /// `webhook`, `sweep`, `reinvite` or `erase`.
+    pub source: Option<String>,
+    /// Only events with this `reason` (`other_stage`, `erased`, ...).
+    pub reason: Option<String>,
+    /// Received at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Received before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
     /// Page size: default 50, values above 200 are clamped to 200.
     #[serde(default, deserialize_with = "crate::service::list::saturating_limit")]
     pub limit: Option<i64>,
@@ -27,12 +39,28 @@ pub struct EventsQuery {
 }
 
 impl EventsQuery {
-    fn status(&self) -> Result<Option<EventStatus>, ServiceError> {
-        crate::service::validate::status_filter(
-            self.status.as_deref(),
-            EventStatus::ALL,
-            EventStatus::parse,
-        )
+    /// The filters, checked.
+    fn filter(&self) -> Result<lever_event::EventFilter, ServiceError> {
+        use crate::service::validate::{bounded_text, status_filter, value_filter};
+        let text = |name: &str, v: &Option<String>| {
+            v.as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| bounded_text(name, s, 1, 200))
+                .transpose()
+        };
+        Ok(lever_event::EventFilter {
+            status: status_filter(self.status.as_deref(), EventStatus::ALL, EventStatus::parse)?,
+            source: value_filter(
+                "source",
+                self.source.as_deref(),
+                EventSource::ALL,
+                EventSource::parse,
+            )?,
+            opportunity_id: text("opportunity_id", &self.opportunity_id)?,
+            reason: text("reason", &self.reason)?,
+            since: self.since,
+            until: self.until,
+        })
     }
 }
 
@@ -91,13 +119,13 @@ pub async fn list(
     org: OrgId,
     query: &EventsQuery,
 ) -> Result<List<EventView>, ServiceError> {
-    let status = query.status()?;
+    let filter = query.filter()?;
     let list = ListQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
     };
     let load = move |conn: &mut diesel::PgConnection, page| {
-        lever_event::list_for_org(conn, org.0, status, page)
+        lever_event::list_for_org(conn, org.0, &filter, page)
     };
     org_page(
         state,

@@ -56,12 +56,22 @@ pub fn status_filter<T: Copy + std::fmt::Display>(
     all: &[T],
     parse: fn(&str) -> Option<T>,
 ) -> Result<Option<T>, ServiceError> {
+    value_filter("status", raw, all, parse)
+}
+
+/// Like [`status_filter`], for the query parameter `name`.
+pub fn value_filter<T: Copy + std::fmt::Display>(
+    name: &str,
+    raw: Option<&str>,
+    all: &[T],
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, ServiceError> {
     match raw.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => parse(s).map(Some).ok_or_else(|| {
             let values: Vec<String> = all.iter().map(T::to_string).collect();
             ServiceError::bad_query(format!(
-                "`status` must be one of {}; got `{s}`",
+                "`{name}` must be one of {}; got `{s}`",
                 values.join(", ")
             ))
         }),

@@ -251,17 +251,44 @@ async fn an_admin_erase_closes_the_link_first_and_stays_erased_until_a_new_entry
     assert_eq!(held_in_clear(&app, &opp), Vec::<String>::new());
     assert_eq!(link_status(&app, &iv["live_url"]).await, 404);
 
-    // Still in the stage: a sweep finds it, and stores the finding erased.
-    sim.clear_call_log();
-    sweep_now(&app, &s).await;
-    poll_until(30, "the erased finding", || async {
-        let r = app
-            .list_events(&s.org, "?source=sweep&reason=erased", Some(&s.key))
-            .await;
-        (!r.body["items"].as_array().unwrap().is_empty()).then_some(())
-    })
-    .await;
-    settled(&app).await;
+    // Still in the stage: a sweep finds it. The entry is the one already
+    // recorded (now erased), so nothing new is stored and no one is linked.
+    let sweep_and_settle = || async {
+        sim.clear_call_log();
+        sweep_now(&app, &s).await;
+        poll_until(30, "the sweep", || async {
+            sim.calls_for(&s.account)
+                .iter()
+                .any(|c| c.path == "/v1/webhooks")
+                .then_some(())
+        })
+        .await;
+        settled(&app).await;
+    };
+    let events = |app: &TestApp| {
+        app.count(&format!(
+            "SELECT count(*) AS n FROM lever_events WHERE org_id = '{}'",
+            s.org
+        ))
+    };
+    let before = events(&app);
+    sweep_and_settle().await;
+    assert_eq!(events(&app), before);
+    assert_eq!(writes(&sim, &s), Vec::<String>::new(), "not relinked");
+    // Once retention has pruned those events, the sweep's finding is
+    // stored `ignored` (`erased`), without the id, and still links no one.
+    app.count(&format!(
+        "WITH gone AS (DELETE FROM lever_events WHERE org_id = '{}' RETURNING 1) \
+         SELECT count(*) AS n FROM gone",
+        s.org
+    ));
+    sweep_and_settle().await;
+    let r = app
+        .list_events(&s.org, "?source=sweep&reason=erased", Some(&s.key))
+        .await;
+    let found = r.body["items"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{}", r.body);
+    assert_eq!(found[0]["status"], "ignored", "{}", r.body);
     assert_eq!(writes(&sim, &s), Vec::<String>::new(), "not relinked");
     assert_eq!(
         app.count(&format!(
@@ -271,6 +298,9 @@ async fn an_admin_erase_closes_the_link_first_and_stays_erased_until_a_new_entry
         1
     );
     assert_eq!(held_in_clear(&app, &opp), Vec::<String>::new());
+    // A second sweep stores it no more.
+    sweep_and_settle().await;
+    assert_eq!(events(&app), 1);
 
     // Moved out and in again: a new stage entry, a new interview and link.
     s.move_to(&sim, std::slice::from_ref(&opp), &s.other_stage);

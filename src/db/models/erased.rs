@@ -23,13 +23,15 @@ pub struct Erased {
 
 /// Erases what is held about `opportunity_id` of a connection, in one
 /// transaction, and remembers `key` as erased from now on. Unfinished
-/// events of the candidate end `ignored` (`erased`) and unfinished jobs of
-/// its interviews end `done`: nothing is left to write to Lever for it.
+/// events of the candidate (but `current`, the erase's own, which its
+/// unit settles) end `ignored` (`erased`) and unfinished jobs of its
+/// interviews end `done`: nothing is left to write to Lever for it.
 pub fn erase(
     conn: &mut PgConnection,
     connection_id: Uuid,
     opportunity_id: &str,
     key: &str,
+    current: Option<Uuid>,
 ) -> QueryResult<Erased> {
     conn.transaction(|c| {
         let now = Utc::now();
@@ -70,7 +72,7 @@ pub fn erase(
                 jobs::updated_at.eq(now),
             ))
             .execute(c)?;
-        let events = erase_events(c, connection_id, opportunity_id, key)?;
+        let events = erase_events(c, connection_id, opportunity_id, key, current)?;
         for table in ["connection_health", "connection_sweeps"] {
             // An error kept for the health page may quote a Lever path.
             diesel::sql_query(format!(
@@ -110,6 +112,7 @@ fn erase_events(
     connection_id: Uuid,
     opportunity_id: &str,
     key: &str,
+    current: Option<Uuid>,
 ) -> QueryResult<usize> {
     let unfinished = crate::domain::status::in_list(
         &[EventStatus::Pending, EventStatus::Retrying],
@@ -118,8 +121,10 @@ fn erase_events(
     diesel::sql_query(format!(
         "UPDATE lever_events SET payload = '{{}}', opportunity_id = $3, \
            token = replace(token, $2, $3), last_error = NULL, updated_at = now(), \
-           reason = CASE WHEN status IN ({unfinished}) THEN '{erased}' ELSE reason END, \
-           status = CASE WHEN status IN ({unfinished}) THEN '{ignored}' ELSE status END \
+           reason = CASE WHEN status IN ({unfinished}) AND id IS DISTINCT FROM $4 \
+                    THEN '{erased}' ELSE reason END, \
+           status = CASE WHEN status IN ({unfinished}) AND id IS DISTINCT FROM $4 \
+                    THEN '{ignored}' ELSE status END \
          WHERE id IN ( \
            SELECT id FROM lever_events \
             WHERE arkiter_move_key(connection_id, opportunity_id, event, to_stage_id, \
@@ -135,6 +140,7 @@ fn erase_events(
     .bind::<SqlUuid, _>(connection_id)
     .bind::<Text, _>(opportunity_id)
     .bind::<Text, _>(key)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(current)
     .execute(c)
 }
 

@@ -1,5 +1,6 @@
-//! `GET /api/v1/orgs/{org}/events`: newest first, status filter, keyset
-//! pages, member access, never another org's events.
+//! `GET /api/v1/orgs/{org}/events`: newest first, its filters (status,
+//! candidate, source, reason, time received) combined, keyset pages,
+//! member access, never another org's events.
 
 use serde_json::{Value, json};
 
@@ -89,6 +90,49 @@ async fn events_are_listed_filtered_and_paged() {
         .list_events(&s.org, "?status=dead", Some(&member))
         .await;
     assert_eq!(dead.body["items"], json!([]));
+
+    // The other filters, alone and combined with each other and with paging.
+    let q = |query: &str| {
+        let app = &s.app;
+        let (org, member) = (s.org.clone(), member.clone());
+        let query = query.to_owned();
+        async move {
+            let r = app.list_events(&org, &query, Some(&member)).await;
+            assert_eq!(r.status, 200, "{query}: {}", r.body);
+            ids(&r.body)
+        }
+    };
+    assert_eq!(q("?opportunity_id=opp-2").await, ["opp-2"]);
+    assert_eq!(q("?opportunity_id=opp-9").await, Vec::<String>::new());
+    assert_eq!(q("?source=webhook&limit=2").await, ["opp-4", "opp-3"]);
+    assert_eq!(q("?source=sweep").await, Vec::<String>::new());
+    assert_eq!(q("?reason=other_stage").await, ["opp-3"]);
+    assert_eq!(
+        q("?reason=other_stage&opportunity_id=opp-4").await,
+        Vec::<String>::new()
+    );
+    let received = all.body["items"][1]["received_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let since = q(&format!("?since={received}")).await;
+    assert!(
+        since.starts_with(&["opp-4".to_owned(), "opp-3".to_owned()]),
+        "{since:?}"
+    );
+    assert!(!since.contains(&"opp-1".to_owned()), "{since:?}");
+    let until = q(&format!("?until={received}")).await;
+    assert!(
+        !until.contains(&"opp-3".to_owned()) && until.contains(&"opp-1".to_owned()),
+        "{until:?}"
+    );
+    assert_eq!(
+        q(&format!(
+            "?since={received}&opportunity_id=opp-3&source=webhook"
+        ))
+        .await,
+        ["opp-3"]
+    );
 }
 
 #[actix_web::test]
@@ -107,6 +151,15 @@ async fn bad_queries_and_other_orgs_are_refused() {
         .list_events(&s.org, "?cursor=garbage", Some(&s.key))
         .await
         .assert_error(400, "invalid_query");
+    s.app
+        .list_events(&s.org, "?source=carrier-pigeon", Some(&s.key))
+        .await
+        .assert_error(400, "invalid_query");
+    let r = s
+        .app
+        .list_events(&s.org, "?since=yesterday", Some(&s.key))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
     s.app
         .list_events(&s.org, "", None)
         .await

@@ -42,13 +42,26 @@ pub struct EventSummary {
     pub source: EventSource,
 }
 
+/// What the events list is narrowed to; every part combines with the others.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub status: Option<EventStatus>,
+    pub source: Option<EventSource>,
+    pub opportunity_id: Option<String>,
+    pub reason: Option<String>,
+    /// Received at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// An org's events, newest first, optionally of one status. Keyset
 /// pagination on `(received_at, id)` descending: events arriving while an
 /// admin pages land before the first page, never shifting later ones.
 pub fn list_for_org(
     conn: &mut PgConnection,
     org_id: Uuid,
-    status: Option<EventStatus>,
+    filter: &EventFilter,
     page: PageRequest,
 ) -> QueryResult<Page<EventSummary>> {
     let mut q = lever_events::table
@@ -57,8 +70,47 @@ pub fn list_for_org(
         .order((lever_events::received_at.desc(), lever_events::id.desc()))
         .limit(page.limit + 1)
         .into_boxed();
-    if let Some(s) = status {
+    if let Some(s) = filter.status {
         q = q.filter(lever_events::status.eq(s.as_str()));
+    }
+    if let Some(s) = filter.source {
+        q = q.filter(lever_events::source.eq(s));
+    }
+    if let Some(r) = &filter.reason {
+        q = q.filter(lever_events::reason.eq(r.clone()));
+    }
+    if let Some(t) = filter.since {
+        q = q.filter(lever_events::received_at.ge(t));
+    }
+    if let Some(t) = filter.until {
+        q = q.filter(lever_events::received_at.lt(t));
+    }
+    if let Some(opp) = &filter.opportunity_id {
+        // Found through the candidate's indexes (the move-key range, the
+        // lifecycle index), as the export finds them: never a scan.
+        q = q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "lever_events.id IN (SELECT e.id FROM connections c JOIN lever_events e \
+                   ON arkiter_move_key(e.connection_id, e.opportunity_id, e.event, \
+                                       e.to_stage_id, e.triggered_at) \
+                      BETWEEN arkiter_candidate_low(c.id, ",
+            )
+            .bind::<diesel::sql_types::Text, _>(opp.clone())
+            .sql(") AND arkiter_candidate_high(c.id, ")
+            .bind::<diesel::sql_types::Text, _>(opp.clone())
+            .sql(") WHERE c.org_id = ")
+            .bind::<diesel::sql_types::Uuid, _>(org_id)
+            .sql(" AND e.connection_id = c.id AND e.opportunity_id = ")
+            .bind::<diesel::sql_types::Text, _>(opp.clone())
+            .sql(
+                " UNION ALL SELECT e.id FROM connections c JOIN lever_events e \
+                   ON e.connection_id = c.id AND e.to_stage_id IS NULL AND e.opportunity_id = ",
+            )
+            .bind::<diesel::sql_types::Text, _>(opp.clone())
+            .sql(" WHERE c.org_id = ")
+            .bind::<diesel::sql_types::Uuid, _>(org_id)
+            .sql(")"),
+        );
     }
     if let Some(c) = page.after {
         q = q.filter(
