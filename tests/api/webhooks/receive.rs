@@ -80,6 +80,46 @@ async fn a_copy_from_a_second_webhook_is_a_duplicate() {
 }
 
 #[actix_web::test]
+async fn a_lifecycle_change_from_a_second_webhook_is_a_duplicate() {
+    let s = setup("active").await;
+    s.app.add_signature_token(&s.conn, KEY2, false);
+    let at = now_ms();
+    let archived = json!({"opportunityId": "opp-1",
+        "toArchived": {"archivedAt": at, "reason": "r1"}, "fromArchived": null});
+    let unarchived = json!({"opportunityId": "opp-1", "toArchived": null,
+        "fromArchived": {"archivedAt": at, "reason": "r1"}});
+    let hired = json!({"opportunityId": "opp-1"});
+    let mut answers = Vec::new();
+    for (key, event, data) in [
+        (KEY, "candidateArchiveChange", &archived),
+        // The same archive from the account's second webhook.
+        (KEY2, "candidateArchiveChange", &archived),
+        // At the same instant: an unarchive, a hire, another candidate.
+        (KEY, "candidateArchiveChange", &unarchived),
+        (KEY2, "candidateHired", &hired),
+        (KEY, "candidateHired", &hired),
+        (KEY, "candidateHired", &json!({"opportunityId": "opp-2"})),
+    ] {
+        let body = signed(key, &new_token(), at, event, data.clone());
+        let r = s.app.post_webhook(&s.conn, &body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        answers.push(r.body["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        answers,
+        [
+            "accepted",
+            "duplicate",
+            "accepted",
+            "accepted",
+            "duplicate",
+            "accepted"
+        ]
+    );
+    assert_eq!(footprint(&s.app, &s.conn).0, 4);
+}
+
+#[actix_web::test]
 async fn every_signature_token_verifies_including_replaced_ones() {
     let s = setup("active").await;
     s.app.add_signature_token(&s.conn, KEY2, false);

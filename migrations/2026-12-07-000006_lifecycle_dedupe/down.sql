@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS lever_events_lifecycle_change;
