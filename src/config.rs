@@ -65,6 +65,9 @@ pub struct LeverSettings {
     pub api_url: String,
     pub rate_per_sec: NonZeroU32,
     pub burst: NonZeroU32,
+    /// `LEVER_SCOPES`: the scopes connect asks for, space-separated (the
+    /// whole default list unless the registered Lever app has fewer).
+    pub scopes: String,
     /// Not from the environment: production backoff, shortened by tests.
     pub retry: RetryPolicy,
 }
@@ -381,8 +384,42 @@ fn parse_lever(get: &impl Fn(&str) -> Option<String>) -> Result<LeverSettings, C
             .unwrap_or_else(|| PRODUCTION_LEVER_API.into()),
         rate_per_sec,
         burst,
+        scopes: parse_scopes(get)?,
         retry: RetryPolicy::default(),
     })
+}
+
+/// `LEVER_SCOPES`: space-separated scope names; each of the core seven
+/// must be there, since without one no candidate can be linked.
+fn parse_scopes(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    const VAR: &str = "LEVER_SCOPES";
+    let Some(v) = get(VAR) else {
+        return Ok(crate::lever::SCOPES.to_owned());
+    };
+    let scopes: Vec<&str> = v.split_whitespace().collect();
+    if let Some(bad) = scopes.iter().find(|s| {
+        !s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:.".contains(c))
+    }) {
+        return Err(ConfigError::new(
+            VAR,
+            format!("`{bad}` is not a scope name"),
+        ));
+    }
+    let missing: Vec<&str> = crate::lever::CORE_SCOPES
+        .into_iter()
+        .filter(|core| !scopes.contains(core))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::new(
+            VAR,
+            format!(
+                "must include the core scopes; missing: {}",
+                missing.join(" ")
+            ),
+        ));
+    }
+    Ok(scopes.join(" "))
 }
 
 fn parse_nonzero(

@@ -27,6 +27,7 @@ impl LeverEnv {
                 auth_url: lever.auth_url.clone(),
                 api_url: lever.api_url.clone(),
                 redirect_uri: format!("{public_url}/oauth/lever/callback"),
+                scopes: lever.scopes.clone(),
             }),
             _ => None,
         };

@@ -36,11 +36,14 @@ pub const COUNTER_LEVER_ERROR: CounterKind = CounterKind::LeverError;
 pub const SUPERVISOR_STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// The thresholds the report applies.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// An active connection with no delivery for this long gets `no_deliveries_yet`.
     pub no_deliveries_after: Duration,
     pub supervisor_stale_after: Duration,
+    /// `LEVER_SCOPES`: what connecting asks for (`scope_missing` says
+    /// "reconnect" for a scope in it, "ask the operator" for one not).
+    pub asked_scopes: String,
 }
 
 impl Policy {
@@ -48,6 +51,7 @@ impl Policy {
         Self {
             no_deliveries_after: s.no_deliveries_after,
             supervisor_stale_after: SUPERVISOR_STALE_AFTER,
+            asked_scopes: s.lever.scopes.clone(),
         }
     }
 }
@@ -64,6 +68,7 @@ pub(crate) mod tests {
         Policy {
             no_deliveries_after: std::time::Duration::from_secs(86_400),
             supervisor_stale_after: super::SUPERVISOR_STALE_AFTER,
+            asked_scopes: crate::lever::SCOPES.to_owned(),
         }
     }
 
@@ -81,6 +86,8 @@ pub(crate) mod tests {
             stage_name: "Arkiter Live".into(),
             stage_found: true,
             stored_problems: serde_json::json!([]),
+            granted_scopes: Some(crate::lever::SCOPES.to_owned()),
+            needed_scopes: Vec::new(),
             managed_webhook: true,
             record: SupervisorRecord {
                 running: true,

@@ -17,6 +17,7 @@ pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<
     let computed = [
         dead_jobs(c),
         confidential_hidden(c),
+        scope_missing(c, policy),
         unmapped_postings(&c.unmapped),
         signature_failures(c.rejected_last_hour),
         no_deliveries_yet(c, now, policy),
@@ -45,6 +46,36 @@ pub fn stored(value: &serde_json::Value) -> Vec<Problem> {
             Some(Problem::new(code, message))
         })
         .collect()
+}
+
+/// A setting needs a scope the grant lacks: connecting again grants it when
+/// connect asks for it (`LEVER_SCOPES`), else only the operator can add it.
+fn scope_missing(c: &ConnectionRows, policy: &Policy) -> Option<Problem> {
+    let granted = c.granted_scopes.as_deref()?;
+    let has = |list: &str, scope: &str| list.split_whitespace().any(|s| s == scope);
+    let missing: Vec<String> = c
+        .needed_scopes
+        .iter()
+        .filter(|(scope, _)| !has(granted, scope))
+        .map(|(scope, why)| {
+            let fix = if has(&policy.asked_scopes, scope) {
+                "a Lever Super Admin can grant it by connecting again (Lever · Live)"
+            } else {
+                "ask the operator to add it to LEVER_SCOPES (and to the registered Lever \
+                 app), then connect again"
+            };
+            format!("{scope} is needed because {why}: {fix}")
+        })
+        .collect();
+    (!missing.is_empty()).then(|| {
+        Problem::new(
+            "scope_missing",
+            format!(
+                "A setting needs a Lever scope this connection was not granted. {}.",
+                missing.join("; ")
+            ),
+        )
+    })
 }
 
 fn confidential_hidden(c: &ConnectionRows) -> Option<Problem> {

@@ -36,6 +36,7 @@ pub fn load(conn: &mut PgConnection, org_id: Uuid) -> QueryResult<Option<HealthR
 
 fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<ConnectionRows> {
     let managed_webhook = webhooks::live(c, k.id)?.iter().any(|w| w.managed);
+    let needed_scopes = k.settings().scopes_needed();
     Ok(ConnectionRows {
         record: record(c, k.id)?,
         rejected_last_hour: counter_last_hour(c, k.id, COUNTER_REJECTED)?,
@@ -55,6 +56,8 @@ fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<Connectio
         stage_id: k.stage_id,
         stage_name: k.stage_name,
         stage_found: k.stage_found,
+        granted_scopes: k.scopes,
+        needed_scopes,
         stored_problems: k.problems,
     })
 }

@@ -27,6 +27,10 @@ pub struct ConnectionRows {
     pub stage_id: Option<String>,
     pub stage_name: String,
     pub stage_found: bool,
+    /// The scopes Lever granted (space-separated; `None` before a grant).
+    pub granted_scopes: Option<String>,
+    /// What the connection's settings need: (scope, what needs it).
+    pub needed_scopes: Vec<(&'static str, &'static str)>,
     /// `connections.problems`: `[{"code","message"}]` written by setup and the pipeline.
     pub stored_problems: serde_json::Value,
     /// A live (not deleted) managed row in `lever_webhooks`.

@@ -179,6 +179,7 @@ async fn a_refresh_without_a_new_refresh_token_keeps_the_stored_one() {
         auth_url: base.clone(),
         api_url: format!("{base}/v1"),
         redirect_uri: REDIRECT_URI.into(),
+        scopes: arkiter_lever::lever::SCOPES.to_owned(),
     };
     let http = HttpSettings::new(Duration::from_secs(2), Duration::from_secs(5), None).unwrap();
     let grant = oauth::refresh(&http, &cfg, &SecretString::from("v1.keep-me"))

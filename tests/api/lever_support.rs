@@ -33,6 +33,7 @@ pub fn oauth_config(sim: &SimHandle) -> OAuthConfig {
         auth_url: sim.auth_url(),
         api_url: sim.api_url(),
         redirect_uri: REDIRECT_URI.to_owned(),
+        scopes: arkiter_lever::lever::SCOPES.to_owned(),
     }
 }
 

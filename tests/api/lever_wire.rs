@@ -260,6 +260,7 @@ fn authorize_url_carries_every_parameter() {
         auth_url: "https://auth.lever.co".into(),
         api_url: "https://api.lever.co/v1".into(),
         redirect_uri: "https://svc.example/oauth/lever/callback".into(),
+        scopes: arkiter_lever::lever::SCOPES.to_owned(),
     };
     let url = url::Url::parse(&cfg.authorize_url("xyz").unwrap()).unwrap();
     assert_eq!(url.path(), "/authorize");
@@ -278,7 +279,9 @@ fn authorize_url_carries_every_parameter() {
         SCOPES,
         "offline_access opportunities:write:admin notes:write:admin stages:read:admin \
          postings:read:admin webhooks:read:admin webhooks:write:admin \
-         archive_reasons:read:admin confidential:access:admin"
+         confidential:access:admin archive_reasons:read:admin feedback:write:admin \
+         feedback_templates:write:admin files:write:admin",
+        "SPEC's list, in its order"
     );
     assert!(!url.as_str().contains("secret"));
 }

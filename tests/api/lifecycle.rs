@@ -894,3 +894,71 @@ async fn a_confidential_candidate_is_linked_with_the_scope_and_dead_without_it()
         "{health}"
     );
 }
+
+/// The problem a setting whose scope the grant lacks raises: "connect
+/// again" when connecting asks for the scope, "ask the operator" when
+/// `LEVER_SCOPES` leaves it out. The setting is stored either way.
+#[actix_web::test]
+async fn a_setting_needing_a_scope_not_granted_is_reported_scope_missing() {
+    use crate::health_report::{codes, health};
+    use arkiter_lever::lever::sim::AccountPatch;
+    let problem = |report: &Value| {
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["code"] == "scope_missing")
+            .map(|p| p["message"].as_str().unwrap().to_owned())
+    };
+    // Connect asks for it; the Super Admin's consent left it out.
+    let (app, sim) = spawn_with_sim().await;
+    let account = sim.create_account("Partial consent");
+    sim.patch_account(
+        &account,
+        AccountPatch {
+            withheld_scopes: Some(vec!["archive_reasons:read:admin".to_owned()]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let s = crate::lever_flow::scenario_on(&app, &sim, account).await;
+    assert_eq!(problem(&health(&app, &s.org, &s.key).await), None);
+    let r = app
+        .patch_lever(&s.org, &s.key, json!({"lifecycle": {"on_hired": "keep"}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["lifecycle"]["on_hired"], "keep",
+        "stored: {}",
+        r.body
+    );
+    let report = health(&app, &s.org, &s.key).await;
+    let message = problem(&report).unwrap_or_else(|| panic!("{:?}", codes(&report)));
+    assert!(
+        message.contains("archive_reasons:read:admin") && message.contains("connecting again"),
+        "{message}"
+    );
+    // Both policies alike: the type of a reason does not matter any more.
+    let r = app
+        .patch_lever(&s.org, &s.key, json!({"lifecycle": {"on_archive": "keep"}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(problem(&health(&app, &s.org, &s.key).await), None);
+
+    // The operator's LEVER_SCOPES leaves it out: connect does not ask.
+    let sim = crate::lever_support::start_sim().await;
+    let app = crate::helpers::spawn_app_with(|st| {
+        crate::lever_flow::point_at(st, &sim);
+        st.lever.scopes = arkiter_lever::lever::CORE_SCOPES.join(" ");
+    })
+    .await;
+    let s = scenario(&app, &sim).await;
+    let scopes = app.get_lever(&s.org, &s.key).await.body["scopes"].to_string();
+    assert!(!scopes.contains("archive_reasons"), "{scopes}");
+    let r = app
+        .patch_lever(&s.org, &s.key, json!({"lifecycle": {"on_archive": "keep"}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let message = problem(&health(&app, &s.org, &s.key).await).unwrap();
+    assert!(message.contains("LEVER_SCOPES"), "{message}");
+}

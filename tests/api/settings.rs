@@ -95,6 +95,23 @@ fn each_bad_setting_fails_with_one_line_and_exit_2() {
             "LEVER_BURST",
         ),
         (
+            // A core scope left out: no candidate could be linked.
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("LEVER_SCOPES", "offline_access opportunities:write:admin"),
+            ],
+            "LEVER_SCOPES",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("LEVER_SCOPES", "offline_access; DROP TABLE"),
+            ],
+            "LEVER_SCOPES",
+        ),
+        (
             vec![
                 db,
                 ("ARKITER_ENCRYPTION_KEY", key),

@@ -54,7 +54,7 @@ pub use http::HttpSettings;
 #[cfg(feature = "client")]
 pub use metrics::CallOutcome;
 #[cfg(feature = "client")]
-pub use oauth::{AuthorizeCallback, CallbackError, OAuthConfig, SCOPES, TokenGrant};
+pub use oauth::{AuthorizeCallback, CORE_SCOPES, CallbackError, OAuthConfig, SCOPES, TokenGrant};
 #[cfg(feature = "client")]
 pub use retry::RetryPolicy;
 pub use signature::SignatureError;

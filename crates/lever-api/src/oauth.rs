@@ -13,10 +13,23 @@ use super::errors::LeverError;
 use super::http::HttpSettings;
 use super::wire::{TokenResponse, decode_access_token_claims};
 
-/// The scopes docs/contract/lever-calls.md requests.
+/// The scopes docs/contract/lever-calls.md requests by default
+/// (`LEVER_SCOPES` may name fewer, never fewer than [`CORE_SCOPES`]).
 pub const SCOPES: &str = "offline_access opportunities:write:admin notes:write:admin \
 stages:read:admin postings:read:admin webhooks:read:admin webhooks:write:admin \
-archive_reasons:read:admin confidential:access:admin";
+confidential:access:admin archive_reasons:read:admin feedback:write:admin \
+feedback_templates:write:admin files:write:admin";
+
+/// The scopes without which the service cannot link a candidate at all.
+pub const CORE_SCOPES: [&str; 7] = [
+    "offline_access",
+    "opportunities:write:admin",
+    "notes:write:admin",
+    "stages:read:admin",
+    "postings:read:admin",
+    "webhooks:read:admin",
+    "webhooks:write:admin",
+];
 
 /// The registered OAuth app and the Lever hosts it talks to.
 #[derive(Debug, Clone)]
@@ -28,6 +41,8 @@ pub struct OAuthConfig {
     /// `LEVER_API_URL`, e.g. `https://api.lever.co/v1`.
     pub api_url: String,
     pub redirect_uri: String,
+    /// The scopes the authorize URL asks for, space-separated.
+    pub scopes: String,
 }
 
 impl OAuthConfig {
@@ -54,7 +69,7 @@ impl OAuthConfig {
                 ("response_type", "code"),
                 ("state", state),
                 ("audience", audience.as_str()),
-                ("scope", SCOPES),
+                ("scope", self.scopes.as_str()),
                 ("prompt", "consent"),
                 ("code_challenge", challenge.as_str()),
                 ("code_challenge_method", "S256"),

@@ -42,6 +42,7 @@ async fn a_client_connects_through_oauth_and_tags_an_opportunity() {
         auth_url: sim.auth_url(),
         api_url: sim.api_url(),
         redirect_uri: REDIRECT_URI.to_owned(),
+        scopes: lever_api::SCOPES.to_owned(),
     };
     // The logged-in account consents at once: a redirect to our callback.
     let consent = awc::Client::builder()

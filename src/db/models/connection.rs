@@ -41,6 +41,24 @@ pub struct Connection {
 
 /// The Lever scope that lets the service read confidential candidates.
 pub const CONFIDENTIAL_SCOPE: &str = "confidential:access:admin";
+/// The Lever scope that tells a hire from another archive.
+pub const ARCHIVE_REASONS_SCOPE: &str = "archive_reasons:read:admin";
+
+impl Settings {
+    /// The scopes these settings need beyond the core ones, each with
+    /// what needs it (the `scope_missing` problem names both).
+    pub fn scopes_needed(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        if self.on_archive != self.on_hired {
+            out.push((
+                ARCHIVE_REASONS_SCOPE,
+                "lifecycle.on_archive and on_hired differ, so a hire must be told from \
+                 another archive",
+            ));
+        }
+        out
+    }
+}
 
 /// What an admin may change on a connection, besides its stage.
 #[derive(Debug, Clone)]
