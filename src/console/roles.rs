@@ -208,6 +208,7 @@ async fn create(
         name: f.get("name").to_owned(),
         ats_jobs: entries(f, "ats_jobs"),
         fallback: f.has("fallback"),
+        link_ttl_days: None,
     };
     match roles::create(&state, &post.user.caller, org.id, &body).await {
         Ok(_) => Ok(see_other(&format!("{}/roles?done=created", org.base()))),
@@ -299,6 +300,8 @@ async fn update(
         name: Some(f.get("name").to_owned()),
         ats_jobs: Some(entries(f, "ats_jobs")),
         fallback: Some(f.has("fallback")),
+        // Not on the form: a role's own link time to live is set over the API.
+        link_ttl_days: None,
     };
     match roles::update(&state, &post.user.caller, org.id, role, &patch).await {
         Ok(_) => Ok(see_other(&format!(
@@ -347,6 +350,7 @@ async fn add_job(
         name: None,
         ats_jobs: Some(jobs),
         fallback: None,
+        link_ttl_days: None,
     };
     match roles::update(&state, &post.user.caller, org.id, role, &patch).await {
         Ok(_) => Ok(see_other(&format!("{}/roles?done=added", org.base()))),

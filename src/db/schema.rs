@@ -279,6 +279,7 @@ diesel::table! {
         fallback -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        link_ttl_days -> Nullable<Int4>,
     }
 }
 

@@ -253,8 +253,9 @@ async fn post_link(
         iv.link_added_at.is_none(),
         iv.link_posted_at.is_none(),
     );
-    // The link's time to live starts when it is posted (the setting then).
-    let (conn_id, ttl) = (iv.connection_id, work.conn.link_ttl_days);
+    // The link's time to live starts when it is posted (the settings then:
+    // the role's own, else the connection's).
+    let (conn_id, ttl, role) = (iv.connection_id, work.conn.link_ttl_days, iv.role_id);
     if link_new || tag_new {
         ctx.write(move |c| {
             if link_new {
@@ -262,7 +263,11 @@ async fn post_link(
             }
             if tag_new {
                 store::record(c, id, Step::LinkTagged(&tag))?;
-                if let Some(days) = ttl {
+                let role_ttl = match role {
+                    Some(r) => crate::db::models::role::Role::link_ttl_days(c, r.0)?,
+                    None => None,
+                };
+                if let Some(days) = role_ttl.or(ttl) {
                     store::set_expiry(c, id, conn_id, days)?;
                 }
             }

@@ -31,6 +31,10 @@ pub struct CreateRole {
     /// Use this role for postings no other role maps (at most one per org).
     #[serde(default)]
     pub fallback: bool,
+    /// Days an unopened link of this role lives (1-365), over the
+    /// connection's `lifecycle.link_ttl_days`; absent or null: the
+    /// connection's.
+    pub link_ttl_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,6 +43,9 @@ pub struct PatchRole {
     pub name: Option<String>,
     pub ats_jobs: Option<Vec<String>>,
     pub fallback: Option<bool>,
+    /// 1-365, or null to use the connection's.
+    #[serde(default, deserialize_with = "validate::present")]
+    pub link_ttl_days: Option<Option<i64>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,6 +54,8 @@ pub struct RoleView {
     pub name: String,
     pub ats_jobs: Vec<String>,
     pub fallback: bool,
+    /// Days an unopened link of this role lives; null: the connection's.
+    pub link_ttl_days: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -58,6 +67,7 @@ impl From<RoleWithJobs> for RoleView {
             name: r.role.name,
             ats_jobs: r.ats_jobs,
             fallback: r.role.fallback,
+            link_ttl_days: r.role.link_ttl_days,
             created_at: r.role.created_at,
             updated_at: r.role.updated_at,
         }
@@ -143,11 +153,12 @@ pub async fn create(
     let name = validate::name("name", &body.name)?;
     let entries = clean_entries(&body.ats_jobs)?;
     let fallback = body.fallback;
+    let ttl = validate::ttl_days("link_ttl_days", body.link_ttl_days)?;
     let role = state
         .db
         .transaction(move |conn| -> Result<_, ServiceError> {
             check_conflicts(conn, org.0, None, Some(&entries), fallback)?;
-            let role = Role::insert(conn, org.0, &name, fallback)?;
+            let role = Role::insert(conn, org.0, &name, fallback, ttl)?;
             model::replace_jobs(conn, org.0, role.id, &entries)?;
             Ok(RoleWithJobs {
                 role,
@@ -227,6 +238,10 @@ pub async fn update(
         .transpose()?;
     let entries = body.ats_jobs.as_deref().map(clean_entries).transpose()?;
     let fallback = body.fallback;
+    let ttl = body
+        .link_ttl_days
+        .map(|d| validate::ttl_days("link_ttl_days", d))
+        .transpose()?;
     let role = state
         .db
         .transaction(move |conn| -> Result<_, ServiceError> {
@@ -238,7 +253,7 @@ pub async fn update(
                 entries.as_deref(),
                 fallback == Some(true),
             )?;
-            let role = Role::update(conn, id, name.as_deref(), fallback)?;
+            let role = Role::update(conn, id, name.as_deref(), fallback, ttl)?;
             if let Some(e) = &entries {
                 model::replace_jobs(conn, org.0, id, e)?;
             }

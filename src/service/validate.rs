@@ -59,6 +59,27 @@ pub fn status_filter<T: Copy + std::fmt::Display>(
     value_filter("status", raw, all, parse)
 }
 
+/// A link time to live in days (1-365), or `None`; 422 naming `field`.
+pub fn ttl_days(field: &str, days: Option<i64>) -> Result<Option<i32>, ServiceError> {
+    match days {
+        None => Ok(None),
+        Some(d) if (1..=365).contains(&d) => Ok(i32::try_from(d).ok()),
+        Some(_) => Err(ServiceError::invalid(
+            field,
+            format!("`{field}` must be from 1 to 365, or null"),
+        )),
+    }
+}
+
+/// Tells an absent field (`None`) from an explicit null (`Some(None)`).
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// Like [`status_filter`], for the query parameter `name`.
 pub fn value_filter<T: Copy + std::fmt::Display>(
     name: &str,

@@ -962,3 +962,82 @@ async fn a_setting_needing_a_scope_not_granted_is_reported_scope_missing() {
     let message = problem(&health(&app, &s.org, &s.key).await).unwrap();
     assert!(message.contains("LEVER_SCOPES"), "{message}");
 }
+
+/// A role's own `link_ttl_days` wins over the connection's, for links
+/// posted from then on; bad values are refused and change nothing.
+#[actix_web::test]
+async fn a_roles_own_link_ttl_wins_over_the_connections() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let r = app
+        .patch_lever(&s.org, &s.key, json!({"lifecycle": {"link_ttl_days": 10}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let roles = app
+        .get(&format!("/api/v1/orgs/{}/roles", s.org), Some(&s.key))
+        .await;
+    let role = roles.body["items"][0].clone();
+    assert_eq!(role["link_ttl_days"], Value::Null, "{role}");
+    let path = format!(
+        "/api/v1/orgs/{}/roles/{}",
+        s.org,
+        role["id"].as_str().unwrap()
+    );
+    for bad in [json!(0), json!(366), json!("3")] {
+        let r = app
+            .request(
+                "PATCH",
+                &path,
+                Some(&s.key),
+                Some((
+                    "application/json",
+                    json!({"link_ttl_days": bad}).to_string().into_bytes(),
+                )),
+            )
+            .await;
+        assert!(
+            r.status == 422 || r.status == 400,
+            "{bad}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    let patch = |v: Value| {
+        let body = json!({"link_ttl_days": v}).to_string().into_bytes();
+        let (app, path, key) = (&app, path.clone(), s.key.clone());
+        async move {
+            app.request("PATCH", &path, Some(&key), Some(("application/json", body)))
+                .await
+        }
+    };
+    let r = patch(json!(3)).await;
+    assert_eq!(
+        (r.status, r.body["link_ttl_days"].clone()),
+        (200, json!(3)),
+        "{}",
+        r.body
+    );
+
+    let opp = linked(&app, &sim, &s).await;
+    let iv = the_interview(&app, &s, &opp).await;
+    let expires = chrono::DateTime::parse_from_rfc3339(iv["expires_at"].as_str().unwrap()).unwrap();
+    let hours = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    assert!((71..=72).contains(&hours), "the role's 3 days: {iv}");
+
+    // Null: the connection's 10 days again, for the next link.
+    let r = patch(Value::Null).await;
+    assert_eq!(
+        (r.status, r.body["link_ttl_days"].clone()),
+        (200, Value::Null),
+        "{}",
+        r.body
+    );
+    let next = linked(&app, &sim, &s).await;
+    let iv = the_interview(&app, &s, &next).await;
+    let expires = chrono::DateTime::parse_from_rfc3339(iv["expires_at"].as_str().unwrap()).unwrap();
+    let hours = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    assert!(
+        (239..=240).contains(&hours),
+        "the connection's 10 days: {iv}"
+    );
+}

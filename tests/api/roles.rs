@@ -88,6 +88,7 @@ async fn mapping_rules_and_conflicts() {
             "created_at",
             "fallback",
             "id",
+            "link_ttl_days",
             "name",
             "updated_at"
         ]

@@ -20,6 +20,8 @@ pub struct Role {
     pub fallback: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Days an unopened link of this role lives; `None`: the connection's.
+    pub link_ttl_days: Option<i32>,
 }
 
 /// A role with its `ats_jobs` in the order given.
@@ -47,6 +49,7 @@ impl Role {
         org_id: Uuid,
         name: &str,
         fallback: bool,
+        link_ttl_days: Option<i32>,
     ) -> QueryResult<Role> {
         diesel::insert_into(roles::table)
             .values((
@@ -54,6 +57,7 @@ impl Role {
                 roles::org_id.eq(org_id),
                 roles::name.eq(name),
                 roles::fallback.eq(fallback),
+                roles::link_ttl_days.eq(link_ttl_days),
             ))
             .returning(Role::as_returning())
             .get_result(conn)
@@ -72,8 +76,14 @@ impl Role {
         id: Uuid,
         name: Option<&str>,
         fallback: Option<bool>,
+        link_ttl_days: Option<Option<i32>>,
     ) -> QueryResult<Role> {
         let target = roles::table.find(id);
+        if let Some(d) = link_ttl_days {
+            diesel::update(target)
+                .set(roles::link_ttl_days.eq(d))
+                .execute(conn)?;
+        }
         if let Some(n) = name {
             diesel::update(target)
                 .set(roles::name.eq(n))
@@ -88,6 +98,17 @@ impl Role {
             .set(roles::updated_at.eq(Utc::now()))
             .returning(Role::as_returning())
             .get_result(conn)
+    }
+
+    /// The role's own link time to live, if it has one (a role deleted
+    /// since: none).
+    pub fn link_ttl_days(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<i32>> {
+        Ok(roles::table
+            .find(id)
+            .select(roles::link_ttl_days)
+            .first::<Option<i32>>(conn)
+            .optional()?
+            .flatten())
     }
 
     pub fn delete(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> QueryResult<usize> {

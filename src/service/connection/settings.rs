@@ -28,10 +28,10 @@ pub struct TagsPatch {
     pub link_created: Option<String>,
     pub completed: Option<String>,
     /// Added when an interview closes (archived, hired); null turns it off.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "validate::present")]
     pub closed: Option<Option<String>>,
     /// Added when a link expires unopened; null turns it off.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "validate::present")]
     pub expired: Option<Option<String>>,
 }
 
@@ -46,7 +46,7 @@ pub struct LifecyclePatch {
     /// `keep` (default) or `close`.
     pub on_stage_exit: Option<String>,
     /// 1-365, or null for links that never expire.
-    #[serde(default, deserialize_with = "present_days")]
+    #[serde(default, deserialize_with = "validate::present")]
     pub link_ttl_days: Option<Option<i64>>,
 }
 
@@ -57,18 +57,8 @@ pub struct ConnectionPatch {
     pub tags: Option<TagsPatch>,
     pub lifecycle: Option<LifecyclePatch>,
     /// A Lever user id to attribute writes to; null clears it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "validate::present")]
     pub perform_as: Option<Option<String>>,
-}
-
-/// Tells "absent" (None) from "null" (Some(None)).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-/// [`present`] for a number.
-fn present_days<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
 }
 
 /// A policy value, or 422 naming the field.
@@ -105,14 +95,7 @@ fn merged(current: &Connection, body: &mut ConnectionPatch) -> Result<Settings, 
     let life = body.lifecycle.take().unwrap_or_default();
     let link_ttl_days = match life.link_ttl_days {
         None => now.link_ttl_days,
-        Some(None) => None,
-        Some(Some(d)) if (1..=365).contains(&d) => i32::try_from(d).ok(),
-        Some(Some(_)) => {
-            return Err(ServiceError::invalid(
-                "lifecycle.link_ttl_days",
-                "`lifecycle.link_ttl_days` must be from 1 to 365, or null",
-            ));
-        }
+        Some(d) => validate::ttl_days("lifecycle.link_ttl_days", d)?,
     };
     Ok(Settings {
         tag_link_created: match tags.link_created {
