@@ -1,5 +1,6 @@
 //! Interviews (status filter, live and results links, cancel, re-invite of
-//! a closed one) and Events
+//! a closed one, and the candidate's export and erase: `super::candidates`)
+//! and Events
 //! (status filter, reason, last error, replay), newest first, paginated.
 
 use actix_web::{HttpResponse, web};
@@ -91,6 +92,7 @@ async fn interviews(
     let note = match params.done.as_deref() {
         Some("cancelled") => Some("Cancelled: its link and tag leave Lever shortly."),
         Some("reinvited") => Some("Re-invited: a new interview and link go to Lever shortly."),
+        Some("erased") => Some("Erasing: the candidate's data is removed shortly."),
         _ => None,
     };
     let body = html! {
@@ -128,6 +130,13 @@ async fn interviews(
                                                     (csrf(&user))
                                                     button type="submit" { "Re-invite" }
                                                 }
+                                            }
+                                            @if i.status != InterviewStatus::Erased {
+                                                @let who = super::candidates::path_segment(&i.opportunity_id);
+                                                " "
+                                                a.export href={ (org.base()) "/candidates/" (who) "/export" } { "Export" }
+                                                " · "
+                                                a.erase href={ (org.base()) "/candidates/" (who) "/erase" } { "Erase…" }
                                             }
                                         }
                                     }

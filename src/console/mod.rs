@@ -13,6 +13,7 @@
 //! missing or wrong CSRF token with 403 before the handler runs.
 
 pub mod activity;
+pub mod candidates;
 pub mod form;
 pub mod health;
 pub mod keys;
@@ -64,6 +65,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(lever::config)
             .configure(roles::config)
             .configure(activity::config)
+            .configure(candidates::config)
             .configure(health::config)
             .configure(keys::config)
             .default_service(web::to(not_found)),

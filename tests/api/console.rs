@@ -730,3 +730,69 @@ async fn console_pages_at_scale() {
     println!("| page | p50 ms | p95 ms |\n|---|---|---|\n{report}");
     assert!(worst < 50.0, "a page's p95 is {worst:.1} ms:\n{report}");
 }
+
+/// An admin exports a candidate from its row (a JSON file), then erases it
+/// behind a confirmation page; a member sees neither.
+#[actix_web::test]
+async fn a_candidate_is_exported_and_erased_from_its_row() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = crate::lever_flow::scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    crate::lever_flow::wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Link Created", 30).await;
+    crate::one_candidate::settled(&app).await;
+    let base = format!("/console/orgs/{}", s.org);
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&s.key).await.status, 303);
+    let page = b.get(&format!("{base}/interviews")).await;
+    let export = format!("{base}/candidates/{}/export", opp[0]);
+    let erase = format!("{base}/candidates/{}/erase", opp[0]);
+    assert!(page.body.contains(&export), "{}", page.body);
+    assert!(page.body.contains(&erase), "{}", page.body);
+
+    let file = b.get(&export).await;
+    assert_eq!(file.status, 200, "{}", file.body);
+    assert!(file.header("content-disposition").contains("attachment"));
+    let doc: serde_json::Value = serde_json::from_str(&file.body).unwrap();
+    assert_eq!(doc["opportunity_id"], opp[0].as_str());
+    assert_eq!(doc["interviews"].as_array().unwrap().len(), 1);
+
+    // The link asks first; nothing is erased until the button is pressed.
+    let confirm = b.get(&erase).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(
+        confirm.body.contains("Erase this candidate"),
+        "{}",
+        confirm.body
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM erased_candidates"), 0);
+    let done = b.submit(&erase, &erase, &[]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(
+        done.location().ends_with("/interviews?done=erased"),
+        "{}",
+        done.location()
+    );
+    crate::helpers::poll_until(30, "the candidate erased", || async {
+        let n = app.count("SELECT count(*) AS n FROM interviews WHERE status = 'erased'");
+        (n == 1).then_some(())
+    })
+    .await;
+    let page = b.get(&format!("{base}/interviews")).await;
+    assert!(!page.body.contains(&export), "no export of an erased row");
+
+    // A member: no links, and the confirmation page is refused.
+    let (member, _) = app.new_key(&s.org, &s.key, "member", "reader").await;
+    let mut m = Browser::new(&app);
+    assert_eq!(m.sign_in(&member).await.status, 303);
+    let other = s.candidates(&sim, 1);
+    s.move_to(&sim, &other, &s.stage);
+    crate::lever_flow::wait_for_tag(&sim, &s.account, &other, "Arkiter Live: Link Created", 30)
+        .await;
+    let page = m.get(&format!("{base}/interviews")).await;
+    assert!(!page.body.contains("/export\""), "{}", page.body);
+    let refused = m
+        .get(&format!("{base}/candidates/{}/erase", other[0]))
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+}
