@@ -183,6 +183,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         opened_at -> Nullable<Timestamptz>,
         expiry_done -> Bool,
+        in_stage_seen_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -58,6 +58,16 @@ async fn attempt(
     if ev.event != events::CANDIDATE_STAGE_CHANGE {
         return super::close::attempt(ctx, caches, &work, ev).await;
     }
+    // A sweep's finding of a move out of the stage (no to-stage: Lever did
+    // not say where to), worked only while the policy closes.
+    if ev.to_stage_id.is_none() && ev.source == EventSource::Sweep {
+        return match work.conn.on_stage_exit {
+            LifecyclePolicy::Close => super::close::attempt_exit(ctx, &work, ev).await,
+            LifecyclePolicy::Keep => Ok(Outcome::Ignored(
+                crate::domain::status::reasons::POLICY_KEEP,
+            )),
+        };
+    }
     // A move out of the stage (kept only under `on_stage_exit: close`; one
     // kept before the policy went back to `keep` is worked as any event
     // for another stage: ignored once a read shows it).

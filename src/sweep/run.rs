@@ -92,6 +92,9 @@ pub struct SweepTarget {
     /// The grant holds confidential access: lists ask for every candidate
     /// (`confidentiality=all`), never without it.
     pub confidential: bool,
+    /// `on_stage_exit` is `close`: candidates who left the stage since the
+    /// previous sweep are recorded for the close unit.
+    pub exits_close: bool,
     /// Lever ids of the webhooks whose signature tokens are stored (retired
     /// ones too): a webhook of ours at Lever that is not among them sends
     /// deliveries nobody can verify.
@@ -139,6 +142,7 @@ impl SweepTarget {
                 managed: hooks.iter().any(|h| h.managed),
                 lever_webhook_ids: ours,
                 confidential,
+                exits_close: k.on_stage_exit == crate::domain::status::LifecyclePolicy::Close,
                 known_lever_ids: webhooks::known_lever_ids(c, id)?,
             }))
         })
@@ -153,9 +157,12 @@ pub struct SweepOutcome {
     pub listed: usize,
     /// Opportunities recorded as `sweep` events (Lever did not deliver them).
     pub found: Vec<String>,
-    /// Archived candidates with an open interview, recorded as `sweep`
-    /// archive events for the close unit.
+    /// Archived and deleted candidates with an open interview, recorded as
+    /// `sweep` events for the close and erase units.
     pub archived: Vec<String>,
+    /// Candidates who left the stage since the previous sweep (only under
+    /// `on_stage_exit: close`), recorded for the close unit.
+    pub left: Vec<String>,
     pub webhook: WebhookCheck,
 }
 
@@ -230,13 +237,20 @@ where
     Y: FnMut() -> F,
     F: Future<Output = ()>,
 {
-    let (listed, found) = match &target.stage_id {
+    let started = chrono::Utc::now();
+    let (listed, found, left) = match &target.stage_id {
         Some(stage) => {
             let candidates = list_stage(deps, target, stage, &mut yield_now).await?;
             let listed = candidates.len();
-            (listed, record(deps, target, stage, candidates).await?)
+            let ids: Vec<String> = candidates
+                .iter()
+                .map(|c| c.opportunity_id.clone())
+                .collect();
+            let found = record(deps, target, stage, candidates).await?;
+            let left = record_exits(deps, target, stage, ids, started).await?;
+            (listed, found, left)
         }
-        None => (0, Vec::new()),
+        None => (0, Vec::new(), Vec::new()),
     };
     let archived = super::reconcile::lifecycle(deps, target, &mut yield_now).await?;
     yield_now().await;
@@ -245,6 +259,7 @@ where
         listed,
         found,
         archived,
+        left,
         webhook,
     })
 }
@@ -332,6 +347,36 @@ impl From<diesel::result::Error> for SweepError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Db(DbError::from(e))
     }
+}
+
+/// The marks of who is in the stage now, and the exit findings since the
+/// previous sweep ([`store::reconcile_exits`]); wakes the worker for them.
+async fn record_exits(
+    deps: &SweepDeps,
+    target: &SweepTarget,
+    stage: &str,
+    in_stage: Vec<String>,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>, SweepError> {
+    let (id, org, stage, close) = (
+        target.connection_id,
+        target.org_id,
+        stage.to_owned(),
+        target.exits_close,
+    );
+    fenced_write(deps, id, move |c| {
+        let target = Target {
+            connection_id: id,
+            org_id: org,
+            stage_id: &stage,
+        };
+        let left = store::reconcile_exits(c, target, &in_stage, started, close)?;
+        if !left.is_empty() {
+            crate::db::notify::work_due(c, id)?;
+        }
+        Ok(left)
+    })
+    .await
 }
 
 async fn record(

@@ -429,6 +429,37 @@ async fn leaving_the_stage_closes_only_under_on_stage_exit_close() {
     );
     assert!(sim.calls_for(&s.account).is_empty());
     assert_eq!(s.live_link_count(&sim, &kept), 1);
+    // A corpus of such moves (P1's shape: signed deliveries out of the
+    // stage into another), 50 of them: all ignored, still no Lever call.
+    let hook = sim
+        .webhooks(&s.account)
+        .unwrap()
+        .into_iter()
+        .find(|w| w.event == "candidateStageChange")
+        .unwrap();
+    let conn = hook.url.rsplit('/').next().unwrap().to_owned();
+    let at = chrono::Utc::now().timestamp_millis();
+    for i in 0..50 {
+        let token = format!("{i:03}{}", "p".repeat(40));
+        let sig = arkiter_lever::lever::signature::sign(
+            hook.signature_token.as_deref().unwrap(),
+            &token,
+            at,
+        );
+        let body = json!({"event": "candidateStageChange", "triggeredAt": at, "token": token,
+            "signature": sig, "data": {"opportunityId": format!("corpus-{i}"),
+            "toStageId": s.other_stage, "fromStageId": s.stage}});
+        let r = app.post_webhook(&conn, &body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM lever_events WHERE opportunity_id LIKE 'corpus-%' \
+             AND status = 'ignored' AND reason = 'other_stage'"
+        ),
+        50
+    );
+    assert!(sim.calls_for(&s.account).is_empty());
 
     let r = app
         .patch_lever(
@@ -1040,4 +1071,100 @@ async fn a_roles_own_link_ttl_wins_over_the_connections() {
         (239..=240).contains(&hours),
         "the connection's 10 days: {iv}"
     );
+}
+
+/// A move out of the stage Lever did not deliver: under `on_stage_exit:
+/// close` the next sweep finds the candidate gone from the stage since the
+/// previous sweep and closes the interview (one read for it); under `keep`
+/// it reads no one.
+#[actix_web::test]
+async fn a_sweep_closes_a_move_out_lever_did_not_deliver() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let stays = linked(&app, &sim, &s).await;
+    let leaves = linked(&app, &sim, &s).await;
+    let kept = linked(&app, &sim, &s).await;
+    let sweep = || async {
+        sim.clear_call_log();
+        sweep_now(&app, &s).await;
+        poll_until(30, "the sweep", || async {
+            sim.calls_for(&s.account)
+                .iter()
+                .any(|c| c.path == "/v1/webhooks")
+                .then_some(())
+        })
+        .await;
+        settled(&app).await;
+    };
+    // The first sweep sees all three in the stage.
+    sweep().await;
+    sim.set_webhooks_enabled(&s.account, false).unwrap();
+    // Under `keep`: the move goes unnoticed, and no one is read.
+    sim.move_without_delivery(&s.account, std::slice::from_ref(&kept), &s.other_stage)
+        .unwrap();
+    sweep().await;
+    assert!(
+        sim.calls_for(&s.account)
+            .iter()
+            .all(|c| !c.path.starts_with("/v1/opportunities/") || c.path.ends_with("/deleted")),
+        "{:?}",
+        sim.calls_for(&s.account)
+    );
+    assert_eq!(
+        the_interview(&app, &s, &kept).await["status"],
+        "link_posted"
+    );
+
+    let r = app
+        .patch_lever(
+            &s.org,
+            &s.key,
+            json!({"lifecycle": {"on_stage_exit": "close"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    sim.move_without_delivery(&s.account, std::slice::from_ref(&leaves), &s.other_stage)
+        .unwrap();
+    sweep().await;
+    wait_for_tag(
+        &sim,
+        &s.account,
+        std::slice::from_ref(&leaves),
+        CLOSED_TAG,
+        30,
+    )
+    .await;
+    settled(&app).await;
+    let iv = the_interview(&app, &s, &leaves).await;
+    assert_eq!(
+        (iv["status"].as_str(), iv["close_reason"].as_str()),
+        (Some("cancelled"), Some("left_stage")),
+        "{iv}"
+    );
+    assert_eq!(s.live_link_count(&sim, &leaves), 0);
+    // Only the one who left since the previous sweep: the candidate who
+    // left while the policy kept, and the one still in the stage, stay.
+    assert_eq!(
+        the_interview(&app, &s, &kept).await["status"],
+        "link_posted"
+    );
+    assert_eq!(
+        the_interview(&app, &s, &stays).await["status"],
+        "link_posted"
+    );
+    let reads: Vec<String> = sim
+        .calls_for(&s.account)
+        .iter()
+        .filter(|c| c.method == "GET" && c.path.starts_with("/v1/opportunities/"))
+        .filter(|c| !c.path.ends_with("/deleted"))
+        .map(|c| c.path.clone())
+        .collect();
+    assert!(reads.iter().all(|p| p.contains(&leaves)), "{reads:?}");
+    // The next sweep finds nothing more.
+    let events = |app: &TestApp| {
+        app.count("SELECT count(*) AS n FROM lever_events WHERE token LIKE 'sweep-exit:%'")
+    };
+    assert_eq!(events(&app), 1);
+    sweep().await;
+    assert_eq!(events(&app), 1);
 }

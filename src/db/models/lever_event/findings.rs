@@ -290,3 +290,76 @@ pub fn record_erased_findings(
         .on_conflict_do_nothing()
         .execute(conn)
 }
+
+/// Marks the open interviews of the candidates listed in the stage as seen
+/// there at `at` (the sweep's one start time), and records a `pending`
+/// exit finding for each open interview seen at the previous sweep but not
+/// listed now: it left the stage since, and Lever did not say (or said
+/// while the policy kept). A finding is a `candidateStageChange` from the
+/// stage without a to-stage; its token names the candidate and the day, so
+/// each is found at most once a day. `record_exits` false (the policy
+/// keeps): only the marks. Returns the opportunity ids recorded.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn reconcile_exits(
+    conn: &mut PgConnection,
+    target: Target<'_>,
+    in_stage: &[String],
+    at: chrono::DateTime<chrono::Utc>,
+    record_exits: bool,
+) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Prev {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    // All marks of one sweep share its start: the latest earlier one is
+    // the previous sweep's.
+    let prev: Prev = diesel::sql_query(
+        "SELECT max(in_stage_seen_at) AS at FROM interview_links \
+         WHERE connection_id = $1 AND in_stage_seen_at IS NOT NULL AND in_stage_seen_at < $2",
+    )
+    .bind::<SqlUuid, _>(target.connection_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .get_result(conn)?;
+    diesel::sql_query(
+        "INSERT INTO interview_links (interview_id, connection_id, in_stage_seen_at) \
+         SELECT i.id, i.connection_id, $3 FROM interviews i \
+         WHERE i.connection_id = $1 AND i.opportunity_id = ANY($2) \
+           AND i.status = ANY($4) AND i.completed_at IS NULL \
+         ON CONFLICT (interview_id) DO UPDATE SET in_stage_seen_at = excluded.in_stage_seen_at",
+    )
+    .bind::<SqlUuid, _>(target.connection_id)
+    .bind::<Array<Text>, _>(in_stage)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .bind::<Array<Text>, _>(InterviewStatus::OPEN)
+    .execute(conn)?;
+    let (Some(prev), true) = (prev.at, record_exits) else {
+        return Ok(Vec::new());
+    };
+    let found: Vec<Found> = diesel::sql_query(
+        "INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
+             opportunity_id, from_stage_id, payload, status, source) \
+         SELECT gen_random_uuid(), $1, $2, $5, \
+             'sweep-exit:' || i.opportunity_id || ':' || to_char($3 AT TIME ZONE 'UTC', 'YYYYMMDD'), \
+             (extract(epoch FROM $3) * 1000)::bigint, i.opportunity_id, $6, \
+             jsonb_build_object('source', $8::text, 'event', $5::text, 'data', \
+               jsonb_build_object('opportunityId', i.opportunity_id, 'fromStageId', $6::text)), \
+             $7, $8 \
+         FROM interview_links l JOIN interviews i ON i.id = l.interview_id \
+         WHERE l.connection_id = $1 AND l.in_stage_seen_at = $4 \
+           AND i.status = ANY($9) AND i.completed_at IS NULL \
+         ON CONFLICT DO NOTHING \
+         RETURNING opportunity_id",
+    )
+    .bind::<SqlUuid, _>(target.connection_id)
+    .bind::<SqlUuid, _>(target.org_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .bind::<diesel::sql_types::Timestamptz, _>(prev)
+    .bind::<Text, _>(events::CANDIDATE_STAGE_CHANGE)
+    .bind::<Text, _>(target.stage_id)
+    .bind::<Text, _>(EventStatus::Pending)
+    .bind::<Text, _>(EventSource::Sweep)
+    .bind::<Array<Text>, _>(InterviewStatus::OPEN)
+    .load(conn)?;
+    Ok(found.into_iter().map(|f| f.opportunity_id).collect())
+}
