@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, poll_until};
 use crate::lever_flow::{Scenario, scenario, spawn_with_sim, wait_for_tag};
 use crate::one_candidate::{act, settled};
-use crate::sweep::pipeline::sweep_now;
+use crate::sweep::pipeline::{sweep_and_settle, sweep_now};
 
 const LINK_TAG: &str = "Arkiter Live: Link Created";
 
@@ -211,16 +211,7 @@ async fn a_deletion_confirmed_by_the_deleted_list_erases_everything_with_no_leve
     );
 
     // A sweep afterwards relinks no one and writes nothing.
-    sim.clear_call_log();
-    sweep_now(&app, &s).await;
-    poll_until(30, "the sweep", || async {
-        sim.calls_for(&s.account)
-            .iter()
-            .any(|c| c.path == "/v1/webhooks")
-            .then_some(())
-    })
-    .await;
-    settled(&app).await;
+    sweep_and_settle(&app, &sim, &s).await;
     assert_eq!(writes(&sim, &s), Vec::<String>::new());
 }
 
@@ -253,18 +244,6 @@ async fn an_admin_erase_closes_the_link_first_and_stays_erased_until_a_new_entry
 
     // Still in the stage: a sweep finds it. The entry is the one already
     // recorded (now erased), so nothing new is stored and no one is linked.
-    let sweep_and_settle = || async {
-        sim.clear_call_log();
-        sweep_now(&app, &s).await;
-        poll_until(30, "the sweep", || async {
-            sim.calls_for(&s.account)
-                .iter()
-                .any(|c| c.path == "/v1/webhooks")
-                .then_some(())
-        })
-        .await;
-        settled(&app).await;
-    };
     let events = |app: &TestApp| {
         app.count(&format!(
             "SELECT count(*) AS n FROM lever_events WHERE org_id = '{}'",
@@ -272,7 +251,7 @@ async fn an_admin_erase_closes_the_link_first_and_stays_erased_until_a_new_entry
         ))
     };
     let before = events(&app);
-    sweep_and_settle().await;
+    sweep_and_settle(&app, &sim, &s).await;
     assert_eq!(events(&app), before);
     assert_eq!(writes(&sim, &s), Vec::<String>::new(), "not relinked");
     // Once retention has pruned those events, the sweep's finding is
@@ -282,7 +261,7 @@ async fn an_admin_erase_closes_the_link_first_and_stays_erased_until_a_new_entry
          SELECT count(*) AS n FROM gone",
         s.org
     ));
-    sweep_and_settle().await;
+    sweep_and_settle(&app, &sim, &s).await;
     let r = app
         .list_events(&s.org, "?source=sweep&reason=erased", Some(&s.key))
         .await;
@@ -299,7 +278,7 @@ async fn an_admin_erase_closes_the_link_first_and_stays_erased_until_a_new_entry
     );
     assert_eq!(held_in_clear(&app, &opp), Vec::<String>::new());
     // A second sweep stores it no more.
-    sweep_and_settle().await;
+    sweep_and_settle(&app, &sim, &s).await;
     assert_eq!(events(&app), 1);
 
     // Moved out and in again: a new stage entry, a new interview and link.

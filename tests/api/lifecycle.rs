@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, poll_until};
 use crate::lever_flow::{Scenario, scenario, spawn_with_sim, wait_for_tag};
 use crate::one_candidate::{act, settled};
-use crate::sweep::pipeline::sweep_now;
+use crate::sweep::pipeline::{sweep_and_settle, sweep_now};
 
 const LINK_TAG: &str = "Arkiter Live: Link Created";
 const CLOSED_TAG: &str = "Arkiter Live: Closed";
@@ -524,16 +524,7 @@ async fn a_sweep_closes_an_archive_lever_did_not_deliver() {
         "{events:?}"
     );
     // The next sweep finds nothing more to do for it.
-    sim.clear_call_log();
-    sweep_now(&app, &s).await;
-    poll_until(30, "the second sweep", || async {
-        sim.calls_for(&s.account)
-            .iter()
-            .any(|c| c.path == "/v1/webhooks")
-            .then_some(())
-    })
-    .await;
-    settled(&app).await;
+    sweep_and_settle(&app, &sim, &s).await;
     assert_eq!(archive_events(&app, &s, &opp, 1).await.len(), 1);
 }
 
@@ -1084,25 +1075,13 @@ async fn a_sweep_closes_a_move_out_lever_did_not_deliver() {
     let stays = linked(&app, &sim, &s).await;
     let leaves = linked(&app, &sim, &s).await;
     let kept = linked(&app, &sim, &s).await;
-    let sweep = || async {
-        sim.clear_call_log();
-        sweep_now(&app, &s).await;
-        poll_until(30, "the sweep", || async {
-            sim.calls_for(&s.account)
-                .iter()
-                .any(|c| c.path == "/v1/webhooks")
-                .then_some(())
-        })
-        .await;
-        settled(&app).await;
-    };
     // The first sweep sees all three in the stage.
-    sweep().await;
+    sweep_and_settle(&app, &sim, &s).await;
     sim.set_webhooks_enabled(&s.account, false).unwrap();
     // Under `keep`: the move goes unnoticed, and no one is read.
     sim.move_without_delivery(&s.account, std::slice::from_ref(&kept), &s.other_stage)
         .unwrap();
-    sweep().await;
+    sweep_and_settle(&app, &sim, &s).await;
     assert!(
         sim.calls_for(&s.account)
             .iter()
@@ -1125,7 +1104,7 @@ async fn a_sweep_closes_a_move_out_lever_did_not_deliver() {
     assert_eq!(r.status, 200, "{}", r.body);
     sim.move_without_delivery(&s.account, std::slice::from_ref(&leaves), &s.other_stage)
         .unwrap();
-    sweep().await;
+    sweep_and_settle(&app, &sim, &s).await;
     wait_for_tag(
         &sim,
         &s.account,
@@ -1165,6 +1144,6 @@ async fn a_sweep_closes_a_move_out_lever_did_not_deliver() {
         app.count("SELECT count(*) AS n FROM lever_events WHERE token LIKE 'sweep-exit:%'")
     };
     assert_eq!(events(&app), 1);
-    sweep().await;
+    sweep_and_settle(&app, &sim, &s).await;
     assert_eq!(events(&app), 1);
 }

@@ -84,10 +84,14 @@ pub(crate) fn plan_archive_change(
     )
 }
 
-/// Plans `candidateHired` (an archive with a reason of the hired type).
-pub(crate) fn plan_hired(
+/// Plans a candidate event whose `data` carries only the candidate's ids:
+/// `candidateHired` (an archive with a reason of the hired type) or
+/// `candidateDeleted` (its `data` fields are UNCONFIRMED; the ids are sent
+/// as the other candidate events send them).
+pub(crate) fn plan_candidate_event(
     state: &mut SimState,
     account_id: &str,
+    event: &str,
     opportunity_id: &str,
     contact_id: &str,
 ) -> Vec<PendingDelivery> {
@@ -96,37 +100,7 @@ pub(crate) fn plan_hired(
         "candidateId": opportunity_id,
         "contactId": contact_id,
     });
-    plan(
-        state,
-        account_id,
-        events::CANDIDATE_HIRED,
-        None,
-        &data,
-        true,
-    )
-}
-
-/// Plans `candidateDeleted` (its `data` fields are UNCONFIRMED; the ids
-/// are sent as the other candidate events send them).
-pub(crate) fn plan_deleted(
-    state: &mut SimState,
-    account_id: &str,
-    opportunity_id: &str,
-    contact_id: &str,
-) -> Vec<PendingDelivery> {
-    let data = json!({
-        "opportunityId": opportunity_id,
-        "candidateId": opportunity_id,
-        "contactId": contact_id,
-    });
-    plan(
-        state,
-        account_id,
-        events::CANDIDATE_DELETED,
-        None,
-        &data,
-        true,
-    )
+    plan(state, account_id, event, None, &data, true)
 }
 
 /// Plans Lever's "Test" ping (`candidateHired`, empty `data`) to one

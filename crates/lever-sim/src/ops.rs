@@ -512,7 +512,13 @@ pub(crate) fn archive_opportunity(
         to.as_ref(),
     );
     if hired {
-        planned.extend(delivery::plan_hired(state, account_id, opp_id, &contact));
+        planned.extend(delivery::plan_candidate_event(
+            state,
+            account_id,
+            events::CANDIDATE_HIRED,
+            opp_id,
+            &contact,
+        ));
     }
     Ok(planned)
 }
@@ -556,9 +562,10 @@ pub(crate) fn delete_opportunity(
     account
         .deleted
         .push((opp_id.to_owned(), now_ms().max(opp.updated_at + 1)));
-    Ok(delivery::plan_deleted(
+    Ok(delivery::plan_candidate_event(
         state,
         account_id,
+        events::CANDIDATE_DELETED,
         opp_id,
         &opp.contact,
     ))

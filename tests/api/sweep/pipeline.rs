@@ -41,6 +41,22 @@ pub async fn sweep_now(app: &TestApp, s: &Scenario) {
     assert_eq!(r.status, 202, "{}", r.body);
 }
 
+/// Runs a sweep now and waits until it is over (its last call, the webhook
+/// check, made) and everything it found is worked; the call log is cleared
+/// first, so it holds the sweep's calls and its findings' only.
+pub async fn sweep_and_settle(app: &TestApp, sim: &SimHandle, s: &Scenario) {
+    sim.clear_call_log();
+    sweep_now(app, s).await;
+    poll_until(30, "the sweep", || async {
+        sim.calls_for(&s.account)
+            .iter()
+            .any(|c| c.path == "/v1/webhooks")
+            .then_some(())
+    })
+    .await;
+    crate::one_candidate::settled(app).await;
+}
+
 fn post_writes(sim: &SimHandle, s: &Scenario, opp: &str, suffix: &str) -> usize {
     sim.calls_for(&s.account)
         .iter()
