@@ -25,6 +25,7 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
             latency_ms: LatencyHealth::default(),
             supervisor: SupervisorHealth::default(),
             sweep: SweepHealth::default(),
+            webhooks: Vec::new(),
             unmapped_postings: Vec::new(),
             problems: Vec::new(),
         },
@@ -39,6 +40,7 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
             latency_ms: latency(c.latency),
             supervisor: supervisor(c, now, policy),
             sweep: sweep(c),
+            webhooks: webhooks(c),
             unmapped_postings: c.unmapped.clone(),
             problems: problems(c, now, policy),
         },
@@ -59,6 +61,31 @@ fn webhook(c: &ConnectionRows) -> WebhookHealth {
         last_received_at: c.record.last_received_at,
         rejected_last_hour: c.rejected_last_hour,
     }
+}
+
+/// Every event the service registers a webhook for, registered or not (a
+/// connection made before the lifecycle events shows those missing).
+fn webhooks(c: &ConnectionRows) -> Vec<EventWebhookHealth> {
+    crate::connections::setup::MANAGED_EVENTS
+        .iter()
+        .map(|event| {
+            let row = c.webhook_events.iter().find(|(e, _)| e == event);
+            let last_received_at = if *event == crate::lever::wire::events::CANDIDATE_STAGE_CHANGE {
+                c.record.last_received_at
+            } else {
+                c.lifecycle_received
+                    .iter()
+                    .find(|(e, _)| e == event)
+                    .map(|(_, at)| *at)
+            };
+            EventWebhookHealth {
+                event: (*event).to_owned(),
+                managed: row.map_or(c.managed_webhook, |(_, m)| *m),
+                present: row.is_some(),
+                last_received_at,
+            }
+        })
+        .collect()
 }
 
 fn stage(c: &ConnectionRows) -> StageHealth {

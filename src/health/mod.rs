@@ -89,6 +89,8 @@ pub(crate) mod tests {
             granted_scopes: Some(crate::lever::SCOPES.to_owned()),
             needed_scopes: Vec::new(),
             managed_webhook: true,
+            webhook_events: Vec::new(),
+            lifecycle_received: Vec::new(),
             record: SupervisorRecord {
                 running: true,
                 instance: Some("host:1".into()),

@@ -35,7 +35,9 @@ pub fn load(conn: &mut PgConnection, org_id: Uuid) -> QueryResult<Option<HealthR
 }
 
 fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<ConnectionRows> {
-    let managed_webhook = webhooks::live(c, k.id)?.iter().any(|w| w.managed);
+    let live = webhooks::live(c, k.id)?;
+    let managed_webhook = live.iter().any(|w| w.managed);
+    let webhook_events = live.iter().map(|w| (w.event.clone(), w.managed)).collect();
     let needed_scopes = k.settings().scopes_needed();
     Ok(ConnectionRows {
         record: record(c, k.id)?,
@@ -46,6 +48,8 @@ fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<Connectio
         unmapped: unmapped(c, k.org_id, k.id)?,
         sweep: crate::db::models::sweep::load(c, k.id)?,
         managed_webhook,
+        webhook_events,
+        lifecycle_received: crate::db::models::lever_event::lifecycle_received(c, k.id)?,
         connection_id: k.id,
         org_id: k.org_id,
         status: k.status,

@@ -35,11 +35,30 @@ pub struct HealthReport {
     pub latency_ms: LatencyHealth,
     pub supervisor: SupervisorHealth,
     pub sweep: SweepHealth,
+    /// One entry per event the service takes a webhook for: registered (or
+    /// not), and when Lever last delivered it.
+    pub webhooks: Vec<EventWebhookHealth>,
     /// Postings resolved only by the `fallback` or `any` rule in the last 30
     /// days and still not mapped to a role (at most 50, newest first).
     pub unmapped_postings: Vec<UnmappedPosting>,
     /// What an admin should fix, in plain words.
     pub problems: Vec<Problem>,
+}
+
+/// One event's webhook: whether the service holds a live one for it, and
+/// when Lever last delivered that event (its group is on).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventWebhookHealth {
+    /// `candidateStageChange`, `candidateArchiveChange`, `candidateHired`
+    /// or `candidateDeleted`.
+    pub event: String,
+    /// Registered through the Lever API (not a pasted token).
+    pub managed: bool,
+    /// A live webhook for the event is registered.
+    pub present: bool,
+    /// The last signed delivery of this event (the stage change's counts
+    /// any delivery, Lever's Test ping included).
+    pub last_received_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]

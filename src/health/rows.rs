@@ -35,6 +35,10 @@ pub struct ConnectionRows {
     pub stored_problems: serde_json::Value,
     /// A live (not deleted) managed row in `lever_webhooks`.
     pub managed_webhook: bool,
+    /// The events with a live webhook row, and whether it is managed.
+    pub webhook_events: Vec<(String, bool)>,
+    /// The last delivery of each lifecycle event (archive, hired, deleted).
+    pub lifecycle_received: Vec<(String, DateTime<Utc>)>,
     /// The `connection_health` row, or its defaults when none was written yet.
     pub record: SupervisorRecord,
     /// `connection_counters` kind `rejected`, last 60 minutes.

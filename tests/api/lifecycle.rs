@@ -94,6 +94,26 @@ async fn archiving_closes_the_interview_and_a_later_completion_still_lands() {
     assert_eq!(iv["close_reason"], "archived", "{iv}");
     assert!(!iv["closed_at"].is_null(), "{iv}");
     assert_eq!(live_status(&app, &iv).await, 410);
+    // The health report shows each event's webhook, and that archives came.
+    let report = crate::health_report::health(&app, &s.org, &s.key).await;
+    let hooks = report["webhooks"].as_array().unwrap();
+    let of = |event: &str| hooks.iter().find(|h| h["event"] == event).unwrap().clone();
+    for event in [
+        "candidateStageChange",
+        "candidateArchiveChange",
+        "candidateHired",
+    ] {
+        assert_eq!(of(event)["present"], true, "{report}");
+        assert_eq!(of(event)["managed"], true, "{report}");
+    }
+    assert!(
+        of("candidateArchiveChange")["last_received_at"].is_string(),
+        "{report}"
+    );
+    assert!(
+        of("candidateHired")["last_received_at"].is_null(),
+        "{report}"
+    );
 
     // Unarchiving reopens nothing.
     sim.clear_call_log();

@@ -178,3 +178,38 @@ async fn a_throttled_account_is_degraded_until_the_throttle_passes() {
         (&json!("healthy"), &json!(null))
     );
 }
+
+/// A connection made before the lifecycle webhooks (one stage-change
+/// webhook): the report lists the others as not present.
+#[actix_web::test]
+async fn a_connection_with_only_the_stage_change_webhook_shows_the_others_missing() {
+    let app = spawn_app_without_pipeline().await;
+    let (org, _, member) = seed::org_with_member(&app, "Acme").await;
+    let conn = seed::connection(&app, &org, Conn::default());
+    record(&app, &conn, 5.0, None);
+    // Its one webhook, as connecting registered it then (the event column's
+    // default is the stage change).
+    app.insert_webhook(&conn, "old-token", false);
+    let h = health(&app, &org, &member).await;
+    let present: Vec<(String, bool)> = h["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["event"].as_str().unwrap().to_owned(),
+                w["present"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        present,
+        [
+            ("candidateStageChange".to_owned(), true),
+            ("candidateArchiveChange".to_owned(), false),
+            ("candidateHired".to_owned(), false),
+            ("candidateDeleted".to_owned(), false),
+        ],
+        "{h}"
+    );
+}

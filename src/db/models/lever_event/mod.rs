@@ -128,6 +128,31 @@ pub fn list_for_org(
     }))
 }
 
+#[derive(QueryableByName)]
+struct LastReceived {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    event: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    at: DateTime<Utc>,
+}
+
+/// When each lifecycle event (no to-stage: archive, hired, deleted) was
+/// last delivered to the connection, through the lifecycle index: those
+/// rows are few beside the stage changes, and retention bounds them.
+pub fn lifecycle_received(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+) -> QueryResult<Vec<(String, DateTime<Utc>)>> {
+    let rows: Vec<LastReceived> = diesel::sql_query(
+        "SELECT event, max(received_at) AS at FROM lever_events \
+         WHERE connection_id = $1 AND to_stage_id IS NULL AND source = $2 GROUP BY event",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(connection_id)
+    .bind::<diesel::sql_types::Text, _>(EventSource::Webhook)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.event, r.at)).collect())
+}
+
 /// One stored event of a candidate, with its payload, for the export.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct CandidateEvent {
