@@ -75,6 +75,11 @@ pub struct SweepDeps {
     pub fence: Option<Fence>,
 }
 
+/// How long after a repair the sweep waits before registering the webhooks
+/// again for a missing archive or hired one (Lever may refuse them over the
+/// API: then a weekly try, not one every sweep).
+pub const LIFECYCLE_WEBHOOK_RETRY: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// The connection as a sweep needs it.
 #[derive(Debug, Clone)]
 pub struct SweepTarget {
@@ -95,6 +100,11 @@ pub struct SweepTarget {
     /// `on_stage_exit` is `close`: candidates who left the stage since the
     /// previous sweep are recorded for the close unit.
     pub exits_close: bool,
+    /// Managed, but without a live archive or hired webhook (a connection
+    /// made before they were registered, or one Lever refused), and not
+    /// repaired for [`LIFECYCLE_WEBHOOK_RETRY`]: the webhook check
+    /// registers them all again.
+    pub lacks_lifecycle_webhooks: bool,
     /// Lever ids of the webhooks whose signature tokens are stored (retired
     /// ones too): a webhook of ours at Lever that is not among them sends
     /// deliveries nobody can verify.
@@ -129,6 +139,17 @@ impl SweepTarget {
             }
             let hooks = webhooks::live(c, id)?;
             let confidential = k.confidential_access();
+            let lacks = [
+                crate::lever::wire::events::CANDIDATE_ARCHIVE_CHANGE,
+                crate::lever::wire::events::CANDIDATE_HIRED,
+            ]
+            .iter()
+            .any(|e| !hooks.iter().any(|h| h.managed && h.event == *e));
+            let repaired_at = crate::db::models::sweep::load(c, id)?.webhook_repaired_at;
+            let retry_due = repaired_at.is_none_or(|at| {
+                chrono::Utc::now() - at
+                    > chrono::Duration::from_std(LIFECYCLE_WEBHOOK_RETRY).unwrap_or_default()
+            });
             let ours: Vec<String> = hooks
                 .iter()
                 .filter(|h| h.managed)
@@ -143,6 +164,7 @@ impl SweepTarget {
                 lever_webhook_ids: ours,
                 confidential,
                 exits_close: k.on_stage_exit == crate::domain::status::LifecyclePolicy::Close,
+                lacks_lifecycle_webhooks: hooks.iter().any(|h| h.managed) && lacks && retry_due,
                 known_lever_ids: webhooks::known_lever_ids(c, id)?,
             }))
         })

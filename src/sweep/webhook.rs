@@ -83,7 +83,9 @@ pub(super) async fn check(
         }) if !target.managed => return Ok(WebhookCheck::Skipped),
         Err(e) => return Err(e.into()),
     };
-    let present = delivering(&hooks, target);
+    // A managed connection without its lifecycle webhooks counts as
+    // missing one (at most weekly): the repair registers them all.
+    let present = delivering(&hooks, target) && !target.lacks_lifecycle_webhooks;
     let id = target.connection_id;
     if !target.managed {
         let missing = (!present).then(|| target.webhook_url.clone());

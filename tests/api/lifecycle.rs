@@ -1167,3 +1167,78 @@ async fn a_sweep_closes_a_move_out_lever_did_not_deliver() {
     sweep_and_settle(&app, &sim, &s).await;
     assert_eq!(events(&app), 1);
 }
+
+/// A connection made before the lifecycle webhooks (only the stage-change
+/// one registered): the next sweep registers them all, once; a sweep
+/// after that finds them present and changes nothing.
+#[actix_web::test]
+async fn a_sweep_adds_the_lifecycle_webhooks_an_old_connection_lacks() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    // Back to what connecting registered before: the stage change only.
+    for hook in sim.webhooks(&s.account).unwrap() {
+        if hook.event != "candidateStageChange" {
+            sim.delete_webhook(&s.account, &hook.id).unwrap();
+        }
+    }
+    app.count(
+        "WITH gone AS (UPDATE lever_webhooks SET deleted_at = now() \
+         WHERE event <> 'candidateStageChange' AND deleted_at IS NULL RETURNING 1) \
+         SELECT count(*) AS n FROM gone",
+    );
+    let present = |report: &Value| -> Vec<bool> {
+        report["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["present"] == true)
+            .collect()
+    };
+    let report = crate::health_report::health(&app, &s.org, &s.key).await;
+    assert_eq!(present(&report), [true, false, false, false], "{report}");
+
+    // The sweep asked for now registers them (a sweep that started before
+    // the change saw the old set and leaves it to this one).
+    sweep_now(&app, &s).await;
+    let events = poll_until(30, "the lifecycle webhooks registered", || async {
+        let mut events: Vec<String> = sim
+            .webhooks(&s.account)
+            .unwrap()
+            .into_iter()
+            .map(|w| w.event)
+            .collect();
+        events.sort();
+        (events.len() == 4).then_some(events)
+    })
+    .await;
+    assert_eq!(
+        events,
+        [
+            "candidateArchiveChange",
+            "candidateDeleted",
+            "candidateHired",
+            "candidateStageChange"
+        ]
+    );
+    poll_until(30, "the new webhooks stored", || async {
+        let n = app
+            .count("SELECT count(*) AS n FROM lever_webhooks WHERE deleted_at IS NULL AND managed");
+        (n == 4).then_some(())
+    })
+    .await;
+    let report = crate::health_report::health(&app, &s.org, &s.key).await;
+    assert_eq!(present(&report), [true, true, true, true], "{report}");
+    // An archive is now delivered, and closes the interview.
+    let opp = linked(&app, &sim, &s).await;
+    sim.archive(&s.account, &opp, Some(NOT_HIRED)).unwrap();
+    wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), CLOSED_TAG, 30).await;
+    // The next sweep finds them all present: no webhook call but the list.
+    sweep_and_settle(&app, &sim, &s).await;
+    let webhook_calls: Vec<String> = sim
+        .calls_for(&s.account)
+        .iter()
+        .filter(|c| c.path.starts_with("/v1/webhooks"))
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect();
+    assert_eq!(webhook_calls, ["GET /v1/webhooks"]);
+}

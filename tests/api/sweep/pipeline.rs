@@ -90,13 +90,18 @@ async fn candidates_lever_never_delivered_are_linked_after_a_sweep_now() {
     for opp in &opps {
         assert_eq!(post_writes(&sim, &s, opp, "/addLinks"), 1);
     }
-    let h = app
-        .get(
-            &format!("/api/v1/orgs/{}/lever/health", s.org),
-            Some(&s.key),
-        )
-        .await;
-    assert_eq!(h.body["sweep"]["found_total"], 3, "{}", h.body);
+    // The sweep records its figures when it ends, after its webhook check:
+    // the links may be posted before that.
+    poll_until(30, "the sweep's figures", || async {
+        let h = app
+            .get(
+                &format!("/api/v1/orgs/{}/lever/health", s.org),
+                Some(&s.key),
+            )
+            .await;
+        (h.body["sweep"]["found_total"] == 3).then_some(())
+    })
+    .await;
 }
 
 #[actix_web::test]
