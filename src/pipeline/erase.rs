@@ -115,39 +115,41 @@ async fn confirm(work: &Work, ev: &EventWork, opp_id: &str) -> Result<Option<Out
 }
 
 /// An admin's erase of a candidate Lever still has: its open interview
-/// closes (`erased`) and the live link and link-created tag come off
-/// first. A candidate Lever no longer shows gets no write.
+/// closes (`erased`), and the live link and link-created tag come off it
+/// and off any interview whose results are not posted yet (a completion
+/// whose job the erase ends would never swap them). A candidate Lever no
+/// longer shows gets no write.
 async fn close_if_present(
     ctx: &AccountCtx,
     work: &Work,
     ev: &EventWork,
     opp_id: &str,
 ) -> Result<(), StepError> {
-    // A retry finds the interview this event already closed.
     let (conn_id, key) = (ev.connection_id, opp_id.to_owned());
-    let id = match ev.interview_id {
-        Some(id) => Some(id),
-        None => {
-            ctx.db
-                .run(move |c| Ok(store::open_of_candidate(c, conn_id, &key)?))
-                .await?
-        }
-    };
-    let Some(id) = id else {
+    let (open, holders) = ctx
+        .db
+        .run(move |c| {
+            Ok((
+                store::open_of_candidate(c, conn_id, &key)?,
+                erased::live_link_holders(c, conn_id.0, &key)?,
+            ))
+        })
+        .await?;
+    if holders.is_empty() {
         return Ok(());
-    };
+    }
     let opp = match work.client.get_opportunity(opp_id).await {
         Ok(opp) => opp,
         Err(e) if e.is_not_found() || e.status() == Some(403) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if ev.interview_id.is_none() {
+    if let Some(id) = open {
         let event = ev.id;
         ctx.write(move |c| store::close(c, id, CloseReason::Erased, event))
             .await?;
     }
-    let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
-    if iv.close_reason == Some(CloseReason::Erased) {
+    for id in holders {
+        let iv = ctx.db.run(move |c| Ok(store::interview(c, id)?)).await?;
         super::close::take_link_off(ctx, work, &iv, &opp).await?;
     }
     Ok(())

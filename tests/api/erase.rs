@@ -383,3 +383,54 @@ async fn a_deletion_lever_did_not_deliver_is_erased_by_a_sweep() {
         r.body
     );
 }
+
+/// An admin erase of a candidate whose completion could not be written to
+/// Lever yet (its results job failed): the erase ends that job, so it takes
+/// the live link and the link tag off itself.
+#[actix_web::test]
+async fn an_admin_erase_takes_off_the_link_a_stuck_completion_left() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let (opp, iv) = linked(&app, &sim, &s).await;
+    // Lever refuses the results link for this candidate: the job goes dead.
+    sim.add_fault(
+        &s.account,
+        FaultRule::always(FaultAction::Status { status: 404 })
+            .on("POST", &format!("/opportunities/{opp}/addLinks")),
+    )
+    .unwrap();
+    let r = act(
+        &app,
+        &s,
+        iv["id"].as_str().unwrap(),
+        "complete",
+        json!({"score": 50, "summary": "Fine"}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    poll_until(30, "the results job dead", || async {
+        let n = app.count("SELECT count(*) AS n FROM jobs WHERE status = 'dead'");
+        (n == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        s.live_link_count(&sim, &opp),
+        1,
+        "the live link is still on"
+    );
+    sim.clear_faults(&s.account).unwrap();
+
+    let r = app
+        .delete(
+            &format!("/api/v1/orgs/{}/candidates/{opp}", s.org),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    erased(&app, &s, iv["id"].as_str().unwrap()).await;
+    settled(&app).await;
+    let shown = sim.opportunity(&s.account, &opp).unwrap();
+    assert_eq!(s.live_link_count(&sim, &opp), 0, "{shown:?}");
+    assert!(!shown.tags.iter().any(|t| t == LINK_TAG), "{shown:?}");
+    assert_eq!(held_in_clear(&app, &opp), Vec::<String>::new());
+}

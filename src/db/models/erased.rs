@@ -232,3 +232,27 @@ pub fn connections_holding(
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
+
+/// The candidate's interviews whose live link may still be on Lever: open
+/// ones, completed ones whose results are not posted yet, and those an
+/// erase already closed (a retry finishes their writes).
+pub fn live_link_holders(
+    conn: &mut PgConnection,
+    connection_id: Uuid,
+    opportunity_id: &str,
+) -> QueryResult<Vec<crate::domain::ids::InterviewId>> {
+    interviews::table
+        .filter(interviews::connection_id.eq(connection_id))
+        .filter(interviews::opportunity_id.eq(opportunity_id))
+        .filter(
+            interviews::status
+                .eq_any([
+                    InterviewStatus::Creating,
+                    InterviewStatus::LinkPosted,
+                    InterviewStatus::Completed,
+                ])
+                .or(interviews::close_reason.eq(CloseReason::Erased)),
+        )
+        .select(interviews::id)
+        .load(conn)
+}
