@@ -53,18 +53,9 @@ fn held_in_clear(app: &TestApp, needle: &str) -> Vec<String> {
 
 /// A candidate with a posted link, everything settled; its interview.
 async fn linked(app: &TestApp, sim: &SimHandle, s: &Scenario) -> (String, Value) {
-    let opp = s.candidates(sim, 1).remove(0);
-    s.move_to(sim, std::slice::from_ref(&opp), &s.stage);
-    wait_for_tag(sim, &s.account, std::slice::from_ref(&opp), LINK_TAG, 30).await;
-    settled(app).await;
-    let r = app
-        .get(
-            &format!("/api/v1/orgs/{}/interviews?opportunity_id={opp}", s.org),
-            Some(&s.key),
-        )
-        .await;
-    let iv = r.body["items"][0].clone();
-    assert_eq!(iv["status"], "link_posted", "{}", r.body);
+    let opp = crate::lifecycle::linked(app, sim, s).await;
+    let iv = crate::lifecycle::the_interview(app, s, &opp).await;
+    assert_eq!(iv["status"], "link_posted", "{iv}");
     (opp, iv)
 }
 
@@ -312,18 +303,14 @@ async fn a_404_that_may_be_confidential_erases_nothing() {
             .on("GET", &format!("/opportunities/{opp}")),
     )
     .unwrap();
-    let hook = sim
-        .webhooks(&s.account)
-        .unwrap()
-        .into_iter()
-        .find(|w| w.event == "candidateDeleted")
-        .expect("the deleted webhook is registered");
-    let conn = hook.url.rsplit('/').next().unwrap().to_owned();
-    let (token, at) = ("d".repeat(40), chrono::Utc::now().timestamp_millis());
-    let sig =
-        arkiter_lever::lever::signature::sign(hook.signature_token.as_deref().unwrap(), &token, at);
-    let body = json!({"event": "candidateDeleted", "triggeredAt": at, "token": token,
-        "signature": sig, "data": {"opportunityId": opp, "candidateId": opp}});
+    let (conn, body) = crate::one_candidate::signed_delivery(
+        &sim,
+        &s,
+        "candidateDeleted",
+        &"d".repeat(40),
+        chrono::Utc::now().timestamp_millis(),
+        json!({"opportunityId": opp, "candidateId": opp}),
+    );
     let r = app.post_webhook(&conn, &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let dead = poll_until(30, "the deletion dead", || async {

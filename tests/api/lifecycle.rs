@@ -17,7 +17,7 @@ const CLOSED_TAG: &str = "Arkiter Live: Closed";
 const NOT_HIRED: &str = "archive-underqualified";
 const HIRED: &str = "archive-hired";
 
-async fn the_interview(app: &TestApp, s: &Scenario, opp: &str) -> Value {
+pub async fn the_interview(app: &TestApp, s: &Scenario, opp: &str) -> Value {
     let r = app
         .get(
             &format!("/api/v1/orgs/{}/interviews?opportunity_id={opp}", s.org),
@@ -31,7 +31,7 @@ async fn the_interview(app: &TestApp, s: &Scenario, opp: &str) -> Value {
 }
 
 /// A candidate with a posted link, everything settled.
-async fn linked(app: &TestApp, sim: &SimHandle, s: &Scenario) -> String {
+pub async fn linked(app: &TestApp, sim: &SimHandle, s: &Scenario) -> String {
     let opp = s.candidates(sim, 1).remove(0);
     s.move_to(sim, std::slice::from_ref(&opp), &s.stage);
     wait_for_tag(sim, &s.account, std::slice::from_ref(&opp), LINK_TAG, 30).await;
@@ -66,6 +66,12 @@ async fn archive_events(app: &TestApp, s: &Scenario, opp: &str, n: usize) -> Vec
         (items.len() >= n && worked).then_some(items)
     })
     .await
+}
+
+/// Whole hours from now until the interview's `expires_at`.
+fn hours_to_expiry(iv: &Value) -> i64 {
+    let expires = chrono::DateTime::parse_from_rfc3339(iv["expires_at"].as_str().unwrap()).unwrap();
+    (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours()
 }
 
 async fn live_status(app: &TestApp, iv: &Value) -> u16 {
@@ -451,24 +457,19 @@ async fn leaving_the_stage_closes_only_under_on_stage_exit_close() {
     assert_eq!(s.live_link_count(&sim, &kept), 1);
     // A corpus of such moves (P1's shape: signed deliveries out of the
     // stage into another), 50 of them: all ignored, still no Lever call.
-    let hook = sim
-        .webhooks(&s.account)
-        .unwrap()
-        .into_iter()
-        .find(|w| w.event == "candidateStageChange")
-        .unwrap();
-    let conn = hook.url.rsplit('/').next().unwrap().to_owned();
     let at = chrono::Utc::now().timestamp_millis();
     for i in 0..50 {
         let token = format!("{i:03}{}", "p".repeat(40));
-        let sig = arkiter_lever::lever::signature::sign(
-            hook.signature_token.as_deref().unwrap(),
+        let data = json!({"opportunityId": format!("corpus-{i}"),
+            "toStageId": s.other_stage, "fromStageId": s.stage});
+        let (conn, body) = crate::one_candidate::signed_delivery(
+            &sim,
+            &s,
+            "candidateStageChange",
             &token,
             at,
+            data,
         );
-        let body = json!({"event": "candidateStageChange", "triggeredAt": at, "token": token,
-            "signature": sig, "data": {"opportunityId": format!("corpus-{i}"),
-            "toStageId": s.other_stage, "fromStageId": s.stage}});
         let r = app.post_webhook(&conn, &body).await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
@@ -630,8 +631,7 @@ async fn an_unopened_link_expires_an_opened_one_never_and_a_new_entry_starts_afr
     let unopened = linked(&app, &sim, &s).await;
     let opened = linked(&app, &sim, &s).await;
     let iv = the_interview(&app, &s, &unopened).await;
-    let expires = chrono::DateTime::parse_from_rfc3339(iv["expires_at"].as_str().unwrap()).unwrap();
-    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    let days = hours_to_expiry(&iv);
     assert!((71..=72).contains(&days), "{iv}");
     assert!(iv["opened_at"].is_null(), "{iv}");
     // The platform resolves the other one's link: the candidate opened it.
@@ -1062,8 +1062,7 @@ async fn a_roles_own_link_ttl_wins_over_the_connections() {
 
     let opp = linked(&app, &sim, &s).await;
     let iv = the_interview(&app, &s, &opp).await;
-    let expires = chrono::DateTime::parse_from_rfc3339(iv["expires_at"].as_str().unwrap()).unwrap();
-    let hours = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    let hours = hours_to_expiry(&iv);
     assert!((71..=72).contains(&hours), "the role's 3 days: {iv}");
 
     // Null: the connection's 10 days again, for the next link.
@@ -1076,8 +1075,7 @@ async fn a_roles_own_link_ttl_wins_over_the_connections() {
     );
     let next = linked(&app, &sim, &s).await;
     let iv = the_interview(&app, &s, &next).await;
-    let expires = chrono::DateTime::parse_from_rfc3339(iv["expires_at"].as_str().unwrap()).unwrap();
-    let hours = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    let hours = hours_to_expiry(&iv);
     assert!(
         (239..=240).contains(&hours),
         "the connection's 10 days: {iv}"

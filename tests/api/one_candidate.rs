@@ -68,13 +68,32 @@ async fn creating(app: &TestApp, s: &Scenario, opp: &str) -> Value {
 
 /// The signed delivery Lever would send for `opp` entering the stage.
 pub fn delivery(sim: &SimHandle, s: &Scenario, opp: &str, token: &str, at: i64) -> (String, Value) {
-    let hook = sim.webhooks(&s.account).unwrap().remove(0);
+    let data = json!({"opportunityId": opp, "toStageId": s.stage, "fromStageId": s.start_stage});
+    signed_delivery(sim, s, "candidateStageChange", token, at, data)
+}
+
+/// A delivery of `event` with `data`, signed with the token of the
+/// account's webhook for that event, as Lever sends it: the connection id
+/// to post it to, and the body.
+pub fn signed_delivery(
+    sim: &SimHandle,
+    s: &Scenario,
+    event: &str,
+    token: &str,
+    at: i64,
+    data: Value,
+) -> (String, Value) {
+    let hook = sim
+        .webhooks(&s.account)
+        .unwrap()
+        .into_iter()
+        .find(|w| w.event == event)
+        .unwrap_or_else(|| panic!("a webhook for {event} is registered"));
     let key = hook.signature_token.clone().unwrap();
     let conn = hook.url.rsplit('/').next().unwrap().to_owned();
     let sig = arkiter_lever::lever::signature::sign(&key, token, at);
-    let body = json!({"event": "candidateStageChange", "triggeredAt": at, "token": token,
-        "signature": sig, "data": {"opportunityId": opp, "toStageId": s.stage,
-        "fromStageId": s.start_stage}});
+    let body = json!({"event": event, "triggeredAt": at, "token": token, "signature": sig,
+        "data": data});
     (conn, body)
 }
 
