@@ -233,17 +233,27 @@ async fn an_admin_erase_closes_the_link_first_and_stays_erased_until_a_new_entry
     assert_eq!(held_in_clear(&app, &opp), Vec::<String>::new());
     assert_eq!(link_status(&app, &iv["live_url"]).await, 404);
 
-    // Still in the stage: a sweep finds it. The entry is the one already
-    // recorded (now erased), so nothing new is stored and no one is linked.
+    // Still in the stage: a sweep finds it and links no one. The entry is
+    // the one already recorded (now erased): when the delivery's
+    // `triggeredAt` is the entry's time, its move identity absorbs the
+    // finding; when Lever stamped the delivery a millisecond later, the
+    // finding is stored `ignored` (`erased`). Nothing else is stored.
     let events = |app: &TestApp| {
         app.count(&format!(
             "SELECT count(*) AS n FROM lever_events WHERE org_id = '{}'",
             s.org
         ))
     };
-    let before = events(&app);
+    let others = |app: &TestApp| {
+        app.count(&format!(
+            "SELECT count(*) AS n FROM lever_events WHERE org_id = '{}' \
+             AND NOT (source = 'sweep' AND status = 'ignored' AND reason = 'erased')",
+            s.org
+        ))
+    };
+    let before = others(&app);
     sweep_and_settle(&app, &sim, &s).await;
-    assert_eq!(events(&app), before);
+    assert_eq!(others(&app), before);
     assert_eq!(writes(&sim, &s), Vec::<String>::new(), "not relinked");
     // Once retention has pruned those events, the sweep's finding is
     // stored `ignored` (`erased`), without the id, and still links no one.
