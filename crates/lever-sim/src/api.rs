@@ -1,11 +1,13 @@
 //! The simulated Data API under `/v1`: Bearer auth, the per-account token
-//! bucket (429 without `Retry-After`, as Lever documents), faults, then the
-//! resource handlers in [`super::ops`]. Every call lands in the call log.
+//! bucket (429 without `Retry-After`, as Lever documents), the body limit
+//! (413 over [`MAX_BODY`]), faults, then the resource handlers in
+//! [`super::ops`]. Every call lands in the call log.
 
 use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt as _;
 
 use super::Sim;
 use super::exec::{CallInfo, Reply, execute, refuse};
@@ -14,6 +16,40 @@ use super::state::{SimState, now_ms};
 
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/v1").default_service(web::to(dispatch)));
+}
+
+/// The largest request body a `/v1` call may have: Lever's 30 MB limit on
+/// an uploaded file.
+pub(crate) const MAX_BODY: usize = 30 * 1024 * 1024;
+
+/// A request body, read to its end; what is over [`MAX_BODY`] is read and
+/// dropped (so the client gets to read the 413), not kept.
+enum Body {
+    Read(Vec<u8>),
+    TooLarge,
+    /// The client stopped sending mid-body.
+    Broken,
+}
+
+async fn read_body(mut payload: web::Payload) -> Body {
+    let mut kept = Vec::new();
+    let mut too_large = false;
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return Body::Broken;
+        };
+        too_large = too_large || kept.len() + chunk.len() > MAX_BODY;
+        if too_large {
+            kept = Vec::new();
+        } else {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    if too_large {
+        Body::TooLarge
+    } else {
+        Body::Read(kept)
+    }
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
@@ -34,8 +70,9 @@ fn authenticate(state: &SimState, token: Option<&str>) -> Result<(String, String
     Ok((grant.account_id.clone(), grant.scope.clone()))
 }
 
-async fn dispatch(req: HttpRequest, body: web::Bytes, sim: web::Data<Sim>) -> HttpResponse {
+async fn dispatch(req: HttpRequest, payload: web::Payload, sim: web::Data<Sim>) -> HttpResponse {
     let sim: Arc<Sim> = sim.into_inner();
+    let body = read_body(payload).await;
     let query = Query::parse(req.query_string());
     let perform_as = query.get("perform_as").map(str::to_owned);
     let token = bearer(&req);
@@ -64,6 +101,18 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, sim: web::Data<Sim>) -> Ht
         let reply = Reply::error(429, "TooManyRequests", "Rate limit exceeded");
         return refuse(&sim, &req, &info, reply);
     }
+    let body = match body {
+        Body::Read(body) => body,
+        Body::TooLarge => {
+            let message = format!("The request body is larger than {MAX_BODY} bytes (30 MB)");
+            let reply = Reply::error(413, "RequestEntityTooLarge", message);
+            return refuse(&sim, &req, &info, reply);
+        }
+        Body::Broken => {
+            let reply = Reply::bad_request("The request body could not be read");
+            return refuse(&sim, &req, &info, reply);
+        }
+    };
     let path: Vec<String> = req
         .path()
         .trim_start_matches("/v1")
@@ -79,9 +128,15 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, sim: web::Data<Sim>) -> Ht
         method,
         path,
         query,
-        body: body.to_vec(),
+        content_type: req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body,
         perform_as,
         double_data,
+        api_url: sim.api_url(),
     };
     execute(&sim, &req, info, move |state| ops::route(state, &call)).await
 }

@@ -8,10 +8,14 @@
 //! | `GET/PATCH /_sim/accounts/{a}` | `{webhooks_enabled?, webhooks_api?, authorize_mode?, rate_per_sec?, rate_capacity?, withheld_scopes?}` → account |
 //! | `POST /_sim/accounts/{a}/login` | → 204 |
 //! | `POST /_sim/accounts/{a}/stages` | `{id?, text}` → stage |
-//! | `POST /_sim/accounts/{a}/postings` | `{id?, text}` → posting |
+//! | `POST /_sim/accounts/{a}/postings` | `{id?, text, tags?}` → posting |
+//! | `PATCH /_sim/accounts/{a}/postings/{p}` | `{tags}` → posting (its tags replaced) |
 //! | `POST /_sim/accounts/{a}/users` | `{id?, name, email}` → user |
 //! | `POST /_sim/accounts/{a}/opportunities` | `{id?, name?, contact?, emails?, stage_id, posting_id?, tags?}` → opportunity |
 //! | `GET /_sim/accounts/{a}/opportunities/{o}` | → `{id, contact, stage, tags, links, notes}` |
+//! | `GET /_sim/accounts/{a}/opportunities/{o}/feedback` | → the feedback forms written on it |
+//! | `GET /_sim/accounts/{a}/opportunities/{o}/files` | → the files uploaded to it (`bytes` in base64) |
+//! | `GET/POST /_sim/accounts/{a}/feedback_templates` | `{text, instructions?, group?, fields: [{type, text, description?, required?, prompt?, options?}]}` (a customer-made template, checked as the API checks one: exactly one `score-system` field) → template(s), "No Feedback" first |
 //! | `POST /_sim/accounts/{a}/opportunities/{o}/archive` | `{reason}` (an archive reason id, or `null` to unarchive) → 204; the archive (and hired) webhooks follow |
 //! | `DELETE /_sim/accounts/{a}/opportunities/{o}` | → 204; `candidateDeleted` follows |
 //! | `POST /_sim/accounts/{a}/move` | `{opportunity_ids, stage_id, deliver?}` → `{moved}`; `deliver: false` moves with no webhook at all |
@@ -32,6 +36,7 @@ use serde_json::json;
 
 use super::Sim;
 use super::faults::FaultRule;
+use super::feedback::NewFeedbackTemplate;
 use super::manage::{AccountPatch, NewOpportunity, SimError};
 
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
@@ -46,6 +51,15 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             .route("/accounts/{a}/login", web::post().to(login))
             .route("/accounts/{a}/stages", web::post().to(add_stage))
             .route("/accounts/{a}/postings", web::post().to(add_posting))
+            .route("/accounts/{a}/postings/{p}", web::patch().to(patch_posting))
+            .route(
+                "/accounts/{a}/feedback_templates",
+                web::get().to(feedback_templates),
+            )
+            .route(
+                "/accounts/{a}/feedback_templates",
+                web::post().to(add_feedback_template),
+            )
             .route("/accounts/{a}/users", web::post().to(add_user))
             .route(
                 "/accounts/{a}/opportunities",
@@ -58,6 +72,14 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             .route(
                 "/accounts/{a}/opportunities/{o}",
                 web::delete().to(delete_opportunity),
+            )
+            .route(
+                "/accounts/{a}/opportunities/{o}/feedback",
+                web::get().to(feedback),
+            )
+            .route(
+                "/accounts/{a}/opportunities/{o}/files",
+                web::get().to(files),
             )
             .route(
                 "/accounts/{a}/opportunities/{o}/archive",
@@ -169,9 +191,54 @@ async fn add_stage(sim: Data, a: web::Path<String>, body: web::Json<Named>) -> H
     answer(sim.add_stage(&a, id, &text))
 }
 
-async fn add_posting(sim: Data, a: web::Path<String>, body: web::Json<Named>) -> HttpResponse {
-    let Named { id, text } = body.into_inner();
-    answer(sim.add_posting(&a, id, &text))
+#[derive(Deserialize)]
+struct NewPosting {
+    id: Option<String>,
+    text: String,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+async fn add_posting(sim: Data, a: web::Path<String>, body: web::Json<NewPosting>) -> HttpResponse {
+    let NewPosting { id, text, tags } = body.into_inner();
+    answer(sim.add_posting(&a, id, &text, tags))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostingPatch {
+    tags: Vec<String>,
+}
+
+async fn patch_posting(
+    sim: Data,
+    path: web::Path<(String, String)>,
+    body: web::Json<PostingPatch>,
+) -> HttpResponse {
+    let (a, p) = path.into_inner();
+    answer(sim.set_posting_tags(&a, &p, body.into_inner().tags))
+}
+
+async fn feedback_templates(sim: Data, a: web::Path<String>) -> HttpResponse {
+    answer(sim.feedback_templates(&a))
+}
+
+async fn add_feedback_template(
+    sim: Data,
+    a: web::Path<String>,
+    body: web::Json<NewFeedbackTemplate>,
+) -> HttpResponse {
+    answer(sim.add_feedback_template(&a, body.into_inner()))
+}
+
+async fn feedback(sim: Data, path: web::Path<(String, String)>) -> HttpResponse {
+    let (a, o) = path.into_inner();
+    answer(sim.feedback(&a, &o))
+}
+
+async fn files(sim: Data, path: web::Path<(String, String)>) -> HttpResponse {
+    let (a, o) = path.into_inner();
+    answer(sim.files(&a, &o))
 }
 
 #[derive(Deserialize)]

@@ -14,12 +14,19 @@ use super::delivery::{self, PendingDelivery};
 use super::faults::{FaultAction, take_fault};
 use super::state::{CallRecord, SimState, now_ms};
 
-/// What a handler decided: status, JSON body (none for 204), deliveries to
-/// start once the state lock is released.
+/// What a handler decided: status, JSON body (none for 204), or raw bytes
+/// (a file download), deliveries to start once the state lock is released.
 pub(crate) struct Reply {
     pub status: u16,
     pub body: Option<Value>,
+    pub raw: Option<RawBody>,
     pub deliveries: Vec<PendingDelivery>,
+}
+
+/// A body that is not JSON: its content type and bytes.
+pub(crate) struct RawBody {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -27,6 +34,20 @@ impl Reply {
         Self {
             status,
             body: Some(body),
+            raw: None,
+            deliveries: Vec::new(),
+        }
+    }
+
+    /// A 200 with `bytes` as they are, typed `content_type`.
+    pub fn bytes(content_type: &str, bytes: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            body: None,
+            raw: Some(RawBody {
+                content_type: content_type.to_owned(),
+                bytes,
+            }),
             deliveries: Vec::new(),
         }
     }
@@ -39,6 +60,7 @@ impl Reply {
         Self {
             status: 204,
             body: None,
+            raw: None,
             deliveries: Vec::new(),
         }
     }
@@ -186,12 +208,14 @@ fn apply_and_log(
     let Reply {
         status,
         body,
+        raw,
         deliveries,
     } = reply;
     delivery::spawn_all(sim, deliveries);
     Reply {
         status,
         body,
+        raw,
         deliveries: Vec::new(),
     }
 }
@@ -263,9 +287,10 @@ fn log(state: &mut SimState, req: &HttpRequest, info: &CallInfo, status: u16) {
 pub(crate) fn respond(reply: Reply) -> HttpResponse {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponse::build(status);
-    match reply.body {
-        Some(body) => builder.json(body),
-        None => builder.finish(),
+    match (reply.body, reply.raw) {
+        (Some(body), _) => builder.json(body),
+        (None, Some(raw)) => builder.content_type(raw.content_type).body(raw.bytes),
+        (None, None) => builder.finish(),
     }
 }
 

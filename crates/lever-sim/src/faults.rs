@@ -35,7 +35,7 @@ pub struct FaultRule {
     #[serde(default)]
     pub method: Option<String>,
     /// Substring of the request path to match (any when absent), e.g.
-    /// `/addLinks`, `/opportunities/`, `/oauth/token`.
+    /// `/addLinks`, `/opportunities/`, `/feedback`, `/files`, `/oauth/token`.
     #[serde(default)]
     pub path_contains: Option<String>,
     /// Applies to this many more matching calls.

@@ -7,11 +7,13 @@ use actix_web::dev::ServerHandle;
 
 use super::Sim;
 use super::faults::FaultRule;
+use super::feedback::NewFeedbackField;
 use super::manage::{
     AccountPatch, AccountView, NewOpportunity, OpportunityView, SeededGrant, SimError,
 };
 use super::state::{
-    CallRecord, DeliveryRecord, SimOpportunity, SimPosting, SimStage, SimUser, SimWebhook,
+    CallRecord, DeliveryRecord, SimFeedbackForm, SimFeedbackTemplate, SimFile, SimOpportunity,
+    SimPosting, SimStage, SimUser, SimWebhook,
 };
 
 /// A running simulator. Cheap to clone; `stop` ends the server.
@@ -88,7 +90,45 @@ impl SimHandle {
     }
 
     pub fn add_posting(&self, account: &str, text: &str) -> Result<SimPosting, SimError> {
-        self.sim.add_posting(account, None, text)
+        self.sim.add_posting(account, None, text, Vec::new())
+    }
+
+    /// Replaces a posting's `tags`, as an admin editing the posting would.
+    pub fn set_posting_tags(
+        &self,
+        account: &str,
+        posting: &str,
+        tags: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Result<SimPosting, SimError> {
+        let tags = tags.into_iter().map(Into::into).collect();
+        self.sim.set_posting_tags(account, posting, tags)
+    }
+
+    /// Seeds a feedback template made by the customer in Lever (not via
+    /// the API); checked as `POST /feedback_templates` checks one, each
+    /// field gets an id.
+    pub fn add_feedback_template(
+        &self,
+        account: &str,
+        text: &str,
+        fields: Vec<NewFeedbackField>,
+    ) -> Result<SimFeedbackTemplate, SimError> {
+        self.sim.add_feedback_template_fields(account, text, fields)
+    }
+
+    /// The account's feedback templates (API-made and seeded), oldest first.
+    pub fn feedback_templates(&self, account: &str) -> Result<Vec<SimFeedbackTemplate>, SimError> {
+        self.sim.feedback_templates(account)
+    }
+
+    /// The feedback forms written on a candidate, oldest first.
+    pub fn feedback(&self, account: &str, opp: &str) -> Result<Vec<SimFeedbackForm>, SimError> {
+        self.sim.feedback(account, opp)
+    }
+
+    /// The files uploaded to a candidate, oldest first, with their bytes.
+    pub fn files(&self, account: &str, opp: &str) -> Result<Vec<SimFile>, SimError> {
+        self.sim.files(account, opp)
     }
 
     pub fn add_user(&self, account: &str, name: &str, email: &str) -> Result<SimUser, SimError> {

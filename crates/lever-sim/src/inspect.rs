@@ -1,13 +1,16 @@
 //! Read-back and webhook-settings operations of the control API: the call
-//! log, an opportunity's tags/links/notes, deliveries, UI-made webhooks and
-//! the "Test" button.
+//! log, an opportunity's tags/links/notes, feedback forms and files, the
+//! feedback templates, deliveries, UI-made webhooks and the "Test" button.
 
 use std::sync::Arc;
 
 use super::Sim;
 use super::delivery;
 use super::manage::{OpportunityView, SimError};
-use super::state::{CallRecord, DeliveryRecord, SimWebhook, new_id, now_ms, random_hex};
+use super::state::{
+    Account, CallRecord, DeliveryRecord, SimFeedbackForm, SimFeedbackTemplate, SimFile, SimWebhook,
+    new_id, now_ms, random_hex,
+};
 
 impl Sim {
     pub(crate) fn calls(&self, account: Option<&str>) -> Vec<CallRecord> {
@@ -53,6 +56,33 @@ impl Sim {
                 notes: a.notes.get(opp).cloned().unwrap_or_default(),
                 archived: o.archived.clone(),
             })
+        })
+    }
+
+    pub(crate) fn feedback_templates(
+        &self,
+        account: &str,
+    ) -> Result<Vec<SimFeedbackTemplate>, SimError> {
+        self.with_account(account, |a| Ok(a.feedback_templates.clone()))
+    }
+
+    /// The feedback forms written on an opportunity, oldest first.
+    pub(crate) fn feedback(
+        &self,
+        account: &str,
+        opp: &str,
+    ) -> Result<Vec<SimFeedbackForm>, SimError> {
+        self.with_account(account, |a| {
+            known(a, opp)?;
+            Ok(a.feedback.get(opp).cloned().unwrap_or_default())
+        })
+    }
+
+    /// The files uploaded to an opportunity, oldest first, bytes included.
+    pub(crate) fn files(&self, account: &str, opp: &str) -> Result<Vec<SimFile>, SimError> {
+        self.with_account(account, |a| {
+            known(a, opp)?;
+            Ok(a.files.get(opp).cloned().unwrap_or_default())
         })
     }
 
@@ -136,5 +166,13 @@ impl Sim {
         };
         delivery::spawn_all(self, planned);
         Ok(())
+    }
+}
+
+fn known(account: &Account, opp: &str) -> Result<(), SimError> {
+    if account.opportunities.contains_key(opp) {
+        Ok(())
+    } else {
+        Err(SimError::NotFound(format!("opportunity {opp}")))
     }
 }

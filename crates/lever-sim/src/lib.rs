@@ -6,10 +6,14 @@
 //! account, `{data}` envelopes, `{code,message}` errors), signed webhook
 //! deliveries, and a control API under `/_sim/` to seed data, move
 //! candidates, revoke, inject faults and read the call log. [`SimHandle`]
-//! offers the same control operations to Rust tests.
+//! offers the same control operations to Rust tests. The results endpoints
+//! (feedback templates and forms, files, posting tags) follow
+//! docs/contract/lever-facts-results.md, strictly where Lever's behaviour
+//! is unknown.
 //!
 //! The shapes it speaks are the `lever-api` crate's [`lever_api::wire`]
-//! types and its deliveries are signed with [`lever_api::signature`], so the
+//! types (the results shapes, not yet in `lever-api`, are built in
+//! `render`) and its deliveries are signed with [`lever_api::signature`], so the
 //! simulator and the real client cannot drift apart.
 //!
 //! Start it in-process on port 0 from code running on an actix System:
@@ -42,9 +46,12 @@ mod control;
 mod delivery;
 mod exec;
 mod faults;
+mod feedback;
+mod files;
 mod handle;
 mod inspect;
 mod manage;
+mod multipart;
 mod oauth;
 mod ops;
 mod render;
@@ -59,13 +66,15 @@ use actix_web::{App, HttpServer, web};
 use lever_api::http::HttpSettings;
 
 pub use faults::{FaultAction, FaultRule};
+pub use feedback::{NewFeedbackField, NewFeedbackTemplate};
 pub use handle::SimHandle;
 pub use manage::{
     AccountPatch, AccountView, NewOpportunity, OpportunityView, SeededGrant, SimError,
 };
 pub use state::{
-    AuthorizeMode, CallRecord, DeliveryRecord, SimNote, SimOpportunity, SimPosting, SimStage,
-    SimUser, SimWebhook,
+    AuthorizeMode, CallRecord, DeliveryRecord, FEEDBACK_FIELD_TYPES, SimFeedbackField,
+    SimFeedbackForm, SimFeedbackTemplate, SimFeedbackValue, SimFile, SimNote, SimOpportunity,
+    SimPosting, SimStage, SimUser, SimWebhook,
 };
 
 /// A registered OAuth app. An empty `redirect_uris` accepts any URI.
@@ -169,6 +178,8 @@ impl LeverSim {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                // OAuth and `/_sim` bodies; `/v1` reads its own up to
+                // api::MAX_BODY (30 MB, for file uploads).
                 .app_data(web::PayloadConfig::new(1024 * 1024))
                 .configure(oauth::config)
                 .configure(control::config)

@@ -10,10 +10,11 @@ use super::Sim;
 use super::delivery;
 use super::exec::Reply;
 use super::faults::FaultRule;
+use super::feedback::{self, NewFeedbackField, NewFeedbackTemplate};
 use super::ops;
 use super::state::{
-    Account, AuthorizeMode, Bucket, SimApplication, SimNote, SimOpportunity, SimPosting, SimStage,
-    SimUser, new_id, now_ms,
+    Account, AuthorizeMode, Bucket, SimApplication, SimFeedbackTemplate, SimNote, SimOpportunity,
+    SimPosting, SimStage, SimUser, new_id, now_ms,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +127,9 @@ impl Sim {
             opportunities: HashMap::new(),
             contact_links: HashMap::new(),
             notes: HashMap::new(),
+            feedback_templates: vec![feedback::no_feedback_template()],
+            feedback: HashMap::new(),
+            files: HashMap::new(),
             webhooks: Vec::new(),
             archive_reasons: crate::state::default_archive_reasons(),
             deleted: Vec::new(),
@@ -203,6 +207,7 @@ impl Sim {
         account: &str,
         id: Option<String>,
         text: &str,
+        tags: Vec<String>,
     ) -> Result<SimPosting, SimError> {
         self.with_account(account, |a| {
             let posting = SimPosting {
@@ -210,11 +215,59 @@ impl Sim {
                 text: text.to_owned(),
                 state: "published".to_owned(),
                 team: None,
+                tags,
                 created_at: now_ms(),
             };
             a.postings.push(posting.clone());
             Ok(posting)
         })
+    }
+
+    /// Replaces a posting's tags, as an admin editing the posting would.
+    pub(crate) fn set_posting_tags(
+        &self,
+        account: &str,
+        posting: &str,
+        tags: Vec<String>,
+    ) -> Result<SimPosting, SimError> {
+        self.with_account(account, |a| {
+            let p = a
+                .postings
+                .iter_mut()
+                .find(|p| p.id == posting)
+                .ok_or_else(|| SimError::NotFound(format!("posting {posting}")))?;
+            p.tags = tags;
+            Ok(p.clone())
+        })
+    }
+
+    /// A feedback template made by the customer in Lever's settings (not
+    /// via the API), checked as the API checks one.
+    pub(crate) fn add_feedback_template(
+        &self,
+        account: &str,
+        new: NewFeedbackTemplate,
+    ) -> Result<SimFeedbackTemplate, SimError> {
+        self.with_account(account, |a| {
+            let template = feedback::build_template(new, false).map_err(SimError::BadRequest)?;
+            a.feedback_templates.push(template.clone());
+            Ok(template)
+        })
+    }
+
+    /// [`Self::add_feedback_template`] from a text and fields.
+    pub(crate) fn add_feedback_template_fields(
+        &self,
+        account: &str,
+        text: &str,
+        fields: Vec<NewFeedbackField>,
+    ) -> Result<SimFeedbackTemplate, SimError> {
+        let new = NewFeedbackTemplate {
+            text: text.to_owned(),
+            fields,
+            ..NewFeedbackTemplate::default()
+        };
+        self.add_feedback_template(account, new)
     }
 
     pub(crate) fn add_user(

@@ -6,11 +6,16 @@ use serde_json::{Value, json};
 
 use super::delivery;
 use super::exec::Reply;
-use super::render;
 use super::state::{
     Account, SimArchived, SimNote, SimOpportunity, SimState, SimWebhook, StageChange, new_id,
     now_ms, random_hex,
 };
+use super::{feedback, files, render};
+
+const OPPORTUNITIES_WRITE: &str = "opportunities:write:admin";
+const ARCHIVE_REASONS_READ: &str = "archive_reasons:read:admin";
+const POSTINGS_READ: &str = "postings:read:admin";
+const POSTINGS_WRITE: &str = "postings:write:admin";
 
 /// Events the simulator lets you subscribe to through the API (Lever's list
 /// also has the interview and contact events, which nothing here sends).
@@ -71,9 +76,41 @@ pub(crate) struct ApiCall {
     pub method: String,
     pub path: Vec<String>,
     pub query: Query,
+    /// The request's `Content-Type` header, if any.
+    pub content_type: Option<String>,
     pub body: Vec<u8>,
     pub perform_as: Option<String>,
     pub double_data: bool,
+    /// The simulator's `/v1` base URL (for `downloadUrl`s).
+    pub api_url: String,
+}
+
+impl ApiCall {
+    /// Whether the token was granted any of `scopes`.
+    pub fn has_scope(&self, scopes: &[&str]) -> bool {
+        self.scope
+            .split_whitespace()
+            .any(|granted| scopes.contains(&granted))
+    }
+
+    /// The 403 of a call `has_scope` refuses, naming the scope asked for.
+    pub fn lacks_scope(scope: &str) -> Reply {
+        Reply::error(
+            403,
+            "ForbiddenError",
+            format!("This token lacks the {scope} scope"),
+        )
+    }
+
+    /// The `perform_as` user a write must name (`route` has already checked
+    /// that a given one is a user of the account); 400 without one.
+    pub fn required_user(&self, what: &str) -> Result<&str, Reply> {
+        self.perform_as.as_deref().ok_or_else(|| {
+            Reply::bad_request(format!(
+                "perform_as is required: the id of the Lever user {what}"
+            ))
+        })
+    }
 }
 
 pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
@@ -86,10 +123,7 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
         return Reply::bad_request(format!("perform_as user {user} was not found"));
     }
     let p: Vec<&str> = call.path.iter().map(String::as_str).collect();
-    let confidential_access = call
-        .scope
-        .split_whitespace()
-        .any(|s| s == "confidential:access:admin");
+    let confidential_access = call.has_scope(&["confidential:access:admin"]);
     // A confidential opportunity, named in the path, without access: the
     // access error Lever documents (its status is UNCONFIRMED; 403 here).
     if let ["opportunities", id, ..] = p.as_slice()
@@ -119,6 +153,9 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
             "stages",
             id,
         ),
+        ("GET", ["postings", ..]) if !call.has_scope(&[POSTINGS_READ, POSTINGS_WRITE]) => {
+            ApiCall::lacks_scope(POSTINGS_READ)
+        }
         ("GET", ["postings"]) => paginate(
             account.postings.iter().map(render::posting).collect(),
             &call.query,
@@ -148,21 +185,17 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
                 .map(|o| render::opportunity(account, o, expand));
             find(found, "opportunities", id)
         }
+        ("PUT", ["opportunities", _, "stage"]) if !call.has_scope(&[OPPORTUNITIES_WRITE]) => {
+            ApiCall::lacks_scope(OPPORTUNITIES_WRITE)
+        }
         ("PUT", ["opportunities", id, "stage"]) => put_stage(state, call, id),
         ("PUT", ["opportunities", id, "archived"]) => put_archived(state, call, id),
-        // "View all archived reasons" needs its own scope; nothing else is
-        // checked by scope here (the core seven are always asked for).
-        ("GET", ["archive_reasons", ..])
-            if !call
-                .scope
-                .split_whitespace()
-                .any(|s| s == "archive_reasons:read:admin") =>
-        {
-            Reply::error(
-                403,
-                "ForbiddenError",
-                "This token lacks the archive_reasons:read:admin scope",
-            )
+        // "View all archived reasons" needs its own scope, as do postings
+        // and the stage move (above), and feedback templates, feedback and
+        // files (in their handlers); the other core calls are not checked
+        // by scope (the core seven are always asked for).
+        ("GET", ["archive_reasons", ..]) if !call.has_scope(&[ARCHIVE_REASONS_READ]) => {
+            ApiCall::lacks_scope(ARCHIVE_REASONS_READ)
         }
         ("GET", ["archive_reasons"]) => {
             let wanted = call.query.get("type");
@@ -199,6 +232,18 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
             None if account.opportunities.contains_key(*id) => paginate(Vec::new(), &call.query),
             None => Reply::not_found("opportunities", id),
         },
+        ("GET", ["feedback_templates"]) => feedback::list_templates(account, call),
+        ("GET", ["feedback_templates", id]) => feedback::get_template(account, call, id),
+        ("POST", ["feedback_templates"]) => feedback::create_template(account, call),
+        ("POST", ["opportunities", id, "feedback"]) => feedback::create_form(account, call, id),
+        ("GET", ["opportunities", id, "feedback"]) => feedback::list_forms(account, call, id),
+        ("POST", ["opportunities", id, "files"]) => files::upload(account, call, id),
+        ("GET", ["opportunities", id, "files"]) => files::list(account, call, id),
+        ("GET", ["opportunities", id, "files", file]) => files::get(account, call, id, file),
+        ("GET", ["opportunities", id, "files", file, "download"]) => {
+            files::download(account, call, id, file)
+        }
+        ("DELETE", ["opportunities", id, "files", file]) => files::delete(account, call, id, file),
         ("GET", ["webhooks"]) => paginate(
             account
                 .webhooks
@@ -217,12 +262,12 @@ pub(crate) fn route(state: &mut SimState, call: &ApiCall) -> Reply {
     }
 }
 
-fn find(found: Option<Value>, kind: &str, id: &str) -> Reply {
+pub(crate) fn find(found: Option<Value>, kind: &str, id: &str) -> Reply {
     found.map_or_else(|| Reply::not_found(kind, id), Reply::data)
 }
 
 /// Lever's list envelope with `limit` (1-100) and the opaque `offset`.
-fn paginate(items: Vec<Value>, query: &Query) -> Reply {
+pub(crate) fn paginate(items: Vec<Value>, query: &Query) -> Reply {
     let limit = match query.get("limit").map(str::parse::<usize>) {
         None => 100,
         Some(Ok(n)) if (1..=100).contains(&n) => n,
@@ -396,7 +441,7 @@ impl<'q> OpportunityFilter<'q> {
     }
 }
 
-fn epoch_ms(query: &Query, key: &str) -> Result<Option<i64>, Reply> {
+pub(crate) fn epoch_ms(query: &Query, key: &str) -> Result<Option<i64>, Reply> {
     query
         .get(key)
         .map(|v| {
@@ -543,7 +588,8 @@ fn list_deleted(account: &Account, query: &Query) -> Reply {
     paginate(items, query)
 }
 
-/// Deletes one opportunity (its notes too) and plans `candidateDeleted`.
+/// Deletes one opportunity (its notes, feedback and files too) and plans
+/// `candidateDeleted`.
 pub(crate) fn delete_opportunity(
     state: &mut SimState,
     account_id: &str,
@@ -559,6 +605,8 @@ pub(crate) fn delete_opportunity(
         .ok_or_else(|| Reply::not_found("opportunities", opp_id))?;
     account.opportunity_order.retain(|o| o != opp_id);
     account.notes.remove(opp_id);
+    account.feedback.remove(opp_id);
+    account.files.remove(opp_id);
     account
         .deleted
         .push((opp_id.to_owned(), now_ms().max(opp.updated_at + 1)));

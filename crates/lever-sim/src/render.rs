@@ -1,11 +1,14 @@
 //! How the simulator renders its records as Lever JSON. Every key used here
 //! appears in the golden fixtures (tests/fixtures/lever), which the tests
-//! check, so the simulator cannot invent a shape Lever does not use.
+//! check, so the simulator cannot invent a shape Lever does not use; the
+//! feedback template, feedback form and file shapes (no fixture yet) use
+//! only keys of Lever's API reference for those objects.
 
 use serde_json::{Value, json};
 
 use super::state::{
-    Account, SimArchiveReason, SimNote, SimOpportunity, SimPosting, SimStage, SimUser, SimWebhook,
+    Account, SimArchiveReason, SimFeedbackField, SimFeedbackForm, SimFeedbackTemplate, SimFile,
+    SimNote, SimOpportunity, SimPosting, SimStage, SimUser, SimWebhook,
 };
 
 pub(crate) fn stage(s: &SimStage) -> Value {
@@ -28,7 +31,7 @@ pub(crate) fn posting(p: &SimPosting) -> Value {
             "level": null,
             "allLocations": [],
         },
-        "tags": [],
+        "tags": p.tags,
         "urls": {
             "list": "https://jobs.lever.co/sim",
             "show": format!("https://jobs.lever.co/sim/{}", p.id),
@@ -163,5 +166,86 @@ pub(crate) fn webhook(w: &SimWebhook, with_token: bool) -> Value {
         "configuration": configuration,
         "createdAt": w.created_at,
         "updatedAt": w.updated_at,
+    })
+}
+
+/// `GET /feedback_templates` items (`group` as Lever's `{id, name}`; the
+/// simulator has no groups, so the name is the id; `stage` always null).
+pub(crate) fn feedback_template(t: &SimFeedbackTemplate) -> Value {
+    json!({
+        "id": t.id,
+        "text": t.text,
+        "instructions": t.instructions,
+        "group": t.group.as_ref().map(|g| json!({ "id": g, "name": g })),
+        "stage": null,
+        "fields": t.fields.iter().map(feedback_field).collect::<Vec<_>>(),
+        "createdAt": t.created_at,
+        "updatedAt": t.updated_at,
+    })
+}
+
+/// A template's field; `prompt` and `options` only when it has them.
+fn feedback_field(f: &SimFeedbackField) -> Value {
+    let mut field = json!({
+        "id": f.id,
+        "type": f.kind,
+        "text": f.text,
+        "description": f.description,
+        "required": f.required,
+    });
+    if let Some(obj) = field.as_object_mut() {
+        if let Some(prompt) = &f.prompt {
+            obj.insert("prompt".to_owned(), prompt.clone().into());
+        }
+        if let Some(options) = &f.options {
+            obj.insert("options".to_owned(), Value::Array(options.clone()));
+        }
+    }
+    field
+}
+
+/// `GET /opportunities/:id/feedback` items: each template field with its
+/// `value`.
+pub(crate) fn feedback_form(f: &SimFeedbackForm) -> Value {
+    let fields: Vec<Value> = f
+        .fields
+        .iter()
+        .map(|v| {
+            let mut field = feedback_field(&v.field);
+            if let Some(obj) = field.as_object_mut() {
+                obj.insert("value".to_owned(), v.value.clone());
+            }
+            field
+        })
+        .collect();
+    json!({
+        "id": f.id,
+        "type": "interview",
+        "text": f.text,
+        "instructions": f.instructions,
+        "baseTemplateId": f.base_template_id,
+        "user": f.user,
+        "panel": null,
+        "interview": null,
+        "fields": fields,
+        "createdAt": f.created_at,
+        "updatedAt": f.created_at,
+        "completedAt": f.completed_at,
+        "deletedAt": null,
+    })
+}
+
+/// `GET /opportunities/:id/files` items (never the bytes), with
+/// `uploadedAt` and `size` as strings as in Lever's examples: `api_url` is
+/// the simulator's `/v1` base, for `downloadUrl`.
+pub(crate) fn file(api_url: &str, opportunity: &str, f: &SimFile) -> Value {
+    json!({
+        "id": f.id,
+        "downloadUrl": format!("{api_url}/opportunities/{opportunity}/files/{}/download", f.id),
+        "ext": f.ext,
+        "name": f.name,
+        "uploadedAt": f.uploaded_at.to_string(),
+        "status": "processed",
+        "size": f.size.to_string(),
     })
 }

@@ -34,6 +34,9 @@ pub struct SimPosting {
     pub text: String,
     pub state: String,
     pub team: Option<String>,
+    /// Lever's posting `tags` (free text, set in the posting's settings).
+    #[serde(default)]
+    pub tags: Vec<String>,
     pub created_at: i64,
 }
 
@@ -132,6 +135,121 @@ pub struct SimNote {
     pub created_at: i64,
 }
 
+/// Lever's feedback form field types (a template field's `type`).
+pub const FEEDBACK_FIELD_TYPES: [&str; 11] = [
+    "code",
+    "date",
+    "dropdown",
+    "multiple-choice",
+    "multiple-select",
+    "score-system",
+    "score",
+    "scorecard",
+    "text",
+    "textarea",
+    "yes-no",
+];
+
+/// One field of a feedback template; `kind` is Lever's `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimFeedbackField {
+    pub id: String,
+    pub kind: String,
+    pub text: String,
+    pub description: String,
+    pub required: bool,
+    /// `Select one` on a `score-system` field unless another was given.
+    pub prompt: Option<String>,
+    /// `[{"text": ...}]` as given (Lever's four ratings on a `score-system`
+    /// field given none); absent if none.
+    pub options: Option<Vec<serde_json::Value>>,
+}
+
+impl SimFeedbackField {
+    /// The `text` of each option, in order.
+    pub fn option_texts(&self) -> Vec<&str> {
+        self.options
+            .iter()
+            .flatten()
+            .filter_map(|o| o.get("text").and_then(serde_json::Value::as_str))
+            .collect()
+    }
+}
+
+/// A feedback template of the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimFeedbackTemplate {
+    pub id: String,
+    pub text: String,
+    pub instructions: String,
+    /// The owning team (group) id, if one was given.
+    pub group: Option<String>,
+    pub fields: Vec<SimFeedbackField>,
+    /// Created through the API (a customer-made one is seeded).
+    pub via_api: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One field of a feedback form: the template's field and its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimFeedbackValue {
+    pub field: SimFeedbackField,
+    /// `null` for a field the form left unanswered.
+    pub value: serde_json::Value,
+}
+
+/// A feedback form written on an opportunity (`POST .../feedback`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimFeedbackForm {
+    pub id: String,
+    /// The template's `text` and `instructions` at the time of writing.
+    pub text: String,
+    pub instructions: String,
+    pub base_template_id: String,
+    /// The `perform_as` user who wrote it.
+    pub user: String,
+    /// Every field of the template, in its order.
+    pub fields: Vec<SimFeedbackValue>,
+    pub created_at: i64,
+    pub completed_at: i64,
+}
+
+/// A file uploaded to an opportunity (`POST .../files`), bytes included
+/// (base64 in JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimFile {
+    pub id: String,
+    /// The part's filename.
+    pub name: String,
+    /// The filename's extension with its dot, as Lever shows it (`.pdf`;
+    /// `""` when none).
+    pub ext: String,
+    pub size: u64,
+    pub content_type: String,
+    #[serde(with = "base64_bytes")]
+    pub bytes: Vec<u8>,
+    pub uploaded_at: i64,
+    /// The `perform_as` user who uploaded it.
+    pub user: String,
+}
+
+/// `Vec<u8>` as standard base64 in JSON.
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimWebhook {
     pub id: String,
@@ -208,6 +326,11 @@ pub struct Account {
     /// Contact id → links (a list: a duplicate add shows twice).
     pub contact_links: HashMap<String, Vec<String>>,
     pub notes: HashMap<String, Vec<SimNote>>,
+    pub feedback_templates: Vec<SimFeedbackTemplate>,
+    /// Opportunity id → its feedback forms, oldest first.
+    pub feedback: HashMap<String, Vec<SimFeedbackForm>>,
+    /// Opportunity id → its uploaded files, oldest first.
+    pub files: HashMap<String, Vec<SimFile>>,
     pub webhooks: Vec<SimWebhook>,
     pub archive_reasons: Vec<SimArchiveReason>,
     /// Deleted opportunities, oldest first: `(id, deletedAt)`.
