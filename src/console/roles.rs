@@ -1,8 +1,9 @@
-//! Roles: the list, create, edit the ATS tag list (Lever job titles and
-//! posting ids; `console.js` turns the one-per-line textarea into a tag list
-//! where Enter adds and × removes), fallback, delete, "which role would this
-//! posting get?", and the unmapped postings from health with one click to add
-//! one to a role.
+//! Roles: the list, create, edit the ATS settings (Lever job titles and
+//! posting ids) and ATS tags (Lever posting tags) — `console.js` turns each
+//! one-per-line textarea into a tag list where Enter adds and × removes —,
+//! trigger stages, pass score and next stage, fallback, delete, "which role
+//! would this posting get?", and the unmapped postings from health with one
+//! click to add one to a role.
 
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
@@ -14,7 +15,7 @@ use super::layout::{self, FormError, OrgCtx, csrf, field_error, notice, pager};
 use super::session::{Post, User};
 use super::{ConsoleError, html, html_status, org_ctx, see_other};
 use crate::service::list::ListQuery;
-use crate::service::roles::{self, CreateRole, PatchRole, ResolveQuery, RoleView};
+use crate::service::roles::{self, CreateRole, PatchRole, ResolveQuery, RoleView, StageName};
 use crate::service::{ServiceError, health};
 use crate::state::AppState;
 
@@ -47,14 +48,59 @@ fn entries(f: &Fields, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn tag_list(id: &str, label: &str, values: &[String], err: Option<&str>) -> Markup {
+/// One tag-list field: its input name, label and what one entry is.
+struct TagField {
+    name: &'static str,
+    label: &'static str,
+    one: &'static str,
+}
+
+const JOBS: TagField = TagField {
+    name: "ats_jobs",
+    label: "ATS settings: Lever job titles and posting ids",
+    one: "One Lever job title or posting id per line.",
+};
+const TAGS: TagField = TagField {
+    name: "ats_tags",
+    label: "ATS tags: Lever posting tags",
+    one: "One Lever posting tag per line, spelled exactly as in Lever.",
+};
+const STAGES: TagField = TagField {
+    name: "stages",
+    label: "Trigger stages (stage ids; empty: every trigger stage)",
+    one: "One Lever stage id per line.",
+};
+
+fn tag_list(id: &str, field: &TagField, values: &[String], err: Option<&str>) -> Markup {
     html! {
-        label for=(id) { (label) }
-        p.hint id={ (id) "-hint" } { "One Lever job title or posting id per line. With JavaScript: type one and press Enter to add it, × removes it." }
-        textarea id=(id) name="ats_jobs" rows="4" data-tag-list="true"
+        label for=(id) { (field.label) }
+        p.hint id={ (id) "-hint" } { (field.one) " With JavaScript: type one and press Enter to add it, × removes it." }
+        textarea id=(id) name=(field.name) rows="3" data-tag-list="true"
             aria-describedby={ (id) "-hint" } { (values.join("\n")) }
-        (field_error("ats_jobs", err))
+        (field_error(field.name, err))
     }
+}
+
+/// The pass score as typed: empty clears it.
+fn typed_pass_score(f: &Fields) -> Result<Option<i64>, ServiceError> {
+    let v = f.get("pass_score").trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse().map(Some).map_err(|_| {
+        ServiceError::invalid(
+            "pass_score",
+            "`pass_score` must be a whole number from 0 to 100",
+        )
+    })
+}
+
+/// The next stage as shown: its name, else its id.
+fn next_stage_text(r: &RoleView) -> String {
+    r.on_pass_stage
+        .as_ref()
+        .and_then(|s| s.name.clone().or_else(|| s.id.clone()))
+        .unwrap_or_default()
 }
 
 fn done_text(code: &str) -> Option<&'static str> {
@@ -99,6 +145,7 @@ async fn list_view(
         let q = ResolveQuery {
             posting_id: Some(posting.clone()).filter(|p| !p.trim().is_empty()),
             title: Some(title.clone()).filter(|t| !t.trim().is_empty()),
+            ..ResolveQuery::default()
         };
         Some(roles::resolve_posting(state, &user.caller, org.id, &q).await?)
     };
@@ -109,6 +156,7 @@ async fn list_view(
     let base = org.base();
     let typed_name = typed.map(|f| f.get("name").to_owned()).unwrap_or_default();
     let typed_jobs = typed.map(|f| entries(f, "ats_jobs")).unwrap_or_default();
+    let typed_tags = typed.map(|f| entries(f, "ats_tags")).unwrap_or_default();
     let typed_fallback = typed.is_some_and(|f| f.has("fallback"));
     let body = html! {
         (notice(note))
@@ -129,8 +177,10 @@ async fn list_view(
                     label for="new-name" { "Role name" }
                     input #new-name type="text" name="name" required value=(typed_name);
                     (field_error("name", FormError::on(err, "create", "name").as_deref()))
-                    (tag_list("new-jobs", "ATS settings: Lever job titles and posting ids", &typed_jobs,
+                    (tag_list("new-jobs", &JOBS, &typed_jobs,
                         FormError::on(err, "create", "ats_jobs").as_deref()))
+                    (tag_list("new-tags", &TAGS, &typed_tags,
+                        FormError::on(err, "create", "ats_tags").as_deref()))
                     label.check { input type="checkbox" name="fallback" value="true" checked[typed_fallback];
                         " Fallback: use this role for postings no other role maps" }
                     button type="submit" { "Create role" }
@@ -192,6 +242,7 @@ fn role_item(base: &str, r: &RoleView) -> Markup {
             @if r.fallback { " " span.badge { "fallback" } }
             ul.tags aria-label="ATS settings" {
                 @for j in &r.ats_jobs { li.tag { (j) } }
+                @for t in &r.ats_tags { li.tag.posting-tag { "tag: " (t) } }
             }
         }
     }
@@ -207,14 +258,18 @@ async fn create(
     let body = CreateRole {
         name: f.get("name").to_owned(),
         ats_jobs: entries(f, "ats_jobs"),
+        ats_tags: entries(f, "ats_tags"),
         fallback: f.has("fallback"),
         link_ttl_days: None,
+        stages: Vec::new(),
+        pass_score: None,
+        on_pass_stage: None,
     };
     match roles::create(&state, &post.user.caller, org.id, &body).await {
         Ok(_) => Ok(see_other(&format!("{}/roles?done=created", org.base()))),
         Err(e) if layout::is_form_error(&e) => {
             let status = super::status_of(e.kind());
-            let err = FormError::from_service("create", &e, &["name", "ats_jobs"]);
+            let err = FormError::from_service("create", &e, &["name", "ats_jobs", "ats_tags"]);
             let q = RolesQuery::default();
             let body = list_view(&state, &post.user, &org, &q, None, Some(&err), Some(f)).await?;
             Ok(html_status(status, body))
@@ -252,6 +307,18 @@ fn edit_view(
     let jobs = typed
         .map(|f| entries(f, "ats_jobs"))
         .unwrap_or_else(|| r.ats_jobs.clone());
+    let tags = typed
+        .map(|f| entries(f, "ats_tags"))
+        .unwrap_or_else(|| r.ats_tags.clone());
+    let stages = typed
+        .map(|f| entries(f, "stages"))
+        .unwrap_or_else(|| r.stages.clone());
+    let pass_score = typed
+        .map(|f| f.get("pass_score").to_owned())
+        .unwrap_or_else(|| r.pass_score.map(|p| p.to_string()).unwrap_or_default());
+    let next_stage = typed
+        .map(|f| f.get("on_pass_stage").to_owned())
+        .unwrap_or_else(|| next_stage_text(r));
     let fallback = typed.map(|f| f.has("fallback")).unwrap_or(r.fallback);
     let body = html! {
         (notice(note))
@@ -263,8 +330,18 @@ fn edit_view(
                     label for="role-name" { "Role name" }
                     input #role-name type="text" name="name" required value=(name);
                     (field_error("name", FormError::on(err, "update", "name").as_deref()))
-                    (tag_list("role-jobs", "ATS settings: Lever job titles and posting ids", &jobs,
+                    (tag_list("role-jobs", &JOBS, &jobs,
                         FormError::on(err, "update", "ats_jobs").as_deref()))
+                    (tag_list("role-tags", &TAGS, &tags,
+                        FormError::on(err, "update", "ats_tags").as_deref()))
+                    (tag_list("role-stages", &STAGES, &stages,
+                        FormError::on(err, "update", "stages").as_deref()))
+                    label for="pass-score" { "Pass score (0-100; empty: no pass or fail)" }
+                    input #pass-score type="number" name="pass_score" min="0" max="100" step="1" value=(pass_score);
+                    (field_error("pass_score", FormError::on(err, "update", "pass_score").as_deref()))
+                    label for="next-stage" { "Next stage for a passing candidate (a Lever stage name; empty: no move)" }
+                    input #next-stage type="text" name="on_pass_stage" value=(next_stage);
+                    (field_error("on_pass_stage", FormError::on(err, "update", "on_pass_stage").as_deref()))
                     label.check { input type="checkbox" name="fallback" value="true" checked[fallback];
                         " Fallback: use this role for postings no other role maps" }
                     button type="submit" { "Update role" }
@@ -280,12 +357,52 @@ fn edit_view(
             dl.facts {
                 dt { "Name" } dd { (r.name) }
                 dt { "Fallback" } dd { @if r.fallback { "yes" } @else { "no" } }
+                dt { "Pass score" } dd { (pass_score) }
+                dt { "Next stage" } dd { (next_stage) }
             }
             ul.tags aria-label="ATS settings" { @for j in &r.ats_jobs { li.tag { (j) } } }
+            ul.tags aria-label="ATS tags" { @for t in &r.ats_tags { li.tag { (t) } } }
         }
         p { a href={ (base) "/roles" } { "← All roles" } }
     };
     layout::page(user, Some(org), "roles", &format!("Role: {}", r.name), body)
+}
+
+/// The editor's fields an error can be shown beside.
+const EDIT_FIELDS: &[&str] = &[
+    "name",
+    "ats_jobs",
+    "ats_tags",
+    "stages",
+    "pass_score",
+    "on_pass_stage",
+];
+
+/// The editor's form as a change to the role `r`. A next stage typed as
+/// shown stays as stored (by id, when set over the API).
+fn edit_patch(f: &Fields, r: &RoleView) -> Result<PatchRole, ServiceError> {
+    let typed_stage = f.get("on_pass_stage").trim().to_owned();
+    let on_pass_stage = if typed_stage == next_stage_text(r) {
+        None
+    } else if typed_stage.is_empty() {
+        Some(None)
+    } else {
+        Some(Some(StageName {
+            id: None,
+            name: Some(typed_stage),
+        }))
+    };
+    Ok(PatchRole {
+        name: Some(f.get("name").to_owned()),
+        ats_jobs: Some(entries(f, "ats_jobs")),
+        ats_tags: Some(entries(f, "ats_tags")),
+        stages: Some(entries(f, "stages")),
+        fallback: Some(f.has("fallback")),
+        pass_score: Some(typed_pass_score(f)?),
+        on_pass_stage,
+        // Not on the form: a role's own link time to live is set over the API.
+        link_ttl_days: None,
+    })
 }
 
 async fn update(
@@ -296,14 +413,12 @@ async fn update(
     let (org, role) = path.into_inner();
     let org = org_ctx(&state, &post.user, org).await?;
     let f = &post.fields;
-    let patch = PatchRole {
-        name: Some(f.get("name").to_owned()),
-        ats_jobs: Some(entries(f, "ats_jobs")),
-        fallback: Some(f.has("fallback")),
-        // Not on the form: a role's own link time to live is set over the API.
-        link_ttl_days: None,
+    let current = roles::get(&state, &post.user.caller, org.id, role).await?;
+    let result = match edit_patch(f, &current) {
+        Ok(patch) => roles::update(&state, &post.user.caller, org.id, role, &patch).await,
+        Err(e) => Err(e),
     };
-    match roles::update(&state, &post.user.caller, org.id, role, &patch).await {
+    match result {
         Ok(_) => Ok(see_other(&format!(
             "{}/roles/{role}?done=updated",
             org.base()
@@ -311,7 +426,7 @@ async fn update(
         Err(e) if layout::is_form_error(&e) => {
             let status = super::status_of(e.kind());
             let current = roles::get(&state, &post.user.caller, org.id, role).await?;
-            let err = FormError::from_service("update", &e, &["name", "ats_jobs"]);
+            let err = FormError::from_service("update", &e, EDIT_FIELDS);
             Ok(html_status(
                 status,
                 edit_view(&post.user, &org, &current, None, Some(&err), Some(f)),
@@ -347,10 +462,8 @@ async fn add_job(
     let mut jobs = current.ats_jobs;
     jobs.push(post.fields.get("entry").to_owned());
     let patch = PatchRole {
-        name: None,
         ats_jobs: Some(jobs),
-        fallback: None,
-        link_ttl_days: None,
+        ..PatchRole::default()
     };
     match roles::update(&state, &post.user.caller, org.id, role, &patch).await {
         Ok(_) => Ok(see_other(&format!("{}/roles?done=added", org.base()))),

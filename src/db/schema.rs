@@ -13,6 +13,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    attention_tags (connection_id, opportunity_id) {
+        connection_id -> Uuid,
+        opportunity_id -> Text,
+        tag -> Text,
+        event_id -> Nullable<Uuid>,
+        posted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     candidate_claims (connection_id, opportunity_id) {
         connection_id -> Uuid,
         opportunity_id -> Text,
@@ -113,6 +123,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    connection_outcomes (connection_id) {
+        connection_id -> Uuid,
+        tag_passed -> Nullable<Text>,
+        tag_not_passed -> Nullable<Text>,
+        tag_needs_attention -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     console_sessions (id_sha256) {
         id_sha256 -> Bytea,
         key_id -> Nullable<Uuid>,
@@ -173,6 +192,17 @@ diesel::table! {
         results_url -> Nullable<Text>,
         close_reason -> Nullable<Text>,
         closed_tag -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    interview_outcomes (interview_id) {
+        interview_id -> Uuid,
+        stage_id -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        outcome_tag -> Nullable<Text>,
+        stage_move -> Nullable<Text>,
+        stage_move_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -273,6 +303,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    role_ats_tags (role_id, position) {
+        org_id -> Uuid,
+        role_id -> Uuid,
+        position -> Int4,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
     roles (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -281,10 +320,15 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         link_ttl_days -> Nullable<Int4>,
+        pass_score -> Nullable<Int2>,
+        on_pass_stage_id -> Nullable<Text>,
+        on_pass_stage_name -> Nullable<Text>,
+        stages -> Array<Text>,
     }
 }
 
 diesel::joinable!(api_keys -> orgs (org_id));
+diesel::joinable!(attention_tags -> connections (connection_id));
 diesel::joinable!(candidate_claims -> connections (connection_id));
 diesel::joinable!(connection_counters -> connections (connection_id));
 diesel::joinable!(connection_health -> connections (connection_id));
@@ -294,8 +338,10 @@ diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(console_sessions -> api_keys (key_id));
 diesel::joinable!(console_sessions -> orgs (org_id));
 diesel::joinable!(erased_candidates -> connections (connection_id));
+diesel::joinable!(connection_outcomes -> connections (connection_id));
 diesel::joinable!(interview_links -> connections (connection_id));
 diesel::joinable!(interview_links -> interviews (interview_id));
+diesel::joinable!(interview_outcomes -> interviews (interview_id));
 diesel::joinable!(interviews -> connections (connection_id));
 diesel::joinable!(interviews -> lever_events (event_id));
 diesel::joinable!(interviews -> orgs (org_id));
@@ -307,20 +353,25 @@ diesel::joinable!(oauth_states -> connections (connection_id));
 diesel::joinable!(oauth_states -> orgs (org_id));
 diesel::joinable!(role_ats_jobs -> orgs (org_id));
 diesel::joinable!(role_ats_jobs -> roles (role_id));
+diesel::joinable!(role_ats_tags -> orgs (org_id));
+diesel::joinable!(role_ats_tags -> roles (role_id));
 diesel::joinable!(roles -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    attention_tags,
     candidate_claims,
     connection_counters,
     connection_health,
     connection_leases,
+    connection_outcomes,
     connection_sweeps,
     connections,
     console_sessions,
     erased_candidates,
     instances,
     interview_links,
+    interview_outcomes,
     interviews,
     jobs,
     lever_events,
@@ -328,5 +379,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_states,
     orgs,
     role_ats_jobs,
+    role_ats_tags,
     roles,
 );

@@ -209,10 +209,31 @@ text_enum!(
     /// [`crate::domain::roles`]).
     Rule {
         PostingId => "posting_id",
+        PostingTag => "posting_tag",
         Title => "title",
         Fallback => "fallback",
         Any => "any",
         None => "none",
+    }
+);
+
+text_enum!(
+    /// What a completion decided against the role's pass score
+    /// (`interview_outcomes.outcome`).
+    Outcome {
+        Passed => "passed",
+        NotPassed => "not_passed",
+    }
+);
+
+text_enum!(
+    /// What became of a passing candidate's move to the role's next stage
+    /// (`interview_outcomes.stage_move`).
+    StageMove {
+        Moved => "moved",
+        /// Not moved: the recruiter had moved the candidate first, or the
+        /// role's next stage is gone.
+        Skipped => "skipped",
     }
 );
 

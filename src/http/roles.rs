@@ -1,12 +1,13 @@
 //! `/api/v1/orgs/{org}/roles`: Arkiter roles and the Lever jobs mapped to
 //! them, plus `roles/resolve`, which never calls Lever (`service::roles`).
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
 use super::json::Json;
 use crate::domain::ids::OrgId;
+use crate::service::ServiceError;
 use crate::service::access::Caller;
 use crate::service::list::{List, ListQuery};
 use crate::service::roles::{self, CreateRole, PatchRole, ResolveQuery, ResolveView, RoleView};
@@ -124,10 +125,32 @@ pub async fn resolve_role(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    query: web::Query<ResolveQuery>,
+    req: HttpRequest,
 ) -> Result<web::Json<ResolveView>, ApiError> {
     let org = OrgId(path.into_inner());
+    let query = resolve_query(req.query_string())?;
     Ok(web::Json(
         roles::resolve_posting(&state, &caller, org, &query).await?,
     ))
+}
+
+/// The resolve query, read by hand because `tag` may repeat (the
+/// urlencoded extractor takes each key once); an unknown key is refused.
+fn resolve_query(raw: &str) -> Result<ResolveQuery, ServiceError> {
+    let mut q = ResolveQuery::default();
+    for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+        let value = value.into_owned();
+        match key.as_ref() {
+            "posting_id" => q.posting_id = Some(value),
+            "title" => q.title = Some(value),
+            "tag" => q.tag.push(value),
+            "stage_id" => q.stage_id = Some(value),
+            other => {
+                return Err(ServiceError::bad_query(format!(
+                    "unknown query parameter `{other}`"
+                )));
+            }
+        }
+    }
+    Ok(q)
 }

@@ -1,8 +1,9 @@
 //! What the link generator remembers between units of its account:
 //!
-//! - **Posting titles**, by posting id: postings rarely change and every
-//!   interview needs one. Kept per Lever account (a reconnect to another
-//!   account starts afresh). Units that miss one at once read it once.
+//! - **Postings' titles and Lever tags**, by posting id: postings rarely
+//!   change and every interview needs one. Kept per Lever account (a
+//!   reconnect to another account starts afresh). Units that miss one at
+//!   once read it once.
 //! - **The org's roles**, for role resolution, for [`ROLES_FRESH_FOR`]: a
 //!   burst of deliveries resolves against one read of them. An empty list
 //!   is never kept, so a role just added is found by the next unit; an edit
@@ -21,11 +22,18 @@ use crate::domain::roles::RoleEntry;
 /// How long a read of the org's roles serves later units.
 pub const ROLES_FRESH_FOR: Duration = Duration::from_secs(2);
 
+/// What resolution uses of a posting.
+#[derive(Debug, Clone, Default)]
+pub struct PostingSummary {
+    pub title: Option<String>,
+    pub tags: Vec<String>,
+}
+
 #[derive(Default)]
 pub struct LinkCaches {
-    titles: RefCell<Titles>,
-    /// Held while a missing title is read from Lever.
-    title_read: tokio::sync::Mutex<()>,
+    postings: RefCell<Postings>,
+    /// Held while a missing posting is read from Lever.
+    posting_read: tokio::sync::Mutex<()>,
     roles: RefCell<Option<(OrgId, Instant, Vec<RoleEntry>)>>,
     hired_reasons: RefCell<HiredReasons>,
 }
@@ -38,35 +46,35 @@ struct HiredReasons {
 }
 
 #[derive(Default)]
-struct Titles {
-    /// The Lever account the titles came from.
+struct Postings {
+    /// The Lever account the postings came from.
     account: Option<String>,
-    by_posting: HashMap<String, String>,
+    by_id: HashMap<String, PostingSummary>,
 }
 
 impl LinkCaches {
-    /// The cached title of `posting` in Lever account `account`.
-    pub fn title(&self, account: Option<&str>, posting: &str) -> Option<String> {
-        let mut titles = self.titles.borrow_mut();
-        if titles.account.as_deref() != account {
-            titles.account = account.map(str::to_owned);
-            titles.by_posting.clear();
+    /// The cached summary of `posting` in Lever account `account`.
+    pub fn posting(&self, account: Option<&str>, posting: &str) -> Option<PostingSummary> {
+        let mut postings = self.postings.borrow_mut();
+        if postings.account.as_deref() != account {
+            postings.account = account.map(str::to_owned);
+            postings.by_id.clear();
         }
-        titles.by_posting.get(posting).cloned()
+        postings.by_id.get(posting).cloned()
     }
 
-    pub fn keep_title(&self, posting: &str, title: &str) {
-        self.titles
+    pub fn keep_posting(&self, posting: &str, summary: &PostingSummary) {
+        self.postings
             .borrow_mut()
-            .by_posting
-            .insert(posting.to_owned(), title.to_owned());
+            .by_id
+            .insert(posting.to_owned(), summary.clone());
     }
 
     /// Taken before reading a posting the cache misses; the holder reads,
-    /// the others then find the title cached. Misses are rare (once per
-    /// posting), so one lock for all postings is enough.
-    pub async fn title_read(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.title_read.lock().await
+    /// the others then find it cached. Misses are rare (once per posting),
+    /// so one lock for all postings is enough.
+    pub async fn posting_read(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.posting_read.lock().await
     }
 
     /// The org's roles if read less than [`ROLES_FRESH_FOR`] ago.

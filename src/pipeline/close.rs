@@ -218,7 +218,8 @@ async fn take_off_and_tag(
     Ok(Outcome::Done)
 }
 
-/// Takes the interview's live link and link-created tag off the candidate.
+/// Takes the interview's live link and link-created tag off the candidate,
+/// and the needs-attention tag if one is on.
 pub async fn take_link_off(
     ctx: &AccountCtx,
     work: &Work,
@@ -233,7 +234,7 @@ pub async fn take_link_off(
         .clone()
         .unwrap_or_else(|| work.conn.tag_link_created.clone());
     ensure(ctx, &work.client, opp, Has::Tag, false, &tag).await?;
-    Ok(())
+    super::attention::unflag(ctx, work, opp).await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 
-use super::caches::LinkCaches;
+use super::caches::{LinkCaches, PostingSummary};
 use super::context::{AccountCtx, UnitClaim, Work, settled};
 use super::outcome::{Outcome, StepError};
 use super::results;
@@ -19,7 +19,7 @@ use crate::db::models::interview::Interview;
 use crate::db::models::role::Role;
 use crate::db::models::work::{self as store, EventWork, NewInterview, Step};
 use crate::domain::ids::{InterviewId, RoleId};
-use crate::domain::roles::{RoleEntry, Rule, resolve};
+use crate::domain::roles::{PostingFacts, RoleEntry, Rule, resolve};
 use crate::domain::status::{EventSource, InterviewStatus, LifecyclePolicy};
 use crate::lever::wire::{Opportunity, events};
 
@@ -143,10 +143,11 @@ async fn open(
         return Ok(None);
     }
     let posting_id = opp.posting_id().map(str::to_owned);
-    let title = match &posting_id {
-        Some(p) => posting_title(caches, work, p).await?,
-        None => None,
+    let posting = match &posting_id {
+        Some(p) => posting_summary(caches, work, p).await?,
+        None => PostingSummary::default(),
     };
+    let title = posting.title.clone();
     let org = ev.org_id;
     let entries = match caches.roles(org) {
         Some(entries) => entries,
@@ -160,8 +161,18 @@ async fn open(
             entries
         }
     };
-    let r = resolve(&entries, posting_id.as_deref(), title.as_deref());
+    let r = resolve(
+        &entries,
+        &PostingFacts {
+            posting_id: posting_id.as_deref(),
+            title: title.as_deref(),
+            tags: &posting.tags,
+            stage_id: Some(stage),
+        },
+    );
     if r.rule == Rule::None {
+        // Recruiters see in Lever that this candidate waits for an admin.
+        super::attention::flag(ctx, work, ev.id, opp).await?;
         return Err(StepError::Job(
             "the org has no Arkiter role yet: add a role (Configure Job in Arkiter) and this interview will be created".into(),
         ));
@@ -201,30 +212,33 @@ async fn open(
     Ok(Some(id))
 }
 
-/// The posting's title, cached by the link generator (postings rarely change).
-async fn posting_title(
+/// The posting's title and tags, cached by the link generator (postings
+/// rarely change).
+async fn posting_summary(
     caches: &LinkCaches,
     work: &Work,
     posting: &str,
-) -> Result<Option<String>, StepError> {
+) -> Result<PostingSummary, StepError> {
     let account = work.conn.lever_account_id.as_deref();
-    if let Some(t) = caches.title(account, posting) {
-        return Ok(Some(t));
+    if let Some(p) = caches.posting(account, posting) {
+        return Ok(p);
     }
     // Units of a burst all miss at once: one reads, the rest find it cached.
-    let _reading = caches.title_read().await;
-    if let Some(t) = caches.title(account, posting) {
-        return Ok(Some(t));
+    let _reading = caches.posting_read().await;
+    if let Some(p) = caches.posting(account, posting) {
+        return Ok(p);
     }
     match work.client.get_posting(posting).await {
         Ok(p) => {
-            if let Some(t) = &p.text {
-                caches.keep_title(posting, t);
-            }
-            Ok(p.text)
+            let summary = PostingSummary {
+                title: p.text,
+                tags: p.tags,
+            };
+            caches.keep_posting(posting, &summary);
+            Ok(summary)
         }
         // A posting we may not read still resolves by id or fallback.
-        Err(e) if e.is_not_found() || e.status() == Some(403) => Ok(None),
+        Err(e) if e.is_not_found() || e.status() == Some(403) => Ok(PostingSummary::default()),
         Err(e) => Err(e.into()),
     }
 }
@@ -286,6 +300,7 @@ async fn post_link(
         .await?;
     }
     if tag_new {
+        super::attention::unflag(ctx, work, opp).await?;
         tracing::info!(interview_id = %id, opportunity_id = %iv.opportunity_id, "interview link posted");
     }
     Ok(Outcome::Done)

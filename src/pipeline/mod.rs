@@ -5,6 +5,7 @@
 //! account) → `LinkGenerator` / `TagUpdater`. Postgres is the source of truth
 //! (the table modules under `db::models`); messages are wake-ups.
 
+pub mod attention;
 pub mod caches;
 pub mod close;
 pub mod context;
@@ -14,6 +15,7 @@ pub mod link;
 pub mod messages;
 pub mod metrics;
 pub mod outcome;
+pub mod pass;
 pub mod refresh;
 pub mod registry;
 pub mod results;

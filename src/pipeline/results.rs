@@ -1,6 +1,7 @@
 //! The tag updater's work. Completion: add the results link, remove the
 //! interview link, add the completed tag, remove the link-created tag the
-//! interview actually posted, and leave one note with the score and summary.
+//! interview actually posted, leave one note with the score and summary,
+//! then what the role's pass score decides ([`super::pass`]).
 //! Cancellation: remove the interview link and the link-created tag
 //! ([`super::close::take_link_off`]). Each
 //! step is checked against a fresh read, and a note whose outcome is unknown
@@ -102,6 +103,7 @@ pub async fn ensure_completed(
         ctx.write(move |d| store::record(d, id, Step::NotePosted(&note_id)))
             .await?;
     }
+    super::pass::ensure_outcome(ctx, work, iv, opp).await?;
     ctx.write(move |d| store::record(d, id, Step::ResultsPosted))
         .await?;
     if let Some(at) = iv

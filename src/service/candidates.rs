@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use crate::db::models::connection::Connection;
 use crate::db::models::erased;
 use crate::db::models::interview::Interview;
-use crate::db::models::interview::steps;
 use crate::db::models::job;
 use crate::db::models::lever_event;
 use crate::db::models::page::PageRequest;
@@ -42,14 +41,7 @@ pub async fn export(
             let page = PageRequest::new(Some(MAX_INTERVIEWS), None);
             let ivs = Interview::list_for_org(c, org.0, None, Some(&key), page)?.items;
             let ids: Vec<InterviewId> = ivs.iter().map(|i| i.id).collect();
-            let times = steps::link_times(c, &ids)?;
-            let ivs: Vec<_> = ivs
-                .into_iter()
-                .map(|i| {
-                    let t = times.get(&i.id).copied().unwrap_or_default();
-                    (i, t)
-                })
-                .collect();
+            let ivs = crate::service::interviews::with_details(c, ivs)?;
             let events = lever_event::of_candidate(c, org.0, &key)?;
             let jobs = job::of_interviews(c, &ids)?;
             Ok((ivs, events, jobs))

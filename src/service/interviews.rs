@@ -2,6 +2,7 @@
 //! opportunity) and one interview. The live link is always shown; the results link only once a result
 //! exists (`completed`, `results_posted`): before that it leads nowhere.
 
+use crate::db::models::interview::outcome::{self as outcomes, InterviewOutcome};
 use crate::db::models::interview::steps::{self, LinkTimes};
 use crate::db::models::interview::{Interview, InterviewStatus};
 use crate::db::models::page::Page;
@@ -57,7 +58,8 @@ pub struct InterviewView {
     /// Null once the role was deleted; `role_name` keeps its name as it was.
     pub role_id: Option<Uuid>,
     pub role_name: Option<String>,
-    /// How the posting resolved to the role: `posting_id`, `title`, `fallback`, `any` or `none`.
+    /// How the posting resolved to the role: `posting_id`, `posting_tag`,
+    /// `title`, `fallback`, `any` or `none`.
     pub rule: crate::domain::status::Rule,
     pub opportunity_id: String,
     pub posting_id: Option<String>,
@@ -86,10 +88,45 @@ pub struct InterviewView {
     /// `{"score","recommendation","summary"}` once completed, else null.
     #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
+    /// The trigger stage the interview was linked from.
+    pub stage_id: Option<String>,
+    /// `passed` or `not_passed` against the role's pass score; null
+    /// without a pass score or a score.
+    pub outcome: Option<crate::domain::status::Outcome>,
+}
+
+/// An interview with what the side tables hold of it.
+pub struct InterviewRow {
+    pub interview: Interview,
+    pub times: LinkTimes,
+    pub outcome: InterviewOutcome,
+}
+
+/// Attaches each interview's link times and outcome (two queries).
+pub fn with_details(
+    conn: &mut diesel::PgConnection,
+    ivs: Vec<Interview>,
+) -> diesel::QueryResult<Vec<InterviewRow>> {
+    let ids: Vec<InterviewId> = ivs.iter().map(|i| i.id).collect();
+    let times = steps::link_times(conn, &ids)?;
+    let mut found = outcomes::of_many(conn, &ids)?;
+    Ok(ivs
+        .into_iter()
+        .map(|i| InterviewRow {
+            times: times.get(&i.id).copied().unwrap_or_default(),
+            outcome: found.remove(&i.id).unwrap_or_default(),
+            interview: i,
+        })
+        .collect())
 }
 
 impl InterviewView {
-    pub fn new((i, times): (Interview, LinkTimes), urls: &Urls) -> Self {
+    pub fn new(row: InterviewRow, urls: &Urls) -> Self {
+        let InterviewRow {
+            interview: i,
+            times,
+            outcome,
+        } = row;
         let has_result = i.status.has_result();
         let erased = i.status == crate::domain::status::InterviewStatus::Erased;
         Self {
@@ -120,6 +157,8 @@ impl InterviewView {
             completed_at: i.completed_at,
             results_posted_at: i.results_posted_at,
             result: i.result,
+            stage_id: outcome.stage_id,
+            outcome: outcome.outcome,
         }
     }
 }
@@ -140,7 +179,10 @@ pub async fn list(
     };
     let load = move |conn: &mut diesel::PgConnection, page| {
         let page = Interview::list_for_org(conn, org.0, status, opportunity.as_deref(), page)?;
-        with_times(conn, page)
+        Ok(Page {
+            items: with_details(conn, page.items)?,
+            next: page.next,
+        })
     };
     org_page(state, caller, org, KeyRole::Member, &list, load, |i| {
         InterviewView::new(i, &state.urls)
@@ -161,32 +203,13 @@ pub async fn get(
         .db
         .run(move |conn| {
             let i = Interview::find_for_org(conn, org.0, id.0)?;
-            let times = steps::link_times(conn, &[i.id])?;
-            Ok((i, times.get(&id).copied().unwrap_or_default()))
+            Ok(with_details(conn, vec![i])?)
         })
         .await
-        .map_err(|e| ServiceError::from(e).naming("interview"))?;
+        .map_err(|e| ServiceError::from(e).naming("interview"))?
+        .pop()
+        .ok_or_else(|| ServiceError::not_found("interview"))?;
     Ok(InterviewView::new(row, &state.urls))
-}
-
-/// Each interview of a page with its link times.
-fn with_times(
-    conn: &mut diesel::PgConnection,
-    page: Page<Interview>,
-) -> diesel::QueryResult<Page<(Interview, LinkTimes)>> {
-    let ids: Vec<InterviewId> = page.items.iter().map(|i| i.id).collect();
-    let times = steps::link_times(conn, &ids)?;
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|i| {
-                let t = times.get(&i.id).copied().unwrap_or_default();
-                (i, t)
-            })
-            .collect(),
-        next: page.next,
-    })
 }
 
 /// The interview platform resolved interview `id`'s live link: it is

@@ -1,13 +1,16 @@
-//! Arkiter roles and the Lever jobs mapped to them, and which role a posting
-//! resolves to (never calling Lever). The mapping rules: entries are 1-200
-//! characters, at most 500 per role, never twice in one role nor in two
-//! roles of an org (titles compared trimmed and case-insensitively), and an
-//! org has at most one fallback role (see `docs/contract/roles.md`).
+//! Arkiter roles and the Lever jobs and posting tags mapped to them, and
+//! which role a posting resolves to (never calling Lever). The mapping
+//! rules: entries are 1-200 characters, at most 500 per list, never twice
+//! in one list, nor in two roles that share a trigger stage (titles
+//! compared trimmed and case-insensitively, tags exactly); an org has at
+//! most one fallback role (see `docs/contract/roles.md`). No index can say
+//! "among roles that share a stage", so the checks run under a lock on the
+//! org's row.
 
 use crate::db::models::page::Page;
-use crate::db::models::role::{self as model, Role, RoleWithJobs};
+use crate::db::models::role::{self as model, Role, RoleSettings, RoleWithJobs};
 use crate::domain::ids::OrgId;
-use crate::domain::roles::{RoleEntry, Rule, entry_key, resolve};
+use crate::domain::roles::{PostingFacts, RoleEntry, Rule, entry_key, resolve};
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
 use crate::service::list::{List, ListQuery, org_page};
@@ -19,6 +22,18 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 const MAX_ENTRIES: usize = 500;
+/// A role is used for at most as many stages as a connection has.
+const MAX_STAGES: usize = 10;
+
+/// A Lever stage, by id or by name.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageName {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,9 +50,20 @@ pub struct CreateRole {
     /// connection's `lifecycle.link_ttl_days`; absent or null: the
     /// connection's.
     pub link_ttl_days: Option<i64>,
+    /// Lever posting tags (exact, case-sensitive); at most 500.
+    #[serde(default)]
+    pub ats_tags: Vec<String>,
+    /// The trigger stage ids this role is used for; empty: every one.
+    #[serde(default)]
+    pub stages: Vec<String>,
+    /// 0-100: a score at least this passes (the passed tag), below it does
+    /// not (the not-passed tag).
+    pub pass_score: Option<i64>,
+    /// Where a passing candidate moves, if still in its trigger stage.
+    pub on_pass_stage: Option<StageName>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchRole {
     pub name: Option<String>,
@@ -46,6 +72,14 @@ pub struct PatchRole {
     /// 1-365, or null to use the connection's.
     #[serde(default, deserialize_with = "validate::present")]
     pub link_ttl_days: Option<Option<i64>>,
+    pub ats_tags: Option<Vec<String>>,
+    pub stages: Option<Vec<String>>,
+    /// 0-100, or null for no outcome.
+    #[serde(default, deserialize_with = "validate::present")]
+    pub pass_score: Option<Option<i64>>,
+    /// A stage, or null for no move.
+    #[serde(default, deserialize_with = "validate::present")]
+    pub on_pass_stage: Option<Option<StageName>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,7 +87,11 @@ pub struct RoleView {
     pub id: Uuid,
     pub name: String,
     pub ats_jobs: Vec<String>,
+    pub ats_tags: Vec<String>,
+    pub stages: Vec<String>,
     pub fallback: bool,
+    pub pass_score: Option<i16>,
+    pub on_pass_stage: Option<StageName>,
     /// Days an unopened link of this role lives; null: the connection's.
     pub link_ttl_days: Option<i32>,
     pub created_at: DateTime<Utc>,
@@ -62,11 +100,21 @@ pub struct RoleView {
 
 impl From<RoleWithJobs> for RoleView {
     fn from(r: RoleWithJobs) -> Self {
+        let on_pass_stage = (r.role.on_pass_stage_id.is_some()
+            || r.role.on_pass_stage_name.is_some())
+        .then(|| StageName {
+            id: r.role.on_pass_stage_id.clone(),
+            name: r.role.on_pass_stage_name.clone(),
+        });
         Self {
             id: r.role.id,
             name: r.role.name,
             ats_jobs: r.ats_jobs,
+            ats_tags: r.ats_tags,
+            stages: r.role.stages,
             fallback: r.role.fallback,
+            pass_score: r.role.pass_score,
+            on_pass_stage,
             link_ttl_days: r.role.link_ttl_days,
             created_at: r.role.created_at,
             updated_at: r.role.updated_at,
@@ -74,11 +122,17 @@ impl From<RoleWithJobs> for RoleView {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
+/// `tag` may repeat: the HTTP layer collects every one.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResolveQuery {
     pub posting_id: Option<String>,
     pub title: Option<String>,
+    /// The posting's Lever tags.
+    #[serde(default)]
+    pub tag: Vec<String>,
+    /// The trigger stage the candidate entered.
+    pub stage_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,13 +142,18 @@ pub struct ResolveView {
     pub rule: Rule,
 }
 
-/// Trims and checks entries: 1-200 characters each, at most 500, no repeats.
-fn clean_entries(entries: &[String]) -> Result<Vec<String>, ServiceError> {
+/// Trims and checks one list of `field`: 1-200 characters each, at most
+/// 500, none twice (by `key`).
+fn clean_list(
+    field: &str,
+    entries: &[String],
+    key: fn(&str) -> String,
+) -> Result<Vec<String>, ServiceError> {
     if entries.len() > MAX_ENTRIES {
         return Err(ServiceError::invalid(
-            "ats_jobs",
+            field,
             format!(
-                "`ats_jobs` has {} entries; the most is {MAX_ENTRIES}",
+                "`{field}` has {} entries; the most is {MAX_ENTRIES}",
                 entries.len()
             ),
         ));
@@ -102,11 +161,11 @@ fn clean_entries(entries: &[String]) -> Result<Vec<String>, ServiceError> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
     for e in entries {
-        let e = validate::bounded_text("ats_jobs[]", e, 1, 200)?;
-        if !seen.insert(entry_key(&e)) {
+        let e = validate::bounded_text(&format!("{field}[]"), e, 1, 200)?;
+        if !seen.insert(key(&e)) {
             return Err(ServiceError::invalid(
-                "ats_jobs",
-                format!("`ats_jobs` lists `{e}` twice"),
+                field,
+                format!("`{field}` lists `{e}` twice"),
             ));
         }
         out.push(e);
@@ -114,29 +173,119 @@ fn clean_entries(entries: &[String]) -> Result<Vec<String>, ServiceError> {
     Ok(out)
 }
 
-/// Conflict checks inside the write transaction; the unique indexes back them
-/// up against races (a unique violation is a 409 too, see `ServiceError`).
+fn clean_jobs(entries: &[String]) -> Result<Vec<String>, ServiceError> {
+    clean_list("ats_jobs", entries, entry_key)
+}
+
+fn clean_tags(tags: &[String]) -> Result<Vec<String>, ServiceError> {
+    clean_list("ats_tags", tags, str::to_owned)
+}
+
+fn clean_stages(stages: &[String]) -> Result<Vec<String>, ServiceError> {
+    if stages.len() > MAX_STAGES {
+        return Err(ServiceError::invalid(
+            "stages",
+            format!("`stages` lists at most {MAX_STAGES} stage ids"),
+        ));
+    }
+    clean_list("stages", stages, str::to_owned)
+}
+
+fn clean_pass_score(score: Option<i64>) -> Result<Option<i16>, ServiceError> {
+    match score {
+        None => Ok(None),
+        Some(s) if (0..=100).contains(&s) => Ok(i16::try_from(s).ok()),
+        Some(_) => Err(ServiceError::invalid(
+            "pass_score",
+            "`pass_score` must be from 0 to 100, or null",
+        )),
+    }
+}
+
+/// The next stage as named: an id, or a name (looked up in Lever when a
+/// candidate first passes).
+fn clean_next_stage(
+    stage: Option<&StageName>,
+) -> Result<(Option<String>, Option<String>), ServiceError> {
+    let Some(stage) = stage else {
+        return Ok((None, None));
+    };
+    let id = stage
+        .id
+        .as_deref()
+        .map(|i| validate::bounded_text("on_pass_stage.id", i, 1, 200))
+        .transpose()?;
+    let name = stage
+        .name
+        .as_deref()
+        .map(|n| validate::name("on_pass_stage.name", n))
+        .transpose()?;
+    if id.is_none() && name.is_none() {
+        return Err(ServiceError::invalid(
+            "on_pass_stage",
+            "`on_pass_stage` needs an `id` or a `name`",
+        ));
+    }
+    Ok((id, name))
+}
+
+/// A role as it will be stored, for the conflict checks.
+struct Proposed<'a> {
+    id: Option<Uuid>,
+    ats_jobs: &'a [String],
+    ats_tags: &'a [String],
+    settings: &'a RoleSettings,
+}
+
+/// Conflict checks inside the write transaction, under the org's row lock:
+/// an entry or tag mapped by another role that shares a trigger stage, or a
+/// second fallback role, is a 409 naming the other role.
 fn check_conflicts(
     conn: &mut diesel::PgConnection,
     org: Uuid,
-    role: Option<Uuid>,
-    entries: Option<&[String]>,
-    fallback: bool,
+    p: &Proposed<'_>,
 ) -> Result<(), ServiceError> {
-    if let Some(entries) = entries
-        && let Some((entry, other)) = model::mapped_elsewhere(conn, org, entries, role)?
+    Role::lock_org(conn, org)?;
+    let mine = RoleEntry {
+        id: p.id.unwrap_or_else(Uuid::nil),
+        name: String::new(),
+        fallback: p.settings.fallback,
+        created_at: Utc::now(),
+        ats_jobs: p.ats_jobs.to_vec(),
+        ats_tags: p.ats_tags.to_vec(),
+        stages: p.settings.stages.clone(),
+    };
+    let keys: std::collections::HashSet<String> = p.ats_jobs.iter().map(|e| entry_key(e)).collect();
+    for other in Role::all_with_jobs(conn, org)?
+        .into_iter()
+        .map(RoleEntry::from)
+        .filter(|o| Some(o.id) != p.id)
     {
-        return Err(ServiceError::conflict(format!(
-            "`{entry}` is already mapped to role `{other}`; remove it there first"
-        ))
-        .on_field("ats_jobs"));
-    }
-    if fallback && let Some(other) = Role::other_fallback(conn, org, role)? {
-        return Err(ServiceError::conflict(format!(
-            "role `{}` is already the fallback role; an org has at most one",
-            other.name
-        ))
-        .on_field("fallback"));
+        if let Some(entry) = other.ats_jobs.iter().find(|e| keys.contains(&entry_key(e)))
+            && mine.shares_stage_with(&other)
+        {
+            return Err(ServiceError::conflict(format!(
+                "`{entry}` is already mapped to role `{}`; remove it there first",
+                other.name
+            ))
+            .on_field("ats_jobs"));
+        }
+        if let Some(tag) = other.ats_tags.iter().find(|t| p.ats_tags.contains(t))
+            && mine.shares_stage_with(&other)
+        {
+            return Err(ServiceError::conflict(format!(
+                "the tag `{tag}` is already mapped to role `{}`; remove it there first",
+                other.name
+            ))
+            .on_field("ats_tags"));
+        }
+        if p.settings.fallback && other.fallback {
+            return Err(ServiceError::conflict(format!(
+                "role `{}` is already the fallback role; an org has at most one",
+                other.name
+            ))
+            .on_field("fallback"));
+        }
     }
     Ok(())
 }
@@ -151,18 +300,37 @@ pub async fn create(
 ) -> Result<RoleView, ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
     let name = validate::name("name", &body.name)?;
-    let entries = clean_entries(&body.ats_jobs)?;
-    let fallback = body.fallback;
-    let ttl = validate::ttl_days("link_ttl_days", body.link_ttl_days)?;
+    let entries = clean_jobs(&body.ats_jobs)?;
+    let tags = clean_tags(&body.ats_tags)?;
+    let (on_pass_stage_id, on_pass_stage_name) = clean_next_stage(body.on_pass_stage.as_ref())?;
+    let settings = RoleSettings {
+        fallback: body.fallback,
+        link_ttl_days: validate::ttl_days("link_ttl_days", body.link_ttl_days)?,
+        pass_score: clean_pass_score(body.pass_score)?,
+        on_pass_stage_id,
+        on_pass_stage_name,
+        stages: clean_stages(&body.stages)?,
+    };
     let role = state
         .db
         .transaction(move |conn| -> Result<_, ServiceError> {
-            check_conflicts(conn, org.0, None, Some(&entries), fallback)?;
-            let role = Role::insert(conn, org.0, &name, fallback, ttl)?;
+            check_conflicts(
+                conn,
+                org.0,
+                &Proposed {
+                    id: None,
+                    ats_jobs: &entries,
+                    ats_tags: &tags,
+                    settings: &settings,
+                },
+            )?;
+            let role = Role::insert(conn, org.0, &name, &settings)?;
             model::replace_jobs(conn, org.0, role.id, &entries)?;
+            model::replace_tags(conn, org.0, role.id, &tags)?;
             Ok(RoleWithJobs {
                 role,
                 ats_jobs: entries,
+                ats_tags: tags,
             })
         })
         .await?;
@@ -236,32 +404,64 @@ pub async fn update(
         .as_deref()
         .map(|n| validate::name("name", n))
         .transpose()?;
-    let entries = body.ats_jobs.as_deref().map(clean_entries).transpose()?;
-    let fallback = body.fallback;
+    let entries = body.ats_jobs.as_deref().map(clean_jobs).transpose()?;
+    let tags = body.ats_tags.as_deref().map(clean_tags).transpose()?;
+    let stages = body.stages.as_deref().map(clean_stages).transpose()?;
     let ttl = body
         .link_ttl_days
         .map(|d| validate::ttl_days("link_ttl_days", d))
         .transpose()?;
+    let pass_score = body.pass_score.map(clean_pass_score).transpose()?;
+    let next_stage = body
+        .on_pass_stage
+        .as_ref()
+        .map(|s| clean_next_stage(s.as_ref()))
+        .transpose()?;
+    let fallback = body.fallback;
     let role = state
         .db
         .transaction(move |conn| -> Result<_, ServiceError> {
-            Role::find(conn, org.0, id).map_err(|e| ServiceError::from(e).naming("role"))?;
+            let now =
+                Role::find(conn, org.0, id).map_err(|e| ServiceError::from(e).naming("role"))?;
+            let current = model::with_jobs(conn, vec![now.clone()])?
+                .pop()
+                .ok_or_else(|| ServiceError::not_found("role"))?;
+            let mut settings = now.settings();
+            settings.fallback = fallback.unwrap_or(settings.fallback);
+            if let Some(d) = ttl {
+                settings.link_ttl_days = d;
+            }
+            if let Some(p) = pass_score {
+                settings.pass_score = p;
+            }
+            if let Some((sid, sname)) = next_stage {
+                (settings.on_pass_stage_id, settings.on_pass_stage_name) = (sid, sname);
+            }
+            if let Some(s) = stages {
+                settings.stages = s;
+            }
+            let jobs = entries.unwrap_or(current.ats_jobs);
+            let tags = tags.unwrap_or(current.ats_tags);
             check_conflicts(
                 conn,
                 org.0,
-                Some(id),
-                entries.as_deref(),
-                fallback == Some(true),
+                &Proposed {
+                    id: Some(id),
+                    ats_jobs: &jobs,
+                    ats_tags: &tags,
+                    settings: &settings,
+                },
             )?;
-            let role = Role::update(conn, id, name.as_deref(), fallback, ttl)?;
-            if let Some(e) = &entries {
-                model::replace_jobs(conn, org.0, id, e)?;
-            }
-            Ok(model::with_jobs(conn, vec![role])?)
+            let role = Role::update(conn, id, name.as_deref(), &settings)?;
+            model::replace_jobs(conn, org.0, id, &jobs)?;
+            model::replace_tags(conn, org.0, id, &tags)?;
+            Ok(RoleWithJobs {
+                role,
+                ats_jobs: jobs,
+                ats_tags: tags,
+            })
         })
-        .await?
-        .pop()
-        .ok_or_else(|| ServiceError::not_found("role"))?;
+        .await?;
     Ok(role.into())
 }
 
@@ -300,8 +500,12 @@ pub async fn resolve_posting(
     let entries: Vec<RoleEntry> = roles.into_iter().map(RoleEntry::from).collect();
     let r = resolve(
         &entries,
-        query.posting_id.as_deref(),
-        query.title.as_deref(),
+        &PostingFacts {
+            posting_id: query.posting_id.as_deref(),
+            title: query.title.as_deref(),
+            tags: &query.tag,
+            stage_id: query.stage_id.as_deref(),
+        },
     );
     Ok(ResolveView {
         role_id: r.role.as_ref().map(|(id, _)| *id),

@@ -66,6 +66,9 @@ async fn full_connect_registers_one_webhook_per_event() {
             "completed": "Arkiter Live: Completed",
             "closed": "Arkiter Live: Closed",
             "expired": "Arkiter Live: Expired",
+            "passed": "Arkiter Live: Passed",
+            "not_passed": "Arkiter Live: Not Passed",
+            "needs_attention": "Arkiter Live: Needs Attention",
         })
     );
     assert!(!view.body.to_string().contains("signature"));

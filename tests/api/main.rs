@@ -30,6 +30,7 @@ mod log_secrets;
 mod migrations;
 mod one_candidate;
 mod orgs_and_keys;
+mod outcomes;
 mod pipeline;
 mod pipeline_outages;
 mod races;

@@ -85,11 +85,15 @@ async fn mapping_rules_and_conflicts() {
         fields,
         [
             "ats_jobs",
+            "ats_tags",
             "created_at",
             "fallback",
             "id",
             "link_ttl_days",
             "name",
+            "on_pass_stage",
+            "pass_score",
+            "stages",
             "updated_at"
         ]
     );

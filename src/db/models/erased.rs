@@ -51,6 +51,7 @@ pub fn erase(
             interviews::cancelled_at.eq(now),
         ))
         .execute(c)?;
+        super::attention::clear(c, connection_id, opportunity_id)?;
         let ids: Vec<Uuid> = diesel::update(of_candidate())
             .set((
                 interviews::status.eq(InterviewStatus::Erased),

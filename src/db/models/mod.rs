@@ -4,6 +4,7 @@
 //! here calls Lever, sends a wake-up or knows about HTTP.
 
 pub mod api_key;
+pub mod attention;
 pub mod claim;
 pub mod connection;
 pub mod console_session;
@@ -16,6 +17,7 @@ pub mod lever_event;
 pub mod lever_webhook;
 pub mod oauth_state;
 pub mod org;
+pub mod outcome_tags;
 pub mod page;
 pub mod prune;
 pub mod role;

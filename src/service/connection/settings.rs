@@ -6,6 +6,7 @@
 use super::view::{ConnectionView, load, render};
 use crate::connections::setup;
 use crate::db::models::connection::{Connection, Settings, webhooks};
+use crate::db::models::outcome_tags::OutcomeTags;
 use crate::domain::ids::{ConnectionId, OrgId};
 use crate::domain::status::LifecyclePolicy;
 use crate::service::ServiceError;
@@ -33,6 +34,15 @@ pub struct TagsPatch {
     /// Added when a link expires unopened; null turns it off.
     #[serde(default, deserialize_with = "validate::present")]
     pub expired: Option<Option<String>>,
+    /// Added when a score reaches the role's pass score; null turns it off.
+    #[serde(default, deserialize_with = "validate::present")]
+    pub passed: Option<Option<String>>,
+    /// Added when a score is below it; null turns it off.
+    #[serde(default, deserialize_with = "validate::present")]
+    pub not_passed: Option<Option<String>>,
+    /// On a candidate an admin must look at; null turns it off.
+    #[serde(default, deserialize_with = "validate::present")]
+    pub needs_attention: Option<Option<String>>,
 }
 
 /// What happens to an open interview when its candidate moves on.
@@ -88,10 +98,33 @@ fn optional_tag(
     }
 }
 
+/// The stored outcome tags with the patch's.
+fn merged_outcome_tags(
+    now: OutcomeTags,
+    tags: &mut TagsPatch,
+) -> Result<OutcomeTags, ServiceError> {
+    Ok(OutcomeTags {
+        tag_passed: optional_tag("tags.passed", tags.passed.take(), now.tag_passed)?,
+        tag_not_passed: optional_tag(
+            "tags.not_passed",
+            tags.not_passed.take(),
+            now.tag_not_passed,
+        )?,
+        tag_needs_attention: optional_tag(
+            "tags.needs_attention",
+            tags.needs_attention.take(),
+            now.tag_needs_attention,
+        )?,
+    })
+}
+
 /// The stored settings with the patch's tags, lifecycle and `perform_as`.
-fn merged(current: &Connection, body: &mut ConnectionPatch) -> Result<Settings, ServiceError> {
+fn merged(
+    current: &Connection,
+    tags: TagsPatch,
+    body: &mut ConnectionPatch,
+) -> Result<Settings, ServiceError> {
     let now = current.settings();
-    let tags = body.tags.take().unwrap_or_default();
     let life = body.lifecycle.take().unwrap_or_default();
     let link_ttl_days = match life.link_ttl_days {
         None => now.link_ttl_days,
@@ -135,7 +168,14 @@ pub async fn update(
     caller.require_org(org, KeyRole::Admin)?;
     let current = load(state, org).await?;
     let mut body = body;
-    let settings = merged(&current, &mut body)?;
+    let mut tags = body.tags.take().unwrap_or_default();
+    let cid = current.id;
+    let stored_tags = state
+        .db
+        .run(move |c| Ok(OutcomeTags::load(c, cid)?))
+        .await?;
+    let outcome_tags = merged_outcome_tags(stored_tags, &mut tags)?;
+    let settings = merged(&current, tags, &mut body)?;
     let new_stage = match body.stage {
         Some(s) => Some(resolve_stage(state, &current, s).await?),
         None => None,
@@ -145,6 +185,7 @@ pub async fn update(
         .db
         .transaction(move |c| -> Result<(), ServiceError> {
             Connection::set_settings(c, id, &settings)?;
+            outcome_tags.save(c, id)?;
             if let Some(s) = &new_stage {
                 Connection::store_setup(c, id, s)?;
                 crate::db::models::work::resume_account(c, id)?;

@@ -2,6 +2,7 @@
 //! connected is `not_connected`.
 
 use crate::db::models::connection::{Connection, webhooks};
+use crate::db::models::outcome_tags::OutcomeTags;
 use crate::domain::ids::OrgId;
 use crate::domain::status::LifecyclePolicy;
 use crate::lever::wire::events;
@@ -37,6 +38,14 @@ pub struct TagsView {
     pub closed: Option<String>,
     /// Added when a link expires unopened; null: off.
     pub expired: Option<String>,
+    /// Added on completion when the score reaches the role's pass score;
+    /// null: off.
+    pub passed: Option<String>,
+    /// Added on completion when the score is below it; null: off.
+    pub not_passed: Option<String>,
+    /// On a candidate whose event failed in a way an admin must fix (no
+    /// role, refused, confidential) until a link is posted; null: off.
+    pub needs_attention: Option<String>,
 }
 
 /// What happens to an open interview when its candidate moves on.
@@ -106,9 +115,9 @@ pub async fn load(state: &AppState, org: OrgId) -> Result<Connection, ServiceErr
 pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, ServiceError> {
     let c = load(state, org).await?;
     let id = c.id;
-    let hooks = state
+    let (hooks, outcome_tags) = state
         .db
-        .run(move |conn| Ok(webhooks::live(conn, id)?))
+        .run(move |conn| Ok((webhooks::live(conn, id)?, OutcomeTags::load(conn, id)?)))
         .await?;
     let hook = hooks
         .iter()
@@ -140,6 +149,9 @@ pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, Serv
             completed: c.tag_completed,
             closed: c.tag_closed,
             expired: c.tag_expired,
+            passed: outcome_tags.tag_passed,
+            not_passed: outcome_tags.tag_not_passed,
+            needs_attention: outcome_tags.tag_needs_attention,
         },
         lifecycle: LifecycleView {
             on_archive: c.on_archive,

@@ -119,6 +119,8 @@ async fn the_view_shows_every_field_and_the_results_link_only_after_completion()
         "expires_at",
         "opened_at",
         "result",
+        "stage_id",
+        "outcome",
     ];
     want.sort_unstable();
     assert_eq!(keys, want);

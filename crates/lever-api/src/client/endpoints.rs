@@ -99,6 +99,18 @@ impl LeverClient {
             .await
     }
 
+    /// `PUT /opportunities/:id/stage` with `{"stage": stage}`: moves the
+    /// candidate (the answer, the opportunity, is not needed).
+    pub async fn move_to_stage(&self, opp: &str, stage: &str) -> Result<(), LeverError> {
+        let mut req = post_json(
+            "move_to_stage",
+            opp_path(opp, "stage"),
+            &serde_json::json!({ "stage": stage }),
+        )?;
+        req.method = Method::PUT;
+        self.call(req).await.map(|_| ())
+    }
+
     /// `POST /opportunities/:id/notes`; returns the note id.
     pub async fn create_note(&self, opp: &str, note: &NoteCreate) -> Result<String, LeverError> {
         let req = post_json("create_note", opp_path(opp, "notes"), note)?;

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::JsonMap;
 
+/// A list Lever may send as `null`: read as empty.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// A pipeline stage, `{id, text}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
@@ -67,6 +72,13 @@ pub struct Posting {
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// The posting's Lever tags (case-sensitive; a `null` reads as none).
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub tags: Vec<String>,
     #[serde(flatten)]
     pub extra: JsonMap,
 }

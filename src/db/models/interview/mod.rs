@@ -2,6 +2,7 @@
 //! org (admin API) or by one of its two unguessable tokens (the public pages
 //! and the interview platform). Its writes are in [`steps`].
 
+pub mod outcome;
 pub mod steps;
 
 use chrono::{DateTime, Utc};

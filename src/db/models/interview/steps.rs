@@ -81,24 +81,28 @@ fn open_interview_once(conn: &mut PgConnection, n: &NewInterview<'_>) -> QueryRe
         };
         let id = match open {
             Some(id) => id,
-            None => diesel::insert_into(interviews::table)
-                .values((
-                    interviews::id.eq(Uuid::new_v4()),
-                    interviews::org_id.eq(n.org_id),
-                    interviews::connection_id.eq(n.connection_id),
-                    interviews::event_id.eq(n.event_id),
-                    interviews::opportunity_id.eq(n.opportunity_id),
-                    interviews::posting_id.eq(n.posting_id),
-                    interviews::posting_title.eq(n.posting_title),
-                    interviews::role_id.eq(n.role_id),
-                    interviews::role_name.eq(n.role_name),
-                    interviews::rule.eq(n.rule),
-                    interviews::status.eq(InterviewStatus::Creating),
-                    interviews::live_token.eq(n.live_token),
-                    interviews::results_token.eq(n.results_token),
-                ))
-                .returning(interviews::id)
-                .get_result(conn)?,
+            None => {
+                let id = diesel::insert_into(interviews::table)
+                    .values((
+                        interviews::id.eq(Uuid::new_v4()),
+                        interviews::org_id.eq(n.org_id),
+                        interviews::connection_id.eq(n.connection_id),
+                        interviews::event_id.eq(n.event_id),
+                        interviews::opportunity_id.eq(n.opportunity_id),
+                        interviews::posting_id.eq(n.posting_id),
+                        interviews::posting_title.eq(n.posting_title),
+                        interviews::role_id.eq(n.role_id),
+                        interviews::role_name.eq(n.role_name),
+                        interviews::rule.eq(n.rule),
+                        interviews::status.eq(InterviewStatus::Creating),
+                        interviews::live_token.eq(n.live_token),
+                        interviews::results_token.eq(n.results_token),
+                    ))
+                    .returning(interviews::id)
+                    .get_result(conn)?;
+                super::outcome::open(conn, id, n.stage_id)?;
+                id
+            }
         };
         events::tie_to_interview(conn, n.event_id, id)?;
         Ok(id)
@@ -558,28 +562,35 @@ pub fn next_expiry(
 }
 
 /// The tags earlier interviews of the candidate posted and that a new
-/// interview's link step takes off (completed, closed or expired), as they
-/// were posted.
+/// interview's link step takes off (completed, closed, expired, passed or
+/// not passed), as they were posted.
 pub fn earlier_tags(
     conn: &mut PgConnection,
     connection_id: ConnectionId,
     opportunity_id: &str,
     current: InterviewId,
 ) -> QueryResult<Vec<String>> {
-    let rows: Vec<(Option<String>, Option<String>)> = interviews::table
+    use crate::db::schema::interview_outcomes;
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> = interviews::table
+        .left_join(interview_outcomes::table)
         .filter(interviews::connection_id.eq(connection_id))
         .filter(interviews::opportunity_id.eq(opportunity_id))
         .filter(interviews::id.ne(current))
         .filter(
             interviews::completed_tag
                 .is_not_null()
-                .or(interviews::closed_tag.is_not_null()),
+                .or(interviews::closed_tag.is_not_null())
+                .or(interview_outcomes::outcome_tag.is_not_null()),
         )
-        .select((interviews::completed_tag, interviews::closed_tag))
+        .select((
+            interviews::completed_tag,
+            interviews::closed_tag,
+            interview_outcomes::outcome_tag.nullable(),
+        ))
         .load(conn)?;
     let mut tags: Vec<String> = rows
         .into_iter()
-        .flat_map(|(done, closed)| done.into_iter().chain(closed))
+        .flat_map(|(done, closed, outcome)| done.into_iter().chain(closed).chain(outcome))
         .collect();
     tags.sort();
     tags.dedup();
