@@ -50,7 +50,12 @@ CREATE TABLE interview_outcomes (
     -- The pass move: `moved`, or `skipped` when the recruiter had moved
     -- the candidate first (or the role has no next stage any more).
     stage_move            TEXT CHECK (stage_move IN ('moved', 'skipped')),
-    stage_move_at         TIMESTAMPTZ
+    stage_move_at         TIMESTAMPTZ,
+    -- The feedback form and the PDF file written for the completion.
+    feedback_id           TEXT,
+    file_id               TEXT,
+    -- Why the note was written in place of a form or a file, if it was.
+    note_instead          TEXT
 );
 
 -- Every interview so far was linked from its connection's one stage.
@@ -59,16 +64,26 @@ SELECT i.id, c.stage_id
 FROM interviews i JOIN connections c ON c.id = i.connection_id
 WHERE c.stage_id IS NOT NULL;
 
--- The connection's outcome and needs-attention tags (null: off); no row:
--- the defaults below.
-CREATE TABLE connection_outcomes (
+-- The connection's results settings: which results a completion writes
+-- (note, feedback form, PDF file), its outcome and needs-attention tags
+-- (null: off), the feedback template found or made in its Lever account,
+-- and the last refusal of a form or file. No row: the defaults below.
+CREATE TABLE connection_results (
     connection_id   UUID PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,
+    note            BOOLEAN NOT NULL DEFAULT true,
+    feedback        BOOLEAN NOT NULL DEFAULT false,
+    pdf             BOOLEAN NOT NULL DEFAULT false,
     tag_passed      TEXT DEFAULT 'Arkiter Live: Passed'
         CHECK (char_length(tag_passed) BETWEEN 1 AND 200),
     tag_not_passed  TEXT DEFAULT 'Arkiter Live: Not Passed'
         CHECK (char_length(tag_not_passed) BETWEEN 1 AND 200),
     tag_needs_attention TEXT DEFAULT 'Arkiter Live: Needs Attention'
-        CHECK (char_length(tag_needs_attention) BETWEEN 1 AND 200)
+        CHECK (char_length(tag_needs_attention) BETWEEN 1 AND 200),
+    -- {"account","id","fields":{...}}: the template and its field ids.
+    feedback_template JSONB,
+    -- {"what","why","at"}: cleared by the next write of that kind.
+    results_refused JSONB,
+    CHECK (note OR feedback OR pdf)
 );
 
 -- The needs-attention tag on a candidate whose event failed in a way an

@@ -407,6 +407,7 @@ async fn settings(
             ..TagsPatch::default()
         }),
         lifecycle: None,
+        results: None,
         perform_as: Some((!perform_as.is_empty()).then(|| perform_as.to_owned())),
     };
     match changing::update(&state, &post.user.caller, org.id, patch).await {
@@ -437,6 +438,7 @@ async fn lifecycle(
             on_hired: Some(f.get("on_hired").to_owned()),
             ..LifecyclePatch::default()
         }),
+        results: None,
         perform_as: None,
     };
     match changing::update(&state, &post.user.caller, org.id, patch).await {

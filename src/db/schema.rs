@@ -71,6 +71,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    connection_results (connection_id) {
+        connection_id -> Uuid,
+        note -> Bool,
+        feedback -> Bool,
+        pdf -> Bool,
+        tag_passed -> Nullable<Text>,
+        tag_not_passed -> Nullable<Text>,
+        tag_needs_attention -> Nullable<Text>,
+        feedback_template -> Nullable<Jsonb>,
+        results_refused -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
     connection_sweeps (connection_id) {
         connection_id -> Uuid,
         last_at -> Nullable<Timestamptz>,
@@ -119,15 +133,6 @@ diesel::table! {
         tag_closed -> Nullable<Text>,
         tag_expired -> Nullable<Text>,
         webhooks_setup_until -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    connection_outcomes (connection_id) {
-        connection_id -> Uuid,
-        tag_passed -> Nullable<Text>,
-        tag_not_passed -> Nullable<Text>,
-        tag_needs_attention -> Nullable<Text>,
     }
 }
 
@@ -203,6 +208,9 @@ diesel::table! {
         outcome_tag -> Nullable<Text>,
         stage_move -> Nullable<Text>,
         stage_move_at -> Nullable<Timestamptz>,
+        feedback_id -> Nullable<Text>,
+        file_id -> Nullable<Text>,
+        note_instead -> Nullable<Text>,
     }
 }
 
@@ -333,12 +341,12 @@ diesel::joinable!(candidate_claims -> connections (connection_id));
 diesel::joinable!(connection_counters -> connections (connection_id));
 diesel::joinable!(connection_health -> connections (connection_id));
 diesel::joinable!(connection_leases -> connections (connection_id));
+diesel::joinable!(connection_results -> connections (connection_id));
 diesel::joinable!(connection_sweeps -> connections (connection_id));
 diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(console_sessions -> api_keys (key_id));
 diesel::joinable!(console_sessions -> orgs (org_id));
 diesel::joinable!(erased_candidates -> connections (connection_id));
-diesel::joinable!(connection_outcomes -> connections (connection_id));
 diesel::joinable!(interview_links -> connections (connection_id));
 diesel::joinable!(interview_links -> interviews (interview_id));
 diesel::joinable!(interview_outcomes -> interviews (interview_id));
@@ -364,7 +372,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connection_counters,
     connection_health,
     connection_leases,
-    connection_outcomes,
+    connection_results,
     connection_sweeps,
     connections,
     console_sessions,

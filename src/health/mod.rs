@@ -88,6 +88,8 @@ pub(crate) mod tests {
             stored_problems: serde_json::json!([]),
             granted_scopes: Some(crate::lever::SCOPES.to_owned()),
             needed_scopes: Vec::new(),
+            perform_as_missing: false,
+            results_refused: None,
             managed_webhook: true,
             webhook_events: Vec::new(),
             lifecycle_received: Vec::new(),

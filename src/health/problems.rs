@@ -18,6 +18,8 @@ pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<
         dead_jobs(c),
         confidential_hidden(c),
         scope_missing(c, policy),
+        perform_as_missing(c),
+        results_refused(c),
         unmapped_postings(&c.unmapped),
         signature_failures(c.rejected_last_hour),
         no_deliveries_yet(c, now, policy),
@@ -76,6 +78,27 @@ fn scope_missing(c: &ConnectionRows, policy: &Policy) -> Option<Problem> {
             ),
         )
     })
+}
+
+fn perform_as_missing(c: &ConnectionRows) -> Option<Problem> {
+    c.perform_as_missing.then(|| {
+        Problem::new(
+            "perform_as_missing",
+            "The results ask for a Lever feedback form or a PDF file, and Lever writes those \
+             only on behalf of a Lever user: set perform_as (Lever · Live). Until then the \
+             note is written instead.",
+        )
+    })
+}
+
+fn results_refused(c: &ConnectionRows) -> Option<Problem> {
+    let r = c.results_refused.as_ref()?;
+    let what = r.get("what")?.as_str()?;
+    let why = r.get("why").and_then(|w| w.as_str()).unwrap_or("");
+    Some(Problem::new(
+        "results_refused",
+        format!("Lever refused a {what}, so the note was written instead. {why}"),
+    ))
 }
 
 fn confidential_hidden(c: &ConnectionRows) -> Option<Problem> {

@@ -2,6 +2,7 @@
 //! transaction, so every figure is of the same instant (the database's
 //! `now()`, which is also `checked_at`).
 
+use crate::db::models::results_settings::{self, ResultsSettings};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -38,7 +39,10 @@ fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<Connectio
     let live = webhooks::live(c, k.id)?;
     let managed_webhook = live.iter().any(|w| w.managed);
     let webhook_events = live.iter().map(|w| (w.event.clone(), w.managed)).collect();
-    let needed_scopes = k.settings().scopes_needed();
+    let results = ResultsSettings::load(c, k.id)?;
+    let mut needed_scopes = k.settings().scopes_needed();
+    needed_scopes.extend(results.scopes_needed());
+    let perform_as_missing = (results.feedback || results.pdf) && k.perform_as.is_none();
     Ok(ConnectionRows {
         record: record(c, k.id)?,
         rejected_last_hour: counter_last_hour(c, k.id, COUNTER_REJECTED)?,
@@ -62,6 +66,8 @@ fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<Connectio
         stage_found: k.stage_found,
         granted_scopes: k.scopes,
         needed_scopes,
+        perform_as_missing,
+        results_refused: results_settings::last_refusal(c, k.id)?,
         stored_problems: k.problems,
     })
 }

@@ -31,6 +31,10 @@ pub struct ConnectionRows {
     pub granted_scopes: Option<String>,
     /// What the connection's settings need: (scope, what needs it).
     pub needed_scopes: Vec<(&'static str, &'static str)>,
+    /// The results ask for a form or a file, and no `perform_as` is set.
+    pub perform_as_missing: bool,
+    /// The last refusal of a form or file: `{"what","why","at"}`.
+    pub results_refused: Option<serde_json::Value>,
     /// `connections.problems`: `[{"code","message"}]` written by setup and the pipeline.
     pub stored_problems: serde_json::Value,
     /// A live (not deleted) managed row in `lever_webhooks`.

@@ -9,7 +9,7 @@ use super::context::{AccountCtx, Work};
 use super::outcome::StepError;
 use super::writes::{Has, ensure};
 use crate::db::models::attention;
-use crate::db::models::outcome_tags::OutcomeTags;
+use crate::db::models::results_settings::ResultsSettings;
 use crate::domain::ids::EventId;
 use crate::lever::wire::Opportunity;
 
@@ -27,7 +27,7 @@ pub async fn flag(
         .run(move |c| {
             Ok((
                 attention::posted(c, conn_id, &opp_id)?,
-                OutcomeTags::load(c, conn_id)?,
+                ResultsSettings::load(c, conn_id)?,
             ))
         })
         .await?;

@@ -12,7 +12,7 @@ use super::outcome::StepError;
 use super::writes::{Has, ensure};
 use crate::db::models::interview::Interview;
 use crate::db::models::interview::outcome::{self as store, InterviewOutcome, Outcome, StageMove};
-use crate::db::models::outcome_tags::OutcomeTags;
+use crate::db::models::results_settings::ResultsSettings;
 use crate::db::models::role::Role;
 use crate::lever::LeverClient;
 use crate::lever::wire::Opportunity;
@@ -40,7 +40,7 @@ fn decide(
     iv: &Interview,
     row: &InterviewOutcome,
     role: Option<&Role>,
-    tags: &OutcomeTags,
+    tags: &ResultsSettings,
 ) -> Option<Decision> {
     let next_stage = role.and_then(|r| {
         (r.on_pass_stage_id.is_some() || r.on_pass_stage_name.is_some()).then(|| NextStage {
@@ -86,7 +86,11 @@ pub async fn ensure_outcome(
                 Some(r) => Role::outcome_settings(c, r.0)?,
                 None => None,
             };
-            Ok((store::of(c, id)?, role, OutcomeTags::load(c, conn_id.0)?))
+            Ok((
+                store::of(c, id)?,
+                role,
+                ResultsSettings::load(c, conn_id.0)?,
+            ))
         })
         .await?;
     let Some(d) = decide(iv, &row, role.as_ref(), &tags) else {

@@ -1,6 +1,8 @@
 //! The tag updater's work. Completion: add the results link, remove the
 //! interview link, add the completed tag, remove the link-created tag the
-//! interview actually posted, leave one note with the score and summary,
+//! interview actually posted, then the results the connection asks for (a
+//! feedback form, [`super::feedback`]; a PDF file, [`super::report_file`];
+//! the note, which also stands in for either when it cannot be written),
 //! then what the role's pass score decides ([`super::pass`]).
 //! Cancellation: remove the interview link and the link-created tag
 //! ([`super::close::take_link_off`]). Each
@@ -10,7 +12,10 @@
 use super::context::{AccountCtx, UnitClaim, Work, settled};
 use super::outcome::{Outcome, StepError};
 use super::writes::{Has, ensure};
+use super::written::Written;
 use crate::db::models::interview::Interview;
+use crate::db::models::interview::outcome::{self as outcomes, ResultStep};
+use crate::db::models::results_settings::ResultsSettings;
 use crate::db::models::work::{self as store, JobWork, Step};
 use crate::domain::ids::InterviewId;
 use crate::domain::status::{InterviewStatus, JobKind};
@@ -98,11 +103,7 @@ pub async fn ensure_completed(
         Step::LinkTagRemoved,
     )
     .await?;
-    if iv.note_id.is_none() {
-        let note_id = post_note(ctx, c, iv, &results).await?;
-        ctx.write(move |d| store::record(d, id, Step::NotePosted(&note_id)))
-            .await?;
-    }
+    write_results(ctx, work, iv, &results).await?;
     super::pass::ensure_outcome(ctx, work, iv, opp).await?;
     ctx.write(move |d| store::record(d, id, Step::ResultsPosted))
         .await?;
@@ -115,6 +116,68 @@ pub async fn ensure_completed(
     tracing::info!(interview_id = %id, opportunity_id = %iv.opportunity_id, "results posted");
     Ok(Outcome::Done)
 }
+
+/// The results the connection asks for: a feedback form and a PDF file
+/// (each at most once), and the note, which also stands in for a form or
+/// file that could not be written.
+async fn write_results(
+    ctx: &AccountCtx,
+    work: &Work,
+    iv: &Interview,
+    results: &str,
+) -> Result<(), StepError> {
+    let (id, conn_id) = (iv.id, iv.connection_id);
+    let (settings, row) = ctx
+        .db
+        .run(move |c| Ok((ResultsSettings::load(c, conn_id.0)?, outcomes::of(c, id)?)))
+        .await?;
+    let mut instead = row.note_instead.clone().unwrap_or_default();
+    let kinds = [
+        (FEEDBACK, settings.feedback && row.feedback_id.is_none()),
+        (PDF, settings.pdf && row.file_id.is_none()),
+    ];
+    for (kind, wanted) in kinds {
+        if !wanted || row.note_stands_in_for(kind) {
+            continue;
+        }
+        let written = match kind {
+            FEEDBACK => super::feedback::write(ctx, work, iv, results).await?,
+            _ => super::report_file::write(ctx, work, iv, results).await?,
+        };
+        match written {
+            Written::Done(lever_id) => {
+                ctx.write(move |c| {
+                    let step = match kind {
+                        FEEDBACK => ResultStep::Feedback(&lever_id),
+                        _ => ResultStep::File(&lever_id),
+                    };
+                    outcomes::record_result(c, id, step)
+                })
+                .await?;
+                super::written::accepted(ctx, work, kind).await?;
+            }
+            Written::Instead(why) => {
+                // Kept before the note is written, so a retry knows the
+                // note stands in for it and does not try the kind again.
+                instead = format!("{instead}{kind}: {why}\n");
+                let lines = instead.clone();
+                ctx.write(move |c| outcomes::record_result(c, id, ResultStep::NoteInstead(&lines)))
+                    .await?;
+            }
+        }
+    }
+    if (settings.note || !instead.is_empty()) && iv.note_id.is_none() {
+        let note_id = post_note(ctx, &work.client, iv, results).await?;
+        ctx.write(move |d| store::record(d, id, Step::NotePosted(&note_id)))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The result kinds beyond the note, as named in `note_instead` and in a
+/// refusal.
+const FEEDBACK: &str = "feedback form";
+const PDF: &str = "PDF file";
 
 async fn record_once(
     ctx: &AccountCtx,

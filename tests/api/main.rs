@@ -34,6 +34,7 @@ mod outcomes;
 mod pipeline;
 mod pipeline_outages;
 mod races;
+mod results_written;
 mod retention;
 mod roles;
 mod rolling;

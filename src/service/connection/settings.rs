@@ -1,12 +1,12 @@
-//! Changing a connection: its stage, tag names, lifecycle policy and
-//! `perform_as` (a new stage
+//! Changing a connection: its stage, tag names, lifecycle policy, results
+//! and `perform_as` (a new stage
 //! is looked up in Lever again), and, in manual mode, the signature token an
 //! admin pasted from the webhook they created in Lever by hand.
 
 use super::view::{ConnectionView, load, render};
 use crate::connections::setup;
 use crate::db::models::connection::{Connection, Settings, webhooks};
-use crate::db::models::outcome_tags::OutcomeTags;
+use crate::db::models::results_settings::ResultsSettings;
 use crate::domain::ids::{ConnectionId, OrgId};
 use crate::domain::status::LifecyclePolicy;
 use crate::service::ServiceError;
@@ -60,12 +60,25 @@ pub struct LifecyclePatch {
     pub link_ttl_days: Option<Option<i64>>,
 }
 
+/// Which results a completion writes; at least one stays on.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsPatch {
+    /// A note with score, recommendation, summary and results link (default on).
+    pub note: Option<bool>,
+    /// A Lever feedback form (needs `perform_as`).
+    pub feedback: Option<bool>,
+    /// A one-page PDF file on the candidate.
+    pub pdf: Option<bool>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionPatch {
     pub stage: Option<StagePatch>,
     pub tags: Option<TagsPatch>,
     pub lifecycle: Option<LifecyclePatch>,
+    pub results: Option<ResultsPatch>,
     /// A Lever user id to attribute writes to; null clears it.
     #[serde(default, deserialize_with = "validate::present")]
     pub perform_as: Option<Option<String>>,
@@ -98,12 +111,28 @@ fn optional_tag(
     }
 }
 
-/// The stored outcome tags with the patch's.
-fn merged_outcome_tags(
-    now: OutcomeTags,
+/// The stored results settings with the patch's results and outcome tags.
+fn merged_results_settings(
+    now: ResultsSettings,
     tags: &mut TagsPatch,
-) -> Result<OutcomeTags, ServiceError> {
-    Ok(OutcomeTags {
+    results: Option<ResultsPatch>,
+) -> Result<ResultsSettings, ServiceError> {
+    let results = results.unwrap_or_default();
+    let (note, feedback, pdf) = (
+        results.note.unwrap_or(now.note),
+        results.feedback.unwrap_or(now.feedback),
+        results.pdf.unwrap_or(now.pdf),
+    );
+    if !(note || feedback || pdf) {
+        return Err(ServiceError::invalid(
+            "results",
+            "`results` must keep at least one of `note`, `feedback` and `pdf`",
+        ));
+    }
+    Ok(ResultsSettings {
+        note,
+        feedback,
+        pdf,
         tag_passed: optional_tag("tags.passed", tags.passed.take(), now.tag_passed)?,
         tag_not_passed: optional_tag(
             "tags.not_passed",
@@ -172,9 +201,9 @@ pub async fn update(
     let cid = current.id;
     let stored_tags = state
         .db
-        .run(move |c| Ok(OutcomeTags::load(c, cid)?))
+        .run(move |c| Ok(ResultsSettings::load(c, cid)?))
         .await?;
-    let outcome_tags = merged_outcome_tags(stored_tags, &mut tags)?;
+    let results_settings = merged_results_settings(stored_tags, &mut tags, body.results.take())?;
     let settings = merged(&current, tags, &mut body)?;
     let new_stage = match body.stage {
         Some(s) => Some(resolve_stage(state, &current, s).await?),
@@ -185,7 +214,7 @@ pub async fn update(
         .db
         .transaction(move |c| -> Result<(), ServiceError> {
             Connection::set_settings(c, id, &settings)?;
-            outcome_tags.save(c, id)?;
+            results_settings.save(c, id)?;
             if let Some(s) = &new_stage {
                 Connection::store_setup(c, id, s)?;
                 crate::db::models::work::resume_account(c, id)?;

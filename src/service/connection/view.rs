@@ -2,7 +2,7 @@
 //! connected is `not_connected`.
 
 use crate::db::models::connection::{Connection, webhooks};
-use crate::db::models::outcome_tags::OutcomeTags;
+use crate::db::models::results_settings::ResultsSettings;
 use crate::domain::ids::OrgId;
 use crate::domain::status::LifecyclePolicy;
 use crate::lever::wire::events;
@@ -58,6 +58,14 @@ pub struct LifecycleView {
     pub link_ttl_days: Option<i32>,
 }
 
+/// Which results a completion writes (docs/contract/results.md).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultsView {
+    pub note: bool,
+    pub feedback: bool,
+    pub pdf: bool,
+}
+
 /// One webhook registered for the connection.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventWebhookView {
@@ -81,6 +89,7 @@ pub struct ConnectionView {
     pub webhooks: Vec<EventWebhookView>,
     pub tags: TagsView,
     pub lifecycle: LifecycleView,
+    pub results: ResultsView,
     pub perform_as: Option<String>,
     pub connected_at: Option<DateTime<Utc>>,
     pub scopes: Vec<String>,
@@ -115,9 +124,9 @@ pub async fn load(state: &AppState, org: OrgId) -> Result<Connection, ServiceErr
 pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, ServiceError> {
     let c = load(state, org).await?;
     let id = c.id;
-    let (hooks, outcome_tags) = state
+    let (hooks, results_settings) = state
         .db
-        .run(move |conn| Ok((webhooks::live(conn, id)?, OutcomeTags::load(conn, id)?)))
+        .run(move |conn| Ok((webhooks::live(conn, id)?, ResultsSettings::load(conn, id)?)))
         .await?;
     let hook = hooks
         .iter()
@@ -149,15 +158,20 @@ pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, Serv
             completed: c.tag_completed,
             closed: c.tag_closed,
             expired: c.tag_expired,
-            passed: outcome_tags.tag_passed,
-            not_passed: outcome_tags.tag_not_passed,
-            needs_attention: outcome_tags.tag_needs_attention,
+            passed: results_settings.tag_passed,
+            not_passed: results_settings.tag_not_passed,
+            needs_attention: results_settings.tag_needs_attention,
         },
         lifecycle: LifecycleView {
             on_archive: c.on_archive,
             on_hired: c.on_hired,
             on_stage_exit: c.on_stage_exit,
             link_ttl_days: c.link_ttl_days,
+        },
+        results: ResultsView {
+            note: results_settings.note,
+            feedback: results_settings.feedback,
+            pdf: results_settings.pdf,
         },
         perform_as: c.perform_as,
         connected_at: c.connected_at,

@@ -38,6 +38,8 @@ pub(crate) struct Request {
     pub path: String,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Vec<u8>>,
+    /// The body's type; `None`: JSON.
+    pub content_type: Option<String>,
 }
 
 impl Request {
@@ -207,8 +209,9 @@ impl LeverClient {
         let exchange = async {
             let sent = match &req.body {
                 Some(body) => {
+                    let kind = req.content_type.as_deref().unwrap_or("application/json");
                     builder
-                        .insert_header(("Content-Type", "application/json"))
+                        .insert_header(("Content-Type", kind))
                         .send_body(body.clone())
                         .await
                 }

@@ -184,6 +184,7 @@ impl LeverClient {
             path: format!("/webhooks/{}", seg(id)),
             query: Vec::new(),
             body: None,
+            content_type: None,
         };
         self.call(req).await.map(|_| ())
     }
@@ -197,7 +198,7 @@ impl LeverClient {
         })
     }
 
-    async fn fetch_all<T: DeserializeOwned>(
+    pub(super) async fn fetch_all<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         path: &str,
@@ -243,23 +244,24 @@ impl LeverClient {
 }
 
 impl Request {
-    fn with_query(mut self, key: &'static str, value: &str) -> Self {
+    pub(super) fn with_query(mut self, key: &'static str, value: &str) -> Self {
         self.query.push((key, value.to_owned()));
         self
     }
 }
 
-fn get(endpoint: &'static str, path: String) -> Request {
+pub(super) fn get(endpoint: &'static str, path: String) -> Request {
     Request {
         endpoint,
         method: Method::GET,
         path,
         query: Vec::new(),
         body: None,
+        content_type: None,
     }
 }
 
-fn post_json<B: Serialize>(
+pub(super) fn post_json<B: Serialize>(
     endpoint: &'static str,
     path: String,
     body: &B,
@@ -274,6 +276,7 @@ fn post_json<B: Serialize>(
         path,
         query: Vec::new(),
         body: Some(body),
+        content_type: None,
     })
 }
 
@@ -284,7 +287,7 @@ fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T,
     })
 }
 
-fn opp_path(opp: &str, action: &str) -> String {
+pub(super) fn opp_path(opp: &str, action: &str) -> String {
     format!("/opportunities/{}/{action}", seg(opp))
 }
 

@@ -8,6 +8,7 @@
 
 mod call;
 mod endpoints;
+mod results;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -12,6 +12,7 @@ pub mod delivery;
 mod envelope;
 mod oauth;
 mod resources;
+mod results;
 mod webhook;
 mod webhooks_api;
 
@@ -22,6 +23,10 @@ pub use oauth::{AccessTokenClaims, JwtDecodeError, TokenResponse, decode_access_
 pub use resources::{
     Application, ApplicationRef, ArchiveReason, Archived, DeletedOpportunity, Note, NoteCreate,
     NoteCreated, NoteField, Opportunity, Posting, Stage, StageChange, StageRef, User,
+};
+pub use results::{
+    FeedbackCreate, FeedbackForm, FeedbackTemplate, FeedbackTemplateCreate, FieldValue, FormField,
+    NewTemplateField, OpportunityFile, TemplateField, parse_data_or_bare,
 };
 pub use webhook::{StageChangeData, WebhookBody, events};
 pub use webhooks_api::{

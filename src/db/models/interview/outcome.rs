@@ -19,6 +19,50 @@ pub struct InterviewOutcome {
     pub outcome: Option<Outcome>,
     pub outcome_tag: Option<String>,
     pub stage_move: Option<StageMove>,
+    pub feedback_id: Option<String>,
+    pub file_id: Option<String>,
+    /// One line per result kind the note stood in for: `kind: why`.
+    pub note_instead: Option<String>,
+}
+
+impl InterviewOutcome {
+    /// Whether the note already stands in for result `kind`.
+    pub fn note_stands_in_for(&self, kind: &str) -> bool {
+        self.note_instead
+            .as_deref()
+            .is_some_and(|t| t.lines().any(|l| l.split(':').next() == Some(kind)))
+    }
+}
+
+/// A result written beyond the note: its Lever id, or why the note stands
+/// in for it.
+#[derive(Debug, Clone, Copy)]
+pub enum ResultStep<'a> {
+    Feedback(&'a str),
+    File(&'a str),
+    /// All the `kind: why` lines so far.
+    NoteInstead(&'a str),
+}
+
+/// Stores one result step (each is safe to repeat).
+pub fn record_result(
+    conn: &mut PgConnection,
+    id: InterviewId,
+    step: ResultStep<'_>,
+) -> QueryResult<()> {
+    let t = interview_outcomes::table.find(id);
+    match step {
+        ResultStep::Feedback(f) => diesel::update(t)
+            .set(interview_outcomes::feedback_id.eq(f))
+            .execute(conn),
+        ResultStep::File(f) => diesel::update(t)
+            .set(interview_outcomes::file_id.eq(f))
+            .execute(conn),
+        ResultStep::NoteInstead(why) => diesel::update(t)
+            .set(interview_outcomes::note_instead.eq(why))
+            .execute(conn),
+    }
+    .map(|_| ())
 }
 
 /// Made with the interview, in its transaction.
