@@ -3,23 +3,48 @@
 //! webhooks (stage change, archive, hired, deleted) through the Lever API,
 //! replacing any webhook of ours for the same URL rather than adding more.
 
+use crate::domain::stages::TriggerStage;
 use crate::lever::wire::{Stage, WebhookCreate, events};
 use crate::lever::{LeverClient, LeverError};
 
-/// The stage given by id, else the one whose name matches (trimmed, any case).
-pub async fn find_stage(
+/// A trigger stage as an admin asked for it: by id, or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedStage {
+    pub id: Option<String>,
+    pub name: String,
+}
+
+/// Looks every wanted stage up in one read of Lever's stages (by id when
+/// given, else by name, trimmed and case-insensitively). One not found is
+/// kept as asked, `found: false`.
+pub async fn find_stages(
     client: &LeverClient,
-    stage_id: Option<&str>,
-    stage_name: &str,
-) -> Result<Option<Stage>, LeverError> {
+    wanted: &[WantedStage],
+) -> Result<Vec<TriggerStage>, LeverError> {
     let stages = client.list_stages().await?;
-    let wanted = stage_name.trim().to_lowercase();
-    Ok(match stage_id.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(id) => stages.into_iter().find(|s| s.id == id),
+    Ok(wanted.iter().map(|w| match_stage(&stages, w)).collect())
+}
+
+fn match_stage(stages: &[Stage], w: &WantedStage) -> TriggerStage {
+    let wanted_name = w.name.trim().to_lowercase();
+    let found = match w.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => stages.iter().find(|s| s.id == id),
         None => stages
-            .into_iter()
-            .find(|s| s.text.trim().to_lowercase() == wanted),
-    })
+            .iter()
+            .find(|s| s.text.trim().to_lowercase() == wanted_name),
+    };
+    match found {
+        Some(s) => TriggerStage {
+            id: Some(s.id.clone()),
+            name: s.text.clone(),
+            found: true,
+        },
+        None => TriggerStage {
+            id: w.id.clone(),
+            name: w.name.clone(),
+            found: false,
+        },
+    }
 }
 
 /// The events the service registers a webhook for, in order. The stage
@@ -120,27 +145,32 @@ pub async fn register_webhooks(
     })
 }
 
-/// Status and problems from what setup found.
+/// The status and problems of a connection with these trigger stages:
+/// `needs_setup` while no stage is found (or no webhook delivers), else
+/// `active`, with `stage_missing` naming any stage Lever does not have.
 pub fn setup_state(
-    stage: Option<&Stage>,
-    wanted_id: Option<&str>,
-    wanted_name: &str,
+    stages: Vec<TriggerStage>,
     has_webhook: bool,
     webhook_url: &str,
 ) -> crate::db::models::connection::SetupState {
     use crate::db::models::connection::{SetupState, problem};
     let mut problems = Vec::new();
-    if stage.is_none() {
-        let which = match wanted_id {
+    let missing: Vec<String> = stages
+        .iter()
+        .filter(|s| !s.found)
+        .map(|s| match &s.id {
             Some(id) => format!("with id `{id}`"),
-            None => format!("named \"{wanted_name}\""),
-        };
+            None => format!("named \"{}\"", s.name),
+        })
+        .collect();
+    if !missing.is_empty() {
         problems.push(problem(
             "stage_missing",
             &format!(
-                "Lever has no pipeline stage {which}. In Lever, add it under Settings > Pipeline \
-                 and archive reasons > Customize pipeline stages, then save the stage again here \
-                 (PATCH /lever with the stage)."
+                "Lever has no pipeline stage {}. In Lever, add it under Settings > Pipeline \
+                 and archive reasons > Customize pipeline stages, then save the stages again here \
+                 (PATCH /lever with the stage).",
+                missing.join(", nor ")
             ),
         ));
     }
@@ -155,17 +185,14 @@ pub fn setup_state(
             ),
         ));
     }
+    let any_found = stages.iter().any(|s| s.found);
     SetupState {
-        stage_id: stage.map(|s| s.id.clone()).or(wanted_id.map(str::to_owned)),
-        stage_name: stage
-            .map(|s| s.text.clone())
-            .unwrap_or_else(|| wanted_name.to_owned()),
-        stage_found: stage.is_some(),
-        status: if problems.is_empty() {
+        status: if any_found && has_webhook {
             crate::domain::status::ConnectionStatus::Active
         } else {
             crate::domain::status::ConnectionStatus::NeedsSetup
         },
+        stages,
         problems: serde_json::Value::Array(problems),
     }
 }

@@ -400,15 +400,13 @@ async fn settings(
     let f = &post.fields;
     let perform_as = f.get("perform_as").trim();
     let patch = ConnectionPatch {
-        stage: None,
         tags: Some(TagsPatch {
             link_created: Some(f.get("link_created").to_owned()),
             completed: Some(f.get("completed").to_owned()),
             ..TagsPatch::default()
         }),
-        lifecycle: None,
-        results: None,
         perform_as: Some((!perform_as.is_empty()).then(|| perform_as.to_owned())),
+        ..ConnectionPatch::default()
     };
     match changing::update(&state, &post.user.caller, org.id, patch).await {
         Ok(_) => Ok(see_other(&format!("{}/lever?done=settings", org.base()))),
@@ -428,7 +426,6 @@ async fn lifecycle(
     let f = &post.fields;
     let closed = f.get("closed").trim();
     let patch = ConnectionPatch {
-        stage: None,
         tags: Some(TagsPatch {
             closed: Some((!closed.is_empty()).then(|| closed.to_owned())),
             ..TagsPatch::default()
@@ -438,8 +435,7 @@ async fn lifecycle(
             on_hired: Some(f.get("on_hired").to_owned()),
             ..LifecyclePatch::default()
         }),
-        results: None,
-        perform_as: None,
+        ..ConnectionPatch::default()
     };
     match changing::update(&state, &post.user.caller, org.id, patch).await {
         Ok(_) => Ok(see_other(&format!("{}/lever?done=lifecycle", org.base()))),

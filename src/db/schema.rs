@@ -133,6 +133,7 @@ diesel::table! {
         tag_closed -> Nullable<Text>,
         tag_expired -> Nullable<Text>,
         webhooks_setup_until -> Nullable<Timestamptz>,
+        stages -> Jsonb,
     }
 }
 

@@ -5,5 +5,6 @@ pub mod errors;
 pub mod ids;
 pub mod roles;
 pub mod secrets;
+pub mod stages;
 pub mod status;
 pub mod text;

@@ -20,6 +20,7 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
             token: TokenHealth::default(),
             webhook: WebhookHealth::default(),
             stage: StageHealth::default(),
+            stages: Vec::new(),
             queue: QueueHealth::default(),
             lever_api: LeverApiHealth::default(),
             latency_ms: LatencyHealth::default(),
@@ -35,6 +36,15 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
             token: token(c),
             webhook: webhook(c),
             stage: stage(c),
+            stages: c
+                .stages
+                .iter()
+                .map(|s| StageHealth {
+                    id: s.id.clone(),
+                    name: Some(s.name.clone()),
+                    found: s.found,
+                })
+                .collect(),
             queue: queue(c),
             lever_api: lever_api(c, now),
             latency_ms: latency(c.latency),

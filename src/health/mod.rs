@@ -85,6 +85,11 @@ pub(crate) mod tests {
             stage_id: Some("stage-1".into()),
             stage_name: "Arkiter Live".into(),
             stage_found: true,
+            stages: vec![crate::domain::stages::TriggerStage {
+                id: Some("stage-1".into()),
+                name: "Arkiter Live".into(),
+                found: true,
+            }],
             stored_problems: serde_json::json!([]),
             granted_scopes: Some(crate::lever::SCOPES.to_owned()),
             needed_scopes: Vec::new(),

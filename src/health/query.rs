@@ -61,6 +61,7 @@ fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<Connectio
         token_state: k.token_state,
         token_expires_at: k.token_expires_at,
         last_refreshed_at: k.last_refreshed_at,
+        stages: k.trigger_stages(),
         stage_id: k.stage_id,
         stage_name: k.stage_name,
         stage_found: k.stage_found,

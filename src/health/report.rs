@@ -29,7 +29,10 @@ pub struct HealthReport {
     pub checked_at: DateTime<Utc>,
     pub token: TokenHealth,
     pub webhook: WebhookHealth,
+    /// The first trigger stage (kept for older clients).
     pub stage: StageHealth,
+    /// Every trigger stage, in order.
+    pub stages: Vec<StageHealth>,
     pub queue: QueueHealth,
     pub lever_api: LeverApiHealth,
     pub latency_ms: LatencyHealth,

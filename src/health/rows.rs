@@ -27,6 +27,8 @@ pub struct ConnectionRows {
     pub stage_id: Option<String>,
     pub stage_name: String,
     pub stage_found: bool,
+    /// Every trigger stage (the first is `stage_*`).
+    pub stages: Vec<crate::domain::stages::TriggerStage>,
     /// The scopes Lever granted (space-separated; `None` before a grant).
     pub granted_scopes: Option<String>,
     /// What the connection's settings need: (scope, what needs it).

@@ -51,7 +51,8 @@ pub struct ConnectionKeys {
     pub connection_id: ConnectionId,
     pub org_id: OrgId,
     pub status: crate::domain::status::ConnectionStatus,
-    pub stage_id: Option<String>,
+    /// The trigger stages' ids; empty while setup has found none.
+    pub stage_ids: Vec<String>,
     /// `on_stage_exit` is `close`: moves out of the stage are worked.
     pub close_on_exit: bool,
     pub tokens: Vec<SecretString>,
@@ -85,7 +86,7 @@ impl ConnectionKeys {
             connection_id: ConnectionId(row.id),
             org_id: OrgId(row.org_id),
             status: row.status,
-            stage_id: row.stage_id,
+            stage_ids: row.trigger_stage_ids(),
             close_on_exit: row.on_stage_exit == crate::domain::status::LifecyclePolicy::Close,
             tokens,
             last_touch_ms: AtomicI64::new(0),

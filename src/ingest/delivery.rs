@@ -89,11 +89,12 @@ impl Decision {
     }
 }
 
-/// Decides the fate of a verified delivery for a connection whose Arkiter
-/// Live stage is `stage_id` (`None` while setup has not found it). With
-/// `close_on_exit` (`on_stage_exit` is `close`), a move out of the stage is
-/// kept too: its unit closes the candidate's open interview.
-pub fn decide(body: &Envelope<'_>, stage_id: Option<&str>, close_on_exit: bool) -> Decision {
+/// Decides the fate of a verified delivery for a connection whose trigger
+/// stages are `stage_ids` (empty while setup has found none). With
+/// `close_on_exit` (`on_stage_exit` is `close`), a move out of every
+/// trigger stage is kept too: its unit closes the candidate's open
+/// interview.
+pub fn decide(body: &Envelope<'_>, stage_ids: &[String], close_on_exit: bool) -> Decision {
     if body.is_test_ping() {
         return Decision::ignored(reasons::TEST_PING);
     }
@@ -112,16 +113,16 @@ pub fn decide(body: &Envelope<'_>, stage_id: Option<&str>, close_on_exit: bool) 
     let Some(to_stage_id) = body.stage_change() else {
         return Decision::ignored(reasons::NO_OPPORTUNITY);
     };
-    match stage_id {
-        // Stage unknown yet (needs_setup): keep it; the worker checks the
-        // opportunity's stage once setup has found it.
-        None => Decision::PENDING,
-        Some(stage) if to_stage_id == Some(stage) => Decision::PENDING,
-        Some(stage) if close_on_exit && body.data.from_stage_id.as_str() == Some(stage) => {
-            Decision::PENDING
-        }
-        Some(_) => Decision::ignored(reasons::OTHER_STAGE),
+    let is_trigger = |s: Option<&str>| s.is_some_and(|s| stage_ids.iter().any(|t| t == s));
+    if stage_ids.is_empty() || is_trigger(to_stage_id) {
+        // Stages unknown yet (needs_setup): keep it; the worker checks the
+        // opportunity's stage once setup has found them.
+        return Decision::PENDING;
     }
+    if close_on_exit && is_trigger(body.data.from_stage_id.as_str()) {
+        return Decision::PENDING;
+    }
+    Decision::ignored(reasons::OTHER_STAGE)
 }
 
 #[cfg(test)]
@@ -130,6 +131,10 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_700_000_000_000;
+
+    fn ids(stage: Option<&str>) -> Vec<String> {
+        stage.map(str::to_owned).into_iter().collect()
+    }
 
     fn body(event: &str, data: serde_json::Value) -> Envelope<'static> {
         let token = "t".repeat(48);
@@ -214,7 +219,11 @@ mod tests {
                             }
                         }
                     };
-                    assert_eq!(decide(&env, stage, false).reason, want, "{raw} {stage:?}");
+                    assert_eq!(
+                        decide(&env, &ids(stage), false).reason,
+                        want,
+                        "{raw} {stage:?}"
+                    );
                 }
                 assert_eq!(
                     env.data.opportunity_id.as_str(),
@@ -260,23 +269,23 @@ mod tests {
         };
         let ping = body("candidateHired", serde_json::json!({}));
         assert_eq!(
-            decide(&ping, Some("s"), false).reason,
+            decide(&ping, &ids(Some("s")), false).reason,
             Some(reasons::TEST_PING)
         );
         let hired = body("candidateHired", serde_json::json!({"opportunityId": "o"}));
-        assert_eq!(decide(&hired, Some("s"), false), Decision::PENDING);
+        assert_eq!(decide(&hired, &ids(Some("s")), false), Decision::PENDING);
         let archived = body(
             "candidateArchiveChange",
             serde_json::json!({"candidateId": "o", "toArchived": {"reason": "r"}}),
         );
-        assert_eq!(decide(&archived, Some("s"), false), Decision::PENDING);
+        assert_eq!(decide(&archived, &ids(Some("s")), false), Decision::PENDING);
         assert_eq!(archived.lifecycle_opportunity(), Some("o"));
         let nameless = body(
             "candidateArchiveChange",
             serde_json::json!({"toArchived": null}),
         );
         assert_eq!(
-            decide(&nameless, Some("s"), false).reason,
+            decide(&nameless, &ids(Some("s")), false).reason,
             Some(reasons::NO_OPPORTUNITY)
         );
         let other = body(
@@ -284,13 +293,16 @@ mod tests {
             serde_json::json!({"opportunityId": "o"}),
         );
         assert_eq!(
-            decide(&other, Some("s"), false).reason,
+            decide(&other, &ids(Some("s")), false).reason,
             Some(reasons::OTHER_EVENT)
         );
-        assert_eq!(decide(&stage("s"), Some("s"), false), Decision::PENDING);
-        assert_eq!(decide(&stage("x"), None, false), Decision::PENDING);
         assert_eq!(
-            decide(&stage("x"), Some("s"), false).reason,
+            decide(&stage("s"), &ids(Some("s")), false),
+            Decision::PENDING
+        );
+        assert_eq!(decide(&stage("x"), &ids(None), false), Decision::PENDING);
+        assert_eq!(
+            decide(&stage("x"), &ids(Some("s")), false).reason,
             Some(reasons::OTHER_STAGE)
         );
         // A move out of the stage: kept only when exits close interviews.
@@ -298,18 +310,18 @@ mod tests {
             "candidateStageChange",
             serde_json::json!({"opportunityId": "o1", "toStageId": "x", "fromStageId": "s"}),
         );
-        assert_eq!(decide(&exit, Some("s"), true), Decision::PENDING);
+        assert_eq!(decide(&exit, &ids(Some("s")), true), Decision::PENDING);
         assert_eq!(
-            decide(&exit, Some("s"), false).reason,
+            decide(&exit, &ids(Some("s")), false).reason,
             Some(reasons::OTHER_STAGE)
         );
         assert_eq!(
-            decide(&stage("x"), Some("s"), true).reason,
+            decide(&stage("x"), &ids(Some("s")), true).reason,
             Some(reasons::OTHER_STAGE)
         );
         let bare = body("candidateStageChange", serde_json::json!({}));
         assert_eq!(
-            decide(&bare, Some("s"), false).reason,
+            decide(&bare, &ids(Some("s")), false).reason,
             Some(reasons::NO_OPPORTUNITY)
         );
     }

@@ -179,7 +179,7 @@ async fn ingest(state: &Ingest, connection_id: Uuid, bytes: &[u8]) -> Result<Rec
         state.rejections.record(connection_id);
         return Err(e);
     }
-    let decision = delivery::decide(&delivery.body, keys.stage_id.as_deref(), keys.close_on_exit);
+    let decision = delivery::decide(&delivery.body, &keys.stage_ids, keys.close_on_exit);
     let inserted = store(state, &keys, delivery, decision).await?;
     if inserted && keys.should_touch(now_ms) {
         touch_received(state, connection_id).await;

@@ -65,8 +65,9 @@ pub async fn attempt_exit(
         Begun::Settled(outcome) => return Ok(outcome),
     };
     let opp = work.client.get_opportunity(&open.1).await?;
-    if opp.stage_id().is_some() && opp.stage_id() == work.conn.stage_id.as_deref() {
-        // Moved back in since: the interview is still the one to take.
+    if work.conn.is_trigger_stage(opp.stage_id()) {
+        // Moved back in since (or on to another trigger stage, whose own
+        // delivery switches the interview): nothing to close here.
         return Ok(Outcome::Ignored(reasons::IN_STAGE));
     }
     close(ctx, work, ev, open.0, CloseReason::LeftStage, &opp).await
@@ -91,6 +92,46 @@ pub async fn expire(ctx: &AccountCtx, work: &Work, iv: &Interview) -> Result<Out
     };
     let opp = work.client.get_opportunity(&iv.opportunity_id).await?;
     take_off_and_tag(ctx, work, &iv, &opp).await
+}
+
+/// Before an interview opens for trigger stage `stage`: the candidate's
+/// open interview made for another trigger stage closes (`left_stage`,
+/// without the closed tag, whatever `on_stage_exit` says), its live link
+/// and link-created tag off first. Nothing ties the link step's event to
+/// the closed interview, so a retry of the step opens the new one. `true`:
+/// it closed one (and wrote to Lever).
+pub async fn close_other_stage(
+    ctx: &AccountCtx,
+    work: &Work,
+    opp: &Opportunity,
+    stage: &str,
+) -> Result<bool, StepError> {
+    let (conn_id, key) = (
+        crate::domain::ids::ConnectionId(work.conn.id),
+        opp.id.clone(),
+    );
+    let open = ctx
+        .db
+        .run(move |c| {
+            let Some(id) = store::open_of_candidate(c, conn_id, &key)? else {
+                return Ok(None);
+            };
+            let linked_from = crate::db::models::interview::outcome::of(c, id)?.stage_id;
+            Ok(Some((store::interview(c, id)?, linked_from)))
+        })
+        .await?;
+    let Some((iv, Some(linked_from))) = open else {
+        return Ok(false);
+    };
+    if linked_from == stage {
+        return Ok(false);
+    }
+    take_link_off(ctx, work, &iv, opp).await?;
+    let id = iv.id;
+    ctx.write(move |c| store::close(c, id, CloseReason::LeftStage, None))
+        .await?;
+    tracing::info!(interview_id = %id, "interview closed: the candidate moved to another trigger stage");
+    Ok(true)
 }
 
 /// Where a close unit stands before it decides.
@@ -143,7 +184,7 @@ async fn close(
 ) -> Result<Outcome, StepError> {
     let event = ev.id;
     let closed = ctx
-        .write(move |c| store::close(c, id, reason, event))
+        .write(move |c| store::close(c, id, reason, Some(event)))
         .await?;
     if !closed {
         // A completion was stored first: completed interviews stay as they are.

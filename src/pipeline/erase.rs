@@ -53,8 +53,7 @@ pub async fn guard(
         return Ok(None);
     };
     let entry = ev.event == events::CANDIDATE_STAGE_CHANGE
-        && ev.to_stage_id.is_some()
-        && ev.to_stage_id == work.conn.stage_id
+        && work.conn.is_trigger_stage(ev.to_stage_id.as_deref())
         && ev.triggered_at > at.timestamp_millis();
     if entry {
         ctx.write(move |c| erased::forget(c, conn_id, &key)).await?;
@@ -145,7 +144,7 @@ async fn close_if_present(
     };
     if let Some(id) = open {
         let event = ev.id;
-        ctx.write(move |c| store::close(c, id, CloseReason::Erased, event))
+        ctx.write(move |c| store::close(c, id, CloseReason::Erased, Some(event)))
             .await?;
     }
     for id in holders {

@@ -71,8 +71,9 @@ async fn attempt(
     // A move out of the stage (kept only under `on_stage_exit: close`; one
     // kept before the policy went back to `keep` is worked as any event
     // for another stage: ignored once a read shows it).
-    if let (Some(to), Some(stage)) = (ev.to_stage_id.as_deref(), work.conn.stage_id.as_deref())
-        && to != stage
+    if let Some(to) = ev.to_stage_id.as_deref()
+        && !work.conn.trigger_stage_ids().is_empty()
+        && !work.conn.is_trigger_stage(Some(to))
         && work.conn.on_stage_exit == LifecyclePolicy::Close
     {
         return super::close::attempt_exit(ctx, &work, ev).await;
@@ -94,10 +95,13 @@ async fn attempt(
         }
         Err(e) => return Err(e.into()),
     };
-    let interview = match ev.interview_id {
-        Some(id) => id,
+    let (interview, opp) = match ev.interview_id {
+        Some(id) => (id, opp),
         None => match open(ctx, caches, &work, ev, &opp).await? {
-            Some(id) => id,
+            Some((id, false)) => (id, opp),
+            // Another stage's interview was just taken off: read again, so
+            // the writes below see Lever as it is now.
+            Some((id, true)) => (id, work.client.get_opportunity(&opp_id).await?),
             None => return Ok(Outcome::Ignored(crate::domain::status::reasons::LEFT_STAGE)),
         },
     };
@@ -128,20 +132,25 @@ async fn ensure_state(
     }
 }
 
-/// Resolves the role and opens the interview; `None` if the opportunity left the stage.
+/// Resolves the role and opens the interview; `None` if the opportunity
+/// left every trigger stage. `true` with it: the candidate's interview of
+/// another trigger stage was closed first, so `opp` is out of date.
 async fn open(
     ctx: &AccountCtx,
     caches: &LinkCaches,
     work: &Work,
     ev: &EventWork,
     opp: &Opportunity,
-) -> Result<Option<InterviewId>, StepError> {
-    let Some(stage) = work.conn.stage_id.as_deref() else {
+) -> Result<Option<(InterviewId, bool)>, StepError> {
+    let Some(stage) = opp
+        .stage_id()
+        .filter(|s| work.conn.is_trigger_stage(Some(s)))
+    else {
         return Ok(None);
     };
-    if opp.stage_id() != Some(stage) {
-        return Ok(None);
-    }
+    // One open interview per candidate: one made for another trigger
+    // stage closes first.
+    let switched = super::close::close_other_stage(ctx, work, opp, stage).await?;
     let posting_id = opp.posting_id().map(str::to_owned);
     let posting = match &posting_id {
         Some(p) => posting_summary(caches, work, p).await?,
@@ -209,7 +218,7 @@ async fn open(
             )
         })
         .await?;
-    Ok(Some(id))
+    Ok(Some((id, switched)))
 }
 
 /// The posting's title and tags, cached by the link generator (postings

@@ -123,21 +123,25 @@ pub async fn reinvite(
             )?)
         })
         .await?;
-    let Some(stage) = conn.stage_id.clone() else {
+    if conn.trigger_stage_ids().is_empty() {
         return Err(ServiceError::conflict(
             "the connection has no trigger stage yet",
         ));
-    };
+    }
     if conn.status != crate::domain::status::ConnectionStatus::Active {
         return Err(ServiceError::not_connected());
     }
     let client = state.handles.get(conn_id)?.client(None);
     let opp = client.get_opportunity(&iv.opportunity_id).await?;
-    if opp.stage_id() != Some(stage.as_str()) {
+    let Some(stage) = opp
+        .stage_id()
+        .filter(|s| conn.is_trigger_stage(Some(s)))
+        .map(str::to_owned)
+    else {
         return Err(ServiceError::conflict(
-            "the candidate is no longer in the Arkiter Live stage in Lever; move them back to invite them again",
+            "the candidate is no longer in an Arkiter Live trigger stage in Lever; move them back to invite them again",
         ));
-    }
+    };
     let opp_id = iv.opportunity_id.clone();
     act(state, move |c| {
         // Another interview opened meanwhile (a new stage entry, or a

@@ -1,6 +1,6 @@
 //! One sweep of one connection against Lever (docs/contract/sweep.md), self-contained so the account supervisor only decides when:
 //!
-//! 1. list the opportunities now in the stage, `GET /opportunities?stage_id=`,
+//! 1. list the opportunities now in each trigger stage, `GET /opportunities?stage_id=`,
 //!    100 a page, following `next` (one call per 100 candidates and nothing
 //!    else is read for them);
 //! 2. take each one's current entry into the stage (its latest
@@ -85,8 +85,9 @@ pub const LIFECYCLE_WEBHOOK_RETRY: Duration = Duration::from_secs(7 * 24 * 3600)
 pub struct SweepTarget {
     pub connection_id: Uuid,
     pub org_id: Uuid,
-    /// `None`: the stage is not known (needs setup): nothing to list.
-    pub stage_id: Option<String>,
+    /// The trigger stages' ids; empty: none known yet (needs setup),
+    /// nothing to list.
+    pub stage_ids: Vec<String>,
     /// Where Lever must deliver: `{ARKITER_PUBLIC_URL}/webhooks/lever/{id}`.
     pub webhook_url: String,
     /// Managed mode (we registered webhooks through the API) and their
@@ -158,7 +159,7 @@ impl SweepTarget {
             Ok(Some(SweepTarget {
                 connection_id: id,
                 org_id: k.org_id,
-                stage_id: k.stage_id,
+                stage_ids: k.trigger_stage_ids(),
                 webhook_url,
                 managed: hooks.iter().any(|h| h.managed),
                 lever_webhook_ids: ours,
@@ -260,19 +261,18 @@ where
     F: Future<Output = ()>,
 {
     let started = chrono::Utc::now();
-    let (listed, found, left) = match &target.stage_id {
-        Some(stage) => {
-            let candidates = list_stage(deps, target, stage, &mut yield_now).await?;
-            let listed = candidates.len();
-            let ids: Vec<String> = candidates
-                .iter()
-                .map(|c| c.opportunity_id.clone())
-                .collect();
-            let found = record(deps, target, stage, candidates).await?;
-            let left = record_exits(deps, target, stage, ids, started).await?;
-            (listed, found, left)
-        }
-        None => (0, Vec::new(), Vec::new()),
+    // Each trigger stage is listed in turn; who is in any of them now is
+    // what the reconciliation of moves out compares with.
+    let (mut listed, mut found, mut in_stages) = (0, Vec::new(), Vec::new());
+    for stage in &target.stage_ids {
+        let candidates = list_stage(deps, target, stage, &mut yield_now).await?;
+        listed += candidates.len();
+        in_stages.extend(candidates.iter().map(|c| c.opportunity_id.clone()));
+        found.extend(record(deps, target, stage, candidates).await?);
+    }
+    let left = match target.stage_ids.first() {
+        Some(first) => record_exits(deps, target, first, in_stages, started).await?,
+        None => Vec::new(),
     };
     let archived = super::reconcile::lifecycle(deps, target, &mut yield_now).await?;
     yield_now().await;
@@ -371,8 +371,10 @@ impl From<diesel::result::Error> for SweepError {
     }
 }
 
-/// The marks of who is in the stage now, and the exit findings since the
-/// previous sweep ([`store::reconcile_exits`]); wakes the worker for them.
+/// The marks of who is in a trigger stage now, and the exit findings since
+/// the previous sweep ([`store::reconcile_exits`]); wakes the worker for
+/// them. A finding names `stage` (the first trigger stage) as where the
+/// candidate left from: its close unit reads Lever before it acts.
 async fn record_exits(
     deps: &SweepDeps,
     target: &SweepTarget,

@@ -41,4 +41,5 @@ mod rolling;
 mod scale_out;
 mod settings;
 mod sweep;
+mod trigger_stages;
 mod webhooks;

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{connections, lever_webhooks};
+use crate::domain::stages::{self, TriggerStage};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = connections, check_for_backend(diesel::pg::Pg))]
@@ -37,6 +38,30 @@ pub struct Connection {
     /// `None`: the setting is off (no tag on a close).
     pub tag_closed: Option<String>,
     pub tag_expired: Option<String>,
+    /// The trigger stages, `[{"id","name","found"}]` (see
+    /// [`Connection::trigger_stages`]).
+    pub stages: serde_json::Value,
+}
+
+impl Connection {
+    /// The trigger stages, first the connection's `stage`.
+    pub fn trigger_stages(&self) -> Vec<TriggerStage> {
+        stages::from_stored(&self.stages, || TriggerStage {
+            id: self.stage_id.clone(),
+            name: self.stage_name.clone(),
+            found: self.stage_found,
+        })
+    }
+
+    /// The ids of the trigger stages (those known by id).
+    pub fn trigger_stage_ids(&self) -> Vec<String> {
+        stages::ids(&self.trigger_stages())
+    }
+
+    /// Whether `stage` is one of the trigger stages.
+    pub fn is_trigger_stage(&self, stage: Option<&str>) -> bool {
+        stage.is_some_and(|s| self.trigger_stage_ids().iter().any(|t| t == s))
+    }
 }
 
 /// The Lever scope that lets the service read confidential candidates.
@@ -309,9 +334,8 @@ pub struct Authorised<'a> {
 /// The stage and status that setup against Lever came to.
 #[derive(Debug, Clone)]
 pub struct SetupState {
-    pub stage_id: Option<String>,
-    pub stage_name: String,
-    pub stage_found: bool,
+    /// Every trigger stage; the first is also the `stage` columns'.
+    pub stages: Vec<TriggerStage>,
     pub status: crate::domain::status::ConnectionStatus,
     pub problems: serde_json::Value,
 }
@@ -354,11 +378,14 @@ impl Connection {
     }
 
     pub fn store_setup(conn: &mut PgConnection, id: Uuid, s: &SetupState) -> QueryResult<usize> {
+        let first = s.stages.first();
+        let list = serde_json::to_value(&s.stages).unwrap_or_default();
         diesel::update(connections::table.find(id))
             .set((
-                connections::stage_id.eq(s.stage_id.as_deref()),
-                connections::stage_name.eq(&s.stage_name),
-                connections::stage_found.eq(s.stage_found),
+                connections::stage_id.eq(first.and_then(|f| f.id.as_deref())),
+                connections::stage_name.eq(first.map(|f| f.name.as_str()).unwrap_or_default()),
+                connections::stage_found.eq(first.is_some_and(|f| f.found)),
+                connections::stages.eq(list),
                 connections::status.eq(s.status),
                 connections::problems.eq(&s.problems),
                 connections::updated_at.eq(Utc::now()),

@@ -17,6 +17,20 @@ pub struct IngestConnection {
     pub stage_id: Option<String>,
     /// Whether a move out of the stage is stored to be worked.
     pub on_stage_exit: crate::domain::status::LifecyclePolicy,
+    /// Every trigger stage (`connections.stages`).
+    pub stages: serde_json::Value,
+}
+
+impl IngestConnection {
+    /// The trigger stages' ids (the one `stage_id` for a list never set).
+    pub fn trigger_stage_ids(&self) -> Vec<String> {
+        let single = || crate::domain::stages::TriggerStage {
+            id: self.stage_id.clone(),
+            name: String::new(),
+            found: true,
+        };
+        crate::domain::stages::ids(&crate::domain::stages::from_stored(&self.stages, single))
+    }
 }
 
 /// The connection and the sealed signature tokens of ALL its webhooks,

@@ -80,10 +80,7 @@ impl ResultsSettings {
             connection_results::tag_needs_attention.eq(&self.tag_needs_attention),
         );
         diesel::insert_into(connection_results::table)
-            .values((
-                connection_results::connection_id.eq(connection_id),
-                values,
-            ))
+            .values((connection_results::connection_id.eq(connection_id), values))
             .on_conflict(connection_results::connection_id)
             .do_update()
             .set(values)

@@ -4,7 +4,7 @@
 //! transaction, so a failure at any step leaves the connection as it was.
 
 use super::webhook_setup;
-use crate::connections::setup::{self, WebhookSetup};
+use crate::connections::setup::{self, WantedStage, WebhookSetup};
 use crate::db::models::connection::{Authorised, Connection, webhooks};
 use crate::db::models::oauth_state::OAuthState;
 use crate::domain::api_keys::digest;
@@ -131,19 +131,25 @@ async fn authorise(
         .await?;
     let handle = state.handles.get(ConnectionId(conn_id))?;
     let client = handle.client_with_token(grant.access_token.clone());
-    // Stage ids belong to one Lever account: the stored one is kept only
+    // Stage ids belong to one Lever account: the stored ones are kept only
     // when reconnecting the same account and no stage name was asked for.
     let same_account = account.is_some() && account == existing.lever_account_id;
     let keep_stored = same_account && pending.stage_name.is_none();
-    let wanted_id = pending
-        .stage_id
-        .clone()
-        .or(existing.stage_id.clone().filter(|_| keep_stored));
-    let wanted_name = pending
-        .stage_name
-        .clone()
-        .unwrap_or(existing.stage_name.clone());
-    let stage = setup::find_stage(&client, wanted_id.as_deref(), &wanted_name).await?;
+    let wanted = match (&pending.stage_id, &pending.stage_name) {
+        (None, None) => existing
+            .trigger_stages()
+            .into_iter()
+            .map(|s| WantedStage {
+                id: s.id.filter(|_| keep_stored),
+                name: s.name,
+            })
+            .collect(),
+        (id, name) => vec![WantedStage {
+            id: id.clone(),
+            name: name.clone().unwrap_or(existing.stage_name.clone()),
+        }],
+    };
+    let stages = setup::find_stages(&client, &wanted).await?;
     let url = state.urls.webhook(conn_id);
     // A sweep's repair may be replacing the webhooks right now: wait for
     // it, so the two never interleave and leave two webhooks per event.
@@ -161,13 +167,7 @@ async fn authorise(
         .run(move |c| Ok(webhooks::live(c, conn_id)?.iter().any(|w| !w.managed)))
         .await?;
     let registered = matches!(hook, WebhookSetup::Registered { .. });
-    let setup_state = setup::setup_state(
-        stage.as_ref(),
-        wanted_id.as_deref(),
-        &wanted_name,
-        registered || has_manual,
-        &url,
-    );
+    let setup_state = setup::setup_state(stages, registered || has_manual, &url);
     let stored = store(
         state,
         conn_id,

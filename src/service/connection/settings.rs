@@ -4,10 +4,11 @@
 //! admin pasted from the webhook they created in Lever by hand.
 
 use super::view::{ConnectionView, load, render};
-use crate::connections::setup;
+use crate::connections::setup::{self, WantedStage};
 use crate::db::models::connection::{Connection, Settings, webhooks};
 use crate::db::models::results_settings::ResultsSettings;
 use crate::domain::ids::{ConnectionId, OrgId};
+use crate::domain::stages::MAX_STAGES;
 use crate::domain::status::LifecyclePolicy;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
@@ -72,10 +73,13 @@ pub struct ResultsPatch {
     pub pdf: Option<bool>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionPatch {
+    /// Sets the list to this one stage (kept for older clients).
     pub stage: Option<StagePatch>,
+    /// 1-10 trigger stages, replacing the list; not with `stage`.
+    pub stages: Option<Vec<StagePatch>>,
     pub tags: Option<TagsPatch>,
     pub lifecycle: Option<LifecyclePatch>,
     pub results: Option<ResultsPatch>,
@@ -205,8 +209,18 @@ pub async fn update(
         .await?;
     let results_settings = merged_results_settings(stored_tags, &mut tags, body.results.take())?;
     let settings = merged(&current, tags, &mut body)?;
-    let new_stage = match body.stage {
-        Some(s) => Some(resolve_stage(state, &current, s).await?),
+    let wanted = match (body.stage.take(), body.stages.take()) {
+        (Some(_), Some(_)) => {
+            return Err(ServiceError::invalid(
+                "stages",
+                "give `stage` or `stages`, not both",
+            ));
+        }
+        (Some(one), None) => Some(vec![one]),
+        (None, list) => list,
+    };
+    let new_stage = match wanted {
+        Some(list) => Some(resolve_stages(state, &current, list).await?),
         None => None,
     };
     let id = current.id;
@@ -227,27 +241,37 @@ pub async fn update(
     render(state, org).await
 }
 
-/// Looks the new stage up in Lever and works out the resulting status.
-async fn resolve_stage(
+/// Checks the wanted stages (1-10, none twice), looks them up in Lever in
+/// one read, and works out the resulting status.
+async fn resolve_stages(
     state: &AppState,
     current: &Connection,
-    patch: StagePatch,
+    patches: Vec<StagePatch>,
 ) -> Result<crate::db::models::connection::SetupState, ServiceError> {
-    let wanted_id = patch
-        .id
-        .as_deref()
-        .map(|s| validate::bounded_text("stage.id", s, 1, 200))
-        .transpose()?;
-    let wanted_name = match (&patch.name, &wanted_id) {
-        (Some(n), _) => validate::name("stage.name", n)?,
-        (None, Some(_)) => current.stage_name.clone(),
-        (None, None) => {
+    if patches.is_empty() || patches.len() > MAX_STAGES {
+        return Err(ServiceError::invalid(
+            "stages",
+            format!("`stages` lists 1 to {MAX_STAGES} stages"),
+        ));
+    }
+    let mut wanted: Vec<WantedStage> = Vec::with_capacity(patches.len());
+    for (i, patch) in patches.into_iter().enumerate() {
+        let w = wanted_stage(current, patch, i)?;
+        let same = |o: &WantedStage| match (&o.id, &w.id) {
+            (Some(a), Some(b)) => a == b,
+            _ => o.name.trim().to_lowercase() == w.name.trim().to_lowercase(),
+        };
+        if wanted.iter().any(same) {
             return Err(ServiceError::invalid(
-                "stage",
-                "`stage` needs an `id` or a `name`",
+                "stages",
+                format!(
+                    "`stages` lists the stage `{}` twice",
+                    w.id.as_deref().unwrap_or(&w.name)
+                ),
             ));
         }
-    };
+        wanted.push(w);
+    }
     if matches!(
         current.status,
         crate::domain::status::ConnectionStatus::Disconnected
@@ -259,24 +283,44 @@ async fn resolve_stage(
         )));
     }
     let handle = state.handles.get(ConnectionId(current.id))?;
-    let stage = setup::find_stage(&handle.client(None), wanted_id.as_deref(), &wanted_name).await?;
+    let stages = setup::find_stages(&handle.client(None), &wanted).await?;
     let id = current.id;
     let has_webhook = state
         .db
         .run(move |c| Ok(!webhooks::live(c, id)?.is_empty()))
         .await?;
     let url = state.urls.webhook(current.id);
-    let mut s = setup::setup_state(
-        stage.as_ref(),
-        wanted_id.as_deref(),
-        &wanted_name,
-        has_webhook,
-        &url,
-    );
+    let mut s = setup::setup_state(stages, has_webhook, &url);
     if current.status == crate::domain::status::ConnectionStatus::NeedsReauth {
         s.status = crate::domain::status::ConnectionStatus::NeedsReauth;
     }
     Ok(s)
+}
+
+/// One wanted stage: by id or name; an id alone keeps the first stage's
+/// name as it was (for the single `stage` of older clients).
+fn wanted_stage(
+    current: &Connection,
+    patch: StagePatch,
+    i: usize,
+) -> Result<WantedStage, ServiceError> {
+    let id = patch
+        .id
+        .as_deref()
+        .map(|s| validate::bounded_text("stage.id", s, 1, 200))
+        .transpose()?;
+    let name = match (&patch.name, &id) {
+        (Some(n), _) => validate::name("stage.name", n)?,
+        (None, Some(_)) if i == 0 => current.stage_name.clone(),
+        (None, Some(id)) => id.clone(),
+        (None, None) => {
+            return Err(ServiceError::invalid(
+                "stage",
+                "each stage needs an `id` or a `name`",
+            ));
+        }
+    };
+    Ok(WantedStage { id, name })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -312,17 +356,7 @@ pub async fn set_webhook_secret(
             let row = Connection::find(c, id)?;
             // The webhook was the missing piece: with the stage found, work can start.
             if row.status == crate::domain::status::ConnectionStatus::NeedsSetup {
-                let s = setup::setup_state(
-                    row.stage_found.then_some(&crate::lever::wire::Stage {
-                        id: row.stage_id.clone().unwrap_or_default(),
-                        text: row.stage_name.clone(),
-                        extra: Default::default(),
-                    }),
-                    row.stage_id.as_deref(),
-                    &row.stage_name,
-                    true,
-                    &url,
-                );
+                let s = setup::setup_state(row.trigger_stages(), true, &url);
                 Connection::store_setup(c, id, &s)?;
             }
             Ok(())

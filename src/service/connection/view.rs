@@ -21,6 +21,13 @@ pub struct StageView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct TriggerStageView {
+    pub id: Option<String>,
+    pub name: String,
+    pub found: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookView {
     /// Lever's id of our managed webhook; null for a pasted (manual) one.
     pub id: Option<String>,
@@ -82,7 +89,10 @@ pub struct ConnectionView {
     /// `pending`, `active`, `needs_setup`, `needs_reauth` or `disconnected`.
     pub status: crate::domain::status::ConnectionStatus,
     pub lever_account_id: Option<String>,
+    /// The first trigger stage (kept for older clients).
     pub stage: StageView,
+    /// Every trigger stage, in order, and whether Lever has it.
+    pub stages: Vec<TriggerStageView>,
     /// The `candidateStageChange` webhook.
     pub webhook: WebhookView,
     /// Every live webhook, one per event.
@@ -128,6 +138,15 @@ pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, Serv
         .db
         .run(move |conn| Ok((webhooks::live(conn, id)?, ResultsSettings::load(conn, id)?)))
         .await?;
+    let stages = c
+        .trigger_stages()
+        .into_iter()
+        .map(|s| TriggerStageView {
+            id: s.id,
+            name: s.name,
+            found: s.found,
+        })
+        .collect();
     let hook = hooks
         .iter()
         .find(|h| h.event == events::CANDIDATE_STAGE_CHANGE)
@@ -136,6 +155,7 @@ pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, Serv
         id: c.id,
         status: c.status,
         lever_account_id: c.lever_account_id,
+        stages,
         stage: StageView {
             id: c.stage_id,
             name: c.stage_name,

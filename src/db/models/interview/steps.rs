@@ -341,7 +341,8 @@ pub fn open_of_candidate(
 }
 
 /// Closes an open interview that has no result, for `reason`, and ties the
-/// closing event to it (so a retry of that event finishes this close).
+/// closing event to it, if given (so a retry of that event finishes this
+/// close).
 /// `false`: it was no longer open, or a completion was stored first
 /// (completed interviews are never closed). The update's own condition
 /// decides, after any completion holding the row lock has committed.
@@ -350,7 +351,7 @@ pub fn close(
     conn: &mut PgConnection,
     id: InterviewId,
     reason: CloseReason,
-    event: EventId,
+    event: Option<EventId>,
 ) -> QueryResult<bool> {
     conn.transaction(|conn| {
         let now = Utc::now();
@@ -368,7 +369,7 @@ pub fn close(
         ))
         .execute(conn)?
             == 1;
-        if closed {
+        if let (true, Some(event)) = (closed, event) {
             events::tie_to_interview(conn, event, id)?;
         }
         Ok(closed)

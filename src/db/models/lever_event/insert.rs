@@ -163,7 +163,7 @@ impl<C, M> RunQueryDsl<C> for InsertEvents<'_, M> {}
 impl<M: Ending> QueryFragment<Pg> for InsertEvents<'_, M> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
-            "WITH stage AS MATERIALIZED (SELECT id, stage_id FROM connections WHERE id = ANY(",
+            "WITH stage AS MATERIALIZED (SELECT id, stage_id, stages FROM connections WHERE id = ANY(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.recheck)?;
         out.push_sql(
@@ -181,7 +181,8 @@ impl<M: Ending> QueryFragment<Pg> for InsertEvents<'_, M> {
         );
         out.push_bind_param::<Text, _>(&OTHER_STAGE)?;
         out.push_sql(
-            " AND s.stage_id = t.to_stage_id, false) \
+            " AND (s.stage_id = t.to_stage_id \
+                    OR s.stages @> jsonb_build_array(jsonb_build_object('id', t.to_stage_id))), false) \
                AS promote FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.ids)?;
