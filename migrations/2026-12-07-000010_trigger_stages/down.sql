@@ -1,3 +1,4 @@
+DROP TABLE role_overlaps;
 DROP TRIGGER connection_changed_announce ON connections;
 CREATE TRIGGER connection_changed_announce
     AFTER UPDATE OF status, stage_id, on_stage_exit ON connections

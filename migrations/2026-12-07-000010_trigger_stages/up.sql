@@ -22,3 +22,18 @@ CREATE TRIGGER connection_changed_announce
           OR OLD.on_stage_exit IS DISTINCT FROM NEW.on_stage_exit
           OR OLD.stages IS DISTINCT FROM NEW.stages)
     EXECUTE FUNCTION connection_changed_announce();
+
+-- Postings two roles matched at the same rule (the oldest role took them),
+-- for the health report's `role_overlap`. A role change clears the org's
+-- rows: the next resolution records an overlap that still holds.
+CREATE TABLE role_overlaps (
+    connection_id UUID NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    org_id        UUID NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    posting_id    TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    -- The chosen role first, then the others.
+    roles         TEXT[] NOT NULL,
+    seen_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (connection_id, posting_id)
+);
+CREATE INDEX role_overlaps_org ON role_overlaps (org_id);

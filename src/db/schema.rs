@@ -302,6 +302,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    role_overlaps (connection_id, posting_id) {
+        connection_id -> Uuid,
+        org_id -> Uuid,
+        posting_id -> Text,
+        rule -> Text,
+        roles -> Array<Text>,
+        seen_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     role_ats_jobs (role_id, position) {
         org_id -> Uuid,
         role_id -> Uuid,
@@ -360,6 +371,8 @@ diesel::joinable!(jobs -> interviews (interview_id));
 diesel::joinable!(lever_webhooks -> connections (connection_id));
 diesel::joinable!(oauth_states -> connections (connection_id));
 diesel::joinable!(oauth_states -> orgs (org_id));
+diesel::joinable!(role_overlaps -> connections (connection_id));
+diesel::joinable!(role_overlaps -> orgs (org_id));
 diesel::joinable!(role_ats_jobs -> orgs (org_id));
 diesel::joinable!(role_ats_jobs -> roles (role_id));
 diesel::joinable!(role_ats_tags -> orgs (org_id));
@@ -389,5 +402,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     role_ats_jobs,
     role_ats_tags,
+    role_overlaps,
     roles,
 );

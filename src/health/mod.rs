@@ -95,6 +95,7 @@ pub(crate) mod tests {
             needed_scopes: Vec::new(),
             perform_as_missing: false,
             results_refused: None,
+            overlaps: Vec::new(),
             managed_webhook: true,
             webhook_events: Vec::new(),
             lifecycle_received: Vec::new(),

@@ -20,6 +20,7 @@ pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<
         scope_missing(c, policy),
         perform_as_missing(c),
         results_refused(c),
+        role_overlap(c),
         unmapped_postings(&c.unmapped),
         signature_failures(c.rejected_last_hour),
         no_deliveries_yet(c, now, policy),
@@ -98,6 +99,37 @@ fn results_refused(c: &ConnectionRows) -> Option<Problem> {
     Some(Problem::new(
         "results_refused",
         format!("Lever refused a {what}, so the note was written instead. {why}"),
+    ))
+}
+
+/// Postings two roles matched at one rule: the oldest role took them, and
+/// the admin should map each posting to one role only.
+fn role_overlap(c: &ConnectionRows) -> Option<Problem> {
+    if c.overlaps.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = c
+        .overlaps
+        .iter()
+        .take(NAMED_POSTINGS)
+        .map(|o| {
+            format!(
+                "posting {} (rule {}: {})",
+                o.posting_id,
+                o.rule,
+                o.roles.join(", ")
+            )
+        })
+        .collect();
+    let more = c.overlaps.len().saturating_sub(NAMED_POSTINGS);
+    let tail = if more > 0 { " and more" } else { "" };
+    Some(Problem::new(
+        "role_overlap",
+        format!(
+            "More than one role maps the same posting; the oldest role (named first) gets it: {}{tail}. \
+             Keep each job title, posting id or tag in one role only.",
+            named.join("; ")
+        ),
     ))
 }
 

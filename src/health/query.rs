@@ -69,6 +69,7 @@ fn connection_rows(c: &mut PgConnection, k: Connection) -> QueryResult<Connectio
         needed_scopes,
         perform_as_missing,
         results_refused: results_settings::last_refusal(c, k.id)?,
+        overlaps: crate::db::models::role_overlap::of_connection(c, k.id, 6)?,
         stored_problems: k.problems,
     })
 }

@@ -35,6 +35,8 @@ pub struct ConnectionRows {
     pub needed_scopes: Vec<(&'static str, &'static str)>,
     /// The results ask for a form or a file, and no `perform_as` is set.
     pub perform_as_missing: bool,
+    /// Postings two roles matched at one rule (newest first, at most 6).
+    pub overlaps: Vec<crate::db::models::role_overlap::RoleOverlap>,
     /// The last refusal of a form or file: `{"what","why","at"}`.
     pub results_refused: Option<serde_json::Value>,
     /// `connections.problems`: `[{"code","message"}]` written by setup and the pipeline.

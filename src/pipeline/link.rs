@@ -186,6 +186,22 @@ async fn open(
             "the org has no Arkiter role yet: add a role (Configure Job in Arkiter) and this interview will be created".into(),
         ));
     }
+    if let (false, Some(posting)) = (r.overlap.is_empty(), posting_id.clone()) {
+        let (conn_id, rule) = (work.conn.id, r.rule);
+        let mut roles: Vec<String> = r.role.iter().map(|(_, n)| n.clone()).collect();
+        roles.extend(r.overlap.iter().cloned());
+        ctx.write(move |c| {
+            crate::db::models::role_overlap::record(
+                c,
+                conn_id,
+                org.0,
+                &posting,
+                rule.as_str(),
+                &roles,
+            )
+        })
+        .await?;
+    }
     let (role_id, role_name) = r
         .role
         .map(|(i, n)| (Some(RoleId(i)), Some(n)))

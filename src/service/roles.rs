@@ -246,6 +246,7 @@ fn check_conflicts(
     p: &Proposed<'_>,
 ) -> Result<(), ServiceError> {
     Role::lock_org(conn, org)?;
+    crate::db::models::role_overlap::clear_org(conn, org)?;
     let mine = RoleEntry {
         id: p.id.unwrap_or_else(Uuid::nil),
         name: String::new(),
@@ -476,7 +477,10 @@ pub async fn delete(
     caller.require_org(org, KeyRole::Admin)?;
     let n = state
         .db
-        .run(move |conn| Ok(Role::delete(conn, org.0, id)?))
+        .run(move |conn| {
+            crate::db::models::role_overlap::clear_org(conn, org.0)?;
+            Ok(Role::delete(conn, org.0, id)?)
+        })
         .await?;
     if n == 0 {
         return Err(ServiceError::not_found("role"));

@@ -360,3 +360,92 @@ async fn a_candidate_no_role_can_take_carries_needs_attention_until_a_role_and_a
     assert!(!t.contains(&ATTENTION.to_owned()), "{t:?}");
     assert_eq!(s.live_link_count(&sim, &opp), 1);
 }
+
+#[actix_rt::test]
+async fn a_posting_two_roles_map_by_tag_goes_to_the_oldest_and_health_lists_the_overlap() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let posting = sim.add_posting(&s.account, "Data Engineer").unwrap().id;
+    sim.set_posting_tags(&s.account, &posting, ["data", "python"])
+        .unwrap();
+    let roles = format!("/api/v1/orgs/{}/roles", s.org);
+    for (name, tag) in [("Data", "data"), ("Python", "python")] {
+        let r = app
+            .post_json(
+                &roles,
+                Some(&s.key),
+                &json!({"name": name, "ats_tags": [tag]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let opp = sim
+        .add_opportunity(
+            &s.account,
+            NewOpportunity {
+                id: None,
+                name: Some("Two tags".into()),
+                contact: None,
+                emails: vec!["two@example.com".into()],
+                stage_id: s.start_stage.clone(),
+                posting_id: Some(posting.clone()),
+                tags: vec![],
+            },
+        )
+        .unwrap()
+        .id;
+    s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
+    wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), LINK_TAG, 30).await;
+    settled(&app).await;
+    let iv = the_interview(&app, &s, &opp).await;
+    assert_eq!(
+        (&iv["role_name"], &iv["rule"]),
+        (&json!("Data"), &json!("posting_tag"))
+    );
+    let h = app
+        .get(
+            &format!("/api/v1/orgs/{}/lever/health", s.org),
+            Some(&s.key),
+        )
+        .await;
+    let overlap = h.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "role_overlap")
+        .cloned()
+        .unwrap_or_default();
+    let message = overlap["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&posting) && message.contains("Data, Python"),
+        "{}",
+        h.body
+    );
+    // Changing the roles clears it until a resolution finds it again.
+    let python = app.get(&roles, Some(&s.key)).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Python")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.delete(&format!("{roles}/{python}"), Some(&s.key))
+            .await
+            .status,
+        204
+    );
+    let h = app
+        .get(
+            &format!("/api/v1/orgs/{}/lever/health", s.org),
+            Some(&s.key),
+        )
+        .await;
+    assert!(
+        !h.body["problems"].to_string().contains("role_overlap"),
+        "{}",
+        h.body
+    );
+}

@@ -21,6 +21,7 @@ pub mod page;
 pub mod prune;
 pub mod results_settings;
 pub mod role;
+pub mod role_overlap;
 pub mod sweep;
 pub mod unit;
 pub mod work;
