@@ -1,4 +1,4 @@
-//! Interviews (status filter, live and results links, cancel, re-invite of
+//! Interviews (status filter, stage, outcome, live and results links, cancel, re-invite of
 //! a closed one, and the candidate's export and erase: `super::candidates`)
 //! and Events
 //! (status filter, reason, last error, replay), newest first, paginated.
@@ -102,16 +102,23 @@ async fn interviews(
             @if list.items.is_empty() { p { "No interviews." } } @else {
                 div.table-wrap {
                     table {
-                        thead { tr { th { "Created" } th { "Role" } th { "Opportunity" } th { "Status" } th { "Links" } @if write { th { span.sr { "Actions" } } } } }
+                        thead { tr { th { "Created" } th { "Role" } th { "Opportunity" } th { "Stage" } th { "Status" } th { "Outcome" } th { "Links" } @if write { th { span.sr { "Actions" } } } } }
                         tbody {
                             @for i in &list.items {
                                 tr.interview {
                                     td { (when(Some(i.created_at))) }
                                     td { (i.role_name.as_deref().unwrap_or("—")) " " small { "(" (i.rule) ")" } }
                                     td { code { (i.opportunity_id) } }
+                                    td { small { (i.stage_id.as_deref().unwrap_or("—")) } }
                                     td {
                                         span class={ "badge s-" (i.status) } { (i.status) }
                                         @if let Some(r) = i.close_reason { " " small.close-reason { "closed: " (r) } }
+                                    }
+                                    td.outcome {
+                                        @match i.outcome {
+                                            Some(o) => { span class={ "badge o-" (o) } { (o.as_str().replace('_', " ")) } }
+                                            None => { "—" }
+                                        }
                                     }
                                     td {
                                         @if let Some(l) = &i.live_url { a.live-link href=(l) { "Live link" } }

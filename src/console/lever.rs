@@ -1,5 +1,6 @@
-//! Lever · Live: the connection's status, stage, webhook mode and URL, the
-//! signature-token form for manual mode, tags, perform_as, what happens when
+//! Lever · Live: the connection's status, trigger stages (with the ones
+//! Lever has marked), webhook mode and URL, the signature-token form for
+//! manual mode, tags, results, perform_as, what happens when
 //! candidates move on, the webhooks per event, problems, Connect
 //! (the real OAuth flow, back here with its outcome), Sweep now, and
 //! Disconnect behind a confirmation.
@@ -20,7 +21,8 @@ use crate::service::ServiceError;
 use crate::service::access::KeyRole;
 use crate::service::connection::connect::{self as connecting, ConnectRequest};
 use crate::service::connection::settings::{
-    self as changing, ConnectionPatch, LifecyclePatch, TagsPatch, WebhookSecret,
+    self as changing, ConnectionPatch, LifecyclePatch, ResultsPatch, StagePatch, TagsPatch,
+    WebhookSecret,
 };
 use crate::service::connection::view::{self as viewing, ConnectionView};
 use crate::service::connection::{disconnect as disconnecting, sweep as sweeping};
@@ -31,6 +33,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{org}/lever", web::get().to(page))
         .route("/orgs/{org}/lever/connect", web::post().to(connect))
         .route("/orgs/{org}/lever/settings", web::post().to(settings))
+        .route("/orgs/{org}/lever/stages", web::post().to(stages))
         .route("/orgs/{org}/lever/lifecycle", web::post().to(lifecycle))
         .route(
             "/orgs/{org}/lever/webhook-secret",
@@ -82,6 +85,7 @@ fn connect_error_text(code: &str) -> &'static str {
 fn done_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "settings" => "Settings saved.",
+        "stages" => "Trigger stages saved. Each was looked up in Lever: see which were found.",
         "lifecycle" => {
             "Saved. It applies to Lever's deliveries from now on; open interviews are not closed in bulk."
         }
@@ -169,8 +173,9 @@ async fn view(
             }
         }
         @if let Some(c) = &conn {
+            (stages_card(c, write, &base, user, err, typed))
             section.card aria-labelledby="settings-h" {
-                h2 #settings-h { "Tags and perform_as" }
+                h2 #settings-h { "Tags, results and perform_as" }
                 @if write {
                     (field_error("settings", FormError::general(err, "settings").as_deref()))
                     form method="post" action={ (base) "/lever/settings" } {
@@ -183,6 +188,30 @@ async fn view(
                         input #completed type="text" name="completed" required
                             value=(typed_or("completed", &c.tags.completed));
                         (field_error("completed", FormError::on(err, "settings", "tags.completed").as_deref()))
+                        label for="passed" { "Tag when the score reaches the role's pass score (empty for none)" }
+                        input #passed type="text" name="passed"
+                            value=(typed_or("passed", c.tags.passed.as_deref().unwrap_or("")));
+                        (field_error("passed", FormError::on(err, "settings", "tags.passed").as_deref()))
+                        label for="not_passed" { "Tag when the score is below it (empty for none)" }
+                        input #not_passed type="text" name="not_passed"
+                            value=(typed_or("not_passed", c.tags.not_passed.as_deref().unwrap_or("")));
+                        (field_error("not_passed", FormError::on(err, "settings", "tags.not_passed").as_deref()))
+                        label for="needs_attention" { "Tag on a candidate an admin must look at (empty for none)" }
+                        input #needs_attention type="text" name="needs_attention"
+                            value=(typed_or("needs_attention", c.tags.needs_attention.as_deref().unwrap_or("")));
+                        (field_error("needs_attention", FormError::on(err, "settings", "tags.needs_attention").as_deref()))
+                        fieldset {
+                            legend { "Results written on completion" }
+                            @for (name, label, on) in [
+                                ("note", "A note (score, summary, results link)", c.results.note),
+                                ("feedback", "A Lever feedback form (needs perform_as)", c.results.feedback),
+                                ("pdf", "A one-page PDF file on the candidate (needs perform_as)", c.results.pdf),
+                            ] {
+                                label.check { input type="checkbox" name={ "results_" (name) } value="true"
+                                    checked[typed.map(|f| f.has(&format!("results_{name}"))).unwrap_or(on)]; " " (label) }
+                            }
+                            (field_error("results", FormError::on(err, "settings", "results").as_deref()))
+                        }
                         label for="perform_as" { "perform_as (Lever user id; empty for none)" }
                         input #perform_as type="text" name="perform_as"
                             value=(typed_or("perform_as", c.perform_as.as_deref().unwrap_or("")));
@@ -193,6 +222,7 @@ async fn view(
                     dl {
                         dt { "Tag when the link is posted" } dd { (c.tags.link_created) }
                         dt { "Tag when completed" } dd { (c.tags.completed) }
+                        dt { "Results" } dd { (results_text(c)) }
                         dt { "perform_as" } dd { (c.perform_as.as_deref().unwrap_or("—")) }
                     }
                 }
@@ -235,6 +265,55 @@ async fn view(
         }
     };
     Ok(layout::page(user, Some(org), "lever", "Lever · Live", body))
+}
+
+/// The trigger stages, one name per line, each marked found or missing in
+/// Lever (a form for admins).
+fn stages_card(
+    c: &ConnectionView,
+    write: bool,
+    base: &str,
+    user: &User,
+    err: Option<&FormError>,
+    typed: Option<&Fields>,
+) -> Markup {
+    let names: Vec<String> = match typed {
+        Some(f) if f.has("stages") => f.get("stages").lines().map(str::to_owned).collect(),
+        _ => c.stages.iter().map(|s| s.name.clone()).collect(),
+    };
+    html! {
+        section.card aria-labelledby="stages-h" {
+            h2 #stages-h { "Trigger stages" }
+            ul #stages {
+                @for s in &c.stages {
+                    li { (s.name) " " @if s.found { span.badge.s-active { "found" } } @else { span.badge.s-needs_setup { "missing in Lever" } } }
+                }
+            }
+            @if write {
+                (field_error("stages", FormError::general(err, "stages").as_deref()))
+                form method="post" action={ (base) "/lever/stages" } {
+                    (csrf(user))
+                    label for="stages-input" { "Stage names in Lever, one per line (1 to 10)" }
+                    textarea #stages-input name="stages" rows="3" { (names.join("\n")) }
+                    (field_error("stages", FormError::on(err, "stages", "stages").as_deref()))
+                    button type="submit" { "Save stages" }
+                }
+            }
+        }
+    }
+}
+
+/// What a completion writes, in words.
+fn results_text(c: &ConnectionView) -> String {
+    let kinds: Vec<&str> = [
+        (c.results.note, "note"),
+        (c.results.feedback, "feedback form"),
+        (c.results.pdf, "PDF file"),
+    ]
+    .into_iter()
+    .filter_map(|(on, k)| on.then_some(k))
+    .collect();
+    kinds.join(", ")
 }
 
 /// The lifecycle settings (a form for admins) and the webhooks per event,
@@ -326,10 +405,11 @@ fn status_block(c: &ConnectionView) -> Markup {
     html! {
         dl.facts {
             dt { "Status" } dd { span class={ "badge s-" (c.status) } #status { (c.status) } }
-            dt { "Stage" } dd { (c.stage.name) @if let Some(id) = &c.stage.id { " " small { "(" (id) ")" } } }
+            dt { "Stages" } dd { @for (i, s) in c.stages.iter().enumerate() { @if i > 0 { ", " } (s.name) @if !s.found { " (missing)" } } }
             dt { "Webhook" } dd { @if c.webhook.managed { "managed by Arkiter" } @else { "manual" } }
             dt { "Webhook URL" } dd { code.url { (c.webhook.url) } }
             dt { "Tags" } dd { (c.tags.link_created) ", " (c.tags.completed) }
+            dt { "Results" } dd { (results_text(c)) }
             dt { "perform_as" } dd { (c.perform_as.as_deref().unwrap_or("—")) }
             dt { "Connected" } dd { (layout::when(c.connected_at)) }
         }
@@ -399,11 +479,23 @@ async fn settings(
     let org = org_ctx(&state, &post.user, path.into_inner()).await?;
     let f = &post.fields;
     let perform_as = f.get("perform_as").trim();
+    let optional = |name: &str| {
+        let v = f.get(name).trim();
+        Some((!v.is_empty()).then(|| v.to_owned()))
+    };
     let patch = ConnectionPatch {
         tags: Some(TagsPatch {
             link_created: Some(f.get("link_created").to_owned()),
             completed: Some(f.get("completed").to_owned()),
+            passed: optional("passed"),
+            not_passed: optional("not_passed"),
+            needs_attention: optional("needs_attention"),
             ..TagsPatch::default()
+        }),
+        results: Some(ResultsPatch {
+            note: Some(f.has("results_note")),
+            feedback: Some(f.has("results_feedback")),
+            pdf: Some(f.has("results_pdf")),
         }),
         perform_as: Some((!perform_as.is_empty()).then(|| perform_as.to_owned())),
         ..ConnectionPatch::default()
@@ -411,9 +503,44 @@ async fn settings(
     match changing::update(&state, &post.user.caller, org.id, patch).await {
         Ok(_) => Ok(see_other(&format!("{}/lever?done=settings", org.base()))),
         Err(e) => {
-            let fields = ["tags.link_created", "tags.completed", "perform_as"];
+            let fields = [
+                "tags.link_created",
+                "tags.completed",
+                "tags.passed",
+                "tags.not_passed",
+                "tags.needs_attention",
+                "results",
+                "perform_as",
+            ];
             again(&state, &post.user, &org, "settings", &fields, f, e).await
         }
+    }
+}
+
+async fn stages(
+    post: Post,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ConsoleError> {
+    let org = org_ctx(&state, &post.user, path.into_inner()).await?;
+    let f = &post.fields;
+    let wanted: Vec<StagePatch> = f
+        .get("stages")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|name| StagePatch {
+            id: None,
+            name: Some(name.to_owned()),
+        })
+        .collect();
+    let patch = ConnectionPatch {
+        stages: Some(wanted),
+        ..ConnectionPatch::default()
+    };
+    match changing::update(&state, &post.user.caller, org.id, patch).await {
+        Ok(_) => Ok(see_other(&format!("{}/lever?done=stages", org.base()))),
+        Err(e) => again(&state, &post.user, &org, "stages", &["stages"], f, e).await,
     }
 }
 

@@ -53,29 +53,34 @@ struct TagField {
     name: &'static str,
     label: &'static str,
     one: &'static str,
+    /// One entry, for the tag list's input.
+    what: &'static str,
 }
 
 const JOBS: TagField = TagField {
     name: "ats_jobs",
     label: "ATS settings: Lever job titles and posting ids",
     one: "One Lever job title or posting id per line.",
+    what: "a Lever job title or posting id",
 };
 const TAGS: TagField = TagField {
     name: "ats_tags",
     label: "ATS tags: Lever posting tags",
     one: "One Lever posting tag per line, spelled exactly as in Lever.",
+    what: "a Lever posting tag",
 };
 const STAGES: TagField = TagField {
     name: "stages",
     label: "Trigger stages (stage ids; empty: every trigger stage)",
     one: "One Lever stage id per line.",
+    what: "a Lever stage id",
 };
 
 fn tag_list(id: &str, field: &TagField, values: &[String], err: Option<&str>) -> Markup {
     html! {
         label for=(id) { (field.label) }
         p.hint id={ (id) "-hint" } { (field.one) " With JavaScript: type one and press Enter to add it, × removes it." }
-        textarea id=(id) name=(field.name) rows="3" data-tag-list="true"
+        textarea id=(id) name=(field.name) rows="3" data-tag-list="true" data-what=(field.what)
             aria-describedby={ (id) "-hint" } { (values.join("\n")) }
         (field_error(field.name, err))
     }

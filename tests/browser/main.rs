@@ -654,3 +654,97 @@ async fn an_archived_candidate_shows_closed_on_the_interviews_page() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn an_ats_tag_and_a_pass_score_set_in_the_role_editor_give_the_outcome_on_interviews() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = lever_flow::scenario(&app, &sim).await;
+    // A posting Lever tags `arkiter-backend`; no title or id maps it.
+    let posting = sim.add_posting(&s.account, "Platform Engineer").unwrap().id;
+    sim.set_posting_tags(&s.account, &posting, ["arkiter-backend"])
+        .unwrap();
+    let base = format!("/console/orgs/{}", s.org);
+    let b = Browser::start("ats_tags_and_pass_score", &app).await;
+    b.sign_in(&s.key).await;
+
+    // The role editor: an ATS tag added with Enter, a pass score, Update role.
+    b.goto(&format!("{base}/roles")).await;
+    b.click("a.role-name").await;
+    b.type_into(
+        "#role-tags-input",
+        &format!("arkiter-backend{}", Key::Enter),
+    )
+    .await;
+    b.type_into("#pass-score", "70").await;
+    b.shot("role-edit-tags").await;
+    b.click_button("Update role").await;
+    b.wait_here("Role updated.", 30).await;
+    let role = app
+        .get(&format!("/api/v1/orgs/{}/roles", s.org), Some(&s.key))
+        .await
+        .body["items"][0]
+        .clone();
+    b.check(
+        role["ats_tags"] == json!(["arkiter-backend"]) && role["pass_score"] == 70,
+        &format!("role saved as {role}"),
+    )
+    .await;
+
+    // A candidate on the tagged posting is linked by the tag, completes
+    // with 82, and Interviews shows it passed.
+    let opp = sim
+        .add_opportunity(
+            &s.account,
+            NewOpportunity {
+                id: None,
+                name: Some("Grace Hopper".into()),
+                contact: None,
+                emails: vec!["grace@example.com".into()],
+                stage_id: s.start_stage.clone(),
+                posting_id: Some(posting.clone()),
+                tags: vec![],
+            },
+        )
+        .unwrap()
+        .id;
+    s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
+    s.wait_for_links(&sim, std::slice::from_ref(&opp), 1).await;
+    let list = app
+        .get(
+            &format!("/api/v1/orgs/{}/interviews?opportunity_id={opp}", s.org),
+            Some(&s.key),
+        )
+        .await;
+    let iv = list.body["items"][0].clone();
+    b.check(iv["rule"] == "posting_tag", &format!("resolved as {iv}"))
+        .await;
+    let r = app
+        .post_json(
+            &format!(
+                "/api/v1/orgs/{}/interviews/{}/complete",
+                s.org,
+                iv["id"].as_str().unwrap()
+            ),
+            Some(&s.key),
+            &json!({"score": 82}),
+        )
+        .await;
+    b.check(r.status == 202, &format!("complete: {}", r.body))
+        .await;
+    b.wait_for_css(
+        &format!("{base}/interviews"),
+        "td.outcome span.o-passed",
+        30,
+    )
+    .await;
+    let shown = b.text("td.outcome").await;
+    b.check(shown == "passed", &format!("outcome {shown}"))
+        .await;
+    b.shot("interviews-outcome").await;
+    let tags = sim.opportunity(&s.account, &opp).unwrap().tags;
+    b.check(
+        tags.iter().any(|t| t == "Arkiter Live: Passed"),
+        &format!("tags {tags:?}"),
+    )
+    .await;
+}

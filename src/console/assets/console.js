@@ -21,8 +21,11 @@
     input.type = "text";
     input.className = "tag-input";
     input.id = textarea.id + "-input";
-    input.setAttribute("aria-label", "Add a Lever job title or posting id, then press Enter");
-    input.placeholder = "Type a job title, press Enter";
+    // What one entry is ("a Lever job title or posting id", "a Lever
+    // posting tag", ...), from the textarea's data-what.
+    var what = textarea.getAttribute("data-what") || "a Lever job title or posting id";
+    input.setAttribute("aria-label", "Add " + what + ", then press Enter");
+    input.placeholder = "Type " + what + ", press Enter";
 
     function render() {
       while (list.firstChild) { list.removeChild(list.firstChild); }
