@@ -55,7 +55,13 @@ CREATE TABLE interview_outcomes (
     feedback_id           TEXT,
     file_id               TEXT,
     -- Why the note was written in place of a form or a file, if it was.
-    note_instead          TEXT
+    note_instead          TEXT,
+    -- When the note, form or file was first sent: a later attempt that
+    -- finds one sent but not recorded reads Lever before sending it again
+    -- (a first attempt writes without that read).
+    note_sent_at          TIMESTAMPTZ,
+    feedback_sent_at      TIMESTAMPTZ,
+    file_sent_at          TIMESTAMPTZ
 );
 
 -- Every interview so far was linked from its connection's one stage.

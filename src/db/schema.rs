@@ -212,6 +212,9 @@ diesel::table! {
         feedback_id -> Nullable<Text>,
         file_id -> Nullable<Text>,
         note_instead -> Nullable<Text>,
+        note_sent_at -> Nullable<Timestamptz>,
+        feedback_sent_at -> Nullable<Timestamptz>,
+        file_sent_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -11,6 +11,7 @@ use super::context::{AccountCtx, Work};
 use super::outcome::StepError;
 use super::written::{Written, refused_or};
 use crate::db::models::interview::Interview;
+use crate::db::models::interview::outcome::{self as outcomes, ResultStep};
 use crate::db::models::results_settings as store;
 use crate::lever::wire::{
     FeedbackCreate, FeedbackTemplate, FeedbackTemplateCreate, FieldValue, NewTemplateField,
@@ -46,6 +47,7 @@ pub async fn write(
     work: &Work,
     iv: &Interview,
     results: &str,
+    sent_before: bool,
 ) -> Result<Written, StepError> {
     if work.conn.perform_as.is_none() {
         return Ok(Written::Instead(
@@ -63,9 +65,13 @@ pub async fn write(
         Err(StepError::Lever(e)) => return refused_or(ctx, work, "feedback form", e).await,
         Err(e) => return Err(e),
     };
-    if let Some(id) = find(c, &iv.opportunity_id, &kept.id, results).await? {
+    // Sent by an earlier attempt and not recorded: it may be there.
+    if sent_before && let Some(id) = find(c, &iv.opportunity_id, &kept.id, results).await? {
         return Ok(Written::Done(id));
     }
+    let id = iv.id;
+    ctx.write(move |d| outcomes::record_result(d, id, ResultStep::FeedbackSending))
+        .await?;
     let form = FeedbackCreate {
         base_template_id: kept.id.clone(),
         field_values: values(&kept, iv, results),

@@ -5,24 +5,26 @@
 //! the trigger stage it was linked from (a recruiter's own move wins).
 //!
 //! The outcome is decided once, from the role as it is at the first
-//! attempt, and kept: a replay re-ensures the tag that was posted.
+//! attempt, and kept: a replay re-ensures the tag that was posted. The
+//! completion adds the outcome tag in the same `addTags` call as the
+//! completed tag ([`super::results`]), then records it here.
 
 use super::context::{AccountCtx, Work};
 use super::outcome::StepError;
-use super::writes::{Has, ensure};
 use crate::db::models::interview::Interview;
 use crate::db::models::interview::outcome::{self as store, InterviewOutcome, Outcome, StageMove};
 use crate::db::models::results_settings::ResultsSettings;
 use crate::db::models::role::Role;
 use crate::lever::LeverClient;
-use crate::lever::wire::Opportunity;
 
 /// What the completion of `iv` decides, and the role's next stage.
-struct Decision {
+pub struct Decision {
     outcome: Outcome,
     /// The tag to post (the setting now, or the one posted before).
-    tag: Option<String>,
+    pub tag: Option<String>,
     next_stage: Option<NextStage>,
+    /// As stored before this attempt.
+    row: InterviewOutcome,
 }
 
 /// A role's `on_pass_stage` as the admin named it.
@@ -36,9 +38,9 @@ fn score(iv: &Interview) -> Option<f64> {
     iv.result.as_ref()?.get("score")?.as_f64()
 }
 
-fn decide(
+fn decide_from(
     iv: &Interview,
-    row: &InterviewOutcome,
+    row: InterviewOutcome,
     role: Option<&Role>,
     tags: &ResultsSettings,
 ) -> Option<Decision> {
@@ -67,17 +69,12 @@ fn decide(
         outcome,
         tag,
         next_stage,
+        row,
     })
 }
 
-/// Posts the outcome tag and makes the pass move, given the read `opp`
-/// taken at the start of this attempt.
-pub async fn ensure_outcome(
-    ctx: &AccountCtx,
-    work: &Work,
-    iv: &Interview,
-    opp: &Opportunity,
-) -> Result<(), StepError> {
+/// What the completion of `iv` decides (`None`: no pass score, no score).
+pub async fn decide(ctx: &AccountCtx, iv: &Interview) -> Result<Option<Decision>, StepError> {
     let (id, role_id, conn_id) = (iv.id, iv.role_id, iv.connection_id);
     let (row, role, tags) = ctx
         .db
@@ -93,21 +90,34 @@ pub async fn ensure_outcome(
             ))
         })
         .await?;
-    let Some(d) = decide(iv, &row, role.as_ref(), &tags) else {
+    Ok(decide_from(iv, row, role.as_ref(), &tags))
+}
+
+/// Records the outcome and its tag (once that tag is on Lever).
+pub async fn record(ctx: &AccountCtx, iv: &Interview, d: &Decision) -> Result<(), StepError> {
+    if d.row.outcome.is_some() && d.row.outcome_tag == d.tag {
         return Ok(());
-    };
-    if let Some(tag) = &d.tag {
-        ensure(ctx, &work.client, opp, Has::Tag, true, tag).await?;
     }
-    if row.outcome.is_none() || row.outcome_tag != d.tag {
-        let (outcome, tag) = (d.outcome, d.tag.clone());
-        ctx.write(move |c| store::record_outcome(c, id, outcome, tag.as_deref()))
-            .await?;
-    }
-    if let (Outcome::Passed, Some(next), None, Some(from)) =
-        (d.outcome, &d.next_stage, row.stage_move, row.stage_id)
-    {
-        let how = move_once(ctx, &work.client, iv, next, &from).await?;
+    let (id, outcome, tag) = (iv.id, d.outcome, d.tag.clone());
+    ctx.write(move |c| store::record_outcome(c, id, outcome, tag.as_deref()))
+        .await
+}
+
+/// Moves a passing candidate to the role's next stage, once.
+pub async fn move_if_passed(
+    ctx: &AccountCtx,
+    work: &Work,
+    iv: &Interview,
+    d: &Decision,
+) -> Result<(), StepError> {
+    if let (Outcome::Passed, Some(next), None, Some(from)) = (
+        d.outcome,
+        &d.next_stage,
+        d.row.stage_move,
+        d.row.stage_id.as_deref(),
+    ) {
+        let id = iv.id;
+        let how = move_once(ctx, &work.client, iv, next, from).await?;
         ctx.write(move |c| store::record_stage_move(c, id, how))
             .await?;
         tracing::info!(interview_id = %id, stage_move = %how, "pass move settled");

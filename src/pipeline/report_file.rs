@@ -11,6 +11,7 @@ use super::context::{AccountCtx, Work};
 use super::outcome::StepError;
 use super::written::{Written, refused_or};
 use crate::db::models::interview::Interview;
+use crate::db::models::interview::outcome::{self as outcomes, ResultStep};
 use crate::lever::LeverClient;
 
 /// The scope an upload needs.
@@ -52,6 +53,7 @@ pub async fn write(
     work: &Work,
     iv: &Interview,
     results: &str,
+    sent_before: bool,
 ) -> Result<Written, StepError> {
     if let Some(missing) = super::written::missing_scope(work, &[SCOPE]) {
         return Ok(Written::Instead(format!(
@@ -65,9 +67,13 @@ pub async fn write(
     }
     let (name, bytes) = (file_name(iv), render(iv, results));
     let c = &work.client;
-    if let Some(id) = find(c, &iv.opportunity_id, &name, bytes.len()).await? {
+    // Sent by an earlier attempt and not recorded: it may be there.
+    if sent_before && let Some(id) = find(c, &iv.opportunity_id, &name, bytes.len()).await? {
         return Ok(Written::Done(id));
     }
+    let id = iv.id;
+    ctx.write(move |d| outcomes::record_result(d, id, ResultStep::FileSending))
+        .await?;
     ctx.may_write()?;
     match c
         .upload_file(&iv.opportunity_id, &name, "application/pdf", &bytes)

@@ -3,7 +3,9 @@
 //! interview actually posted, then the results the connection asks for (a
 //! feedback form, [`super::feedback`]; a PDF file, [`super::report_file`];
 //! the note, which also stands in for either when it cannot be written),
-//! then what the role's pass score decides ([`super::pass`]).
+//! then what the role's pass score decides ([`super::pass`]). A note, form
+//! or file is recorded as being sent before it is sent: only an attempt
+//! after such a record reads Lever for it first.
 //! Cancellation: remove the interview link and the link-created tag
 //! ([`super::close::take_link_off`]). Each
 //! step is checked against a fresh read, and a note whose outcome is unknown
@@ -11,7 +13,7 @@
 
 use super::context::{AccountCtx, UnitClaim, Work, settled};
 use super::outcome::{Outcome, StepError};
-use super::writes::{Has, ensure};
+use super::writes::{Has, ensure, ensure_all};
 use super::written::Written;
 use crate::db::models::interview::Interview;
 use crate::db::models::interview::outcome::{self as outcomes, ResultStep};
@@ -87,7 +89,15 @@ pub async fn ensure_completed(
         .completed_tag
         .clone()
         .unwrap_or_else(|| work.conn.tag_completed.clone());
-    ensure(ctx, c, opp, Has::Tag, true, &done_tag).await?;
+    // The outcome tag, if the role's pass score gives one, goes on in the
+    // same call as the completed tag.
+    let decision = super::pass::decide(ctx, iv).await?;
+    let mut tags = vec![done_tag.clone()];
+    tags.extend(decision.as_ref().and_then(|d| d.tag.clone()));
+    ensure_all(ctx, c, opp, Has::Tag, true, &tags).await?;
+    if let Some(d) = &decision {
+        super::pass::record(ctx, iv, d).await?;
+    }
     if iv.completed_tag_added_at.is_none() {
         let t = done_tag.clone();
         ctx.write(move |d| store::record(d, id, Step::CompletedTagAdded(&t)))
@@ -104,7 +114,9 @@ pub async fn ensure_completed(
     )
     .await?;
     write_results(ctx, work, iv, &results).await?;
-    super::pass::ensure_outcome(ctx, work, iv, opp).await?;
+    if let Some(d) = &decision {
+        super::pass::move_if_passed(ctx, work, iv, d).await?;
+    }
     ctx.write(move |d| store::record(d, id, Step::ResultsPosted))
         .await?;
     if let Some(at) = iv
@@ -141,8 +153,14 @@ async fn write_results(
             continue;
         }
         let written = match kind {
-            FEEDBACK => super::feedback::write(ctx, work, iv, results).await?,
-            _ => super::report_file::write(ctx, work, iv, results).await?,
+            FEEDBACK => {
+                let sent = row.feedback_sent_at.is_some();
+                super::feedback::write(ctx, work, iv, results, sent).await?
+            }
+            _ => {
+                let sent = row.file_sent_at.is_some();
+                super::report_file::write(ctx, work, iv, results, sent).await?
+            }
         };
         match written {
             Written::Done(lever_id) => {
@@ -167,7 +185,8 @@ async fn write_results(
         }
     }
     if (settings.note || !instead.is_empty()) && iv.note_id.is_none() {
-        let note_id = post_note(ctx, &work.client, iv, results).await?;
+        let sent = row.note_sent_at.is_some();
+        let note_id = post_note(ctx, &work.client, iv, results, sent).await?;
         ctx.write(move |d| store::record(d, id, Step::NotePosted(&note_id)))
             .await?;
     }
@@ -220,18 +239,23 @@ async fn find_note(c: &LeverClient, opp: &str, results: &str) -> Result<Option<S
         .map(|n| n.id))
 }
 
-/// Posts the note unless one of ours is already there. Looking first costs one
-/// read per completion and covers every way an earlier attempt could have
-/// posted it without recording it (a cut answer, a deferred retry, a crash).
+/// Posts the note, at most once. A note sent by an earlier attempt (its
+/// sending was recorded first) but not recorded as posted may have landed
+/// (a cut answer, a crash): it is looked for among the opportunity's notes
+/// before anything is sent again. A first attempt writes without that read.
 async fn post_note(
     ctx: &AccountCtx,
     c: &LeverClient,
     iv: &Interview,
     results: &str,
+    sent_before: bool,
 ) -> Result<String, StepError> {
-    if let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
+    if sent_before && let Some(id) = find_note(c, &iv.opportunity_id, results).await? {
         return Ok(id);
     }
+    let id = iv.id;
+    ctx.write(move |d| outcomes::record_result(d, id, ResultStep::NoteSending))
+        .await?;
     ctx.may_write()?;
     let note = NoteCreate {
         value: note_text(iv, results),

@@ -29,14 +29,13 @@ async fn send(
     opp: &str,
     what: Has,
     add: bool,
-    value: &str,
+    values: &[String],
 ) -> Result<(), LeverError> {
-    let v = [value.to_owned()];
     match (what, add) {
-        (Has::Link, true) => client.add_links(opp, &v).await,
-        (Has::Link, false) => client.remove_links(opp, &v).await,
-        (Has::Tag, true) => client.add_tags(opp, &v).await,
-        (Has::Tag, false) => client.remove_tags(opp, &v).await,
+        (Has::Link, true) => client.add_links(opp, values).await,
+        (Has::Link, false) => client.remove_links(opp, values).await,
+        (Has::Tag, true) => client.add_tags(opp, values).await,
+        (Has::Tag, false) => client.remove_tags(opp, values).await,
     }
 }
 
@@ -51,22 +50,44 @@ pub async fn ensure(
     add: bool,
     value: &str,
 ) -> Result<bool, StepError> {
-    if shows(seen, what, value) == add {
+    ensure_all(ctx, client, seen, what, add, &[value.to_owned()]).await
+}
+
+/// [`ensure`] for several values at once: those still to do go in one
+/// call (Lever's add and remove calls take a list).
+pub async fn ensure_all(
+    ctx: &AccountCtx,
+    client: &LeverClient,
+    seen: &Opportunity,
+    what: Has,
+    add: bool,
+    values: &[String],
+) -> Result<bool, StepError> {
+    let todo = |o: &Opportunity| -> Vec<String> {
+        values
+            .iter()
+            .filter(|v| shows(o, what, v) != add)
+            .cloned()
+            .collect()
+    };
+    let first = todo(seen);
+    if first.is_empty() {
         return Ok(false);
     }
     ctx.may_write()?;
-    match send(client, &seen.id, what, add, value).await {
+    match send(client, &seen.id, what, add, &first).await {
         Ok(()) => Ok(true),
         Err(e) if e.is_outcome_unknown() => {
             if e.is_cut_write() {
                 actix_rt::time::sleep(ctx.late_landing).await;
             }
             let now = client.get_opportunity(&seen.id).await?;
-            if shows(&now, what, value) == add {
+            let rest = todo(&now);
+            if rest.is_empty() {
                 return Ok(true);
             }
             ctx.may_write()?;
-            send(client, &seen.id, what, add, value).await?;
+            send(client, &seen.id, what, add, &rest).await?;
             Ok(true)
         }
         Err(e) => Err(e.into()),

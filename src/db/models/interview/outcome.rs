@@ -23,6 +23,9 @@ pub struct InterviewOutcome {
     pub file_id: Option<String>,
     /// One line per result kind the note stood in for: `kind: why`.
     pub note_instead: Option<String>,
+    pub note_sent_at: Option<chrono::DateTime<Utc>>,
+    pub feedback_sent_at: Option<chrono::DateTime<Utc>>,
+    pub file_sent_at: Option<chrono::DateTime<Utc>>,
 }
 
 impl InterviewOutcome {
@@ -35,32 +38,38 @@ impl InterviewOutcome {
 }
 
 /// A result written beyond the note: its Lever id, or why the note stands
-/// in for it.
+/// in for it; or that a note, form or file is about to be sent.
 #[derive(Debug, Clone, Copy)]
 pub enum ResultStep<'a> {
     Feedback(&'a str),
     File(&'a str),
     /// All the `kind: why` lines so far.
     NoteInstead(&'a str),
+    NoteSending,
+    FeedbackSending,
+    FileSending,
 }
 
-/// Stores one result step (each is safe to repeat).
+/// Stores one result step (each is safe to repeat). An upsert: an
+/// interview an older instance made may have no row yet.
 pub fn record_result(
     conn: &mut PgConnection,
     id: InterviewId,
     step: ResultStep<'_>,
 ) -> QueryResult<()> {
-    let t = interview_outcomes::table.find(id);
+    use interview_outcomes::dsl as o;
+    let now = Utc::now();
+    let insert = diesel::insert_into(interview_outcomes::table)
+        .values(o::interview_id.eq(id))
+        .on_conflict(o::interview_id)
+        .do_update();
     match step {
-        ResultStep::Feedback(f) => diesel::update(t)
-            .set(interview_outcomes::feedback_id.eq(f))
-            .execute(conn),
-        ResultStep::File(f) => diesel::update(t)
-            .set(interview_outcomes::file_id.eq(f))
-            .execute(conn),
-        ResultStep::NoteInstead(why) => diesel::update(t)
-            .set(interview_outcomes::note_instead.eq(why))
-            .execute(conn),
+        ResultStep::Feedback(f) => insert.set(o::feedback_id.eq(f)).execute(conn),
+        ResultStep::File(f) => insert.set(o::file_id.eq(f)).execute(conn),
+        ResultStep::NoteInstead(why) => insert.set(o::note_instead.eq(why)).execute(conn),
+        ResultStep::NoteSending => insert.set(o::note_sent_at.eq(now)).execute(conn),
+        ResultStep::FeedbackSending => insert.set(o::feedback_sent_at.eq(now)).execute(conn),
+        ResultStep::FileSending => insert.set(o::file_sent_at.eq(now)).execute(conn),
     }
     .map(|_| ())
 }
