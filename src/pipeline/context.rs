@@ -68,6 +68,10 @@ pub struct AccountCtx {
     /// Cancelled when this instance must stop working for the account at
     /// once (its lease was lost, or the drain's grace ran out).
     pub stop: CancellationToken,
+    /// Held while one unit finds or makes the account's feedback template,
+    /// so completions worked side by side make it once. One instance works
+    /// an account at a time (its lease), so a lock in the process is enough.
+    pub template_setup: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The claim a unit of work runs under: its candidate and its own id.

@@ -166,20 +166,16 @@ fn keep(t: &FeedbackTemplate) -> Kept {
 /// The connection's template: kept for its Lever account, else found by
 /// name and field set, else made (once; then kept).
 async fn template(ctx: &AccountCtx, work: &Work) -> Result<Kept, StepError> {
-    let account = work.conn.lever_account_id.clone();
-    let conn_id = work.conn.id;
-    let stored = ctx
-        .db
-        .run(move |c| Ok(store::feedback_template(c, conn_id)?))
-        .await?;
-    if let Some(v) = stored.filter(|v| v["account"].as_str() == account.as_deref())
-        && let (Some(id), Some(fields)) = (v["id"].as_str(), v["fields"].as_object())
-    {
-        return Ok(Kept {
-            id: id.to_owned(),
-            fields: fields.clone(),
-        });
+    if let Some(kept) = stored_template(ctx, work).await? {
+        return Ok(kept);
     }
+    // Completions worked side by side all miss at once: one finds or makes
+    // the template, the others then find it kept.
+    let _setup = ctx.template_setup.lock().await;
+    if let Some(kept) = stored_template(ctx, work).await? {
+        return Ok(kept);
+    }
+    let conn_id = work.conn.id;
     let all = work.client.list_feedback_templates().await?;
     let taken = all
         .iter()
@@ -206,6 +202,24 @@ async fn template(ctx: &AccountCtx, work: &Work) -> Result<Kept, StepError> {
 
 /// Makes the template. A cut answer is not resent here: the next attempt
 /// lists the templates first and finds it if it landed.
+/// The template kept for the connection's current Lever account, if any.
+async fn stored_template(ctx: &AccountCtx, work: &Work) -> Result<Option<Kept>, StepError> {
+    let account = work.conn.lever_account_id.clone();
+    let conn_id = work.conn.id;
+    let stored = ctx
+        .db
+        .run(move |c| Ok(store::feedback_template(c, conn_id)?))
+        .await?;
+    Ok(stored
+        .filter(|v| v["account"].as_str() == account.as_deref())
+        .and_then(|v| {
+            Some(Kept {
+                id: v["id"].as_str()?.to_owned(),
+                fields: v["fields"].as_object()?.clone(),
+            })
+        }))
+}
+
 async fn create(c: &LeverClient, name: &str) -> Result<FeedbackTemplate, LeverError> {
     let body = FeedbackTemplateCreate {
         text: name.to_owned(),

@@ -277,6 +277,7 @@ impl Registry {
             write_lands_within: p.write_lands_within,
             late_landing: p.settings.late_landing,
             stop: stop.clone(),
+            template_setup: Default::default(),
         };
         let restarts = self.restarts.get(&id).copied().unwrap_or(0);
         let sup = AccountSupervisor::new(

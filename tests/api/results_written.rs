@@ -252,3 +252,94 @@ async fn a_customer_template_of_our_name_is_left_alone() {
     assert_eq!(forms.len(), 1);
     assert_eq!(forms[0].base_template_id, api.id);
 }
+
+#[actix_rt::test]
+async fn a_form_lever_refuses_is_replaced_by_the_note_and_results_refused_says_why() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    results_on(
+        &app,
+        &sim,
+        &s,
+        json!({"note": false, "feedback": true}),
+        true,
+    )
+    .await;
+    let opp = linked(&app, &sim, &s).await;
+    sim.add_fault(
+        &s.account,
+        FaultRule::always(FaultAction::Status { status: 400 })
+            .on("POST", &format!("{opp}/feedback")),
+    )
+    .unwrap();
+    complete_and_settle(&app, &s, &opp).await;
+    assert!(sim.feedback(&s.account, &opp).unwrap().is_empty());
+    assert_eq!(sim.opportunity(&s.account, &opp).unwrap().notes.len(), 1);
+    // Refused once, never tried again for this completion.
+    assert_eq!(
+        calls_ending(&sim, &s, "POST", &format!("{opp}/feedback")),
+        1
+    );
+    let h = app
+        .get(
+            &format!("/api/v1/orgs/{}/lever/health", s.org),
+            Some(&s.key),
+        )
+        .await;
+    let refused = h.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "results_refused")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("feedback form"),
+        "{}",
+        h.body
+    );
+}
+
+#[actix_rt::test]
+async fn completions_worked_side_by_side_make_the_template_once() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    results_on(&app, &sim, &s, json!({"feedback": true}), true).await;
+    let opps = s.candidates(&sim, 4);
+    s.move_to(&sim, &opps, &s.stage);
+    crate::lever_flow::wait_for_tag(&sim, &s.account, &opps, "Arkiter Live: Link Created", 30)
+        .await;
+    settled(&app).await;
+    // A slow template list and a slower create, so units worked side by
+    // side would each list before the first create lands.
+    for (method, ms) in [("GET", 300), ("POST", 1_500)] {
+        sim.add_fault(
+            &s.account,
+            FaultRule::always(FaultAction::Latency { ms }).on(method, "/feedback_templates"),
+        )
+        .unwrap();
+    }
+    for opp in &opps {
+        let iv = the_interview(&app, &s, opp).await;
+        let r = act(
+            &app,
+            &s,
+            iv["id"].as_str().unwrap(),
+            "complete",
+            json!({"score": 75}),
+        )
+        .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    for opp in &opps {
+        poll_until(30, "the results posted", || async {
+            (the_interview(&app, &s, opp).await["status"] == "results_posted").then_some(())
+        })
+        .await;
+        assert_eq!(sim.feedback(&s.account, opp).unwrap().len(), 1);
+    }
+    assert_eq!(calls_ending(&sim, &s, "POST", "/feedback_templates"), 1);
+}
