@@ -121,8 +121,10 @@ async fn interviews(
                                         }
                                     }
                                     td {
-                                        @if let Some(l) = &i.live_url { a.live-link href=(l) { "Live link" } }
-                                        @if let Some(r) = &i.results_url { " · " a.results-link href=(r) { "Results" } }
+                                        // The live link works only while the interview is open.
+                                        @let live = i.live_url.as_ref().filter(|_| i.status.is_open() && i.completed_at.is_none());
+                                        @if let Some(l) = live { a.live-link href=(l) { "Live link" } }
+                                        @if let Some(r) = &i.results_url { @if live.is_some() { " · " } a.results-link href=(r) { "Results" } }
                                     }
                                     @if write {
                                         td {

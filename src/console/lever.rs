@@ -62,7 +62,7 @@ pub struct LeverQuery {
 fn connect_error_text(code: &str) -> &'static str {
     match code {
         "access_denied" => {
-            "Lever's consent was refused, so Arkiter Live was not connected. Click Connect again and choose Allow."
+            "Lever's consent was refused, so Arkiter Live was not connected. Click Connect again and choose Accept."
         }
         "not_super_admin" => {
             "Only a Lever Super Admin can connect Arkiter Live. Ask a Super Admin of your Lever account to click Connect and approve the request."
@@ -102,6 +102,22 @@ fn done_text(code: &str) -> Option<&'static str> {
     })
 }
 
+/// "Lever is connected." while the connection is connected (active, or
+/// waiting for its stage or webhook); nothing otherwise.
+async fn connected_note(
+    state: &AppState,
+    user: &User,
+    org: &OrgCtx,
+) -> Result<Option<String>, ConsoleError> {
+    use crate::domain::status::ConnectionStatus::{Active, NeedsSetup};
+    Ok(match viewing::get(state, &user.caller, org.id).await {
+        Ok(c) if matches!(c.status, Active | NeedsSetup) => Some("Lever is connected.".to_owned()),
+        Ok(_) => None,
+        Err(e) if e.code() == "not_connected" => None,
+        Err(e) => return Err(e.into()),
+    })
+}
+
 /// `GET /console/orgs/{org}/lever`.
 async fn page(
     user: User,
@@ -119,7 +135,9 @@ async fn page(
                 message: connect_error_text(code).to_owned(),
             }),
         ),
-        (Some(_), None) => (Some("Lever is connected.".to_owned()), None),
+        // Said from the connection's state, not the URL alone: a bookmarked
+        // return URL says nothing once the org has disconnected.
+        (Some(_), None) => (connected_note(&state, &user, &org).await?, None),
         (None, None) => (
             query.done.as_deref().and_then(done_text).map(str::to_owned),
             None,

@@ -113,6 +113,22 @@ impl Scenario {
             .collect()
     }
 
+    /// One new candidate for `posting`, in the first stage.
+    pub fn candidate_on(&self, sim: &SimHandle, posting: &str, email: &str) -> String {
+        sim.add_opportunity(
+            &self.account,
+            arkiter_lever::lever::sim::NewOpportunity {
+                name: Some("Candidate on a posting".into()),
+                emails: vec![email.to_owned()],
+                stage_id: self.start_stage.clone(),
+                posting_id: Some(posting.to_owned()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .id
+    }
+
     pub fn move_to(&self, sim: &SimHandle, opps: &[String], stage: &str) {
         sim.move_opportunities(&self.account, opps, stage).unwrap();
     }

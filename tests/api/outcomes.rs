@@ -4,7 +4,7 @@
 //! postings to roles; a new interview takes off what the previous one
 //! posted. Every fact is read from the simulator's state and call log.
 
-use arkiter_lever::lever::sim::{NewOpportunity, SimHandle};
+use arkiter_lever::lever::sim::SimHandle;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, poll_until};
@@ -169,21 +169,7 @@ async fn a_tagged_posting_resolves_by_its_tag_without_an_extra_lever_call() {
         (&resolve.body["role_name"], &resolve.body["rule"]),
         (&json!("Platform"), &json!("posting_tag"))
     );
-    let opp = sim
-        .add_opportunity(
-            &s.account,
-            NewOpportunity {
-                id: None,
-                name: Some("Tagged".into()),
-                contact: None,
-                emails: vec!["t@example.com".into()],
-                stage_id: s.start_stage.clone(),
-                posting_id: Some(posting.clone()),
-                tags: vec![],
-            },
-        )
-        .unwrap()
-        .id;
+    let opp = s.candidate_on(&sim, &posting, "t@example.com");
     sim.clear_call_log();
     s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
     wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), LINK_TAG, 30).await;
@@ -379,21 +365,7 @@ async fn a_posting_two_roles_map_by_tag_goes_to_the_oldest_and_health_lists_the_
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let opp = sim
-        .add_opportunity(
-            &s.account,
-            NewOpportunity {
-                id: None,
-                name: Some("Two tags".into()),
-                contact: None,
-                emails: vec!["two@example.com".into()],
-                stage_id: s.start_stage.clone(),
-                posting_id: Some(posting.clone()),
-                tags: vec![],
-            },
-        )
-        .unwrap()
-        .id;
+    let opp = s.candidate_on(&sim, &posting, "two@example.com");
     s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
     wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), LINK_TAG, 30).await;
     settled(&app).await;
@@ -402,24 +374,11 @@ async fn a_posting_two_roles_map_by_tag_goes_to_the_oldest_and_health_lists_the_
         (&iv["role_name"], &iv["rule"]),
         (&json!("Data"), &json!("posting_tag"))
     );
-    let h = app
-        .get(
-            &format!("/api/v1/orgs/{}/lever/health", s.org),
-            Some(&s.key),
-        )
-        .await;
-    let overlap = h.body["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["code"] == "role_overlap")
-        .cloned()
-        .unwrap_or_default();
+    let overlap = crate::results_written::problem(&app, &s, "role_overlap").await;
     let message = overlap["message"].as_str().unwrap_or_default();
     assert!(
         message.contains(&posting) && message.contains("Data, Python"),
-        "{}",
-        h.body
+        "{overlap}"
     );
     // Changing the roles clears it until a resolution finds it again.
     let python = app.get(&roles, Some(&s.key)).await.body["items"]
@@ -437,15 +396,6 @@ async fn a_posting_two_roles_map_by_tag_goes_to_the_oldest_and_health_lists_the_
             .status,
         204
     );
-    let h = app
-        .get(
-            &format!("/api/v1/orgs/{}/lever/health", s.org),
-            Some(&s.key),
-        )
-        .await;
-    assert!(
-        !h.body["problems"].to_string().contains("role_overlap"),
-        "{}",
-        h.body
-    );
+    let gone = crate::results_written::problem(&app, &s, "role_overlap").await;
+    assert!(gone.is_null(), "{gone}");
 }

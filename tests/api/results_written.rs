@@ -53,6 +53,23 @@ fn calls_ending(sim: &SimHandle, s: &Scenario, method: &str, end: &str) -> usize
         .count()
 }
 
+/// The health report's problem of `code`, or `Null`.
+pub async fn problem(app: &TestApp, s: &Scenario, code: &str) -> Value {
+    let h = app
+        .get(
+            &format!("/api/v1/orgs/{}/lever/health", s.org),
+            Some(&s.key),
+        )
+        .await;
+    h.body["problems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["code"] == code)
+        .cloned()
+        .unwrap_or_default()
+}
+
 async fn problems(app: &TestApp, s: &Scenario) -> Vec<String> {
     let h = app
         .get(
@@ -280,26 +297,13 @@ async fn a_form_lever_refuses_is_replaced_by_the_note_and_results_refused_says_w
         calls_ending(&sim, &s, "POST", &format!("{opp}/feedback")),
         1
     );
-    let h = app
-        .get(
-            &format!("/api/v1/orgs/{}/lever/health", s.org),
-            Some(&s.key),
-        )
-        .await;
-    let refused = h.body["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["code"] == "results_refused")
-        .cloned()
-        .unwrap_or_default();
+    let refused = problem(&app, &s, "results_refused").await;
     assert!(
         refused["message"]
             .as_str()
             .unwrap_or_default()
             .contains("feedback form"),
-        "{}",
-        h.body
+        "{refused}"
     );
 }
 

@@ -204,13 +204,7 @@ async fn stage_and_stages_together_a_stage_twice_and_a_missing_stage() {
     );
     assert_eq!(r.body["stages"][1]["found"], false);
     let h = app.get(&format!("{lever}/health"), Some(&s.key)).await;
-    let missing = h.body["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["code"] == "stage_missing")
-        .cloned()
-        .unwrap_or_default();
+    let missing = crate::results_written::problem(&app, &s, "stage_missing").await;
     assert!(
         missing["message"]
             .as_str()

@@ -692,21 +692,7 @@ async fn an_ats_tag_and_a_pass_score_set_in_the_role_editor_give_the_outcome_on_
 
     // A candidate on the tagged posting is linked by the tag, completes
     // with 82, and Interviews shows it passed.
-    let opp = sim
-        .add_opportunity(
-            &s.account,
-            NewOpportunity {
-                id: None,
-                name: Some("Grace Hopper".into()),
-                contact: None,
-                emails: vec!["grace@example.com".into()],
-                stage_id: s.start_stage.clone(),
-                posting_id: Some(posting.clone()),
-                tags: vec![],
-            },
-        )
-        .unwrap()
-        .id;
+    let opp = s.candidate_on(&sim, &posting, "grace@example.com");
     s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
     s.wait_for_links(&sim, std::slice::from_ref(&opp), 1).await;
     let list = app
@@ -745,6 +731,71 @@ async fn an_ats_tag_and_a_pass_score_set_in_the_role_editor_give_the_outcome_on_
     b.check(
         tags.iter().any(|t| t == "Arkiter Live: Passed"),
         &format!("tags {tags:?}"),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn the_console_says_what_is_true_after_a_disconnect_a_denial_and_a_completion() {
+    use arkiter_lever::lever::sim::{AccountPatch, AuthorizeMode};
+    let (app, sim) = spawn_with_sim().await;
+    let s = lever_flow::scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1).remove(0);
+    s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
+    s.wait_for_links(&sim, std::slice::from_ref(&opp), 1).await;
+    let base = format!("/console/orgs/{}", s.org);
+    let b = Browser::start("console_details", &app).await;
+    b.sign_in(&s.key).await;
+
+    // A completed interview's row offers its results, not the dead live link.
+    let list = app
+        .get(&format!("/api/v1/orgs/{}/interviews", s.org), Some(&s.key))
+        .await;
+    let id = list.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/interviews/{id}/complete", s.org),
+            Some(&s.key),
+            &json!({"score": 60}),
+        )
+        .await;
+    b.check(r.status == 202, &format!("complete: {}", r.body))
+        .await;
+    b.wait_for_css(&format!("{base}/interviews"), "span.s-results_posted", 30)
+        .await;
+    b.check(b.exists("a.results-link").await, "no results link")
+        .await;
+    b.check(
+        !b.exists("a.live-link").await,
+        "a completed row offers the live link",
+    )
+    .await;
+
+    // Lever refuses consent: the page says to choose Accept, as Lever's screen does.
+    sim.patch_account(
+        &s.account,
+        AccountPatch {
+            authorize_mode: Some(AuthorizeMode::Deny),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.goto(&format!("{base}/lever")).await;
+    b.click_button("Connect").await;
+    b.wait_here("choose Accept", 30).await;
+
+    // Disconnected: the bookmarked return URL no longer says connected.
+    let r = app
+        .delete(&format!("/api/v1/orgs/{}/lever", s.org), Some(&s.key))
+        .await;
+    b.check(r.status == 204, &format!("disconnect: {}", r.status))
+        .await;
+    b.goto(&format!("{base}/lever?connected=1")).await;
+    b.find("#status").await;
+    let body = b.body().await;
+    b.check(
+        !body.contains("Lever is connected."),
+        "a disconnected org's page says Lever is connected",
     )
     .await;
 }
