@@ -171,6 +171,7 @@ async fn view(
     let body = html! {
         (notice(note))
         @if let Some(c) = &conn {
+            (checklist_block(c))
             (status_block(c))
         } @else {
             p { "This org has not connected a Lever account yet. A Lever Super Admin clicks "
@@ -401,6 +402,25 @@ fn lifecycle_card(
                 p { "Until then the sweep finds what they would have said." }
             }
             p { "A Lever Super Admin must also turn each event's webhook group on in Lever." }
+        }
+    }
+}
+
+/// The setup steps, green as they are done; kept current while the page is
+/// open by `console.js`.
+fn checklist_block(c: &ConnectionView) -> Markup {
+    let done = c.checklist.iter().filter(|s| s.done).count();
+    html! {
+        section.card #checklist data-live-seconds="2" aria-labelledby="checklist-h" {
+            h2 #checklist-h { "Setup: " (done) " of " (c.checklist.len()) " done" }
+            ol.checklist {
+                @for s in &c.checklist {
+                    li data-step=(s.step) class=(if s.done { "done" } else { "todo" }) {
+                        span.mark aria-hidden="true" { @if s.done { "✓" } @else { "○" } }
+                        " " strong { (s.step.replace('_', " ")) } ": " (s.message)
+                    }
+                }
+            }
         }
     }
 }

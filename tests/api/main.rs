@@ -5,6 +5,7 @@ mod helpers;
 mod proxy;
 mod support;
 
+mod checklist;
 mod console;
 mod console_input;
 mod crash;

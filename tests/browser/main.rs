@@ -280,6 +280,19 @@ impl Browser {
     }
 
     /// Waits (without reloading) until the page's text contains `want`.
+    /// Waits, without reloading, until the page shows `css`.
+    async fn wait_for_here(&self, css: &str, secs: u64) {
+        assert!(secs >= helpers::LEAST_DEADLINE_SECS, "a {secs} s deadline");
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.exists(css).await {
+            if Instant::now() > deadline {
+                self.fail::<()>(&format!("the page never showed {css}"))
+                    .await;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn wait_here(&self, want: &str, secs: u64) {
         assert!(secs >= helpers::LEAST_DEADLINE_SECS, "a {secs} s deadline");
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -798,4 +811,36 @@ async fn the_console_says_what_is_true_after_a_disconnect_a_denial_and_a_complet
         "a disconnected org's page says Lever is connected",
     )
     .await;
+}
+
+#[actix_web::test]
+async fn the_setup_checklist_turns_green_on_lever_live_without_a_reload() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = lever_flow::scenario(&app, &sim).await;
+    let base = format!("/console/orgs/{}", s.org);
+    let b = Browser::start("checklist", &app).await;
+    b.sign_in(&s.key).await;
+    b.goto(&format!("{base}/lever")).await;
+    let pending = "#checklist li[data-step='delivery_received'].todo";
+    b.check(b.exists(pending).await, "delivery_received starts not done")
+        .await;
+    // The page stays open: only the checklist changes under it.
+    b.type_into("#stage_name", "typed, not lost").await;
+    let hook = sim
+        .webhooks(&s.account)
+        .unwrap()
+        .into_iter()
+        .find(|w| w.event == "candidateStageChange")
+        .unwrap();
+    sim.test_ping(&s.account, &hook.id).unwrap();
+    b.wait_for_here("#checklist li[data-step='delivery_received'].done", 30)
+        .await;
+    let typed = b.find("#stage_name").await.prop("value").await;
+    let typed = b.ok(typed, "read the typed stage name").await;
+    b.check(
+        typed.as_deref() == Some("typed, not lost"),
+        &format!("the form lost what was typed: {typed:?}"),
+    )
+    .await;
+    b.shot("lever-checklist").await;
 }

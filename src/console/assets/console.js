@@ -1,8 +1,10 @@
 // Arkiter Live for Lever: console enhancements. Every page works without
 // this file; it only turns the one-per-line "ATS settings" textarea into a
 // tag list (type a title, Enter adds it, × removes it; the textarea stays
-// the form's field, so the server sees the same thing either way), and
-// reloads the Health page every 30 seconds while it is visible.
+// the form's field, so the server sees the same thing either way),
+// reloads the Health page every 30 seconds while it is visible, and keeps
+// Lever · Live's setup checklist current (it fetches the page again and
+// swaps in the new checklist only, so nothing typed in a form is lost).
 (function () {
   "use strict";
 
@@ -88,10 +90,28 @@
     }, seconds * 1000);
   }
 
+  function liveFragment(el) {
+    var seconds = parseInt(el.getAttribute("data-live-seconds"), 10) || 3;
+    setInterval(function () {
+      if (document.visibilityState !== "visible") { return; }
+      fetch(window.location.pathname, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) { return; }
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(el.id);
+          var now = document.getElementById(el.id);
+          if (fresh && now) { now.replaceWith(fresh); }
+        })
+        .catch(function () { /* the next tick tries again */ });
+    }, seconds * 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var areas = document.querySelectorAll("textarea[data-tag-list]");
     for (var i = 0; i < areas.length; i++) { enhance(areas[i]); }
     var refresh = document.querySelector("[data-refresh-seconds]");
     if (refresh) { autoRefresh(refresh); }
+    var live = document.querySelectorAll("[data-live-seconds]");
+    for (var j = 0; j < live.length; j++) { liveFragment(live[j]); }
   });
 })();

@@ -1,6 +1,7 @@
 //! The connection as an admin sees it (never a token). An org that never
 //! connected is `not_connected`.
 
+use crate::db::models::checklist::{ChecklistFacts, facts as checklist_facts};
 use crate::db::models::connection::{Connection, webhooks};
 use crate::db::models::results_settings::ResultsSettings;
 use crate::domain::ids::OrgId;
@@ -65,6 +66,104 @@ pub struct LifecycleView {
     pub link_ttl_days: Option<i32>,
 }
 
+/// One step of setting the connection up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChecklistStep {
+    /// `connected`, `stage_found`, `webhook_registered`,
+    /// `delivery_received`, `role_exists`, `postings_mapped`, `first_link`.
+    pub step: &'static str,
+    pub done: bool,
+    /// What the step means when done, or what to do (and where in Lever).
+    pub message: String,
+}
+
+/// The checklist from the connection and the facts the database holds.
+/// No step waits on another: each says what is true now.
+fn checklist(
+    c: &Connection,
+    live_hooks: &[(String, bool)],
+    f: &ChecklistFacts,
+    url: &str,
+) -> Vec<ChecklistStep> {
+    let stages = c.trigger_stages();
+    let missing: Vec<&str> = stages
+        .iter()
+        .filter(|s| !s.found)
+        .map(|s| s.name.as_str())
+        .collect();
+    let managed = live_hooks.iter().any(|(_, m)| *m);
+    let step = |step, done: bool, ok: &str, todo: String| ChecklistStep {
+        step,
+        done,
+        message: if done { ok.to_owned() } else { todo },
+    };
+    vec![
+        step(
+            "connected",
+            c.status == crate::domain::status::ConnectionStatus::Active,
+            "Lever is connected and Arkiter works for the account.",
+            format!(
+                "The connection is {}: a Lever Super Admin clicks Connect and chooses Accept on Lever's screen.",
+                c.status
+            ),
+        ),
+        step(
+            "stage_found",
+            !stages.is_empty() && missing.is_empty(),
+            "Every trigger stage was found in Lever.",
+            format!(
+                "Lever has no stage named {}: add it under Settings > Pipeline and archive reasons > \
+                 Customize pipeline stages, then save the stages again here.",
+                missing.join(", ")
+            ),
+        ),
+        step(
+            "webhook_registered",
+            !live_hooks.is_empty() && !f.webhook_missing,
+            if managed {
+                "Arkiter registered its webhooks in Lever."
+            } else {
+                "The webhook's signature token is pasted."
+            },
+            format!(
+                "In Lever, under Settings > Integrations and API > Webhooks, add {url} for \
+                 Candidate Stage Change and paste its signature token here."
+            ),
+        ),
+        step(
+            "delivery_received",
+            f.delivery_received,
+            "Lever has delivered to Arkiter (a Test ping counts).",
+            "Nothing has arrived from Lever yet: a Lever Super Admin turns the Candidate Stage \
+             Change webhook group on under Settings > Integrations and API > Webhooks and \
+             presses Test (or Verify connection)."
+                .to_owned(),
+        ),
+        step(
+            "role_exists",
+            f.role_exists,
+            "At least one Arkiter role exists.",
+            "Create a role under Roles (Configure Job in Arkiter).".to_owned(),
+        ),
+        step(
+            "postings_mapped",
+            f.has_mapping && !f.unmapped_recently,
+            "Roles map Lever job titles, posting ids or tags, and no posting went unmapped in 7 days.",
+            "Add the Lever job titles, posting ids or posting tags of your jobs to roles \
+             (Roles); postings that got the fallback or oldest role are listed there."
+                .to_owned(),
+        ),
+        step(
+            "first_link",
+            f.first_link,
+            "A live interview link was posted on a candidate.",
+            "Move a candidate into the Arkiter Live stage in Lever: the link appears on the \
+             candidate within seconds."
+                .to_owned(),
+        ),
+    ]
+}
+
 /// Which results a completion writes (docs/contract/results.md).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResultsView {
@@ -103,6 +202,8 @@ pub struct ConnectionView {
     pub perform_as: Option<String>,
     pub connected_at: Option<DateTime<Utc>>,
     pub scopes: Vec<String>,
+    /// The setup steps in order, each done or what to do.
+    pub checklist: Vec<ChecklistStep>,
     /// `[{"code","message"}]`: what an admin should fix.
     #[schema(value_type = Vec<Object>)]
     pub problems: serde_json::Value,
@@ -134,10 +235,19 @@ pub async fn load(state: &AppState, org: OrgId) -> Result<Connection, ServiceErr
 pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, ServiceError> {
     let c = load(state, org).await?;
     let id = c.id;
-    let (hooks, results_settings) = state
+    let org_id = c.org_id;
+    let (hooks, results_settings, facts) = state
         .db
-        .run(move |conn| Ok((webhooks::live(conn, id)?, ResultsSettings::load(conn, id)?)))
+        .run(move |conn| {
+            Ok((
+                webhooks::live(conn, id)?,
+                ResultsSettings::load(conn, id)?,
+                checklist_facts(conn, org_id, id)?,
+            ))
+        })
         .await?;
+    let live: Vec<(String, bool)> = hooks.iter().map(|h| (h.event.clone(), h.managed)).collect();
+    let steps = checklist(&c, &live, &facts, &state.urls.webhook(c.id));
     let stages = c
         .trigger_stages()
         .into_iter()
@@ -200,6 +310,7 @@ pub async fn render(state: &AppState, org: OrgId) -> Result<ConnectionView, Serv
             .as_deref()
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default(),
+        checklist: steps,
         problems: c.problems,
     })
 }
