@@ -18,7 +18,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(complete)
         .service(cancel)
         .service(reinvite)
-        .service(replay);
+        .service(replay)
+        .service(bulk_replay);
 }
 
 /// Record the interview's result (the interview platform).
@@ -98,4 +99,27 @@ pub async fn replay(
     let (org, id) = path.into_inner();
     actions::replay(&state, &caller, OrgId(org), EventId(id)).await?;
     Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+}
+
+/// Run the org's dead events again in bulk (those that went dead in
+/// `[since, until)`, at most 10,000); with `dry_run`, only count them.
+#[utoipa::path(
+    params(("org" = Uuid, Path)), request_body = actions::BulkReplay,
+    responses((status = 200, description = "dry run: the count"), (status = 202, description = "the count replayed"),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/orgs/{org}/events/replay")]
+pub async fn bulk_replay(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: Json<actions::BulkReplay>,
+) -> Result<HttpResponse, ApiError> {
+    let org = OrgId(path.into_inner());
+    let count = actions::bulk_replay(&state, &caller, org, &body).await?;
+    Ok(match body.dry_run {
+        true => HttpResponse::Ok().json(json!({"count": count, "dry_run": true})),
+        false => HttpResponse::Accepted().json(json!({"count": count})),
+    })
 }

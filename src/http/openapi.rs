@@ -20,6 +20,7 @@ use super::{candidates, interview_actions, keys, lever, orgs, roles};
         interview_actions::complete, interview_actions::cancel, interview_actions::reinvite,
         candidates::export_candidate, candidates::erase_candidate,
         interview_actions::replay,
+        interview_actions::bulk_replay,
         super::events::list_events,
         super::interviews::list_interviews, super::interviews::get_interview, super::pages::live_lookup, super::health_report::get_health,
     ),

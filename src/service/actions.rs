@@ -172,6 +172,74 @@ pub async fn replay(
     act(state, move |c| reopen_event(c, org, id).map(Some)).await
 }
 
+/// The most events one bulk replay takes.
+pub const BULK_REPLAY_MAX: i64 = 10_000;
+
+/// `POST .../events/replay`: which dead events to run again.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkReplay {
+    /// Only `dead`.
+    pub status: String,
+    /// Events that went dead at or after this time.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Events that went dead before this time.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Count only; nothing runs.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Runs the org's dead events in the window again (at most
+/// [`BULK_REPLAY_MAX`], oldest first), each as one replay would, in one
+/// transaction; or, with `dry_run`, counts them. Returns the count.
+#[tracing::instrument(skip_all, fields(org = %org))]
+pub async fn bulk_replay(
+    state: &AppState,
+    caller: &Caller,
+    org: OrgId,
+    body: &BulkReplay,
+) -> Result<i64, ServiceError> {
+    caller.require_org(org, KeyRole::Admin)?;
+    if body.status != EventStatus::Dead.as_str() {
+        return Err(ServiceError::invalid(
+            "status",
+            "only `dead` events are replayed in bulk",
+        ));
+    }
+    if let (Some(a), Some(b)) = (body.since, body.until)
+        && a >= b
+    {
+        return Err(ServiceError::invalid(
+            "until",
+            "`until` must be after `since`",
+        ));
+    }
+    let (since, until, dry) = (body.since, body.until, body.dry_run);
+    let woken = state
+        .db
+        .transaction(move |c| -> Result<_, ServiceError> {
+            let found = events::dead_between(c, org, since, until, BULK_REPLAY_MAX)?;
+            let count = found.len() as i64;
+            if dry {
+                return Ok((count, Vec::new()));
+            }
+            let mut woken: Vec<ConnectionId> = Vec::new();
+            for (id, _) in found {
+                let connection = reopen_event(c, org, id)?;
+                if !woken.contains(&connection) {
+                    woken.push(connection);
+                }
+            }
+            Ok((count, woken))
+        })
+        .await?;
+    for id in woken.1 {
+        state.wake.wake(id);
+    }
+    Ok(woken.0)
+}
+
 /// Runs an action in one transaction and wakes the account's supervisor
 /// once it has committed (the NOTIFY reaches other instances at commit).
 async fn act<F>(state: &AppState, action: F) -> Result<(), ServiceError>

@@ -117,6 +117,31 @@ pub fn find_for_org(
         .optional()
 }
 
+/// The org's `dead` events that went dead (their last update) in
+/// `[since, until)`, oldest first, at most `limit`: a bulk replay's set.
+pub fn dead_between(
+    conn: &mut PgConnection,
+    org: OrgId,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: i64,
+) -> QueryResult<Vec<(EventId, ConnectionId)>> {
+    let mut q = lever_events::table
+        .filter(lever_events::org_id.eq(org))
+        .filter(lever_events::status.eq(EventStatus::Dead))
+        .select((lever_events::id, lever_events::connection_id))
+        .order((lever_events::updated_at, lever_events::id))
+        .limit(limit)
+        .into_boxed();
+    if let Some(t) = since {
+        q = q.filter(lever_events::updated_at.ge(t));
+    }
+    if let Some(t) = until {
+        q = q.filter(lever_events::updated_at.lt(t));
+    }
+    q.load(conn)
+}
+
 /// Sends a finished event round again: `pending`, due now, attempts reset.
 #[tracing::instrument(level = "debug", skip_all, fields(event_id = %id))]
 pub fn reopen(conn: &mut PgConnection, id: EventId) -> QueryResult<usize> {

@@ -1,0 +1,127 @@
+//! Bulk replay of dead events (docs/contract/http-api.md): a dry run counts
+//! the events that went dead in a window, and replaying that window runs
+//! exactly those again.
+
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use crate::helpers::poll_until;
+use crate::lever_flow::{scenario, spawn_with_sim};
+use crate::one_candidate::settled;
+
+#[actix_rt::test]
+async fn a_window_of_dead_events_is_counted_then_replayed_and_only_it() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let roles = format!("/api/v1/orgs/{}/roles", s.org);
+    let role = app.get(&roles, Some(&s.key)).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.delete(&format!("{roles}/{role}"), Some(&s.key))
+            .await
+            .status,
+        204
+    );
+    // 30 candidates no role can take: their events go dead.
+    let opps = s.candidates(&sim, 30);
+    s.move_to(&sim, &opps, &s.stage);
+    let dead = poll_until(60, "30 dead events", || async {
+        let d = app.events(&s.org, &s.key, "?status=dead&limit=100").await;
+        (d.len() == 30).then_some(d)
+    })
+    .await;
+    settled(&app).await;
+    // Spread over two days: 10 went dead 40 h ago, 10 20 h ago, 10 now.
+    let ids: Vec<String> = dead
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut db = app.db();
+    for (chunk, hours) in ids.chunks(10).zip([40, 20]) {
+        let list = chunk
+            .iter()
+            .map(|i| format!("'{i}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        diesel::sql_query(format!(
+            "UPDATE lever_events SET updated_at = now() - interval '{hours} hours' WHERE id IN ({list})"
+        ))
+        .execute(&mut db)
+        .unwrap();
+    }
+    let window: Vec<String> = ids[10..20].to_vec();
+    let since = (chrono::Utc::now() - chrono::Duration::hours(30)).to_rfc3339();
+    let until = (chrono::Utc::now() - chrono::Duration::hours(10)).to_rfc3339();
+    let replay = format!("/api/v1/orgs/{}/events/replay", s.org);
+
+    app.post_json(&replay, Some(&s.key), &json!({"status": "done"}))
+        .await
+        .assert_error(422, "validation_failed");
+    let dry = app
+        .post_json(
+            &replay,
+            Some(&s.key),
+            &json!({"status": "dead", "since": since, "until": until, "dry_run": true}),
+        )
+        .await;
+    assert_eq!(
+        (dry.status, &dry.body["count"]),
+        (200, &json!(10)),
+        "{}",
+        dry.body
+    );
+    assert_eq!(
+        app.events(&s.org, &s.key, "?status=dead&limit=100")
+            .await
+            .len(),
+        30
+    );
+
+    let r = app
+        .post_json(
+            &roles,
+            Some(&s.key),
+            &json!({"name": "Backend", "ats_jobs": ["backend engineer"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let run = app
+        .post_json(
+            &replay,
+            Some(&s.key),
+            &json!({"status": "dead", "since": since, "until": until}),
+        )
+        .await;
+    assert_eq!(
+        (run.status, &run.body["count"]),
+        (202, &json!(10)),
+        "{}",
+        run.body
+    );
+    let replayed: Vec<String> = dead
+        .iter()
+        .filter(|e| window.contains(&e["id"].as_str().unwrap().to_owned()))
+        .map(|e| e["opportunity_id"].as_str().unwrap().to_owned())
+        .collect();
+    poll_until(60, "the window's candidates linked", || async {
+        replayed
+            .iter()
+            .all(|o| s.live_link_count(&sim, o) == 1)
+            .then_some(())
+    })
+    .await;
+    settled(&app).await;
+    let linked = opps
+        .iter()
+        .filter(|o| s.live_link_count(&sim, o) == 1)
+        .count();
+    assert_eq!(linked, 10, "exactly the window's candidates are linked");
+    assert_eq!(
+        app.events(&s.org, &s.key, "?status=dead&limit=100")
+            .await
+            .len(),
+        20
+    );
+}
