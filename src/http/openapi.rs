@@ -18,7 +18,7 @@ use super::{candidates, interview_actions, keys, lever, orgs, roles};
         lever::connect::connect, lever::view::get_connection, lever::settings::patch_connection,
         lever::settings::put_webhook_secret, lever::sweep::request_sweep, lever::disconnect::disconnect,
         interview_actions::complete, interview_actions::cancel, interview_actions::reinvite,
-        candidates::export_candidate, candidates::erase_candidate,
+        candidates::export_candidate, candidates::candidate_story, candidates::erase_candidate,
         interview_actions::replay,
         interview_actions::bulk_replay,
         super::events::list_events,

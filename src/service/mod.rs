@@ -22,6 +22,7 @@ pub mod list;
 pub mod orgs;
 pub mod roles;
 pub mod sessions;
+pub mod timeline;
 pub mod validate;
 
 pub use error::{Kind, ServiceError};

@@ -43,5 +43,6 @@ mod rolling;
 mod scale_out;
 mod settings;
 mod sweep;
+mod timeline;
 mod trigger_stages;
 mod webhooks;
