@@ -73,24 +73,16 @@ fn decide_from(
     })
 }
 
-/// What the completion of `iv` decides (`None`: no pass score, no score).
-pub async fn decide(ctx: &AccountCtx, iv: &Interview) -> Result<Option<Decision>, StepError> {
-    let (id, role_id, conn_id) = (iv.id, iv.role_id, iv.connection_id);
-    let (row, role, tags) = ctx
-        .db
-        .run(move |c| {
-            let role = match role_id {
-                Some(r) => Role::outcome_settings(c, r.0)?,
-                None => None,
-            };
-            Ok((
-                store::of(c, id)?,
-                role,
-                ResultsSettings::load(c, conn_id.0)?,
-            ))
-        })
-        .await?;
-    Ok(decide_from(iv, row, role.as_ref(), &tags))
+/// What the completion of `iv` decides (`None`: no pass score, no score),
+/// from what the completion read once: the interview's outcome row, its
+/// role as it is now, and the connection's results settings.
+pub fn decide(
+    iv: &Interview,
+    row: &InterviewOutcome,
+    role: Option<&Role>,
+    tags: &ResultsSettings,
+) -> Option<Decision> {
+    decide_from(iv, row.clone(), role, tags)
 }
 
 /// Records the outcome and its tag (once that tag is on Lever).

@@ -16,8 +16,9 @@ use super::outcome::{Outcome, StepError};
 use super::writes::{Has, ensure, ensure_all};
 use super::written::Written;
 use crate::db::models::interview::Interview;
-use crate::db::models::interview::outcome::{self as outcomes, ResultStep};
+use crate::db::models::interview::outcome::{self as outcomes, InterviewOutcome, ResultStep};
 use crate::db::models::results_settings::ResultsSettings;
+use crate::db::models::role::Role;
 use crate::db::models::work::{self as store, JobWork, Step};
 use crate::domain::ids::InterviewId;
 use crate::domain::status::{InterviewStatus, JobKind};
@@ -91,7 +92,8 @@ pub async fn ensure_completed(
         .unwrap_or_else(|| work.conn.tag_completed.clone());
     // The outcome tag, if the role's pass score gives one, goes on in the
     // same call as the completed tag.
-    let decision = super::pass::decide(ctx, iv).await?;
+    let (settings, row, role) = stored(ctx, iv).await?;
+    let decision = super::pass::decide(iv, &row, role.as_ref(), &settings);
     let mut tags = vec![done_tag.clone()];
     tags.extend(decision.as_ref().and_then(|d| d.tag.clone()));
     ensure_all(ctx, c, opp, Has::Tag, true, &tags).await?;
@@ -113,7 +115,7 @@ pub async fn ensure_completed(
         Step::LinkTagRemoved,
     )
     .await?;
-    write_results(ctx, work, iv, &results).await?;
+    write_results(ctx, work, iv, &results, &settings, &row).await?;
     if let Some(d) = &decision {
         super::pass::move_if_passed(ctx, work, iv, d).await?;
     }
@@ -137,12 +139,10 @@ async fn write_results(
     work: &Work,
     iv: &Interview,
     results: &str,
+    settings: &ResultsSettings,
+    row: &InterviewOutcome,
 ) -> Result<(), StepError> {
-    let (id, conn_id) = (iv.id, iv.connection_id);
-    let (settings, row) = ctx
-        .db
-        .run(move |c| Ok((ResultsSettings::load(c, conn_id.0)?, outcomes::of(c, id)?)))
-        .await?;
+    let id = iv.id;
     let mut instead = row.note_instead.clone().unwrap_or_default();
     let kinds = [
         (FEEDBACK, settings.feedback && row.feedback_id.is_none()),
@@ -191,6 +191,30 @@ async fn write_results(
             .await?;
     }
     Ok(())
+}
+
+/// What a completion reads once, in one round trip: the connection's
+/// results settings, the interview's outcome row and its role as it is now
+/// (none once deleted).
+async fn stored(
+    ctx: &AccountCtx,
+    iv: &Interview,
+) -> Result<(ResultsSettings, InterviewOutcome, Option<Role>), StepError> {
+    let (id, conn_id, role_id) = (iv.id, iv.connection_id, iv.role_id);
+    ctx.db
+        .run(move |c| {
+            let role = match role_id {
+                Some(r) => Role::outcome_settings(c, r.0)?,
+                None => None,
+            };
+            Ok((
+                ResultsSettings::load(c, conn_id.0)?,
+                outcomes::of(c, id)?,
+                role,
+            ))
+        })
+        .await
+        .map_err(StepError::from)
 }
 
 /// The result kinds beyond the note, as named in `note_instead` and in a
