@@ -13,17 +13,7 @@ use crate::one_candidate::settled;
 async fn a_window_of_dead_events_is_counted_then_replayed_and_only_it() {
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    let roles = format!("/api/v1/orgs/{}/roles", s.org);
-    let role = app.get(&roles, Some(&s.key)).await.body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        app.delete(&format!("{roles}/{role}"), Some(&s.key))
-            .await
-            .status,
-        204
-    );
+    s.remove_role(&app).await;
     // 30 candidates no role can take: their events go dead.
     let opps = s.candidates(&sim, 30);
     s.move_to(&sim, &opps, &s.stage);
@@ -79,14 +69,7 @@ async fn a_window_of_dead_events_is_counted_then_replayed_and_only_it() {
         30
     );
 
-    let r = app
-        .post_json(
-            &roles,
-            Some(&s.key),
-            &json!({"name": "Backend", "ats_jobs": ["backend engineer"]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    s.add_backend_role(&app).await;
     let run = app
         .post_json(
             &replay,

@@ -113,6 +113,31 @@ impl Scenario {
             .collect()
     }
 
+    /// Deletes the scenario's one role ("Backend"): the org has none.
+    pub async fn remove_role(&self, app: &TestApp) {
+        let roles = format!("/api/v1/orgs/{}/roles", self.org);
+        let role = app.get(&roles, Some(&self.key)).await.body["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = app
+            .delete(&format!("{roles}/{role}"), Some(&self.key))
+            .await;
+        assert_eq!(r.status, 204);
+    }
+
+    /// Creates role "Backend" again, mapping the posting's title.
+    pub async fn add_backend_role(&self, app: &TestApp) {
+        let r = app
+            .post_json(
+                &format!("/api/v1/orgs/{}/roles", self.org),
+                Some(&self.key),
+                &json!({"name": "Backend", "ats_jobs": ["backend engineer"]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+
     /// One new candidate for `posting`, in the first stage.
     pub fn candidate_on(&self, sim: &SimHandle, posting: &str, email: &str) -> String {
         sim.add_opportunity(

@@ -290,15 +290,7 @@ async fn a_candidate_no_role_can_take_carries_needs_attention_until_a_role_and_a
     const ATTENTION: &str = "Arkiter Live: Needs Attention";
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
-    let roles = format!("/api/v1/orgs/{}/roles", s.org);
-    let r = app.get(&roles, Some(&s.key)).await;
-    let role = r.body["items"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        app.delete(&format!("{roles}/{role}"), Some(&s.key))
-            .await
-            .status,
-        204
-    );
+    s.remove_role(&app).await;
     let opp = s.candidates(&sim, 1).remove(0);
     s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
     wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), ATTENTION, 30).await;
@@ -320,14 +312,7 @@ async fn a_candidate_no_role_can_take_carries_needs_attention_until_a_role_and_a
         .filter(|c| c.path.ends_with(&format!("{opp}/addTags")))
         .count();
     assert_eq!(adds, 1);
-    let r = app
-        .post_json(
-            &roles,
-            Some(&s.key),
-            &json!({"name": "Backend", "ats_jobs": ["backend engineer"]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    s.add_backend_role(&app).await;
     let r = app
         .post_json(
             &format!(

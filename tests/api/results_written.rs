@@ -53,33 +53,29 @@ fn calls_ending(sim: &SimHandle, s: &Scenario, method: &str, end: &str) -> usize
         .count()
 }
 
-/// The health report's problem of `code`, or `Null`.
-pub async fn problem(app: &TestApp, s: &Scenario, code: &str) -> Value {
+/// The health report's problems.
+async fn health_problems(app: &TestApp, s: &Scenario) -> Vec<Value> {
     let h = app
         .get(
             &format!("/api/v1/orgs/{}/lever/health", s.org),
             Some(&s.key),
         )
         .await;
-    h.body["problems"]
-        .as_array()
+    h.body["problems"].as_array().cloned().unwrap_or_default()
+}
+
+/// The health report's problem of `code`, or `Null`.
+pub async fn problem(app: &TestApp, s: &Scenario, code: &str) -> Value {
+    health_problems(app, s)
+        .await
         .into_iter()
-        .flatten()
         .find(|p| p["code"] == code)
-        .cloned()
         .unwrap_or_default()
 }
 
 async fn problems(app: &TestApp, s: &Scenario) -> Vec<String> {
-    let h = app
-        .get(
-            &format!("/api/v1/orgs/{}/lever/health", s.org),
-            Some(&s.key),
-        )
-        .await;
-    h.body["problems"]
-        .as_array()
-        .unwrap()
+    health_problems(app, s)
+        .await
         .iter()
         .map(|p| p["code"].as_str().unwrap().to_owned())
         .collect()
