@@ -431,3 +431,54 @@ async fn an_admin_erase_takes_off_the_link_a_stuck_completion_left() {
     assert!(!shown.tags.iter().any(|t| t == LINK_TAG), "{shown:?}");
     assert_eq!(held_in_clear(&app, &opp), Vec::<String>::new());
 }
+
+/// The erasing event's claim is keyed by the id the erase takes away: once
+/// the erase commits, no poll may find that event due under its new key
+/// (it would run a second time and end `ignored` instead of `done`).
+#[test]
+fn an_erasing_event_is_not_due_again_once_its_erase_commits() {
+    use arkiter_lever::db::models::claim::{LeaseRef, claim_events};
+    use arkiter_lever::db::models::erased::erase;
+
+    use crate::inbox_store::{bed, exec};
+
+    let (name, mut c, org, conn) = bed();
+    let event = uuid::Uuid::new_v4();
+    exec(
+        &mut c,
+        &format!(
+            "INSERT INTO lever_events (id, connection_id, org_id, event, token, triggered_at, \
+             opportunity_id, payload, status, next_attempt_at) VALUES ('{event}', '{conn}', \
+             '{org}', 'candidateDeleted', 'tok-deleted', 1764270000000, 'opp-gone', '{{}}'::jsonb, \
+             'pending', now() - interval '1 second')"
+        ),
+    );
+    exec(
+        &mut c,
+        &format!(
+            "UPDATE connection_leases SET owner = 'me', epoch = 1, \
+             expires_at = now() + interval '1 minute' WHERE connection_id = '{conn}'"
+        ),
+    );
+    let me = LeaseRef {
+        connection_id: conn,
+        owner: "me",
+        epoch: 1,
+    };
+    let hold = std::time::Duration::from_secs(30);
+    let claimed = claim_events(&mut c, me, hold, 8).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id.0, event);
+
+    erase(&mut c, conn, "opp-gone", "erased:k", Some(event)).unwrap();
+    assert!(claim_events(&mut c, me, hold, 8).unwrap().is_empty());
+    let status: Vec<Hit> = diesel::sql_query(format!(
+        "SELECT status || ' ' || opportunity_id AS place, 1::bigint AS n FROM lever_events \
+         WHERE id = '{event}'"
+    ))
+    .load(&mut c)
+    .unwrap();
+    assert_eq!(status[0].place, "done erased:k");
+    drop(c);
+    crate::helpers::test_db().drop_database(&name);
+}

@@ -34,7 +34,7 @@ struct Count {
     n: i64,
 }
 
-fn exec(c: &mut PgConnection, sql: &str) {
+pub fn exec(c: &mut PgConnection, sql: &str) {
     diesel::sql_query(sql).execute(c).unwrap();
 }
 
@@ -43,7 +43,7 @@ fn count(c: &mut PgConnection, sql: &str) -> i64 {
 }
 
 /// A database with one org and its connection; returns (name, conn, ids).
-fn bed() -> (String, PgConnection, Uuid, Uuid) {
+pub fn bed() -> (String, PgConnection, Uuid, Uuid) {
     let db = test_db();
     let name = db.create_database();
     let mut c = PgConnection::establish(&db.url(&name)).unwrap();

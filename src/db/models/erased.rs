@@ -23,9 +23,9 @@ pub struct Erased {
 
 /// Erases what is held about `opportunity_id` of a connection, in one
 /// transaction, and remembers `key` as erased from now on. Unfinished
-/// events of the candidate (but `current`, the erase's own, which its
-/// unit settles) end `ignored` (`erased`) and unfinished jobs of its
-/// interviews end `done`: nothing is left to write to Lever for it.
+/// events of the candidate end `ignored` (`erased`), but `current`, the
+/// erase's own, which ends `done`; unfinished jobs of its interviews end
+/// `done`: nothing is left to write to Lever for it.
 pub fn erase(
     conn: &mut PgConnection,
     connection_id: Uuid,
@@ -107,7 +107,10 @@ pub fn erase(
 /// The candidate's events, found through the indexes the export uses (the
 /// move-key range for stage changes, the lifecycle index for the rest):
 /// payload and errors gone, the id (also inside a sweep's token) replaced
-/// by `key`, unfinished ones `ignored` (`erased`).
+/// by `key`, unfinished ones `ignored` (`erased`). The erasing event
+/// (`current`) is stored `done` with them: its claim is keyed by the id it
+/// no longer holds, so a poll between this commit and the unit's settle
+/// would otherwise find it due under the new key and run it a second time.
 fn erase_events(
     c: &mut PgConnection,
     connection_id: Uuid,
@@ -124,8 +127,8 @@ fn erase_events(
            token = replace(token, $2, $3), last_error = NULL, updated_at = now(), \
            reason = CASE WHEN status IN ({unfinished}) AND id IS DISTINCT FROM $4 \
                     THEN '{erased}' ELSE reason END, \
-           status = CASE WHEN status IN ({unfinished}) AND id IS DISTINCT FROM $4 \
-                    THEN '{ignored}' ELSE status END \
+           status = CASE WHEN id = $4 THEN '{done}' \
+                         WHEN status IN ({unfinished}) THEN '{ignored}' ELSE status END \
          WHERE id IN ( \
            SELECT id FROM lever_events \
             WHERE arkiter_move_key(connection_id, opportunity_id, event, to_stage_id, \
@@ -137,6 +140,7 @@ fn erase_events(
             WHERE connection_id = $1 AND opportunity_id = $2 AND to_stage_id IS NULL)",
         erased = reasons::ERASED,
         ignored = EventStatus::Ignored,
+        done = EventStatus::Done,
     ))
     .bind::<SqlUuid, _>(connection_id)
     .bind::<Text, _>(opportunity_id)
