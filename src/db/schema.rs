@@ -23,6 +23,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        created_at -> Timestamptz,
+        actor -> Text,
+        action -> Text,
+        target -> Nullable<Text>,
+        summary -> Text,
+    }
+}
+
+diesel::table! {
     candidate_claims (connection_id, opportunity_id) {
         connection_id -> Uuid,
         opportunity_id -> Text,
@@ -352,6 +364,7 @@ diesel::table! {
 
 diesel::joinable!(api_keys -> orgs (org_id));
 diesel::joinable!(attention_tags -> connections (connection_id));
+diesel::joinable!(audit_log -> orgs (org_id));
 diesel::joinable!(candidate_claims -> connections (connection_id));
 diesel::joinable!(connection_counters -> connections (connection_id));
 diesel::joinable!(connection_health -> connections (connection_id));
@@ -385,6 +398,7 @@ diesel::joinable!(roles -> orgs (org_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     attention_tags,
+    audit_log,
     candidate_claims,
     connection_counters,
     connection_health,

@@ -5,6 +5,7 @@
 //! rules of their own.
 
 pub mod access_log;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod candidates;
@@ -47,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(interviews::config)
         .configure(candidates::config)
         .configure(events::config)
+        .configure(audit::config)
         .configure(pages::config)
         .configure(health_report::config);
 }

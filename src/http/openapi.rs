@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{candidates, interview_actions, keys, lever, orgs, roles};
+use super::{audit, candidates, interview_actions, keys, lever, orgs, roles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,7 +21,7 @@ use super::{candidates, interview_actions, keys, lever, orgs, roles};
         candidates::export_candidate, candidates::candidate_story, candidates::erase_candidate,
         interview_actions::replay,
         interview_actions::bulk_replay,
-        super::events::list_events,
+        super::events::list_events, audit::list_audit,
         super::interviews::list_interviews, super::interviews::get_interview, super::pages::live_lookup, super::health_report::get_health,
     ),
     modifiers(&BearerAuth, &CommonResponses)

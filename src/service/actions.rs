@@ -17,6 +17,7 @@ use crate::domain::status::{CloseReason, EventStatus, InterviewStatus, JobKind};
 use crate::pipeline::hooks::{ActionPoint, Hooks};
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -83,7 +84,19 @@ pub async fn cancel(
 ) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
     let hooks = state.hooks.clone();
-    act(state, move |c| store_cancel(c, &hooks, org, id).map(Some)).await
+    let audit = Audit::new(
+        caller,
+        org,
+        Action::InterviewCancelled,
+        "interview cancelled",
+    )
+    .on(id);
+    act(state, move |c| {
+        let woken = store_cancel(c, &hooks, org, id)?;
+        audit.write(c)?;
+        Ok(Some(woken))
+    })
+    .await
 }
 
 /// Re-invites the candidate of a closed interview of `org` that is still
@@ -143,6 +156,7 @@ pub async fn reinvite(
         ));
     };
     let opp_id = iv.opportunity_id.clone();
+    let audit = Audit::new(caller, org, Action::InterviewReinvited, "re-invited").on(id);
     act(state, move |c| {
         // Another interview opened meanwhile (a new stage entry, or a
         // re-invite just before): that one is the candidate's interview.
@@ -152,6 +166,7 @@ pub async fn reinvite(
             ));
         }
         events::add_reinvite(c, conn_id, org, &opp_id, &stage, id)?;
+        audit.write(c)?;
         crate::db::notify::work_due(c, conn_id.0)?;
         Ok(Some(conn_id))
     })
@@ -169,7 +184,13 @@ pub async fn replay(
     id: EventId,
 ) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
-    act(state, move |c| reopen_event(c, org, id).map(Some)).await
+    let audit = Audit::new(caller, org, Action::EventReplayed, "event replayed").on(id);
+    act(state, move |c| {
+        let woken = reopen_event(c, org, id)?;
+        audit.write(c)?;
+        Ok(Some(woken))
+    })
+    .await
 }
 
 /// The most events one bulk replay takes.
@@ -216,6 +237,16 @@ pub async fn bulk_replay(
         ));
     }
     let (since, until, dry) = (body.since, body.until, body.dry_run);
+    let window = format!(
+        "dead events{}{}",
+        since
+            .map(|t| format!(" since {}", t.to_rfc3339()))
+            .unwrap_or_default(),
+        until
+            .map(|t| format!(" until {}", t.to_rfc3339()))
+            .unwrap_or_default(),
+    );
+    let caller = caller.clone();
     let woken = state
         .db
         .transaction(move |c| -> Result<_, ServiceError> {
@@ -231,6 +262,8 @@ pub async fn bulk_replay(
                     woken.push(connection);
                 }
             }
+            let summary = format!("{count} {window} replayed");
+            Audit::new(&caller, org, Action::EventsBulkReplayed, summary).write(c)?;
             Ok((count, woken))
         })
         .await?;

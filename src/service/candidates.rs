@@ -15,6 +15,7 @@ use crate::domain::ids::{ConnectionId, InterviewId, OrgId};
 use crate::domain::status::ConnectionStatus;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit};
 use crate::service::interviews::InterviewView;
 use crate::service::validate;
 use crate::state::AppState;
@@ -35,21 +36,23 @@ pub async fn export(
     caller.require_org(org, KeyRole::Admin)?;
     let opp = validate::bounded_text("opportunity_id", opportunity, 1, 200)?;
     let key = opp.clone();
+    let audit = Audit::new(caller, org, Action::CandidateExported, "candidate exported").on(&opp);
     let (interviews, events, jobs) = state
         .db
-        .run(move |c| {
+        .transaction(move |c| {
             let page = PageRequest::new(Some(MAX_INTERVIEWS), None);
             let ivs = Interview::list_for_org(c, org.0, None, Some(&key), page)?.items;
             let ids: Vec<InterviewId> = ivs.iter().map(|i| i.id).collect();
             let ivs = crate::service::interviews::with_details(c, ivs)?;
             let events = lever_event::of_candidate(c, org.0, &key)?;
             let jobs = job::of_interviews(c, &ids)?;
+            if ivs.is_empty() && events.is_empty() {
+                return Err(ServiceError::not_found("candidate"));
+            }
+            audit.write(c)?;
             Ok((ivs, events, jobs))
         })
         .await?;
-    if interviews.is_empty() && events.is_empty() {
-        return Err(ServiceError::not_found("candidate"));
-    }
     let interviews: Vec<InterviewView> = interviews
         .into_iter()
         .map(|i| InterviewView::new(i, &state.urls))
@@ -100,10 +103,15 @@ pub async fn erase(
     caller.require_org(org, KeyRole::Admin)?;
     let opp = validate::bounded_text("opportunity_id", opportunity, 1, 200)?;
     let secrets = state.secrets.clone();
+    let audit = Audit::new(caller, org, Action::CandidateErased, "erase requested").on(&opp);
     let found = state
         .db
         .transaction(move |c| {
             let holding = erased::connections_holding(c, org.0, &opp)?;
+            if !holding.is_empty() {
+                // Before the erases below, which replace the id it names.
+                audit.write(c)?;
+            }
             for id in &holding {
                 let conn = Connection::find(c, *id)?;
                 if conn.status == ConnectionStatus::Active {

@@ -6,6 +6,7 @@ use crate::domain::api_keys;
 use crate::domain::ids::OrgId;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit};
 use crate::service::list::{List, ListQuery, org_page};
 use crate::service::validate;
 use crate::state::AppState;
@@ -120,9 +121,16 @@ pub async fn create(
     let role = KeyRole::from(body.role);
     let issued = api_keys::issue();
     let key_text = issued.text.clone();
+    let audit = Audit::new(
+        caller,
+        org,
+        Action::KeyCreated,
+        format!("{} key \"{label}\"", role.as_str()),
+    )
+    .on(issued.id);
     let key = state
         .db
-        .run(move |conn| {
+        .transaction(move |conn| {
             let new = NewApiKey {
                 id: issued.id,
                 org_id: org.0,
@@ -130,7 +138,9 @@ pub async fn create(
                 label: &label,
                 secret_sha256: &issued.secret_sha256,
             };
-            Ok(ApiKey::insert(conn, &new)?)
+            let key = ApiKey::insert(conn, &new)?;
+            audit.write(conn)?;
+            Ok::<_, ServiceError>(key)
         })
         .await?;
     Ok(CreatedKey {
@@ -151,12 +161,14 @@ pub async fn delete(
     key_id: Uuid,
 ) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
-    let deleted = state
+    let audit = Audit::new(caller, org, Action::KeyDeleted, "key deleted").on(key_id);
+    state
         .db
-        .run(move |conn| Ok(ApiKey::delete(conn, org.0, key_id)?))
-        .await?;
-    if deleted == 0 {
-        return Err(ServiceError::not_found("key"));
-    }
-    Ok(())
+        .transaction(move |conn| {
+            if ApiKey::delete(conn, org.0, key_id)? == 0 {
+                return Err(ServiceError::not_found("key"));
+            }
+            Ok(audit.write(conn)?)
+        })
+        .await
 }

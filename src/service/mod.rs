@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod audit;
 pub mod candidates;
 pub mod connection;
 pub mod error;

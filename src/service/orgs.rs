@@ -7,6 +7,7 @@ use crate::domain::api_keys;
 use crate::domain::ids::OrgId;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit};
 use crate::service::list::{List, ListQuery};
 use crate::service::validate;
 use crate::state::AppState;
@@ -60,6 +61,7 @@ pub async fn create(
     let name = validate::name("name", &body.name)?;
     let key = api_keys::issue();
     let (key_id, key_text) = (key.id, key.text.clone());
+    let caller = caller.clone();
     let org = state
         .db
         .run(move |conn| {
@@ -74,6 +76,8 @@ pub async fn create(
                     secret_sha256: &key.secret_sha256,
                 };
                 ApiKey::insert(conn, &new_key)?;
+                Audit::new(&caller, OrgId(org.id), Action::OrgCreated, "org created")
+                    .write(conn)?;
                 Ok(org)
             })
         })

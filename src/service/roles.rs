@@ -13,6 +13,7 @@ use crate::domain::ids::OrgId;
 use crate::domain::roles::{PostingFacts, RoleEntry, Rule, entry_key, resolve};
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit, changed};
 use crate::service::list::{List, ListQuery, org_page};
 use crate::service::validate;
 use crate::state::AppState;
@@ -312,6 +313,7 @@ pub async fn create(
         on_pass_stage_name,
         stages: clean_stages(&body.stages)?,
     };
+    let caller = caller.clone();
     let role = state
         .db
         .transaction(move |conn| -> Result<_, ServiceError> {
@@ -328,6 +330,14 @@ pub async fn create(
             let role = Role::insert(conn, org.0, &name, &settings)?;
             model::replace_jobs(conn, org.0, role.id, &entries)?;
             model::replace_tags(conn, org.0, role.id, &tags)?;
+            Audit::new(
+                &caller,
+                org,
+                Action::RoleCreated,
+                format!("role \"{name}\""),
+            )
+            .on(role.id)
+            .write(conn)?;
             Ok(RoleWithJobs {
                 role,
                 ats_jobs: entries,
@@ -419,6 +429,22 @@ pub async fn update(
         .map(|s| clean_next_stage(s.as_ref()))
         .transpose()?;
     let fallback = body.fallback;
+    let audit = Audit::new(
+        caller,
+        org,
+        Action::RoleUpdated,
+        changed(&[
+            ("name", name.is_some()),
+            ("ats_jobs", entries.is_some()),
+            ("ats_tags", tags.is_some()),
+            ("stages", stages.is_some()),
+            ("fallback", fallback.is_some()),
+            ("pass_score", pass_score.is_some()),
+            ("on_pass_stage", next_stage.is_some()),
+            ("link_ttl_days", ttl.is_some()),
+        ]),
+    )
+    .on(id);
     let role = state
         .db
         .transaction(move |conn| -> Result<_, ServiceError> {
@@ -456,6 +482,7 @@ pub async fn update(
             let role = Role::update(conn, id, name.as_deref(), &settings)?;
             model::replace_jobs(conn, org.0, id, &jobs)?;
             model::replace_tags(conn, org.0, id, &tags)?;
+            audit.write(conn)?;
             Ok(RoleWithJobs {
                 role,
                 ats_jobs: jobs,
@@ -475,17 +502,17 @@ pub async fn delete(
     id: Uuid,
 ) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
-    let n = state
+    let audit = Audit::new(caller, org, Action::RoleDeleted, "role deleted").on(id);
+    state
         .db
-        .run(move |conn| {
+        .transaction(move |conn| {
             crate::db::models::role_overlap::clear_org(conn, org.0)?;
-            Ok(Role::delete(conn, org.0, id)?)
+            if Role::delete(conn, org.0, id)? == 0 {
+                return Err(ServiceError::not_found("role"));
+            }
+            Ok(audit.write(conn)?)
         })
-        .await?;
-    if n == 0 {
-        return Err(ServiceError::not_found("role"));
-    }
-    Ok(())
+        .await
 }
 
 /// Which role a posting of `org` would get.

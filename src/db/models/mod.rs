@@ -5,6 +5,7 @@
 
 pub mod api_key;
 pub mod attention;
+pub mod audit;
 pub mod checklist;
 pub mod claim;
 pub mod connection;

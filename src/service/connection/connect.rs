@@ -10,6 +10,7 @@ use crate::domain::api_keys::digest;
 use crate::domain::ids::OrgId;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit};
 use crate::service::validate;
 use crate::state::AppState;
 use rand::RngCore;
@@ -67,10 +68,17 @@ pub async fn start(
     let expires_at = chrono::Utc::now()
         + chrono::Duration::from_std(state.settings.oauth_state_ttl)
             .map_err(|e| ServiceError::internal(e.into()))?;
+    let audit = Audit::new(
+        caller,
+        org,
+        Action::ConnectStarted,
+        "sent to Lever's consent screen",
+    );
     let connection = state
         .db
         .transaction(move |conn| -> Result<_, ServiceError> {
             let c = Connection::get_or_create(conn, org.0)?;
+            audit.on(c.id).write(conn)?;
             OAuthState::insert(
                 conn,
                 &NewOAuthState {

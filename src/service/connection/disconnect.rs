@@ -10,6 +10,7 @@ use crate::db::models::connection::{Connection, problem, webhooks};
 use crate::domain::ids::{ConnectionId, OrgId};
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit};
 use crate::state::AppState;
 
 /// Disconnects `org`'s Lever account.
@@ -20,12 +21,13 @@ pub async fn disconnect(state: &AppState, caller: &Caller, org: OrgId) -> Result
     let id = current.id;
     // No sweep may repair what this removes while it removes it.
     webhook_setup::hold(state, id).await?;
-    let done = remove(state, &current).await;
+    let audit = Audit::new(caller, org, Action::Disconnected, "Lever disconnected").on(id);
+    let done = remove(state, &current, audit).await;
     webhook_setup::release(state, id).await;
     done
 }
 
-async fn remove(state: &AppState, current: &Connection) -> Result<(), ServiceError> {
+async fn remove(state: &AppState, current: &Connection, audit: Audit) -> Result<(), ServiceError> {
     let id = current.id;
     let hooks = state.db.run(move |c| Ok(webhooks::live(c, id)?)).await?;
     let mut problems = Vec::new();
@@ -56,7 +58,7 @@ async fn remove(state: &AppState, current: &Connection) -> Result<(), ServiceErr
         .transaction(move |c| -> Result<(), ServiceError> {
             webhooks::retire_managed(c, id)?;
             Connection::disconnect(c, id, &problems)?;
-            Ok(())
+            Ok(audit.write(c)?)
         })
         .await?;
     state.handles.remove(ConnectionId(id));

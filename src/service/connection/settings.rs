@@ -12,6 +12,7 @@ use crate::domain::stages::MAX_STAGES;
 use crate::domain::status::LifecyclePolicy;
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit, changed};
 use crate::service::validate;
 use crate::state::AppState;
 use serde::Deserialize;
@@ -200,6 +201,20 @@ pub async fn update(
 ) -> Result<ConnectionView, ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
     let current = load(state, org).await?;
+    let audit = Audit::new(
+        caller,
+        org,
+        Action::SettingsUpdated,
+        changed(&[
+            ("stage", body.stage.is_some()),
+            ("stages", body.stages.is_some()),
+            ("tags", body.tags.is_some()),
+            ("lifecycle", body.lifecycle.is_some()),
+            ("results", body.results.is_some()),
+            ("perform_as", body.perform_as.is_some()),
+        ]),
+    )
+    .on(current.id);
     let mut body = body;
     let mut tags = body.tags.take().unwrap_or_default();
     let cid = current.id;
@@ -233,7 +248,7 @@ pub async fn update(
                 Connection::store_setup(c, id, s)?;
                 crate::db::models::work::resume_account(c, id)?;
             }
-            Ok(())
+            Ok(audit.write(c)?)
         })
         .await?;
     crate::ingest::invalidate(ConnectionId(id));
@@ -344,9 +359,17 @@ pub async fn set_webhook_secret(
     let sealed = state.secrets.seal(&token);
     let url = state.urls.webhook(current.id);
     let id = current.id;
+    let audit = Audit::new(
+        caller,
+        org,
+        Action::WebhookSecretSet,
+        "signature token pasted (manual webhook)",
+    )
+    .on(id);
     state
         .db
         .transaction(move |c| -> Result<(), ServiceError> {
+            audit.write(c)?;
             let event = crate::lever::wire::events::CANDIDATE_STAGE_CHANGE;
             webhooks::insert(c, id, None, event, &url, false, &sealed)?;
             // The admin has just added the webhook in Lever: clear what the

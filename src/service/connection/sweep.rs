@@ -9,6 +9,7 @@ use crate::db::models::sweep as schedule;
 use crate::domain::ids::{ConnectionId, OrgId};
 use crate::domain::status::ConnectionStatus;
 use crate::service::access::{Caller, KeyRole};
+use crate::service::audit::{Action, Audit};
 use crate::service::{Kind, ServiceError};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -40,17 +41,20 @@ pub async fn request(
     org: OrgId,
 ) -> Result<DateTime<Utc>, ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
+    let audit = Audit::new(caller, org, Action::SweepRequested, "sweep requested");
     let requested = state
         .db
-        .run(move |c| {
+        .transaction(move |c| {
             let Some(k) = Connection::find_by_org(c, org.0)? else {
                 Org::find(c, org.0)?;
-                return Ok(Err(None));
+                return Ok::<_, ServiceError>(Err(None));
             };
             if k.status != ConnectionStatus::Active {
                 return Ok(Err(Some(k.status)));
             }
-            Ok(Ok((k.id, schedule::request_sweep(c, k.id)?)))
+            let at = schedule::request_sweep(c, k.id)?;
+            audit.on(k.id).write(c)?;
+            Ok(Ok((k.id, at)))
         })
         .await?;
     let (id, at) = requested.map_err(not_active)?;
