@@ -9,8 +9,9 @@
 //! rows, so it never waits on these deletes, and the pauses leave it the
 //! disk. What goes, and when:
 //! - finished events (`done`, `ignored`, with their payloads), finished jobs,
-//!   health counters, dead instance rows, expired console sessions and OAuth
-//!   states and stale claims: older than the setting;
+//!   health counters, per-candidate Lever call records, dead instance rows,
+//!   expired console sessions and OAuth states and stale claims: older than
+//!   the setting;
 //! - `dead` events and jobs: [`DEAD_KEPT_DAYS`] (an admin may replay them
 //!   until then; a replayed one is no longer dead);
 //! - webhooks deleted more than [`WEBHOOK_TOKENS_KEPT_DAYS`] ago, with their
@@ -30,7 +31,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::models::lever_event::prune::{self, Old};
 use crate::db::models::{
-    claim, connection, console_session, health_record, job, lease, oauth_state, org::Org,
+    claim, connection, console_session, health_record, job, lease, lever_call, oauth_state,
+    org::Org,
 };
 use crate::domain::status::JobStatus;
 
@@ -67,6 +69,7 @@ pub struct Pruned {
     pub oauth_states: usize,
     pub claims: usize,
     pub webhooks: usize,
+    pub calls: usize,
 }
 
 impl Pruned {
@@ -81,6 +84,7 @@ impl Pruned {
             + self.oauth_states
             + self.claims
             + self.webhooks
+            + self.calls
     }
 }
 
@@ -132,6 +136,7 @@ fn prune_all(c: &mut PgConnection, days: u32) -> QueryResult<Pruned> {
     p.console_sessions = drain(c, |c| console_session::prune(c, cutoff, BATCH))?;
     p.oauth_states = drain(c, |c| oauth_state::prune(c, cutoff, BATCH))?;
     p.claims = drain(c, |c| claim::prune_stale(c, cutoff, BATCH))?;
+    p.calls = drain(c, |c| lever_call::prune(c, cutoff, BATCH))?;
     p.webhooks = drain(c, |c| {
         connection::prune_deleted_webhooks(c, webhook_cutoff, BATCH)
     })?;

@@ -124,6 +124,7 @@ impl Application {
                 shutdown_grace: grace,
                 write_lands_within,
                 refresher,
+                calls: crate::pipeline::call_records::CallRecords::start(db.clone()),
             },
             wake_rx,
             wake.local(),

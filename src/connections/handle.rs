@@ -40,6 +40,7 @@ impl ConnectionHandle {
             http: self.env.http.clone(),
             observer: None,
             fence: None,
+            recorder: None,
         }
     }
 

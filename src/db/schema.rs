@@ -170,6 +170,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    event_replays (event_id, replayed_at) {
+        event_id -> Uuid,
+        replayed_at -> Timestamptz,
+        actor -> Text,
+    }
+}
+
+diesel::table! {
     instances (id) {
         id -> Text,
         heartbeat_at -> Timestamptz,
@@ -281,6 +289,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    lever_calls (id) {
+        id -> Int8,
+        connection_id -> Uuid,
+        candidate_key -> Text,
+        unit_id -> Uuid,
+        route -> Text,
+        status -> Nullable<Int2>,
+        duration_ms -> Int4,
+        attempt -> Int2,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lever_webhooks (id) {
         id -> Uuid,
         connection_id -> Uuid,
@@ -378,12 +400,14 @@ diesel::joinable!(erased_candidates -> connections (connection_id));
 diesel::joinable!(interview_links -> connections (connection_id));
 diesel::joinable!(interview_links -> interviews (interview_id));
 diesel::joinable!(interview_outcomes -> interviews (interview_id));
+diesel::joinable!(event_replays -> lever_events (event_id));
 diesel::joinable!(interviews -> connections (connection_id));
 diesel::joinable!(interviews -> lever_events (event_id));
 diesel::joinable!(interviews -> orgs (org_id));
 diesel::joinable!(interviews -> roles (role_id));
 diesel::joinable!(jobs -> connections (connection_id));
 diesel::joinable!(jobs -> interviews (interview_id));
+diesel::joinable!(lever_calls -> connections (connection_id));
 diesel::joinable!(lever_webhooks -> connections (connection_id));
 diesel::joinable!(oauth_states -> connections (connection_id));
 diesel::joinable!(oauth_states -> orgs (org_id));
@@ -408,11 +432,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     connections,
     console_sessions,
     erased_candidates,
+    event_replays,
     instances,
     interview_links,
     interview_outcomes,
     interviews,
     jobs,
+    lever_calls,
     lever_events,
     lever_webhooks,
     oauth_states,

@@ -72,6 +72,8 @@ pub struct AccountCtx {
     /// so completions worked side by side make it once. One instance works
     /// an account at a time (its lease), so a lock in the process is enough.
     pub template_setup: Arc<tokio::sync::Mutex<()>>,
+    /// Where the Lever calls of units are recorded, per candidate.
+    pub calls: super::call_records::CallRecords,
 }
 
 /// The claim a unit of work runs under: its candidate and its own id.
@@ -120,9 +122,17 @@ impl AccountCtx {
     /// The row read here also tells the handle whether another instance
     /// changed the connection (reconnected, refreshed its token) since its
     /// caches were filled.
+    /// Its every Lever attempt is recorded for the candidate (a unit of an
+    /// event that names none records nothing).
     pub async fn begin(&self, claim: &UnitClaim) -> Result<Work, StepError> {
         let fence = self.write_fence(claim.clone(), Cover::default());
-        self.work_with(fence).await
+        let mut work = self.work_with(fence).await?;
+        if !claim.key.starts_with(claim::NO_CANDIDATE_PREFIX) {
+            let key = self.secrets.erased_key(self.id.0, &claim.key);
+            let recorder = self.calls.recorder(self.id.0, key, claim.unit);
+            work.client = work.client.with_recorder(recorder);
+        }
+        Ok(work)
     }
 
     /// Like [`Self::begin`] for work on the account as a whole, which takes

@@ -70,3 +70,19 @@ pub fn registry_restarted() {
         c.inc();
     }
 }
+
+static CALL_RECORDS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    prometheus::register_int_counter_vec!(
+        "arkiter_call_records_total",
+        "Per-candidate Lever call records: written, dropped (the buffer was full) or failed (their batch's insert failed)",
+        &["result"]
+    )
+    .ok()
+});
+
+/// `n` call records ended `result` (`written`, `dropped`, `failed`).
+pub fn call_records(result: &str, n: usize) {
+    if let Some(c) = CALL_RECORDS.as_ref() {
+        c.with_label_values(&[result]).inc_by(n as u64);
+    }
+}

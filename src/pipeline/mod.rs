@@ -7,6 +7,7 @@
 
 pub mod attention;
 pub mod caches;
+pub mod call_records;
 pub mod close;
 pub mod context;
 pub mod erase;

@@ -148,6 +148,8 @@ pub struct RegistryParts {
     pub write_lands_within: Duration,
     /// Refreshes idle connections' tokens, a bounded number at once.
     pub refresher: Arc<Refresher>,
+    /// Where units record their Lever calls.
+    pub calls: super::call_records::CallRecords,
 }
 
 pub struct Registry {
@@ -278,6 +280,7 @@ impl Registry {
             late_landing: p.settings.late_landing,
             stop: stop.clone(),
             template_setup: Default::default(),
+            calls: p.calls.clone(),
         };
         let restarts = self.restarts.get(&id).copied().unwrap_or(0);
         let sup = AccountSupervisor::new(

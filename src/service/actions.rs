@@ -17,7 +17,7 @@ use crate::domain::status::{CloseReason, EventStatus, InterviewStatus, JobKind};
 use crate::pipeline::hooks::{ActionPoint, Hooks};
 use crate::service::ServiceError;
 use crate::service::access::{Caller, KeyRole};
-use crate::service::audit::{Action, Audit};
+use crate::service::audit::{Action, Audit, actor};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -185,8 +185,9 @@ pub async fn replay(
 ) -> Result<(), ServiceError> {
     caller.require_org(org, KeyRole::Admin)?;
     let audit = Audit::new(caller, org, Action::EventReplayed, "event replayed").on(id);
+    let actor = actor(caller);
     act(state, move |c| {
-        let woken = reopen_event(c, org, id)?;
+        let woken = reopen_event(c, org, id, &actor)?;
         audit.write(c)?;
         Ok(Some(woken))
     })
@@ -257,7 +258,7 @@ pub async fn bulk_replay(
             }
             let mut woken: Vec<ConnectionId> = Vec::new();
             for (id, _) in found {
-                let connection = reopen_event(c, org, id)?;
+                let connection = reopen_event(c, org, id, &actor(&caller))?;
                 if !woken.contains(&connection) {
                     woken.push(connection);
                 }
@@ -370,6 +371,7 @@ fn reopen_event(
     c: &mut PgConnection,
     org: OrgId,
     id: EventId,
+    actor: &str,
 ) -> Result<ConnectionId, ServiceError> {
     let (status, connection) =
         events::find_for_org(c, org, id)?.ok_or_else(|| ServiceError::not_found("event"))?;
@@ -378,7 +380,7 @@ fn reopen_event(
             "only a dead or done event can be replayed; this one is {status}"
         )));
     }
-    events::reopen(c, id)?;
+    events::reopen(c, id, actor)?;
     // A link step that went dead left its interview `failed`: the replay
     // runs that step again, and the swap of a completion stored meanwhile.
     if let Some((interview, true)) = interviews::revive_event_interview(c, id)? {

@@ -122,7 +122,7 @@ pub fn changed(fields: &[(&str, bool)]) -> String {
 }
 
 /// The key id of an org key; `super` for the super-admin token.
-fn actor(caller: &Caller) -> String {
+pub fn actor(caller: &Caller) -> String {
     match caller {
         Caller::Super => "super".to_owned(),
         Caller::Key { key_id, .. } => key_id.to_string(),

@@ -1,17 +1,19 @@
 //! One candidate's story, oldest first (`GET /api/v1/orgs/{org}/candidates/
 //! {opportunity_id}`): what the service received and found about it, what
 //! it decided (the role and the rule that chose it, an event ignored and
-//! why), completions and closes. Built from what the service already keeps
-//! (events, interviews); it never shows a payload, a token or anything
-//! Lever said about the person. Per-call records of Lever calls are not
-//! kept yet, so `lever_call` entries do not appear (docs/contract/http-api.md).
+//! why), replays, every Lever call made for it, completions and closes.
+//! Built from the events, interviews, replays and call records kept; it
+//! never shows a payload, a token or anything Lever said about the person
+//! (docs/contract/timeline.md).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use crate::db::models::erased;
 use crate::db::models::interview::Interview;
+use crate::db::models::lever_call::{self, CallRecord};
 use crate::db::models::lever_event::{self, CandidateEvent};
 use crate::db::models::page::PageRequest;
 use crate::domain::ids::OrgId;
@@ -31,7 +33,8 @@ const MAX_INTERVIEWS: i64 = 200;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Entry {
     pub at: DateTime<Utc>,
-    /// `delivery`, `sweep_finding`, `decision`, `completion`, `close`.
+    /// `delivery`, `sweep_finding`, `decision`, `lever_call`, `replay`,
+    /// `completion`, `close`.
     pub kind: &'static str,
     pub summary: String,
     #[schema(value_type = Object)]
@@ -60,21 +63,34 @@ pub async fn story(
     caller.require_org(org, KeyRole::Member)?;
     let opp = validate::bounded_text("opportunity_id", opportunity, 1, 200)?;
     let key = opp.clone();
-    let (rows, events) = state
+    let secrets = state.secrets.clone();
+    let (rows, events, replays, calls) = state
         .db
         .run(move |c| {
             let page = PageRequest::new(Some(MAX_INTERVIEWS), None);
             let ivs = Interview::list_for_org(c, org.0, None, Some(&key), page)?.items;
-            Ok((
-                with_details(c, ivs)?,
-                lever_event::of_candidate(c, org.0, &key)?,
-            ))
+            let events = lever_event::of_candidate(c, org.0, &key)?;
+            let ids: Vec<_> = events.iter().map(|e| e.id).collect();
+            let replays = lever_event::replays_of(c, &ids)?;
+            let mut calls = Vec::new();
+            for conn in erased::connections_holding(c, org.0, &key)? {
+                let hashed = secrets.erased_key(conn, &key);
+                calls.extend(lever_call::of_candidate(
+                    c,
+                    conn,
+                    &hashed,
+                    MAX_ENTRIES as i64,
+                )?);
+            }
+            Ok((with_details(c, ivs)?, events, replays, calls))
         })
         .await?;
     if rows.is_empty() && events.is_empty() {
         return Err(ServiceError::not_found("candidate"));
     }
     let mut timeline: Vec<Entry> = events.iter().flat_map(event_entries).collect();
+    timeline.extend(replays.into_iter().map(replay_entry));
+    timeline.extend(calls.into_iter().map(call_entry));
     timeline.extend(
         rows.iter()
             .flat_map(|r| interview_entries(&r.interview, r.outcome.stage_id.as_deref())),
@@ -129,6 +145,36 @@ fn event_entries(e: &CandidateEvent) -> Vec<Entry> {
         });
     }
     out
+}
+
+/// An admin ran an event again.
+fn replay_entry((event_id, at, actor): (uuid::Uuid, DateTime<Utc>, String)) -> Entry {
+    Entry {
+        at,
+        kind: "replay",
+        summary: format!("event replayed by {actor}"),
+        detail: json!({"event_id": event_id, "actor": actor}),
+    }
+}
+
+/// One HTTP attempt made to Lever for the candidate: never a body, a query
+/// or an id from the URL.
+fn call_entry(r: CallRecord) -> Entry {
+    let status = r
+        .status
+        .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
+    Entry {
+        at: r.sent_at,
+        kind: "lever_call",
+        summary: format!("{} → {status} (attempt {})", r.route, r.attempt),
+        detail: json!({
+            "endpoint": r.route,
+            "status": r.status,
+            "duration_ms": r.duration_ms,
+            "attempt": r.attempt,
+            "unit_id": r.unit_id,
+        }),
+    }
 }
 
 /// An interview: the role chosen, its completion and its close.

@@ -154,6 +154,7 @@ pub async fn connect_account(sim: &SimHandle, account: &str, opts: ClientOptions
             http,
             observer: None,
             fence: None,
+            recorder: None,
         },
         new_limiter(opts.rate_per_sec, opts.burst).unwrap(),
         tokens.clone(),

@@ -156,6 +156,11 @@ async fn one_pass_deletes_what_is_old_and_keeps_the_rest() {
          (SELECT min(created_at) FROM lever_webhooks WHERE connection_id = '{conn}' AND deleted_at IS NOT NULL)",
         "UPDATE lever_webhooks SET deleted_at = now() - interval '15 days' \
          WHERE connection_id = '{conn}' AND deleted_at > now() - interval '1 day'",
+        // Call records: one old enough to go, one not.
+        "INSERT INTO lever_calls (connection_id, candidate_key, unit_id, route, status, \
+         duration_ms, attempt, sent_at) VALUES \
+         ('{conn}', 'k1', gen_random_uuid(), 'GET /stages', 200, 5, 1, now() - interval '31 days'), \
+         ('{conn}', 'k1', gen_random_uuid(), 'GET /stages', 200, 5, 1, now() - interval '29 days')",
     ];
     for sql in other_tables {
         exec(&app, &sql.replace("{conn}", &conn).replace("{org}", &org));
@@ -195,6 +200,11 @@ async fn one_pass_deletes_what_is_old_and_keeps_the_rest() {
     assert_eq!(left("console_sessions"), 1);
     assert!(exists(&app, "console_sessions", "csrf_token = 'c2'"));
     assert_eq!(left("oauth_states"), 1);
+    assert_eq!(
+        left("lever_calls WHERE sent_at > now() - interval '30 days'"),
+        1
+    );
+    assert_eq!(left("lever_calls"), 1);
     assert_eq!(left("candidate_claims"), 1);
     assert!(exists(
         &app,
@@ -224,6 +234,7 @@ async fn one_pass_deletes_what_is_old_and_keeps_the_rest() {
             oauth_states: 1,
             claims: 1,
             webhooks: 1,
+            calls: 1,
         }
     );
     assert_eq!(figures(&app, &org, &key).await, before);

@@ -1,10 +1,15 @@
 //! One candidate's story (`GET .../candidates/{opportunity_id}`): the
 //! delivery, the role decision, the completion, oldest first; nothing
-//! about the person; 404 for a candidate the service never heard of.
+//! about the person; 404 for a candidate the service never heard of; every
+//! Lever call made for it with its status and attempt, and its replays.
 
-use serde_json::json;
+const LINK_TAG: &str = "Arkiter Live: Link Created";
 
-use crate::lever_flow::{scenario, spawn_with_sim};
+use arkiter_lever::lever::sim::{FaultAction, FaultRule};
+use serde_json::{Value, json};
+
+use crate::helpers::poll_until;
+use crate::lever_flow::{scenario, spawn_with_sim, wait_for_tag};
 use crate::lifecycle::{linked, the_interview};
 use crate::one_candidate::{act, settled};
 
@@ -78,4 +83,141 @@ async fn the_story_lists_delivery_decision_and_completion_oldest_first_and_no_pe
     )
     .await
     .assert_error(404, "not_found");
+}
+
+/// The story's entries of one kind.
+fn of_kind<'a>(story: &'a Value, kind: &str) -> Vec<&'a Value> {
+    story["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+#[actix_rt::test]
+async fn the_story_holds_every_lever_call_with_its_status_and_attempt_and_the_replay() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1).remove(0);
+    // Lever answers the link step's first read 503 twice; the third try reads.
+    sim.add_fault(
+        &s.account,
+        FaultRule::always(FaultAction::Status { status: 503 })
+            .on("GET", &format!("/opportunities/{opp}"))
+            .times(2),
+    )
+    .unwrap();
+    s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
+    wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), LINK_TAG, 30).await;
+    settled(&app).await;
+    let iv = the_interview(&app, &s, &opp).await;
+    let r = act(
+        &app,
+        &s,
+        iv["id"].as_str().unwrap(),
+        "complete",
+        json!({"score": 77, "summary": "fine"}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    settled(&app).await;
+    let events = app
+        .list_events(
+            &s.org,
+            &format!("?opportunity_id={opp}&status=done"),
+            Some(&s.key),
+        )
+        .await;
+    let event = events.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/events/{event}/replay", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    settled(&app).await;
+
+    // Records are written in batches: wait for the replay's own calls.
+    let path = format!("/api/v1/orgs/{}/candidates/{opp}", s.org);
+    let story = poll_until(30, "the replay's Lever calls recorded", || async {
+        let r = app.get(&path, Some(&s.key)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let replay_at = of_kind(&r.body, "replay").first()?["at"]
+            .as_str()?
+            .to_owned();
+        of_kind(&r.body, "lever_call")
+            .iter()
+            .any(|c| c["at"].as_str().is_some_and(|at| at > replay_at.as_str()))
+            .then_some(r.body)
+    })
+    .await;
+    let timeline = story["timeline"].as_array().unwrap();
+    let at: Vec<&str> = timeline.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    let mut sorted = at.clone();
+    sorted.sort();
+    assert_eq!(at, sorted, "oldest first");
+    let kinds: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    let first = |k: &str| kinds.iter().position(|x| *x == k).unwrap_or(usize::MAX);
+    assert!(first("delivery") < first("lever_call"), "{kinds:?}");
+    assert!(first("lever_call") < first("completion"), "{kinds:?}");
+    assert!(first("completion") < first("replay"), "{kinds:?}");
+    assert!(first("replay") < kinds.len(), "{kinds:?}");
+
+    // The link step: the read answered 503, 503, then 200, attempts 1-3;
+    // then the link written.
+    let calls: Vec<(String, Option<i64>, i64)> = of_kind(&story, "lever_call")
+        .iter()
+        .map(|c| {
+            let d = &c["detail"];
+            (
+                d["endpoint"].as_str().unwrap().to_owned(),
+                d["status"].as_i64(),
+                d["attempt"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let read = "GET /opportunities/{id}".to_owned();
+    assert_eq!(
+        calls[..3],
+        [
+            (read.clone(), Some(503), 1),
+            (read.clone(), Some(503), 2),
+            (read, Some(200), 3)
+        ],
+        "{calls:#?}"
+    );
+    let link = calls
+        .iter()
+        .position(|c| c.0 == "POST /opportunities/{id}/addLinks")
+        .expect("the link written");
+    assert_eq!(calls[link].1, Some(200));
+    assert!(
+        of_kind(&story, "lever_call")
+            .iter()
+            .all(|c| { c["detail"]["duration_ms"].is_i64() && c["detail"]["unit_id"].is_string() })
+    );
+    // Lever's log agrees: each of those three reads reached it.
+    let reads = sim
+        .calls_for(&s.account)
+        .into_iter()
+        .filter(|c| c.method == "GET" && c.path == format!("/v1/opportunities/{opp}"))
+        .count();
+    assert!(reads >= 3, "{reads}");
+
+    // No token, no person, and no id inside an endpoint.
+    let text = story["timeline"].to_string();
+    assert!(!text.contains(&opp), "{text}");
+    assert!(!text.contains("Candidate 0") && !text.contains("@example.com"));
+    assert!(!text.to_lowercase().contains("bearer"));
+    for w in sim.webhooks(&s.account).unwrap() {
+        if let Some(token) = w.signature_token {
+            assert!(!text.contains(&token));
+        }
+    }
 }

@@ -44,8 +44,8 @@ pub mod wire;
 
 #[cfg(feature = "client")]
 pub use client::{
-    LATE_LANDING, LeverClient, LeverClientConfig, OutcomeObserver, WriteFence, new_limiter,
-    write_lands_within,
+    AttemptRecord, AttemptRecorder, LATE_LANDING, LeverClient, LeverClientConfig, OutcomeObserver,
+    WriteFence, new_limiter, write_lands_within,
 };
 #[cfg(feature = "client")]
 pub use errors::{Failure, LeverError};

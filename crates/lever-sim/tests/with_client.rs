@@ -72,6 +72,7 @@ async fn a_client_connects_through_oauth_and_tags_an_opportunity() {
         http,
         observer: None,
         fence: None,
+        recorder: None,
     };
     let client = LeverClient::new(config, new_limiter(10, 10).unwrap(), tokens);
     let stages = client.list_stages().await.unwrap();

@@ -43,9 +43,13 @@ pub struct LeaseRef<'a> {
 pub fn claim_key(opportunity: Option<&str>, unit: Uuid) -> String {
     match opportunity {
         Some(o) => o.to_owned(),
-        None => format!("event:{unit}"),
+        None => format!("{NO_CANDIDATE_PREFIX}{unit}"),
     }
 }
+
+/// How the claim key of a unit that names no candidate begins (the claim
+/// statements spell it out too).
+pub const NO_CANDIDATE_PREFIX: &str = "event:";
 
 #[derive(QueryableByName)]
 struct Claimed {

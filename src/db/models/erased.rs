@@ -75,6 +75,7 @@ pub fn erase(
             .execute(c)?;
         let events = erase_events(c, connection_id, opportunity_id, key, current)?;
         super::audit::forget_candidate(c, connection_id, opportunity_id, key)?;
+        super::lever_call::erase(c, connection_id, key)?;
         for table in ["connection_health", "connection_sweeps"] {
             // An error kept for the health page may quote a Lever path.
             diesel::sql_query(format!(

@@ -15,6 +15,7 @@ pub mod health_record;
 pub mod interview;
 pub mod job;
 pub mod lease;
+pub mod lever_call;
 pub mod lever_event;
 pub mod lever_webhook;
 pub mod oauth_state;

@@ -17,7 +17,7 @@ use awc::http::Method;
 use bytes::Bytes;
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::LeverClient;
+use super::{AttemptRecord, LeverClient};
 use crate::errors::{Failure, LeverError};
 use crate::metrics::{self, CallOutcome};
 use crate::retry::parse_retry_after;
@@ -115,7 +115,10 @@ impl LeverClient {
                 return Err(LeverError::Fenced);
             }
 
-            let (failure, retry_after) = match self.attempt(req, &token).await {
+            let sent_at = std::time::SystemTime::now();
+            let attempt = self.attempt(req, &token).await;
+            self.note_attempt(req, progress.attempts, sent_at, &attempt);
+            let (failure, retry_after) = match attempt {
                 Attempt::Answer { status, body, .. } if (200..300).contains(&status) => {
                     return Ok((status, body));
                 }
@@ -245,6 +248,30 @@ impl LeverClient {
             .unwrap_or(Attempt::Timeout)
     }
 
+    /// Hands one attempt to the recorder, if any.
+    fn note_attempt(
+        &self,
+        req: &Request,
+        attempt: u32,
+        sent_at: std::time::SystemTime,
+        outcome: &Attempt,
+    ) {
+        let Some(recorder) = &self.inner.config.recorder else {
+            return;
+        };
+        let status = match outcome {
+            Attempt::Answer { status, .. } => Some(*status),
+            Attempt::Timeout | Attempt::Cut { .. } => None,
+        };
+        recorder(&AttemptRecord {
+            route: route(&req.method, &req.path),
+            status,
+            attempt,
+            sent_at,
+            elapsed: sent_at.elapsed().unwrap_or_default(),
+        });
+    }
+
     fn record(
         &self,
         req: &Request,
@@ -269,6 +296,41 @@ impl LeverClient {
             observer(&outcome);
         }
     }
+}
+
+/// The words of Lever's paths; any other segment is an id.
+const PATH_WORDS: &[&str] = &[
+    "opportunities",
+    "deleted",
+    "postings",
+    "stages",
+    "stage",
+    "archive_reasons",
+    "users",
+    "addLinks",
+    "removeLinks",
+    "addTags",
+    "removeTags",
+    "notes",
+    "feedback",
+    "feedback_templates",
+    "files",
+    "webhooks",
+];
+
+/// `GET /opportunities/{id}`: the method and the path with every segment
+/// that is not one of Lever's path words replaced by `{id}`, so no
+/// candidate, posting or webhook id reaches a record.
+pub(crate) fn route(method: &Method, path: &str) -> String {
+    let path: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| match PATH_WORDS.contains(&s) {
+            true => s,
+            false => "{id}",
+        })
+        .collect();
+    format!("{method} /{}", path.join("/"))
 }
 
 fn send_error(e: SendRequestError) -> Attempt {
@@ -337,5 +399,32 @@ fn result_kind(e: &LeverError) -> &'static str {
         LeverError::Decode { .. } => "decode",
         LeverError::Fenced => "fenced",
         LeverError::OAuth { .. } | LeverError::Transport(_) | LeverError::Config(_) => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Method, route};
+
+    #[test]
+    fn a_route_keeps_lever_words_and_hides_every_id() {
+        let opp = "250d8f03-738a-4bba-a671-8a3d73477145";
+        assert_eq!(
+            route(&Method::POST, &format!("/opportunities/{opp}/addLinks")),
+            "POST /opportunities/{id}/addLinks"
+        );
+        assert_eq!(
+            route(&Method::GET, &format!("/opportunities/{opp}")),
+            "GET /opportunities/{id}"
+        );
+        assert_eq!(
+            route(&Method::GET, "/opportunities/deleted"),
+            "GET /opportunities/deleted"
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/webhooks/wh%201"),
+            "DELETE /webhooks/{id}"
+        );
+        assert_eq!(route(&Method::GET, "/stages"), "GET /stages");
     }
 }

@@ -27,6 +27,27 @@ use super::token::TokenSource;
 /// Called with the outcome of every call (for the connection's health).
 pub type OutcomeObserver = Arc<dyn Fn(&CallOutcome) + Send + Sync>;
 
+/// Called after every attempt of every call (each HTTP request sent, a
+/// retry being another attempt): the per-candidate call records.
+pub type AttemptRecorder = Arc<dyn Fn(&AttemptRecord) + Send + Sync>;
+
+/// One HTTP attempt of a call, as the call records keep it: never a body,
+/// a query, a token or an id from the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// The method and the path with its ids replaced by `{id}`, e.g.
+    /// `POST /opportunities/{id}/addLinks`.
+    pub route: String,
+    /// Lever's HTTP status; `None` when no answer came (a timeout, a cut
+    /// connection).
+    pub status: Option<u16>,
+    /// 1 for the first attempt of the call, 2 for its first retry, ...
+    pub attempt: u32,
+    /// When the attempt was sent.
+    pub sent_at: std::time::SystemTime,
+    pub elapsed: Duration,
+}
+
 /// Asked before every send of a write, retries included: false means this
 /// instance may no longer write for the connection (its lease or its claim
 /// on the candidate moved on). It may ask a database, hence a future.
@@ -55,6 +76,8 @@ pub struct LeverClientConfig {
     pub observer: Option<OutcomeObserver>,
     /// `None`: writes are not fenced (admin requests, tools, tests).
     pub fence: Option<WriteFence>,
+    /// `None`: attempts are not recorded.
+    pub recorder: Option<AttemptRecorder>,
 }
 
 /// Builds the per-connection token bucket: `rate_per_sec` steady, `burst`
@@ -109,6 +132,13 @@ impl LeverClient {
     pub fn with_fence(&self, fence: WriteFence) -> Self {
         let mut config = self.inner.config.clone();
         config.fence = Some(fence);
+        self.with_config(config)
+    }
+
+    /// The same connection whose every attempt is handed to `recorder`.
+    pub fn with_recorder(&self, recorder: AttemptRecorder) -> Self {
+        let mut config = self.inner.config.clone();
+        config.recorder = Some(recorder);
         self.with_config(config)
     }
 

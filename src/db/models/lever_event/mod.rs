@@ -209,3 +209,20 @@ pub fn of_candidate(
     .bind::<diesel::sql_types::Text, _>(opportunity_id)
     .load(conn)
 }
+
+/// The replays of `events` (by an admin, one or in bulk): event id, when,
+/// and who.
+pub fn replays_of(
+    conn: &mut PgConnection,
+    events: &[Uuid],
+) -> QueryResult<Vec<(Uuid, DateTime<Utc>, String)>> {
+    use crate::db::schema::event_replays;
+    event_replays::table
+        .filter(event_replays::event_id.eq_any(events))
+        .select((
+            event_replays::event_id,
+            event_replays::replayed_at,
+            event_replays::actor,
+        ))
+        .load(conn)
+}

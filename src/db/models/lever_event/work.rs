@@ -142,10 +142,19 @@ pub fn dead_between(
     q.load(conn)
 }
 
-/// Sends a finished event round again: `pending`, due now, attempts reset.
+/// Sends a finished event round again: `pending`, due now, attempts reset;
+/// the replay, by `actor`, is kept for the candidate's timeline.
 #[tracing::instrument(level = "debug", skip_all, fields(event_id = %id))]
-pub fn reopen(conn: &mut PgConnection, id: EventId) -> QueryResult<usize> {
+pub fn reopen(conn: &mut PgConnection, id: EventId, actor: &str) -> QueryResult<usize> {
     let now = Utc::now();
+    diesel::insert_into(crate::db::schema::event_replays::table)
+        .values((
+            crate::db::schema::event_replays::event_id.eq(id),
+            crate::db::schema::event_replays::replayed_at.eq(now),
+            crate::db::schema::event_replays::actor.eq(actor),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
     diesel::update(lever_events::table.find(id))
         .set((
             lever_events::status.eq(EventStatus::Pending),

@@ -1,0 +1,2 @@
+DROP TABLE event_replays;
+DROP TABLE lever_calls;
