@@ -108,7 +108,11 @@ async fn interviews(
                                 tr.interview {
                                     td { (when(Some(i.created_at))) }
                                     td { (i.role_name.as_deref().unwrap_or("—")) " " small { "(" (i.rule) ")" } }
-                                    td { code { (i.opportunity_id) } }
+                                    td {
+                                        @if i.status == InterviewStatus::Erased { code { (i.opportunity_id) } } @else {
+                                            a.candidate href={ (org.base()) "/candidates/" (super::candidates::path_segment(&i.opportunity_id)) } { code { (i.opportunity_id) } }
+                                        }
+                                    }
                                     td { small { (i.stage_id.as_deref().unwrap_or("—")) } }
                                     td {
                                         span class={ "badge s-" (i.status) } { (i.status) }
@@ -200,7 +204,12 @@ async fn events(
                                 tr.event {
                                     td { (when(Some(e.received_at))) br; small { (e.source) } }
                                     td { (e.event) }
-                                    td { code { (e.opportunity_id.as_deref().unwrap_or("—")) } }
+                                    td {
+                                        @match e.opportunity_id.as_deref().filter(|o| !o.starts_with(crate::domain::secrets::ERASED_PREFIX)) {
+                                            Some(o) => { a.candidate href={ (org.base()) "/candidates/" (super::candidates::path_segment(o)) } { code { (o) } } }
+                                            None => { code { (e.opportunity_id.as_deref().unwrap_or("—")) } }
+                                        }
+                                    }
                                     td { span class={ "badge s-" (e.status) } { (e.status) } " " small { (e.attempts) " attempts" } }
                                     td {
                                         @if let Some(r) = &e.reason { (r) }

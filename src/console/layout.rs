@@ -57,11 +57,12 @@ pub fn error_page(title: &str, message: &str) -> Markup {
     )
 }
 
-const ORG_TABS: [(&str, &str); 6] = [
+const ORG_TABS: [(&str, &str); 7] = [
     ("lever", "Lever · Live"),
     ("roles", "Roles"),
     ("interviews", "Interviews"),
     ("events", "Events"),
+    ("candidates", "Candidate"),
     ("health", "Health"),
     ("keys", "Keys"),
 ];

@@ -796,3 +796,71 @@ async fn a_candidate_is_exported_and_erased_from_its_row() {
         .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
 }
+
+#[actix_web::test]
+async fn the_candidate_page_is_reached_from_rows_and_by_a_pasted_lever_address() {
+    let (app, sim) = spawn_with_sim().await;
+    let s = crate::lever_flow::scenario(&app, &sim).await;
+    let opp = s.candidates(&sim, 1);
+    s.move_to(&sim, &opp, &s.stage);
+    crate::lever_flow::wait_for_tag(&sim, &s.account, &opp, "Arkiter Live: Link Created", 30).await;
+    crate::one_candidate::settled(&app).await;
+    let base = format!("/console/orgs/{}", s.org);
+    let (member, _) = app.new_key(&s.org, &s.key, "member", "reader").await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&member).await.status, 303);
+    let page_of = format!("{base}/candidates/{}", opp[0]);
+    for list in ["interviews", "events"] {
+        let page = b.get(&format!("{base}/{list}")).await;
+        assert!(
+            page.body.contains(&format!("href=\"{page_of}\"")),
+            "{list}: {}",
+            page.body
+        );
+    }
+    // A pasted Lever address (any of Lever's app hosts) or the id itself.
+    for pasted in [
+        format!("https://hire.lever.co/candidates/{}", opp[0]),
+        format!(
+            "https://hire.eu.lever.co/candidates/{}?tab=feedback",
+            opp[0]
+        ),
+        format!("https://hire.sandbox.lever.co/candidates/{}", opp[0]),
+        opp[0].clone(),
+    ] {
+        let q: String = url::form_urlencoded::byte_serialize(pasted.as_bytes()).collect();
+        let found = b.get(&format!("{base}/candidates?q={q}")).await;
+        assert_eq!(found.status, 303, "{pasted}: {}", found.body);
+        assert!(found.location().ends_with(&page_of), "{}", found.location());
+    }
+    // Another host: said next to the field, with what was typed kept.
+    let q = "https%3A%2F%2Fevil.example%2Fcandidates%2Fx";
+    let refused = b.get(&format!("{base}/candidates?q={q}")).await;
+    assert_eq!(refused.status, 200, "{}", refused.body);
+    assert!(refused.body.contains("id=\"q-error\""), "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("value=\"https://evil.example/candidates/x\"")
+    );
+
+    // The page: its story with the Lever calls, nothing about the person,
+    // and no write control for a member.
+    let story = format!("/api/v1/orgs/{}/candidates/{}", s.org, opp[0]);
+    crate::helpers::poll_until(30, "the link step's calls recorded", || async {
+        let r = app.get(&story, Some(&s.key)).await;
+        r.body.to_string().contains("addLinks").then_some(())
+    })
+    .await;
+    let page = b.get(&page_of).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for want in ["entry k-delivery", "entry k-decision", "/addLinks"] {
+        assert!(page.body.contains(want), "{want}: {}", page.body);
+    }
+    assert!(!page.body.contains("Candidate 0") && !page.body.contains("@example.com"));
+    assert!(!page.body.contains("/erase\""), "{}", page.body);
+    assert_eq!(
+        b.get(&format!("{base}/candidates/never-seen")).await.status,
+        404
+    );
+}
