@@ -127,6 +127,57 @@ pub struct Settings {
     pub instance: InstanceSettings,
     /// Not from the environment: the database pools' sizes and timeouts.
     pub pools: PoolSettings,
+    /// `ARKITER_ALERTS_ALLOW_PRIVATE`, and the alert timings (fixed
+    /// production values, shortened by tests).
+    pub alerts: AlertSettings,
+}
+
+/// How alerts are evaluated and sent (docs/contract/alerts.md).
+#[derive(Debug, Clone, Copy)]
+pub struct AlertSettings {
+    /// `ARKITER_ALERTS_ALLOW_PRIVATE=1`: destinations may be `http://`, on
+    /// any host (Slack's too), at any address, for tests and private
+    /// networks.
+    pub allow_private: bool,
+    /// A problem opens once it has held this long.
+    pub open_after: Duration,
+    /// An open problem resolves once it has been clear this long.
+    pub resolve_after: Duration,
+    /// At most one `problem.opened` per problem code and connection this often.
+    pub renotify_after: Duration,
+    /// How often the evaluator runs.
+    pub evaluate_every: Duration,
+    /// The operator's summary of a problem code, at most this often.
+    pub summary_every: Duration,
+    /// A notification is retried for this long.
+    pub retry_for: Duration,
+    /// The first retry's wait; each next one doubles, up to an hour.
+    pub retry_base: Duration,
+    /// A destination refusing for this long is the problem `alert_failing`.
+    pub failing_after: Duration,
+    /// Each send's time limit.
+    pub send_timeout: Duration,
+    /// How often the sender looks for due notifications (it is also woken
+    /// when the evaluator writes some).
+    pub send_poll: Duration,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            open_after: Duration::from_secs(60),
+            resolve_after: Duration::from_secs(300),
+            renotify_after: Duration::from_secs(900),
+            evaluate_every: Duration::from_secs(15),
+            summary_every: Duration::from_secs(300),
+            retry_for: Duration::from_secs(24 * 3600),
+            retry_base: Duration::from_secs(5),
+            failing_after: Duration::from_secs(3600),
+            send_timeout: Duration::from_secs(5),
+            send_poll: Duration::from_secs(1),
+        }
+    }
 }
 
 /// The three database pools: what each is for decides its size and how long
@@ -315,6 +366,13 @@ impl Settings {
             pipeline: PipelineSettings::default(),
             pools: PoolSettings::default(),
             instance: parse_instance(&get)?,
+            alerts: AlertSettings {
+                allow_private: parse_flag(
+                    "ARKITER_ALERTS_ALLOW_PRIVATE",
+                    get("ARKITER_ALERTS_ALLOW_PRIVATE").as_deref(),
+                )?,
+                ..AlertSettings::default()
+            },
         })
     }
 
@@ -322,6 +380,18 @@ impl Settings {
     /// which only delivers to HTTPS URLs with a CA-signed certificate.
     pub fn insecure_public_url_for_production(&self, public_url: &str) -> bool {
         self.lever.api_url == PRODUCTION_LEVER_API && !public_url.starts_with("https://")
+    }
+}
+
+/// `1`/`true` or `0`/`false` (unset: false).
+fn parse_flag(name: &'static str, v: Option<&str>) -> Result<bool, ConfigError> {
+    match v.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => Err(ConfigError::new(
+            name,
+            format!("must be 1 or 0 (true or false); got `{other}`"),
+        )),
     }
 }
 

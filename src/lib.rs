@@ -13,6 +13,7 @@
 //!   and at the bottom the Lever client ([`lever`]), the settings
 //!   ([`config`]) and the pure types and rules ([`domain`]).
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod connections;

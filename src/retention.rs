@@ -9,7 +9,8 @@
 //! rows, so it never waits on these deletes, and the pauses leave it the
 //! disk. What goes, and when:
 //! - finished events (`done`, `ignored`, with their payloads), finished jobs,
-//!   health counters, per-candidate Lever call records, dead instance rows,
+//!   health counters, per-candidate Lever call records, alert sends and
+//!   sent notifications, dead instance rows,
 //!   expired console sessions and OAuth states and stale claims: older than
 //!   the setting;
 //! - `dead` events and jobs: [`DEAD_KEPT_DAYS`] (an admin may replay them
@@ -31,7 +32,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::models::lever_event::prune::{self, Old};
 use crate::db::models::{
-    claim, connection, console_session, health_record, job, lease, lever_call, oauth_state,
+    alert, claim, connection, console_session, health_record, job, lease, lever_call, oauth_state,
     org::Org,
 };
 use crate::domain::status::JobStatus;
@@ -70,6 +71,7 @@ pub struct Pruned {
     pub claims: usize,
     pub webhooks: usize,
     pub calls: usize,
+    pub alerts: usize,
 }
 
 impl Pruned {
@@ -85,6 +87,7 @@ impl Pruned {
             + self.claims
             + self.webhooks
             + self.calls
+            + self.alerts
     }
 }
 
@@ -137,6 +140,7 @@ fn prune_all(c: &mut PgConnection, days: u32) -> QueryResult<Pruned> {
     p.oauth_states = drain(c, |c| oauth_state::prune(c, cutoff, BATCH))?;
     p.claims = drain(c, |c| claim::prune_stale(c, cutoff, BATCH))?;
     p.calls = drain(c, |c| lever_call::prune(c, cutoff, BATCH))?;
+    p.alerts = drain(c, |c| alert::prune(c, cutoff, BATCH))?;
     p.webhooks = drain(c, |c| {
         connection::prune_deleted_webhooks(c, webhook_cutoff, BATCH)
     })?;

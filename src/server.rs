@@ -129,7 +129,16 @@ impl Application {
             wake_rx,
             wake.local(),
         );
+        let alerts = crate::alerts::Alerts::start(
+            db.clone(),
+            secrets.clone(),
+            settings.alerts,
+            hooks
+                .resolver()
+                .unwrap_or_else(crate::alerts::address::system_resolver),
+        );
         let state = web::Data::new(AppState {
+            alerts,
             settings: Arc::new(settings),
             db,
             ingest: Ingest::start(ingest_db, secrets.clone(), wake.clone(), roster.clone())

@@ -31,6 +31,8 @@ pub struct AppState {
     pub pulse: Arc<RegistryPulse>,
     /// Test hooks ([`Hooks::none`] in production).
     pub hooks: Hooks,
+    /// The alert sender's wake-up and the address resolver.
+    pub alerts: crate::alerts::Alerts,
 }
 
 /// Public URLs the service hands out, resolved once from the settings.

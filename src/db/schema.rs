@@ -1,6 +1,77 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    alert_connection_status (connection_id) {
+        connection_id -> Uuid,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    alert_deliveries (id) {
+        id -> Int8,
+        destination_id -> Uuid,
+        outbox_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        at -> Timestamptz,
+        status -> Nullable<Int2>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    alert_destinations (id) {
+        id -> Uuid,
+        org_id -> Nullable<Uuid>,
+        kind -> Text,
+        url -> Text,
+        events -> Array<Text>,
+        secret_enc -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        last_status -> Nullable<Int2>,
+        failing_since -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    alert_outbox (id) {
+        id -> Uuid,
+        destination_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        body -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        next_attempt_at -> Timestamptz,
+        give_up_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    alert_problems (connection_id, code) {
+        connection_id -> Uuid,
+        code -> Text,
+        message -> Text,
+        held_since -> Nullable<Timestamptz>,
+        clear_since -> Nullable<Timestamptz>,
+        opened_at -> Nullable<Timestamptz>,
+        notified -> Bool,
+        last_opened_notice_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    alert_summaries (code) {
+        code -> Text,
+        pending_orgs -> Array<Uuid>,
+        last_sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -384,6 +455,11 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(alert_connection_status -> connections (connection_id));
+diesel::joinable!(alert_deliveries -> alert_destinations (destination_id));
+diesel::joinable!(alert_destinations -> orgs (org_id));
+diesel::joinable!(alert_outbox -> alert_destinations (destination_id));
+diesel::joinable!(alert_problems -> connections (connection_id));
 diesel::joinable!(api_keys -> orgs (org_id));
 diesel::joinable!(attention_tags -> connections (connection_id));
 diesel::joinable!(audit_log -> orgs (org_id));
@@ -420,6 +496,12 @@ diesel::joinable!(role_ats_tags -> roles (role_id));
 diesel::joinable!(roles -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    alert_connection_status,
+    alert_deliveries,
+    alert_destinations,
+    alert_outbox,
+    alert_problems,
+    alert_summaries,
     api_keys,
     attention_tags,
     audit_log,

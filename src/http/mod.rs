@@ -5,6 +5,7 @@
 //! rules of their own.
 
 pub mod access_log;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod body;
@@ -49,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(candidates::config)
         .configure(events::config)
         .configure(audit::config)
+        .configure(alerts::config)
         .configure(pages::config)
         .configure(health_report::config);
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, candidates, interview_actions, keys, lever, orgs, roles};
+use super::{alerts, audit, candidates, interview_actions, keys, lever, orgs, roles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,10 @@ use super::{audit, candidates, interview_actions, keys, lever, orgs, roles};
         interview_actions::replay,
         interview_actions::bulk_replay,
         super::events::list_events, audit::list_audit,
+        alerts::list_org_alerts, alerts::create_org_alert, alerts::delete_org_alert,
+        alerts::test_org_alert, alerts::org_alert_deliveries, alerts::list_operator_alerts,
+        alerts::create_operator_alert, alerts::delete_operator_alert, alerts::test_operator_alert,
+        alerts::operator_alert_deliveries,
         super::interviews::list_interviews, super::interviews::get_interview, super::pages::live_lookup, super::health_report::get_health,
     ),
     modifiers(&BearerAuth, &CommonResponses)

@@ -36,6 +36,7 @@ pub struct Hooks {
     before_unit: Option<UnitHook>,
     registry_dies: Option<CycleHook>,
     in_action: Option<ActionHook>,
+    resolver: Option<crate::alerts::address::Resolver>,
 }
 
 impl Hooks {
@@ -71,6 +72,17 @@ impl Hooks {
     }
 
     /// Calls the `in_action` hook, if any.
+    /// Alert destinations' host names are looked up with `resolver`
+    /// instead of the system's (a test's fake DNS).
+    pub fn resolve_hosts_with(mut self, resolver: crate::alerts::address::Resolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    pub fn resolver(&self) -> Option<crate::alerts::address::Resolver> {
+        self.resolver.clone()
+    }
+
     pub fn run_in_action(&self, at: ActionPoint, interview: &str) {
         if let Some(f) = &self.in_action {
             f(at, interview);

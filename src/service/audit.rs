@@ -37,6 +37,9 @@ pub enum Action {
     EventsBulkReplayed,
     CandidateExported,
     CandidateErased,
+    AlertCreated,
+    AlertDeleted,
+    AlertTested,
 }
 
 impl Action {
@@ -59,6 +62,9 @@ impl Action {
             Self::EventsBulkReplayed => "events.bulk_replayed",
             Self::CandidateExported => "candidate.exported",
             Self::CandidateErased => "candidate.erased",
+            Self::AlertCreated => "alert.created",
+            Self::AlertDeleted => "alert.deleted",
+            Self::AlertTested => "alert.tested",
         }
     }
 }

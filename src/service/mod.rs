@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod alerts;
 pub mod audit;
 pub mod candidates;
 pub mod connection;

@@ -5,6 +5,7 @@ mod helpers;
 mod proxy;
 mod support;
 
+mod alerts;
 mod audit;
 mod bulk_replay;
 mod checklist;

@@ -235,6 +235,7 @@ async fn one_pass_deletes_what_is_old_and_keeps_the_rest() {
             claims: 1,
             webhooks: 1,
             calls: 1,
+            alerts: 0,
         }
     );
     assert_eq!(figures(&app, &org, &key).await, before);

@@ -3,6 +3,7 @@
 //! table. Row structs and the queries on them return `QueryResult`; nothing
 //! here calls Lever, sends a wake-up or knows about HTTP.
 
+pub mod alert;
 pub mod api_key;
 pub mod attention;
 pub mod audit;

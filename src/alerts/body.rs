@@ -1,0 +1,75 @@
+//! What a notification says: the JSON body every webhook destination gets
+//! (`{"type","timestamp","data":{...}}`), and the one line a Slack
+//! destination gets instead (`{"text"}`).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Notification types a destination may ask for.
+pub const PROBLEM_OPENED: &str = "problem.opened";
+pub const PROBLEM_RESOLVED: &str = "problem.resolved";
+pub const STATUS_CHANGED: &str = "connection.status_changed";
+/// A test send (every destination gets it when asked for one).
+pub const TEST: &str = "test";
+/// What a destination gets when it names no `events`.
+pub const ALL: [&str; 3] = [PROBLEM_OPENED, PROBLEM_RESOLVED, STATUS_CHANGED];
+
+/// A connection's notification.
+pub fn connection(
+    kind: &str,
+    at: DateTime<Utc>,
+    org: Uuid,
+    connection: Uuid,
+    code: &str,
+    message: &str,
+) -> Value {
+    json!({
+        "type": kind,
+        "timestamp": at,
+        "data": {"org_id": org, "connection_id": connection, "code": code, "message": message},
+    })
+}
+
+/// The operator's summary of one problem code across orgs.
+pub fn summary(at: DateTime<Utc>, code: &str, orgs: &[Uuid]) -> Value {
+    let message = format!(
+        "{} org{} newly affected by {code}",
+        orgs.len(),
+        if orgs.len() == 1 { "" } else { "s" }
+    );
+    json!({
+        "type": PROBLEM_OPENED,
+        "timestamp": at,
+        "data": {"org_id": null, "connection_id": null, "code": code, "message": message,
+                 "org_ids": orgs},
+    })
+}
+
+/// A test notification for one destination.
+pub fn test(at: DateTime<Utc>, org: Option<Uuid>) -> Value {
+    json!({
+        "type": TEST,
+        "timestamp": at,
+        "data": {"org_id": org, "connection_id": null, "code": "test",
+                 "message": "a test notification from Arkiter Live for Lever"},
+    })
+}
+
+/// Slack's body for a notification: one line of text.
+pub fn slack(body: &Value) -> Value {
+    let data = &body["data"];
+    let kind = body["type"].as_str().unwrap_or("notification");
+    let head = match kind {
+        PROBLEM_OPENED => "Problem",
+        PROBLEM_RESOLVED => "Resolved",
+        STATUS_CHANGED => "Connection status",
+        _ => "Test",
+    };
+    let text = format!(
+        "Arkiter Live for Lever · {head}: {} ({})",
+        data["message"].as_str().unwrap_or_default(),
+        data["code"].as_str().unwrap_or_default(),
+    );
+    json!({ "text": text })
+}
