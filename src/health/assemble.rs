@@ -11,6 +11,53 @@ use super::status::{status, throttled};
 /// The report for one org. Never connected: status `not_connected`, every
 /// section present with nulls, zeros and empty lists.
 pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
+    let mut report = connection_report(rows, policy);
+    report.alerts = rows.alerts.iter().map(alert).collect();
+    if let Some(p) = alert_failing(rows, policy) {
+        report.problems.push(p);
+    }
+    report
+}
+
+fn alert(d: &crate::db::models::alert::Destination) -> AlertHealth {
+    AlertHealth {
+        id: d.id,
+        host: url::Url::parse(&d.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default(),
+        last_status: d.last_status,
+        failing_since: d.failing_since,
+    }
+}
+
+/// A destination that has refused every notification for the policy's
+/// time (an hour).
+fn alert_failing(rows: &HealthRows, policy: &Policy) -> Option<Problem> {
+    let after = chrono::Duration::from_std(policy.alert_failing_after).ok()?;
+    let failing: Vec<&crate::db::models::alert::Destination> = rows
+        .alerts
+        .iter()
+        .filter(|d| d.failing_since.is_some_and(|t| rows.now - t >= after))
+        .collect();
+    let first = failing.first()?;
+    let host = alert(first).host;
+    Some(Problem::new(
+        "alert_failing",
+        format!(
+            "{} alert destination{} ha{} refused notifications for over an hour (first: {host}, last answer {}); \
+             check the receiver, or remove the destination under Alerts",
+            failing.len(),
+            if failing.len() == 1 { "" } else { "s" },
+            if failing.len() == 1 { "s" } else { "ve" },
+            first
+                .last_status
+                .map_or_else(|| "none".to_owned(), |s| format!("HTTP {s}")),
+        ),
+    ))
+}
+
+fn connection_report(rows: &HealthRows, policy: &Policy) -> HealthReport {
     let now = rows.now;
     let status = status(rows.connection.as_ref(), now);
     match &rows.connection {
@@ -28,6 +75,7 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
             sweep: SweepHealth::default(),
             webhooks: Vec::new(),
             unmapped_postings: Vec::new(),
+            alerts: Vec::new(),
             problems: Vec::new(),
         },
         Some(c) => HealthReport {
@@ -52,6 +100,7 @@ pub fn build(rows: &HealthRows, policy: &Policy) -> HealthReport {
             sweep: sweep(c),
             webhooks: webhooks(c),
             unmapped_postings: c.unmapped.clone(),
+            alerts: Vec::new(),
             problems: problems(c, now, policy),
         },
     }
@@ -169,12 +218,48 @@ mod tests {
     use crate::health::tests::{active, policy};
 
     #[test]
+    fn a_destination_refusing_for_an_hour_is_alert_failing_and_shows_its_host_only() {
+        let now = Utc::now();
+        let dest = |failing_for: Option<i64>| crate::db::models::alert::Destination {
+            id: uuid::Uuid::nil(),
+            org_id: None,
+            kind: "slack".into(),
+            url: "https://hooks.slack.com/services/T0/B0/secret".into(),
+            events: Vec::new(),
+            secret_enc: None,
+            created_at: now,
+            last_status: failing_for.map(|_| 500),
+            failing_since: failing_for.map(|m| now - chrono::Duration::minutes(m)),
+        };
+        let report = |alerts| {
+            build(
+                &HealthRows {
+                    now,
+                    connection: Some(active(now)),
+                    alerts,
+                },
+                &policy(),
+            )
+        };
+        let r = report(vec![dest(Some(61)), dest(None)]);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["alerts"][0]["host"], "hooks.slack.com");
+        assert!(!v.to_string().contains("secret"), "{v}");
+        let failing: Vec<&Problem> = r.problems.iter().filter(|p| p.code == "alert_failing").collect();
+        assert_eq!(failing.len(), 1);
+        assert!(failing[0].message.contains("HTTP 500"), "{}", failing[0].message);
+        let r = report(vec![dest(Some(59))]);
+        assert!(r.problems.iter().all(|p| p.code != "alert_failing"));
+    }
+
+    #[test]
     fn never_connected_has_every_section_empty() {
         let now = Utc::now();
         let r = build(
             &HealthRows {
                 now,
                 connection: None,
+                alerts: Vec::new(),
             },
             &policy(),
         );
@@ -209,6 +294,7 @@ mod tests {
             &HealthRows {
                 now,
                 connection: Some(c),
+                alerts: Vec::new(),
             },
             &policy(),
         );
@@ -231,6 +317,7 @@ mod tests {
             &HealthRows {
                 now,
                 connection: Some(c),
+                alerts: Vec::new(),
             },
             &policy(),
         );

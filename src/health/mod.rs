@@ -44,6 +44,8 @@ pub struct Policy {
     /// `LEVER_SCOPES`: what connecting asks for (`scope_missing` says
     /// "reconnect" for a scope in it, "ask the operator" for one not).
     pub asked_scopes: String,
+    /// An alert destination refusing for this long is `alert_failing`.
+    pub alert_failing_after: Duration,
 }
 
 impl Policy {
@@ -52,6 +54,7 @@ impl Policy {
             no_deliveries_after: s.no_deliveries_after,
             supervisor_stale_after: SUPERVISOR_STALE_AFTER,
             asked_scopes: s.lever.scopes.clone(),
+            alert_failing_after: s.alerts.failing_after,
         }
     }
 }
@@ -69,6 +72,7 @@ pub(crate) mod tests {
             no_deliveries_after: std::time::Duration::from_secs(86_400),
             supervisor_stale_after: super::SUPERVISOR_STALE_AFTER,
             asked_scopes: crate::lever::SCOPES.to_owned(),
+            alert_failing_after: std::time::Duration::from_secs(3600),
         }
     }
 

@@ -31,7 +31,12 @@ pub fn load(conn: &mut PgConnection, org_id: Uuid) -> QueryResult<Option<HealthR
                 Some(k) => Some(connection_rows(c, k)?),
                 None => None,
             };
-            Ok(Some(HealthRows { now, connection }))
+            let alerts = crate::db::models::alert::destinations(c, Some(org_id))?;
+            Ok(Some(HealthRows {
+                now,
+                connection,
+                alerts,
+            }))
         })
 }
 

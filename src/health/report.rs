@@ -44,8 +44,21 @@ pub struct HealthReport {
     /// Postings resolved only by the `fallback` or `any` rule in the last 30
     /// days and still not mapped to a role (at most 50, newest first).
     pub unmapped_postings: Vec<UnmappedPosting>,
+    /// The org's alert destinations: where each sends, its last status,
+    /// and since when it has failed.
+    pub alerts: Vec<AlertHealth>,
     /// What an admin should fix, in plain words.
     pub problems: Vec<Problem>,
+}
+
+/// One alert destination in the health report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertHealth {
+    pub id: uuid::Uuid,
+    /// The host notifications go to (never the whole URL: a Slack one is a secret).
+    pub host: String,
+    pub last_status: Option<i16>,
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// One event's webhook: whether the service holds a live one for it, and

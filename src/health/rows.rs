@@ -12,6 +12,8 @@ pub struct HealthRows {
     pub now: DateTime<Utc>,
     /// `None`: the org never connected.
     pub connection: Option<ConnectionRows>,
+    /// The org's alert destinations.
+    pub alerts: Vec<crate::db::models::alert::Destination>,
 }
 
 /// One connection's stored state and figures.
