@@ -245,9 +245,17 @@ mod tests {
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["alerts"][0]["host"], "hooks.slack.com");
         assert!(!v.to_string().contains("secret"), "{v}");
-        let failing: Vec<&Problem> = r.problems.iter().filter(|p| p.code == "alert_failing").collect();
+        let failing: Vec<&Problem> = r
+            .problems
+            .iter()
+            .filter(|p| p.code == "alert_failing")
+            .collect();
         assert_eq!(failing.len(), 1);
-        assert!(failing[0].message.contains("HTTP 500"), "{}", failing[0].message);
+        assert!(
+            failing[0].message.contains("HTTP 500"),
+            "{}",
+            failing[0].message
+        );
         let r = report(vec![dest(Some(59))]);
         assert!(r.problems.iter().all(|p| p.code != "alert_failing"));
     }
