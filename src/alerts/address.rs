@@ -88,6 +88,9 @@ fn classify_v6(ip: Ipv6Addr) -> Result<(), Refused> {
     }
 }
 
+/// The longest a name lookup may take.
+const LOOKUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Looks a host name up: the system's resolver, or a test's.
 pub type Resolver =
     Arc<dyn Fn(String, u16) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> + Send + Sync>;
@@ -157,9 +160,13 @@ pub async fn resolve_public(
     let addrs: Vec<SocketAddr> = match url.host() {
         Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
         Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
-        Some(url::Host::Domain(name)) => resolver(name.to_owned(), port)
-            .await
-            .map_err(|e| Unfit(format!("the host could not be resolved ({e})")))?,
+        Some(url::Host::Domain(name)) => {
+            match tokio::time::timeout(LOOKUP_LIMIT, resolver(name.to_owned(), port)).await {
+                Ok(Ok(found)) => found,
+                Ok(Err(e)) => return Err(Unfit(format!("the host could not be resolved ({e})"))),
+                Err(_) => return Err(Unfit("the host's name lookup took over 5 s".into())),
+            }
+        }
         None => Vec::new(),
     };
     let Some(first) = addrs.first().copied() else {
