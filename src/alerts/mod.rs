@@ -56,12 +56,19 @@ impl Alerts {
         actix_rt::spawn(async move {
             loop {
                 actix_rt::time::sleep(settings.evaluate_every).await;
-                match db
-                    .run(move |c| Ok(evaluator::evaluate(c, &settings)?))
-                    .await
-                {
-                    Ok(0) => {}
-                    Ok(_) => woken.notify_one(),
+                let evaluated = db
+                    .run(move |c| {
+                        let queued = evaluator::evaluate(c, &settings)?;
+                        Ok((queued, crate::db::models::alert::pending_count(c)?))
+                    })
+                    .await;
+                match evaluated {
+                    Ok((queued, pending)) => {
+                        metrics::backlog(pending);
+                        if queued > 0 {
+                            woken.notify_one();
+                        }
+                    }
                     Err(e) => tracing::warn!(error = %Chain(&e), "evaluating alerts failed"),
                 }
             }

@@ -57,7 +57,7 @@ pub fn error_page(title: &str, message: &str) -> Markup {
     )
 }
 
-const ORG_TABS: [(&str, &str); 7] = [
+const ORG_TABS: [(&str, &str); 8] = [
     ("lever", "Lever · Live"),
     ("roles", "Roles"),
     ("interviews", "Interviews"),
@@ -65,6 +65,7 @@ const ORG_TABS: [(&str, &str); 7] = [
     ("candidates", "Candidate"),
     ("health", "Health"),
     ("keys", "Keys"),
+    ("alerts", "Alerts"),
 ];
 
 /// A signed-in page; `org` adds the org's tabs, `active` marks the current one.
@@ -91,7 +92,7 @@ pub fn page(user: &User, org: Option<&OrgCtx>, active: &str, title: &str, body: 
                     nav.tabs aria-label="Org" {
                         span.org-name { (org.name) }
                         @for (slug, label) in ORG_TABS {
-                            @if slug != "keys" || user.can_write(org.id) {
+                            @if !matches!(slug, "keys" | "alerts") || user.can_write(org.id) {
                                 a href={ (org.base()) "/" (slug) }
                                     aria-current=[(active == slug).then_some("page")] { (label) }
                             }

@@ -13,6 +13,7 @@
 //! missing or wrong CSRF token with 403 before the handler runs.
 
 pub mod activity;
+pub mod alerts;
 pub mod candidates;
 pub mod form;
 pub mod health;
@@ -68,6 +69,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(candidates::config)
             .configure(health::config)
             .configure(keys::config)
+            .configure(alerts::config)
             .default_service(web::to(not_found)),
     );
 }

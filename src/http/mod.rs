@@ -28,6 +28,7 @@ pub mod page;
 pub mod pages;
 pub mod roles;
 pub mod secure_headers;
+pub mod usage;
 pub mod webhook;
 
 use actix_web::web;
@@ -51,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(events::config)
         .configure(audit::config)
         .configure(alerts::config)
+        .configure(usage::config)
         .configure(pages::config)
         .configure(health_report::config);
 }

@@ -25,7 +25,7 @@ use super::{alerts, audit, candidates, interview_actions, keys, lever, orgs, rol
         alerts::list_org_alerts, alerts::create_org_alert, alerts::delete_org_alert,
         alerts::test_org_alert, alerts::org_alert_deliveries, alerts::list_operator_alerts,
         alerts::create_operator_alert, alerts::delete_operator_alert, alerts::test_operator_alert,
-        alerts::operator_alert_deliveries,
+        alerts::operator_alert_deliveries, super::usage::get_usage,
         super::interviews::list_interviews, super::interviews::get_interview, super::pages::live_lookup, super::health_report::get_health,
     ),
     modifiers(&BearerAuth, &CommonResponses)

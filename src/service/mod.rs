@@ -25,6 +25,7 @@ pub mod orgs;
 pub mod roles;
 pub mod sessions;
 pub mod timeline;
+pub mod usage;
 pub mod validate;
 
 pub use error::{Kind, ServiceError};

@@ -864,3 +864,81 @@ async fn the_candidate_page_is_reached_from_rows_and_by_a_pasted_lever_address()
         404
     );
 }
+
+#[actix_web::test]
+async fn alert_destinations_are_added_tested_and_removed_from_the_alerts_page() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.alerts.allow_private = true;
+        s.alerts.send_poll = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let (org, key) = app.new_org("Acme").await;
+    let base = format!("/console/orgs/{org}/alerts");
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&key).await.status, 303);
+    // A URL the rules refuse: said next to the field, what was typed kept.
+    let refused = b
+        .submit(
+            &base,
+            &base,
+            &[("url", "ftp://example.com/x"), ("kind", "webhook")],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"url-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"ftp://example.com/x\""));
+    // Added: the secret once, then never again.
+    let url = "http://127.0.0.1:9/hook";
+    let added = b
+        .submit(&base, &base, &[("url", url), ("kind", "webhook")])
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let secret = added
+        .body
+        .split("id=\"new-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the secret shown")
+        .to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let listed = b.get(&base).await;
+    assert!(listed.body.contains("127.0.0.1"), "{}", listed.body);
+    assert!(!listed.body.contains(&secret));
+    // A test send (to a port nobody listens on) shows up among the sends.
+    let dest = listed
+        .body
+        .split(&format!("{base}/"))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a destination link")
+        .to_owned();
+    let page = format!("{base}/{dest}");
+    let tested = b.submit(&base, &format!("{page}/test"), &[]).await;
+    assert_eq!(tested.status, 303, "{}", tested.body);
+    crate::helpers::poll_until(30, "the failed test send listed", || async {
+        let n = app.count("SELECT count(*) AS n FROM alert_deliveries");
+        (n >= 1).then_some(())
+    })
+    .await;
+    let sends = b.get(&page).await;
+    assert!(sends.body.contains("tr class=\"send\""), "{}", sends.body);
+    // A member sees no Alerts tab and may not open the page.
+    let (member, _) = app.new_key(&org, &key, "member", "m").await;
+    let mut m = Browser::new(&app);
+    assert_eq!(m.sign_in(&member).await.status, 303);
+    assert_eq!(m.get(&base).await.status, 403);
+    assert!(
+        !m.get(&format!("/console/orgs/{org}/events"))
+            .await
+            .body
+            .contains(&base)
+    );
+    // Removed.
+    let gone = b.submit(&base, &format!("{page}/delete"), &[]).await;
+    assert_eq!(gone.status, 303, "{}", gone.body);
+    assert_eq!(app.count("SELECT count(*) AS n FROM alert_destinations"), 0);
+}

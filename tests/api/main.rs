@@ -47,4 +47,5 @@ mod settings;
 mod sweep;
 mod timeline;
 mod trigger_stages;
+mod usage;
 mod webhooks;

@@ -139,6 +139,14 @@ pub fn enqueue_to(
         .execute(c)
 }
 
+/// How many notifications wait to be sent (or retried).
+pub fn pending_count(c: &mut PgConnection) -> QueryResult<i64> {
+    alert_outbox::table
+        .filter(alert_outbox::status.eq("pending"))
+        .count()
+        .get_result(c)
+}
+
 /// The id of the notification last queued for a destination.
 pub fn last_queued(c: &mut PgConnection, destination: Uuid) -> QueryResult<Uuid> {
     alert_outbox::table

@@ -28,4 +28,5 @@ pub mod role;
 pub mod role_overlap;
 pub mod sweep;
 pub mod unit;
+pub mod usage;
 pub mod work;
