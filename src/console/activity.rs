@@ -1,7 +1,8 @@
 //! Interviews (status filter, stage, outcome, live and results links, cancel, re-invite of
 //! a closed one, and the candidate's export and erase: `super::candidates`)
 //! and Events
-//! (status filter, reason, last error, replay), newest first, paginated.
+//! (status filter, reason, last error, replay; the bulk replay is
+//! `super::bulk_replay`), newest first, paginated.
 
 use actix_web::{HttpResponse, web};
 use maud::html;
@@ -34,6 +35,8 @@ pub struct ListParams {
     status: Option<String>,
     cursor: Option<String>,
     done: Option<String>,
+    /// How many a bulk replay took.
+    count: Option<i64>,
 }
 
 fn status_filter<S: Copy + std::fmt::Display>(
@@ -187,13 +190,20 @@ async fn events(
     let (list, err) = filtered(events::list(&state, &user.caller, org.id, &q).await)?;
     let write = user.can_write(org.id);
     let base = format!("{}/events", org.base());
+    let bulk = format!(
+        "Replaying {} dead event{}: they run again shortly.",
+        params.count.unwrap_or(0),
+        if params.count == Some(1) { "" } else { "s" }
+    );
     let note = match params.done.as_deref() {
         Some("replayed") => Some("Replaying: the event runs again shortly."),
+        Some("bulk") => Some(bulk.as_str()),
         _ => None,
     };
     let body = html! {
         (notice(note))
         (status_filter(&base, EventStatus::ALL, &status, err.as_deref()))
+        @if write { p { a.bulk-replay href={ (base) "/bulk-replay" } { "Replay dead events in bulk…" } } }
         @if let Some(list) = &list {
             @if list.items.is_empty() { p { "No events." } } @else {
                 div.table-wrap {

@@ -14,6 +14,7 @@
 
 pub mod activity;
 pub mod alerts;
+pub mod bulk_replay;
 pub mod candidates;
 pub mod form;
 pub mod health;
@@ -70,6 +71,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(health::config)
             .configure(keys::config)
             .configure(alerts::config)
+            .configure(bulk_replay::config)
             .default_service(web::to(not_found)),
     );
 }

@@ -108,3 +108,88 @@ async fn a_window_of_dead_events_is_counted_then_replayed_and_only_it() {
         20
     );
 }
+
+#[actix_rt::test]
+async fn the_events_page_counts_a_window_of_dead_events_before_replaying_them() {
+    use crate::console::Browser;
+
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    s.remove_role(&app).await;
+    let opps = s.candidates(&sim, 4);
+    s.move_to(&sim, &opps, &s.stage);
+    let dead = poll_until(60, "4 dead events", || async {
+        let d = app.events(&s.org, &s.key, "?status=dead&limit=100").await;
+        (d.len() == 4).then_some(d)
+    })
+    .await;
+    settled(&app).await;
+    let old: Vec<String> = dead[..2]
+        .iter()
+        .map(|e| format!("'{}'", e["id"].as_str().unwrap()))
+        .collect();
+    diesel::sql_query(format!(
+        "UPDATE lever_events SET updated_at = now() - interval '40 hours' WHERE id IN ({})",
+        old.join(",")
+    ))
+    .execute(&mut app.db())
+    .unwrap();
+    let base = format!("/console/orgs/{}/events", s.org);
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&s.key).await.status, 303);
+    let events = b.get(&base).await;
+    assert!(
+        events.body.contains(&format!("{base}/bulk-replay")),
+        "{}",
+        events.body
+    );
+
+    // The window's count first; nothing runs until the button.
+    let since = (chrono::Utc::now() - chrono::Duration::hours(30))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let page = b
+        .get(&format!("{base}/bulk-replay?since={since}&until="))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<strong>2</strong>"), "{}", page.body);
+    assert!(page.body.contains("Replay 2 events"), "{}", page.body);
+    let bad = b.get(&format!("{base}/bulk-replay?since=yesterday")).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("id=\"since-error\""), "{}", bad.body);
+    assert_eq!(
+        app.events(&s.org, &s.key, "?status=dead&limit=100")
+            .await
+            .len(),
+        4
+    );
+
+    s.add_backend_role(&app).await;
+    let csrf = page.csrf();
+    let done = b
+        .post(
+            &format!("{base}/bulk-replay"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("since", since.as_str()),
+                ("until", ""),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(
+        done.location().ends_with("/events?done=bulk&count=2"),
+        "{}",
+        done.location()
+    );
+    poll_until(60, "the two replayed", || async {
+        let d = app.events(&s.org, &s.key, "?status=dead&limit=100").await;
+        (d.len() == 2).then_some(())
+    })
+    .await;
+    // A member has no such link.
+    let (member, _) = app.new_key(&s.org, &s.key, "member", "m").await;
+    let mut m = Browser::new(&app);
+    assert_eq!(m.sign_in(&member).await.status, 303);
+    assert!(!m.get(&base).await.body.contains("bulk-replay"));
+}
