@@ -80,6 +80,8 @@ pub fn page(user: &User, org: Option<&OrgCtx>, active: &str, title: &str, body: 
                     nav aria-label="Account" {
                         @if user.is_super() {
                             a href="/console/orgs" aria-current=[(active == "orgs").then_some("page")] { "All orgs" }
+                            a href="/console/operator/alerts" aria-current=[(active == "operator-alerts").then_some("page")] { "Alerts" }
+                            a href="/console/operator/usage" aria-current=[(active == "usage").then_some("page")] { "Usage" }
                         }
                         span.who { "Signed in as " (user.role_label()) }
                         form.inline method="post" action="/console/sign-out" {

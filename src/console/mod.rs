@@ -25,6 +25,7 @@ pub mod operator;
 pub mod roles;
 pub mod session;
 pub mod throttle;
+pub mod usage;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -72,6 +73,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(keys::config)
             .configure(alerts::config)
             .configure(bulk_replay::config)
+            .configure(usage::config)
             .default_service(web::to(not_found)),
     );
 }

@@ -942,3 +942,39 @@ async fn alert_destinations_are_added_tested_and_removed_from_the_alerts_page() 
     assert_eq!(gone.status, 303, "{}", gone.body);
     assert_eq!(app.count("SELECT count(*) AS n FROM alert_destinations"), 0);
 }
+
+#[actix_web::test]
+async fn the_operator_has_its_own_alerts_and_a_usage_page() {
+    let app = crate::helpers::spawn_app_with(|s| s.alerts.allow_private = true).await;
+    let (org, key) = app.new_org("Usage Org").await;
+    let mut op = Browser::new(&app);
+    assert_eq!(op.sign_in(&app.admin()).await.status, 303);
+    let home = op.get("/console/orgs").await;
+    assert!(
+        home.body.contains("/console/operator/alerts"),
+        "{}",
+        home.body
+    );
+    let base = "/console/operator/alerts";
+    let added = op
+        .submit(
+            base,
+            base,
+            &[("url", "http://127.0.0.1:9/ops"), ("kind", "slack")],
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM alert_destinations WHERE org_id IS NULL"),
+        1
+    );
+    let usage = op.get("/console/operator/usage").await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    assert!(usage.body.contains("Usage Org"), "{}", usage.body);
+    assert!(usage.body.contains(&format!("/console/orgs/{org}/lever")));
+    // An org's admin may open neither.
+    let mut admin = Browser::new(&app);
+    assert_eq!(admin.sign_in(&key).await.status, 303);
+    assert_eq!(admin.get(base).await.status, 403);
+    assert_eq!(admin.get("/console/operator/usage").await.status, 403);
+}
