@@ -136,7 +136,7 @@ fn erase_events(
             WHERE arkiter_move_key(connection_id, opportunity_id, event, to_stage_id, \
                                    triggered_at) \
                   BETWEEN arkiter_candidate_low($1, $2) AND arkiter_candidate_high($1, $2) \
-              AND connection_id = $1 AND opportunity_id = $2 \
+              AND connection_id = $1 AND opportunity_id = $2 AND to_stage_id IS NOT NULL \
            UNION ALL \
            SELECT id FROM lever_events \
             WHERE connection_id = $1 AND opportunity_id = $2 AND to_stage_id IS NULL)",
@@ -230,7 +230,8 @@ pub fn connections_holding(
                                            e.to_stage_id, e.triggered_at) \
                           BETWEEN arkiter_candidate_low(c.id, $2) \
                               AND arkiter_candidate_high(c.id, $2) \
-                      AND e.connection_id = c.id AND e.opportunity_id = $2) \
+                      AND e.connection_id = c.id AND e.opportunity_id = $2 \
+                      AND e.to_stage_id IS NOT NULL) \
            OR EXISTS (SELECT 1 FROM lever_events e WHERE e.connection_id = c.id \
                       AND e.opportunity_id = $2 AND e.to_stage_id IS NULL))",
     )

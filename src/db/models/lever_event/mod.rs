@@ -207,7 +207,9 @@ fn candidate_event_ids(
 
 /// `columns` of the events of one candidate (`$2`) of an org (`$1`),
 /// oldest first, found through the candidate's own indexes: the move-key
-/// range for stage changes, the lifecycle index for the rest.
+/// range for stage changes, the lifecycle index for the rest. The move-key
+/// index is partial (`to_stage_id IS NOT NULL`): the statement says so, or
+/// the planner cannot use it and reads every event of the org.
 fn candidate_rows(columns: &str) -> String {
     format!(
         "SELECT * FROM ( \
@@ -216,6 +218,7 @@ fn candidate_rows(columns: &str) -> String {
                                  e.triggered_at) \
                 BETWEEN arkiter_candidate_low(c.id, $2) AND arkiter_candidate_high(c.id, $2) \
            WHERE c.org_id = $1 AND e.connection_id = c.id AND e.opportunity_id = $2 \
+             AND e.to_stage_id IS NOT NULL \
            UNION ALL \
            SELECT {columns} FROM connections c JOIN lever_events e \
              ON e.connection_id = c.id AND e.opportunity_id = $2 AND e.to_stage_id IS NULL \
