@@ -210,35 +210,49 @@ pub fn scrub_event(
 }
 
 /// The connections of `org` holding anything about `opportunity_id` (its
-/// interviews or events), through the same indexes as the export.
+/// interviews or events), through the same indexes as the export. An org
+/// has at most one connection: it is read first and bound, so the planner
+/// sees the candidate's key range as values (from a joined column it could
+/// not estimate it, and read every event of the org).
 pub fn connections_holding(
     conn: &mut PgConnection,
     org_id: Uuid,
     opportunity_id: &str,
 ) -> QueryResult<Vec<Uuid>> {
     #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        held: bool,
     }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT c.id FROM connections c WHERE c.org_id = $1 AND ( \
-           EXISTS (SELECT 1 FROM interviews i \
-                    WHERE i.connection_id = c.id AND i.opportunity_id = $2) \
-           OR EXISTS (SELECT 1 FROM lever_events e \
-                    WHERE arkiter_move_key(e.connection_id, e.opportunity_id, e.event, \
-                                           e.to_stage_id, e.triggered_at) \
-                          BETWEEN arkiter_candidate_low(c.id, $2) \
-                              AND arkiter_candidate_high(c.id, $2) \
-                      AND e.connection_id = c.id AND e.opportunity_id = $2 \
-                      AND e.to_stage_id IS NOT NULL) \
-           OR EXISTS (SELECT 1 FROM lever_events e WHERE e.connection_id = c.id \
-                      AND e.opportunity_id = $2 AND e.to_stage_id IS NULL))",
+    let Some(connection) = crate::db::schema::connections::table
+        .filter(crate::db::schema::connections::org_id.eq(org_id))
+        .select(crate::db::schema::connections::id)
+        .first::<Uuid>(conn)
+        .optional()?
+    else {
+        return Ok(Vec::new());
+    };
+    let found: Held = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM interviews i \
+                        WHERE i.connection_id = $1 AND i.opportunity_id = $2) \
+             OR EXISTS (SELECT 1 FROM lever_events e \
+                        WHERE arkiter_move_key(e.connection_id, e.opportunity_id, e.event, \
+                                               e.to_stage_id, e.triggered_at) \
+                              BETWEEN arkiter_candidate_low($1, $2) \
+                                  AND arkiter_candidate_high($1, $2) \
+                          AND e.connection_id = $1 AND e.opportunity_id = $2 \
+                          AND e.to_stage_id IS NOT NULL) \
+             OR EXISTS (SELECT 1 FROM lever_events e WHERE e.connection_id = $1 \
+                        AND e.opportunity_id = $2 AND e.to_stage_id IS NULL) AS held",
     )
-    .bind::<SqlUuid, _>(org_id)
+    .bind::<SqlUuid, _>(connection)
     .bind::<Text, _>(opportunity_id)
-    .load(conn)?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    .get_result(conn)?;
+    Ok(if found.held {
+        vec![connection]
+    } else {
+        Vec::new()
+    })
 }
 
 /// The candidate's interviews whose live link may still be on Lever: open
