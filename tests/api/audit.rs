@@ -109,23 +109,7 @@ async fn each_admin_action_is_logged_once_with_its_key_and_no_secret() {
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
     settled(&app).await;
-    let events = app
-        .list_events(
-            &org,
-            &format!("?opportunity_id={opp}&status=done"),
-            Some(&s.key),
-        )
-        .await;
-    let event = events.body["items"][0]["id"].as_str().unwrap().to_owned();
-    let r = app
-        .post_json(
-            &url(&format!("/events/{event}/replay")),
-            Some(&s.key),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    settled(&app).await;
+    let event = crate::timeline::replay_done(&app, &s, &opp).await;
     let r = app
         .post_json(
             &url("/events/replay"),

@@ -8,8 +8,9 @@ const LINK_TAG: &str = "Arkiter Live: Link Created";
 use arkiter_lever::lever::sim::{FaultAction, FaultRule};
 use serde_json::{Value, json};
 
+use crate::helpers::TestApp;
 use crate::helpers::poll_until;
-use crate::lever_flow::{scenario, spawn_with_sim, wait_for_tag};
+use crate::lever_flow::{Scenario, scenario, spawn_with_sim, wait_for_tag};
 use crate::lifecycle::{linked, the_interview};
 use crate::one_candidate::{act, settled};
 
@@ -18,17 +19,7 @@ async fn the_story_lists_delivery_decision_and_completion_oldest_first_and_no_pe
     let (app, sim) = spawn_with_sim().await;
     let s = scenario(&app, &sim).await;
     let opp = linked(&app, &sim, &s).await;
-    let iv = the_interview(&app, &s, &opp).await;
-    let r = act(
-        &app,
-        &s,
-        iv["id"].as_str().unwrap(),
-        "complete",
-        json!({"score": 77, "summary": "fine"}),
-    )
-    .await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    settled(&app).await;
+    complete(&app, &s, &opp).await;
     let r = app
         .get(
             &format!("/api/v1/orgs/{}/candidates/{opp}", s.org),
@@ -85,6 +76,44 @@ async fn the_story_lists_delivery_decision_and_completion_oldest_first_and_no_pe
     .assert_error(404, "not_found");
 }
 
+/// The platform completes the candidate's interview; every unit settles.
+async fn complete(app: &TestApp, s: &Scenario, opp: &str) {
+    let iv = the_interview(app, s, opp).await;
+    let r = act(
+        app,
+        s,
+        iv["id"].as_str().unwrap(),
+        "complete",
+        json!({"score": 77, "summary": "fine"}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    settled(app).await;
+}
+
+/// An admin replays the candidate's (first listed) done event; returns its
+/// id once every unit settled.
+pub async fn replay_done(app: &TestApp, s: &Scenario, opp: &str) -> String {
+    let events = app
+        .list_events(
+            &s.org,
+            &format!("?opportunity_id={opp}&status=done"),
+            Some(&s.key),
+        )
+        .await;
+    let event = events.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{}/events/{event}/replay", s.org),
+            Some(&s.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    settled(app).await;
+    event
+}
+
 /// The story's entries of one kind.
 fn of_kind<'a>(story: &'a Value, kind: &str) -> Vec<&'a Value> {
     story["timeline"]
@@ -111,34 +140,8 @@ async fn the_story_holds_every_lever_call_with_its_status_and_attempt_and_the_re
     s.move_to(&sim, std::slice::from_ref(&opp), &s.stage);
     wait_for_tag(&sim, &s.account, std::slice::from_ref(&opp), LINK_TAG, 30).await;
     settled(&app).await;
-    let iv = the_interview(&app, &s, &opp).await;
-    let r = act(
-        &app,
-        &s,
-        iv["id"].as_str().unwrap(),
-        "complete",
-        json!({"score": 77, "summary": "fine"}),
-    )
-    .await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    settled(&app).await;
-    let events = app
-        .list_events(
-            &s.org,
-            &format!("?opportunity_id={opp}&status=done"),
-            Some(&s.key),
-        )
-        .await;
-    let event = events.body["items"][0]["id"].as_str().unwrap().to_owned();
-    let r = app
-        .post_json(
-            &format!("/api/v1/orgs/{}/events/{event}/replay", s.org),
-            Some(&s.key),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    settled(&app).await;
+    complete(&app, &s, &opp).await;
+    replay_done(&app, &s, &opp).await;
 
     // Records are written in batches: wait for the replay's own calls.
     let path = format!("/api/v1/orgs/{}/candidates/{opp}", s.org);
