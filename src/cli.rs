@@ -86,14 +86,33 @@ fn with_settings(f: fn(Settings) -> anyhow::Result<()>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log_filter, settings.log_format);
-    match f(settings) {
+    let traces = match &settings.traces {
+        None => {
+            telemetry::init(&settings.log_filter, settings.log_format);
+            None
+        }
+        Some(traces) => {
+            match telemetry::init_with_traces(&settings.log_filter, settings.log_format, traces) {
+                Ok(guard) => guard,
+                Err(e) => {
+                    eprintln!(
+                        "error: OTEL_EXPORTER_OTLP_ENDPOINT: the trace exporter cannot start: {e:#}"
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let code = match f(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Flushes the last spans, outside the service's runtime.
+    drop(traces);
+    code
 }
 
 /// Fills in the database URL and encryption key; in embedded mode starts the

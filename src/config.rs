@@ -109,6 +109,9 @@ pub struct Settings {
     pub results_url: Option<String>,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` set: traces are exported
+    /// (docs/contract/tracing.md). `None`: nothing is exported.
+    pub traces: Option<TraceSettings>,
     pub oauth_state_ttl: Duration,
     pub no_deliveries_after: Duration,
     /// `ARKITER_SWEEP_INTERVAL` (seconds, default 900): the gap between two
@@ -130,6 +133,18 @@ pub struct Settings {
     /// `ARKITER_ALERTS_ALLOW_PRIVATE`, and the alert timings (fixed
     /// production values, shortened by tests).
     pub alerts: AlertSettings,
+}
+
+/// Trace export over OTLP/HTTP. The exporter itself reads the standard
+/// `OTEL_EXPORTER_OTLP_*` variables (endpoint, headers, timeout); these are
+/// what the service checks and decides at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceSettings {
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector's base URL (`/v1/traces`
+    /// is added to it).
+    pub endpoint: String,
+    /// `OTEL_SERVICE_NAME` (default `arkiter-lever`).
+    pub service_name: String,
 }
 
 /// How alerts are evaluated and sent (docs/contract/alerts.md).
@@ -358,6 +373,7 @@ impl Settings {
                 .transpose()?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info".into()),
             log_format: parse_log_format(get("ARKITER_LOG_FORMAT").as_deref())?,
+            traces: parse_traces(&get)?,
             oauth_state_ttl: parse_secs(&get, "ARKITER_OAUTH_STATE_TTL_SECS", 600)?,
             no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
             sweep_interval: parse_sweep_interval(get("ARKITER_SWEEP_INTERVAL").as_deref())?,
@@ -607,6 +623,34 @@ fn parse_instance(get: &impl Fn(&str) -> Option<String>) -> Result<InstanceSetti
         lease,
         renew_every,
     })
+}
+
+fn parse_traces(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<TraceSettings>, ConfigError> {
+    const VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    let Some(endpoint) = get(VAR).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let endpoint = parse_http_url(VAR, &endpoint)?;
+    // The exporter's client speaks plain HTTP: traces go to a collector
+    // beside the service (an agent or sidecar), which forwards them on.
+    if !endpoint.starts_with("http://") {
+        return Err(ConfigError::new(
+            VAR,
+            format!(
+                "`{endpoint}` must be an http:// URL (a collector beside the service); https is not supported"
+            ),
+        ));
+    }
+    let service_name = get("OTEL_SERVICE_NAME")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "arkiter-lever".to_owned());
+    Ok(Some(TraceSettings {
+        endpoint,
+        service_name,
+    }))
 }
 
 fn parse_log_format(v: Option<&str>) -> Result<LogFormat, ConfigError> {

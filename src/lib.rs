@@ -9,7 +9,8 @@
 //! - the application functions both front doors use: [`service`], over the
 //!   shared [`state`], and the [`health`] report;
 //! - the machinery: [`ingest`], [`pipeline`], [`sweep`], [`lease`],
-//!   [`connections`], [`wake`], [`memory`], [`retention`], [`roster`]; beneath them the tables ([`db`]);
+//!   [`connections`], [`wake`], [`memory`], [`retention`], [`roster`],
+//!   [`alerts`], [`trace_context`]; beneath them the tables ([`db`]);
 //!   and at the bottom the Lever client ([`lever`]), the settings
 //!   ([`config`]) and the pure types and rules ([`domain`]).
 
@@ -35,4 +36,5 @@ pub mod service;
 pub mod state;
 pub mod sweep;
 pub mod telemetry;
+pub mod trace_context;
 pub mod wake;

@@ -356,6 +356,7 @@ diesel::table! {
         received_at -> Timestamptz,
         updated_at -> Timestamptz,
         source -> Text,
+        trace_parent -> Nullable<Text>,
     }
 }
 

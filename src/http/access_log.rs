@@ -2,7 +2,9 @@
 //! fields), with a target safe to log (docs/contract/guarantees.md): the path
 //! without its query string (OAuth `code` and `state` travel there), and with
 //! the secret segments of a path masked: a route's `{..token..}` parameters
-//! (live and results links), and on an unmatched path any long segment that
+//! (live and results links) and its candidate ids (`{opportunity_id}`,
+//! the console's `{opp}`: exported traces hold no candidate id in a URL,
+//! docs/contract/tracing.md), and on an unmatched path any long segment that
 //! is not a UUID, since it may be a mistyped link.
 //!
 //! tracing-actix-web's `emit_event_on_error` feature is off (Cargo.toml): it
@@ -53,13 +55,19 @@ impl RootSpanBuilder for SafeRootSpan {
     }
 }
 
+/// Whether a route's path segment `pat` is a parameter never shown: a
+/// link's token, or a candidate's id.
+fn masked_param(pat: &str) -> bool {
+    pat.contains("token") || pat.contains("opportunity") || pat == "{opp}"
+}
+
 /// `path` with secret segments masked; `pattern` is the matched route's.
 pub fn safe_target(path: &str, pattern: Option<&str>) -> String {
     match pattern {
         Some(p) => path
             .split('/')
             .zip(p.split('/').chain(std::iter::repeat("")))
-            .map(|(seg, pat)| if pat.contains("token") { MASK } else { seg })
+            .map(|(seg, pat)| if masked_param(pat) { MASK } else { seg })
             .collect::<Vec<_>>()
             .join("/"),
         None => path
@@ -94,6 +102,20 @@ mod tests {
         assert_eq!(
             safe_target(&format!("/x/{id}/abcdefabcdefabcdefab/y"), None),
             format!("/x/{id}/***/y")
+        );
+        assert_eq!(
+            safe_target(
+                &format!("/api/v1/orgs/{id}/candidates/opp-1/export"),
+                Some("/api/v1/orgs/{org}/candidates/{opportunity_id}/export")
+            ),
+            format!("/api/v1/orgs/{id}/candidates/***/export")
+        );
+        assert_eq!(
+            safe_target(
+                "/console/orgs/o/candidates/opp-1",
+                Some("/console/orgs/{org}/candidates/{opp}")
+            ),
+            "/console/orgs/o/candidates/***"
         );
     }
 }

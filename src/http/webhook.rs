@@ -16,6 +16,8 @@ use crate::http::error::ApiError;
 use crate::ingest::{IngestError, MAX_BODY, Receipt, metrics};
 use crate::lever::signature::SignatureError;
 use crate::state::AppState;
+use crate::trace_context;
+use tracing::Instrument as _;
 
 #[derive(Debug, Serialize)]
 struct Answer {
@@ -49,7 +51,17 @@ pub async fn receive(
     payload: web::Payload,
 ) -> HttpResponse {
     let start = Instant::now();
-    let result = handle(&state, &path, &req, payload).await;
+    // For exported traces only (off otherwise: this route skips the
+    // request-span middleware for speed). The route, never the URL.
+    let span = tracing::debug_span!(target: trace_context::TARGET, "delivery.receive",
+        otel.kind = "server",
+        http.request.method = "POST",
+        http.route = ROUTE,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let result = handle(&state, &path, &req, payload)
+        .instrument(span.clone())
+        .await;
     metrics::count(match &result {
         Ok(r) => r.outcome,
         Err(e) => e.outcome(),
@@ -62,6 +74,7 @@ pub async fn receive(
         Err(e) => ApiError::from(e).error_response(),
     };
     crate::http::metrics::observe(ROUTE, "POST", res.status(), start);
+    span.record("http.response.status_code", res.status().as_u16());
     res
 }
 

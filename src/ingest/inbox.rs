@@ -366,6 +366,7 @@ mod tests {
             payload: "x".repeat(body_len),
             status: EventStatus::Pending,
             reason: None,
+            trace_parent: None,
         };
         Pending {
             row,

@@ -49,7 +49,9 @@ use crate::domain::secrets::SecretBox;
 use crate::domain::status::EventStatus;
 use crate::lever::signature::SignatureError;
 use crate::roster::Roster;
+use crate::trace_context;
 use rejected::Rejections;
+use tracing::Instrument as _;
 
 /// Largest body accepted (docs/contract/webhooks.md).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -222,16 +224,22 @@ async fn store(
     delivery: Delivery<'_>,
     decision: Decision,
 ) -> Result<bool, IngestError> {
-    state
-        .inbox
-        .store(owned_event(keys, delivery, decision))
-        .await
+    // For exported traces only (off otherwise): the wait for the commit,
+    // and the context the unit's trace links to.
+    let span = tracing::debug_span!(target: trace_context::TARGET, "delivery.store",
+        arkiter.event_status = decision.status.as_str());
+    let row = {
+        let _in = span.enter();
+        owned_event(keys, delivery, decision, trace_context::stored_parent())
+    };
+    state.inbox.store(row).instrument(span).await
 }
 
 fn owned_event(
     keys: &cache::ConnectionKeys,
     delivery: Delivery<'_>,
     decision: Decision,
+    trace_parent: Option<String>,
 ) -> OwnedEvent {
     let b = &delivery.body;
     OwnedEvent {
@@ -252,6 +260,7 @@ fn owned_event(
         event: b.event.clone().into_owned(),
         token: b.token.clone().into_owned(),
         payload: delivery.raw.to_owned(),
+        trace_parent,
     }
 }
 

@@ -200,8 +200,6 @@ async fn template(ctx: &AccountCtx, work: &Work) -> Result<Kept, StepError> {
     Ok(kept)
 }
 
-/// Makes the template. A cut answer is not resent here: the next attempt
-/// lists the templates first and finds it if it landed.
 /// The template kept for the connection's current Lever account, if any.
 async fn stored_template(ctx: &AccountCtx, work: &Work) -> Result<Option<Kept>, StepError> {
     let account = work.conn.lever_account_id.clone();
@@ -220,6 +218,8 @@ async fn stored_template(ctx: &AccountCtx, work: &Work) -> Result<Option<Kept>, 
         }))
 }
 
+/// Makes the template. A cut answer is not resent here: the next attempt
+/// lists the templates first and finds it if it landed.
 async fn create(c: &LeverClient, name: &str) -> Result<FeedbackTemplate, LeverError> {
     let body = FeedbackTemplateCreate {
         text: name.to_owned(),

@@ -117,8 +117,10 @@ impl Handler<GenerateLink> for LinkGenerator {
 
     fn handle(&mut self, msg: GenerateLink, _: &mut Context<Self>) -> Self::Result {
         let GenerateLink { event, claim } = msg;
-        let span = tracing::info_span!("link", connection_id = %event.connection_id, event_id = %event.id,
+        // A trace of its own, linked to the delivery's (stored with the event).
+        let span = tracing::info_span!(parent: None, "link", connection_id = %event.connection_id, event_id = %event.id,
             opportunity_id = event.opportunity_id.as_deref().unwrap_or(""));
+        crate::trace_context::link_to_stored(&span, event.trace_parent.as_deref());
         let opportunity = event.opportunity_id.clone().unwrap_or_default();
         let caches = self.caches.clone();
         self.crew.unit(opportunity, span, |account| async move {
@@ -148,7 +150,7 @@ impl Handler<UpdateTags> for TagUpdater {
 
     fn handle(&mut self, msg: UpdateTags, _: &mut Context<Self>) -> Self::Result {
         let UpdateTags { job, claim } = msg;
-        let span = tracing::info_span!("results", connection_id = %job.connection_id, job_id = %job.id,
+        let span = tracing::info_span!(parent: None, "results", connection_id = %job.connection_id, job_id = %job.id,
             interview_id = %job.interview_id);
         let opportunity = job.opportunity_id.clone();
         self.crew.unit(opportunity, span, |account| async move {

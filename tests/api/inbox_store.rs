@@ -162,6 +162,7 @@ fn row(org: Uuid, conn: Uuid, token: &str, opp: &str) -> OwnedEvent {
         payload: format!(r#"{{"token":"{token}"}}"#),
         status: EventStatus::Pending,
         reason: None,
+        trace_parent: None,
     }
 }
 
@@ -308,6 +309,7 @@ fn a_stale_other_stage_verdict_is_checked_against_the_committed_stage() {
         to_stage_id: Some(to.into()),
         status: EventStatus::Ignored,
         reason: Some("other_stage"),
+        trace_parent: None,
         ..row(org, conn, token, opp)
     };
     let mut listener = PgConnection::establish(&test_db().url(&name)).unwrap();

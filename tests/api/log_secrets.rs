@@ -4,12 +4,12 @@
 //! results tokens of the links (their pages opened, a mistyped one too).
 
 use arkiter_lever::domain::secrets::{EncryptionKey, SecretBox};
-use arkiter_lever::lever::sim::DEFAULT_CLIENT_SECRET;
+use arkiter_lever::lever::sim::{DEFAULT_CLIENT_SECRET, SimHandle};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
 use crate::helpers::{TestApp, count_is, test_db};
-use crate::lever_flow::{scenario, wait_for_tag};
+use crate::lever_flow::{Scenario, scenario, wait_for_tag};
 use crate::lever_support::start_sim;
 use crate::support::child::{ServiceChild, env_for_sim};
 
@@ -59,27 +59,8 @@ async fn a_full_flow_logs_no_secret_or_personal_data() {
         logs.contains("interview link posted") && logs.contains("results posted"),
         "{logs}"
     );
-    let tokens: Tokens =
-        diesel::sql_query("SELECT access_token_enc, refresh_token_enc FROM connections")
-            .get_result(&mut app.db())
-            .unwrap();
-    let sb = SecretBox::new(&enc);
-    let mut secrets = vec![
-        sb.open(&tokens.access_token_enc).unwrap(),
-        sb.open(&tokens.refresh_token_enc).unwrap(),
-        "log-test-admin-token".to_owned(),
-        s.key.clone(),
-        s.key.rsplit('_').next().unwrap().to_owned(),
-        DEFAULT_CLIENT_SECRET.to_owned(),
-    ];
-    for hook in sim.webhooks(&s.account).unwrap() {
-        secrets.extend(hook.signature_token);
-    }
+    let mut secrets = known_secrets(&app, &sim, &s, &enc, "log-test-admin-token", 3);
     secrets.extend(url_secrets);
-    for i in 0..3 {
-        secrets.push(format!("Candidate {i}"));
-        secrets.push(format!("c{i}@example.com"));
-    }
     for secret in &secrets {
         assert!(
             !logs.contains(secret.as_str()),
@@ -87,6 +68,41 @@ async fn a_full_flow_logs_no_secret_or_personal_data() {
             secret.len()
         );
     }
+}
+
+/// What no log line or exported span may hold: the connection's access
+/// and refresh tokens, the admin token, the org's API key (and its secret
+/// part), Lever's client secret, every webhook signature token, and the
+/// names and emails of the scenario's first `candidates` candidates.
+pub fn known_secrets(
+    app: &TestApp,
+    sim: &SimHandle,
+    s: &Scenario,
+    enc: &EncryptionKey,
+    admin: &str,
+    candidates: usize,
+) -> Vec<String> {
+    let tokens: Tokens =
+        diesel::sql_query("SELECT access_token_enc, refresh_token_enc FROM connections")
+            .get_result(&mut app.db())
+            .unwrap();
+    let sb = SecretBox::new(enc);
+    let mut secrets = vec![
+        sb.open(&tokens.access_token_enc).unwrap(),
+        sb.open(&tokens.refresh_token_enc).unwrap(),
+        admin.to_owned(),
+        s.key.clone(),
+        s.key.rsplit('_').next().unwrap().to_owned(),
+        DEFAULT_CLIENT_SECRET.to_owned(),
+    ];
+    for hook in sim.webhooks(&s.account).unwrap() {
+        secrets.extend(hook.signature_token);
+    }
+    for i in 0..candidates {
+        secrets.push(format!("Candidate {i}"));
+        secrets.push(format!("c{i}@example.com"));
+    }
+    secrets
 }
 
 /// The last path segment of a link: its token.

@@ -46,6 +46,7 @@ mod scale_out;
 mod settings;
 mod sweep;
 mod timeline;
+mod traces;
 mod trigger_stages;
 mod usage;
 mod webhooks;

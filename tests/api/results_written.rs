@@ -101,7 +101,15 @@ async fn a_completion_writes_one_note_one_feedback_form_and_one_pdf_even_through
     );
     let opp = linked(&app, &sim, &s).await;
     // Each write lands once and answers 500: the unknown outcome is checked.
-    for path in ["/notes", "/feedback", "/files", "/feedback_templates"] {
+    // The paths are the candidate's own, so the form's rule cannot be used
+    // up by the template create (`/feedback_templates` holds `/feedback`).
+    let writes = [
+        format!("{opp}/notes"),
+        format!("{opp}/feedback"),
+        format!("{opp}/files"),
+        "/feedback_templates".to_owned(),
+    ];
+    for path in &writes {
         sim.add_fault(
             &s.account,
             FaultRule::always(FaultAction::ApplyThenStatus { status: 500 })
@@ -159,7 +167,16 @@ async fn a_completion_writes_one_note_one_feedback_form_and_one_pdf_even_through
         !text.contains("Candidate") && !text.contains("example.com"),
         "{text}"
     );
-    // One template create; the 5xx'd writes were each checked, not resent.
+    // Every write was answered 500 once (the faults fired), then checked by
+    // a read, not resent: one template create, one form, one file, one note.
+    for path in &writes {
+        let answered_500 = sim
+            .calls_for(&s.account)
+            .iter()
+            .filter(|c| c.method == "POST" && c.path.ends_with(path.as_str()) && c.status == 500)
+            .count();
+        assert_eq!(answered_500, 1, "POST {path} answered 500 once");
+    }
     assert_eq!(calls_ending(&sim, &s, "POST", "/feedback_templates"), 1);
     assert_eq!(
         calls_ending(&sim, &s, "POST", &format!("{opp}/feedback")),

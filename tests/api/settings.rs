@@ -135,6 +135,26 @@ fn each_bad_setting_fails_with_one_line_and_exit_2() {
             ],
             "ARKITER_LOG_FORMAT",
         ),
+        (
+            // The exporter speaks plain HTTP to a collector beside it.
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                (
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    "https://collector.example:4318",
+                ),
+            ],
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
+        (
+            vec![
+                db,
+                ("ARKITER_ENCRYPTION_KEY", key),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            ],
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
     ];
     for (vars, var) in cases {
         let (code, stderr) = run_with(&vars);
@@ -155,6 +175,16 @@ fn settings_defaults_follow_the_spec() {
     assert_eq!(s.lever.auth_url, "https://auth.lever.co");
     assert_eq!((s.lever.rate_per_sec.get(), s.lever.burst.get()), (10, 15));
     assert_eq!(s.retention_days, 30);
+    assert_eq!(s.traces, None, "no trace export unless the endpoint is set");
+    let traced = arkiter_lever::config::Settings::from_lookup(|k| {
+        (k == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://127.0.0.1:4318/".to_owned())
+    })
+    .unwrap();
+    let traces = traced.traces.unwrap();
+    assert_eq!(
+        (traces.endpoint.as_str(), traces.service_name.as_str()),
+        ("http://127.0.0.1:4318", "arkiter-lever")
+    );
     let at_least = arkiter_lever::config::Settings::from_lookup(|k| {
         (k == "ARKITER_RETENTION_DAYS").then(|| "16".to_owned())
     });

@@ -58,5 +58,10 @@ pub use oauth::{AuthorizeCallback, CORE_SCOPES, CallbackError, OAuthConfig, SCOP
 #[cfg(feature = "client")]
 pub use retry::RetryPolicy;
 pub use signature::SignatureError;
+
+/// The `tracing` target of the spans that exist only for exported traces
+/// (each attempt's client span here): at `debug` level, so they are off
+/// unless a trace exporter (or `RUST_LOG`) asks for them.
+pub const TRACE_TARGET: &str = "otel";
 #[cfg(feature = "client")]
 pub use token::{InMemoryTokenSource, RotationCallback, StaticToken, TokenSource};

@@ -16,6 +16,7 @@ use awc::error::{ConnectError, SendRequestError};
 use awc::http::Method;
 use bytes::Bytes;
 use secrecy::{ExposeSecret as _, SecretString};
+use tracing::Instrument as _;
 
 use super::{AttemptRecord, LeverClient};
 use crate::errors::{Failure, LeverError};
@@ -116,7 +117,9 @@ impl LeverClient {
             }
 
             let sent_at = std::time::SystemTime::now();
-            let attempt = self.attempt(req, &token).await;
+            let span = client_span(req, progress.attempts);
+            let attempt = self.attempt(req, &token).instrument(span.clone()).await;
+            end_client_span(&span, &attempt);
             self.note_attempt(req, progress.attempts, sent_at, &attempt);
             let (failure, retry_after) = match attempt {
                 Attempt::Answer { status, body, .. } if (200..300).contains(&status) => {
@@ -321,7 +324,47 @@ const PATH_WORDS: &[&str] = &[
 /// `GET /opportunities/{id}`: the method and the path with every segment
 /// that is not one of Lever's path words replaced by `{id}`, so no
 /// candidate, posting or webhook id reaches a record.
+/// An attempt's client span, for exported traces only: the route with its
+/// ids masked (never the URL, a query or a header), the attempt's number,
+/// and later its status.
+fn client_span(req: &Request, attempt: u32) -> tracing::Span {
+    tracing::debug_span!(target: crate::TRACE_TARGET, "lever.request",
+        otel.name = %route(&req.method, &req.path),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %req.method,
+        http.route = %masked_path(&req.path),
+        http.response.status_code = tracing::field::Empty,
+        lever.endpoint = req.endpoint,
+        lever.attempt = attempt,
+    )
+}
+
+/// Records how the attempt ended on its span: Lever's status, and an error
+/// status for anything but a 2xx.
+fn end_client_span(span: &tracing::Span, attempt: &Attempt) {
+    if span.is_disabled() {
+        return;
+    }
+    let status = match attempt {
+        Attempt::Answer { status, .. } => Some(*status),
+        Attempt::Timeout | Attempt::Cut { .. } => None,
+    };
+    if let Some(status) = status {
+        span.record("http.response.status_code", status);
+    }
+    if !status.is_some_and(|s| (200..300).contains(&s)) {
+        span.record("otel.status_code", "error");
+    }
+}
+
 pub(crate) fn route(method: &Method, path: &str) -> String {
+    format!("{method} {}", masked_path(path))
+}
+
+/// `path` with every segment that is not one of Lever's words replaced by
+/// `{id}`.
+fn masked_path(path: &str) -> String {
     let path: Vec<&str> = path
         .split('/')
         .filter(|s| !s.is_empty())
@@ -330,7 +373,7 @@ pub(crate) fn route(method: &Method, path: &str) -> String {
             false => "{id}",
         })
         .collect();
-    format!("{method} /{}", path.join("/"))
+    format!("/{}", path.join("/"))
 }
 
 fn send_error(e: SendRequestError) -> Attempt {

@@ -30,6 +30,9 @@ pub struct OwnedEvent {
     pub payload: String,
     pub status: EventStatus,
     pub reason: Option<&'static str>,
+    /// The delivery's trace context (a `traceparent`), when traces are
+    /// exported.
+    pub trace_parent: Option<String>,
 }
 
 /// Inserts delivered events in one statement, skipping any either dedupe
@@ -94,6 +97,7 @@ struct InsertEvents<'a, M> {
     payloads: Vec<&'a str>,
     statuses: Vec<EventStatus>,
     reasons: Vec<Option<&'a str>>,
+    trace_parents: Vec<Option<&'a str>>,
     /// The connections whose stage the `other_stage` rows are checked against.
     recheck: Vec<Uuid>,
     _ending: std::marker::PhantomData<M>,
@@ -133,6 +137,7 @@ impl<'a, M> InsertEvents<'a, M> {
             payloads: rows.iter().map(|r| r.payload.as_str()).collect(),
             statuses: rows.iter().map(|r| r.status).collect(),
             reasons: rows.iter().map(|r| r.reason).collect(),
+            trace_parents: rows.iter().map(|r| r.trace_parent.as_deref()).collect(),
             recheck: rows
                 .iter()
                 .filter(|r| r.reason == Some(OTHER_STAGE))
@@ -168,7 +173,8 @@ impl<M: Ending> QueryFragment<Pg> for InsertEvents<'_, M> {
         out.push_bind_param::<Array<SqlUuid>, _>(&self.recheck)?;
         out.push_sql(
             ")) INSERT INTO lever_events (id, connection_id, org_id, event, token, \
-             triggered_at, opportunity_id, to_stage_id, from_stage_id, payload, status, reason) \
+             triggered_at, opportunity_id, to_stage_id, from_stage_id, payload, status, reason, \
+             trace_parent) \
              SELECT id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
              to_stage_id, from_stage_id, payload, \
              CASE WHEN promote THEN ",
@@ -176,7 +182,7 @@ impl<M: Ending> QueryFragment<Pg> for InsertEvents<'_, M> {
         out.push_bind_param::<Text, _>(&EventStatus::Pending)?;
         out.push_sql(
             " ELSE status END, \
-             CASE WHEN promote THEN NULL ELSE reason END \
+             CASE WHEN promote THEN NULL ELSE reason END, trace_parent \
              FROM (SELECT t.*, coalesce(t.reason = ",
         );
         out.push_bind_param::<Text, _>(&OTHER_STAGE)?;
@@ -208,9 +214,11 @@ impl<M: Ending> QueryFragment<Pg> for InsertEvents<'_, M> {
         out.push_bind_param::<Array<Text>, _>(&self.statuses)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Nullable<Text>>, _>(&self.reasons)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.trace_parents)?;
         out.push_sql(
             ") AS t(id, connection_id, org_id, event, token, triggered_at, opportunity_id, \
-             to_stage_id, from_stage_id, payload, status, reason) \
+             to_stage_id, from_stage_id, payload, status, reason, trace_parent) \
              LEFT JOIN stage s ON s.id = t.connection_id) r",
         );
         out.push_sql(M::SQL);

@@ -31,6 +31,9 @@ pub struct EventWork {
     pub attempts: i32,
     pub interview_id: Option<InterviewId>,
     pub received_at: DateTime<Utc>,
+    /// The delivery's trace context, when traces were exported as it
+    /// arrived (the `telemetry::traces` module).
+    pub trace_parent: Option<String>,
 }
 
 /// Stores how an attempt at the event ended.

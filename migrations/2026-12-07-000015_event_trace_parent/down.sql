@@ -1,0 +1,1 @@
+ALTER TABLE lever_events DROP COLUMN IF EXISTS trace_parent;
