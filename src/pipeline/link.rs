@@ -284,7 +284,8 @@ async fn post_link(
     ensure(ctx, &work.client, opp, Has::Tag, true, &tag).await?;
     if iv.link_posted_at.is_none() {
         // A candidate back in the stage: what its earlier interviews left
-        // (completed, closed, expired tags) comes off, so Lever shows now.
+        // (completed, closed, expired, passed and not-passed tags) comes
+        // off, so Lever shows now.
         let (conn_id, opp_id, id) = (iv.connection_id, iv.opportunity_id.clone(), iv.id);
         let earlier = ctx
             .db
