@@ -177,6 +177,10 @@ pub struct AlertSettings {
     pub send_poll: Duration,
 }
 
+/// How long a notification is retried (a day): the setting's production
+/// value, also used where the instance's own notifications are queued.
+pub const ALERT_RETRY_FOR: Duration = Duration::from_secs(24 * 3600);
+
 impl Default for AlertSettings {
     fn default() -> Self {
         Self {
@@ -186,7 +190,7 @@ impl Default for AlertSettings {
             renotify_after: Duration::from_secs(900),
             evaluate_every: Duration::from_secs(15),
             summary_every: Duration::from_secs(300),
-            retry_for: Duration::from_secs(24 * 3600),
+            retry_for: ALERT_RETRY_FOR,
             retry_base: Duration::from_secs(5),
             failing_after: Duration::from_secs(3600),
             send_timeout: Duration::from_secs(5),

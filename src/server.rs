@@ -136,6 +136,7 @@ impl Application {
             hooks
                 .resolver()
                 .unwrap_or_else(crate::alerts::address::system_resolver),
+            settings.instance.id.clone(),
         );
         let state = web::Data::new(AppState {
             alerts,

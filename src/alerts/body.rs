@@ -10,10 +10,23 @@ use uuid::Uuid;
 pub const PROBLEM_OPENED: &str = "problem.opened";
 pub const PROBLEM_RESOLVED: &str = "problem.resolved";
 pub const STATUS_CHANGED: &str = "connection.status_changed";
+/// The operator's notifications about the instances themselves.
+pub const INSTANCE_STARTED: &str = "instance.started";
+pub const INSTANCE_STOPPED: &str = "instance.stopped";
+pub const LEASE_TAKEN_OVER: &str = "lease.taken_over";
 /// A test send (every destination gets it when asked for one).
 pub const TEST: &str = "test";
-/// What a destination gets when it names no `events`.
+/// What an org's destination gets when it names no `events`.
 pub const ALL: [&str; 3] = [PROBLEM_OPENED, PROBLEM_RESOLVED, STATUS_CHANGED];
+/// What an operator's destination gets when it names no `events`.
+pub const OPERATOR_ALL: [&str; 6] = [
+    PROBLEM_OPENED,
+    PROBLEM_RESOLVED,
+    STATUS_CHANGED,
+    INSTANCE_STARTED,
+    INSTANCE_STOPPED,
+    LEASE_TAKEN_OVER,
+];
 
 /// A connection's notification.
 pub fn connection(
@@ -46,6 +59,23 @@ pub fn summary(at: DateTime<Utc>, code: &str, orgs: &[Uuid]) -> Value {
     })
 }
 
+/// An operator's notification about instance `instance` (its
+/// `ARKITER_INSTANCE_ID`); `extra` adds to its `data`.
+pub fn instance(
+    kind: &str,
+    at: DateTime<Utc>,
+    instance: &str,
+    message: &str,
+    extra: Value,
+) -> Value {
+    let mut data = json!({"org_id": null, "connection_id": null, "code": kind,
+                          "message": message, "instance_id": instance});
+    if let (Some(data), Value::Object(more)) = (data.as_object_mut(), extra) {
+        data.extend(more);
+    }
+    json!({ "type": kind, "timestamp": at, "data": data })
+}
+
 /// A test notification for one destination.
 pub fn test(at: DateTime<Utc>, org: Option<Uuid>) -> Value {
     json!({
@@ -64,6 +94,8 @@ pub fn slack(body: &Value) -> Value {
         PROBLEM_OPENED => "Problem",
         PROBLEM_RESOLVED => "Resolved",
         STATUS_CHANGED => "Connection status",
+        INSTANCE_STARTED | INSTANCE_STOPPED => "Instance",
+        LEASE_TAKEN_OVER => "Takeover",
         _ => "Test",
     };
     let text = format!(

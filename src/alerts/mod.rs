@@ -8,12 +8,14 @@
 //! - [`evaluate`]: the debounce, a pure function;
 //! - [`evaluator`]: the periodic evaluation under an advisory lock, writing
 //!   transitions and notifications in one transaction;
-//! - [`sender`]: the outbox's sender, on every instance.
+//! - [`sender`]: the outbox's sender, on every instance;
+//! - [`instances`]: the operator's notifications about the instances.
 
 pub mod address;
 pub mod body;
 pub mod evaluate;
 pub mod evaluator;
+pub mod instances;
 pub mod metrics;
 pub mod sender;
 pub mod signing;
@@ -37,14 +39,27 @@ pub struct Alerts {
 }
 
 impl Alerts {
-    /// Starts the sender and the evaluator.
+    /// Starts the sender and the evaluator, and queues the operator's
+    /// `instance.started` for `instance`.
     pub fn start(
         db: Pool,
         secrets: SecretBox,
         settings: AlertSettings,
         resolver: address::Resolver,
+        instance: String,
     ) -> Self {
         let wake = Arc::new(Notify::new());
+        let (started_db, started_wake) = (db.clone(), wake.clone());
+        actix_rt::spawn(async move {
+            let queued = started_db
+                .run(move |c| Ok(instances::started(c, &instance)?))
+                .await;
+            match queued {
+                Ok(n) if n > 0 => started_wake.notify_one(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %Chain(&e), "could not queue instance.started"),
+            }
+        });
         actix_rt::spawn(sender::run(sender::SenderParts {
             db: db.clone(),
             secrets,

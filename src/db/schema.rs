@@ -252,6 +252,7 @@ diesel::table! {
     instances (id) {
         id -> Text,
         heartbeat_at -> Timestamptz,
+        taken_over_at -> Nullable<Timestamptz>,
     }
 }
 

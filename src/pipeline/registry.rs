@@ -493,11 +493,29 @@ fn cycle(
         // finding every one without a schedule due at once.
         let ids: Vec<Uuid> = taken.iter().map(|h| h.connection_id).collect();
         crate::db::models::sweep::on_start(c, &ids, sweep_interval)?;
+        announce_takeovers(c, me, &taken);
         held.extend(taken);
     }
     let mut due = crate::db::models::claim::connections_with_claimable_work(c)?;
     due.extend(crate::db::models::sweep::connections_with_due_sweeps(c)?);
     Ok(Cycle { held, shed, due })
+}
+
+/// Tells the operator of each instance whose leases were just taken from
+/// it (`lease.taken_over`, once per dead instance). Best effort: the cycle
+/// (this instance's leases) never fails for a notification.
+fn announce_takeovers(c: &mut diesel::PgConnection, me: &str, taken: &[lease::Held]) {
+    let mut from: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for h in taken {
+        if let Some(dead) = h.taken_from.as_deref() {
+            *from.entry(dead).or_default() += 1;
+        }
+    }
+    for (dead, n) in from {
+        if let Err(e) = crate::alerts::instances::taken_over(c, dead, me, n) {
+            tracing::warn!(error = %Chain(&e), "could not queue lease.taken_over");
+        }
+    }
 }
 
 impl Actor for Registry {
@@ -588,7 +606,15 @@ impl Handler<StopRegistry> for Registry {
             let (db, me) = (act.parts.lease_db.clone(), act.parts.instance.id.clone());
             async move {
                 if let Err(e) = db
-                    .run(move |c| Ok(lease::release_all(c, &me)?))
+                    .run(move |c| {
+                        let released = lease::release_all(c, &me)?;
+                        // The operator hears of it from whichever instance
+                        // sends next (the outbox outlives this one).
+                        if let Err(e) = crate::alerts::instances::stopped(c, &me, released) {
+                            tracing::warn!(error = %Chain(&e), "could not queue instance.stopped");
+                        }
+                        Ok(())
+                    })
                     .await
                 {
                     tracing::warn!(error = %Chain(&e), "could not release leases; they expire by themselves");

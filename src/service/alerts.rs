@@ -58,7 +58,9 @@ pub struct NewAlert {
     /// `webhook` or `slack`.
     pub kind: String,
     /// Which notifications: `problem.opened`, `problem.resolved`,
-    /// `connection.status_changed` (default all).
+    /// `connection.status_changed`, and on the operator's destinations
+    /// `instance.started`, `instance.stopped`, `lease.taken_over`
+    /// (default all it may take).
     #[serde(default)]
     pub events: Option<Vec<String>>,
 }
@@ -138,9 +140,16 @@ fn kind_of(text: &str) -> Result<Kind, ServiceError> {
     }
 }
 
-fn events_of(events: Option<&[String]>) -> Result<Vec<String>, ServiceError> {
+/// The notifications a destination takes: `events` as given, or all it
+/// may take (an org's: its connections'; the operator's: also the
+/// instances').
+fn events_of(events: Option<&[String]>, org: Option<Uuid>) -> Result<Vec<String>, ServiceError> {
+    let allowed: &[&str] = match org {
+        Some(_) => &body::ALL,
+        None => &body::OPERATOR_ALL,
+    };
     let Some(list) = events else {
-        return Ok(body::ALL.iter().map(|e| (*e).to_owned()).collect());
+        return Ok(allowed.iter().map(|e| (*e).to_owned()).collect());
     };
     if list.is_empty() {
         return Err(ServiceError::invalid(
@@ -150,10 +159,10 @@ fn events_of(events: Option<&[String]>) -> Result<Vec<String>, ServiceError> {
     }
     let mut out: Vec<String> = Vec::new();
     for e in list {
-        if !body::ALL.contains(&e.as_str()) {
+        if !allowed.contains(&e.as_str()) {
             return Err(ServiceError::invalid(
                 "events",
-                format!("`events` may hold {}; not `{e}`", body::ALL.join(", ")),
+                format!("`events` may hold {}; not `{e}`", allowed.join(", ")),
             ));
         }
         if out.contains(e) {
@@ -177,7 +186,7 @@ pub async fn create(
 ) -> Result<CreatedAlert, ServiceError> {
     let org = scope.allow(caller)?;
     let kind = kind_of(&new.kind)?;
-    let events = events_of(new.events.as_deref())?;
+    let events = events_of(new.events.as_deref(), org)?;
     if new.url.len() > 2000 {
         return Err(ServiceError::invalid(
             "url",

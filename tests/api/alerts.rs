@@ -20,6 +20,7 @@ use sha2::Sha256;
 use crate::helpers::{TestApp, poll_until, spawn_app_with, spawn_app_with_hooks};
 use crate::lever_flow::{point_at, scenario};
 use crate::lever_support::start_sim;
+use crate::scale_out::{Fleet, connect_accounts};
 
 /// One request a receiver got, and what it answered.
 #[derive(Debug, Clone)]
@@ -76,6 +77,25 @@ impl Receiver {
             })
         })
         .await
+    }
+
+    /// Waits for a received notification of `kind` about `instance`.
+    async fn wait_for_instance(&self, kind: &str, instance: &str) -> Got {
+        poll_until(60, &format!("{kind} of {instance}"), || async {
+            self.of_instance(kind, instance).into_iter().next()
+        })
+        .await
+    }
+
+    /// The received notifications of `kind` about `instance`.
+    fn of_instance(&self, kind: &str, instance: &str) -> Vec<Got> {
+        self.got()
+            .into_iter()
+            .filter(|g| {
+                let b = g.json();
+                b["type"] == kind && b["data"]["instance_id"] == instance && g.answered == 200
+            })
+            .collect()
     }
 }
 
@@ -567,4 +587,87 @@ async fn private_addresses_are_refused_at_create_and_at_every_send() {
         "{sends:?}"
     );
     assert!(receiver.got().is_empty());
+}
+
+/// The operator hears of the instances: one started, one whose leases were
+/// taken over after a SIGKILL (once, naming the connections it held), and
+/// one that drained and stopped after a SIGTERM; an org's destination may
+/// not ask for them.
+#[actix_web::test]
+async fn the_operator_hears_of_an_instance_started_taken_over_and_stopped() {
+    let (receiver, url) = Receiver::start(0).await;
+    let mut fleet = Fleet::new(2, true).await;
+    let allow = [("ARKITER_ALERTS_ALLOW_PRIVATE", "1")];
+    fleet.start_with(0, &allow).await;
+    fleet.wait_ready(0).await;
+    let app = fleet.app();
+    let events = json!(["instance.started", "instance.stopped", "lease.taken_over"]);
+    let dest = add(
+        &app,
+        "/api/v1/alerts",
+        &app.admin(),
+        json!({"url": url, "kind": "webhook", "events": events}),
+    )
+    .await;
+    let secret = dest["secret"].as_str().unwrap().to_owned();
+    let (org, key) = app.new_org("Org of instances").await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/orgs/{org}/alerts"),
+            Some(&key),
+            &json!({"url": url, "kind": "webhook", "events": ["instance.started"]}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    connect_accounts(&app, &fleet.sim, 4).await;
+
+    fleet.start_with(1, &allow).await;
+    fleet.wait_ready(1).await;
+    let started = receiver
+        .wait_for_instance("instance.started", "inst-1")
+        .await;
+    assert!(verifies(&secret, &started));
+    let held = poll_until(30, "inst-1 holds its share", || async {
+        let n = fleet.owners().values().filter(|o| *o == "inst-1").count();
+        (n >= 2).then_some(n)
+    })
+    .await;
+
+    fleet.signal(1, nix::sys::signal::Signal::SIGKILL);
+    let taken = receiver
+        .wait_for_instance("lease.taken_over", "inst-1")
+        .await;
+    assert!(verifies(&secret, &taken));
+    let data = taken.json()["data"].clone();
+    assert_eq!(data["connections"], json!(held), "{data}");
+    assert_eq!(data["taken_by"], "inst-0", "{data}");
+    poll_until(30, "inst-0 holds every connection", || async {
+        let o = fleet.owners();
+        (o.len() == 4 && o.values().all(|v| v == "inst-0")).then_some(())
+    })
+    .await;
+    assert_eq!(
+        queued(&app, "lease.taken_over"),
+        1,
+        "one notification per dead instance"
+    );
+
+    fleet.start_with(1, &allow).await;
+    fleet.wait_ready(1).await;
+    poll_until(30, "inst-1 started again", || async {
+        (receiver.of_instance("instance.started", "inst-1").len() == 2).then_some(())
+    })
+    .await;
+    fleet.signal(1, nix::sys::signal::Signal::SIGTERM);
+    let stopped = receiver
+        .wait_for_instance("instance.stopped", "inst-1")
+        .await;
+    assert!(verifies(&secret, &stopped));
+    assert!(stopped.json()["data"]["connections"].is_u64());
+    assert!(
+        receiver
+            .of_instance("instance.started", "inst-0")
+            .is_empty(),
+        "inst-0 started before the destination existed"
+    );
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::domain::status::{ConnectionStatus, in_list};
 
 /// A lease this instance holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct Held {
     #[diesel(sql_type = SqlUuid)]
     pub connection_id: Uuid,
@@ -20,6 +20,10 @@ pub struct Held {
     /// flight may still land, so nothing is done for the account.
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub hold_off_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set when the lease was just taken from another instance that still
+    /// held it (it stopped renewing: it died or stalled); its id.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub taken_from: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -40,7 +44,7 @@ pub fn heartbeat(
 ) -> QueryResult<i64> {
     diesel::sql_query(
         "INSERT INTO instances (id, heartbeat_at) VALUES ($1, now()) \
-         ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), taken_over_at = NULL",
     )
     .bind::<Text, _>(me)
     .execute(conn)?;
@@ -75,7 +79,8 @@ pub fn renew(
          claims_epoch = l.epoch \
          FROM connections c WHERE c.id = l.connection_id AND l.owner = $1 \
          AND c.status IN ({}) \
-         RETURNING l.connection_id, l.epoch, NULL::timestamptz AS hold_off_until",
+         RETURNING l.connection_id, l.epoch, NULL::timestamptz AS hold_off_until, \
+         NULL::text AS taken_from",
         running()
     ))
     .bind::<Text, _>(me)
@@ -104,16 +109,18 @@ pub fn release(
     .execute(conn)
 }
 
-/// Gives every lease up at once (graceful shutdown, after the work drained).
+/// Gives every lease up at once (graceful shutdown, after the work
+/// drained); how many it held.
 pub fn release_all(conn: &mut PgConnection, me: &str) -> QueryResult<usize> {
-    diesel::sql_query(
+    let released = diesel::sql_query(
         "UPDATE connection_leases SET owner = NULL, expires_at = now() WHERE owner = $1",
     )
     .bind::<Text, _>(me)
     .execute(conn)?;
     diesel::sql_query("DELETE FROM instances WHERE id = $1")
         .bind::<Text, _>(me)
-        .execute(conn)
+        .execute(conn)?;
+    Ok(released)
 }
 
 /// Takes up to `n` free or expired leases, bumping their epoch (fencing
@@ -138,7 +145,7 @@ pub fn acquire(
          claims_epoch = l.epoch + 1, expires_at = now() + make_interval(secs => $3) \
          FROM ( \
            SELECT f.connection_id, f.epoch AS old_epoch, f.claims_epoch AS old_claims, \
-                  f.expires_at AS old_expires \
+                  f.expires_at AS old_expires, f.owner AS old_owner \
            FROM connection_leases f \
            JOIN connections c ON c.id = f.connection_id \
            WHERE f.expires_at < now() AND c.status IN ({}) \
@@ -146,7 +153,8 @@ pub fn acquire(
          WHERE l.connection_id = o.connection_id \
          RETURNING l.connection_id, l.epoch, \
            CASE WHEN o.old_epoch > 0 AND o.old_claims <> o.old_epoch \
-                THEN o.old_expires + make_interval(secs => $4) END AS hold_off_until",
+                THEN o.old_expires + make_interval(secs => $4) END AS hold_off_until, \
+           CASE WHEN o.old_owner <> $1 THEN o.old_owner END AS taken_from",
         running()
     ))
     .bind::<Text, _>(me)
@@ -190,6 +198,24 @@ pub fn still_held(
 /// The statuses whose accounts are worked, spelled for SQL.
 fn running() -> String {
     in_list(ConnectionStatus::RUNNING, ConnectionStatus::as_str)
+}
+
+/// Marks instance `dead` as taken over, once until it heartbeats again;
+/// when this call marked it, how many leases it still holds.
+pub fn mark_taken_over(conn: &mut PgConnection, dead: &str) -> QueryResult<Option<i64>> {
+    let marked = diesel::sql_query(
+        "UPDATE instances SET taken_over_at = now() WHERE id = $1 AND taken_over_at IS NULL",
+    )
+    .bind::<Text, _>(dead)
+    .execute(conn)?;
+    if marked == 0 {
+        return Ok(None);
+    }
+    let c: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM connection_leases WHERE owner = $1")
+            .bind::<Text, _>(dead)
+            .get_result(conn)?;
+    Ok(Some(c.n))
 }
 
 /// Retention: deletes up to `limit` rows of instances whose last heartbeat
