@@ -32,8 +32,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::models::lever_event::prune::{self, Old};
 use crate::db::models::{
-    alert, claim, connection, console_session, health_record, job, lease, lever_call, oauth_state,
-    org::Org,
+    alert, alert_history, claim, connection, console_session, health_record, job, lease,
+    lever_call, oauth_state, org::Org,
 };
 use crate::domain::status::JobStatus;
 
@@ -141,6 +141,7 @@ fn prune_all(c: &mut PgConnection, days: u32) -> QueryResult<Pruned> {
     p.claims = drain(c, |c| claim::prune_stale(c, cutoff, BATCH))?;
     p.calls = drain(c, |c| lever_call::prune(c, cutoff, BATCH))?;
     p.alerts = drain(c, |c| alert::prune(c, cutoff, BATCH))?;
+    p.alerts += drain(c, |c| alert_history::prune(c, cutoff, BATCH))?;
     p.webhooks = drain(c, |c| {
         connection::prune_deleted_webhooks(c, webhook_cutoff, BATCH)
     })?;

@@ -16,6 +16,7 @@ use super::body;
 use super::evaluate::{Held, Rules, step};
 use crate::config::AlertSettings;
 use crate::db::models::alert::{self, Notice};
+use crate::db::models::alert_history::{self, AlertMoment};
 
 /// Arbitrary constant naming "arkiter-lever alert evaluator" among advisory locks.
 pub const LOCK_KEY: i64 = 0x4152_4b4c_414c_5254;
@@ -90,9 +91,28 @@ pub fn evaluate(c: &mut PgConnection, settings: &AlertSettings) -> QueryResult<u
             });
         }
         notices.extend(status_changes(c, now, &status_of, &org_of)?);
+        alert_history::record(c, &moments(now, &notices))?;
         notices.extend(summaries(c, now, newly, duration(settings.summary_every))?);
         alert::enqueue(c, &notices, now + duration(settings.retry_for))
     })
+}
+
+/// The connections' notices as moments of their history (the candidates'
+/// stories show them), told to a destination or not.
+fn moments(now: DateTime<Utc>, notices: &[Notice]) -> Vec<AlertMoment> {
+    notices
+        .iter()
+        .filter_map(|n| {
+            let data = &n.body["data"];
+            Some(AlertMoment {
+                connection_id: data["connection_id"].as_str()?.parse().ok()?,
+                at: now,
+                kind: n.kind.to_owned(),
+                code: data["code"].as_str()?.to_owned(),
+                message: data["message"].as_str().unwrap_or_default().to_owned(),
+            })
+        })
+        .collect()
 }
 
 fn sorted(mut states: Vec<alert::ProblemState>) -> Vec<alert::ProblemState> {

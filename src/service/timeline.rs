@@ -1,7 +1,8 @@
 //! One candidate's story, oldest first (`GET /api/v1/orgs/{org}/candidates/
 //! {opportunity_id}`): what the service received and found about it, what
 //! it decided (the role and the rule that chose it, an event ignored and
-//! why), replays, every Lever call made for it, completions and closes.
+//! why), replays, every Lever call made for it, completions and closes,
+//! and what the alerts decided about its connection meanwhile.
 //! Built from the events, interviews, replays and call records kept; it
 //! never shows a payload, a token or anything Lever said about the person
 //! (docs/contract/timeline.md).
@@ -11,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use crate::db::models::alert_history::{self, AlertMoment};
 use crate::db::models::erased;
 use crate::db::models::interview::Interview;
 use crate::db::models::lever_call::{self, CallRecord};
@@ -28,13 +30,17 @@ use crate::state::AppState;
 pub const MAX_ENTRIES: usize = 500;
 /// A candidate's interviews are few; more than this many is not a person.
 const MAX_INTERVIEWS: i64 = 200;
+/// The connection's alerts are shown from the candidate's first moment to
+/// this many hours after its last: what happened to the connection while
+/// the candidate waited.
+const ALERTS_AFTER_HOURS: i64 = 24;
 
 /// One moment of the story.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Entry {
     pub at: DateTime<Utc>,
     /// `delivery`, `sweep_finding`, `decision`, `lever_call`, `replay`,
-    /// `completion`, `close`.
+    /// `completion`, `close`, `alert`.
     pub kind: &'static str,
     pub summary: String,
     #[schema(value_type = Object)]
@@ -64,7 +70,7 @@ pub async fn story(
     let opp = validate::bounded_text("opportunity_id", opportunity, 1, 200)?;
     let key = opp.clone();
     let secrets = state.secrets.clone();
-    let (rows, events, replays, calls) = state
+    let (rows, events, replays, calls, alerts) = state
         .db
         .run(move |c| {
             let page = PageRequest::new(Some(MAX_INTERVIEWS), None);
@@ -73,16 +79,27 @@ pub async fn story(
             let ids: Vec<_> = events.iter().map(|e| e.id).collect();
             let replays = lever_event::replays_of(c, &ids)?;
             let mut calls = Vec::new();
-            for conn in erased::connections_holding(c, org.0, &key)? {
-                let hashed = secrets.erased_key(conn, &key);
+            let conns = erased::connections_holding(c, org.0, &key)?;
+            for conn in &conns {
+                let hashed = secrets.erased_key(*conn, &key);
                 calls.extend(lever_call::of_candidate(
                     c,
-                    conn,
+                    *conn,
                     &hashed,
                     MAX_ENTRIES as i64,
                 )?);
             }
-            Ok((with_details(c, ivs)?, events, replays, calls))
+            let alerts = match span(&events, &ivs) {
+                Some((from, to)) => alert_history::between(
+                    c,
+                    &conns,
+                    from,
+                    to + chrono::Duration::hours(ALERTS_AFTER_HOURS),
+                    MAX_ENTRIES as i64,
+                )?,
+                None => Vec::new(),
+            };
+            Ok((with_details(c, ivs)?, events, replays, calls, alerts))
         })
         .await?;
     if rows.is_empty() && events.is_empty() {
@@ -91,6 +108,7 @@ pub async fn story(
     let mut timeline: Vec<Entry> = events.iter().flat_map(event_entries).collect();
     timeline.extend(replays.into_iter().map(replay_entry));
     timeline.extend(calls.into_iter().map(call_entry));
+    timeline.extend(alerts.into_iter().map(alert_entry));
     timeline.extend(
         rows.iter()
             .flat_map(|r| interview_entries(&r.interview, r.outcome.stage_id.as_deref())),
@@ -174,6 +192,34 @@ fn call_entry(r: CallRecord) -> Entry {
             "attempt": r.attempt,
             "unit_id": r.unit_id,
         }),
+    }
+}
+
+/// When the candidate's story starts and ends, from its events and
+/// interviews (the Lever calls fall within them); `None` when it has none.
+fn span(events: &[CandidateEvent], ivs: &[Interview]) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let moments = events
+        .iter()
+        .map(|e| e.received_at)
+        .chain(ivs.iter().flat_map(|i| {
+            [Some(i.created_at), i.completed_at, i.cancelled_at]
+                .into_iter()
+                .flatten()
+        }));
+    moments.fold(None, |span, at| match span {
+        None => Some((at, at)),
+        Some((from, to)) => Some((from.min(at), to.max(at))),
+    })
+}
+
+/// What the alerts decided about the candidate's connection meanwhile.
+fn alert_entry(m: AlertMoment) -> Entry {
+    Entry {
+        at: m.at,
+        kind: "alert",
+        summary: format!("{} {}: {}", m.kind, m.code, m.message),
+        detail: json!({"type": m.kind, "code": m.code, "message": m.message,
+                       "connection_id": m.connection_id}),
     }
 }
 

@@ -224,3 +224,61 @@ async fn the_story_holds_every_lever_call_with_its_status_and_attempt_and_the_re
         }
     }
 }
+
+/// What the alerts decided about the candidate's connection while it
+/// waited is in its story: a problem that held long enough to open is an
+/// `alert` entry after the delivery, with its code and message.
+#[actix_rt::test]
+async fn an_alert_about_the_candidates_connection_is_in_its_story() {
+    use arkiter_lever::alerts::evaluator::evaluate;
+    use arkiter_lever::config::AlertSettings;
+    use diesel::RunQueryDsl;
+
+    let (app, sim) = spawn_with_sim().await;
+    let s = scenario(&app, &sim).await;
+    let opp = linked(&app, &sim, &s).await;
+    let exec = |sql: String| {
+        diesel::sql_query(sql).execute(&mut app.db()).unwrap();
+    };
+    exec(format!(
+        "UPDATE connections SET problems = '[{{\"code\":\"stage_missing\",\"message\":\"the stage is gone\"}}]' \
+         WHERE org_id = '{}'",
+        s.org
+    ));
+    let rules = AlertSettings::default();
+    let story = poll_until(30, "the problem opened and in the story", || async {
+        evaluate(&mut app.db(), &rules).unwrap();
+        // Held long enough to open (60 s), without waiting for it.
+        exec(
+            "UPDATE alert_problems SET held_since = held_since - interval '70 seconds' \
+              WHERE held_since IS NOT NULL"
+                .to_owned(),
+        );
+        evaluate(&mut app.db(), &rules).unwrap();
+        let r = app
+            .get(
+                &format!("/api/v1/orgs/{}/candidates/{opp}", s.org),
+                Some(&s.key),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let has = r.body["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "alert");
+        has.then_some(r.body)
+    })
+    .await;
+    let timeline = story["timeline"].as_array().unwrap();
+    let alert = timeline.iter().find(|e| e["kind"] == "alert").unwrap();
+    assert_eq!(alert["detail"]["type"], "problem.opened", "{alert}");
+    assert_eq!(alert["detail"]["code"], "stage_missing", "{alert}");
+    assert_eq!(alert["detail"]["message"], "the stage is gone", "{alert}");
+    let delivery = timeline
+        .iter()
+        .position(|e| e["kind"] == "delivery")
+        .unwrap();
+    let at = timeline.iter().position(|e| e["kind"] == "alert").unwrap();
+    assert!(delivery < at, "oldest first: {timeline:?}");
+}

@@ -4,6 +4,7 @@
 //! here calls Lever, sends a wake-up or knows about HTTP.
 
 pub mod alert;
+pub mod alert_history;
 pub mod api_key;
 pub mod attention;
 pub mod audit;
