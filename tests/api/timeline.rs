@@ -20,14 +20,8 @@ async fn the_story_lists_delivery_decision_and_completion_oldest_first_and_no_pe
     let s = scenario(&app, &sim).await;
     let opp = linked(&app, &sim, &s).await;
     complete(&app, &s, &opp).await;
-    let r = app
-        .get(
-            &format!("/api/v1/orgs/{}/candidates/{opp}", s.org),
-            Some(&s.key),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let kinds: Vec<&str> = r.body["timeline"]
+    let r = story_of(&app, &s, &opp).await;
+    let kinds: Vec<&str> = r["timeline"]
         .as_array()
         .unwrap()
         .iter()
@@ -36,7 +30,7 @@ async fn the_story_lists_delivery_decision_and_completion_oldest_first_and_no_pe
     for want in ["delivery", "decision", "completion"] {
         assert!(kinds.contains(&want), "{kinds:?}");
     }
-    let at: Vec<&str> = r.body["timeline"]
+    let at: Vec<&str> = r["timeline"]
         .as_array()
         .unwrap()
         .iter()
@@ -45,15 +39,15 @@ async fn the_story_lists_delivery_decision_and_completion_oldest_first_and_no_pe
     let mut sorted = at.clone();
     sorted.sort();
     assert_eq!(at, sorted, "oldest first");
-    let decision = r.body["timeline"]
+    let decision = r["timeline"]
         .as_array()
         .unwrap()
         .iter()
         .find(|e| e["kind"] == "decision")
         .unwrap();
     assert_eq!(decision["detail"]["rule"], "title");
-    assert_eq!(r.body["interviews"][0]["status"], "results_posted");
-    let text = r.body.to_string();
+    assert_eq!(r["interviews"][0]["status"], "results_posted");
+    let text = r.to_string();
     assert!(
         !text.contains("Candidate 0") && !text.contains("@example.com"),
         "{text}"
@@ -74,6 +68,18 @@ async fn the_story_lists_delivery_decision_and_completion_oldest_first_and_no_pe
     )
     .await
     .assert_error(404, "not_found");
+}
+
+/// The candidate's story, asserted found.
+async fn story_of(app: &TestApp, s: &Scenario, opp: &str) -> Value {
+    let r = app
+        .get(
+            &format!("/api/v1/orgs/{}/candidates/{opp}", s.org),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
 }
 
 /// The platform completes the candidate's interview; every unit settles.
@@ -144,17 +150,13 @@ async fn the_story_holds_every_lever_call_with_its_status_and_attempt_and_the_re
     replay_done(&app, &s, &opp).await;
 
     // Records are written in batches: wait for the replay's own calls.
-    let path = format!("/api/v1/orgs/{}/candidates/{opp}", s.org);
     let story = poll_until(30, "the replay's Lever calls recorded", || async {
-        let r = app.get(&path, Some(&s.key)).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let replay_at = of_kind(&r.body, "replay").first()?["at"]
-            .as_str()?
-            .to_owned();
-        of_kind(&r.body, "lever_call")
+        let r = story_of(&app, &s, &opp).await;
+        let replay_at = of_kind(&r, "replay").first()?["at"].as_str()?.to_owned();
+        of_kind(&r, "lever_call")
             .iter()
             .any(|c| c["at"].as_str().is_some_and(|at| at > replay_at.as_str()))
-            .then_some(r.body)
+            .then_some(r)
     })
     .await;
     let timeline = story["timeline"].as_array().unwrap();
@@ -255,19 +257,13 @@ async fn an_alert_about_the_candidates_connection_is_in_its_story() {
                 .to_owned(),
         );
         evaluate(&mut app.db(), &rules).unwrap();
-        let r = app
-            .get(
-                &format!("/api/v1/orgs/{}/candidates/{opp}", s.org),
-                Some(&s.key),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let has = r.body["timeline"]
+        let r = story_of(&app, &s, &opp).await;
+        let has = r["timeline"]
             .as_array()
             .unwrap()
             .iter()
             .any(|e| e["kind"] == "alert");
-        has.then_some(r.body)
+        has.then_some(r)
     })
     .await;
     let timeline = story["timeline"].as_array().unwrap();
