@@ -47,10 +47,7 @@ fn main() {
 }
 
 async fn bench() -> bool {
-    let rows = std::env::var("P1_SCALE_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_ROWS);
+    let rows: i64 = common::env_or("P1_SCALE_ROWS", DEFAULT_ROWS);
     let bed = Bed::start(BedOptions::default()).await;
     let hook = Hook::connect(&bed, "Scale org").await;
     let mut conn = bed.db();

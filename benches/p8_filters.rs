@@ -38,10 +38,7 @@ fn main() {
 }
 
 async fn bench() -> bool {
-    let rows = std::env::var("P8_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_ROWS);
+    let rows: i64 = common::env_or("P8_ROWS", DEFAULT_ROWS);
     let bed = Bed::start(BedOptions::default()).await;
     let hook = Hook::connect(&bed, "Filter org").await;
     let mut conn = bed.db();
