@@ -175,6 +175,9 @@ pub struct AlertSettings {
     /// How often the sender looks for due notifications (it is also woken
     /// when the evaluator writes some).
     pub send_poll: Duration,
+    /// `ARKITER_NO_DELIVERIES_AFTER_SECS`, as health applies it
+    /// (`no_deliveries_yet`).
+    pub no_deliveries_after: Duration,
 }
 
 /// How long a notification is retried (a day): the setting's production
@@ -195,6 +198,7 @@ impl Default for AlertSettings {
             failing_after: Duration::from_secs(3600),
             send_timeout: Duration::from_secs(5),
             send_poll: Duration::from_secs(1),
+            no_deliveries_after: Duration::from_secs(86_400),
         }
     }
 }
@@ -353,6 +357,8 @@ impl Settings {
                 })
             })
             .transpose()?;
+        // Health and the alerts that watch its problems apply the same value.
+        let no_deliveries_after = parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?;
         if database_url.is_some() && encryption_key.is_none() {
             return Err(ConfigError::new(
                 "ARKITER_ENCRYPTION_KEY",
@@ -379,7 +385,7 @@ impl Settings {
             log_format: parse_log_format(get("ARKITER_LOG_FORMAT").as_deref())?,
             traces: parse_traces(&get)?,
             oauth_state_ttl: parse_secs(&get, "ARKITER_OAUTH_STATE_TTL_SECS", 600)?,
-            no_deliveries_after: parse_secs(&get, "ARKITER_NO_DELIVERIES_AFTER_SECS", 86_400)?,
+            no_deliveries_after,
             sweep_interval: parse_sweep_interval(get("ARKITER_SWEEP_INTERVAL").as_deref())?,
             shutdown_grace: parse_secs(&get, "ARKITER_SHUTDOWN_GRACE", 20)?,
             retention_days: parse_retention_days(get("ARKITER_RETENTION_DAYS").as_deref())?,
@@ -391,6 +397,7 @@ impl Settings {
                     "ARKITER_ALERTS_ALLOW_PRIVATE",
                     get("ARKITER_ALERTS_ALLOW_PRIVATE").as_deref(),
                 )?,
+                no_deliveries_after,
                 ..AlertSettings::default()
             },
         })

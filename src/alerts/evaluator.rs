@@ -1,11 +1,12 @@
 //! The evaluator (docs/contract/alerts.md): every `evaluate_every`, on one
 //! instance at a time (a transaction-level advisory lock), one query reads
-//! every connection's stored problems and status; the debounce
+//! every connection's stored problems and status, and one more the figures
+//! behind the problems health computes, for all connections at once; the debounce
 //! ([`super::evaluate`]) decides what opened and resolved; the new memory
 //! and the notifications it calls for are written in the same transaction,
 //! to the outbox the sender works.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -17,6 +18,7 @@ use super::evaluate::{Held, Rules, step};
 use crate::config::AlertSettings;
 use crate::db::models::alert::{self, Notice};
 use crate::db::models::alert_history::{self, AlertMoment};
+use crate::health;
 
 /// Arbitrary constant naming "arkiter-lever alert evaluator" among advisory locks.
 pub const LOCK_KEY: i64 = 0x4152_4b4c_414c_5254;
@@ -60,6 +62,7 @@ pub fn evaluate(c: &mut PgConnection, settings: &AlertSettings) -> QueryResult<u
                 });
             }
         }
+        held.extend(computed(c, now, settings, &held)?);
         let rules = Rules {
             open_after: duration(settings.open_after),
             resolve_after: duration(settings.resolve_after),
@@ -95,6 +98,39 @@ pub fn evaluate(c: &mut PgConnection, settings: &AlertSettings) -> QueryResult<u
         notices.extend(summaries(c, now, newly, duration(settings.summary_every))?);
         alert::enqueue(c, &notices, now + duration(settings.retry_for))
     })
+}
+
+/// The problems the figures show for every running connection (as its
+/// health page computes them), leaving out a code already stored on it.
+fn computed(
+    c: &mut PgConnection,
+    now: DateTime<Utc>,
+    settings: &AlertSettings,
+    stored: &[Held],
+) -> QueryResult<Vec<Held>> {
+    let stored: HashSet<(Uuid, &str)> = stored
+        .iter()
+        .map(|h| (h.connection_id, h.code.as_str()))
+        .collect();
+    let policy = health::Policy {
+        no_deliveries_after: settings.no_deliveries_after,
+        supervisor_stale_after: health::SUPERVISOR_STALE_AFTER,
+        asked_scopes: String::new(),
+        alert_failing_after: settings.failing_after,
+    };
+    let mut held = Vec::new();
+    for rows in health::query::figures_of_running(c)? {
+        for p in health::problems::computed(&rows, now, &policy) {
+            if !stored.contains(&(rows.connection_id, p.code.as_str())) {
+                held.push(Held {
+                    connection_id: rows.connection_id,
+                    code: p.code,
+                    message: p.message,
+                });
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// The connections' notices as moments of their history (the candidates'

@@ -1,6 +1,7 @@
 //! What an admin should fix, in plain words: the problems setup and the
 //! pipeline stored on the connection, plus those the figures show. A computed
-//! problem never repeats a code already stored.
+//! problem never repeats a code already stored. The alert evaluator watches
+//! both, with the same texts.
 
 use chrono::{DateTime, Utc};
 
@@ -14,7 +15,18 @@ const NAMED_POSTINGS: usize = 5;
 /// Stored problems first, then the computed ones not already among them.
 pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<Problem> {
     let mut out = stored(&c.stored_problems);
-    let computed = [
+    for p in computed(c, now, policy) {
+        if !out.iter().any(|o| o.code == p.code) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The problems the figures show (the alert evaluator watches these too,
+/// from [`super::query::figures_of_running`]).
+pub fn computed(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<Problem> {
+    [
         dead_jobs(c),
         confidential_hidden(c),
         scope_missing(c, policy),
@@ -29,13 +41,10 @@ pub fn problems(c: &ConnectionRows, now: DateTime<Utc>, policy: &Policy) -> Vec<
         sweep_failing(c),
         webhook_repaired(c, now),
         webhook_missing(c),
-    ];
-    for p in computed.into_iter().flatten() {
-        if !out.iter().any(|o| o.code == p.code) {
-            out.push(p);
-        }
-    }
-    out
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// `connections.problems` as written: objects with a string `code` (others skipped).

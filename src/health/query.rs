@@ -5,7 +5,9 @@
 use crate::db::models::results_settings::{self, ResultsSettings};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    BigInt, Bool, Double, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use uuid::Uuid;
 
 use super::report::UnmappedPosting;
@@ -14,8 +16,9 @@ use super::{COUNTER_LEVER_ERROR, COUNTER_REJECTED};
 use crate::db::models::connection::{Connection, webhooks};
 use crate::db::models::health_record::counter_last_hour;
 use crate::db::models::org::Org;
+use crate::db::models::sweep::SweepRecord;
 use crate::db::schema::connection_health;
-use crate::domain::status::{EventStatus, Rule};
+use crate::domain::status::{ConnectionStatus, EventStatus, Rule, TokenState};
 
 /// Everything the report needs for `org_id`; `None` when the org does not exist.
 pub fn load(conn: &mut PgConnection, org_id: Uuid) -> QueryResult<Option<HealthRows>> {
@@ -210,32 +213,211 @@ fn latency(c: &mut PgConnection, org_id: Uuid, connection_id: Uuid) -> QueryResu
     })
 }
 
-/// Postings of the last 30 days resolved by `fallback`/`any`, one per posting
-/// with its newest rule, leaving out those an admin has mapped since (by
-/// posting id, exact, or by title, trimmed and case-insensitive: docs/contract/roles.md).
+/// How many unmapped postings the report lists (per connection).
+const UNMAPPED_LISTED: usize = 50;
+
+/// The postings of the last 30 days resolved by `fallback`/`any` (one row
+/// per connection and posting, with its newest interview's rule), leaving
+/// out those an admin has mapped since (by posting id, exact, or by title,
+/// trimmed and case-insensitive: docs/contract/roles.md). `scope` narrows
+/// the interviews `i`; `$fallback`/`$any` name the rules' placeholders.
+fn unmapped_sql(scope: &str, fallback: &str, any: &str) -> String {
+    format!(
+        "SELECT * FROM ( \
+           SELECT DISTINCT ON (i.connection_id, i.posting_id) i.connection_id, i.org_id, \
+                  i.posting_id, i.posting_title AS title, i.rule, i.created_at \
+           FROM interviews i \
+           WHERE {scope} AND i.posting_id IS NOT NULL \
+             AND i.rule IN ({fallback}, {any}) AND i.created_at > now() - interval '30 days' \
+           ORDER BY i.connection_id, i.posting_id, i.created_at DESC) latest \
+         WHERE NOT EXISTS ( \
+           SELECT 1 FROM role_ats_jobs r WHERE r.org_id = latest.org_id \
+             AND (btrim(r.entry) = btrim(latest.posting_id) \
+                  OR r.entry_key = lower(btrim(latest.title))))"
+    )
+}
+
+/// The connection's unmapped postings, newest first.
 fn unmapped(
     c: &mut PgConnection,
     org_id: Uuid,
     connection_id: Uuid,
 ) -> QueryResult<Vec<UnmappedPosting>> {
-    diesel::sql_query(
-        "SELECT posting_id, title, rule FROM ( \
-           SELECT DISTINCT ON (i.posting_id) i.posting_id, i.posting_title AS title, \
-                  i.rule, i.created_at \
-           FROM interviews i \
-           WHERE i.org_id = $1 AND i.connection_id = $2 AND i.posting_id IS NOT NULL \
-             AND i.rule IN ($3, $4) AND i.created_at > now() - interval '30 days' \
-           ORDER BY i.posting_id, i.created_at DESC) latest \
-         WHERE NOT EXISTS ( \
-           SELECT 1 FROM role_ats_jobs r WHERE r.org_id = $1 \
-             AND (btrim(r.entry) = btrim(latest.posting_id) \
-                  OR r.entry_key = lower(btrim(latest.title)))) \
-         ORDER BY latest.created_at DESC \
-         LIMIT 50",
-    )
+    let latest = unmapped_sql("i.org_id = $1 AND i.connection_id = $2", "$3", "$4");
+    diesel::sql_query(format!(
+        "SELECT posting_id, title, rule FROM ({latest}) u \
+         ORDER BY created_at DESC LIMIT {UNMAPPED_LISTED}"
+    ))
     .bind::<SqlUuid, _>(org_id)
     .bind::<SqlUuid, _>(connection_id)
     .bind::<Text, _>(Rule::Fallback)
     .bind::<Text, _>(Rule::Any)
     .load(c)
+}
+
+/// One running connection's figures, as [`figures_of_running`] reads them.
+#[derive(QueryableByName)]
+struct FiguresRow {
+    #[diesel(sql_type = SqlUuid)]
+    connection_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    org_id: Uuid,
+    #[diesel(sql_type = Text)]
+    status: ConnectionStatus,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    connected_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    instance: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    heartbeat_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last_received_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = BigInt)]
+    dead_events: i64,
+    #[diesel(sql_type = BigInt)]
+    dead_jobs: i64,
+    #[diesel(sql_type = BigInt)]
+    hidden: i64,
+    #[diesel(sql_type = BigInt)]
+    rejected: i64,
+    #[diesel(sql_type = Bool)]
+    perform_as_missing: bool,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    results_refused: Option<serde_json::Value>,
+    #[diesel(sql_type = Jsonb)]
+    unmapped: serde_json::Value,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    sweep_last_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Integer)]
+    sweep_found_last: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    sweep_last_error: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    webhook_repaired_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    webhook_missing_url: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    sweep_failing_since: Option<DateTime<Utc>>,
+}
+
+/// Every running (not disconnected) connection's figures for the problems
+/// computed from them ([`super::problems::computed`]), in one statement
+/// for all connections: what the alert evaluator watches. Figures no
+/// computed alert reads (latency, webhooks, lifecycle, scopes, overlaps)
+/// are left neutral, so `scope_missing` and `role_overlap`, which follow
+/// from a setting an admin just saved, are not among them.
+pub fn figures_of_running(c: &mut PgConnection) -> QueryResult<Vec<ConnectionRows>> {
+    use EventStatus::Dead;
+    let latest = unmapped_sql("true", "$3", "$4");
+    let rows: Vec<FiguresRow> = diesel::sql_query(format!(
+        "WITH dead_events AS ( \
+           SELECT connection_id, COUNT(*) AS n, COUNT(*) FILTER (WHERE reason = $2) AS hidden \
+           FROM lever_events WHERE status = $1 GROUP BY connection_id), \
+         dead_jobs AS ( \
+           SELECT connection_id, COUNT(*) AS n FROM jobs WHERE status = $1 \
+           GROUP BY connection_id), \
+         rejected AS ( \
+           SELECT connection_id, SUM(count)::BIGINT AS n FROM connection_counters \
+           WHERE kind = $5 AND minute > date_trunc('minute', now()) - interval '60 minutes' \
+           GROUP BY connection_id), \
+         unmapped AS ( \
+           SELECT connection_id, jsonb_agg(jsonb_build_object( \
+                    'posting_id', posting_id, 'title', title, 'rule', rule) \
+                  ORDER BY created_at DESC) AS postings \
+           FROM (SELECT u.*, row_number() OVER ( \
+                   PARTITION BY connection_id ORDER BY created_at DESC) AS place \
+                 FROM ({latest}) u) ranked \
+           WHERE place <= {UNMAPPED_LISTED} GROUP BY connection_id) \
+         SELECT k.id AS connection_id, k.org_id, k.status, k.connected_at, \
+                h.instance, h.heartbeat_at, h.last_received_at, \
+                COALESCE(de.n, 0) AS dead_events, COALESCE(dj.n, 0) AS dead_jobs, \
+                COALESCE(de.hidden, 0) AS hidden, COALESCE(r.n, 0) AS rejected, \
+                (COALESCE(cr.feedback OR cr.pdf, false) AND k.perform_as IS NULL) \
+                  AS perform_as_missing, \
+                cr.results_refused, COALESCE(u.postings, '[]'::jsonb) AS unmapped, \
+                s.last_at AS sweep_last_at, COALESCE(s.found_last, 0) AS sweep_found_last, \
+                s.last_error AS sweep_last_error, s.webhook_repaired_at, \
+                s.webhook_missing_url, s.failing_since AS sweep_failing_since \
+         FROM connections k \
+         LEFT JOIN connection_health h ON h.connection_id = k.id \
+         LEFT JOIN connection_sweeps s ON s.connection_id = k.id \
+         LEFT JOIN connection_results cr ON cr.connection_id = k.id \
+         LEFT JOIN dead_events de ON de.connection_id = k.id \
+         LEFT JOIN dead_jobs dj ON dj.connection_id = k.id \
+         LEFT JOIN rejected r ON r.connection_id = k.id \
+         LEFT JOIN unmapped u ON u.connection_id = k.id \
+         WHERE k.status <> $6"
+    ))
+    .bind::<Text, _>(Dead)
+    .bind::<Text, _>(crate::domain::status::reasons::CONFIDENTIAL)
+    .bind::<Text, _>(Rule::Fallback)
+    .bind::<Text, _>(Rule::Any)
+    .bind::<Text, _>(COUNTER_REJECTED)
+    .bind::<Text, _>(ConnectionStatus::Disconnected)
+    .load(c)?;
+    Ok(rows.into_iter().map(FiguresRow::into_rows).collect())
+}
+
+impl FiguresRow {
+    fn into_rows(self) -> ConnectionRows {
+        // A posting the query built is always well-formed; one that were
+        // not would only shorten the list.
+        let unmapped = self
+            .unmapped
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| serde_json::from_value(p.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ConnectionRows {
+            connection_id: self.connection_id,
+            org_id: self.org_id,
+            status: self.status,
+            connected_at: self.connected_at,
+            record: SupervisorRecord {
+                instance: self.instance,
+                heartbeat_at: self.heartbeat_at,
+                last_received_at: self.last_received_at,
+                ..SupervisorRecord::default()
+            },
+            queue: QueueCounts {
+                dead_events: self.dead_events,
+                dead_jobs: self.dead_jobs,
+                hidden: self.hidden,
+                ..QueueCounts::default()
+            },
+            rejected_last_hour: self.rejected,
+            perform_as_missing: self.perform_as_missing,
+            results_refused: self.results_refused,
+            unmapped,
+            sweep: SweepRecord {
+                last_at: self.sweep_last_at,
+                found_last: self.sweep_found_last,
+                last_error: self.sweep_last_error,
+                webhook_repaired_at: self.webhook_repaired_at,
+                webhook_missing_url: self.webhook_missing_url,
+                failing_since: self.sweep_failing_since,
+                ..SweepRecord::default()
+            },
+            // Not read by the computed problems the alerts watch.
+            token_state: TokenState::Valid,
+            token_expires_at: None,
+            last_refreshed_at: None,
+            stage_id: None,
+            stage_name: String::new(),
+            stage_found: true,
+            stages: Vec::new(),
+            granted_scopes: None,
+            needed_scopes: Vec::new(),
+            overlaps: Vec::new(),
+            stored_problems: serde_json::Value::Array(Vec::new()),
+            managed_webhook: false,
+            webhook_events: Vec::new(),
+            lifecycle_received: Vec::new(),
+            lever_errors_last_hour: 0,
+            latency: LinkLatency::default(),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{Nullable, Text};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The connection's overall state, as one word.
@@ -160,7 +160,7 @@ pub struct SweepHealth {
 }
 
 /// A Lever posting that fell through to the fallback or oldest role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, QueryableByName)]
 pub struct UnmappedPosting {
     #[diesel(sql_type = Text)]
     pub posting_id: String,

@@ -39,16 +39,24 @@ impl Got {
 }
 
 /// A local HTTP receiver: records every request, answers 500 to the first
-/// `failures`, then 200.
+/// `failures` (of those about `fail_code` only, when set), then 200.
 #[derive(Clone, Default)]
 struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
     failures: Arc<AtomicUsize>,
+    fail_code: Option<&'static str>,
 }
 
 impl Receiver {
     async fn start(failures: usize) -> (Self, String) {
-        let r = Self::default();
+        Self::start_failing(failures, None).await
+    }
+
+    async fn start_failing(failures: usize, fail_code: Option<&'static str>) -> (Self, String) {
+        let r = Self {
+            fail_code,
+            ..Self::default()
+        };
         r.failures.store(failures, Ordering::SeqCst);
         let state = r.clone();
         let server = HttpServer::new(move || {
@@ -107,10 +115,13 @@ async fn receive(req: HttpRequest, body: web::Bytes, r: web::Data<Receiver>) -> 
             .unwrap_or_default()
             .to_owned()
     };
-    let fail = r
-        .failures
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
+    let about = |code: &str| {
+        serde_json::from_slice::<Value>(&body).is_ok_and(|b| b["data"]["code"] == code)
+    };
+    let fail = r.fail_code.is_none_or(about)
+        && r.failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
     let answered = if fail { 500 } else { 200 };
     r.got.lock().unwrap().push(Got {
         id: header("webhook-id"),
@@ -165,7 +176,7 @@ async fn a_revoked_grant_opens_token_revoked_signed_and_reconnecting_resolves_it
     let s = scenario(&app, &sim).await;
     let alerts = format!("/api/v1/orgs/{}/alerts", s.org);
     let (steady, steady_url) = Receiver::start(0).await;
-    let (flaky, flaky_url) = Receiver::start(3).await;
+    let (flaky, flaky_url) = Receiver::start_failing(3, Some("token_revoked")).await;
     let dest = add(
         &app,
         &alerts,
@@ -259,7 +270,12 @@ async fn a_revoked_grant_opens_token_revoked_signed_and_reconnecting_resolves_it
     let ok_opened = flaky
         .got()
         .iter()
-        .filter(|g| g.answered == 200 && g.json()["type"] == "problem.opened")
+        .filter(|g| {
+            let b = g.json();
+            g.answered == 200
+                && b["type"] == "problem.opened"
+                && b["data"]["code"] == "token_revoked"
+        })
         .count();
     assert_eq!(ok_opened, 1);
     assert!(
@@ -670,4 +686,106 @@ async fn the_operator_hears_of_an_instance_started_taken_over_and_stopped() {
             .is_empty(),
         "inst-0 started before the destination existed"
     );
+}
+
+/// A problem the health page computes from figures, not one stored on the
+/// connection: deliveries refused for their signature open
+/// `signature_failures`, with the health page's own words, and it resolves
+/// once the refusals are more than an hour old. A computed problem whose
+/// code is already stored is watched once.
+#[actix_web::test]
+async fn refused_signatures_open_signature_failures_with_health_words_and_age_out() {
+    use crate::webhooks::{KEY, STAGE, stage_change};
+    let app = spawn_app_with(|s| {
+        s.alerts.allow_private = true;
+        s.alerts.evaluate_every = Duration::from_secs(3600);
+    })
+    .await;
+    let (org, key) = app.new_org("Acme").await;
+    let conn = app.insert_connection(&org, "active", Some(STAGE), &[KEY]);
+    let (receiver, url) = Receiver::start(0).await;
+    let dest = add(
+        &app,
+        &format!("/api/v1/orgs/{org}/alerts"),
+        &key,
+        json!({"url": url, "kind": "webhook"}),
+    )
+    .await;
+    let secret = dest["secret"].as_str().unwrap().to_owned();
+    for opp in ["opp-1", "opp-2"] {
+        let r = app
+            .post_webhook(&conn, &stage_change("not-the-key", opp, STAGE))
+            .await;
+        r.assert_error(401, "invalid_signature");
+    }
+    let health = format!("/api/v1/orgs/{org}/lever/health");
+    let shown = poll_until(30, "the refusals counted on the health page", || async {
+        let h = app.get(&health, Some(&key)).await.body;
+        h["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["code"] == "signature_failures")
+            .map(|p| p["message"].as_str().unwrap().to_owned())
+            .filter(|m| m.starts_with("2 deliveries"))
+    })
+    .await;
+
+    let settings = production_rules();
+    let mut db = app.db();
+    let opened_for = |code: &str| {
+        app.count(&format!(
+            "SELECT count(*) AS n FROM alert_outbox \
+             WHERE type = 'problem.opened' AND body->'data'->>'code' = '{code}'"
+        ))
+    };
+    evaluate(&mut db, &settings).unwrap();
+    assert_eq!(opened_for("signature_failures"), 0, "held 0 s: not yet");
+    back(&app, "held_since", 61);
+    evaluate(&mut db, &settings).unwrap();
+    assert_eq!(opened_for("signature_failures"), 1, "held 61 s");
+    let got = receiver
+        .wait_for("problem.opened", "signature_failures", true)
+        .await;
+    assert!(verifies(&secret, &got));
+    let data = got.json()["data"].clone();
+    assert_eq!(data["connection_id"], conn.as_str(), "{data}");
+    assert_eq!(data["message"], shown.as_str(), "the health page's words");
+
+    // Stored under the same code too (as a pipeline might): still one problem.
+    exec(
+        &app,
+        &format!(
+            "UPDATE connections SET problems = \
+             '[{{\"code\":\"signature_failures\",\"message\":\"stored\"}}]' WHERE id = '{conn}'"
+        ),
+    );
+    evaluate(&mut db, &settings).unwrap();
+    let watched: Vec<Value> = json_rows(
+        &app,
+        "SELECT to_jsonb(p) AS v FROM alert_problems p WHERE code = 'signature_failures'",
+    );
+    assert_eq!(watched.len(), 1, "{watched:?}");
+    exec(
+        &app,
+        &format!("UPDATE connections SET problems = '[]' WHERE id = '{conn}'"),
+    );
+
+    // The refusals fall out of the last hour: clear, then resolved after 5 minutes.
+    exec(
+        &app,
+        &format!(
+            "UPDATE connection_counters SET minute = minute - interval '61 minutes' \
+             WHERE connection_id = '{conn}'"
+        ),
+    );
+    evaluate(&mut db, &settings).unwrap();
+    back(&app, "clear_since", 301);
+    evaluate(&mut db, &settings).unwrap();
+    let resolved = receiver
+        .wait_for("problem.resolved", "signature_failures", true)
+        .await;
+    assert!(verifies(&secret, &resolved));
+    assert_eq!(opened_for("signature_failures"), 1);
+    assert_eq!(queued(&app, "problem.resolved"), 1);
 }

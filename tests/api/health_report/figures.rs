@@ -213,3 +213,77 @@ async fn a_connection_with_only_the_stage_change_webhook_shows_the_others_missin
         "{h}"
     );
 }
+
+/// The alert evaluator reads every connection's figures in one statement;
+/// the problems it computes from them are the page's, word for word, and
+/// each connection's own.
+#[actix_web::test]
+async fn the_alerts_read_the_same_computed_problems_as_each_page() {
+    use arkiter_lever::health::{Policy, SUPERVISOR_STALE_AFTER, problems, query};
+    let app = spawn_app_without_pipeline().await;
+    let (org, member, conn) = healthy_org(&app).await;
+    seed::event(&app, &org, &conn, "dead", 600.0);
+    let i = seed::interview(
+        &app,
+        &org,
+        &conn,
+        Iv {
+            status: "completed",
+            posting_id: Some("post-7"),
+            title: Some("Designer"),
+            rule: "fallback",
+            created_ago_s: 900.0,
+            ..Iv::default()
+        },
+    );
+    seed::job(&app, &conn, &i.id, "dead", 700.0);
+    counter(&app, &conn, "rejected", 5, 3);
+    exec(
+        &app,
+        &format!(
+            "UPDATE connection_health SET heartbeat_at = now() - interval '10 minutes' \
+             WHERE connection_id = '{conn}'"
+        ),
+    );
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO connection_sweeps (connection_id, last_at, found_last, failing_since, \
+             last_error) VALUES ('{conn}', now() - interval '1 hour', 2, \
+             now() - interval '20 minutes', 'Lever answered 503')"
+        ),
+    );
+    let (other_org, other_member, other) = healthy_org(&app).await;
+    seed::event(&app, &other_org, &other, "dead", 60.0);
+
+    let policy = Policy {
+        no_deliveries_after: Duration::from_secs(86_400),
+        supervisor_stale_after: SUPERVISOR_STALE_AFTER,
+        asked_scopes: String::new(),
+        alert_failing_after: Duration::from_secs(3600),
+    };
+    let now = chrono::Utc::now();
+    let figures = query::figures_of_running(&mut app.db()).unwrap();
+    assert_eq!(figures.len(), 2);
+    for (org, member, conn) in [(&org, &member, &conn), (&other_org, &other_member, &other)] {
+        let page = health(&app, org, member).await["problems"].clone();
+        let rows = figures
+            .iter()
+            .find(|f| f.connection_id.to_string() == *conn)
+            .unwrap();
+        let watched = serde_json::to_value(problems::computed(rows, now, &policy)).unwrap();
+        assert_eq!(watched, page, "connection {conn}");
+    }
+    let page = health(&app, &org, &member).await;
+    assert_eq!(
+        codes(&page),
+        [
+            "dead_jobs",
+            "unmapped_postings",
+            "signature_failures",
+            "supervisor_stale",
+            "missed_deliveries",
+            "sweep_failing"
+        ]
+    );
+}
