@@ -63,7 +63,12 @@ pub fn step(
             notified: false,
             last_opened_notice_at: None,
         });
-        s.message = h.message.clone();
+        // The words are those of the moment it opened, so a count or an
+        // age that grows while it is open does not rewrite the memory at
+        // every evaluation, and `problem.resolved` repeats what was opened.
+        if s.opened_at.is_none() {
+            s.message = h.message.clone();
+        }
         s.clear_since = None;
         let since = *s.held_since.get_or_insert(now);
         if s.opened_at.is_none() && now - since >= rules.open_after {
@@ -174,6 +179,41 @@ mod tests {
         assert_eq!(count(&t, false), 0, "not yet resolved");
         run(now, 30, false, &mut s, &mut t);
         assert_eq!((count(&t, true), count(&t, false)), (1, 1));
+    }
+
+    #[test]
+    fn words_that_change_while_open_leave_the_memory_as_it_opened() {
+        let conn = Uuid::nil();
+        let says = |m: &str| {
+            vec![Held {
+                connection_id: conn,
+                code: "dead_jobs".into(),
+                message: m.into(),
+            }]
+        };
+        let t0 = Utc::now();
+        let (s, _) = step(t0, &says("1 piece"), Vec::new(), &rules());
+        let (s, _) = step(t0 + Duration::seconds(30), &says("2 pieces"), s, &rules());
+        let (s, told) = step(t0 + Duration::seconds(60), &says("3 pieces"), s, &rules());
+        assert_eq!(
+            told[0].message, "3 pieces",
+            "the words of the moment it opened"
+        );
+        let (after, _) = step(
+            t0 + Duration::seconds(75),
+            &says("4 pieces"),
+            s.clone(),
+            &rules(),
+        );
+        assert_eq!(after, s, "nothing to write while it stays open");
+        let (clear, told) = step(t0 + Duration::seconds(90), &[], after, &rules());
+        assert!(told.is_empty());
+        let (_, told) = step(t0 + Duration::seconds(390), &[], clear, &rules());
+        assert!(!told[0].opened);
+        assert_eq!(
+            told[0].message, "3 pieces",
+            "resolved repeats what was opened"
+        );
     }
 
     #[test]
