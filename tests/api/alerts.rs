@@ -495,10 +495,13 @@ async fn a_hundred_orgs_losing_lever_give_the_operator_one_summary_per_code_per_
     lose(&app, 100, "First").await;
     let settings = production_rules();
     let mut db = app.db();
+    // Counted for the code lost here: a connection without its grant may
+    // also show a computed problem (its sweep failing), summarised apart.
     let summaries = |app: &TestApp| {
         app.count(
             "SELECT count(*) AS n FROM alert_outbox o JOIN alert_destinations d \
-             ON d.id = o.destination_id WHERE d.org_id IS NULL",
+             ON d.id = o.destination_id WHERE d.org_id IS NULL \
+             AND o.body->'data'->>'code' = 'token_revoked'",
         )
     };
     evaluate(&mut db, &settings).unwrap();
@@ -508,7 +511,8 @@ async fn a_hundred_orgs_losing_lever_give_the_operator_one_summary_per_code_per_
     let body: Vec<Value> = json_rows(
         &app,
         "SELECT o.body AS v FROM alert_outbox o JOIN alert_destinations d \
-         ON d.id = o.destination_id WHERE d.org_id IS NULL",
+         ON d.id = o.destination_id WHERE d.org_id IS NULL \
+         AND o.body->'data'->>'code' = 'token_revoked'",
     );
     assert_eq!(body[0]["data"]["code"], "token_revoked");
     assert_eq!(body[0]["data"]["org_ids"].as_array().unwrap().len(), 100);
@@ -527,7 +531,8 @@ async fn a_hundred_orgs_losing_lever_give_the_operator_one_summary_per_code_per_
     let newest: Vec<Value> = json_rows(
         &app,
         "SELECT o.body AS v FROM alert_outbox o JOIN alert_destinations d \
-         ON d.id = o.destination_id WHERE d.org_id IS NULL ORDER BY o.id DESC LIMIT 1",
+         ON d.id = o.destination_id WHERE d.org_id IS NULL \
+         AND o.body->'data'->>'code' = 'token_revoked' ORDER BY o.id DESC LIMIT 1",
     );
     assert_eq!(newest[0]["data"]["org_ids"].as_array().unwrap().len(), 3);
 }
