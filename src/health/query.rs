@@ -128,18 +128,26 @@ fn record(c: &mut PgConnection, connection_id: Uuid) -> QueryResult<SupervisorRe
     )
 }
 
+/// Dead events and jobs, and the dead events Lever would not show: read by
+/// the report's queue and by the alert evaluator's figures alike.
 #[derive(QueryableByName)]
-struct QueueRow {
-    #[diesel(sql_type = BigInt)]
-    pending: i64,
-    #[diesel(sql_type = BigInt)]
-    retrying: i64,
+struct DeadCounts {
     #[diesel(sql_type = BigInt)]
     dead_events: i64,
     #[diesel(sql_type = BigInt)]
     dead_jobs: i64,
     #[diesel(sql_type = BigInt)]
     hidden: i64,
+}
+
+#[derive(QueryableByName)]
+struct QueueRow {
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
+    #[diesel(sql_type = BigInt)]
+    retrying: i64,
+    #[diesel(embed)]
+    dead: DeadCounts,
     #[diesel(sql_type = BigInt)]
     oldest_pending_age_s: i64,
 }
@@ -175,9 +183,9 @@ fn queue(c: &mut PgConnection, connection_id: Uuid) -> QueryResult<QueueCounts> 
     Ok(QueueCounts {
         pending: r.pending,
         retrying: r.retrying,
-        dead_events: r.dead_events,
-        dead_jobs: r.dead_jobs,
-        hidden: r.hidden,
+        dead_events: r.dead.dead_events,
+        dead_jobs: r.dead.dead_jobs,
+        hidden: r.dead.hidden,
         oldest_pending_age_s: r.oldest_pending_age_s,
     })
 }
@@ -272,12 +280,8 @@ struct FiguresRow {
     heartbeat_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     last_received_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = BigInt)]
-    dead_events: i64,
-    #[diesel(sql_type = BigInt)]
-    dead_jobs: i64,
-    #[diesel(sql_type = BigInt)]
-    hidden: i64,
+    #[diesel(embed)]
+    dead: DeadCounts,
     #[diesel(sql_type = BigInt)]
     rejected: i64,
     #[diesel(sql_type = Bool)]
@@ -383,9 +387,9 @@ impl FiguresRow {
                 ..SupervisorRecord::default()
             },
             queue: QueueCounts {
-                dead_events: self.dead_events,
-                dead_jobs: self.dead_jobs,
-                hidden: self.hidden,
+                dead_events: self.dead.dead_events,
+                dead_jobs: self.dead.dead_jobs,
+                hidden: self.dead.hidden,
                 ..QueueCounts::default()
             },
             rejected_last_hour: self.rejected,
