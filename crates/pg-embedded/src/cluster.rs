@@ -132,11 +132,21 @@ impl Cluster {
             // keep the ack p99 flat (docs/BENCHMARKS.md, P1 sustained).
             // Durability is unchanged: fsync, synchronous_commit and
             // full_page_writes stay on.
+            //
+            // The same random-key inserts need those index pages resident:
+            // with the default 128 MB of shared buffers, each insert evicts
+            // a dirty index page, and the kernel writes the evicted pages
+            // out every 30 s in bursts of hundreds of megabytes, behind
+            // which every commit's WAL flush waits (the ack p99 of
+            // docs/BENCHMARKS.md, P1 sustained). A quarter of the machine's
+            // memory, at most 2 GB, holds both dedupe indexes at 10 million
+            // rows; the memory is only taken as pages are read.
             let compression = if self.bin.wal_lz4() { "lz4" } else { "on" };
             for setting in [
                 "checkpoint_timeout=15min".to_owned(),
                 "max_wal_size=8GB".to_owned(),
                 format!("wal_compression={compression}"),
+                format!("shared_buffers={}MB", shared_buffers_mb(memory_mb())),
             ] {
                 cmd.arg("-c").arg(setting);
             }
@@ -195,5 +205,33 @@ impl Drop for PasswordFile {
             }
             _ => {}
         }
+    }
+}
+
+/// The machine's memory in MB, from `/proc/meminfo` (`None` where there is
+/// none, and Postgres's default then stands).
+fn memory_mb() -> Option<u64> {
+    let text = fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+/// A durable cluster's shared buffers: a quarter of the memory, between
+/// Postgres's default of 128 MB and 2 GB.
+fn shared_buffers_mb(memory_mb: Option<u64>) -> u64 {
+    memory_mb.map_or(128, |m| (m / 4).clamp(128, 2048))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shared_buffers_mb;
+
+    #[test]
+    fn a_quarter_of_memory_between_the_default_and_two_gigabytes() {
+        assert_eq!(shared_buffers_mb(None), 128);
+        assert_eq!(shared_buffers_mb(Some(256)), 128);
+        assert_eq!(shared_buffers_mb(Some(4096)), 1024);
+        assert_eq!(shared_buffers_mb(Some(24 * 1024)), 2048);
     }
 }
