@@ -1,10 +1,13 @@
-//! P1 migrate: this release's inbox migrations (the hashed dedupe indexes,
-//! built `CONCURRENTLY`, and the wide indexes dropped) applied to a
-//! 10-million-row inbox while deliveries keep arriving.
+//! P1 migrate: the migrations that add indexes to the inbox (the hashed
+//! dedupe keys, the lifecycle and rare-reason indexes, each built
+//! `CONCURRENTLY`) applied to a 10-million-row inbox while deliveries keep
+//! arriving.
 //!
 //! 1. A durable cluster, the service and four orgs connected through the
-//!    simulator's OAuth, in this process. The migrations after
-//!    [`BEFORE`] are reverted: the schema of the previous release.
+//!    simulator's OAuth, in this process. The migrations in
+//!    [`INBOX_INDEXES`] are reverted, and only they: the service streaming
+//!    deliveries is this build, which writes columns later migrations
+//!    added, so the schema around the indexes must be this release's.
 //! 2. The inbox filled with `P1_ROWS` rows (default 10,000,000) as real
 //!    traffic leaves it (`common::fill`).
 //! 3. The project's open-loop generator sends 1,000 deliveries/s, in
@@ -25,11 +28,20 @@ use std::time::{Duration, Instant};
 use arkiter_lever::db::migrate;
 use common::stats::ms;
 use common::{Bed, BedOptions, Hook, Samples, Verdicts};
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
 use diesel_migrations::MigrationHarness;
 
 const DEFAULT_ROWS: i64 = 10_000_000;
-/// The last migration of the previous release.
-const BEFORE: &str = "2026-12-06-100004";
+/// The migrations whose only change is an index on `lever_events`, built
+/// `CONCURRENTLY` (their down drops it).
+const INBOX_INDEXES: [&str; 5] = [
+    "2026-12-06-100006", // lever_events_token_key (unique)
+    "2026-12-06-100007", // lever_events_move_key (unique, partial)
+    "2026-12-07-000004", // lever_events_lifecycle
+    "2026-12-07-000006", // lever_events_lifecycle_change (unique, partial)
+    "2026-12-07-000014", // lever_events_org_rare_reason
+];
 const RATE: f64 = 1_000.0;
 const ROUND_SECS: u64 = 30;
 
@@ -50,18 +62,26 @@ async fn bench() -> bool {
         hooks.push(Hook::connect(&bed, &format!("P1 org {i}")).await);
     }
     let mut conn = bed.db();
-    let mut reverted = 0;
-    while conn
-        .applied_migrations()
-        .expect("applied migrations")
-        .iter()
-        .any(|v| v.to_string().replace('-', "") > BEFORE.replace('-', ""))
-    {
-        conn.revert_last_migration(migrate::MIGRATIONS)
-            .expect("revert a migration");
-        reverted += 1;
+    let mut indexes: Vec<_> = MigrationSource::<Pg>::migrations(&migrate::MIGRATIONS)
+        .expect("the migrations")
+        .into_iter()
+        .filter(|m| {
+            let version = m.name().version().to_string().replace('-', "");
+            INBOX_INDEXES.iter().any(|v| v.replace('-', "") == version)
+        })
+        .collect();
+    indexes.sort_by_key(|m| std::cmp::Reverse(m.name().version().as_owned()));
+    for m in &indexes {
+        conn.revert_migration(m.as_ref())
+            .expect("revert an index migration");
     }
-    println!("reverted {reverted} migrations: the schema as of {BEFORE}");
+    let reverted = indexes.len();
+    assert_eq!(
+        reverted,
+        INBOX_INDEXES.len(),
+        "every listed migration exists"
+    );
+    println!("reverted {reverted} migrations: the inbox without {INBOX_INDEXES:?}");
     common::fill::deliveries(&mut conn, "lever_events", &hooks, rows);
 
     let url = bed.db_url.clone();
