@@ -6,7 +6,7 @@
 //! 1. A durable cluster, the service and four orgs connected through the
 //!    simulator's OAuth, in this process. The migrations in
 //!    [`INBOX_INDEXES`] are reverted, and only they: the service streaming
-//!    deliveries is this build, which writes columns later migrations
+//!    deliveries is this build, which uses columns later migrations
 //!    added, so the schema around the indexes must be this release's.
 //! 2. The inbox filled with `P1_ROWS` rows (default 10,000,000) as real
 //!    traffic leaves it (`common::fill`).
