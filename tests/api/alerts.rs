@@ -497,22 +497,18 @@ async fn a_hundred_orgs_losing_lever_give_the_operator_one_summary_per_code_per_
     let mut db = app.db();
     // Counted for the code lost here: a connection without its grant may
     // also show a computed problem (its sweep failing), summarised apart.
-    let summaries = |app: &TestApp| {
-        app.count(
-            "SELECT count(*) AS n FROM alert_outbox o JOIN alert_destinations d \
-             ON d.id = o.destination_id WHERE d.org_id IS NULL \
-             AND o.body->'data'->>'code' = 'token_revoked'",
-        )
-    };
+    const OPERATOR_TOKEN_REVOKED: &str = "FROM alert_outbox o JOIN alert_destinations d \
+         ON d.id = o.destination_id WHERE d.org_id IS NULL \
+         AND o.body->'data'->>'code' = 'token_revoked'";
+    let summaries =
+        |app: &TestApp| app.count(&format!("SELECT count(*) AS n {OPERATOR_TOKEN_REVOKED}"));
     evaluate(&mut db, &settings).unwrap();
     back(&app, "held_since", 60);
     evaluate(&mut db, &settings).unwrap();
     assert_eq!(summaries(&app), 1, "one summary for 100 orgs");
     let body: Vec<Value> = json_rows(
         &app,
-        "SELECT o.body AS v FROM alert_outbox o JOIN alert_destinations d \
-         ON d.id = o.destination_id WHERE d.org_id IS NULL \
-         AND o.body->'data'->>'code' = 'token_revoked'",
+        &format!("SELECT o.body AS v {OPERATOR_TOKEN_REVOKED}"),
     );
     assert_eq!(body[0]["data"]["code"], "token_revoked");
     assert_eq!(body[0]["data"]["org_ids"].as_array().unwrap().len(), 100);
@@ -530,9 +526,7 @@ async fn a_hundred_orgs_losing_lever_give_the_operator_one_summary_per_code_per_
     assert_eq!(summaries(&app), 2);
     let newest: Vec<Value> = json_rows(
         &app,
-        "SELECT o.body AS v FROM alert_outbox o JOIN alert_destinations d \
-         ON d.id = o.destination_id WHERE d.org_id IS NULL \
-         AND o.body->'data'->>'code' = 'token_revoked' ORDER BY o.id DESC LIMIT 1",
+        &format!("SELECT o.body AS v {OPERATOR_TOKEN_REVOKED} ORDER BY o.id DESC LIMIT 1"),
     );
     assert_eq!(newest[0]["data"]["org_ids"].as_array().unwrap().len(), 3);
 }
